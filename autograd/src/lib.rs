@@ -1,1 +1,96 @@
-//! placeholder
+//! # wengert-autograd — a tape-based reverse-mode automatic differentiation engine
+//!
+//! A function `y = f(x)` is evaluated as a sequence of primitive ops `v_i = φ_i(v_{j<i})`; the
+//! [`Tape`] records that sequence (the *Wengert list*). Reverse mode then walks it backwards,
+//! accumulating adjoints `v̄_j += (∂φ_i/∂v_j)ᵀ v̄_i` from `ȳ = 1`, so one backward pass yields
+//! the gradient with respect to every input at a small multiple of the forward cost.
+//!
+//! ```
+//! use ndarray::array;
+//! use wengert_autograd::prelude::*;
+//!
+//! let tape = Tape::<f64>::new();
+//! let w = tape.var(array![[0.5, -1.0], [2.0, 0.0]]);
+//! let x = Var::constant(array![1.0, 3.0]);
+//! let loss = w.matmul(&x).tanh().powi(2).sum_all(); // Σ tanh(W x)²
+//! let grads = loss.backward();
+//! assert_eq!(grads[&w].shape(), &[2, 2]);
+//! ```
+//!
+//! * Values are `ndarray` arrays of any rank in `f32` or `f64` ([`Float`]), with NumPy
+//!   broadcasting; [`Var`] is a cheap handle (value + tape position).
+//! * Every differentiable function lives in the [`Tensor`] trait; every derivative rule lives
+//!   in one `match` in `backprop.rs`, written with the same trait, so a backward pass can run
+//!   on plain arrays or be recorded ([`grad_graph`]) and differentiated again — to any order.
+//! * [`higher`] builds Hessian-vector products, Jacobians, Hessians and Jacobian-vector
+//!   products on that; [`gradcheck`] compares all of it with finite differences.
+//! * [`no_grad`], [`Var::detach`], and anomaly mode ([`Tape::detect_anomaly`]).
+
+mod backprop;
+mod float;
+mod forward;
+mod grad;
+pub mod gradcheck;
+pub mod higher;
+pub mod op;
+mod operators;
+pub mod shape;
+mod tape;
+mod tensor;
+
+pub use float::Float;
+pub use grad::{Gradients, grad, grad_graph, vjp, vjp_graph};
+pub use gradcheck::{gradcheck, gradgradcheck};
+pub use higher::{HessianVectorProduct, hessian, hvp, jacobian, jvp};
+pub use tape::{Anomaly, Tape, Var, is_grad_enabled, no_grad};
+pub use tensor::{Tensor, one_hot};
+
+use ndarray::{ArcArray, Dimension, IxDyn};
+
+/// The array type values are stored in: an `ndarray` array of any rank whose buffer is shared
+/// by reference count, so clones, transposes and slices cost no copy.
+pub type SharedArray<T> = ArcArray<T, IxDyn>;
+
+/// Things that become a [`SharedArray`]: `ndarray` arrays of any dimension, and scalars (as
+/// 0-dimensional arrays).
+pub trait IntoArray<T> {
+    /// The value as a shared, dynamically shaped array.
+    fn into_array(self) -> SharedArray<T>;
+}
+
+impl<T: Float, D: Dimension> IntoArray<T> for ndarray::Array<T, D> {
+    fn into_array(self) -> SharedArray<T> {
+        self.into_dyn().into_shared()
+    }
+}
+
+impl<T: Float, D: Dimension> IntoArray<T> for ArcArray<T, D> {
+    fn into_array(self) -> SharedArray<T> {
+        self.into_dyn()
+    }
+}
+
+impl<T: Float, D: Dimension> IntoArray<T> for ndarray::ArrayView<'_, T, D> {
+    fn into_array(self) -> SharedArray<T> {
+        self.into_dyn().to_shared()
+    }
+}
+
+impl IntoArray<f32> for f32 {
+    fn into_array(self) -> SharedArray<f32> {
+        ndarray::arr0(self).into_dyn().into_shared()
+    }
+}
+
+impl IntoArray<f64> for f64 {
+    fn into_array(self) -> SharedArray<f64> {
+        ndarray::arr0(self).into_dyn().into_shared()
+    }
+}
+
+/// Everything needed to build and differentiate functions.
+pub mod prelude {
+    pub use crate::{
+        Float, Gradients, SharedArray, Tape, Tensor, Var, grad, grad_graph, no_grad, vjp, vjp_graph,
+    };
+}

@@ -1,0 +1,257 @@
+//! Every derivative rule of the engine, in one place: the vector-Jacobian product of each
+//! primitive [`Op`] (the table in [`crate::op`] states them in math).
+//!
+//! A rule receives the op's inputs `x`, its output `y` and the gradient `ḡ` of `y`, and returns
+//! the gradient of each input. Rules are generic over [`Tensor`], so the same rule runs straight
+//! on arrays (a plain backward pass) or on tape variables (a recorded backward pass whose result
+//! can be differentiated again). Masks such as `[a > 0]` are constants: the functions they
+//! select between are smooth on each side.
+
+use std::sync::Arc;
+
+use ndarray::{ArrayD, IxDyn, Zip};
+
+use crate::op::{Op, Reduce};
+use crate::shape::{broadcast_shapes, reduced_shape};
+use crate::tensor::Tensor;
+use crate::{Float, SharedArray};
+
+/// The gradients of `op`'s inputs `x`, given its output `y` and the output's gradient `g`.
+pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> Vec<Option<X>> {
+    let one = T::one();
+    let (a, a_data) = (&x[0], x[0].data());
+    let shape_a = a.shape();
+    match op {
+        Op::Leaf => vec![],
+        Op::Add => vec![Some(g.sum_to(shape_a)), Some(g.sum_to(x[1].shape()))],
+        Op::Sub => vec![Some(g.sum_to(shape_a)), Some(g.neg().sum_to(x[1].shape()))],
+        Op::Mul => {
+            let b = &x[1];
+            vec![
+                Some(g.mul(b).sum_to(shape_a)),
+                Some(g.mul(a).sum_to(b.shape())),
+            ]
+        }
+        Op::Div => {
+            let b = &x[1];
+            vec![
+                Some(g.div(b).sum_to(shape_a)),
+                Some(g.mul(y).div(b).neg().sum_to(b.shape())),
+            ]
+        }
+        Op::Pow => {
+            let b = &x[1];
+            let da = g.mul(b).mul(&a.pow(&b.add_scalar(-one)));
+            // ∂y/∂b = y ln a, taken as 0 where a = 0 (PyTorch's convention for 0ᵇ).
+            let nonzero = a_data.mapv(|v| v != T::zero());
+            let zero = X::constant(ArrayD::zeros(IxDyn(&[])).into_shared());
+            let db = g.mul(y).mul(&a.log()).where_(&nonzero, &zero);
+            vec![Some(da.sum_to(shape_a)), Some(db.sum_to(b.shape()))]
+        }
+        Op::Minimum | Op::Maximum => {
+            let b = &x[1];
+            let pick_a = |p: T, q: T| match (matches!(op, Op::Minimum), p.partial_cmp(&q)) {
+                (_, Some(std::cmp::Ordering::Equal)) => T::from_f64(0.5),
+                (true, Some(std::cmp::Ordering::Less))
+                | (false, Some(std::cmp::Ordering::Greater)) => one,
+                _ => T::zero(),
+            };
+            let share_a = X::constant(zip_broadcast(a_data, b.data(), op.name(), pick_a));
+            let share_b = X::constant(share_a.data().mapv(|s| one - s).into_shared());
+            vec![
+                Some(g.mul(&share_a).sum_to(shape_a)),
+                Some(g.mul(&share_b).sum_to(b.shape())),
+            ]
+        }
+        Op::AddScalar(_) => vec![Some(g.clone())],
+        &Op::MulScalar(c) => vec![Some(g.mul_scalar(c))],
+        &Op::Powf(p) => vec![Some(g.mul(&a.powf(p - one)).mul_scalar(p))],
+        &Op::Powi(n) => match n {
+            0 => vec![Some(g.mul_scalar(T::zero()))],
+            1 => vec![Some(g.clone())],
+            _ => vec![Some(
+                g.mul(&a.powi(n - 1)).mul_scalar(T::from_f64(n as f64)),
+            )],
+        },
+        Op::Neg => vec![Some(g.neg())],
+        Op::Exp => vec![Some(g.mul(y))],
+        Op::Log => vec![Some(g.div(a))],
+        Op::Log1p => vec![Some(g.div(&a.add_scalar(one)))],
+        Op::Sqrt => vec![Some(g.div(y).mul_scalar(T::from_f64(0.5)))],
+        Op::Abs => vec![Some(g.mul(&constant_map(a_data, |v| {
+            if v > T::zero() {
+                one
+            } else if v < T::zero() {
+                -one
+            } else {
+                T::zero()
+            }
+        })))],
+        Op::Sin => vec![Some(g.mul(&a.cos()))],
+        Op::Cos => vec![Some(g.mul(&a.sin()).neg())],
+        Op::Tanh => vec![Some(g.mul(&y.mul(y).neg().add_scalar(one)))],
+        Op::Sigmoid => vec![Some(g.mul(&y.mul(&y.neg().add_scalar(one))))],
+        Op::Relu => vec![Some(
+            g.mul(&constant_map(a_data, |v| indicator(v > T::zero()))),
+        )],
+        &Op::LeakyRelu(slope) => vec![Some(g.mul(&constant_map(a_data, |v| {
+            if v > T::zero() { one } else { slope }
+        })))],
+        &Op::Elu(alpha) => {
+            let positive: X = constant_map(a_data, |v| indicator(v > T::zero()));
+            let negative: X = constant_map(a_data, |v| indicator(v <= T::zero()));
+            let slope_negative = y.add_scalar(alpha).mul(&negative);
+            vec![Some(g.mul(&positive.add(&slope_negative)))]
+        }
+        Op::Softplus => vec![Some(g.mul(&a.sigmoid()))],
+        &Op::Clamp(lo, hi) => {
+            vec![Some(g.mul(&constant_map(a_data, |v| {
+                indicator(lo <= v && v <= hi)
+            })))]
+        }
+        Op::Where(mask) => {
+            let b = &x[1];
+            let on_a = X::constant(mask.mapv(indicator::<T>).into_shared());
+            let on_b = X::constant(mask.mapv(|m| indicator::<T>(!m)).into_shared());
+            vec![
+                Some(g.mul(&on_a).sum_to(shape_a)),
+                Some(g.mul(&on_b).sum_to(b.shape())),
+            ]
+        }
+        Op::Sum(reduce) => vec![Some(
+            g.reshape(&kept_shape(shape_a, reduce))
+                .broadcast_to(shape_a),
+        )],
+        Op::Max(reduce) | Op::Min(reduce) => {
+            // The gradient goes to the elements equal to the extremum, shared evenly by ties.
+            let kept = kept_shape(shape_a, reduce);
+            let extremum = y
+                .data()
+                .to_shape(IxDyn(&kept))
+                .unwrap()
+                .into_owned()
+                .into_shared();
+            let is_extremum = zip_broadcast(a_data, &extremum, "max", |v, m| indicator(v == m));
+            let ties = Op::Sum(Reduce {
+                axes: reduce.axes.clone(),
+                keep_dims: true,
+            })
+            .forward(&[&is_extremum]);
+            let share = zip_broadcast(&is_extremum, &ties, "max", |e, n| e / n);
+            vec![Some(
+                g.reshape(&kept)
+                    .mul(&X::constant(share))
+                    .broadcast_to(shape_a),
+            )]
+        }
+        Op::LogSumExp(reduce) => {
+            let kept = kept_shape(shape_a, reduce);
+            let softmax = a.sub(&y.reshape(&kept)).exp();
+            vec![Some(g.reshape(&kept).mul(&softmax))]
+        }
+        Op::MatMul => {
+            let b = &x[1];
+            vec![
+                Some(g.matmul(&b.transpose(-1, -2))),
+                Some(a.transpose(-1, -2).matmul(g)),
+            ]
+        }
+        Op::Reshape(_) => vec![Some(g.reshape(shape_a))],
+        Op::Permute(axes) => {
+            let mut inverse = vec![0; axes.len()];
+            for (i, &axis) in axes.iter().enumerate() {
+                inverse[axis] = i;
+            }
+            vec![Some(g.permute(&inverse))]
+        }
+        Op::BroadcastTo(_) => vec![Some(g.sum_to(shape_a))],
+        Op::SumTo(_) => vec![Some(g.broadcast_to(shape_a))],
+        &Op::Slice { axis, start, end } => {
+            let pad = Op::Pad {
+                axis,
+                before: start,
+                after: shape_a[axis] - end,
+            };
+            vec![Some(X::apply(pad, &[g]))]
+        }
+        &Op::Pad { axis, before, .. } => {
+            let slice = Op::Slice {
+                axis,
+                start: before,
+                end: before + shape_a[axis],
+            };
+            vec![Some(X::apply(slice, &[g]))]
+        }
+        &Op::Concat(axis) => {
+            let mut start = 0;
+            x.iter()
+                .map(|input| {
+                    let end = start + input.shape()[axis];
+                    let piece = X::apply(Op::Slice { axis, start, end }, &[g]);
+                    start = end;
+                    Some(piece)
+                })
+                .collect()
+        }
+        Op::Gather { axis, index } => {
+            let scatter = Op::ScatterAdd {
+                axis: *axis,
+                index: Arc::clone(index),
+                size: shape_a[*axis],
+            };
+            vec![Some(X::apply(scatter, &[g]))]
+        }
+        Op::ScatterAdd { axis, index, .. } => {
+            vec![Some(X::apply(
+                Op::Gather {
+                    axis: *axis,
+                    index: Arc::clone(index),
+                },
+                &[g],
+            ))]
+        }
+        Op::IndexSelect { axis, index } => {
+            let add = Op::IndexAdd {
+                axis: *axis,
+                index: Arc::clone(index),
+                size: shape_a[*axis],
+            };
+            vec![Some(X::apply(add, &[g]))]
+        }
+        Op::IndexAdd { axis, index, .. } => {
+            vec![Some(X::apply(
+                Op::IndexSelect {
+                    axis: *axis,
+                    index: Arc::clone(index),
+                },
+                &[g],
+            ))]
+        }
+    }
+}
+
+fn indicator<T: Float>(condition: bool) -> T {
+    if condition { T::one() } else { T::zero() }
+}
+
+fn constant_map<T: Float, X: Tensor<T>>(a: &SharedArray<T>, f: impl Fn(T) -> T) -> X {
+    X::constant(a.mapv(f).into_shared())
+}
+
+/// The shape of a reduction's output with the reduced axes kept as size 1.
+fn kept_shape(shape: &[usize], reduce: &Reduce) -> Vec<usize> {
+    reduced_shape(shape, &reduce.axes, true)
+}
+
+fn zip_broadcast<T: Float>(
+    a: &SharedArray<T>,
+    b: &SharedArray<T>,
+    op: &str,
+    f: impl Fn(T, T) -> T,
+) -> SharedArray<T> {
+    let shape = IxDyn(&broadcast_shapes(a.shape(), b.shape(), op));
+    Zip::from(a.broadcast(shape.clone()).unwrap())
+        .and(b.broadcast(shape).unwrap())
+        .map_collect(|&p, &q| f(p, q))
+        .into_shared()
+}

@@ -1,0 +1,163 @@
+//! The element types the engine computes in: `f32` and `f64`.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+
+/// A floating-point element type: `f32` or `f64`.
+///
+/// Besides the usual arithmetic it knows which `matrixmultiply` kernel (`sgemm` or `dgemm`)
+/// multiplies its matrices, and converts to and from `f64` for gradient checks and literals.
+///
+/// ```
+/// use wengert_autograd::Float;
+/// assert_eq!(<f32 as Float>::from_f64(0.5), 0.5f32);
+/// assert_eq!(1.5f32.as_f64(), 1.5);
+/// ```
+pub trait Float:
+    num_traits::Float
+    + ndarray::LinalgScalar
+    + ndarray::ScalarOperand
+    + Sum
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Debug
+    + Display
+    + Default
+    + Send
+    + Sync
+    + 'static
+{
+    /// `"f32"` or `"f64"`, for messages and file headers.
+    const NAME: &'static str;
+
+    /// The nearest value of this type to `x`.
+    fn from_f64(x: f64) -> Self;
+
+    /// This value as an `f64` (exact for both types).
+    fn as_f64(self) -> f64;
+
+    /// `C ← α A B + β C` for an `m×k` matrix `A` and a `k×n` matrix `B`, each described by a
+    /// pointer and a row and column stride in elements (so a transpose is a stride swap).
+    ///
+    /// # Safety
+    /// The pointers and strides must describe valid matrices of the stated sizes, and `C`
+    /// must not alias `A` or `B`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        row_stride_a: isize,
+        col_stride_a: isize,
+        b: *const Self,
+        row_stride_b: isize,
+        col_stride_b: isize,
+        beta: Self,
+        c: *mut Self,
+        row_stride_c: isize,
+        col_stride_c: isize,
+    );
+}
+
+impl Float for f32 {
+    const NAME: &'static str = "f32";
+
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        row_stride_a: isize,
+        col_stride_a: isize,
+        b: *const Self,
+        row_stride_b: isize,
+        col_stride_b: isize,
+        beta: Self,
+        c: *mut Self,
+        row_stride_c: isize,
+        col_stride_c: isize,
+    ) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                row_stride_a,
+                col_stride_a,
+                b,
+                row_stride_b,
+                col_stride_b,
+                beta,
+                c,
+                row_stride_c,
+                col_stride_c,
+            )
+        }
+    }
+}
+
+impl Float for f64 {
+    const NAME: &'static str = "f64";
+
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+
+    fn as_f64(self) -> f64 {
+        self
+    }
+
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        row_stride_a: isize,
+        col_stride_a: isize,
+        b: *const Self,
+        row_stride_b: isize,
+        col_stride_b: isize,
+        beta: Self,
+        c: *mut Self,
+        row_stride_c: isize,
+        col_stride_c: isize,
+    ) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            matrixmultiply::dgemm(
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                row_stride_a,
+                col_stride_a,
+                b,
+                row_stride_b,
+                col_stride_b,
+                beta,
+                c,
+                row_stride_c,
+                col_stride_c,
+            )
+        }
+    }
+}

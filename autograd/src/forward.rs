@@ -1,0 +1,342 @@
+//! Forward kernels: each primitive [`Op`] evaluated on arrays. These run both when recording
+//! (the value stored on the tape) and when not (a backward pass on plain arrays).
+
+use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, IxDyn, Slice, Zip};
+
+use crate::op::{Op, Reduce};
+use crate::shape::{broadcast_shapes, reduced_shape};
+use crate::{Float, SharedArray};
+
+impl<T: Float> Op<T> {
+    /// Evaluates this op on its inputs.
+    ///
+    /// # Panics
+    /// On a shape mismatch, naming the op and the shapes.
+    pub(crate) fn forward(&self, inputs: &[&SharedArray<T>]) -> SharedArray<T> {
+        let a = inputs[0];
+        let zero = T::zero();
+        match self {
+            Op::Leaf => a.clone(),
+            Op::Add => binary(a, inputs[1], "add", |x, y| x + y),
+            Op::Sub => binary(a, inputs[1], "sub", |x, y| x - y),
+            Op::Mul => binary(a, inputs[1], "mul", |x, y| x * y),
+            Op::Div => binary(a, inputs[1], "div", |x, y| x / y),
+            Op::Pow => binary(a, inputs[1], "pow", |x, y| x.powf(y)),
+            Op::Minimum => binary(a, inputs[1], "minimum", |x, y| if y < x { y } else { x }),
+            Op::Maximum => binary(a, inputs[1], "maximum", |x, y| if y > x { y } else { x }),
+            &Op::AddScalar(c) => unary(a, |x| x + c),
+            &Op::MulScalar(c) => unary(a, |x| x * c),
+            &Op::Powf(p) => unary(a, |x| x.powf(p)),
+            &Op::Powi(n) => unary(a, |x| x.powi(n)),
+            Op::Neg => unary(a, |x| -x),
+            Op::Exp => unary(a, |x| x.exp()),
+            Op::Log => unary(a, |x| x.ln()),
+            Op::Log1p => unary(a, |x| x.ln_1p()),
+            Op::Sqrt => unary(a, |x| x.sqrt()),
+            Op::Abs => unary(a, |x| x.abs()),
+            Op::Sin => unary(a, |x| x.sin()),
+            Op::Cos => unary(a, |x| x.cos()),
+            Op::Tanh => unary(a, |x| x.tanh()),
+            Op::Sigmoid => unary(a, sigmoid),
+            Op::Relu => unary(a, |x| if x > zero { x } else { zero }),
+            &Op::LeakyRelu(slope) => unary(a, |x| if x > zero { x } else { slope * x }),
+            &Op::Elu(alpha) => unary(a, |x| if x > zero { x } else { alpha * x.exp_m1() }),
+            Op::Softplus => unary(a, |x| x.max(zero) + (-x.abs()).exp().ln_1p()),
+            &Op::Clamp(lo, hi) => unary(a, |x| x.max(lo).min(hi)),
+            Op::Where(mask) => select(mask, a, inputs[1]),
+            Op::Sum(reduce) => sum(a, reduce),
+            Op::Max(reduce) => fold(a, reduce, T::neg_infinity(), |m, x| {
+                if x > m || x.is_nan() { x } else { m }
+            }),
+            Op::Min(reduce) => fold(a, reduce, T::infinity(), |m, x| {
+                if x < m || x.is_nan() { x } else { m }
+            }),
+            Op::LogSumExp(reduce) => log_sum_exp(a, reduce),
+            Op::MatMul => matmul(a, inputs[1]),
+            Op::Reshape(shape) => reshape(a, shape),
+            Op::Permute(axes) => a.clone().permuted_axes(IxDyn(axes)),
+            Op::BroadcastTo(shape) => match a.broadcast(IxDyn(shape)) {
+                Some(view) => view.to_owned().into_shared(),
+                None => panic!(
+                    "broadcast_to: shape {:?} cannot be broadcast to {shape:?}",
+                    a.shape()
+                ),
+            },
+            Op::SumTo(shape) => sum_to(a, shape),
+            &Op::Slice { axis, start, end } => {
+                let mut view = a.clone();
+                view.slice_axis_inplace(Axis(axis), Slice::from(start..end));
+                view
+            }
+            &Op::Pad {
+                axis,
+                before,
+                after,
+            } => {
+                let mut shape = a.shape().to_vec();
+                shape[axis] += before + after;
+                let mut out = ArrayD::zeros(shape);
+                let end = before + a.shape()[axis];
+                out.slice_axis_mut(Axis(axis), Slice::from(before..end))
+                    .assign(a);
+                out.into_shared()
+            }
+            &Op::Concat(axis) => {
+                let views: Vec<_> = inputs.iter().map(|x| x.view()).collect();
+                ndarray::concatenate(Axis(axis), &views)
+                    .unwrap_or_else(|e| {
+                        let shapes: Vec<_> = inputs.iter().map(|x| x.shape()).collect();
+                        panic!("concat: shapes {shapes:?} do not fit along axis {axis}: {e}")
+                    })
+                    .into_shared()
+            }
+            Op::Gather { axis, index } => {
+                let mut out = ArrayD::zeros(index.raw_dim());
+                let mut source = vec![0; a.ndim()];
+                for (position, &i) in index.indexed_iter() {
+                    source.copy_from_slice(position.slice());
+                    source[*axis] = i;
+                    out[position] = a[source.as_slice()];
+                }
+                out.into_shared()
+            }
+            Op::ScatterAdd { axis, index, size } => {
+                let mut shape = a.shape().to_vec();
+                shape[*axis] = *size;
+                let mut out = ArrayD::zeros(shape);
+                let mut target = vec![0; a.ndim()];
+                for (position, &i) in index.indexed_iter() {
+                    target.copy_from_slice(position.slice());
+                    target[*axis] = i;
+                    out[target.as_slice()] += a[position];
+                }
+                out.into_shared()
+            }
+            Op::IndexSelect { axis, index } => a.select(Axis(*axis), index).into_shared(),
+            Op::IndexAdd { axis, index, size } => {
+                let mut shape = a.shape().to_vec();
+                shape[*axis] = *size;
+                let mut out = ArrayD::zeros(shape);
+                for (source, &target) in index.iter().enumerate() {
+                    let mut lane = out.index_axis_mut(Axis(*axis), target);
+                    lane += &a.index_axis(Axis(*axis), source);
+                }
+                out.into_shared()
+            }
+        }
+    }
+}
+
+/// The logistic function `1 / (1 + e⁻ˣ)`, evaluated without overflow for either sign.
+pub(crate) fn sigmoid<T: Float>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+fn unary<T: Float>(a: &SharedArray<T>, f: impl Fn(T) -> T) -> SharedArray<T> {
+    a.mapv(f).into_shared()
+}
+
+/// An elementwise binary op with NumPy broadcasting.
+pub(crate) fn binary<T: Float>(
+    a: &SharedArray<T>,
+    b: &SharedArray<T>,
+    op: &str,
+    f: impl Fn(T, T) -> T,
+) -> SharedArray<T> {
+    if a.shape() == b.shape() {
+        return Zip::from(a)
+            .and(b)
+            .map_collect(|&x, &y| f(x, y))
+            .into_shared();
+    }
+    let shape = IxDyn(&broadcast_shapes(a.shape(), b.shape(), op));
+    let (a, b) = (
+        a.broadcast(shape.clone()).unwrap(),
+        b.broadcast(shape).unwrap(),
+    );
+    Zip::from(a)
+        .and(b)
+        .map_collect(|&x, &y| f(x, y))
+        .into_shared()
+}
+
+fn select<T: Float>(mask: &ArrayD<bool>, a: &SharedArray<T>, b: &SharedArray<T>) -> SharedArray<T> {
+    let shape = broadcast_shapes(a.shape(), b.shape(), "where");
+    let shape = IxDyn(&broadcast_shapes(mask.shape(), &shape, "where"));
+    let mask = mask.broadcast(shape.clone()).unwrap();
+    let (a, b) = (
+        a.broadcast(shape.clone()).unwrap(),
+        b.broadcast(shape).unwrap(),
+    );
+    Zip::from(mask)
+        .and(a)
+        .and(b)
+        .map_collect(|&m, &x, &y| if m { x } else { y })
+        .into_shared()
+}
+
+fn keep_dims<T: Float>(reduced: ArrayD<T>, shape: &[usize], reduce: &Reduce) -> SharedArray<T> {
+    let target = reduced_shape(shape, &reduce.axes, reduce.keep_dims);
+    reduced
+        .into_shape_with_order(IxDyn(&target))
+        .expect("a reduced array is contiguous")
+        .into_shared()
+}
+
+fn sum<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
+    let mut out = a.to_owned();
+    for &axis in reduce.axes.iter().rev() {
+        out = out.sum_axis(Axis(axis));
+    }
+    keep_dims(out.as_standard_layout().into_owned(), a.shape(), reduce)
+}
+
+fn fold<T: Float>(
+    a: &SharedArray<T>,
+    reduce: &Reduce,
+    init: T,
+    f: impl Fn(T, T) -> T,
+) -> SharedArray<T> {
+    for &axis in &reduce.axes {
+        if a.shape()[axis] == 0 {
+            panic!(
+                "max/min: cannot reduce over axis {axis} of size 0 (shape {:?})",
+                a.shape()
+            );
+        }
+    }
+    let mut out = a.to_owned();
+    for &axis in reduce.axes.iter().rev() {
+        out = out.fold_axis(Axis(axis), init, |&m, &x| f(m, x));
+    }
+    keep_dims(out.as_standard_layout().into_owned(), a.shape(), reduce)
+}
+
+/// `m + ln Σ e^{a − m}` with `m` the maximum over the axes, so no exponential overflows.
+fn log_sum_exp<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
+    let kept = Reduce {
+        axes: reduce.axes.clone(),
+        keep_dims: true,
+    };
+    let m = fold(
+        a,
+        &kept,
+        T::neg_infinity(),
+        |m, x| if x > m { x } else { m },
+    )
+    .mapv(|m| if m.is_finite() { m } else { T::zero() })
+    .into_shared();
+    let shifted_exp = binary(a, &m, "logsumexp", |x, m| (x - m).exp());
+    let total = sum(&shifted_exp, &kept);
+    let out = binary(&total, &m, "logsumexp", |s, m| m + s.ln());
+    keep_dims(out.into_owned(), a.shape(), reduce)
+}
+
+/// Sums `a` down to `shape`, undoing a NumPy broadcast from `shape` to `a.shape()`.
+fn sum_to<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
+    if a.shape() == shape {
+        return a.clone();
+    }
+    if !crate::shape::broadcasts_to(shape, a.shape()) {
+        panic!(
+            "sum_to: shape {:?} is not a broadcast of {shape:?}",
+            a.shape()
+        );
+    }
+    let mut out = a.to_owned();
+    while out.ndim() > shape.len() {
+        out = out.sum_axis(Axis(0));
+    }
+    for (axis, &size) in shape.iter().enumerate() {
+        if size == 1 && out.shape()[axis] != 1 {
+            out = out.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+        }
+    }
+    out.into_shared()
+}
+
+fn reshape<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
+    if a.len() != crate::shape::size_of(shape) {
+        panic!(
+            "reshape: cannot reshape shape {:?} ({} elements) to {shape:?}",
+            a.shape(),
+            a.len()
+        );
+    }
+    if a.is_standard_layout() {
+        a.clone().into_shape_with_order(IxDyn(shape)).unwrap()
+    } else {
+        a.as_standard_layout()
+            .into_owned()
+            .into_shape_with_order(IxDyn(shape))
+            .unwrap()
+            .into_shared()
+    }
+}
+
+/// `C = A B` for 2-D operands, or batch by batch for 3-D operands, through `matrixmultiply`
+/// with the operands' own strides (a transposed view is passed as swapped strides, not copied).
+fn matmul<T: Float>(a: &SharedArray<T>, b: &SharedArray<T>) -> SharedArray<T> {
+    match (a.shape(), b.shape()) {
+        (&[m, k], &[k2, n]) if k == k2 => {
+            let mut c = ArrayD::zeros(IxDyn(&[m, n]));
+            gemm(
+                a.view().into_dimensionality().unwrap(),
+                b.view().into_dimensionality().unwrap(),
+                c.view_mut().into_dimensionality().unwrap(),
+            );
+            c.into_shared()
+        }
+        (&[batch, m, k], &[batch2, k2, n]) if k == k2 && batch == batch2 => {
+            let mut c = ArrayD::zeros(IxDyn(&[batch, m, n]));
+            for i in 0..batch {
+                gemm(
+                    a.index_axis(Axis(0), i).into_dimensionality().unwrap(),
+                    b.index_axis(Axis(0), i).into_dimensionality().unwrap(),
+                    c.index_axis_mut(Axis(0), i).into_dimensionality().unwrap(),
+                );
+            }
+            c.into_shared()
+        }
+        (sa, sb) => panic!("matmul: shapes {sa:?} and {sb:?} are not compatible"),
+    }
+}
+
+/// `C ← A B` on 2-D views of any strides.
+pub(crate) fn gemm<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) {
+    let ((m, k), (_, n)) = (a.dim(), b.dim());
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.fill(T::zero());
+        return;
+    }
+    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
+    let (sc0, sc1) = (sc[0], sc[1]);
+    // SAFETY: the views describe valid m×k, k×n and m×n matrices with these strides, and `c`
+    // is a distinct, freshly borrowed mutable view.
+    unsafe {
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            a.as_ptr(),
+            sa[0],
+            sa[1],
+            b.as_ptr(),
+            sb[0],
+            sb[1],
+            T::zero(),
+            c.as_mut_ptr(),
+            sc0,
+            sc1,
+        );
+    }
+}

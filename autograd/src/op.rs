@@ -1,0 +1,181 @@
+//! The primitive operations the tape records.
+//!
+//! Every differentiable function in the engine is either one of these primitives or a
+//! composition of them (mean, variance, softmax, log-softmax, stack, dot, general matmul are
+//! compositions). Each primitive has a forward kernel in [`crate::forward`] and a
+//! vector-Jacobian product in [`crate::backprop`]; the table gives both. `ḡ` is the incoming
+//! gradient of the output `y`, and `sum_to` undoes broadcasting.
+//!
+//! | op | forward `y` | vector-Jacobian product |
+//! |---|---|---|
+//! | `Add` | `a + b` | `ā = sum_to(ḡ)`, `b̄ = sum_to(ḡ)` |
+//! | `Sub` | `a − b` | `ā = sum_to(ḡ)`, `b̄ = −sum_to(ḡ)` |
+//! | `Mul` | `a b` | `ā = sum_to(ḡ b)`, `b̄ = sum_to(ḡ a)` |
+//! | `Div` | `a / b` | `ā = sum_to(ḡ / b)`, `b̄ = −sum_to(ḡ y / b)` |
+//! | `Pow` | `aᵇ` | `ā = sum_to(ḡ b aᵇ⁻¹)`, `b̄ = sum_to(ḡ y ln a)` (0 where `a = 0`) |
+//! | `Minimum`, `Maximum` | `min(a, b)`, `max(a, b)` | `ḡ` to the chosen side, split `½, ½` on ties (as PyTorch) |
+//! | `AddScalar(c)` | `a + c` | `ḡ` |
+//! | `MulScalar(c)` | `c a` | `c ḡ` |
+//! | `Powf(p)`, `Powi(n)` | `aᵖ` | `ḡ p aᵖ⁻¹` |
+//! | `Neg` | `−a` | `−ḡ` |
+//! | `Exp` | `eᵃ` | `ḡ y` |
+//! | `Log`, `Log1p` | `ln a`, `ln(1 + a)` | `ḡ / a`, `ḡ / (1 + a)` |
+//! | `Sqrt` | `√a` | `ḡ / (2 y)` |
+//! | `Abs` | `|a|` | `ḡ sign(a)` (`sign(0) = 0`) |
+//! | `Sin`, `Cos` | `sin a`, `cos a` | `ḡ cos a`, `−ḡ sin a` |
+//! | `Tanh` | `tanh a` | `ḡ (1 − y²)` |
+//! | `Sigmoid` | `σ(a) = 1 / (1 + e⁻ᵃ)` | `ḡ y (1 − y)` |
+//! | `Relu` | `max(a, 0)` | `ḡ [a > 0]` |
+//! | `LeakyRelu(s)` | `a` if `a > 0`, else `s a` | `ḡ ([a > 0] + s [a ≤ 0])` |
+//! | `Elu(α)` | `a` if `a > 0`, else `α (eᵃ − 1)` | `ḡ [a > 0] + ḡ (y + α) [a ≤ 0]` |
+//! | `Softplus` | `ln(1 + eᵃ) = max(a, 0) + ln(1 + e^{−|a|})` | `ḡ σ(a)` |
+//! | `Clamp(lo, hi)` | `min(max(a, lo), hi)` | `ḡ [lo ≤ a ≤ hi]` (PyTorch: the bounds pass gradient) |
+//! | `Where(m)` | `m ? a : b` | `ā = sum_to(ḡ m)`, `b̄ = sum_to(ḡ (1 − m))` |
+//! | `Sum(axes)` | `Σ_axes a` | `broadcast(ḡ)` |
+//! | `Max(axes)`, `Min(axes)` | `max_axes a` | `broadcast(ḡ) [a = y] / #ties` (ties share evenly, as PyTorch's `amax`) |
+//! | `LogSumExp(axes)` | `m + ln Σ e^{a − m}`, `m = max a` | `broadcast(ḡ) e^{a − y}` |
+//! | `MatMul` | `A B` (2-D, or batched 3-D) | `Ā = ḡ Bᵀ`, `B̄ = Aᵀ ḡ` (transposes are stride swaps) |
+//! | `Reshape`, `Permute(p)` | | reshape back, permute by `p⁻¹` |
+//! | `BroadcastTo`, `SumTo` | | `sum_to`, `broadcast_to` (each the other's adjoint) |
+//! | `Slice`, `Pad` | | `Pad`, `Slice` (each the other's adjoint) |
+//! | `Concat(axis)` | | a `Slice` of `ḡ` per input |
+//! | `Gather`, `ScatterAdd` | `y_i = a_{i with axis → index_i}` | `ScatterAdd`, `Gather` (each the other's adjoint) |
+//! | `IndexSelect`, `IndexAdd` | `y = a[…, index, …]` | `IndexAdd`, `IndexSelect` |
+//!
+//! Because each product on the right is built from primitives on the left, a backward pass can
+//! itself be recorded and differentiated again, to any order.
+
+use std::sync::Arc;
+
+use ndarray::ArrayD;
+
+/// The axes a reduction runs over (sorted, distinct) and whether they stay as size-1 axes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reduce {
+    pub axes: Vec<usize>,
+    pub keep_dims: bool,
+}
+
+/// A primitive operation, with the constants it needs (scalars, axes, shapes, indices).
+#[derive(Clone, Debug)]
+pub enum Op<T> {
+    /// A variable created by [`crate::Tape::var`]; gradients stop here.
+    Leaf,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Minimum,
+    Maximum,
+    AddScalar(T),
+    MulScalar(T),
+    Powf(T),
+    Powi(i32),
+    Neg,
+    Exp,
+    Log,
+    Log1p,
+    Sqrt,
+    Abs,
+    Sin,
+    Cos,
+    Tanh,
+    Sigmoid,
+    Relu,
+    LeakyRelu(T),
+    Elu(T),
+    Softplus,
+    Clamp(T, T),
+    Where(Arc<ArrayD<bool>>),
+    Sum(Reduce),
+    Max(Reduce),
+    Min(Reduce),
+    LogSumExp(Reduce),
+    MatMul,
+    Reshape(Vec<usize>),
+    Permute(Vec<usize>),
+    BroadcastTo(Vec<usize>),
+    SumTo(Vec<usize>),
+    Slice {
+        axis: usize,
+        start: usize,
+        end: usize,
+    },
+    Pad {
+        axis: usize,
+        before: usize,
+        after: usize,
+    },
+    Concat(usize),
+    Gather {
+        axis: usize,
+        index: Arc<ArrayD<usize>>,
+    },
+    ScatterAdd {
+        axis: usize,
+        index: Arc<ArrayD<usize>>,
+        size: usize,
+    },
+    IndexSelect {
+        axis: usize,
+        index: Arc<[usize]>,
+    },
+    IndexAdd {
+        axis: usize,
+        index: Arc<[usize]>,
+        size: usize,
+    },
+}
+
+impl<T> Op<T> {
+    /// The op's name, as messages show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Leaf => "leaf",
+            Op::Add => "add",
+            Op::Sub => "sub",
+            Op::Mul => "mul",
+            Op::Div => "div",
+            Op::Pow => "pow",
+            Op::Minimum => "minimum",
+            Op::Maximum => "maximum",
+            Op::AddScalar(_) => "add_scalar",
+            Op::MulScalar(_) => "mul_scalar",
+            Op::Powf(_) => "powf",
+            Op::Powi(_) => "powi",
+            Op::Neg => "neg",
+            Op::Exp => "exp",
+            Op::Log => "log",
+            Op::Log1p => "log1p",
+            Op::Sqrt => "sqrt",
+            Op::Abs => "abs",
+            Op::Sin => "sin",
+            Op::Cos => "cos",
+            Op::Tanh => "tanh",
+            Op::Sigmoid => "sigmoid",
+            Op::Relu => "relu",
+            Op::LeakyRelu(_) => "leaky_relu",
+            Op::Elu(_) => "elu",
+            Op::Softplus => "softplus",
+            Op::Clamp(..) => "clamp",
+            Op::Where(_) => "where",
+            Op::Sum(_) => "sum",
+            Op::Max(_) => "max",
+            Op::Min(_) => "min",
+            Op::LogSumExp(_) => "logsumexp",
+            Op::MatMul => "matmul",
+            Op::Reshape(_) => "reshape",
+            Op::Permute(_) => "permute",
+            Op::BroadcastTo(_) => "broadcast_to",
+            Op::SumTo(_) => "sum_to",
+            Op::Slice { .. } => "slice",
+            Op::Pad { .. } => "pad",
+            Op::Concat(_) => "concat",
+            Op::Gather { .. } => "gather",
+            Op::ScatterAdd { .. } => "scatter_add",
+            Op::IndexSelect { .. } => "index_select",
+            Op::IndexAdd { .. } => "index_add",
+        }
+    }
+}
