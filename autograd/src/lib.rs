@@ -91,6 +91,7 @@ impl IntoArray<f64> for f64 {
 /// Everything needed to build and differentiate functions.
 pub mod prelude {
     pub use crate::{
-        Float, Gradients, SharedArray, Tape, Tensor, Var, grad, grad_graph, no_grad, vjp, vjp_graph,
+        Float, Gradients, SharedArray, Tape, Tensor, Var, grad, grad_graph, is_grad_enabled,
+        no_grad, vjp, vjp_graph,
     };
 }

@@ -1,0 +1,278 @@
+//! The tape's behaviour: repeated backward passes, pruning, accumulation, `no_grad`,
+//! `detach`, anomaly mode, threads, gradient conventions at kinks, and shape errors.
+
+mod common;
+
+use common::uniform;
+use ndarray::array;
+use wengert_autograd::prelude::*;
+use wengert_autograd::{SharedArray, one_hot};
+
+fn arr(a: ndarray::ArrayD<f64>) -> SharedArray<f64> {
+    a.into_shared()
+}
+
+#[test]
+fn several_backward_passes_over_one_forward_pass() {
+    let tape = Tape::<f64>::new();
+    let w = tape.var(uniform(&[3, 3], -1.0, 1.0, 1));
+    let y = w.matmul(&w).tanh().sum_all();
+    let recorded = tape.len();
+    let first = grad(&[&y], &[&w]);
+    let second = grad(&[&y], &[&w]);
+    assert_eq!(first, second);
+    assert_eq!(
+        tape.len(),
+        recorded,
+        "a plain backward pass records nothing"
+    );
+}
+
+#[test]
+fn a_variable_used_twice_accumulates_both_paths() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(3.0);
+    let y = &x * &x + x.sin(); // dy/dx = 2x + cos x
+    assert!((y.backward()[&x].sum() - (6.0 + 3.0f64.cos())).abs() < 1e-15);
+}
+
+#[test]
+fn inputs_the_output_does_not_depend_on_get_zeros() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(array![1.0, 2.0]);
+    let unrelated = tape.var(array![[1.0, 2.0], [3.0, 4.0]]);
+    let y = x.exp().sum_all();
+    let [dx, dz] = grad(&[&y], &[&x, &unrelated]).try_into().unwrap();
+    assert_eq!(dx, x.value().mapv(f64::exp));
+    assert_eq!(dz, arr(ndarray::ArrayD::zeros(ndarray::IxDyn(&[2, 2]))));
+}
+
+#[test]
+fn gradient_with_respect_to_an_intermediate_variable() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(2.0);
+    let h = x.exp();
+    let y = h.powi(2); // dy/dh = 2h, dy/dx = 2h·h
+    let [dh, dx] = grad(&[&y], &[&h, &x]).try_into().unwrap();
+    let e2 = 2.0f64.exp();
+    assert!((dh.sum() - 2.0 * e2).abs() < 1e-12);
+    assert!((dx.sum() - 2.0 * e2 * e2).abs() < 1e-10);
+}
+
+#[test]
+fn vjp_of_several_outputs_sums_their_contributions() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(array![1.0, 2.0]);
+    let a = &x * 2.0;
+    let b = x.powi(2);
+    let dx = vjp(
+        &[&a, &b],
+        &[
+            arr(array![1.0, 1.0].into_dyn()),
+            arr(array![1.0, -1.0].into_dyn()),
+        ],
+        &[&x],
+    );
+    assert_eq!(dx[0], arr(array![2.0 + 2.0, 2.0 - 4.0].into_dyn()));
+}
+
+#[test]
+fn no_grad_records_nothing_and_restores_the_mode() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(array![1.0, 2.0]);
+    let before = tape.len();
+    let y = no_grad(|| {
+        assert!(!is_grad_enabled());
+        no_grad(|| x.exp()).add(&x)
+    });
+    assert!(is_grad_enabled());
+    assert!(!y.is_tracked());
+    assert_eq!(tape.len(), before);
+}
+
+#[test]
+fn detach_stops_the_gradient() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(array![1.0, 2.0]);
+    let y = (&x * &x.detach().exp()).sum_all(); // d/dx = stop(eˣ)
+    assert_eq!(y.backward()[&x], x.value().mapv(f64::exp));
+}
+
+#[test]
+fn anomaly_mode_names_the_first_non_finite_op() {
+    let tape = Tape::<f64>::new();
+    tape.detect_anomaly(true);
+    let x = tape.var(array![[4.0, -1.0]]);
+    let y = x.sqrt().exp().sum_all(); // sqrt(−1) = NaN
+    let found = tape.first_anomaly().expect("NaN should be found");
+    assert_eq!(found.op, "sqrt");
+    assert_eq!(found.input_shapes, vec![vec![1, 2]]);
+    assert!(found.to_string().contains("sqrt"));
+    drop(y);
+}
+
+#[test]
+fn anomaly_mode_catches_non_finite_gradients() {
+    let tape = Tape::<f64>::new();
+    tape.detect_anomaly(true);
+    let x = tape.var(array![0.0, 1.0]);
+    let y = x.sqrt().sum_all(); // forward finite; d sqrt/dx at 0 is infinite
+    assert!(tape.first_anomaly().is_none());
+    let _ = y.backward();
+    assert_eq!(tape.first_anomaly().unwrap().op, "backward of sqrt");
+}
+
+#[test]
+fn anomaly_mode_is_off_by_default() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(-1.0);
+    let _ = x.log();
+    assert!(tape.first_anomaly().is_none());
+}
+
+#[test]
+fn variables_and_tapes_can_be_sent_to_threads() {
+    fn assert_send_sync<X: Send + Sync>() {}
+    assert_send_sync::<Var<f32>>();
+    assert_send_sync::<Tape<f64>>();
+
+    // A policy's weights evaluated in worker threads, recording nothing.
+    let w = Var::constant(uniform(&[4, 2], -1.0, 1.0, 2));
+    let workers: Vec<_> = (0..3)
+        .map(|i| {
+            let w = w.clone();
+            std::thread::spawn(move || {
+                let obs = Var::constant(uniform(&[1, 4], -1.0, 1.0, 10 + i));
+                obs.matmul(&w).softmax(-1)
+            })
+        })
+        .collect();
+    for worker in workers {
+        let probabilities = worker.join().unwrap();
+        assert!(!probabilities.is_tracked());
+        assert!((probabilities.value().sum() - 1.0).abs() < 1e-12);
+    }
+
+    // Ops recorded from another thread land on the same tape.
+    let tape = Tape::<f64>::new();
+    let x = tape.var(2.0);
+    let y = std::thread::spawn({
+        let x = x.clone();
+        move || x.powi(3)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(y.backward()[&x].sum(), 12.0);
+}
+
+#[test]
+fn gradient_conventions_at_kinks_follow_pytorch() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(array![-1.0, 0.0, 1.0, 2.0]);
+    // clamp: the bounds pass the gradient
+    assert_eq!(
+        x.clamp(0.0, 1.0).sum_all().backward()[&x],
+        arr(array![0.0, 1.0, 1.0, 0.0].into_dyn())
+    );
+    // relu and abs: zero gradient at zero
+    assert_eq!(
+        x.relu().sum_all().backward()[&x],
+        arr(array![0.0, 0.0, 1.0, 1.0].into_dyn())
+    );
+    assert_eq!(
+        x.abs().sum_all().backward()[&x],
+        arr(array![-1.0, 0.0, 1.0, 1.0].into_dyn())
+    );
+    // max: ties share the gradient evenly
+    let t = tape.var(array![1.0, 3.0, 3.0]);
+    assert_eq!(
+        t.max(&[0], false).backward()[&t],
+        arr(array![0.0, 0.5, 0.5].into_dyn())
+    );
+    // minimum / maximum: ties split ½ and ½
+    let a = tape.var(array![1.0, 2.0]);
+    let b = tape.var(array![1.0, 5.0]);
+    let [da, db] = grad(&[&a.maximum(&b).sum_all()], &[&a, &b])
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        (da, db),
+        (
+            arr(array![0.5, 0.0].into_dyn()),
+            arr(array![0.5, 1.0].into_dyn())
+        )
+    );
+}
+
+#[test]
+fn stable_functions_do_not_overflow() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(array![-800.0, -30.0, 0.0, 30.0, 800.0]);
+    let softplus = x.softplus();
+    assert_eq!(softplus.value()[4], 800.0);
+    assert!(softplus.value()[0] >= 0.0 && softplus.value()[0] < 1e-300);
+    let ds = softplus.sum_all().backward()[&x].clone();
+    assert!(ds.iter().all(|v| v.is_finite()));
+    let lse = x.logsumexp(&[0], false);
+    assert!((lse.item() - 800.0).abs() < 1e-12);
+    let p = x.softmax(0);
+    assert!((p.value()[4] - 1.0).abs() < 1e-15);
+    assert!(x.sigmoid().value().iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn operators_with_scalars_in_f32() {
+    let tape = Tape::<f32>::new();
+    let x = tape.var(array![1.0f32, 2.0]);
+    let y = (2.0f32 * &x - 1.0f32) / 4.0f32 + (1.0f32 / &x) - (3.0f32 - &x) * 0.5f32;
+    let g = y.sum_all().backward()[&x].clone();
+    let expected = [0.5 - 1.0 + 0.5, 0.5 - 0.25 + 0.5];
+    for (a, e) in g.iter().zip(expected) {
+        assert!((a - e).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn one_hot_selects_like_gather() {
+    let tape = Tape::<f64>::new();
+    let q = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    let chosen = (&q * &Var::constant(one_hot::<f64>(&[2, 0], 3))).sum(&[1], false);
+    assert_eq!(chosen.value(), &arr(array![3.0, 4.0].into_dyn()));
+}
+
+#[test]
+#[should_panic(expected = "add: shapes [2, 3] and [4] cannot be broadcast together")]
+fn broadcast_mismatch_names_the_op_and_both_shapes() {
+    let a = Var::constant(ndarray::Array2::<f64>::zeros((2, 3)));
+    let b = Var::constant(ndarray::Array1::<f64>::zeros(4));
+    let _ = &a + &b;
+}
+
+#[test]
+#[should_panic(expected = "matmul: shapes [2, 3] and [4, 5] are not compatible")]
+fn matmul_mismatch_names_both_shapes() {
+    let a = Var::constant(ndarray::Array2::<f64>::zeros((2, 3)));
+    let b = Var::constant(ndarray::Array2::<f64>::zeros((4, 5)));
+    let _ = a.matmul(&b);
+}
+
+#[test]
+#[should_panic(expected = "gather: index 3 is out of range for axis 1 of size 3")]
+fn gather_out_of_range_is_reported() {
+    let a = Var::constant(ndarray::Array2::<f64>::zeros((2, 3)));
+    let _ = a.gather(1, &array![[0], [3]].into_dyn());
+}
+
+#[test]
+#[should_panic(expected = "reshape: cannot reshape shape [2, 3] (6 elements) to [4]")]
+fn reshape_mismatch_is_reported() {
+    let a = Var::constant(ndarray::Array2::<f64>::zeros((2, 3)));
+    let _ = a.reshape(&[4]);
+}
+
+#[test]
+#[should_panic(expected = "inputs are recorded on different tapes")]
+fn mixing_tapes_is_reported() {
+    let (t1, t2) = (Tape::<f64>::new(), Tape::<f64>::new());
+    let _ = &t1.var(1.0) + &t2.var(2.0);
+}
