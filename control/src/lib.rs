@@ -1,6 +1,10 @@
 //! # wengert-control — optimal control
 //!
-//! Finite- and infinite-horizon LQR, iLQR and DDP with derivatives from [`autograd`], MPC and
-//! sampling planners, and model-based RL.
+//! **Built so far:**
+//! - [`linalg`]: the small dense linear algebra the controllers need (Cholesky, triangular
+//!   solves, Hessenberg reduction and QR eigenvalues, spectral radius).
 //!
-//! **Status:** not yet built (issue 4). This crate holds no code yet; nothing here pretends to work.
+//! **Not yet built:** iLQR and DDP (they wait for `autograd`), MPC, sampling planners,
+//! model-based RL.
+
+pub mod linalg;
