@@ -275,7 +275,7 @@ impl LqrProblem {
             }
         }
         let n = self.n();
-        check_vector("x_1", &self.x1, n)?;
+        check_vector(&"x_1", &self.x1, n)?;
         if self.F[0].ncols() < n {
             return Err(LqrError::Shape {
                 what: "F_1".to_string(),
@@ -285,10 +285,10 @@ impl LqrProblem {
         }
         let m = self.m();
         for t in 1..=T {
-            check_matrix(&format!("F_{t}"), &self.F[t - 1], n, n + m)?;
-            check_vector(&format!("f_{t}"), &self.f[t - 1], n)?;
-            check_matrix(&format!("C_{t}"), &self.C[t - 1], n + m, n + m)?;
-            check_vector(&format!("c_{t}"), &self.c[t - 1], n + m)?;
+            check_matrix(&format_args!("F_{t}"), &self.F[t - 1], n, n + m)?;
+            check_vector(&format_args!("f_{t}"), &self.f[t - 1], n)?;
+            check_matrix(&format_args!("C_{t}"), &self.C[t - 1], n + m, n + m)?;
+            check_vector(&format_args!("c_{t}"), &self.c[t - 1], n + m)?;
         }
         Ok(())
     }
@@ -313,9 +313,10 @@ impl LqrProblem {
     /// assert!(close(solution.cost, 0.75));
     /// ```
     pub fn solve(&self) -> Result<LqrSolution, LqrError> {
-        let policy = riccati_backward(self)?;
-        let (x, u) = rollout(self, &policy)?;
-        let cost = self.cost(&x, &u)?;
+        self.validate()?;
+        let policy = backward(self)?;
+        let (x, u) = forward(self, &policy);
+        let cost = trajectory_cost(self, &x, &u);
         Ok(LqrSolution { policy, x, u, cost })
     }
 
@@ -337,7 +338,7 @@ impl LqrProblem {
     pub fn simulate(&self, u: &Array2<f64>) -> Result<Array2<f64>, LqrError> {
         self.validate()?;
         let (n, m, T) = (self.n(), self.m(), self.T());
-        check_matrix("u", u, T, m)?;
+        check_matrix(&"u", u, T, m)?;
         let mut x = Array2::zeros((T, n));
         x.row_mut(0).assign(&self.x1);
         for t in 1..T {
@@ -365,15 +366,20 @@ impl LqrProblem {
     pub fn cost(&self, x: &Array2<f64>, u: &Array2<f64>) -> Result<f64, LqrError> {
         self.validate()?;
         let (n, m, T) = (self.n(), self.m(), self.T());
-        check_matrix("x", x, T, n)?;
-        check_matrix("u", u, T, m)?;
-        Ok((1..=T)
-            .map(|t| {
-                let z_t = concatenate![ndarray::Axis(0), x.row(t - 1), u.row(t - 1)];
-                0.5 * z_t.dot(&self.C[t - 1].dot(&z_t)) + z_t.dot(&self.c[t - 1])
-            })
-            .sum())
+        check_matrix(&"x", x, T, n)?;
+        check_matrix(&"u", u, T, m)?;
+        Ok(trajectory_cost(self, x, u))
     }
+}
+
+/// `Σ_t ½ z_tᵀ C_t z_t + z_tᵀ c_t`, for a validated problem and trajectory.
+fn trajectory_cost(problem: &LqrProblem, x: &Array2<f64>, u: &Array2<f64>) -> f64 {
+    (1..=problem.T())
+        .map(|t| {
+            let z_t = concatenate![ndarray::Axis(0), x.row(t - 1), u.row(t - 1)];
+            0.5 * z_t.dot(&problem.C[t - 1].dot(&z_t)) + z_t.dot(&problem.c[t - 1])
+        })
+        .sum()
 }
 
 /// The backward recursion `t = T … 1`: `Q_t, q_t`, then `K_t, k_t`, then `V_t, v_t`.
@@ -396,6 +402,11 @@ impl LqrProblem {
 /// ```
 pub fn riccati_backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
     problem.validate()?;
+    backward(problem)
+}
+
+/// [`riccati_backward`] for a validated problem.
+fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
     let (n, m, T) = (problem.n(), problem.m(), problem.T());
     let mut K = Vec::with_capacity(T);
     let mut k = Vec::with_capacity(T);
@@ -485,9 +496,15 @@ pub fn rollout(
         }
     }
     for t in 1..=T {
-        check_matrix(&format!("K_{t}"), &policy.K[t - 1], m, n)?;
-        check_vector(&format!("k_{t}"), &policy.k[t - 1], m)?;
+        check_matrix(&format_args!("K_{t}"), &policy.K[t - 1], m, n)?;
+        check_vector(&format_args!("k_{t}"), &policy.k[t - 1], m)?;
     }
+    Ok(forward(problem, policy))
+}
+
+/// [`rollout`] for a validated problem and policy.
+fn forward(problem: &LqrProblem, policy: &LqrPolicy) -> (Array2<f64>, Array2<f64>) {
+    let (n, m, T) = (problem.n(), problem.m(), problem.T());
     let mut x = Array2::zeros((T, n));
     let mut u = Array2::zeros((T, m));
     let mut x_t = problem.x1.clone();
@@ -500,7 +517,7 @@ pub fn rollout(
             x_t = problem.F[t - 1].dot(&z_t) + &problem.f[t - 1];
         }
     }
-    Ok((x, u))
+    (x, u)
 }
 
 #[cfg(test)]

@@ -119,9 +119,10 @@ impl From<LinalgError> for LqrError {
     }
 }
 
-/// Checks that `matrix` is `rows × cols` and finite.
+/// Checks that `matrix` is `rows × cols` and finite (`what` is formatted only on error, so
+/// that checking every time step of a long horizon costs no allocation).
 pub(crate) fn check_matrix(
-    what: &str,
+    what: &dyn fmt::Display,
     matrix: &ndarray::Array2<f64>,
     rows: usize,
     cols: usize,
@@ -143,7 +144,7 @@ pub(crate) fn check_matrix(
 
 /// Checks that `vector` has length `len` and is finite.
 pub(crate) fn check_vector(
-    what: &str,
+    what: &dyn fmt::Display,
     vector: &ndarray::Array1<f64>,
     len: usize,
 ) -> Result<(), LqrError> {

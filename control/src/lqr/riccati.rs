@@ -185,11 +185,11 @@ impl DareProblem {
     pub fn validate(&self) -> Result<(), LqrError> {
         let n = self.A.nrows();
         let m = self.B.ncols();
-        check_matrix("A", &self.A, n, n)?;
-        check_matrix("B", &self.B, n, m)?;
-        check_matrix("Q", &self.Q, n, n)?;
-        check_matrix("R", &self.R, m, m)?;
-        check_matrix("N", &self.N, n, m)
+        check_matrix(&"A", &self.A, n, n)?;
+        check_matrix(&"B", &self.B, n, m)?;
+        check_matrix(&"Q", &self.Q, n, n)?;
+        check_matrix(&"R", &self.R, m, m)?;
+        check_matrix(&"N", &self.N, n, m)
     }
 
     /// Riccati iteration from `P_0 = Q` to the stopping rule in `options`.
