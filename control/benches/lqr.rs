@@ -73,9 +73,11 @@ fn infinite_horizon(criterion: &mut Criterion) {
     let problem = DareProblem::new(A, numbers.matrix(n, m), Array2::eye(n), Array2::eye(m))
         .expect("valid by construction");
     let options = RiccatiOptions::default();
-    criterion.bench_function(&format!("dare_riccati_iteration/n{n}_m{m}"), |bencher| {
+    let mut group = criterion.benchmark_group("dare_riccati_iteration");
+    group.bench_function(format!("n{n}_m{m}"), |bencher| {
         bencher.iter(|| black_box(&problem).solve(&options).expect("stabilisable"))
     });
+    group.finish();
 }
 
 criterion_group!(benches, finite_horizon, infinite_horizon);

@@ -27,6 +27,15 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use std::fmt;
 
 /// What went wrong in a linear-algebra routine.
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_control::linalg::{spectral_radius, LinalgError};
+///
+/// let error = spectral_radius(array![[1.0, 2.0]].view()).unwrap_err();
+/// assert_eq!(error, LinalgError::NotSquare { rows: 1, cols: 2 });
+/// assert_eq!(error.to_string(), "expected a square matrix, got 1×2");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinalgError {
     /// The matrix must be square.

@@ -407,7 +407,7 @@ pub fn riccati_backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
 
 /// [`riccati_backward`] for a validated problem.
 fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
-    let (n, m, T) = (problem.n(), problem.m(), problem.T());
+    let (n, T) = (problem.n(), problem.T());
     let mut K = Vec::with_capacity(T);
     let mut k = Vec::with_capacity(T);
     let mut V = Vec::with_capacity(T);
@@ -435,8 +435,7 @@ fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
         let K_t = -Q_uu_cholesky.solve_matrix(Q_ux)?;
         let k_t = -Q_uu_cholesky.solve_vector(q_u)?;
 
-        let Q_uu_K_t = Q_uu.dot(&K_t);
-        let V_t = &Q_xx + &Q_xu.dot(&K_t) + K_t.t().dot(&Q_ux) + K_t.t().dot(&Q_uu_K_t);
+        let V_t = &Q_xx + &Q_xu.dot(&K_t) + K_t.t().dot(&Q_ux) + K_t.t().dot(&Q_uu).dot(&K_t);
         let v_t = &q_x + &Q_xu.dot(&k_t) + K_t.t().dot(&q_u) + K_t.t().dot(&Q_uu.dot(&k_t));
         // V_t is symmetric in exact arithmetic; keep it so, so round-off cannot accumulate
         // an antisymmetric part over a long horizon.
@@ -448,7 +447,6 @@ fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
         V.push(V_next.clone());
         v.push(v_next.clone());
     }
-    debug_assert!(m == 0 || K[0].dim() == (m, n));
     K.reverse();
     k.reverse();
     V.reverse();
@@ -658,6 +656,23 @@ mod tests {
                 .to_string(),
             "u has shape 3×2, expected 3×1"
         );
+    }
+
+    #[test]
+    fn no_controls_is_a_plain_simulation() {
+        // m = 0: Q_uu is 0×0, K_t is 0×n, and the "optimal" trajectory is the free motion.
+        let problem = LqrProblem::new(
+            vec![array![[0.5]]; 3],
+            vec![array![1.0]; 3],
+            vec![array![[2.0]]; 3],
+            vec![array![0.0]; 3],
+            array![2.0],
+        )
+        .unwrap();
+        let solution = problem.solve().unwrap();
+        assert_eq!(solution.u.dim(), (3, 0));
+        assert_eq!(solution.x, array![[2.0], [2.0], [2.0]]);
+        assert_eq!(solution.cost, 12.0);
     }
 
     #[test]
