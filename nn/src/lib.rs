@@ -1,7 +1,30 @@
 //! # wengert-nn — neural networks on the wengert tape
 //!
-//! Parameters in a named store, layers (Linear, MLP, LayerNorm, BatchNorm), initialisers,
-//! losses, probability distributions, optimisers and checkpoints, all differentiable through
-//! [`autograd`] to second order where the math allows.
+//! Parameters live in a named [`ParamStore`]; a training step binds it to a tape, runs a
+//! [`Module`], and takes gradients of the loss with respect to every trainable parameter:
 //!
-//! **Status:** not yet built (issue 3). This crate holds no code yet; nothing here pretends to work.
+//! ```
+//! use rand::SeedableRng;
+//! use autograd::prelude::*;
+//! use wengert_nn::{Activation, Mlp, Module, ParamStore};
+//!
+//! let mut store = ParamStore::<f64>::new();
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let net = Mlp::builder(&[2, 8, 1]).activation(Activation::Tanh).build(&mut store.root().sub("net"), &mut rng);
+//! let x = Var::constant(ndarray::array![[0.5, -1.0], [1.0, 2.0]]);
+//! let tape = Tape::new();
+//! let params = store.bind(&tape);
+//! let loss = net.forward(&params, &x).powi(2).mean_all();
+//! let grads = params.gradients(&loss);
+//! assert_eq!(grads.iter().count(), 4); // two weights, two biases
+//! ```
+//!
+//! Everything is differentiable through the tape to second order where the math allows.
+
+pub mod init;
+pub mod layers;
+mod params;
+
+pub use init::Init;
+pub use layers::{Activation, BatchNorm, LayerNorm, Linear, Mlp, MlpBuilder, Module};
+pub use params::{Bound, Kind, ParamGradients, ParamId, ParamStore, Path};

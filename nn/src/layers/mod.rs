@@ -1,0 +1,23 @@
+//! Layers: functions of an input and of parameters held in a [`ParamStore`](crate::ParamStore).
+
+mod activation;
+mod batch_norm;
+mod layer_norm;
+mod linear;
+mod mlp;
+
+pub use activation::Activation;
+pub use batch_norm::BatchNorm;
+pub use layer_norm::LayerNorm;
+pub use linear::Linear;
+pub use mlp::{Mlp, MlpBuilder};
+
+use autograd::{Float, Var};
+
+use crate::Bound;
+
+/// A layer or model: `y = f(x; θ)` with `θ` read from the bound parameters.
+pub trait Module<T: Float> {
+    /// Applies the module to `x`.
+    fn forward(&self, params: &Bound<'_, T>, x: &Var<T>) -> Var<T>;
+}
