@@ -249,6 +249,44 @@ impl<T: Float> ParamStore<T> {
         Bound { store: self, vars }
     }
 
+    /// Binds every entry as a constant except the given ones, which are replaced by the given
+    /// variables: a model evaluated at other parameter values (gradient checks, a line search
+    /// over candidate parameters, functional updates).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use autograd::prelude::*;
+    /// use wengert_nn::ParamStore;
+    /// let mut store = ParamStore::<f64>::new();
+    /// let w = store.root().param("w", array![1.0]);
+    /// let tape = Tape::new();
+    /// let candidate = tape.var(array![3.0]);
+    /// let bound = store.bind_with([(w, candidate.clone())]);
+    /// assert_eq!(bound[w].value()[0], 3.0);
+    /// ```
+    ///
+    /// # Panics
+    /// If a replacement's shape differs from the entry's.
+    pub fn bind_with(
+        &self,
+        overrides: impl IntoIterator<Item = (ParamId, Var<T>)>,
+    ) -> Bound<'_, T> {
+        let mut bound = self.constants();
+        for (id, var) in overrides {
+            let expected = self.value(id);
+            if var.value().shape() != expected.shape() {
+                panic!(
+                    "bind_with: `{}` has shape {:?}, the replacement {:?}",
+                    self.name(id),
+                    expected.shape(),
+                    var.value().shape()
+                );
+            }
+            bound.vars[id.0] = var;
+        }
+        bound
+    }
+
     /// Copies every value from `source`, matched by name (a hard target-network update).
     ///
     /// # Panics
