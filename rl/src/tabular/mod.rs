@@ -1,0 +1,1 @@
+//! Tabular methods (in progress).
