@@ -29,6 +29,22 @@ fn cartpole(c: &mut Criterion) {
     let mut group = c.benchmark_group("cartpole");
     group.throughput(Throughput::Elements(STEPS));
 
+    // The equations of motion alone: what the Env contract (checks, observation) adds on top.
+    group.bench_function("dynamics", |b| {
+        b.iter(|| {
+            let mut state = [0.01, 0.0, 0.01, 0.0];
+            for t in 0..STEPS {
+                let (next, terminated) = CartPole::dynamics(state, (t & 1) as usize);
+                state = if terminated {
+                    [0.01, 0.0, 0.01, 0.0]
+                } else {
+                    next
+                };
+            }
+            black_box(state)
+        });
+    });
+
     group.bench_function("step", |b| {
         let mut env = CartPole::new();
         let mut observation = env.reset(Some(0));
