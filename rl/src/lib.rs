@@ -1,6 +1,17 @@
 //! # wengert-rl — reinforcement learning
 //!
-//! Gymnasium-exact environments, rollout and replay storage, tabular dynamic programming, and
-//! the policy-gradient and value-based agents, each module opening with its math.
+//! - [`env`]: Gymnasium's environment contract ([`env::Env`]: `reset(seed)`, `step(action)` with
+//!   `terminated` and `truncated`; self-describing spaces; errors for invalid actions and for
+//!   stepping a finished episode), the [`env::TimeLimit`] and [`env::EpisodeStatistics`]
+//!   wrappers, a multi-threaded auto-resetting [`env::VectorEnv`], the classic-control tasks
+//!   reproducing Gymnasium's dynamics exactly (CartPole-v1, Pendulum-v1, MountainCar-v0,
+//!   MountainCarContinuous-v0, Acrobot-v1, each with get/set of its physical state), and the
+//!   tabular worlds FrozenLake and a configurable gridworld, which expose `P(s', r | s, a)`.
+//! - [`tabular`]: dynamic programming on a known model — policy evaluation, value iteration,
+//!   policy iteration, modified policy iteration — and model-free tabular Q-learning and SARSA.
 //!
-//! **Status:** not yet built (issues 5, 6, 7). This crate holds no code yet; nothing here pretends to work.
+//! Each module opens with its math. Policy-gradient and value-based deep agents come later
+//! (issues 6 and 7), on top of `wengert-nn`.
+
+pub mod env;
+pub mod tabular;
