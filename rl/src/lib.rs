@@ -10,8 +10,13 @@
 //! - [`tabular`]: dynamic programming on a known model — policy evaluation, value iteration,
 //!   policy iteration, modified policy iteration — and model-free tabular Q-learning and SARSA.
 //!
+//! - [`advantage`]: reward-to-go, TD residuals and GAE(λ), bootstrapping on truncation but not
+//!   on termination; [`normalize`]: running observation and reward normalisation.
+//!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
 
+pub mod advantage;
 pub mod env;
+pub mod normalize;
 pub mod tabular;
