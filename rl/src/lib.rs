@@ -1,6 +1,6 @@
 //! # wengert-rl — reinforcement learning
 //!
-//! - [`env`]: Gymnasium's environment contract ([`env::Env`]: `reset(seed)`, `step(action)` with
+//! - [`env`](mod@env): Gymnasium's environment contract ([`env::Env`]: `reset(seed)`, `step(action)` with
 //!   `terminated` and `truncated`; self-describing spaces; errors for invalid actions and for
 //!   stepping a finished episode), the [`env::TimeLimit`] and [`env::EpisodeStatistics`]
 //!   wrappers, a multi-threaded auto-resetting [`env::VectorEnv`], the classic-control tasks

@@ -1,7 +1,7 @@
 //! # Tabular methods
 //!
 //! Finite MDPs small enough to hold a value for every state. A model
-//! ([`TabularModel`](crate::env::TabularModel)) gives `P(s', r | s, a)` as a list of outcomes
+//! ([`crate::env::TabularModel`]) gives `P(s', r | s, a)` as a list of outcomes
 //! `(p, s', r, terminated)`; an outcome that terminates is not bootstrapped. With that
 //! convention the action value of `a` in `s` under state values `V` is
 //!
