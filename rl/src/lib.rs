@@ -19,4 +19,7 @@
 pub mod advantage;
 pub mod env;
 pub mod normalize;
+pub mod policy;
+pub mod ppo;
 pub mod tabular;
+pub mod train;

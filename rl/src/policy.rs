@@ -1,0 +1,239 @@
+//! # Actor-critic networks
+//!
+//! The policy `π_θ(a|s)` and the value function `V_φ(s)` as two MLPs (separate networks, as
+//! CleanRL's PPO), with the action distribution chosen by the action space:
+//!
+//! * `Discrete(n)`: a categorical distribution over `n` logits, `π(a|s) = softmax(f_θ(s))_a`;
+//! * `Box(d)`: a diagonal Gaussian `N(μ_θ(s), diag σ²)` with a state-independent `ln σ`
+//!   parameter (initialised to `log_std_init`).
+//!
+//! Initialisation follows the PPO implementation details (Huang et al., 2022): orthogonal
+//! weights with gain `√2` in hidden layers, `0.01` on the policy head, `1` on the value head,
+//! biases zero.
+
+use autograd::{Float, Tensor, Var};
+use nn::distributions::{Categorical, DiagGaussian};
+use nn::{Activation, Bound, Init, Mlp, Module, ParamId, ParamStore};
+use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use rand::Rng;
+
+use crate::env::{Space, VectorActions};
+
+/// A batch of actions, one per row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Actions {
+    /// One class per row.
+    Discrete(Vec<usize>),
+    /// One `d`-vector per row.
+    Continuous(Array2<f32>),
+}
+
+impl Actions {
+    /// The actions as a vectorised environment takes them.
+    pub fn as_vector_actions(&self) -> VectorActions<'_> {
+        match self {
+            Actions::Discrete(a) => VectorActions::Discrete(a),
+            Actions::Continuous(a) => VectorActions::Continuous(
+                a.as_slice().expect("actions are stored in standard layout"),
+            ),
+        }
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Actions::Discrete(a) => a.len(),
+            Actions::Continuous(a) => a.nrows(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Actions {
+        match self {
+            Actions::Discrete(a) => Actions::Discrete(indices.iter().map(|&i| a[i]).collect()),
+            Actions::Continuous(a) => Actions::Continuous(a.select(ndarray::Axis(0), indices)),
+        }
+    }
+}
+
+/// `π(·|s)` for a batch of states.
+pub enum PolicyDistribution<T: Float> {
+    Categorical(Categorical<T>),
+    Gaussian(DiagGaussian<T>),
+}
+
+impl<T: Float> PolicyDistribution<T> {
+    /// `ln π(a|s)`, one per row.
+    pub fn log_prob(&self, actions: &Actions) -> Var<T> {
+        match (self, actions) {
+            (PolicyDistribution::Categorical(d), Actions::Discrete(a)) => d.log_prob(a),
+            (PolicyDistribution::Gaussian(d), Actions::Continuous(a)) => {
+                d.log_prob(&Var::constant(a.mapv(|v| T::from_f64(v as f64)).into_dyn()))
+            }
+            _ => panic!("log_prob: the actions do not match the policy's action space"),
+        }
+    }
+
+    /// `H[π(·|s)]`, one per row.
+    pub fn entropy(&self) -> Var<T> {
+        match self {
+            PolicyDistribution::Categorical(d) => d.entropy(),
+            PolicyDistribution::Gaussian(d) => d.entropy(),
+        }
+    }
+
+    /// `KL(self ‖ other)`, one per row.
+    pub fn kl(&self, other: &Self) -> Var<T> {
+        match (self, other) {
+            (PolicyDistribution::Categorical(p), PolicyDistribution::Categorical(q)) => p.kl(q),
+            (PolicyDistribution::Gaussian(p), PolicyDistribution::Gaussian(q)) => p.kl(q),
+            _ => panic!("kl: the two policies have different action spaces"),
+        }
+    }
+
+    /// A sample `a ~ π(·|s)` per row.
+    pub fn sample(&self, rng: &mut (impl Rng + ?Sized)) -> Actions {
+        match self {
+            PolicyDistribution::Categorical(d) => Actions::Discrete(d.sample(rng)),
+            PolicyDistribution::Gaussian(d) => Actions::Continuous(to_matrix(d.sample(rng).value())),
+        }
+    }
+
+    /// The most likely action per row (the deterministic policy used for evaluation).
+    pub fn mode(&self) -> Actions {
+        match self {
+            PolicyDistribution::Categorical(d) => Actions::Discrete(d.mode()),
+            PolicyDistribution::Gaussian(d) => Actions::Continuous(to_matrix(d.mode().value())),
+        }
+    }
+}
+
+fn to_matrix<T: Float>(a: &ArrayD<T>) -> Array2<f32> {
+    let rows = a.shape()[0];
+    let cols = a.len() / rows.max(1);
+    Array2::from_shape_vec((rows, cols), a.iter().map(|v| v.as_f64() as f32).collect())
+        .expect("a batch of actions is 2-D")
+}
+
+/// The policy's action head.
+#[derive(Clone, Debug)]
+pub enum ActionHead {
+    /// Logits over `n` actions.
+    Categorical { actions: usize },
+    /// Means of a `dim`-dimensional Gaussian, with a state-independent `ln σ` parameter.
+    Gaussian { dim: usize, log_std: ParamId },
+}
+
+/// Options of an [`ActorCritic`].
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    /// Hidden layer sizes of both networks.
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Initial `ln σ` of a Gaussian policy.
+    pub log_std_init: f64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            log_std_init: 0.0,
+        }
+    }
+}
+
+/// A policy network and a value network, parameters under `actor.` and `critic.`.
+#[derive(Clone, Debug)]
+pub struct ActorCritic {
+    pub actor: Mlp,
+    pub critic: Mlp,
+    pub head: ActionHead,
+    pub observation_dim: usize,
+}
+
+impl ActorCritic {
+    /// Builds both networks for observations of `observation_dim` and the given action space.
+    ///
+    /// # Panics
+    /// If the action space is neither discrete nor a box.
+    pub fn new<T: Float>(
+        store: &mut ParamStore<T>,
+        observation_dim: usize,
+        action_space: &Space,
+        config: &NetworkConfig,
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Self {
+        let (outputs, gaussian) = match action_space {
+            Space::Discrete(n) => (*n, false),
+            Space::Box(b) => (b.low.len(), true),
+        };
+        let sizes = |last: usize| {
+            let mut s = vec![observation_dim];
+            s.extend(&config.hidden);
+            s.push(last);
+            s
+        };
+        let hidden_init = Init::Orthogonal { gain: 2f64.sqrt() };
+        let actor = Mlp::builder(&sizes(outputs))
+            .activation(config.activation)
+            .hidden_init(hidden_init)
+            .output_init(Init::Orthogonal { gain: 0.01 })
+            .bias_init(Init::Zeros)
+            .build(&mut store.root().sub("actor"), rng);
+        let critic = Mlp::builder(&sizes(1))
+            .activation(config.activation)
+            .hidden_init(hidden_init)
+            .output_init(Init::Orthogonal { gain: 1.0 })
+            .bias_init(Init::Zeros)
+            .build(&mut store.root().sub("critic"), rng);
+        let head = if gaussian {
+            let log_std = ArrayD::from_elem(IxDyn(&[outputs]), T::from_f64(config.log_std_init));
+            ActionHead::Gaussian {
+                dim: outputs,
+                log_std: store.root().sub("actor").param("log_std", log_std),
+            }
+        } else {
+            ActionHead::Categorical { actions: outputs }
+        };
+        ActorCritic {
+            actor,
+            critic,
+            head,
+            observation_dim,
+        }
+    }
+
+    /// `π(·|s)` for a batch of observations `(B, obs_dim)`.
+    pub fn policy<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> PolicyDistribution<T> {
+        let out = self.actor.forward(params, observations);
+        match self.head {
+            ActionHead::Categorical { .. } => PolicyDistribution::Categorical(Categorical::new(&out)),
+            ActionHead::Gaussian { log_std, .. } => {
+                PolicyDistribution::Gaussian(DiagGaussian::new(&out, &params[log_std]))
+            }
+        }
+    }
+
+    /// `V(s)` for a batch of observations, shape `(B)`.
+    pub fn value<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> Var<T> {
+        self.critic.forward(params, observations).squeeze(-1)
+    }
+}
+
+/// A batch of `f32` observations as a constant of the network's element type.
+pub fn observations_var<T: Float>(observations: &Array2<f32>) -> Var<T> {
+    Var::constant(observations.mapv(|v| T::from_f64(v as f64)).into_dyn())
+}
+
+/// A value vector `(B)` as `f64`s.
+pub fn to_f64<T: Float>(v: &Var<T>) -> Array1<f64> {
+    v.value().iter().map(|x| x.as_f64()).collect()
+}

@@ -1,0 +1,537 @@
+//! # Proximal Policy Optimization (PPO-clip)
+//!
+//! ## Background
+//! A policy-gradient method (Schulman et al., 2017) that takes several epochs of minibatch
+//! steps on each batch of on-policy data, while keeping the new policy close to the one that
+//! collected the data by clipping the probability ratio — a first-order stand-in for TRPO's
+//! trust region.
+//!
+//! ## Key equations
+//! With the ratio `ρ_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)` and GAE(λ) advantages `Â_t`
+//! ([`crate::advantage`]), normalised per minibatch, the clipped surrogate objective is
+//!
+//! `L^CLIP(θ) = E_t[ min(ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t) ]`,
+//!
+//! the value loss (optionally clipped around the old values `V_old`)
+//!
+//! `L^V(φ) = ½ E_t[ max((V_φ(s_t) − R_t)², (V_old + clip(V_φ − V_old, −ε, ε) − R_t)²) ]`,
+//!
+//! and the loss minimised is `−L^CLIP + c_v L^V − c_H E_t[H[π_θ(·|s_t)]]`. Diagnostics: the
+//! approximate KL `E[(ρ − 1) − ln ρ]` (Schulman's unbiased, non-negative estimator), the clip
+//! fraction `E[|ρ − 1| > ε]`, and the value function's explained variance
+//! `1 − Var[R − V] / Var[R]`.
+//!
+//! ## Pseudocode
+//! ```text
+//! for iteration = 1, 2, …:
+//!     anneal the learning rate linearly to 0 (option)
+//!     run π_θ_old in N environments for T steps; store s, a, ln π_old(a|s), V_old(s), r, flags
+//!     compute Â (GAE) and R = Â + V_old, bootstrapping on truncation only
+//!     for epoch = 1 … K:
+//!         for each minibatch of the shuffled N·T samples:
+//!             normalise Â within the minibatch (option)
+//!             loss = −L^CLIP + c_v L^V − c_H H
+//!             clip the gradient's global norm; take an Adam step (ε = 1e-5)
+//!         stop early if the approximate KL exceeds the target (option)
+//! ```
+
+use std::time::Instant;
+
+use autograd::{Tape, Tensor, Var, no_grad};
+use ndarray::{Array1, Array2, Axis};
+use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use nn::{Activation, ParamStore};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use crate::advantage::{Trajectory, gae};
+use crate::env::{Env, EnvError, Space, VectorEnv, make};
+use crate::normalize::{RewardScaler, RunningMeanStd};
+use crate::policy::{ActorCritic, Actions, NetworkConfig, observations_var, to_f64};
+use crate::train::{IterationMetrics, TrainError, Trained, explained_variance};
+
+/// PPO's hyperparameters. Defaults are CleanRL's `ppo.py`; [`PpoConfig::for_env`] gives tuned
+/// settings per environment (from the RL Baselines3 Zoo where they exist).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PpoConfig {
+    /// Environment steps to train for (over all environments).
+    pub total_timesteps: usize,
+    /// `N`: parallel environments.
+    pub num_envs: usize,
+    /// `T`: steps per environment per rollout.
+    pub num_steps: usize,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0.
+    pub anneal_lr: bool,
+    /// `γ`.
+    pub gamma: f64,
+    /// `λ` of GAE.
+    pub gae_lambda: f64,
+    /// Minibatches per epoch.
+    pub num_minibatches: usize,
+    /// `K`: epochs per rollout.
+    pub update_epochs: usize,
+    /// Normalise advantages per minibatch.
+    pub norm_adv: bool,
+    /// `ε` of the clipped surrogate.
+    pub clip_coef: f64,
+    /// Clip the value loss around the old values.
+    pub clip_vloss: bool,
+    /// `c_H`: entropy bonus.
+    pub ent_coef: f64,
+    /// `c_v`: value loss coefficient.
+    pub vf_coef: f64,
+    /// Maximum global gradient norm.
+    pub max_grad_norm: f64,
+    /// Stop an update's epochs early when the approximate KL exceeds this.
+    pub target_kl: Option<f64>,
+    /// Normalise observations by running mean and std.
+    pub normalize_observations: bool,
+    /// Scale rewards by the running std of the discounted return.
+    pub normalize_rewards: bool,
+    /// Hidden layer sizes.
+    pub hidden: Vec<usize>,
+    /// Hidden activation: `tanh` or `relu`.
+    pub activation: Activation,
+    /// Initial `ln σ` of a Gaussian policy.
+    pub log_std_init: f64,
+    /// Random seed: the same seed gives the same run.
+    pub seed: u64,
+    /// Threads stepping the environments (1: step them on the learner's thread).
+    pub env_threads: usize,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        PpoConfig {
+            total_timesteps: 500_000,
+            num_envs: 4,
+            num_steps: 128,
+            learning_rate: 2.5e-4,
+            anneal_lr: true,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            num_minibatches: 4,
+            update_epochs: 4,
+            norm_adv: true,
+            clip_coef: 0.2,
+            clip_vloss: true,
+            ent_coef: 0.01,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            target_kl: None,
+            normalize_observations: false,
+            normalize_rewards: false,
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            log_std_init: 0.0,
+            seed: 1,
+            env_threads: 1,
+        }
+    }
+}
+
+impl PpoConfig {
+    /// Tuned settings for a Gymnasium id (the defaults for an unknown one).
+    ///
+    /// ```
+    /// use wengert_rl::ppo::PpoConfig;
+    /// assert_eq!(PpoConfig::for_env("CartPole-v1").total_timesteps, 100_000);
+    /// ```
+    pub fn for_env(id: &str) -> Self {
+        let base = PpoConfig::default();
+        match id {
+            // rl-baselines3-zoo hyperparams/ppo.yml, CartPole-v1
+            "CartPole-v1" => PpoConfig {
+                total_timesteps: 100_000,
+                num_envs: 8,
+                num_steps: 32,
+                learning_rate: 1e-3,
+                gamma: 0.98,
+                gae_lambda: 0.8,
+                num_minibatches: 1,
+                update_epochs: 20,
+                ent_coef: 0.0,
+                ..base
+            },
+            // rl-baselines3-zoo hyperparams/ppo.yml, Acrobot-v1 (normalised observations)
+            "Acrobot-v1" => PpoConfig {
+                total_timesteps: 500_000,
+                num_envs: 16,
+                num_steps: 256,
+                gamma: 0.99,
+                gae_lambda: 0.94,
+                update_epochs: 4,
+                ent_coef: 0.0,
+                normalize_observations: true,
+                ..base
+            },
+            // rl-baselines3-zoo hyperparams/ppo.yml, Pendulum-v1
+            "Pendulum-v1" => PpoConfig {
+                total_timesteps: 200_000,
+                num_envs: 4,
+                num_steps: 1024,
+                learning_rate: 1e-3,
+                gamma: 0.9,
+                gae_lambda: 0.95,
+                num_minibatches: 64,
+                update_epochs: 10,
+                ent_coef: 0.0,
+                clip_vloss: false,
+                normalize_observations: false,
+                log_std_init: 0.0,
+                ..base
+            },
+            _ => base,
+        }
+    }
+
+    fn check(&self) -> Result<(), TrainError> {
+        let batch = self.num_envs * self.num_steps;
+        if self.num_envs == 0 || self.num_steps == 0 || self.num_minibatches == 0 {
+            return Err(TrainError::Config(
+                "num_envs, num_steps and num_minibatches must be positive".into(),
+            ));
+        }
+        if batch % self.num_minibatches != 0 {
+            return Err(TrainError::Config(format!(
+                "the batch of num_envs × num_steps = {batch} does not split into {} minibatches",
+                self.num_minibatches
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One rollout of `T` steps in `N` environments.
+struct Rollout {
+    observations: Vec<Array2<f32>>,
+    actions: Vec<Actions>,
+    log_probs: Array2<f64>,
+    values: Array2<f64>,
+    next_values: Array2<f64>,
+    rewards: Array2<f64>,
+    terminated: Array2<bool>,
+    done: Array2<bool>,
+}
+
+/// Trains a PPO agent on the Gymnasium environment `env_id`, calling `on_iteration` after
+/// every update (return `false` from it to stop early).
+///
+/// ```no_run
+/// use wengert_rl::ppo::{PpoConfig, train};
+/// let trained = train("CartPole-v1", &PpoConfig::for_env("CartPole-v1"), |m| {
+///     println!("{} steps: return {:?}", m.env_steps, m.mean_return);
+///     true
+/// }).unwrap();
+/// ```
+pub fn train(
+    env_id: &str,
+    config: &PpoConfig,
+    mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
+) -> Result<Trained, TrainError> {
+    config.check()?;
+    let envs: Vec<_> = (0..config.num_envs).map(|_| make(env_id)).collect::<Result<_, _>>()?;
+    let mut envs = VectorEnv::new(envs, config.env_threads)?;
+    let observation_dim = envs.single_observation_space().dim();
+    let action_space = envs.single_action_space().clone();
+    if matches!(action_space, Space::Box(_)) && config.ent_coef != 0.0 {
+        // fine: a Gaussian's entropy bonus is well defined
+    }
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut store = ParamStore::<f32>::new();
+    let network = NetworkConfig {
+        hidden: config.hidden.clone(),
+        activation: config.activation,
+        log_std_init: config.log_std_init,
+    };
+    let agent = ActorCritic::new(&mut store, observation_dim, &action_space, &network, &mut rng);
+    let mut optimizer = Adam::new(
+        store.trainable(),
+        AdamConfig {
+            lr: config.learning_rate as f32,
+            eps: 1e-5,
+            ..AdamConfig::default()
+        },
+    );
+
+    let mut observation_stats = config.normalize_observations.then(|| RunningMeanStd::new(observation_dim));
+    let mut reward_scaler = config.normalize_rewards.then(|| RewardScaler::new(config.num_envs, config.gamma));
+    let normalise = |stats: &Option<RunningMeanStd>, o: &Array2<f32>| match stats {
+        Some(s) => s.normalize(o, 10.0, 1e-8),
+        None => o.clone(),
+    };
+
+    let batch_size = config.num_envs * config.num_steps;
+    let minibatch_size = batch_size / config.num_minibatches;
+    let num_iterations = config.total_timesteps / batch_size;
+    let start = Instant::now();
+    let mut raw_observations = envs.reset(Some(config.seed));
+    let mut recent_returns: Vec<f64> = Vec::new();
+    let mut history = Vec::with_capacity(num_iterations);
+    let mut env_steps = 0;
+
+    for iteration in 1..=num_iterations {
+        if config.anneal_lr {
+            let fraction = 1.0 - (iteration - 1) as f64 / num_iterations as f64;
+            optimizer.set_lr(0, (fraction * config.learning_rate) as f32);
+        }
+
+        // ---- collect a rollout with π_θ_old ----
+        let (steps, n) = (config.num_steps, config.num_envs);
+        let mut rollout = Rollout {
+            observations: Vec::with_capacity(steps),
+            actions: Vec::with_capacity(steps),
+            log_probs: Array2::zeros((steps, n)),
+            values: Array2::zeros((steps, n)),
+            next_values: Array2::zeros((steps, n)),
+            rewards: Array2::zeros((steps, n)),
+            terminated: Array2::from_elem((steps, n), false),
+            done: Array2::from_elem((steps, n), false),
+        };
+        let mut truncated_values: Vec<(usize, usize, f64)> = Vec::new();
+        let params = store.constants();
+        for t in 0..steps {
+            if let Some(stats) = &mut observation_stats {
+                stats.update(&raw_observations.mapv(|v| v as f64));
+            }
+            let observations = normalise(&observation_stats, &raw_observations);
+            let s = observations_var::<f32>(&observations);
+            let (actions, log_prob, value) = no_grad(|| {
+                let pi = agent.policy(&params, &s);
+                let actions = pi.sample(&mut rng);
+                let log_prob = pi.log_prob(&actions);
+                (actions, log_prob, agent.value(&params, &s))
+            });
+            let step = envs.step(actions.as_vector_actions())?;
+            env_steps += n;
+            rollout.log_probs.row_mut(t).assign(&to_f64(&log_prob));
+            rollout.values.row_mut(t).assign(&to_f64(&value));
+            let rewards = match &mut reward_scaler {
+                Some(scaler) => {
+                    let done: Vec<bool> = (0..n).map(|i| step.terminated[i] || step.truncated[i]).collect();
+                    scaler.scale(&step.rewards, &done, 10.0)
+                }
+                None => step.rewards.clone(),
+            };
+            rollout.rewards.row_mut(t).assign(&rewards);
+            for i in 0..n {
+                rollout.terminated[[t, i]] = step.terminated[i];
+                rollout.done[[t, i]] = step.terminated[i] || step.truncated[i];
+            }
+            // V(s_{t+1}) of truncated episodes, from the final observation before the reset.
+            let truncated: Vec<usize> = (0..n).filter(|&i| step.truncated[i] && !step.terminated[i]).collect();
+            if !truncated.is_empty() {
+                let finals = step.final_observations.select(Axis(0), &truncated);
+                let finals = normalise(&observation_stats, &finals);
+                let v = no_grad(|| agent.value(&params, &observations_var::<f32>(&finals)));
+                for (k, &i) in truncated.iter().enumerate() {
+                    truncated_values.push((t, i, v.value()[k] as f64));
+                }
+            }
+            for (_, episode) in &step.finished_episodes {
+                recent_returns.push(episode.episode_return);
+            }
+            rollout.observations.push(observations);
+            rollout.actions.push(actions);
+            raw_observations = step.observations;
+        }
+        let last = normalise(&observation_stats, &raw_observations);
+        let last_values = to_f64(&no_grad(|| agent.value(&params, &observations_var::<f32>(&last))));
+        for t in 0..steps {
+            let next = if t + 1 < steps { rollout.values.row(t + 1).to_owned() } else { last_values.clone() };
+            rollout.next_values.row_mut(t).assign(&next);
+        }
+        for (t, i, v) in truncated_values {
+            rollout.next_values[[t, i]] = v;
+        }
+
+        // ---- advantages and returns ----
+        let (advantages, returns) = gae(
+            &Trajectory {
+                rewards: &rollout.rewards,
+                values: &rollout.values,
+                next_values: &rollout.next_values,
+                terminated: &rollout.terminated,
+                done: &rollout.done,
+            },
+            config.gamma,
+            config.gae_lambda,
+        );
+
+        // ---- flatten the batch: sample k = t·N + i ----
+        let views: Vec<_> = rollout.observations.iter().map(|o| o.view()).collect();
+        let b_observations = ndarray::concatenate(Axis(0), &views).expect("equal widths");
+        let b_actions = flatten_actions(&rollout.actions);
+        let flat = |a: &Array2<f64>| Array1::from_iter(a.iter().copied());
+        let (b_log_probs, b_values) = (flat(&rollout.log_probs), flat(&rollout.values));
+        let (b_advantages, b_returns) = (flat(&advantages), flat(&returns));
+
+        // ---- K epochs of minibatch updates ----
+        let mut indices: Vec<usize> = (0..batch_size).collect();
+        let mut stats = UpdateStats::default();
+        'epochs: for _ in 0..config.update_epochs {
+            indices.shuffle(&mut rng);
+            for minibatch in indices.chunks(minibatch_size) {
+                let tape = Tape::new();
+                let params = store.bind(&tape);
+                let s = observations_var::<f32>(&b_observations.select(Axis(0), minibatch));
+                let actions = b_actions.select(minibatch);
+                let pick = |a: &Array1<f64>| Array1::from_iter(minibatch.iter().map(|&k| a[k]));
+                let (log_prob_old, value_old) = (pick(&b_log_probs), pick(&b_values));
+                let (mut advantage, value_target) = (pick(&b_advantages), pick(&b_returns));
+                if config.norm_adv && advantage.len() > 1 {
+                    let mean = advantage.mean().unwrap();
+                    let std = advantage.std(1.0);
+                    advantage.mapv_inplace(|a| (a - mean) / (std + 1e-8));
+                }
+
+                let pi = agent.policy(&params, &s);
+                let log_prob = pi.log_prob(&actions);
+                let entropy = pi.entropy().mean_all();
+                let log_ratio = &log_prob - &vector(&log_prob_old);
+                let ratio = log_ratio.exp();
+
+                let epsilon = config.clip_coef as f32;
+                let surrogate = &ratio * &vector(&advantage);
+                let clipped = ratio.clamp(1.0 - epsilon, 1.0 + epsilon) * &vector(&advantage);
+                let policy_loss = -surrogate.minimum(&clipped).mean_all();
+
+                let value = agent.value(&params, &s);
+                let target = vector(&value_target);
+                let value_loss = if config.clip_vloss {
+                    let old = vector(&value_old);
+                    let value_clipped = &old + &(&value - &old).clamp(-epsilon, epsilon);
+                    (&value - &target).powi(2).maximum(&(&value_clipped - &target).powi(2)).mean_all() * 0.5
+                } else {
+                    (&value - &target).powi(2).mean_all() * 0.5
+                };
+
+                let loss = &policy_loss - &(&entropy * config.ent_coef as f32) + &value_loss * config.vf_coef as f32;
+                let loss_value = loss.item();
+                if !loss_value.is_finite() {
+                    return Err(TrainError::NonFinite {
+                        what: "PPO loss".into(),
+                        iteration,
+                        anomaly: tape.first_anomaly().map(|a| a.to_string()),
+                    });
+                }
+                let mut grads = params.gradients(&loss);
+                clip_grad_norm(&mut grads, config.max_grad_norm as f32);
+                optimizer.step(&store, &grads);
+
+                let log_r: Vec<f64> = log_ratio.value().iter().map(|&v| v as f64).collect();
+                stats.record(&log_r, config.clip_coef, policy_loss.item() as f64, value_loss.item() as f64, entropy.item() as f64);
+            }
+            if let Some(target_kl) = config.target_kl {
+                if stats.last_approx_kl > target_kl {
+                    break 'epochs;
+                }
+            }
+        }
+
+        let metrics = IterationMetrics {
+            iteration,
+            env_steps,
+            wall_time: start.elapsed().as_secs_f64(),
+            mean_return: mean_of_last(&recent_returns, 20),
+            episodes: recent_returns.len(),
+            losses: vec![
+                ("policy_loss", stats.mean(|s| s.policy_loss)),
+                ("value_loss", stats.mean(|s| s.value_loss)),
+                ("entropy", stats.mean(|s| s.entropy)),
+                ("approx_kl", stats.mean(|s| s.approx_kl)),
+                ("clip_fraction", stats.mean(|s| s.clip_fraction)),
+                ("explained_variance", explained_variance(&b_values, &b_returns)),
+                ("learning_rate", optimizer.lr(0) as f64),
+            ],
+        };
+        history.push(metrics.clone());
+        if !on_iteration(&metrics) {
+            break;
+        }
+    }
+    Ok(Trained {
+        env_id: env_id.to_string(),
+        store,
+        agent,
+        observation_stats,
+        history,
+    })
+}
+
+fn vector(a: &Array1<f64>) -> Var<f32> {
+    Var::constant(a.mapv(|v| v as f32))
+}
+
+fn flatten_actions(actions: &[Actions]) -> Actions {
+    match actions.first() {
+        Some(Actions::Continuous(_)) => {
+            let views: Vec<_> = actions
+                .iter()
+                .map(|a| match a {
+                    Actions::Continuous(a) => a.view(),
+                    Actions::Discrete(_) => unreachable!("one action space per rollout"),
+                })
+                .collect();
+            Actions::Continuous(ndarray::concatenate(Axis(0), &views).expect("equal widths"))
+        }
+        _ => Actions::Discrete(
+            actions
+                .iter()
+                .flat_map(|a| match a {
+                    Actions::Discrete(a) => a.clone(),
+                    Actions::Continuous(_) => unreachable!("one action space per rollout"),
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn mean_of_last(values: &[f64], n: usize) -> Option<f64> {
+    let tail = &values[values.len().saturating_sub(n)..];
+    (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
+}
+
+#[derive(Default)]
+struct MinibatchStats {
+    policy_loss: f64,
+    value_loss: f64,
+    entropy: f64,
+    approx_kl: f64,
+    clip_fraction: f64,
+}
+
+#[derive(Default)]
+struct UpdateStats {
+    minibatches: Vec<MinibatchStats>,
+    last_approx_kl: f64,
+}
+
+impl UpdateStats {
+    fn record(&mut self, log_ratio: &[f64], clip: f64, policy_loss: f64, value_loss: f64, entropy: f64) {
+        let n = log_ratio.len() as f64;
+        let approx_kl = log_ratio.iter().map(|&l| l.exp() - 1.0 - l).sum::<f64>() / n;
+        let clip_fraction = log_ratio.iter().filter(|&&l| (l.exp() - 1.0).abs() > clip).count() as f64 / n;
+        self.last_approx_kl = approx_kl;
+        self.minibatches.push(MinibatchStats {
+            policy_loss,
+            value_loss,
+            entropy,
+            approx_kl,
+            clip_fraction,
+        });
+    }
+
+    fn mean(&self, f: impl Fn(&MinibatchStats) -> f64) -> f64 {
+        self.minibatches.iter().map(f).sum::<f64>() / self.minibatches.len().max(1) as f64
+    }
+}
+
+impl From<EnvError> for TrainError {
+    fn from(e: EnvError) -> Self {
+        TrainError::Env(e)
+    }
+}

@@ -1,0 +1,143 @@
+//! What every on-policy trainer shares: per-iteration metrics, errors, the trained agent, and
+//! deterministic evaluation.
+
+use std::fmt;
+
+use autograd::no_grad;
+use ndarray::{Array1, Array2};
+use nn::ParamStore;
+
+use crate::env::{Env, EnvError, make};
+use crate::normalize::RunningMeanStd;
+use crate::policy::{ActorCritic, Actions, observations_var};
+
+/// What one training iteration reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IterationMetrics {
+    /// 1-based iteration number.
+    pub iteration: usize,
+    /// Environment steps so far (over all environments).
+    pub env_steps: usize,
+    /// Seconds since training started.
+    pub wall_time: f64,
+    /// Mean return of the last 20 finished episodes, once there is one.
+    pub mean_return: Option<f64>,
+    /// Episodes finished so far.
+    pub episodes: usize,
+    /// Named scalars: losses, approximate KL, clip fraction, entropy, explained variance, …
+    pub losses: Vec<(&'static str, f64)>,
+}
+
+impl IterationMetrics {
+    /// The named scalar `name`, if reported.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.losses.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+}
+
+/// Why training stopped with an error.
+#[derive(Debug)]
+pub enum TrainError {
+    /// An invalid configuration.
+    Config(String),
+    /// An environment error.
+    Env(EnvError),
+    /// A loss or gradient became NaN or infinite.
+    NonFinite {
+        what: String,
+        iteration: usize,
+        anomaly: Option<String>,
+    },
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrainError::Config(message) => write!(f, "invalid configuration: {message}"),
+            TrainError::Env(e) => write!(f, "{e}"),
+            TrainError::NonFinite {
+                what,
+                iteration,
+                anomaly,
+            } => {
+                write!(f, "{what} became non-finite at iteration {iteration}")?;
+                if let Some(anomaly) = anomaly {
+                    write!(f, " (first anomaly: {anomaly})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+/// A trained actor-critic agent with what it needs to act.
+pub struct Trained {
+    /// The Gymnasium id it was trained on.
+    pub env_id: String,
+    /// Its parameters.
+    pub store: ParamStore<f32>,
+    /// Its networks.
+    pub agent: ActorCritic,
+    /// Observation normalisation statistics, if used.
+    pub observation_stats: Option<RunningMeanStd>,
+    /// Every iteration's metrics.
+    pub history: Vec<IterationMetrics>,
+}
+
+impl Trained {
+    /// The deterministic action (the policy's mode) for each observation row.
+    pub fn act(&self, observations: &Array2<f32>) -> Actions {
+        let observations = match &self.observation_stats {
+            Some(stats) => stats.normalize(observations, 10.0, 1e-8),
+            None => observations.clone(),
+        };
+        let params = self.store.constants();
+        no_grad(|| {
+            self.agent
+                .policy(&params, &observations_var::<f32>(&observations))
+                .mode()
+        })
+    }
+
+    /// Returns of `episodes` deterministic episodes, seeded `seed, seed + 1, …`.
+    pub fn evaluate(&self, episodes: usize, seed: u64) -> Result<Vec<f64>, EnvError> {
+        let mut env = make(&self.env_id)?;
+        let mut returns = Vec::with_capacity(episodes);
+        for episode in 0..episodes {
+            let mut observation = env.reset(Some(seed + episode as u64));
+            let mut total = 0.0;
+            loop {
+                let row = Array2::from_shape_vec((1, observation.len()), observation.clone()).expect("one row");
+                let action = self.act(&row);
+                let step = match &action {
+                    Actions::Discrete(a) => env.step(a[0].into())?,
+                    Actions::Continuous(a) => env.step(a.row(0).as_slice().expect("contiguous").into())?,
+                };
+                total += step.reward;
+                if step.done() {
+                    break;
+                }
+                observation = step.observation;
+            }
+            returns.push(total);
+        }
+        Ok(returns)
+    }
+}
+
+/// `1 − Var[R − V] / Var[R]`: 1 for a perfect value function, 0 for a constant one.
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_rl::train::explained_variance;
+/// assert_eq!(explained_variance(&array![1.0, 2.0, 3.0], &array![1.0, 2.0, 3.0]), 1.0);
+/// ```
+pub fn explained_variance(values: &Array1<f64>, returns: &Array1<f64>) -> f64 {
+    let var_returns = returns.var(0.0);
+    if var_returns == 0.0 {
+        return f64::NAN;
+    }
+    1.0 - (returns - values).var(0.0) / var_returns
+}
