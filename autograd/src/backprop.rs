@@ -89,8 +89,25 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> 
         })))],
         Op::Sin => vec![Some(g.mul(&a.cos()))],
         Op::Cos => vec![Some(g.mul(&a.sin()).neg())],
-        Op::Tanh => vec![Some(g.mul(&y.mul(y).neg().add_scalar(one)))],
-        Op::Sigmoid => vec![Some(g.mul(&y.mul(&y.neg().add_scalar(one))))],
+        Op::Tanh => vec![Some(X::apply(Op::TanhGrad, &[g, y]))],
+        Op::Sigmoid => vec![Some(X::apply(Op::SigmoidGrad, &[g, y]))],
+        Op::TanhGrad => {
+            let (outer, y) = (&x[0], &x[1]);
+            vec![
+                Some(X::apply(Op::TanhGrad, &[g, y])),
+                Some(g.mul(outer).mul(y).mul_scalar(T::from_f64(-2.0))),
+            ]
+        }
+        Op::SigmoidGrad => {
+            let (outer, y) = (&x[0], &x[1]);
+            vec![
+                Some(X::apply(Op::SigmoidGrad, &[g, y])),
+                Some(
+                    g.mul(outer)
+                        .mul(&y.mul_scalar(T::from_f64(-2.0)).add_scalar(one)),
+                ),
+            ]
+        }
         Op::Relu => vec![Some(
             g.mul(&constant_map(a_data, |v| indicator(v > T::zero()))),
         )],

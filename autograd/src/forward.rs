@@ -1,6 +1,8 @@
 //! Forward kernels: each primitive [`Op`] evaluated on arrays. These run both when recording
 //! (the value stored on the tape) and when not (a backward pass on plain arrays).
 
+use std::mem::MaybeUninit;
+
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, IxDyn, Slice, Zip};
 
 use crate::op::{Op, Reduce};
@@ -38,6 +40,8 @@ impl<T: Float> Op<T> {
             Op::Cos => unary(a, |x| x.cos()),
             Op::Tanh => unary(a, |x| x.tanh()),
             Op::Sigmoid => unary(a, sigmoid),
+            Op::TanhGrad => binary(a, inputs[1], "tanh_grad", |g, y| g * (T::one() - y * y)),
+            Op::SigmoidGrad => binary(a, inputs[1], "sigmoid_grad", |g, y| g * y * (T::one() - y)),
             Op::Relu => unary(a, |x| if x > zero { x } else { zero }),
             &Op::LeakyRelu(slope) => unary(a, |x| if x > zero { x } else { slope * x }),
             &Op::Elu(alpha) => unary(a, |x| if x > zero { x } else { alpha * x.exp_m1() }),
@@ -189,8 +193,13 @@ fn keep_dims<T: Float>(reduced: ArrayD<T>, shape: &[usize], reduce: &Reduce) -> 
 }
 
 fn sum<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
-    let mut out = a.to_owned();
-    for &axis in reduce.axes.iter().rev() {
+    // Reduce the last listed axis straight from the input view (no copy of the input).
+    let mut axes = reduce.axes.iter().rev();
+    let mut out = match axes.next() {
+        Some(&axis) => a.sum_axis(Axis(axis)),
+        None => a.to_owned(),
+    };
+    for &axis in axes {
         out = out.sum_axis(Axis(axis));
     }
     keep_dims(out.as_standard_layout().into_owned(), a.shape(), reduce)
@@ -210,8 +219,12 @@ fn fold<T: Float>(
             );
         }
     }
-    let mut out = a.to_owned();
-    for &axis in reduce.axes.iter().rev() {
+    let mut axes = reduce.axes.iter().rev();
+    let mut out = match axes.next() {
+        Some(&axis) => a.fold_axis(Axis(axis), init, |&m, &x| f(m, x)),
+        None => a.to_owned(),
+    };
+    for &axis in axes {
         out = out.fold_axis(Axis(axis), init, |&m, &x| f(m, x));
     }
     keep_dims(out.as_standard_layout().into_owned(), a.shape(), reduce)
@@ -248,7 +261,11 @@ fn sum_to<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
             a.shape()
         );
     }
-    let mut out = a.to_owned();
+    let mut out = if a.ndim() > shape.len() {
+        a.sum_axis(Axis(0))
+    } else {
+        a.to_owned()
+    };
     while out.ndim() > shape.len() {
         out = out.sum_axis(Axis(0));
     }
@@ -284,43 +301,58 @@ fn reshape<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
 fn matmul<T: Float>(a: &SharedArray<T>, b: &SharedArray<T>) -> SharedArray<T> {
     match (a.shape(), b.shape()) {
         (&[m, k], &[k2, n]) if k == k2 => {
-            let mut c = ArrayD::zeros(IxDyn(&[m, n]));
-            gemm(
-                a.view().into_dimensionality().unwrap(),
-                b.view().into_dimensionality().unwrap(),
-                c.view_mut().into_dimensionality().unwrap(),
-            );
-            c.into_shared()
+            let a = a.view().into_dimensionality().unwrap();
+            let b = b.view().into_dimensionality().unwrap();
+            product(m, n, |c| gemm(a, b, c)).into_dyn().into_shared()
         }
         (&[batch, m, k], &[batch2, k2, n]) if k == k2 && batch == batch2 => {
-            let mut c = ArrayD::zeros(IxDyn(&[batch, m, n]));
+            let mut c = ArrayD::uninit(IxDyn(&[batch, m, n]));
             for i in 0..batch {
+                let mut ci = c.index_axis_mut(Axis(0), i).into_dimensionality().unwrap();
                 gemm(
                     a.index_axis(Axis(0), i).into_dimensionality().unwrap(),
                     b.index_axis(Axis(0), i).into_dimensionality().unwrap(),
-                    c.index_axis_mut(Axis(0), i).into_dimensionality().unwrap(),
+                    ci.view_mut(),
                 );
             }
-            c.into_shared()
+            // SAFETY: every batch's gemm wrote all of its m × n block.
+            unsafe { c.assume_init() }.into_shared()
         }
         (sa, sb) => panic!("matmul: shapes {sa:?} and {sb:?} are not compatible"),
     }
 }
 
-/// `C ← A B` on 2-D views of any strides.
-pub(crate) fn gemm<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) {
+/// An `m × n` matrix written entirely by `write` (so it need not be zeroed first).
+fn product<T: Float>(
+    m: usize,
+    n: usize,
+    write: impl FnOnce(ArrayViewMut2<'_, MaybeUninit<T>>),
+) -> ndarray::Array2<T> {
+    let mut c = ndarray::Array2::uninit((m, n));
+    write(c.view_mut());
+    // SAFETY: `write` is `gemm`, which stores every element of C.
+    unsafe { c.assume_init() }
+}
+
+/// `C ← A B` on 2-D views of any strides, writing every element of `C` (which may be
+/// uninitialised: with `β = 0`, `matrixmultiply` never reads `C`).
+pub(crate) fn gemm<T: Float>(
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    mut c: ArrayViewMut2<MaybeUninit<T>>,
+) {
     let ((m, k), (_, n)) = (a.dim(), b.dim());
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        c.fill(T::zero());
+        c.fill(MaybeUninit::new(T::zero()));
         return;
     }
     let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
     let (sc0, sc1) = (sc[0], sc[1]);
-    // SAFETY: the views describe valid m×k, k×n and m×n matrices with these strides, and `c`
-    // is a distinct, freshly borrowed mutable view.
+    // SAFETY: the views describe valid m×k, k×n and m×n matrices with these strides; `c` is a
+    // distinct mutable view, and with β = 0 it is written, never read.
     unsafe {
         T::gemm(
             m,
@@ -334,7 +366,7 @@ pub(crate) fn gemm<T: Float>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayVie
             sb[0],
             sb[1],
             T::zero(),
-            c.as_mut_ptr(),
+            c.as_mut_ptr().cast::<T>(),
             sc0,
             sc1,
         );

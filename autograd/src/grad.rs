@@ -92,10 +92,11 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
         }
         depends
     };
-    let is_target = |node: usize| match targets {
-        Some(targets) => targets.contains(&node),
-        None => false,
-    };
+    let mut is_target = vec![false; last - first + 1];
+    for &t in targets.unwrap_or(&[]) {
+        is_target[position(t)] = true;
+    }
+    let detect_anomaly = tape.is_detecting_anomaly();
 
     let mut adjoints: Vec<Option<X>> = (first..=last).map(|_| None).collect();
     for (node, seed) in seeds {
@@ -124,7 +125,7 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
                 recorded.value.clone(),
             )
         };
-        if is_target(node) || (targets.is_none() && matches!(op, crate::op::Op::Leaf)) {
+        if is_target[position(node)] || (targets.is_none() && matches!(op, crate::op::Op::Leaf)) {
             results.insert(node, adjoint.clone());
         }
         let wanted = |input: &Input<T>| {
@@ -157,7 +158,9 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
                 "internal: the backward rule of {} returned a gradient of the wrong shape",
                 op.name()
             );
-            tape.check_gradient(node, gradient.data());
+            if detect_anomaly {
+                tape.check_gradient(node, gradient.data());
+            }
             let slot = &mut adjoints[position(k)];
             *slot = Some(match slot.take() {
                 Some(previous) => previous.accumulate(gradient),

@@ -23,8 +23,10 @@
 //! | `Sqrt` | `√a` | `ḡ / (2 y)` |
 //! | `Abs` | `|a|` | `ḡ sign(a)` (`sign(0) = 0`) |
 //! | `Sin`, `Cos` | `sin a`, `cos a` | `ḡ cos a`, `−ḡ sin a` |
-//! | `Tanh` | `tanh a` | `ḡ (1 − y²)` |
-//! | `Sigmoid` | `σ(a) = 1 / (1 + e⁻ᵃ)` | `ḡ y (1 − y)` |
+//! | `Tanh` | `tanh a` | `TanhGrad(ḡ, y) = ḡ (1 − y²)` |
+//! | `Sigmoid` | `σ(a) = 1 / (1 + e⁻ᵃ)` | `SigmoidGrad(ḡ, y) = ḡ y (1 − y)` |
+//! | `TanhGrad` | `g (1 − y²)` (fused: one pass) | `ḡ_g = TanhGrad(ḡ, y)`, `ḡ_y = −2 ḡ g y` |
+//! | `SigmoidGrad` | `g y (1 − y)` (fused) | `ḡ_g = SigmoidGrad(ḡ, y)`, `ḡ_y = ḡ g (1 − 2y)` |
 //! | `Relu` | `max(a, 0)` | `ḡ [a > 0]` |
 //! | `LeakyRelu(s)` | `a` if `a > 0`, else `s a` | `ḡ ([a > 0] + s [a ≤ 0])` |
 //! | `Elu(α)` | `a` if `a > 0`, else `α (eᵃ − 1)` | `ḡ [a > 0] + ḡ (y + α) [a ≤ 0]` |
@@ -82,6 +84,10 @@ pub enum Op<T> {
     Cos,
     Tanh,
     Sigmoid,
+    /// `g (1 − y²)` for `y = tanh a`: tanh's backward in one pass.
+    TanhGrad,
+    /// `g y (1 − y)` for `y = σ(a)`: the sigmoid's backward in one pass.
+    SigmoidGrad,
     Relu,
     LeakyRelu(T),
     Elu(T),
@@ -154,6 +160,8 @@ impl<T> Op<T> {
             Op::Cos => "cos",
             Op::Tanh => "tanh",
             Op::Sigmoid => "sigmoid",
+            Op::TanhGrad => "tanh_grad",
+            Op::SigmoidGrad => "sigmoid_grad",
             Op::Relu => "relu",
             Op::LeakyRelu(_) => "leaky_relu",
             Op::Elu(_) => "elu",

@@ -158,6 +158,11 @@ impl<T: Float> Tape<T> {
         self.lock().detect_anomaly = on;
     }
 
+    /// Whether anomaly mode is on.
+    pub fn is_detecting_anomaly(&self) -> bool {
+        self.lock().detect_anomaly
+    }
+
     /// The first op that produced a non-finite value since anomaly mode was switched on.
     pub fn first_anomaly(&self) -> Option<Anomaly> {
         self.lock().first_anomaly.clone()

@@ -12,9 +12,9 @@
 //! biases zero.
 
 use autograd::{Float, Tensor, Var};
+use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use nn::distributions::{Categorical, DiagGaussian};
 use nn::{Activation, Bound, Init, Mlp, Module, ParamId, ParamStore};
-use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use rand::Rng;
 
 use crate::env::{Space, VectorActions};
@@ -100,7 +100,9 @@ impl<T: Float> PolicyDistribution<T> {
     pub fn sample(&self, rng: &mut (impl Rng + ?Sized)) -> Actions {
         match self {
             PolicyDistribution::Categorical(d) => Actions::Discrete(d.sample(rng)),
-            PolicyDistribution::Gaussian(d) => Actions::Continuous(to_matrix(d.sample(rng).value())),
+            PolicyDistribution::Gaussian(d) => {
+                Actions::Continuous(to_matrix(d.sample(rng).value()))
+            }
         }
     }
 
@@ -212,10 +214,16 @@ impl ActorCritic {
     }
 
     /// `π(·|s)` for a batch of observations `(B, obs_dim)`.
-    pub fn policy<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> PolicyDistribution<T> {
+    pub fn policy<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+    ) -> PolicyDistribution<T> {
         let out = self.actor.forward(params, observations);
         match self.head {
-            ActionHead::Categorical { .. } => PolicyDistribution::Categorical(Categorical::new(&out)),
+            ActionHead::Categorical { .. } => {
+                PolicyDistribution::Categorical(Categorical::new(&out))
+            }
             ActionHead::Gaussian { log_std, .. } => {
                 PolicyDistribution::Gaussian(DiagGaussian::new(&out, &params[log_std]))
             }

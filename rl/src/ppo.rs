@@ -48,7 +48,7 @@ use rand::seq::SliceRandom;
 use crate::advantage::{Trajectory, gae};
 use crate::env::{Env, EnvError, Space, VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
-use crate::policy::{ActorCritic, Actions, NetworkConfig, observations_var, to_f64};
+use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
 use crate::train::{IterationMetrics, TrainError, Trained, explained_variance};
 
 /// PPO's hyperparameters. Defaults are CleanRL's `ppo.py`; [`PpoConfig::for_env`] gives tuned
@@ -233,7 +233,9 @@ pub fn train(
     mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
 ) -> Result<Trained, TrainError> {
     config.check()?;
-    let envs: Vec<_> = (0..config.num_envs).map(|_| make(env_id)).collect::<Result<_, _>>()?;
+    let envs: Vec<_> = (0..config.num_envs)
+        .map(|_| make(env_id))
+        .collect::<Result<_, _>>()?;
     let mut envs = VectorEnv::new(envs, config.env_threads)?;
     let observation_dim = envs.single_observation_space().dim();
     let action_space = envs.single_action_space().clone();
@@ -247,7 +249,13 @@ pub fn train(
         activation: config.activation,
         log_std_init: config.log_std_init,
     };
-    let agent = ActorCritic::new(&mut store, observation_dim, &action_space, &network, &mut rng);
+    let agent = ActorCritic::new(
+        &mut store,
+        observation_dim,
+        &action_space,
+        &network,
+        &mut rng,
+    );
     let mut optimizer = Adam::new(
         store.trainable(),
         AdamConfig {
@@ -257,8 +265,12 @@ pub fn train(
         },
     );
 
-    let mut observation_stats = config.normalize_observations.then(|| RunningMeanStd::new(observation_dim));
-    let mut reward_scaler = config.normalize_rewards.then(|| RewardScaler::new(config.num_envs, config.gamma));
+    let mut observation_stats = config
+        .normalize_observations
+        .then(|| RunningMeanStd::new(observation_dim));
+    let mut reward_scaler = config
+        .normalize_rewards
+        .then(|| RewardScaler::new(config.num_envs, config.gamma));
     let normalise = |stats: &Option<RunningMeanStd>, o: &Array2<f32>| match stats {
         Some(s) => s.normalize(o, 10.0, 1e-8),
         None => o.clone(),
@@ -311,7 +323,9 @@ pub fn train(
             rollout.values.row_mut(t).assign(&to_f64(&value));
             let rewards = match &mut reward_scaler {
                 Some(scaler) => {
-                    let done: Vec<bool> = (0..n).map(|i| step.terminated[i] || step.truncated[i]).collect();
+                    let done: Vec<bool> = (0..n)
+                        .map(|i| step.terminated[i] || step.truncated[i])
+                        .collect();
                     scaler.scale(&step.rewards, &done, 10.0)
                 }
                 None => step.rewards.clone(),
@@ -322,7 +336,9 @@ pub fn train(
                 rollout.done[[t, i]] = step.terminated[i] || step.truncated[i];
             }
             // V(s_{t+1}) of truncated episodes, from the final observation before the reset.
-            let truncated: Vec<usize> = (0..n).filter(|&i| step.truncated[i] && !step.terminated[i]).collect();
+            let truncated: Vec<usize> = (0..n)
+                .filter(|&i| step.truncated[i] && !step.terminated[i])
+                .collect();
             if !truncated.is_empty() {
                 let finals = step.final_observations.select(Axis(0), &truncated);
                 let finals = normalise(&observation_stats, &finals);
@@ -339,9 +355,15 @@ pub fn train(
             raw_observations = step.observations;
         }
         let last = normalise(&observation_stats, &raw_observations);
-        let last_values = to_f64(&no_grad(|| agent.value(&params, &observations_var::<f32>(&last))));
+        let last_values = to_f64(&no_grad(|| {
+            agent.value(&params, &observations_var::<f32>(&last))
+        }));
         for t in 0..steps {
-            let next = if t + 1 < steps { rollout.values.row(t + 1).to_owned() } else { last_values.clone() };
+            let next = if t + 1 < steps {
+                rollout.values.row(t + 1).to_owned()
+            } else {
+                last_values.clone()
+            };
             rollout.next_values.row_mut(t).assign(&next);
         }
         for (t, i, v) in truncated_values {
@@ -404,12 +426,17 @@ pub fn train(
                 let value_loss = if config.clip_vloss {
                     let old = vector(&value_old);
                     let value_clipped = &old + &(&value - &old).clamp(-epsilon, epsilon);
-                    (&value - &target).powi(2).maximum(&(&value_clipped - &target).powi(2)).mean_all() * 0.5
+                    (&value - &target)
+                        .powi(2)
+                        .maximum(&(&value_clipped - &target).powi(2))
+                        .mean_all()
+                        * 0.5
                 } else {
                     (&value - &target).powi(2).mean_all() * 0.5
                 };
 
-                let loss = &policy_loss - &(&entropy * config.ent_coef as f32) + &value_loss * config.vf_coef as f32;
+                let loss = &policy_loss - &(&entropy * config.ent_coef as f32)
+                    + &value_loss * config.vf_coef as f32;
                 let loss_value = loss.item();
                 if !loss_value.is_finite() {
                     return Err(TrainError::NonFinite {
@@ -423,7 +450,13 @@ pub fn train(
                 optimizer.step(&store, &grads);
 
                 let log_r: Vec<f64> = log_ratio.value().iter().map(|&v| v as f64).collect();
-                stats.record(&log_r, config.clip_coef, policy_loss.item() as f64, value_loss.item() as f64, entropy.item() as f64);
+                stats.record(
+                    &log_r,
+                    config.clip_coef,
+                    policy_loss.item() as f64,
+                    value_loss.item() as f64,
+                    entropy.item() as f64,
+                );
             }
             if let Some(target_kl) = config.target_kl {
                 if stats.last_approx_kl > target_kl {
@@ -444,7 +477,10 @@ pub fn train(
                 ("entropy", stats.mean(|s| s.entropy)),
                 ("approx_kl", stats.mean(|s| s.approx_kl)),
                 ("clip_fraction", stats.mean(|s| s.clip_fraction)),
-                ("explained_variance", explained_variance(&b_values, &b_returns)),
+                (
+                    "explained_variance",
+                    explained_variance(&b_values, &b_returns),
+                ),
                 ("learning_rate", optimizer.lr(0) as f64),
             ],
         };
@@ -511,10 +547,21 @@ struct UpdateStats {
 }
 
 impl UpdateStats {
-    fn record(&mut self, log_ratio: &[f64], clip: f64, policy_loss: f64, value_loss: f64, entropy: f64) {
+    fn record(
+        &mut self,
+        log_ratio: &[f64],
+        clip: f64,
+        policy_loss: f64,
+        value_loss: f64,
+        entropy: f64,
+    ) {
         let n = log_ratio.len() as f64;
         let approx_kl = log_ratio.iter().map(|&l| l.exp() - 1.0 - l).sum::<f64>() / n;
-        let clip_fraction = log_ratio.iter().filter(|&&l| (l.exp() - 1.0).abs() > clip).count() as f64 / n;
+        let clip_fraction = log_ratio
+            .iter()
+            .filter(|&&l| (l.exp() - 1.0).abs() > clip)
+            .count() as f64
+            / n;
         self.last_approx_kl = approx_kl;
         self.minibatches.push(MinibatchStats {
             policy_loss,

@@ -9,7 +9,7 @@ use nn::ParamStore;
 
 use crate::env::{Env, EnvError, make};
 use crate::normalize::RunningMeanStd;
-use crate::policy::{ActorCritic, Actions, observations_var};
+use crate::policy::{Actions, ActorCritic, observations_var};
 
 /// What one training iteration reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,7 +31,10 @@ pub struct IterationMetrics {
 impl IterationMetrics {
     /// The named scalar `name`, if reported.
     pub fn get(&self, name: &str) -> Option<f64> {
-        self.losses.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        self.losses
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -109,11 +112,14 @@ impl Trained {
             let mut observation = env.reset(Some(seed + episode as u64));
             let mut total = 0.0;
             loop {
-                let row = Array2::from_shape_vec((1, observation.len()), observation.clone()).expect("one row");
+                let row = Array2::from_shape_vec((1, observation.len()), observation.clone())
+                    .expect("one row");
                 let action = self.act(&row);
                 let step = match &action {
                     Actions::Discrete(a) => env.step(a[0].into())?,
-                    Actions::Continuous(a) => env.step(a.row(0).as_slice().expect("contiguous").into())?,
+                    Actions::Continuous(a) => {
+                        env.step(a.row(0).as_slice().expect("contiguous").into())?
+                    }
                 };
                 total += step.reward;
                 if step.done() {
