@@ -43,7 +43,7 @@ pub struct TanhSample<T: Float> {
 /// use rand::SeedableRng;
 /// use autograd::prelude::*;
 /// use wengert_nn::distributions::TanhGaussian;
-/// let pi = TanhGaussian::new(&Var::constant(ndarray::array![[0.0, 2.0]]), &Var::constant(ndarray::array![[0.0, 0.0]]));
+/// let pi = TanhGaussian::<f64>::new(&Var::constant(ndarray::array![[0.0, 2.0]]), &Var::constant(ndarray::array![[0.0, 0.0]]));
 /// let draw = pi.rsample(&mut rand::rngs::StdRng::seed_from_u64(3));
 /// assert!(draw.action.value().iter().all(|a| a.abs() < 1.0));
 /// assert_eq!(pi.log_prob(&draw).shape(), &[1]);
@@ -139,7 +139,7 @@ impl<T: Float> TanhGaussian<T> {
     /// ```
     /// use autograd::prelude::*;
     /// use wengert_nn::distributions::TanhGaussian;
-    /// let pi = TanhGaussian::new(&Var::constant(ndarray::array![0.3]), &Var::constant(ndarray::array![-0.5]));
+    /// let pi = TanhGaussian::<f64>::new(&Var::constant(ndarray::array![0.3]), &Var::constant(ndarray::array![-0.5]));
     /// let u = Var::constant(ndarray::array![0.7]);
     /// let from_action = pi.log_prob_of_action(&u.tanh(), 1e-6);
     /// assert!((from_action.item() - pi.log_prob_pre_tanh(&u).item()).abs() < 1e-12);
