@@ -21,8 +21,10 @@
 //!
 //! Everything is differentiable through the tape to second order where the math allows.
 
+pub mod distributions;
 pub mod init;
 pub mod layers;
+pub mod losses;
 mod params;
 
 pub use init::Init;
