@@ -23,6 +23,7 @@
 
 pub mod init;
 pub mod layers;
+pub mod optim;
 mod params;
 
 pub use init::Init;
