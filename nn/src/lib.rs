@@ -21,6 +21,7 @@
 //!
 //! Everything is differentiable through the tape to second order where the math allows.
 
+pub mod checkpoint;
 pub mod init;
 pub mod layers;
 pub mod optim;

@@ -344,6 +344,9 @@ impl<T: Float, R: UpdateRule<T>> Optimizer<T> for FirstOrder<T, R> {
                 .or_default()
                 .insert(key.as_str(), value.to_owned());
         }
+        // In name order, so the error (if any) is the same every time.
+        let mut by_param: Vec<_> = by_param.into_iter().collect();
+        by_param.sort_by(|a, b| a.0.cmp(b.0));
         let mut state = HashMap::new();
         for (param, named) in &by_param {
             let error = |problem: String| StateError {
