@@ -21,10 +21,12 @@
 //!
 //! Everything is differentiable through the tape to second order where the math allows.
 
+pub mod checkpoint;
 pub mod distributions;
 pub mod init;
 pub mod layers;
 pub mod losses;
+pub mod optim;
 mod params;
 
 pub use init::Init;
