@@ -115,7 +115,7 @@ impl<T: Float> PolicyDistribution<T> {
     }
 }
 
-fn to_matrix<T: Float>(a: &ArrayD<T>) -> Array2<f32> {
+fn to_matrix<T: Float>(a: &autograd::SharedArray<T>) -> Array2<f32> {
     let rows = a.shape()[0];
     let cols = a.len() / rows.max(1);
     Array2::from_shape_vec((rows, cols), a.iter().map(|v| v.as_f64() as f32).collect())
@@ -174,7 +174,7 @@ impl ActorCritic {
         rng: &mut (impl Rng + ?Sized),
     ) -> Self {
         let (outputs, gaussian) = match action_space {
-            Space::Discrete(n) => (*n, false),
+            Space::Discrete { n } => (*n, false),
             Space::Box(b) => (b.low.len(), true),
         };
         let sizes = |last: usize| {

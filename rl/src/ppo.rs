@@ -46,7 +46,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::advantage::{Trajectory, gae};
-use crate::env::{Env, EnvError, Space, VectorEnv, make};
+use crate::env::{EnvError, Space, VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
 use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
 use crate::train::{IterationMetrics, TrainError, Trained, explained_variance};
