@@ -132,8 +132,8 @@ fn importance_weights_match_their_formula() {
         1.0,
         0.14394116819718833,
     ];
-    for i in 0..4 {
-        assert!((replay.probability(i) - probabilities[i]).abs() < 1e-14);
+    for (i, probability) in probabilities.into_iter().enumerate() {
+        assert!((replay.probability(i) - probability).abs() < 1e-14);
     }
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(0);
