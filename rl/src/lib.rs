@@ -12,11 +12,14 @@
 //!
 //! - [`advantage`]: reward-to-go, TD residuals and GAE(λ), bootstrapping on truncation but not
 //!   on termination; [`normalize`]: running observation and reward normalisation.
+//! - [`buffers`]: replay storage for off-policy agents — a uniform ring buffer, prioritised
+//!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
 
 pub mod advantage;
+pub mod buffers;
 pub mod env;
 pub mod normalize;
 pub mod policy;
