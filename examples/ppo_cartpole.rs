@@ -5,7 +5,10 @@
 use wengert::rl::ppo::{PpoConfig, train};
 
 fn main() {
-    let seed = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let seed = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let config = PpoConfig {
         seed,
         ..PpoConfig::for_env("CartPole-v1")

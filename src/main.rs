@@ -1,21 +1,234 @@
-//! The `wengert` command. Training commands arrive with the first learning algorithm (issue 8);
-//! until then the binary says so instead of pretending.
+//! The `wengert` command: train and evaluate agents from the terminal.
+//!
+//! ```text
+//! wengert list
+//! wengert train ppo cartpole [--seed 1] [--set key=value]… [--runs-dir runs]
+//! ```
 
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+use wengert::rl::ppo::{PpoConfig, train};
+use wengert::rl::train::IterationMetrics;
+
+#[derive(Parser)]
+#[command(
+    name = "wengert",
+    version,
+    about = "Autodiff, neural networks, reinforcement learning and control, from scratch"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the algorithms and environments.
+    List,
+    /// Train an agent with the algorithm's defaults for the environment.
+    Train {
+        /// The algorithm (see `wengert list`).
+        algo: String,
+        /// The environment: a Gymnasium id or a short name such as `cartpole`.
+        env: String,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Override a hyperparameter, e.g. `--set total_timesteps=50000` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        /// Where run directories go.
+        #[arg(long, default_value = "runs")]
+        runs_dir: PathBuf,
+        /// Deterministic evaluation episodes after training.
+        #[arg(long, default_value_t = 10)]
+        eval_episodes: usize,
+    },
+}
+
+const ALGORITHMS: [(&str, &str); 1] = [(
+    "ppo",
+    "Proximal Policy Optimization (clipped surrogate), discrete and continuous actions",
+)];
+
+const ENVIRONMENTS: [(&str, &str, &str); 5] = [
+    (
+        "cartpole",
+        "CartPole-v1",
+        "balance a pole on a cart (2 actions)",
+    ),
+    (
+        "acrobot",
+        "Acrobot-v1",
+        "swing a two-link arm above a line (3 actions)",
+    ),
+    (
+        "pendulum",
+        "Pendulum-v1",
+        "swing up and hold a pendulum (continuous torque)",
+    ),
+    (
+        "mountaincar",
+        "MountainCar-v0",
+        "drive an underpowered car up a hill (3 actions)",
+    ),
+    (
+        "mountaincar-continuous",
+        "MountainCarContinuous-v0",
+        "the same with a continuous force",
+    ),
+];
+
+fn resolve_env(name: &str) -> Result<&'static str, String> {
+    ENVIRONMENTS
+        .iter()
+        .find(|(short, id, _)| name.eq_ignore_ascii_case(short) || name == *id)
+        .map(|(_, id, _)| *id)
+        .ok_or_else(|| {
+            let valid: Vec<String> = ENVIRONMENTS
+                .iter()
+                .map(|(s, id, _)| format!("{s} ({id})"))
+                .collect();
+            format!(
+                "unknown environment `{name}`; valid environments: {}",
+                valid.join(", ")
+            )
+        })
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("help") | Some("--help") | Some("-h") => {
-            println!("wengert — autodiff, neural networks, reinforcement learning and control\n");
-            println!("usage: wengert <command>\n");
-            println!("commands:\n  help    this message");
-            println!("\nNo training algorithm is implemented yet; `train` arrives with issue 6.");
-            ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List => {
+            println!("algorithms:");
+            for (name, about) in ALGORITHMS {
+                println!("  {name:<24} {about}");
+            }
+            println!("environments:");
+            for (short, id, about) in ENVIRONMENTS {
+                println!("  {short:<24} {id:<26} {about}");
+            }
+            Ok(())
         }
-        Some(command) => {
-            eprintln!("error: unknown command `{command}`; valid commands: help");
+        Command::Train {
+            algo,
+            env,
+            seed,
+            settings,
+            runs_dir,
+            eval_episodes,
+        } => run_train(&algo, &env, seed, &settings, &runs_dir, eval_episodes),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
             ExitCode::from(2)
         }
     }
+}
+
+fn run_train(
+    algo: &str,
+    env: &str,
+    seed: u64,
+    settings: &[String],
+    runs_dir: &Path,
+    eval_episodes: usize,
+) -> Result<(), String> {
+    if algo != "ppo" {
+        let valid: Vec<&str> = ALGORITHMS.iter().map(|(a, _)| *a).collect();
+        return Err(format!(
+            "unknown algorithm `{algo}`; valid algorithms: {}",
+            valid.join(", ")
+        ));
+    }
+    let env_id = resolve_env(env)?;
+    let mut config = PpoConfig::for_env(env_id);
+    config.seed = seed;
+    for setting in settings {
+        let (key, value) = setting
+            .split_once('=')
+            .ok_or_else(|| format!("--set expects KEY=VALUE, found `{setting}`"))?;
+        config.set(key.trim(), value)?;
+    }
+
+    let run_dir = runs_dir.join(format!("{algo}-{}-{seed}", env_id.to_lowercase()));
+    fs::create_dir_all(&run_dir)
+        .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+    fs::write(
+        run_dir.join("config.txt"),
+        format!("env = {env_id}\n{config:#?}\n"),
+    )
+    .map_err(|e| format!("cannot write the config: {e}"))?;
+    let metrics_path = run_dir.join("metrics.csv");
+    let mut metrics_file = fs::File::create(&metrics_path)
+        .map_err(|e| format!("cannot create {}: {e}", metrics_path.display()))?;
+    let mut header_written = false;
+
+    println!(
+        "training {algo} on {env_id} for {} steps (seed {seed}) → {}",
+        config.total_timesteps,
+        run_dir.display()
+    );
+    let total = config.total_timesteps;
+    let mut last_print = 0.0;
+    let trained = train(env_id, &config, |m: &IterationMetrics| {
+        if !header_written {
+            let names: Vec<&str> = m.losses.iter().map(|(n, _)| *n).collect();
+            let _ = writeln!(
+                metrics_file,
+                "iteration,env_steps,wall_time,mean_return,episodes,{}",
+                names.join(",")
+            );
+            header_written = true;
+        }
+        let values: Vec<String> = m.losses.iter().map(|(_, v)| format!("{v}")).collect();
+        let mean_return = m.mean_return.map_or(String::new(), |r| format!("{r}"));
+        let _ = writeln!(
+            metrics_file,
+            "{},{},{:.3},{},{},{}",
+            m.iteration,
+            m.env_steps,
+            m.wall_time,
+            mean_return,
+            m.episodes,
+            values.join(",")
+        );
+        if m.wall_time - last_print >= 1.0 || m.env_steps >= total {
+            last_print = m.wall_time;
+            let rate = m.env_steps as f64 / m.wall_time.max(1e-9);
+            println!(
+                "{:>8}/{total} steps  {:>8.0} steps/s  return {:>8.1}  episodes {:>5}",
+                m.env_steps,
+                rate,
+                m.mean_return.unwrap_or(f64::NAN),
+                m.episodes
+            );
+        }
+        true
+    })
+    .map_err(|e| e.to_string())?;
+
+    let checkpoint = run_dir.join("policy.safetensors");
+    wengert::nn::checkpoint::save(&checkpoint, &trained.store).map_err(|e| e.to_string())?;
+    let returns = trained
+        .evaluate(eval_episodes, 10_000)
+        .map_err(|e| e.to_string())?;
+    let mean = returns.iter().sum::<f64>() / returns.len().max(1) as f64;
+    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>()
+        / returns.len().max(1) as f64)
+        .sqrt();
+    println!("deterministic evaluation over {eval_episodes} episodes: {mean:.1} ± {std:.1}");
+    println!(
+        "wrote {}, {} and {}",
+        run_dir.join("config.txt").display(),
+        metrics_path.display(),
+        checkpoint.display()
+    );
+    Ok(())
 }

@@ -147,6 +147,8 @@ mod tests {
     use super::*;
     use ndarray::array;
 
+    /// `(rewards, values, next_values, terminated, done)`.
+    #[allow(clippy::type_complexity)]
     fn case() -> (
         Array2<f64>,
         Array2<f64>,

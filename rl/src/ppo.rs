@@ -188,6 +188,108 @@ impl PpoConfig {
         }
     }
 
+    /// The names [`PpoConfig::set`] accepts.
+    pub const KEYS: [&'static str; 23] = [
+        "total_timesteps",
+        "num_envs",
+        "num_steps",
+        "learning_rate",
+        "anneal_lr",
+        "gamma",
+        "gae_lambda",
+        "num_minibatches",
+        "update_epochs",
+        "norm_adv",
+        "clip_coef",
+        "clip_vloss",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+        "target_kl",
+        "normalize_observations",
+        "normalize_rewards",
+        "hidden",
+        "activation",
+        "log_std_init",
+        "seed",
+        "env_threads",
+    ];
+
+    /// Sets one hyperparameter from text (`--set key=value`); an unknown key or a bad value is
+    /// an error that names what is valid.
+    ///
+    /// ```
+    /// use wengert_rl::ppo::PpoConfig;
+    /// let mut config = PpoConfig::default();
+    /// config.set("hidden", "32,32").unwrap();
+    /// assert_eq!(config.hidden, vec![32, 32]);
+    /// assert!(config.set("gama", "0.9").unwrap_err().contains("gamma"));
+    /// assert!(config.set("gamma", "high").unwrap_err().contains("number"));
+    /// ```
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        fn parse<V: std::str::FromStr>(key: &str, value: &str, kind: &str) -> Result<V, String> {
+            value
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{key}` expects {kind}, found `{value}`"))
+        }
+        let number = "a number";
+        let count = "a non-negative integer";
+        let flag = "true or false";
+        match key {
+            "total_timesteps" => self.total_timesteps = parse(key, value, count)?,
+            "num_envs" => self.num_envs = parse(key, value, count)?,
+            "num_steps" => self.num_steps = parse(key, value, count)?,
+            "learning_rate" => self.learning_rate = parse(key, value, number)?,
+            "anneal_lr" => self.anneal_lr = parse(key, value, flag)?,
+            "gamma" => self.gamma = parse(key, value, number)?,
+            "gae_lambda" => self.gae_lambda = parse(key, value, number)?,
+            "num_minibatches" => self.num_minibatches = parse(key, value, count)?,
+            "update_epochs" => self.update_epochs = parse(key, value, count)?,
+            "norm_adv" => self.norm_adv = parse(key, value, flag)?,
+            "clip_coef" => self.clip_coef = parse(key, value, number)?,
+            "clip_vloss" => self.clip_vloss = parse(key, value, flag)?,
+            "ent_coef" => self.ent_coef = parse(key, value, number)?,
+            "vf_coef" => self.vf_coef = parse(key, value, number)?,
+            "max_grad_norm" => self.max_grad_norm = parse(key, value, number)?,
+            "target_kl" => {
+                self.target_kl = match value.trim() {
+                    "none" | "" => None,
+                    v => Some(parse(key, v, "a number or none")?),
+                }
+            }
+            "normalize_observations" => self.normalize_observations = parse(key, value, flag)?,
+            "normalize_rewards" => self.normalize_rewards = parse(key, value, flag)?,
+            "hidden" => {
+                self.hidden = value
+                    .split(',')
+                    .map(|v| parse(key, v, "comma-separated layer sizes, e.g. 64,64"))
+                    .collect::<Result<_, _>>()?
+            }
+            "activation" => {
+                self.activation = match value.trim() {
+                    "tanh" => Activation::Tanh,
+                    "relu" => Activation::Relu,
+                    other => {
+                        return Err(format!(
+                            "`activation` expects tanh or relu, found `{other}`"
+                        ));
+                    }
+                }
+            }
+            "log_std_init" => self.log_std_init = parse(key, value, number)?,
+            "seed" => self.seed = parse(key, value, count)?,
+            "env_threads" => self.env_threads = parse(key, value, count)?,
+            _ => {
+                let valid = Self::KEYS.join(", ");
+                return Err(format!(
+                    "unknown PPO setting `{key}`; valid settings: {valid}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<(), TrainError> {
         let batch = self.num_envs * self.num_steps;
         if self.num_envs == 0 || self.num_steps == 0 || self.num_minibatches == 0 {
