@@ -170,7 +170,7 @@ pub(super) fn adam_step<T: Float>(
         .and(v_hat_source)
         .for_each(|theta, &m, &v| {
             let denominator = v.sqrt() / bias_correction2_sqrt + eps;
-            *theta = *theta + (-step_size) * (m / denominator);
+            *theta -= step_size * (m / denominator);
         });
 }
 
@@ -224,7 +224,7 @@ impl<T: Float> UpdateRule<T> for AdamRule {
         if lambda != T::zero() {
             Zip::from(&mut g)
                 .and(&*theta)
-                .for_each(|g, &theta| *g = *g + lambda * theta);
+                .for_each(|g, &theta| *g += lambda * theta);
         }
         adam_step(config.lr, config.betas, config.eps, state, theta, &g);
     }
