@@ -20,6 +20,10 @@
 //! ```
 //!
 //! Everything is differentiable through the tape to second order where the math allows.
+//!
+//! [`optim`] updates the store from those gradients (SGD, Adam, AdamW, RMSprop with parameter
+//! groups, gradient transforms and schedules; natural gradient with conjugate gradient), and
+//! [`checkpoint`] saves and loads it, with optimiser state, as safetensors.
 
 pub mod checkpoint;
 pub mod distributions;

@@ -10,12 +10,26 @@ use wengert_nn::checkpoint::{self, CheckpointError};
 use wengert_nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};
 use wengert_nn::{Activation, BatchNorm, Mlp, Module, ParamStore};
 
-/// A fresh path in a per-test directory under the system temporary directory.
-fn scratch(test: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("wengert-checkpoint-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
-    directory.join("model.safetensors")
+/// A per-test directory under the system temporary directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Self {
+        let directory =
+            std::env::temp_dir().join(format!("wengert-checkpoint-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        Scratch(directory)
+    }
+
+    fn file(&self) -> PathBuf {
+        self.0.join("model.safetensors")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A policy MLP with a BatchNorm (so the store has buffers as well as parameters).
@@ -45,7 +59,8 @@ fn perturb<T: Float>(store: &ParamStore<T>) {
 }
 
 fn round_trip<T: Float>(test: &str) {
-    let path = scratch(test);
+    let scratch = Scratch::new(test);
+    let path = scratch.file();
     let store = model::<T>(1, 8);
     // Awkward values survive bit for bit.
     let first = store.ids().next().unwrap();
@@ -85,7 +100,8 @@ fn round_trip_is_exact_f64() {
 
 #[test]
 fn file_is_a_plain_safetensors_file() {
-    let path = scratch("layout");
+    let scratch = Scratch::new("layout");
+    let path = scratch.file();
     let store = model::<f32>(3, 8);
     checkpoint::save(&path, &store).unwrap();
     let bytes = std::fs::read(&path).unwrap();
@@ -115,7 +131,8 @@ fn expect_failure<T: Float>(path: &PathBuf, store: &ParamStore<T>) -> Checkpoint
 
 #[test]
 fn missing_name_is_an_error_naming_it() {
-    let path = scratch("missing");
+    let scratch = Scratch::new("missing");
+    let path = scratch.file();
     let mut smaller = ParamStore::<f64>::new();
     smaller
         .root()
@@ -137,7 +154,8 @@ fn missing_name_is_an_error_naming_it() {
 
 #[test]
 fn unexpected_name_is_an_error_naming_it() {
-    let path = scratch("unexpected");
+    let scratch = Scratch::new("unexpected");
+    let path = scratch.file();
     let mut bigger = model::<f64>(5, 8);
     bigger.root().param("extra", array![1.0]);
     checkpoint::save(&path, &bigger).unwrap();
@@ -151,7 +169,8 @@ fn unexpected_name_is_an_error_naming_it() {
 
 #[test]
 fn wrong_shape_is_an_error_naming_both_shapes() {
-    let path = scratch("shape");
+    let scratch = Scratch::new("shape");
+    let path = scratch.file();
     checkpoint::save(&path, &model::<f64>(7, 16)).unwrap();
     let store = model::<f64>(8, 8);
     let error = expect_failure(&path, &store);
@@ -163,7 +182,8 @@ fn wrong_shape_is_an_error_naming_both_shapes() {
 
 #[test]
 fn wrong_dtype_is_an_error_naming_both_dtypes() {
-    let path = scratch("dtype");
+    let scratch = Scratch::new("dtype");
+    let path = scratch.file();
     checkpoint::save(&path, &model::<f32>(9, 8)).unwrap();
     let store = model::<f64>(10, 8);
     let error = expect_failure(&path, &store);
@@ -175,7 +195,8 @@ fn wrong_dtype_is_an_error_naming_both_dtypes() {
 
 #[test]
 fn truncated_file_is_an_error_naming_the_cut_tensor() {
-    let path = scratch("truncated");
+    let scratch = Scratch::new("truncated");
+    let path = scratch.file();
     let store = model::<f64>(11, 8);
     checkpoint::save(&path, &store).unwrap();
     let bytes = std::fs::read(&path).unwrap();
@@ -200,7 +221,8 @@ fn truncated_file_is_an_error_naming_the_cut_tensor() {
 
 #[test]
 fn garbage_file_is_an_error() {
-    let path = scratch("garbage");
+    let scratch = Scratch::new("garbage");
+    let path = scratch.file();
     let store = model::<f64>(12, 8);
     std::fs::write(
         &path,
@@ -227,7 +249,8 @@ fn garbage_file_is_an_error() {
 
 #[test]
 fn missing_file_is_an_io_error() {
-    let path = scratch("absent").with_file_name("does-not-exist.safetensors");
+    let scratch = Scratch::new("absent");
+    let path = scratch.0.join("does-not-exist.safetensors");
     let store = model::<f64>(13, 8);
     let error = expect_failure(&path, &store);
     assert!(matches!(error, CheckpointError::Io { .. }), "{error}");
@@ -236,7 +259,8 @@ fn missing_file_is_an_io_error() {
 
 #[test]
 fn crash_mid_write_leaves_the_previous_checkpoint_readable() {
-    let path = scratch("crash");
+    let scratch = Scratch::new("crash");
+    let path = scratch.file();
     let store = model::<f64>(14, 8);
     checkpoint::save(&path, &store).unwrap();
     let saved = snapshot(&store);
@@ -276,7 +300,8 @@ fn train_step<O: Optimizer<f64> + ?Sized>(store: &ParamStore<f64>, optimizer: &m
 
 #[test]
 fn optimizer_state_round_trips_and_resumes_identically() {
-    let path = scratch("optimizer");
+    let scratch = Scratch::new("optimizer");
+    let path = scratch.file();
     let config = AdamConfig {
         lr: 0.01,
         amsgrad: true,
@@ -311,7 +336,8 @@ fn optimizer_state_round_trips_and_resumes_identically() {
 
 #[test]
 fn optimizer_state_mismatch_leaves_model_and_optimizer_unchanged() {
-    let path = scratch("optimizer-mismatch");
+    let scratch = Scratch::new("optimizer-mismatch");
+    let path = scratch.file();
     let store = model::<f64>(18, 8);
     let mut sgd = Sgd::new(
         store.trainable(),

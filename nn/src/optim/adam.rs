@@ -138,6 +138,7 @@ pub(super) fn adam_step<T: Float>(
     gamma: T,
     (beta1, beta2): (T, T),
     eps: T,
+    amsgrad: bool,
     state: &mut AdamState<T>,
     theta: &mut ArrayD<T>,
     g: &ArrayD<T>,
@@ -156,21 +157,23 @@ pub(super) fn adam_step<T: Float>(
     let bias_correction2 = one - beta2.powf(t);
     let step_size = gamma / bias_correction1;
     let bias_correction2_sqrt = bias_correction2.sqrt();
-    let v_hat_source = match &mut state.v_max {
-        Some(v_max) => {
-            Zip::from(&mut *v_max)
-                .and(&state.v)
-                .for_each(|v_max, &v| *v_max = v_max.max(v));
-            &*v_max
-        }
-        None => &state.v,
+    let v_hat_source = if amsgrad {
+        let v_max = state
+            .v_max
+            .get_or_insert_with(|| ArrayD::zeros(state.v.raw_dim()));
+        Zip::from(&mut *v_max)
+            .and(&state.v)
+            .for_each(|v_max, &v| *v_max = v_max.max(v));
+        &*v_max
+    } else {
+        &state.v
     };
     Zip::from(theta)
         .and(&state.m)
         .and(v_hat_source)
         .for_each(|theta, &m, &v| {
             let denominator = v.sqrt() / bias_correction2_sqrt + eps;
-            *theta = *theta + (-step_size) * (m / denominator);
+            *theta -= step_size * (m / denominator);
         });
 }
 
@@ -224,9 +227,17 @@ impl<T: Float> UpdateRule<T> for AdamRule {
         if lambda != T::zero() {
             Zip::from(&mut g)
                 .and(&*theta)
-                .for_each(|g, &theta| *g = *g + lambda * theta);
+                .for_each(|g, &theta| *g += lambda * theta);
         }
-        adam_step(config.lr, config.betas, config.eps, state, theta, &g);
+        adam_step(
+            config.lr,
+            config.betas,
+            config.eps,
+            config.amsgrad,
+            state,
+            theta,
+            &g,
+        );
     }
 
     fn state_to_named(state: &AdamState<T>) -> Vec<(&'static str, ArrayD<T>)> {

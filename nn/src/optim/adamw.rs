@@ -108,7 +108,15 @@ impl<T: Float> UpdateRule<T> for AdamWRule {
         let (gamma, lambda) = (config.lr, config.weight_decay);
         let decay = T::one() - gamma * lambda;
         theta.mapv_inplace(|theta| theta * decay);
-        adam_step(gamma, config.betas, config.eps, state, theta, &g.to_owned());
+        adam_step(
+            gamma,
+            config.betas,
+            config.eps,
+            config.amsgrad,
+            state,
+            theta,
+            &g.to_owned(),
+        );
     }
 
     fn state_to_named(state: &AdamState<T>) -> Vec<(&'static str, ArrayD<T>)> {

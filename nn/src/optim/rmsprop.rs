@@ -165,7 +165,7 @@ impl<T: Float> UpdateRule<T> for RmsPropRule {
         if lambda != T::zero() {
             Zip::from(&mut g)
                 .and(&*theta)
-                .for_each(|g, &theta| *g = *g + lambda * theta);
+                .for_each(|g, &theta| *g += lambda * theta);
         }
         Zip::from(&mut state.v)
             .and(&g)
@@ -181,7 +181,7 @@ impl<T: Float> UpdateRule<T> for RmsPropRule {
                 .and(&g)
                 .for_each(|v_tilde, g_ave, &g| {
                     *g_ave = lerp(*g_ave, g, one - alpha);
-                    *v_tilde = *v_tilde + (-one) * *g_ave * *g_ave;
+                    *v_tilde -= *g_ave * *g_ave;
                 });
         }
         denominator.mapv_inplace(|v_tilde| v_tilde.sqrt() + eps);
@@ -193,12 +193,12 @@ impl<T: Float> UpdateRule<T> for RmsPropRule {
                 .for_each(|b, &g, &d| *b = *b * mu + g / d);
             Zip::from(theta)
                 .and(&*b)
-                .for_each(|theta, &b| *theta = *theta + (-gamma) * b);
+                .for_each(|theta, &b| *theta -= gamma * b);
         } else {
             Zip::from(theta)
                 .and(&g)
                 .and(&denominator)
-                .for_each(|theta, &g, &d| *theta = *theta + (-gamma) * (g / d));
+                .for_each(|theta, &g, &d| *theta -= gamma * (g / d));
         }
     }
 

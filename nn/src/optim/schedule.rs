@@ -20,7 +20,7 @@ use super::Optimizer;
 /// use wengert_nn::optim::LrSchedule;
 /// let cosine = LrSchedule::Cosine { total_steps: 100, min_lr: 0.0 };
 /// assert_eq!(cosine.lr(1.0, 0), 1.0);
-/// assert!((cosine.lr(1.0, 50) - 0.5).abs() < 1e-15);
+/// assert!((cosine.lr(1.0f64, 50) - 0.5).abs() < 1e-15);
 /// assert_eq!(cosine.lr(1.0, 100), 0.0);
 /// let step = LrSchedule::Step { step_size: 10, gamma: 0.5 };
 /// assert_eq!(step.lr(1.0, 25), 0.25);

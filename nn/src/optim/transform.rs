@@ -56,7 +56,7 @@ impl<T, F: FnMut(&mut ParamGradients<T>) + Send> GradientTransform<T> for F {
 /// use ndarray::array;
 /// use wengert_nn::{ParamGradients, ParamId};
 /// use wengert_nn::optim::clip_grad_norm;
-/// let mut grads = ParamGradients::from_pairs(1, [(ParamId(0), array![3.0, 4.0].into_dyn().into_shared())]);
+/// let mut grads = ParamGradients::from_pairs(1, [(ParamId(0), array![3.0f64, 4.0].into_dyn().into_shared())]);
 /// let norm = clip_grad_norm(&mut grads, 1.0);
 /// assert_eq!(norm, 5.0);
 /// assert!((grads.global_norm() - 1.0).abs() < 1e-6);
