@@ -31,5 +31,7 @@
 //! assert!(solution.spectral_radius < 1.0);
 //! ```
 
+pub mod ilqr;
 pub mod linalg;
 pub mod lqr;
+pub mod systems;
