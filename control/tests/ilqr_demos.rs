@@ -5,15 +5,9 @@
 use autograd::{Tensor, Var};
 use ndarray::{Array1, Array2, array};
 use std::f64::consts::PI;
-use wengert_control::ilqr::{Ilqr, IlqrOptions, IlqrSolution, Method, Problem};
+use wengert_control::ilqr::{Ilqr, IlqrOptions, IlqrSolution, Method, Problem, quadratic_cost};
 use wengert_control::lqr::LqrProblem;
 use wengert_control::systems::{Acrobot, CartPole, DoubleIntegrator, Pendulum};
-
-/// `½ (x − x*)ᵀ diag(w) (x − x*)` as autograd ops.
-fn weighted_distance(x: &Var<f64>, target: &Array1<f64>, weights: &Array1<f64>) -> Var<f64> {
-    let error = x - &Var::constant(target.clone());
-    (error.powi(2) * &Var::constant(weights.clone())).sum_all() * 0.5
-}
 
 fn print_history(name: &str, solution: &IlqrSolution) {
     println!(
@@ -48,8 +42,8 @@ fn ilqr_takes_one_step_to_the_lqr_solution_of_a_linear_quadratic_problem() {
             DoubleIntegrator,
             h,
             N,
-            move |x, u| weighted_distance(x, &zero, &q) + u.powi(2).sum_all() * (0.5 * r),
-            move |x| weighted_distance(x, &zero_T, &q_T),
+            move |x, u| quadratic_cost(x, &zero, &q) + u.powi(2).sum(&[0], false) * (0.5 * r),
+            move |x| quadratic_cost(x, &zero_T, &q_T),
         )
     };
     let x0 = array![1.0, -0.5];
@@ -107,8 +101,10 @@ fn swing_up_problem(
 ) -> Problem {
     let target_T = target.clone();
     problem(
-        Box::new(move |x, u| weighted_distance(x, &target, &w) + u.powi(2).sum_all() * (0.5 * r)),
-        Box::new(move |x| weighted_distance(x, &target_T, &w_T)),
+        Box::new(move |x, u| {
+            quadratic_cost(x, &target, &w) + u.powi(2).sum(&[0], false) * (0.5 * r)
+        }),
+        Box::new(move |x| quadratic_cost(x, &target_T, &w_T)),
     )
 }
 
@@ -136,4 +132,74 @@ fn pendulum_swings_up_from_hanging_down() {
     println!("pendulum final state θ = {:.5}, θ̇ = {:.5}", x_N[0], x_N[1]);
     assert!((x_N[0] - PI).abs() < 0.05 && x_N[1].abs() < 0.1, "{x_N}");
     assert!(solution.u.iter().all(|u| u.abs() <= 5.0));
+}
+
+#[test]
+fn cart_pole_swings_up() {
+    let N = 100;
+    let problem = swing_up_problem(
+        |running, terminal| {
+            Problem::from_system(CartPole::default(), 0.05, N, running, terminal)
+                .with_control_limits(array![-10.0], array![10.0])
+        },
+        array![0.0, PI, 0.0, 0.0],
+        array![0.1, 0.1, 0.01, 0.01],
+        0.01,
+        array![100.0, 1000.0, 100.0, 100.0],
+    );
+    // The swing-up is found within a few tens of iterations; after that iLQR keeps polishing
+    // the cost slowly, which the test does not wait for.
+    let options = IlqrOptions {
+        max_iterations: 30,
+        ..IlqrOptions::default()
+    };
+    let solution = Ilqr::new(options)
+        .solve(&problem, &array![0.0, 0.0, 0.0, 0.0], None)
+        .unwrap();
+    print_history("cart-pole", &solution);
+    let x_N = solution.x.row(N);
+    println!("cart-pole final state {x_N:.5}");
+    assert!((x_N[1] - PI).abs() < 0.05 && x_N[3].abs() < 0.1, "{x_N}");
+    assert!(x_N[0].abs() < 0.1 && x_N[2].abs() < 0.1, "{x_N}");
+}
+
+#[test]
+fn ddp_converges_in_fewer_iterations_than_ilqr_on_the_acrobot() {
+    // From the first link horizontal, reach towards upright in 3 s. The cost stays large at the
+    // optimum (the arm cannot get there exactly), which is where DDP's second-order dynamics
+    // terms matter: Gauss–Newton (iLQR) drops curvature that the residuals multiply.
+    let N = 60;
+    let problem = swing_up_problem(
+        |running, terminal| Problem::from_system(Acrobot::default(), 0.05, N, running, terminal),
+        array![PI, 0.0, 0.0, 0.0],
+        array![1.0, 1.0, 0.1, 0.1],
+        0.1,
+        array![100.0, 100.0, 10.0, 10.0],
+    );
+    let x0 = array![PI / 2.0, 0.0, 0.0, 0.0];
+    let solve = |method| {
+        let options = IlqrOptions {
+            method,
+            max_iterations: 150,
+            ..IlqrOptions::default()
+        };
+        Ilqr::new(options).solve(&problem, &x0, None).unwrap()
+    };
+    let ilqr = solve(Method::Ilqr);
+    let ddp = solve(Method::Ddp);
+    print_history("acrobot iLQR", &ilqr);
+    print_history("acrobot DDP", &ddp);
+    println!(
+        "acrobot: iLQR {} iterations (cost {:.6}), DDP {} iterations (cost {:.6})",
+        ilqr.iterations.len(),
+        ilqr.cost,
+        ddp.iterations.len(),
+        ddp.cost
+    );
+    assert!(ilqr.termination.converged() && ddp.termination.converged());
+    assert!(
+        (ilqr.cost - ddp.cost).abs() < 1e-6 * ilqr.cost,
+        "same local optimum"
+    );
+    assert!(ddp.iterations.len() < ilqr.iterations.len());
 }

@@ -76,8 +76,8 @@
 //!
 //! // Bring a pendulum from 1 rad to rest at the bottom in 1 s.
 //! let problem = Problem::from_system(Pendulum::default(), 0.05, 20,
-//!     |x, u| x.powi(2).sum_all() * 0.1 + u.powi(2).sum_all() * 0.01,
-//!     |x| x.powi(2).sum_all() * 10.0);
+//!     |x, u| x.powi(2).sum(&[0], false) * 0.1 + u.powi(2).sum(&[0], false) * 0.01,
+//!     |x| x.powi(2).sum(&[0], false) * 10.0);
 //! let solution = Ilqr::new(IlqrOptions::default())
 //!     .solve(&problem, &array![1.0, 0.0], None)
 //!     .unwrap();
@@ -92,7 +92,7 @@ mod box_qp;
 pub mod problem;
 
 pub use box_qp::{BoxQpSolution, box_qp};
-pub use problem::{Problem, StepExpansion};
+pub use problem::{Problem, StepExpansion, quadratic_cost};
 
 use crate::linalg::{Cholesky, LinalgError};
 use crate::lqr::{action_value, minimise_action_value, value_update};
@@ -218,7 +218,7 @@ impl Termination {
 /// use wengert_control::ilqr::{Ilqr, IlqrOptions, Problem};
 ///
 /// let problem = Problem::new(1, 1, 5, |x, u| x + u,
-///     |x, u| (x.powi(2) + u.powi(2)).sum_all(), |x| x.powi(2).sum_all());
+///     |x, u| (x.powi(2) + u.powi(2)).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
 /// let solution = Ilqr::new(IlqrOptions::default()).solve(&problem, &array![1.0], None).unwrap();
 /// assert_eq!((solution.x.nrows(), solution.u.nrows(), solution.K.len()), (6, 5, 5));
 /// ```
@@ -248,7 +248,7 @@ pub struct IlqrSolution {
 /// use ndarray::array;
 /// use wengert_control::ilqr::{Ilqr, IlqrError, IlqrOptions, Problem};
 ///
-/// let problem = Problem::new(1, 1, 5, |x, u| x + u, |_, u| u.powi(2).sum_all(), |x| x.powi(2).sum_all());
+/// let problem = Problem::new(1, 1, 5, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
 /// let error = Ilqr::new(IlqrOptions::default()).solve(&problem, &array![1.0, 2.0], None).unwrap_err();
 /// assert_eq!(error.to_string(), "x0 has shape length 2, expected length 1");
 /// ```
@@ -324,7 +324,7 @@ impl Ilqr {
     /// use wengert_control::ilqr::{Ilqr, IlqrOptions, Problem};
     ///
     /// let problem = Problem::new(1, 1, 10, |x, u| x + u,
-    ///     |x, u| (x.powi(2) + u.powi(2)).sum_all(), |x| x.powi(2).sum_all())
+    ///     |x, u| (x.powi(2) + u.powi(2)).sum(&[0], false), |x| x.powi(2).sum(&[0], false))
     ///     .with_control_limits(array![-0.1], array![0.1]);
     /// let solver = Ilqr::new(IlqrOptions::default());
     /// let solution = solver.solve(&problem, &array![1.0], None).unwrap();
@@ -649,8 +649,8 @@ mod tests {
                 let b = x.slice(0, 1, 2);
                 Var::concat(&[&(&a + &(b.sin() * 0.1)), &(&b + &(u * &a.cos()))], 0)
             },
-            |x, u| x.powi(2).sum_all() + u.powi(4).sum_all(),
-            |x| x.powi(2).sum_all() * 3.0,
+            |x, u| x.powi(2).sum(&[0], false) + u.powi(4).sum(&[0], false),
+            |x| x.powi(2).sum(&[0], false) * 3.0,
         );
         let x0 = array![0.3, -0.2];
         let u = array![[0.5], [-0.1], [0.2], [0.3]];

@@ -6,32 +6,42 @@
 //! subject to x_{t+1} = f(x_t, u_t),   x_0 given,   u_min ≤ u_t ≤ u_max (optional).
 //! ```
 //!
-//! `f`, `ℓ` and `ℓ_T` are ordinary Rust closures on autograd variables. To expand the problem
-//! around a nominal trajectory `(x̄_t, ū_t)` each time step records `x_{t+1} = f(x, u)` and
-//! `ℓ(x, u)` on a fresh [`Tape`] with `x, u` as its leaves, then reads off, with `z = [x; u]`:
+//! `f`, `ℓ` and `ℓ_T` are ordinary Rust closures on autograd variables, written for a *batch*
+//! of points stored as columns: `x` has shape `[n, B]`, `u` has shape `[m, B]`, `f` returns
+//! `[n, B]` and the costs return one value per column, shape `[B]` (so a cost sums over axis
+//! 0, `….sum(&[0], false)`, never over everything). Constants that multiply rows are columns,
+//! shape `[n, 1]`; [`quadratic_cost`] builds the common `½ (x − x*)ᵀ diag(w) (x − x*)`.
 //!
-//! - `F_t = [f_x f_u]`: one vector-Jacobian product `e_iᵀ F_t` per state component `i`;
-//! - `c_t = [ℓ_x; ℓ_u]`: the recorded gradient of `ℓ` (`grad_graph`);
-//! - `C_t = ℓ_zz`: one vector-Jacobian product of that recorded gradient per element of `z`;
-//! - for DDP, during the backward pass once `v_{t+1} = V_x` is known, the second-order
-//!   dynamics terms `Σ_i v_{t+1,i} ∇²_zz f_i`, which are the Hessian of the scalar
-//!   `v_{t+1} · f(x, u)`: recorded on the same tape (so `f` is not evaluated again), then
-//!   `n + m` more vector-Jacobian products.
+//! **Derivatives.** To expand the problem around a nominal point `(x̄_t, ū_t)`, with
+//! `z = [x; u]`, one tape per time step records `f` and `ℓ` on a batch of `B = n + m` identical
+//! copies of the point. Column `j` of a vector-Jacobian product then only sees column `j` of the
+//! cotangent, so seeding the cotangent with the identity matrix computes every row of a
+//! Jacobian in *one* backward pass instead of one pass per row:
 //!
-//! No finite differences and no hand-written Jacobians are involved.
+//! - `F_t = [f_x f_u]`: one vector-Jacobian product of `f` with cotangent `I`; column `j` of the
+//!   result is `∇_z f_j`.
+//! - `c_t = [ℓ_x; ℓ_u]`: the recorded gradient (`grad_graph`) of `Σ_columns ℓ`, any column.
+//! - `C_t = ℓ_zz`: one vector-Jacobian product of that recorded gradient with cotangent `I`.
+//! - For DDP, during the backward pass once `v_{t+1} = V_x` is known, the second-order
+//!   dynamics terms `Σ_i v_{t+1,i} ∇²_zz f_i` are the Hessian of the scalar `v_{t+1} · f(x, u)`:
+//!   recorded on the same tape (so `f` is not evaluated again), then one more product with `I`.
+//!
+//! No finite differences and no hand-written Jacobians are involved. The batch layout also lets
+//! the sampling planners roll out all their samples at once.
 #![allow(non_snake_case)]
 
-use crate::systems::{System, to_vector};
+use crate::systems::System;
 use autograd::{SharedArray, Tape, Tensor, Var, grad_graph, vjp};
-use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use ndarray::{Array1, Array2, Array3, Axis};
 use std::fmt;
 use std::sync::Arc;
 
-/// Discrete dynamics `x_{t+1} = f(x_t, u_t)` on autograd variables.
+/// Discrete dynamics `x_{t+1} = f(x_t, u_t)` on autograd variables (batched: `[n, B]`, `[m, B]`
+/// to `[n, B]`).
 pub type Dynamics = Arc<dyn Fn(&Var<f64>, &Var<f64>) -> Var<f64> + Send + Sync>;
-/// Running cost `ℓ(x_t, u_t)` (a single-element variable).
+/// Running cost `ℓ(x_t, u_t)`, one value per column (`[n, B]`, `[m, B]` to `[B]`).
 pub type RunningCost = Arc<dyn Fn(&Var<f64>, &Var<f64>) -> Var<f64> + Send + Sync>;
-/// Terminal cost `ℓ_T(x_N)` (a single-element variable).
+/// Terminal cost `ℓ_T(x_N)`, one value per column (`[n, B]` to `[B]`).
 pub type TerminalCost = Arc<dyn Fn(&Var<f64>) -> Var<f64> + Send + Sync>;
 
 /// A finite-horizon optimal control problem with `N` = `horizon` controls `u_0 … u_{N−1}` and
@@ -45,8 +55,8 @@ pub type TerminalCost = Arc<dyn Fn(&Var<f64>) -> Var<f64> + Send + Sync>;
 ///
 /// let problem = Problem::from_system(
 ///     DoubleIntegrator, 0.1, 20,
-///     |x, u| (x.powi(2).sum_all() + u.powi(2).sum_all()) * 0.5,
-///     |x| x.powi(2).sum_all() * 5.0,
+///     |x, u| (x.powi(2).sum(&[0], false) + u.powi(2).sum(&[0], false)) * 0.5,
+///     |x| x.powi(2).sum(&[0], false) * 5.0,
 /// )
 /// .with_control_limits(array![-1.0], array![1.0]);
 /// let (x, cost) = problem.rollout(&array![1.0, 0.0], &Array2::zeros((20, 1)));
@@ -93,7 +103,7 @@ impl Problem {
     ///
     /// // x' = x + u, ℓ = ½(x² + u²), ℓ_T = 0.
     /// let problem = Problem::new(1, 1, 3, |x, u| x + u,
-    ///     |x, u| (x.powi(2) + u.powi(2)).sum_all() * 0.5, |x| x.sum_all() * 0.0);
+    ///     |x, u| (x.powi(2) + u.powi(2)).sum(&[0], false) * 0.5, |x| x.sum(&[0], false) * 0.0);
     /// assert_eq!(problem.step(&array![1.0], &array![2.0]), array![3.0]);
     /// ```
     pub fn new(
@@ -124,7 +134,7 @@ impl Problem {
     /// use wengert_control::systems::{Pendulum, System};
     ///
     /// let problem = Problem::from_system(Pendulum::default(), 0.05, 10,
-    ///     |_, u| u.powi(2).sum_all(), |x| x.powi(2).sum_all());
+    ///     |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
     /// assert_eq!((problem.n, problem.m), (2, 1));
     /// let (x, u) = (array![0.5, 0.0], array![1.0]);
     /// assert_eq!(problem.step(&x, &u), Pendulum::default().rk4_step_array(&x, &u, 0.05));
@@ -154,7 +164,7 @@ impl Problem {
     /// use ndarray::array;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// let problem = Problem::new(1, 1, 3, |x, u| x + u, |_, u| u.sum_all(), |x| x.sum_all())
+    /// let problem = Problem::new(1, 1, 3, |x, u| x + u, |_, u| u.sum(&[0], false), |x| x.sum(&[0], false))
     ///     .with_control_limits(array![-2.0], array![2.0]);
     /// assert_eq!(problem.clamp_control(array![5.0]), array![2.0]);
     /// ```
@@ -180,7 +190,7 @@ impl Problem {
     /// use autograd::Tensor;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// let problem = Problem::new(1, 1, 3, |x, u| x + u, |_, u| u.sum_all(), |x| x.sum_all());
+    /// let problem = Problem::new(1, 1, 3, |x, u| x + u, |_, u| u.sum(&[0], false), |x| x.sum(&[0], false));
     /// assert_eq!(problem.with_horizon(7).horizon, 7);
     /// ```
     pub fn with_horizon(mut self, horizon: usize) -> Self {
@@ -195,7 +205,7 @@ impl Problem {
     /// use ndarray::array;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// let problem = Problem::new(1, 2, 3, |x, _| x.clone(), |_, u| u.sum_all(), |x| x.sum_all())
+    /// let problem = Problem::new(1, 2, 3, |x, _| x.clone(), |_, u| u.sum(&[0], false), |x| x.sum(&[0], false))
     ///     .with_control_limits(array![-1.0, 0.0], array![1.0, 3.0]);
     /// assert_eq!(problem.clamp_control(array![-4.0, 1.5]), array![-1.0, 1.5]);
     /// ```
@@ -215,12 +225,29 @@ impl Problem {
     /// use ndarray::array;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// let problem = Problem::new(1, 1, 1, |x, u| x * u, |_, u| u.sum_all(), |x| x.sum_all());
+    /// let problem = Problem::new(1, 1, 1, |x, u| x * u, |_, u| u.sum(&[0], false), |x| x.sum(&[0], false));
     /// assert_eq!(problem.step(&array![3.0], &array![2.0]), array![6.0]);
     /// ```
     pub fn step(&self, x: &Array1<f64>, u: &Array1<f64>) -> Array1<f64> {
+        self.step_batch(&as_column(x), &as_column(u))
+            .column(0)
+            .to_owned()
+    }
+
+    /// `f` on a batch: states `x` (`n × B`) and controls `u` (`m × B`) as columns.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::Problem;
+    ///
+    /// let problem = Problem::new(1, 1, 1, |x, u| x + u, |_, u| u.sum(&[0], false), |x| x.sum(&[0], false));
+    /// assert_eq!(problem.step_batch(&array![[1.0, 2.0]], &array![[10.0, 20.0]]), array![[11.0, 22.0]]);
+    /// ```
+    pub fn step_batch(&self, x: &Array2<f64>, u: &Array2<f64>) -> Array2<f64> {
         let x_next = (self.dynamics)(&Var::constant(x.clone()), &Var::constant(u.clone()));
-        to_vector(&x_next)
+        check_shape("dynamics", &x_next, &[self.n, x.ncols()]);
+        to_matrix(&x_next)
     }
 
     /// `ℓ(x, u)` on plain arrays.
@@ -230,11 +257,27 @@ impl Problem {
     /// use ndarray::array;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// let problem = Problem::new(1, 1, 1, |x, _| x.clone(), |x, u| (x * u).sum_all(), |x| x.sum_all());
+    /// let problem = Problem::new(1, 1, 1, |x, _| x.clone(), |x, u| (x * u).sum(&[0], false), |x| x.sum(&[0], false));
     /// assert_eq!(problem.running_cost_at(&array![3.0], &array![2.0]), 6.0);
     /// ```
     pub fn running_cost_at(&self, x: &Array1<f64>, u: &Array1<f64>) -> f64 {
-        (self.running_cost)(&Var::constant(x.clone()), &Var::constant(u.clone())).item()
+        self.running_cost_batch(&as_column(x), &as_column(u))[0]
+    }
+
+    /// `ℓ` on a batch of columns: one cost per column.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::Problem;
+    ///
+    /// let problem = Problem::new(1, 1, 1, |x, _| x.clone(), |x, u| (x * u).sum(&[0], false), |x| x.sum(&[0], false));
+    /// assert_eq!(problem.running_cost_batch(&array![[1.0, 2.0]], &array![[3.0, 4.0]]), array![3.0, 8.0]);
+    /// ```
+    pub fn running_cost_batch(&self, x: &Array2<f64>, u: &Array2<f64>) -> Array1<f64> {
+        let cost = (self.running_cost)(&Var::constant(x.clone()), &Var::constant(u.clone()));
+        check_shape("running cost", &cost, &[x.ncols()]);
+        cost.value().iter().copied().collect()
     }
 
     /// `ℓ_T(x)` on plain arrays.
@@ -244,11 +287,27 @@ impl Problem {
     /// use ndarray::array;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// let problem = Problem::new(1, 1, 1, |x, _| x.clone(), |_, u| u.sum_all(), |x| x.powi(2).sum_all());
+    /// let problem = Problem::new(1, 1, 1, |x, _| x.clone(), |_, u| u.sum(&[0], false), |x| x.powi(2).sum(&[0], false));
     /// assert_eq!(problem.terminal_cost_at(&array![3.0]), 9.0);
     /// ```
     pub fn terminal_cost_at(&self, x: &Array1<f64>) -> f64 {
-        (self.terminal_cost)(&Var::constant(x.clone())).item()
+        self.terminal_cost_batch(&as_column(x))[0]
+    }
+
+    /// `ℓ_T` on a batch of columns.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::Problem;
+    ///
+    /// let problem = Problem::new(1, 1, 1, |x, _| x.clone(), |_, u| u.sum(&[0], false), |x| x.powi(2).sum(&[0], false));
+    /// assert_eq!(problem.terminal_cost_batch(&array![[1.0, 3.0]]), array![1.0, 9.0]);
+    /// ```
+    pub fn terminal_cost_batch(&self, x: &Array2<f64>) -> Array1<f64> {
+        let cost = (self.terminal_cost)(&Var::constant(x.clone()));
+        check_shape("terminal cost", &cost, &[x.ncols()]);
+        cost.value().iter().copied().collect()
     }
 
     /// States `x_0 … x_N` (rows of an `(N+1) × n` array) reached from `x0` under the controls
@@ -259,7 +318,8 @@ impl Problem {
     /// use ndarray::array;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// let problem = Problem::new(1, 1, 2, |x, u| x + u, |_, u| u.powi(2).sum_all(), |x| x.powi(2).sum_all());
+    /// let problem = Problem::new(1, 1, 2, |x, u| x + u,
+    ///     |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
     /// let (x, cost) = problem.rollout(&array![0.0], &array![[1.0], [2.0]]);
     /// assert_eq!(x, array![[0.0], [1.0], [3.0]]);
     /// assert_eq!(cost, 1.0 + 4.0 + 9.0);
@@ -279,6 +339,38 @@ impl Problem {
         (x, cost)
     }
 
+    /// The total cost `J` of each of `B` control sequences from the same `x0`, all rolled out
+    /// at once: `u[[t, i, b]]` is control component `i` at time `t` of sequence `b`.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::{array, Array3};
+    /// use wengert_control::ilqr::Problem;
+    ///
+    /// let problem = Problem::new(1, 1, 2, |x, u| x + u,
+    ///     |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
+    /// let mut u = Array3::zeros((2, 1, 2));
+    /// u[[0, 0, 1]] = 1.0;
+    /// u[[1, 0, 1]] = 2.0;
+    /// assert_eq!(problem.rollout_costs(&array![0.0], &u), array![0.0, 14.0]);
+    /// ```
+    pub fn rollout_costs(&self, x0: &Array1<f64>, u: &Array3<f64>) -> Array1<f64> {
+        let (N, B) = (u.dim().0, u.dim().2);
+        let mut x = as_column(x0)
+            .broadcast((self.n, B))
+            .expect("a column broadcasts to a batch")
+            .to_owned();
+        let mut cost = Array1::zeros(B);
+        for t in 0..N {
+            let u_t = u.index_axis(Axis(0), t).to_owned();
+            cost += &self.running_cost_batch(&x, &u_t);
+            x = self.step_batch(&x, &u_t);
+        }
+        cost += &self.terminal_cost_batch(&x);
+        cost.mapv_inplace(|c| if c.is_finite() { c } else { f64::INFINITY });
+        cost
+    }
+
     /// The expansion of dynamics and running cost around `(x_t, u_t)`, recorded on one tape.
     ///
     /// ```
@@ -286,8 +378,9 @@ impl Problem {
     /// use ndarray::array;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// // f = [x₀ u₀], ℓ = x₀² u₀ at x = 2, u = 3.
-    /// let problem = Problem::new(1, 1, 1, |x, u| x * u, |x, u| (x.powi(2) * u).sum_all(), |x| x.sum_all());
+    /// // f = x u, ℓ = x² u at x = 2, u = 3.
+    /// let problem = Problem::new(1, 1, 1, |x, u| x * u,
+    ///     |x, u| (x.powi(2) * u).sum(&[0], false), |x| x.sum(&[0], false));
     /// let expansion = problem.expand(&array![2.0], &array![3.0]);
     /// assert_eq!(expansion.F, array![[3.0, 2.0]]);
     /// assert_eq!(expansion.c, array![12.0, 4.0]);
@@ -296,22 +389,24 @@ impl Problem {
     /// assert_eq!(expansion.dynamics_curvature(&array![5.0]), array![[0.0, 5.0], [5.0, 0.0]]);
     /// ```
     pub fn expand(&self, x_t: &Array1<f64>, u_t: &Array1<f64>) -> StepExpansion {
+        let (n, m) = (self.n, self.m);
+        let B = n + m;
         let tape = Tape::new();
-        let x = tape.var(x_t.clone());
-        let u = tape.var(u_t.clone());
+        let x = tape.var(copies(x_t, B));
+        let u = tape.var(copies(u_t, B));
         let x_next = (self.dynamics)(&x, &u);
-        assert_eq!(
-            x_next.shape(),
-            &[self.n],
-            "dynamics: returned shape {:?} for n = {}",
-            x_next.shape(),
-            self.n
-        );
-        let F = jacobian_rows(&[&x_next], &[&x, &u]);
+        check_shape("dynamics", &x_next, &[n, B]);
+        let F = jacobian_by_identity_cotangent(&[&x_next], &[&x, &u], n);
+
         let running_cost = (self.running_cost)(&x, &u);
-        let gradient = grad_graph(&[&running_cost], &[&x, &u]);
-        let c = concatenate_values(&gradient);
-        let C = symmetrise(jacobian_rows(&[&gradient[0], &gradient[1]], &[&x, &u]));
+        check_shape("running cost", &running_cost, &[B]);
+        let gradient = grad_graph(&[&running_cost.sum_all()], &[&x, &u]);
+        let c = first_column(&gradient);
+        let C = symmetrise(jacobian_by_identity_cotangent(
+            &[&gradient[0], &gradient[1]],
+            &[&x, &u],
+            B,
+        ));
         StepExpansion {
             F,
             c,
@@ -327,21 +422,71 @@ impl Problem {
     /// use ndarray::array;
     /// use wengert_control::ilqr::Problem;
     ///
-    /// let problem = Problem::new(2, 1, 1, |x, _| x.clone(), |_, u| u.sum_all(),
-    ///     |x| x.powi(2).sum_all() * 1.5);
+    /// let problem = Problem::new(2, 1, 1, |x, _| x.clone(), |_, u| u.sum(&[0], false),
+    ///     |x| x.powi(2).sum(&[0], false) * 1.5);
     /// let (V, v) = problem.expand_terminal(&array![1.0, -2.0]);
     /// assert_eq!(V, array![[3.0, 0.0], [0.0, 3.0]]);
     /// assert_eq!(v, array![3.0, -6.0]);
     /// ```
     pub fn expand_terminal(&self, x_N: &Array1<f64>) -> (Array2<f64>, Array1<f64>) {
+        let n = self.n;
         let tape = Tape::new();
-        let x = tape.var(x_N.clone());
+        let x = tape.var(copies(x_N, n));
         let terminal_cost = (self.terminal_cost)(&x);
-        let gradient = grad_graph(&[&terminal_cost], &[&x]);
-        let v = concatenate_values(&gradient);
-        let V = symmetrise(jacobian_rows(&[&gradient[0]], &[&x]));
+        check_shape("terminal cost", &terminal_cost, &[n]);
+        let gradient = grad_graph(&[&terminal_cost.sum_all()], &[&x]);
+        let v = first_column(&gradient);
+        let V = symmetrise(jacobian_by_identity_cotangent(&[&gradient[0]], &[&x], n));
         (V, v)
     }
+}
+
+/// `½ (x − x*)ᵀ diag(w) (x − x*)` for each column of `x` (`[n, B]` to `[B]`): the usual
+/// quadratic tracking cost, with `x*` and `w` given as plain vectors.
+///
+/// ```
+/// use autograd::{Tensor, Var};
+/// use ndarray::array;
+/// use wengert_control::ilqr::quadratic_cost;
+///
+/// let x = Var::constant(array![[1.0, 3.0], [0.0, 2.0]]); // two states as columns
+/// let cost = quadratic_cost(&x, &array![1.0, 0.0], &array![2.0, 0.5]);
+/// assert_eq!(cost.value().as_slice().unwrap(), &[0.0, 4.0 + 1.0]);
+/// ```
+pub fn quadratic_cost(x: &Var<f64>, target: &Array1<f64>, weights: &Array1<f64>) -> Var<f64> {
+    let error = x - &Var::constant(as_column(target));
+    (error.powi(2) * &Var::constant(as_column(weights))).sum(&[0], false) * 0.5
+}
+
+/// A vector as an `n × 1` matrix.
+fn as_column(x: &Array1<f64>) -> Array2<f64> {
+    x.view().insert_axis(Axis(1)).to_owned()
+}
+
+/// `B` copies of a vector as the columns of an `n × B` matrix.
+fn copies(x: &Array1<f64>, B: usize) -> Array2<f64> {
+    as_column(x)
+        .broadcast((x.len(), B))
+        .expect("a column broadcasts to a batch")
+        .to_owned()
+}
+
+fn to_matrix(x: &Var<f64>) -> Array2<f64> {
+    x.value()
+        .clone()
+        .into_dimensionality()
+        .expect("checked to be a matrix")
+        .to_owned()
+}
+
+fn check_shape(what: &str, value: &Var<f64>, expected: &[usize]) {
+    assert_eq!(
+        value.shape(),
+        expected,
+        "{what}: returned shape {:?} where {expected:?} was expected (states and controls are \
+         columns, [n, B] and [m, B]; costs return one value per column, [B])",
+        value.shape()
+    );
 }
 
 /// The variables of one time step's tape, kept for DDP's second-order dynamics terms.
@@ -382,54 +527,67 @@ impl StepExpansion {
     /// `v · f(x, u)`, from the tape recorded in [`Problem::expand`] (see its example).
     pub fn dynamics_curvature(&self, v: &Array1<f64>) -> Array2<f64> {
         let Recorded { x, u, x_next } = &self.recorded;
-        let contracted = (x_next * &Var::constant(v.clone())).sum_all();
+        let contracted = (x_next * &Var::constant(as_column(v))).sum_all();
         let gradient = grad_graph(&[&contracted], &[x, u]);
-        symmetrise(jacobian_rows(&[&gradient[0], &gradient[1]], &[x, u]))
+        let B = x.shape()[1];
+        symmetrise(jacobian_by_identity_cotangent(
+            &[&gradient[0], &gradient[1]],
+            &[x, u],
+            B,
+        ))
     }
 }
 
-/// The Jacobian of the outputs (concatenated) with respect to the inputs (concatenated): one
-/// vector-Jacobian product `e_rᵀ J` per output element `r`, all over the same recorded tape.
-fn jacobian_rows(outputs: &[&Var<f64>], inputs: &[&Var<f64>]) -> Array2<f64> {
-    let rows: usize = outputs.iter().map(|y| y.size()).sum();
-    let cols: usize = inputs.iter().map(|x| x.size()).sum();
-    let mut jacobian = Array2::zeros((rows, cols));
-    let mut r = 0;
-    for (which, output) in outputs.iter().enumerate() {
-        for element in 0..output.size() {
-            let cotangents: Vec<SharedArray<f64>> = outputs
-                .iter()
-                .enumerate()
-                .map(|(other, y)| {
-                    let mut e = ArrayD::zeros(IxDyn(y.shape()));
-                    if other == which {
-                        e[element] = 1.0;
-                    }
-                    e.into_shared()
-                })
-                .collect();
-            let row = vjp(outputs, &cotangents, inputs);
-            let mut column = 0;
-            for part in &row {
-                for &value in part.iter() {
-                    jacobian[[r, column]] = value;
-                    column += 1;
+/// The Jacobian (rows: the first `rows` output rows, stacked; columns: the input rows, stacked)
+/// of column-wise functions of a batch of identical columns, in one vector-Jacobian product:
+/// the cotangent puts `1` at (row `j`, column `j`), so column `j` of each input's adjoint is
+/// `∇ (output row j)`.
+fn jacobian_by_identity_cotangent(
+    outputs: &[&Var<f64>],
+    inputs: &[&Var<f64>],
+    rows: usize,
+) -> Array2<f64> {
+    let mut offset = 0;
+    let cotangents: Vec<SharedArray<f64>> = outputs
+        .iter()
+        .map(|y| {
+            let (height, width) = (y.shape()[0], y.shape()[1]);
+            let e = Array2::from_shape_fn((height, width), |(i, j)| {
+                if offset + i == j && j < rows {
+                    1.0
+                } else {
+                    0.0
                 }
+            });
+            offset += height;
+            e.into_dyn().into_shared()
+        })
+        .collect();
+    let adjoints = vjp(outputs, &cotangents, inputs);
+    let cols: usize = inputs.iter().map(|x| x.shape()[0]).sum();
+    let mut jacobian = Array2::zeros((rows, cols));
+    let mut column = 0;
+    for adjoint in &adjoints {
+        let height = adjoint.shape()[0];
+        for i in 0..height {
+            for r in 0..rows {
+                jacobian[[r, column + i]] = adjoint[[i, r]];
             }
-            r += 1;
         }
+        column += height;
     }
     jacobian
 }
 
-fn concatenate_values(parts: &[Var<f64>]) -> Array1<f64> {
+/// Column 0 of each part, stacked.
+fn first_column(parts: &[Var<f64>]) -> Array1<f64> {
     parts
         .iter()
-        .flat_map(|part| part.value().iter().copied().collect::<Vec<_>>())
+        .flat_map(|part| to_matrix(part).column(0).to_vec())
         .collect()
 }
 
-/// `½ (H + Hᵀ)`: a Hessian from `n` separate backward passes is symmetric only up to round-off.
+/// `½ (H + Hᵀ)`: a Hessian read off a backward pass is symmetric only up to round-off.
 fn symmetrise(H: Array2<f64>) -> Array2<f64> {
     (&H + &H.t()) * 0.5
 }
@@ -460,8 +618,11 @@ mod tests {
             CartPole::default(),
             0.05,
             10,
-            |x, u| (x.sin().powi(2).sum_all() + (u.powi(2) * x.slice(0, 1, 2).cos()).sum_all()),
-            |x| x.powi(2).sum_all(),
+            |x, u| {
+                x.sin().powi(2).sum(&[0], false)
+                    + (u.powi(2) * x.slice(0, 1, 2).cos()).sum(&[0], false)
+            },
+            |x| x.powi(2).sum(&[0], false),
         )
     }
 
@@ -512,8 +673,11 @@ mod tests {
             Pendulum::default(),
             0.05,
             1,
-            |_, u| u.powi(2).sum_all(),
-            |x| (1.0 + x.slice(0, 0, 1).cos()).sum_all() + x.slice(0, 1, 2).powi(2).sum_all(),
+            |_, u| u.powi(2).sum(&[0], false),
+            |x| {
+                (1.0 + x.slice(0, 0, 1).cos()).sum(&[0], false)
+                    + x.slice(0, 1, 2).powi(2).sum(&[0], false)
+            },
         );
         let (V, v) = problem.expand_terminal(&array![1.0, 2.0]);
         assert!((v[0] + 1f64.sin()).abs() < 1e-15 && (v[1] - 4.0).abs() < 1e-15);

@@ -48,7 +48,9 @@ pub trait System {
     /// Control dimension `m`.
     fn control_dim(&self) -> usize;
 
-    /// `ẋ = f_c(x, u)` for `x` of shape `[n]` and `u` of shape `[m]`, written with autograd ops.
+    /// `ẋ = f_c(x, u)` written with autograd ops, for a state `x` of shape `[n]` and control `u`
+    /// of shape `[m]`, or for a batch of them as columns, `[n, B]` and `[m, B]` (the systems
+    /// here only slice and join along axis 0, so both work).
     fn continuous(&self, x: &Var<f64>, u: &Var<f64>) -> Var<f64>;
 
     /// One RK4 step of length `h`: `x' = x + h/6 (k₁ + 2k₂ + 2k₃ + k₄)`.
@@ -94,12 +96,12 @@ pub(crate) fn to_vector(x: &Var<f64>) -> Array1<f64> {
     Array1::from_iter(x.value().iter().copied())
 }
 
-/// Element `i` of a vector variable, as a one-element vector.
+/// Row `i` of a state (a one-element vector, or a `1 × B` row of a batch).
 pub(crate) fn element(x: &Var<f64>, i: usize) -> Var<f64> {
     x.slice(0, i, i + 1)
 }
 
-/// Vector variables joined end to end.
+/// Rows joined along axis 0.
 pub(crate) fn join(parts: &[&Var<f64>]) -> Var<f64> {
     Var::concat(parts, 0)
 }
