@@ -34,4 +34,5 @@
 pub mod ilqr;
 pub mod linalg;
 pub mod lqr;
+pub mod planners;
 pub mod systems;
