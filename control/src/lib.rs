@@ -12,8 +12,20 @@
 //!   non-positive-definite pivot, triangular solves, Hessenberg reduction and Francis QR
 //!   eigenvalues, spectral radius).
 //!
-//! **Not yet built:** iLQR and DDP (they wait for derivatives from `autograd`), MPC, random
-//! shooting and cross-entropy planners, model-based RL.
+//! - [`systems`]: pendulum, cart-pole, acrobot and double integrator, their continuous
+//!   dynamics written with autograd ops (equations of motion in each module) and the RK4 step.
+//! - [`ilqr`]: iLQR and DDP for nonlinear dynamics and costs given as closures on autograd
+//!   variables; every derivative (`f_x, f_u, ℓ_x, ℓ_u, ℓ_xx, ℓ_ux, ℓ_uu`, and DDP's
+//!   `V_x · f_zz`) comes from autograd over one tape per time step. The backward pass is the LQR
+//!   recursion above ([`lqr::action_value`], [`lqr::minimise_action_value`],
+//!   [`lqr::value_update`]), with Levenberg–Marquardt regularisation on a schedule, a
+//!   projected-Newton box QP for control limits, a line search accepted on actual vs expected
+//!   reduction, and convergence on the expected improvement and the projected gradient.
+//! - [`planners`]: one [`planners::Planner`] interface (a policy for the `rl` crate) for
+//!   receding-horizon MPC over iLQR (warm-started from the shifted plan), random shooting and
+//!   the cross-entropy method.
+//!
+//! **Not yet built:** model-based RL (learned dynamics, DAgger-style aggregation).
 //!
 //! ```
 //! use ndarray::array;
@@ -31,5 +43,8 @@
 //! assert!(solution.spectral_radius < 1.0);
 //! ```
 
+pub mod ilqr;
 pub mod linalg;
 pub mod lqr;
+pub mod planners;
+pub mod systems;

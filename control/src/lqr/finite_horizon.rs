@@ -405,7 +405,8 @@ pub fn riccati_backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
     backward(problem)
 }
 
-/// [`riccati_backward`] for a validated problem.
+/// [`riccati_backward`] for a validated problem: at each `t = T … 1`, [`action_value`], then
+/// [`minimise_action_value`], then [`value_update`].
 fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
     let (n, T) = (problem.n(), problem.T());
     let mut K = Vec::with_capacity(T);
@@ -415,32 +416,22 @@ fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
     let mut V_next = Array2::<f64>::zeros((n, n));
     let mut v_next = Array1::<f64>::zeros(n);
     for t in (1..=T).rev() {
-        let (F, f) = (&problem.F[t - 1], &problem.f[t - 1]);
-        let (C, c) = (symmetric_part(&problem.C[t - 1]), &problem.c[t - 1]);
-
-        let FT_V_next = F.t().dot(&V_next);
-        let Q = C + FT_V_next.dot(F);
-        let q = c + &FT_V_next.dot(f) + F.t().dot(&v_next);
-
-        let (Q_xx, Q_xu) = (Q.slice(s![..n, ..n]), Q.slice(s![..n, n..]));
-        let (Q_ux, Q_uu) = (Q.slice(s![n.., ..n]), Q.slice(s![n.., n..]));
-        let (q_x, q_u) = (q.slice(s![..n]), q.slice(s![n..]));
-
-        let Q_uu_cholesky = Cholesky::factor(Q_uu).map_err(|error| match error {
+        let C = symmetric_part(&problem.C[t - 1]);
+        let (Q, q) = action_value(
+            &C,
+            &problem.c[t - 1],
+            &problem.F[t - 1],
+            &problem.f[t - 1],
+            &V_next,
+            &v_next,
+        );
+        let (K_t, k_t) = minimise_action_value(&Q, &q, n).map_err(|error| match error {
             LinalgError::NotPositiveDefinite { pivot, value } => {
                 LqrError::QuuNotPositiveDefinite { t, pivot, value }
             }
             other => LqrError::Linalg(other),
         })?;
-        let K_t = -Q_uu_cholesky.solve_matrix(Q_ux)?;
-        let k_t = -Q_uu_cholesky.solve_vector(q_u)?;
-
-        let V_t = &Q_xx + &Q_xu.dot(&K_t) + K_t.t().dot(&Q_ux) + K_t.t().dot(&Q_uu).dot(&K_t);
-        let v_t = &q_x + &Q_xu.dot(&k_t) + K_t.t().dot(&q_u) + K_t.t().dot(&Q_uu.dot(&k_t));
-        // V_t is symmetric in exact arithmetic; keep it so, so round-off cannot accumulate
-        // an antisymmetric part over a long horizon.
-        V_next = symmetric_part(&V_t);
-        v_next = v_t;
+        (V_next, v_next) = value_update(&Q, &q, &K_t, &k_t);
 
         K.push(K_t);
         k.push(k_t);
@@ -452,6 +443,97 @@ fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
     V.reverse();
     v.reverse();
     Ok(LqrPolicy { K, k, V, v })
+}
+
+/// One step of the backward recursion, part 1: the action-value function
+/// `Q_t = C_t + F_tᵀ V_{t+1} F_t`, `q_t = c_t + F_tᵀ V_{t+1} f_t + F_tᵀ v_{t+1}`.
+///
+/// This is the spine that iLQR and DDP share with LQR: they call it on the linearised dynamics
+/// and quadratised cost of each time step (with `f_t = 0`, in deviation coordinates).
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_control::lqr::action_value;
+///
+/// // x' = x + u, V_{t+1} = 2, v_{t+1} = 1, C = I, c = 0, f = 0.
+/// let (Q, q) = action_value(
+///     &ndarray::Array2::eye(2), &array![0.0, 0.0],
+///     &array![[1.0, 1.0]], &array![0.0],
+///     &array![[2.0]], &array![1.0],
+/// );
+/// assert_eq!(Q, array![[3.0, 2.0], [2.0, 3.0]]);
+/// assert_eq!(q, array![1.0, 1.0]);
+/// ```
+pub fn action_value(
+    C: &Array2<f64>,
+    c: &Array1<f64>,
+    F: &Array2<f64>,
+    f: &Array1<f64>,
+    V_next: &Array2<f64>,
+    v_next: &Array1<f64>,
+) -> (Array2<f64>, Array1<f64>) {
+    let FT_V_next = F.t().dot(V_next);
+    let Q = C + &FT_V_next.dot(F);
+    let q = c + &FT_V_next.dot(f) + F.t().dot(v_next);
+    (Q, q)
+}
+
+/// One step of the backward recursion, part 2: the minimiser over `u` of
+/// `½ zᵀ Q z + zᵀ q` (with `z = [x; u]`, `x ∈ ℝⁿ`), `u = K x + k` with
+/// `K = −Q_uu⁻¹ Q_ux`, `k = −Q_uu⁻¹ q_u`, by a Cholesky factorisation of `Q_uu`.
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_control::lqr::minimise_action_value;
+///
+/// let (K, k) = minimise_action_value(&array![[3.0, 2.0], [2.0, 4.0]], &array![1.0, 2.0], 1).unwrap();
+/// assert_eq!((K[[0, 0]], k[0]), (-0.5, -0.5));
+/// ```
+pub fn minimise_action_value(
+    Q: &Array2<f64>,
+    q: &Array1<f64>,
+    n: usize,
+) -> Result<(Array2<f64>, Array1<f64>), LinalgError> {
+    let (Q_ux, Q_uu, q_u) = (
+        Q.slice(s![n.., ..n]),
+        Q.slice(s![n.., n..]),
+        q.slice(s![n..]),
+    );
+    let Q_uu_cholesky = Cholesky::factor(Q_uu)?;
+    let K = -Q_uu_cholesky.solve_matrix(Q_ux)?;
+    let k = -Q_uu_cholesky.solve_vector(q_u)?;
+    Ok((K, k))
+}
+
+/// One step of the backward recursion, part 3: substituting `u = K x + k` into
+/// `½ zᵀ Q z + zᵀ q` gives the value function
+/// `V = Q_xx + Q_xu K + Kᵀ Q_ux + Kᵀ Q_uu K`, `v = q_x + Q_xu k + Kᵀ q_u + Kᵀ Q_uu k`
+/// (symmetrised, so that round-off cannot accumulate an antisymmetric part over a long horizon).
+///
+/// These forms hold for any `K, k`, not only the minimiser, which is what iLQR needs when
+/// `K, k` come from a regularised or box-constrained `Q_uu`.
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_control::lqr::value_update;
+///
+/// let Q = array![[3.0, 2.0], [2.0, 4.0]];
+/// let (V, v) = value_update(&Q, &array![1.0, 2.0], &array![[-0.5]], &array![-0.5]);
+/// assert_eq!((V[[0, 0]], v[0]), (2.0, 0.0)); // 3 − 2·2·½ + 4·¼ = 2;  1 − 1 − 1 + 1 = 0
+/// ```
+pub fn value_update(
+    Q: &Array2<f64>,
+    q: &Array1<f64>,
+    K: &Array2<f64>,
+    k: &Array1<f64>,
+) -> (Array2<f64>, Array1<f64>) {
+    let n = K.ncols();
+    let (Q_xx, Q_xu) = (Q.slice(s![..n, ..n]), Q.slice(s![..n, n..]));
+    let (Q_ux, Q_uu) = (Q.slice(s![n.., ..n]), Q.slice(s![n.., n..]));
+    let (q_x, q_u) = (q.slice(s![..n]), q.slice(s![n..]));
+    let V = &Q_xx + &Q_xu.dot(K) + K.t().dot(&Q_ux) + K.t().dot(&Q_uu).dot(K);
+    let v = &q_x + &Q_xu.dot(k) + K.t().dot(&q_u) + K.t().dot(&Q_uu.dot(k));
+    (symmetric_part(&V), v)
 }
 
 /// The forward pass: `u_t = K_t x_t + k_t`, `x_{t+1} = F_t [x_t; u_t] + f_t`, from `x_1`.

@@ -13,7 +13,10 @@
 pub mod finite_horizon;
 pub mod riccati;
 
-pub use finite_horizon::{LqrPolicy, LqrProblem, LqrSolution, riccati_backward, rollout};
+pub use finite_horizon::{
+    LqrPolicy, LqrProblem, LqrSolution, action_value, minimise_action_value, riccati_backward,
+    rollout, value_update,
+};
 pub use riccati::{DareProblem, DareSolution, RiccatiOptions};
 
 use crate::linalg::LinalgError;
