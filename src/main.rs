@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use wengert::rl::ppo::{PpoConfig, train};
-use wengert::rl::train::IterationMetrics;
+use wengert::rl::algorithms::{self, ALGORITHMS};
+use wengert::rl::train::{IterationMetrics, evaluate};
 
 #[derive(Parser)]
 #[command(
@@ -49,11 +49,6 @@ enum Command {
         eval_episodes: usize,
     },
 }
-
-const ALGORITHMS: [(&str, &str); 1] = [(
-    "ppo",
-    "Proximal Policy Optimization (clipped surrogate), discrete and continuous actions",
-)];
 
 const ENVIRONMENTS: [(&str, &str, &str); 5] = [
     (
@@ -105,8 +100,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::List => {
             println!("algorithms:");
-            for (name, about) in ALGORITHMS {
-                println!("  {name:<24} {about}");
+            for algorithm in ALGORITHMS {
+                println!("  {:<24} {}", algorithm.name, algorithm.about);
             }
             println!("environments:");
             for (short, id, about) in ENVIRONMENTS {
@@ -140,89 +135,88 @@ fn run_train(
     runs_dir: &Path,
     eval_episodes: usize,
 ) -> Result<(), String> {
-    if algo != "ppo" {
-        let valid: Vec<&str> = ALGORITHMS.iter().map(|(a, _)| *a).collect();
-        return Err(format!(
-            "unknown algorithm `{algo}`; valid algorithms: {}",
-            valid.join(", ")
-        ));
-    }
+    algorithms::find(algo).map_err(|e| e.to_string())?;
     let env_id = resolve_env(env)?;
-    let mut config = PpoConfig::for_env(env_id);
-    config.seed = seed;
-    for setting in settings {
-        let (key, value) = setting
-            .split_once('=')
-            .ok_or_else(|| format!("--set expects KEY=VALUE, found `{setting}`"))?;
-        config.set(key.trim(), value)?;
-    }
+    let settings: Vec<(String, String)> = settings
+        .iter()
+        .map(|setting| {
+            setting
+                .split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| format!("--set expects KEY=VALUE, found `{setting}`"))
+        })
+        .collect::<Result<_, _>>()?;
 
     let run_dir = runs_dir.join(format!("{algo}-{}-{seed}", env_id.to_lowercase()));
     fs::create_dir_all(&run_dir)
         .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
-    fs::write(
-        run_dir.join("config.txt"),
-        format!("env = {env_id}\n{config:#?}\n"),
-    )
-    .map_err(|e| format!("cannot write the config: {e}"))?;
     let metrics_path = run_dir.join("metrics.csv");
     let mut metrics_file = fs::File::create(&metrics_path)
         .map_err(|e| format!("cannot create {}: {e}", metrics_path.display()))?;
     let mut header_written = false;
 
     println!(
-        "training {algo} on {env_id} for {} steps (seed {seed}) → {}",
-        config.total_timesteps,
+        "training {algo} on {env_id} (seed {seed}) → {}",
         run_dir.display()
     );
-    let total = config.total_timesteps;
-    let mut last_print = 0.0;
-    let trained = train(env_id, &config, |m: &IterationMetrics| {
-        if !header_written {
-            let names: Vec<&str> = m.losses.iter().map(|(n, _)| *n).collect();
+    let mut last_print = f64::NEG_INFINITY;
+    let run = algorithms::train(
+        algo,
+        env_id,
+        seed,
+        &settings,
+        &mut |m: &IterationMetrics| {
+            if !header_written {
+                let names: Vec<&str> = m.losses.iter().map(|(n, _)| *n).collect();
+                let _ = writeln!(
+                    metrics_file,
+                    "iteration,env_steps,wall_time,mean_return,episodes,{}",
+                    names.join(",")
+                );
+                header_written = true;
+            }
+            let values: Vec<String> = m.losses.iter().map(|(_, v)| format!("{v}")).collect();
+            let mean_return = m.mean_return.map_or(String::new(), |r| format!("{r}"));
             let _ = writeln!(
                 metrics_file,
-                "iteration,env_steps,wall_time,mean_return,episodes,{}",
-                names.join(",")
-            );
-            header_written = true;
-        }
-        let values: Vec<String> = m.losses.iter().map(|(_, v)| format!("{v}")).collect();
-        let mean_return = m.mean_return.map_or(String::new(), |r| format!("{r}"));
-        let _ = writeln!(
-            metrics_file,
-            "{},{},{:.3},{},{},{}",
-            m.iteration,
-            m.env_steps,
-            m.wall_time,
-            mean_return,
-            m.episodes,
-            values.join(",")
-        );
-        if m.wall_time - last_print >= 1.0 || m.env_steps >= total {
-            last_print = m.wall_time;
-            let rate = m.env_steps as f64 / m.wall_time.max(1e-9);
-            println!(
-                "{:>8}/{total} steps  {:>8.0} steps/s  return {:>8.1}  episodes {:>5}",
+                "{},{},{:.3},{},{},{}",
+                m.iteration,
                 m.env_steps,
-                rate,
-                m.mean_return.unwrap_or(f64::NAN),
-                m.episodes
+                m.wall_time,
+                mean_return,
+                m.episodes,
+                values.join(",")
             );
-        }
-        true
-    })
+            if m.wall_time - last_print >= 1.0 {
+                last_print = m.wall_time;
+                let rate = m.env_steps as f64 / m.wall_time.max(1e-9);
+                println!(
+                    "{:>9} steps  {:>8.0} steps/s  return {:>8.1}  episodes {:>5}",
+                    m.env_steps,
+                    rate,
+                    m.mean_return.unwrap_or(f64::NAN),
+                    m.episodes
+                );
+            }
+            true
+        },
+    )
     .map_err(|e| e.to_string())?;
 
+    fs::write(
+        run_dir.join("config.txt"),
+        format!(
+            "algorithm = {algo}\nenv = {env_id}\nseed = {seed}\n{}\n",
+            run.config
+        ),
+    )
+    .map_err(|e| format!("cannot write the config: {e}"))?;
     let checkpoint = run_dir.join("policy.safetensors");
-    wengert::nn::checkpoint::save(&checkpoint, &trained.store).map_err(|e| e.to_string())?;
-    let returns = trained
-        .evaluate(eval_episodes, 10_000)
-        .map_err(|e| e.to_string())?;
-    let mean = returns.iter().sum::<f64>() / returns.len().max(1) as f64;
-    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>()
-        / returns.len().max(1) as f64)
-        .sqrt();
+    wengert::nn::checkpoint::save(&checkpoint, run.agent.store()).map_err(|e| e.to_string())?;
+    let returns = evaluate(run.agent.as_ref(), eval_episodes, 10_000).map_err(|e| e.to_string())?;
+    let count = returns.len().max(1) as f64;
+    let mean = returns.iter().sum::<f64>() / count;
+    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / count).sqrt();
     println!("deterministic evaluation over {eval_episodes} episodes: {mean:.1} ± {std:.1}");
     println!(
         "wrote {}, {} and {}",

@@ -19,6 +19,7 @@
 //! (issues 6 and 7), on top of `wengert-nn`.
 
 pub mod advantage;
+pub mod algorithms;
 pub mod buffers;
 pub mod env;
 pub mod normalize;

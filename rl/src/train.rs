@@ -89,9 +89,29 @@ pub struct Trained {
     pub history: Vec<IterationMetrics>,
 }
 
-impl Trained {
-    /// The deterministic action (the policy's mode) for each observation row.
-    pub fn act(&self, observations: &Array2<f32>) -> Actions {
+/// A trained agent that can act: what evaluation, checkpoints and the command line need from
+/// every algorithm.
+pub trait Agent: Send {
+    /// The Gymnasium id it was trained on.
+    fn env_id(&self) -> &str;
+
+    /// The deterministic action for each observation row (the policy's mode, or the greedy
+    /// action of a value-based agent).
+    fn act(&self, observations: &Array2<f32>) -> Actions;
+
+    /// Every parameter, by name (what a checkpoint saves).
+    fn store(&self) -> &ParamStore<f32>;
+
+    /// Every iteration's metrics.
+    fn history(&self) -> &[IterationMetrics];
+}
+
+impl Agent for Trained {
+    fn env_id(&self) -> &str {
+        &self.env_id
+    }
+
+    fn act(&self, observations: &Array2<f32>) -> Actions {
         let observations = match &self.observation_stats {
             Some(stats) => stats.normalize(observations, 10.0, 1e-8),
             None => observations.clone(),
@@ -104,33 +124,47 @@ impl Trained {
         })
     }
 
+    fn store(&self) -> &ParamStore<f32> {
+        &self.store
+    }
+
+    fn history(&self) -> &[IterationMetrics] {
+        &self.history
+    }
+}
+
+impl Trained {
     /// Returns of `episodes` deterministic episodes, seeded `seed, seed + 1, …`.
     pub fn evaluate(&self, episodes: usize, seed: u64) -> Result<Vec<f64>, EnvError> {
-        let mut env = make(&self.env_id)?;
-        let mut returns = Vec::with_capacity(episodes);
-        for episode in 0..episodes {
-            let mut observation = env.reset(Some(seed + episode as u64));
-            let mut total = 0.0;
-            loop {
-                let row = Array2::from_shape_vec((1, observation.len()), observation.clone())
-                    .expect("one row");
-                let action = self.act(&row);
-                let step = match &action {
-                    Actions::Discrete(a) => env.step(a[0].into())?,
-                    Actions::Continuous(a) => {
-                        env.step(a.row(0).as_slice().expect("contiguous").into())?
-                    }
-                };
-                total += step.reward;
-                if step.done() {
-                    break;
-                }
-                observation = step.observation;
-            }
-            returns.push(total);
-        }
-        Ok(returns)
+        evaluate(self, episodes, seed)
     }
+}
+
+/// Returns of `episodes` episodes of `agent`'s deterministic policy on a fresh copy of its
+/// environment (with the registered time limit), seeded `seed, seed + 1, …`.
+pub fn evaluate(agent: &dyn Agent, episodes: usize, seed: u64) -> Result<Vec<f64>, EnvError> {
+    let mut env = make(agent.env_id())?;
+    let mut returns = Vec::with_capacity(episodes);
+    for episode in 0..episodes {
+        let mut observation = env.reset(Some(seed + episode as u64));
+        let mut total = 0.0;
+        loop {
+            let row = Array2::from_shape_vec((1, observation.len()), observation).expect("one row");
+            let step = match agent.act(&row) {
+                Actions::Discrete(a) => env.step(a[0].into())?,
+                Actions::Continuous(a) => {
+                    env.step(a.row(0).as_slice().expect("contiguous").into())?
+                }
+            };
+            total += step.reward;
+            if step.done() {
+                break;
+            }
+            observation = step.observation;
+        }
+        returns.push(total);
+    }
+    Ok(returns)
 }
 
 /// `1 − Var[R − V] / Var[R]`: 1 for a perfect value function, 0 for a constant one.

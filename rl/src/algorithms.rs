@@ -1,0 +1,101 @@
+//! The registry of algorithms: one entry per trainer, so that the command line, the learning
+//! report and the tests can train any of them by name with the same call.
+
+use crate::env::{REGISTERED, Space, make};
+use crate::ppo::{self, PpoConfig};
+use crate::train::{Agent, IterationMetrics, TrainError};
+
+/// An algorithm the registry can train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Algorithm {
+    /// The name on the command line, e.g. `"ppo"`.
+    pub name: &'static str,
+    /// One line about it.
+    pub about: &'static str,
+    /// Whether it handles discrete action spaces.
+    pub discrete: bool,
+    /// Whether it handles continuous (box) action spaces.
+    pub continuous: bool,
+}
+
+/// Every algorithm, in the order `wengert list` shows them.
+pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
+    name: "ppo",
+    about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
+    discrete: true,
+    continuous: true,
+}];
+
+/// A finished training run: the agent and its resolved configuration (as text).
+pub struct Run {
+    pub agent: Box<dyn Agent>,
+    pub config: String,
+}
+
+/// Trains algorithm `name` on the Gymnasium environment `env_id` with its tuned defaults for that
+/// environment, the `seed`, and `settings` as `key = value` overrides. `on_iteration` sees every
+/// iteration's metrics and may return `false` to stop.
+///
+/// ```no_run
+/// use wengert_rl::algorithms::train;
+/// let run = train("ppo", "CartPole-v1", 1, &[("total_timesteps".into(), "20000".into())], &mut |_| true).unwrap();
+/// ```
+pub fn train(
+    name: &str,
+    env_id: &str,
+    seed: u64,
+    settings: &[(String, String)],
+    on_iteration: &mut dyn FnMut(&IterationMetrics) -> bool,
+) -> Result<Run, TrainError> {
+    let algorithm = find(name)?;
+    let env = make(env_id)?;
+    let fits = match env.action_space() {
+        Space::Discrete { .. } => algorithm.discrete,
+        Space::Box(_) => algorithm.continuous,
+    };
+    if !fits {
+        return Err(TrainError::Config(format!(
+            "{name} does not handle the action space {} of {env_id}",
+            env.action_space()
+        )));
+    }
+    match name {
+        "ppo" => {
+            let mut config = PpoConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = ppo::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        _ => unreachable!("every registered algorithm has a trainer"),
+    }
+}
+
+/// The registry entry called `name`.
+pub fn find(name: &str) -> Result<&'static Algorithm, TrainError> {
+    ALGORITHMS.iter().find(|a| a.name == name).ok_or_else(|| {
+        let valid: Vec<&str> = ALGORITHMS.iter().map(|a| a.name).collect();
+        TrainError::Config(format!(
+            "unknown algorithm `{name}`; valid algorithms: {}",
+            valid.join(", ")
+        ))
+    })
+}
+
+/// The Gymnasium ids the environments registry knows.
+pub fn environment_ids() -> impl Iterator<Item = &'static str> {
+    REGISTERED.iter().map(|(id, _)| *id)
+}
+
+fn apply(
+    settings: &[(String, String)],
+    mut set: impl FnMut(&str, &str) -> Result<(), String>,
+) -> Result<(), TrainError> {
+    for (key, value) in settings {
+        set(key, value).map_err(TrainError::Config)?;
+    }
+    Ok(())
+}
