@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::ops::Index;
+use std::sync::Arc;
 
 use ndarray::{ArrayD, IxDyn};
 
@@ -116,15 +117,8 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
         if !depends[position(node)] {
             continue;
         }
-        let (op, inputs, value) = {
-            let state = tape.lock();
-            let recorded = &state.nodes[node];
-            (
-                recorded.op.clone(),
-                recorded.inputs.clone(),
-                recorded.value.clone(),
-            )
-        };
+        let recorded = Arc::clone(&tape.lock().nodes[node]);
+        let (op, inputs) = (&recorded.op, &recorded.inputs);
         if is_target[position(node)] || (targets.is_none() && matches!(op, crate::op::Op::Leaf)) {
             results.insert(node, adjoint.clone());
         }
@@ -140,11 +134,11 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
         let y = X::from_input(
             tape,
             &Input {
-                value,
+                value: recorded.value.clone(),
                 node: Some(node),
             },
         );
-        let gradients = rule(&op, &x, &y, &adjoint);
+        let gradients = rule(op, &x, &y, &adjoint);
         for (input, gradient) in inputs.iter().zip(gradients) {
             let (Some(k), Some(gradient)) = (input.node, gradient) else {
                 continue;

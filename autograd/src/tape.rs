@@ -52,7 +52,8 @@ impl fmt::Display for Anomaly {
 impl std::error::Error for Anomaly {}
 
 pub(crate) struct TapeState<T> {
-    pub nodes: Vec<Node<T>>,
+    /// Shared, so a backward pass can hold a node without copying it or the lock.
+    pub nodes: Vec<Arc<Node<T>>>,
     detect_anomaly: bool,
     first_anomaly: Option<Anomaly>,
 }
@@ -191,7 +192,7 @@ impl<T: Float> Tape<T> {
                 node: state.nodes.len(),
             });
         }
-        state.nodes.push(node);
+        state.nodes.push(Arc::new(node));
         state.nodes.len() - 1
     }
 
