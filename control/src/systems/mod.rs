@@ -12,6 +12,7 @@
 //! - [`CartPole`]: a pole on a cart pushed by a horizontal force (`n = 4`, `m = 1`).
 //! - [`Acrobot`]: a two-link pendulum actuated at the elbow only (`n = 4`, `m = 1`).
 //! - [`DoubleIntegrator`]: `p̈ = u` (`n = 2`, `m = 1`), linear, so its RK4 step is exact.
+//! - [`pendulum_v1`]: Gymnasium's Pendulum-v1 step (semi-implicit Euler, clipped) as a planning problem.
 //!
 //! States and controls are vectors (shape `[n]`, `[m]`); the angles of the pendulums are zero
 //! hanging down and `π` upright.
@@ -20,6 +21,7 @@ mod acrobot;
 mod cart_pole;
 mod double_integrator;
 mod pendulum;
+pub mod pendulum_v1;
 
 pub use acrobot::Acrobot;
 pub use cart_pole::CartPole;
