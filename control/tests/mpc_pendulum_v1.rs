@@ -15,12 +15,9 @@
 //! with episodes of 200 steps from `θ ~ U(−π, π)`, `θ̇ ~ U(−1, 1)`.
 
 use ndarray::{Array1, array};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use std::f64::consts::PI;
-use wengert_control::ilqr::IlqrOptions;
 use wengert_control::planners::{
-    CemOptions, CrossEntropyMethod, Mpc, Planner, RandomShooting, RandomShootingOptions,
+    CemOptions, CrossEntropyMethod, Planner, RandomShooting, RandomShootingOptions,
 };
 
 use wengert_control::systems::pendulum_v1::{MAX_TORQUE, planning_problem};
@@ -46,13 +43,6 @@ fn episode(planner: &mut dyn Planner, x0: Array1<f64>) -> (f64, Array1<f64>) {
         x = step.step(&x, &array![u_applied]);
     }
     (total, x)
-}
-
-fn random_starts(count: usize, seed: u64) -> Vec<Array1<f64>> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    (0..count)
-        .map(|_| array![rng.random_range(-PI..PI), rng.random_range(-1.0..1.0)])
-        .collect()
 }
 
 #[test]
