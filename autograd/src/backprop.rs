@@ -69,6 +69,7 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> 
         &Op::Powi(n) => match n {
             0 => vec![Some(g.mul_scalar(T::zero()))],
             1 => vec![Some(g.clone())],
+            2 => vec![Some(g.mul(a).mul_scalar(T::from_f64(2.0)))],
             _ => vec![Some(
                 g.mul(&a.powi(n - 1)).mul_scalar(T::from_f64(n as f64)),
             )],

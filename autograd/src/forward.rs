@@ -131,6 +131,22 @@ impl<T: Float> Op<T> {
     }
 }
 
+impl<T: Float> Op<T> {
+    /// [`Op::forward`] on the values of `inputs` (variables or plain arrays), without
+    /// allocating the list of values for the common one- and two-input ops.
+    pub(crate) fn forward_on<'a, X>(
+        &self,
+        inputs: &[&'a X],
+        value: impl Fn(&'a X) -> &'a SharedArray<T>,
+    ) -> SharedArray<T> {
+        match inputs {
+            [a] => self.forward(&[value(a)]),
+            [a, b] => self.forward(&[value(a), value(b)]),
+            _ => self.forward(&inputs.iter().map(|x| value(x)).collect::<Vec<_>>()),
+        }
+    }
+}
+
 /// The logistic function `1 / (1 + e⁻ˣ)`, evaluated without overflow for either sign.
 pub(crate) fn sigmoid<T: Float>(x: T) -> T {
     if x >= T::zero() {

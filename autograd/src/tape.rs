@@ -337,8 +337,7 @@ impl<T: Float> Tensor<T> for Var<T> {
     }
 
     fn apply(op: Op<T>, inputs: &[&Self]) -> Self {
-        let values: Vec<&SharedArray<T>> = inputs.iter().map(|v| &v.value).collect();
-        let value = op.forward(&values);
+        let value = op.forward_on(inputs, |v| &v.value);
         let tape = inputs.iter().find_map(|v| v.tape());
         let Some(tape) = tape.filter(|_| is_grad_enabled()) else {
             return Var { value, node: None };

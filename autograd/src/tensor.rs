@@ -551,8 +551,7 @@ impl<T: Float> Tensor<T> for Eager<T> {
     }
 
     fn apply(op: Op<T>, inputs: &[&Self]) -> Self {
-        let values: Vec<&SharedArray<T>> = inputs.iter().map(|x| &x.0).collect();
-        Eager(op.forward(&values))
+        Eager(op.forward_on(inputs, |x| &x.0))
     }
 }
 
