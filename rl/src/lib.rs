@@ -14,6 +14,7 @@
 //!   on termination; [`normalize`]: running observation and reward normalisation.
 //! - [`buffers`]: replay storage for off-policy agents — a uniform ring buffer, prioritised
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
+//! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
 //!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
@@ -22,6 +23,7 @@ pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
 pub mod env;
+pub mod irl;
 pub mod normalize;
 pub mod policy;
 pub mod ppo;
