@@ -18,6 +18,7 @@
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
 
+pub mod a2c;
 pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
@@ -25,5 +26,7 @@ pub mod env;
 pub mod normalize;
 pub mod policy;
 pub mod ppo;
+pub mod reinforce;
+pub mod shared_actor_critic;
 pub mod tabular;
 pub mod train;
