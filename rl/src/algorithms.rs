@@ -1,8 +1,10 @@
 //! The registry of algorithms: one entry per trainer, so that the command line, the learning
 //! report and the tests can train any of them by name with the same call.
 
+use crate::a2c::{self, A2cConfig};
 use crate::env::{REGISTERED, Space, make};
 use crate::ppo::{self, PpoConfig};
+use crate::reinforce::{self, ReinforceConfig};
 use crate::train::{Agent, IterationMetrics, TrainError};
 
 /// An algorithm the registry can train.
@@ -19,12 +21,26 @@ pub struct Algorithm {
 }
 
 /// Every algorithm, in the order `wengert list` shows them.
-pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
-    name: "ppo",
-    about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
-    discrete: true,
-    continuous: true,
-}];
+pub const ALGORITHMS: &[Algorithm] = &[
+    Algorithm {
+        name: "ppo",
+        about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
+        discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "reinforce",
+        about: "REINFORCE (vanilla policy gradient): reward-to-go, learned baseline, one step per batch",
+        discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "a2c",
+        about: "Advantage Actor-Critic: synchronous n-step returns, entropy bonus, RMSprop",
+        discrete: true,
+        continuous: true,
+    },
+];
 
 /// A finished training run: the agent and its resolved configuration (as text).
 pub struct Run {
@@ -65,6 +81,26 @@ pub fn train(
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
             let trained = ppo::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "reinforce" => {
+            let mut config = ReinforceConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = reinforce::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "a2c" => {
+            let mut config = A2cConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = a2c::train(env_id, &config, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),

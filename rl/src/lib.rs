@@ -19,6 +19,7 @@
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
 
+pub mod a2c;
 pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
@@ -27,5 +28,7 @@ pub mod irl;
 pub mod normalize;
 pub mod policy;
 pub mod ppo;
+pub mod reinforce;
+pub mod shared_actor_critic;
 pub mod tabular;
 pub mod train;

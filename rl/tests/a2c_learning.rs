@@ -1,0 +1,115 @@
+//! A2C smoke tests: it learns CartPole within a small budget; the shared-trunk and Adam
+//! options, a continuous action space and the registry all run; bad settings are rejected.
+
+use wengert_rl::a2c::{A2cConfig, A2cNetwork, A2cOptimizer, train};
+use wengert_rl::algorithms;
+use wengert_rl::train::evaluate;
+
+#[test]
+fn a2c_improves_on_cartpole_within_20k_steps() {
+    let config = A2cConfig {
+        total_timesteps: 20_000,
+        seed: 1,
+        ..A2cConfig::for_env("CartPole-v1")
+    };
+    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    assert_eq!(trained.history.len(), 20_000 / (8 * 5));
+    let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
+    let last = trained.history.last().unwrap().mean_return.unwrap();
+    // A random policy averages about 22.
+    assert!(last > 100.0, "mean return {last} (first {first})");
+    assert!(last > 2.0 * first, "mean return {last} (first {first})");
+    let evaluation = trained.evaluate(3, 0).unwrap();
+    assert!(evaluation.iter().all(|r| *r > 50.0), "{evaluation:?}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let config = A2cConfig {
+        total_timesteps: 2_000,
+        ..A2cConfig::for_env("CartPole-v1")
+    };
+    let a = train("CartPole-v1", &config, |_| true).unwrap();
+    let b = train("CartPole-v1", &config, |_| true).unwrap();
+    let losses = |t: &wengert_rl::a2c::TrainedA2c| {
+        t.history
+            .iter()
+            .map(|m| (m.mean_return, m.get("policy_loss"), m.get("value_loss")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(losses(&a), losses(&b));
+}
+
+#[test]
+fn a_shared_trunk_with_adam_learns_on_cartpole() {
+    let config = A2cConfig {
+        total_timesteps: 20_000,
+        shared_network: true,
+        optimizer: A2cOptimizer::Adam,
+        seed: 2,
+        ..A2cConfig::for_env("CartPole-v1")
+    };
+    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    assert!(matches!(trained.network, A2cNetwork::Shared(_)));
+    assert!(trained.store.id("trunk.0.weight").is_some());
+    assert!(trained.store.id("critic.weight").is_some());
+    let last = trained.history.last().unwrap().mean_return.unwrap();
+    assert!(last > 60.0, "mean return {last}");
+}
+
+#[test]
+fn a2c_runs_on_a_continuous_action_space_through_the_registry() {
+    let settings: Vec<(String, String)> = [
+        ("total_timesteps", "800"),
+        ("num_steps", "10"),
+        ("ent_coef", "0.01"),
+        ("gae_lambda", "0.9"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let run = algorithms::train("a2c", "Pendulum-v1", 3, &settings, &mut |_| true).unwrap();
+    let history = run.agent.history();
+    assert_eq!(history.len(), 10);
+    for m in history {
+        for name in ["policy_loss", "value_loss", "entropy", "grad_norm"] {
+            let value = m.get(name).unwrap();
+            assert!(value.is_finite(), "{name} = {value}");
+        }
+    }
+    assert!(run.config.contains("gae_lambda: 0.9"));
+    assert!(evaluate(run.agent.as_ref(), 1, 0).unwrap()[0] < 0.0);
+}
+
+#[test]
+fn bad_settings_are_rejected_with_what_was_expected() {
+    let config = A2cConfig {
+        shared_network: true,
+        hidden: vec![],
+        ..A2cConfig::default()
+    };
+    let error = train("CartPole-v1", &config, |_| true).err().unwrap();
+    assert!(
+        error.to_string().contains("at least one hidden layer"),
+        "{error}"
+    );
+    let config = A2cConfig {
+        num_steps: 0,
+        ..A2cConfig::default()
+    };
+    let error = train("CartPole-v1", &config, |_| true).err().unwrap();
+    assert!(error.to_string().contains("must be positive"), "{error}");
+    let mut config = A2cConfig::default();
+    assert!(
+        config
+            .set("gae_lambda", "x")
+            .unwrap_err()
+            .contains("a number")
+    );
+    assert!(
+        config
+            .set("learning_rat", "1")
+            .unwrap_err()
+            .contains("valid settings: total_timesteps")
+    );
+}

@@ -1,0 +1,101 @@
+//! REINFORCE smoke tests: with a baseline it learns CartPole within a small budget; it runs
+//! without the baseline, on a continuous action space, and through the registry; bad settings
+//! are rejected.
+
+use wengert_rl::algorithms;
+use wengert_rl::reinforce::{ReinforceConfig, train};
+
+#[test]
+fn reinforce_with_a_baseline_improves_on_cartpole() {
+    let config = ReinforceConfig {
+        total_timesteps: 30_000,
+        seed: 1,
+        ..ReinforceConfig::for_env("CartPole-v1")
+    };
+    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
+    let last = trained.history.last().unwrap().mean_return.unwrap();
+    // A random policy averages about 22.
+    assert!(last > 60.0, "mean return {last} (first {first})");
+    assert!(last > 2.0 * first, "mean return {last} (first {first})");
+    // the baseline learns: it explains part of the returns' variance
+    let ev = trained
+        .history
+        .last()
+        .unwrap()
+        .get("explained_variance")
+        .unwrap();
+    assert!(ev > 0.2, "explained variance {ev}");
+}
+
+#[test]
+fn one_policy_step_per_batch_moves_the_policy_a_little() {
+    let config = ReinforceConfig {
+        total_timesteps: 4 * 2 * 256,
+        num_envs: 2,
+        num_steps: 256,
+        value_iterations: 2,
+        ..ReinforceConfig::for_env("CartPole-v1")
+    };
+    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    assert_eq!(trained.history.len(), 4);
+    for m in &trained.history {
+        let kl = m.get("approx_kl").unwrap();
+        assert!(kl > 0.0 && kl < 0.05, "approximate KL {kl}");
+    }
+}
+
+#[test]
+fn reinforce_runs_without_a_baseline_and_on_a_continuous_action_space() {
+    let settings: Vec<(String, String)> = [
+        ("total_timesteps", "1000"),
+        ("num_envs", "2"),
+        ("num_steps", "250"),
+        ("value_iterations", "3"),
+        ("baseline", "false"),
+        ("ent_coef", "0.01"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let run = algorithms::train("reinforce", "Pendulum-v1", 3, &settings, &mut |_| true).unwrap();
+    let history = run.agent.history();
+    assert_eq!(history.len(), 2);
+    for m in history {
+        for name in ["policy_loss", "value_loss", "entropy", "approx_kl"] {
+            let value = m.get(name).unwrap();
+            assert!(value.is_finite(), "{name} = {value}");
+        }
+    }
+    assert!(run.config.contains("baseline: false"));
+}
+
+#[test]
+fn bad_settings_are_rejected_with_what_was_expected() {
+    let config = ReinforceConfig {
+        gamma: 1.5,
+        ..ReinforceConfig::default()
+    };
+    let error = train("CartPole-v1", &config, |_| true).err().unwrap();
+    assert!(
+        error.to_string().contains("gamma must lie in [0, 1]"),
+        "{error}"
+    );
+    let error = algorithms::train("reinforce", "CartPol-v1", 1, &[], &mut |_| true)
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("CartPol-v1"), "{error}");
+    let mut config = ReinforceConfig::default();
+    assert!(
+        config
+            .set("hidden", "64,x")
+            .unwrap_err()
+            .contains("layer sizes")
+    );
+    assert!(
+        config
+            .set("activation", "gelu")
+            .unwrap_err()
+            .contains("tanh or relu")
+    );
+}
