@@ -4,6 +4,7 @@
 use crate::env::{REGISTERED, Space, make};
 use crate::ppo::{self, PpoConfig};
 use crate::train::{Agent, IterationMetrics, TrainError};
+use crate::trpo::{self, TrpoConfig};
 
 /// An algorithm the registry can train.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,12 +20,26 @@ pub struct Algorithm {
 }
 
 /// Every algorithm, in the order `wengert list` shows them.
-pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
-    name: "ppo",
-    about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
-    discrete: true,
-    continuous: true,
-}];
+pub const ALGORITHMS: &[Algorithm] = &[
+    Algorithm {
+        name: "ppo",
+        about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
+        discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "trpo",
+        about: "Trust Region Policy Optimization: natural gradient by conjugate gradient, KL line search",
+        discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "npg",
+        about: "Natural policy gradient: conjugate gradient on Fisher-vector products, step to the KL radius",
+        discrete: true,
+        continuous: true,
+    },
+];
 
 /// A finished training run: the agent and its resolved configuration (as text).
 pub struct Run {
@@ -65,6 +80,20 @@ pub fn train(
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
             let trained = ppo::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "trpo" | "npg" => {
+            let mut config = if name == "trpo" {
+                TrpoConfig::for_env(env_id)
+            } else {
+                TrpoConfig::npg_for_env(env_id)
+            };
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = trpo::train(env_id, &config, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),

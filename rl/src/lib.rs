@@ -15,6 +15,9 @@
 //! - [`buffers`]: replay storage for off-policy agents — a uniform ring buffer, prioritised
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //!
+//! - [`trpo`]: natural policy gradient and TRPO — Fisher-vector products from autograd,
+//!   conjugate gradient, the step to the KL radius, and the KL-constrained line search.
+//!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
 
@@ -27,3 +30,4 @@ pub mod policy;
 pub mod ppo;
 pub mod tabular;
 pub mod train;
+pub mod trpo;
