@@ -2,9 +2,14 @@
 //! report and the tests can train any of them by name with the same call.
 
 use crate::a2c::{self, A2cConfig};
+use crate::ddpg::{self, DdpgConfig};
+use crate::dqn::{self, DqnConfig};
 use crate::env::{REGISTERED, Space, make};
 use crate::ppo::{self, PpoConfig};
 use crate::reinforce::{self, ReinforceConfig};
+use crate::sac::{self, SacConfig};
+use crate::td3::{self, Td3Config};
+use crate::trpo::{self, TrpoConfig};
 use crate::train::{Agent, IterationMetrics, TrainError};
 
 /// An algorithm the registry can train.
@@ -38,6 +43,42 @@ pub const ALGORITHMS: &[Algorithm] = &[
         name: "a2c",
         about: "Advantage Actor-Critic: synchronous n-step returns, entropy bonus, RMSprop",
         discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "trpo",
+        about: "Trust Region Policy Optimization: natural gradient by conjugate gradient, KL line search",
+        discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "npg",
+        about: "Natural policy gradient: conjugate gradient on Fisher-vector products, step to the KL radius",
+        discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "dqn",
+        about: "Deep Q-Network: replay, target network, Huber loss; switches double, dueling, prioritized, n_step",
+        discrete: true,
+        continuous: false,
+    },
+    Algorithm {
+        name: "ddpg",
+        about: "Deep Deterministic Policy Gradient: deterministic actor, target networks",
+        discrete: false,
+        continuous: true,
+    },
+    Algorithm {
+        name: "td3",
+        about: "TD3: clipped double Q, target policy smoothing, delayed policy updates",
+        discrete: false,
+        continuous: true,
+    },
+    Algorithm {
+        name: "sac",
+        about: "Soft Actor-Critic: twin Q, tanh-Gaussian policy, automatic temperature",
+        discrete: false,
         continuous: true,
     },
 ];
@@ -106,7 +147,135 @@ pub fn train(
                 config: format!("{config:#?}"),
             })
         }
+        "trpo" => {
+            let mut config = TrpoConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = trpo::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "npg" => {
+            let mut config = TrpoConfig::npg_for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = trpo::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "dqn" => {
+            let mut config = DqnConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = dqn::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "ddpg" => {
+            let mut config = DdpgConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = ddpg::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "td3" => {
+            let mut config = Td3Config::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = td3::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "sac" => {
+            let mut config = SacConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = sac::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
         _ => unreachable!("every registered algorithm has a trainer"),
+    }
+}
+
+/// The environment-step budget [`train`] would use for algorithm `name` on `env_id` with
+/// `settings`, found without training (for progress bars and ETAs); checks the settings on the
+/// way. `None` for an algorithm that has no arm here yet.
+///
+/// ```
+/// use wengert_rl::algorithms::total_timesteps;
+/// assert_eq!(total_timesteps("ppo", "CartPole-v1", &[]).unwrap(), Some(100_000));
+/// let settings = [("total_timesteps".to_string(), "2048".to_string())];
+/// assert_eq!(total_timesteps("ppo", "CartPole-v1", &settings).unwrap(), Some(2048));
+/// let bad = [("gama".to_string(), "0.9".to_string())];
+/// assert!(total_timesteps("ppo", "CartPole-v1", &bad).is_err());
+/// ```
+pub fn total_timesteps(
+    name: &str,
+    env_id: &str,
+    settings: &[(String, String)],
+) -> Result<Option<usize>, TrainError> {
+    find(name)?;
+    match name {
+        "ppo" => {
+            let mut config = PpoConfig::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        "reinforce" => {
+            let mut config = ReinforceConfig::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        "a2c" => {
+            let mut config = A2cConfig::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        "trpo" => {
+            let mut config = TrpoConfig::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        "npg" => {
+            let mut config = TrpoConfig::npg_for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        "dqn" => {
+            let mut config = DqnConfig::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        "ddpg" => {
+            let mut config = DdpgConfig::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        "td3" => {
+            let mut config = Td3Config::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        "sac" => {
+            let mut config = SacConfig::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        _ => Ok(None),
     }
 }
 

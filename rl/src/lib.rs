@@ -16,6 +16,9 @@
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
 //!
+//! - [`trpo`]: natural policy gradient and TRPO — Fisher-vector products from autograd,
+//!   conjugate gradient, the step to the KL radius, and the KL-constrained line search.
+//!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
 
@@ -32,3 +35,4 @@ pub mod reinforce;
 pub mod shared_actor_critic;
 pub mod tabular;
 pub mod train;
+pub mod trpo;

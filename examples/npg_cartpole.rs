@@ -1,0 +1,44 @@
+//! Natural policy gradient on CartPole-v1 with the tuned defaults (TRPO's machinery without the
+//! line search): train, then evaluate the deterministic policy.
+//!
+//! `cargo run --release --example npg_cartpole [seed] [env_id]`
+
+use wengert::rl::trpo::{TrpoConfig, train};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let env_id = args.next().unwrap_or_else(|| "CartPole-v1".to_string());
+    let config = TrpoConfig {
+        seed,
+        ..TrpoConfig::npg_for_env(&env_id)
+    };
+    let trained = train(&env_id, &config, |m| {
+        if m.iteration % 10 == 0 {
+            println!(
+                "iteration {:4}  steps {:7}  return {:8.1}  kl {:.5}  improvement {:.5}  \
+                 cg residual {:.2e}  ev {:.3}  {:.1}s",
+                m.iteration,
+                m.env_steps,
+                m.mean_return.unwrap_or(f64::NAN),
+                m.get("kl").unwrap_or(f64::NAN),
+                m.get("surrogate_improvement").unwrap_or(f64::NAN),
+                m.get("cg_residual").unwrap_or(f64::NAN),
+                m.get("explained_variance").unwrap_or(f64::NAN),
+                m.wall_time
+            );
+        }
+        true
+    })
+    .expect("training failed");
+    let last = trained.history.last().expect("at least one iteration");
+    let returns = trained.evaluate(10, 1000).expect("evaluation failed");
+    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+    println!(
+        "NPG {env_id} seed {seed}: {} steps in {:.1}s ({:.0} steps/s)",
+        last.env_steps,
+        last.wall_time,
+        last.env_steps as f64 / last.wall_time
+    );
+    println!("deterministic evaluation over 10 episodes: mean {mean:.1}, returns {returns:?}");
+}
