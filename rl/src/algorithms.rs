@@ -1,6 +1,7 @@
 //! The registry of algorithms: one entry per trainer, so that the command line, the learning
 //! report and the tests can train any of them by name with the same call.
 
+use crate::dqn::{self, DqnConfig};
 use crate::env::{REGISTERED, Space, make};
 use crate::ppo::{self, PpoConfig};
 use crate::train::{Agent, IterationMetrics, TrainError};
@@ -19,12 +20,20 @@ pub struct Algorithm {
 }
 
 /// Every algorithm, in the order `wengert list` shows them.
-pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
-    name: "ppo",
-    about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
-    discrete: true,
-    continuous: true,
-}];
+pub const ALGORITHMS: &[Algorithm] = &[
+    Algorithm {
+        name: "ppo",
+        about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
+        discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "dqn",
+        about: "Deep Q-Network: replay, target network, Huber loss; switches double, dueling, prioritized, n_step",
+        discrete: true,
+        continuous: false,
+    },
+];
 
 /// A finished training run: the agent and its resolved configuration (as text).
 pub struct Run {
@@ -65,6 +74,16 @@ pub fn train(
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
             let trained = ppo::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "dqn" => {
+            let mut config = DqnConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = dqn::train(env_id, &config, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),

@@ -14,6 +14,9 @@
 //!   on termination; [`normalize`]: running observation and reward normalisation.
 //! - [`buffers`]: replay storage for off-policy agents — a uniform ring buffer, prioritised
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
+//! - [`dqn`]: DQN with ε-greedy exploration, replay, a target network, the Huber loss and
+//!   gradient clipping, and the switches Double DQN, dueling heads, prioritised replay and
+//!   n-step returns.
 //!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
@@ -21,6 +24,7 @@
 pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
+pub mod dqn;
 pub mod env;
 pub mod normalize;
 pub mod policy;
