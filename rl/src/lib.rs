@@ -14,10 +14,16 @@
 //!   on termination; [`normalize`]: running observation and reward normalisation.
 //! - [`buffers`]: replay storage for off-policy agents — a uniform ring buffer, prioritised
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
+<<<<<<< HEAD
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
 //!
 //! - [`trpo`]: natural policy gradient and TRPO — Fisher-vector products from autograd,
 //!   conjugate gradient, the step to the KL radius, and the KL-constrained line search.
+=======
+//! - [`dqn`]: DQN with ε-greedy exploration, replay, a target network, the Huber loss and
+//!   gradient clipping, and the switches Double DQN, dueling heads, prioritised replay and
+//!   n-step returns.
+>>>>>>> dqn
 //!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
@@ -26,6 +32,7 @@ pub mod a2c;
 pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
+pub mod dqn;
 pub mod env;
 pub mod irl;
 pub mod normalize;
