@@ -1,8 +1,11 @@
 //! The registry of algorithms: one entry per trainer, so that the command line, the learning
 //! report and the tests can train any of them by name with the same call.
 
+use crate::ddpg::{self, DdpgConfig};
 use crate::env::{REGISTERED, Space, make};
 use crate::ppo::{self, PpoConfig};
+use crate::sac::{self, SacConfig};
+use crate::td3::{self, Td3Config};
 use crate::train::{Agent, IterationMetrics, TrainError};
 
 /// An algorithm the registry can train.
@@ -19,12 +22,32 @@ pub struct Algorithm {
 }
 
 /// Every algorithm, in the order `wengert list` shows them.
-pub const ALGORITHMS: &[Algorithm] = &[Algorithm {
-    name: "ppo",
-    about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
-    discrete: true,
-    continuous: true,
-}];
+pub const ALGORITHMS: &[Algorithm] = &[
+    Algorithm {
+        name: "ppo",
+        about: "Proximal Policy Optimization: clipped surrogate, GAE, minibatch epochs",
+        discrete: true,
+        continuous: true,
+    },
+    Algorithm {
+        name: "sac",
+        about: "Soft Actor-Critic: twin Q, tanh-Gaussian policy, automatic temperature",
+        discrete: false,
+        continuous: true,
+    },
+    Algorithm {
+        name: "td3",
+        about: "TD3: clipped double Q, target policy smoothing, delayed policy updates",
+        discrete: false,
+        continuous: true,
+    },
+    Algorithm {
+        name: "ddpg",
+        about: "Deep Deterministic Policy Gradient: deterministic actor, target networks",
+        discrete: false,
+        continuous: true,
+    },
+];
 
 /// A finished training run: the agent and its resolved configuration (as text).
 pub struct Run {
@@ -65,6 +88,36 @@ pub fn train(
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
             let trained = ppo::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "sac" => {
+            let mut config = SacConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = sac::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "td3" => {
+            let mut config = Td3Config::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = td3::train(env_id, &config, on_iteration)?;
+            Ok(Run {
+                agent: Box::new(trained),
+                config: format!("{config:#?}"),
+            })
+        }
+        "ddpg" => {
+            let mut config = DdpgConfig::for_env(env_id);
+            config.seed = seed;
+            apply(settings, |k, v| config.set(k, v))?;
+            let trained = ddpg::train(env_id, &config, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),

@@ -15,15 +15,24 @@
 //! - [`buffers`]: replay storage for off-policy agents — a uniform ring buffer, prioritised
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //!
+//! - [`ddpg`], [`td3`], [`sac`]: off-policy actor-critics for continuous actions (deterministic
+//!   policy gradient; twin critics, target smoothing and delayed updates; the maximum-entropy
+//!   tanh-Gaussian with automatic temperature), sharing [`continuous`]'s critics, exploration
+//!   noise and action scaling.
+//!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
 
 pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
+pub mod continuous;
+pub mod ddpg;
 pub mod env;
 pub mod normalize;
 pub mod policy;
 pub mod ppo;
+pub mod sac;
 pub mod tabular;
+pub mod td3;
 pub mod train;
