@@ -25,6 +25,11 @@
 //!   n-step returns.
 >>>>>>> dqn
 //!
+//! - [`ddpg`], [`td3`], [`sac`]: off-policy actor-critics for continuous actions (deterministic
+//!   policy gradient; twin critics, target smoothing and delayed updates; the maximum-entropy
+//!   tanh-Gaussian with automatic temperature), sharing [`continuous`]'s critics, exploration
+//!   noise and action scaling.
+//!
 //! Each module opens with its math. Policy-gradient and value-based deep agents come later
 //! (issues 6 and 7), on top of `wengert-nn`.
 
@@ -32,14 +37,24 @@ pub mod a2c;
 pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
+<<<<<<< HEAD
 pub mod dqn;
+=======
+pub mod continuous;
+pub mod ddpg;
+>>>>>>> sac
 pub mod env;
 pub mod irl;
 pub mod normalize;
 pub mod policy;
 pub mod ppo;
+<<<<<<< HEAD
 pub mod reinforce;
 pub mod shared_actor_critic;
+=======
+pub mod sac;
+>>>>>>> sac
 pub mod tabular;
+pub mod td3;
 pub mod train;
 pub mod trpo;

@@ -1,0 +1,764 @@
+//! # Pieces shared by the continuous-control off-policy agents (DDPG, TD3, SAC)
+//!
+//! ## Background
+//! DDPG, TD3 and SAC all learn an action-value function `Q_φ(s, a)` from replayed transitions
+//! and improve a policy by following `∇_a Q_φ(s, a)`. What they share lives here; what makes
+//! each one itself (its targets, its policy, its exploration) lives in its own module.
+//!
+//! ## Key equations
+//! - **Action scaling.** The policies act in the unit box `ã ∈ [−1, 1]^|A|` (a `tanh` output);
+//!   the environment receives `a = low + (ã + 1)/2 · (high − low)`. The replay buffer stores
+//!   `ã`, so the critics and the exploration noise always see the unit box, whatever the
+//!   environment's bounds (as Stable-Baselines3 does).
+//! - **Critic.** `Q_φ(s, a) = f_φ([s; a])`, an MLP on the concatenated state and action.
+//!   TD3 and SAC keep two, `Q_φ1, Q_φ2` ([`TwinQ`]), and use the smaller estimate.
+//! - **Exploration noise** ([`ActionNoise`]), added to `ã` and clipped back into `[−1, 1]`:
+//!   Gaussian `ε_t ~ N(0, σ² I)`, or Ornstein–Uhlenbeck (temporally correlated, as DDPG's
+//!   paper uses) `x_{t+1} = x_t + θ (0 − x_t) dt + σ √dt ξ_t`, `ξ_t ~ N(0, I)`, reset to 0 at
+//!   every episode start.
+//! - **Polyak averaging** of target networks, `φ̄ ← τ φ + (1 − τ) φ̄`, is
+//!   [`ParamStore::polyak_from`].
+//!
+//! ## The loop they share
+//! ```text
+//! for t = 1 … total_timesteps:
+//!     ã ← uniform in [−1, 1]^|A| while t ≤ learning_starts, else the policy's action (+ noise)
+//!     step the environment with a = scale(ã); store (s, ã, r, s', terminated) in D
+//!     if t > learning_starts and t mod train_freq = 0: take gradient_steps updates on batches from D
+//!     every log_interval steps: report losses, returns, env steps/s, gradient steps/s
+//! ```
+//! [`Collector`] does the environment side of it; each algorithm writes the loop itself.
+
+use std::time::Instant;
+
+use autograd::{Float, Tensor, Var, no_grad};
+use ndarray::{Array1, Array2};
+use nn::{Kind, Mlp, Module, ParamStore, Path};
+use rand::rngs::StdRng;
+use rand::{Rng, RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::buffers::{ActionShape, Batch, BatchActions, ReplayBuffer, ReplayStorage};
+use crate::env::{Env, Space, VectorActions, VectorEnv, make};
+use crate::policy::Actions;
+use crate::train::{Agent, IterationMetrics, TrainError};
+
+/// The affine map between the unit box `[−1, 1]^d` the policies act in and an environment's
+/// bounded action box.
+///
+/// ```
+/// use wengert_rl::continuous::ActionScale;
+/// use wengert_rl::env::{BoxSpace, Space};
+/// let scale = ActionScale::new(&Space::Box(BoxSpace::new(vec![-2.0, 0.0], vec![2.0, 1.0]))).unwrap();
+/// assert_eq!(scale.to_env(&[0.5, -1.0]), vec![1.0, 0.0]);
+/// assert_eq!(scale.to_unit(&[1.0, 0.0]), vec![0.5, -1.0]);
+/// assert!(ActionScale::new(&Space::Discrete { n: 2 }).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionScale {
+    low: Vec<f32>,
+    high: Vec<f32>,
+}
+
+impl ActionScale {
+    /// The scaling for a bounded `Box` action space; an error names the problem otherwise.
+    pub fn new(space: &Space) -> Result<Self, TrainError> {
+        match space {
+            Space::Box(b) if b.low.iter().chain(&b.high).all(|v| v.is_finite()) => {
+                Ok(ActionScale {
+                    low: b.low.clone(),
+                    high: b.high.clone(),
+                })
+            }
+            Space::Box(_) => Err(TrainError::Config(format!(
+                "the action space {space} is unbounded; DDPG, TD3 and SAC need finite bounds to \
+                 scale a tanh policy into"
+            ))),
+            Space::Discrete { .. } => Err(TrainError::Config(format!(
+                "the action space {space} is discrete; DDPG, TD3 and SAC need a Box action space"
+            ))),
+        }
+    }
+
+    /// `|A|`, the action dimension.
+    pub fn dim(&self) -> usize {
+        self.low.len()
+    }
+
+    /// `a = low + (ã + 1)/2 · (high − low)`, with `ã` clipped into `[−1, 1]` first.
+    pub fn to_env(&self, unit: &[f32]) -> Vec<f32> {
+        unit.iter()
+            .zip(self.low.iter().zip(&self.high))
+            .map(|(u, (low, high))| low + 0.5 * (u.clamp(-1.0, 1.0) + 1.0) * (high - low))
+            .collect()
+    }
+
+    /// `ã = 2 (a − low) / (high − low) − 1`, the inverse of [`ActionScale::to_env`].
+    pub fn to_unit(&self, action: &[f32]) -> Vec<f32> {
+        action
+            .iter()
+            .zip(self.low.iter().zip(&self.high))
+            .map(|(a, (low, high))| 2.0 * (a - low) / (high - low) - 1.0)
+            .collect()
+    }
+
+    /// [`ActionScale::to_env`] of every row.
+    pub fn rows_to_env(&self, unit: &Array2<f32>) -> Array2<f32> {
+        let mut scaled = unit.clone();
+        for mut row in scaled.rows_mut() {
+            let env = self.to_env(row.as_slice().expect("rows are contiguous"));
+            row.assign(&Array1::from(env));
+        }
+        scaled
+    }
+}
+
+/// The exploration noise added to the policy's unit-box action while collecting data.
+///
+/// ```
+/// use wengert_rl::continuous::ActionNoise;
+/// assert_eq!(ActionNoise::parse("normal:0.1").unwrap(), ActionNoise::Normal { sigma: 0.1 });
+/// assert_eq!(ActionNoise::parse("ou:0.5").unwrap().to_string(), "ou:0.5");
+/// assert!(ActionNoise::parse("pink:1").unwrap_err().contains("normal:SIGMA"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ActionNoise {
+    /// No noise (SAC explores through its own stochastic policy).
+    None,
+    /// `ε_t ~ N(0, σ² I)`, independent across steps.
+    Normal { sigma: f64 },
+    /// `x_{t+1} = x_t − θ x_t dt + σ √dt ξ_t`, Stable-Baselines3's `OrnsteinUhlenbeckActionNoise`
+    /// (`θ = 0.15`, `dt = 0.01` when parsed from text).
+    OrnsteinUhlenbeck { sigma: f64, theta: f64, dt: f64 },
+}
+
+impl ActionNoise {
+    /// Parses `none`, `normal:SIGMA` or `ou:SIGMA`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let expected = "none, normal:SIGMA or ou:SIGMA (e.g. normal:0.1)";
+        if text == "none" {
+            return Ok(ActionNoise::None);
+        }
+        let (kind, sigma) = text
+            .split_once(':')
+            .ok_or_else(|| format!("action noise expects {expected}, found `{text}`"))?;
+        let sigma: f64 = sigma
+            .trim()
+            .parse()
+            .ok()
+            .filter(|s: &f64| *s >= 0.0)
+            .ok_or_else(|| format!("action noise `{text}`: SIGMA must be a number ≥ 0"))?;
+        match kind.trim() {
+            "normal" => Ok(ActionNoise::Normal { sigma }),
+            "ou" => Ok(ActionNoise::OrnsteinUhlenbeck {
+                sigma,
+                theta: 0.15,
+                dt: 1e-2,
+            }),
+            _ => Err(format!("action noise expects {expected}, found `{text}`")),
+        }
+    }
+}
+
+impl std::fmt::Display for ActionNoise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActionNoise::None => write!(f, "none"),
+            ActionNoise::Normal { sigma } => write!(f, "normal:{sigma}"),
+            ActionNoise::OrnsteinUhlenbeck { sigma, .. } => write!(f, "ou:{sigma}"),
+        }
+    }
+}
+
+/// The running state of an [`ActionNoise`] for one environment.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use wengert_rl::continuous::{ActionNoise, NoiseProcess};
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mut ou = NoiseProcess::new(ActionNoise::OrnsteinUhlenbeck { sigma: 0.3, theta: 0.15, dt: 0.01 }, 2);
+/// let (first, second) = (ou.sample(&mut rng), ou.sample(&mut rng));
+/// assert!((first[0] - second[0]).abs() < 0.3 * 0.1 * 5.0); // one step moves it by about σ√dt
+/// ou.reset();
+/// assert_eq!(ou.state(), &[0.0, 0.0]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct NoiseProcess {
+    kind: ActionNoise,
+    state: Vec<f64>,
+}
+
+impl NoiseProcess {
+    /// A process for actions of dimension `dim`, starting at 0.
+    pub fn new(kind: ActionNoise, dim: usize) -> Self {
+        NoiseProcess {
+            kind,
+            state: vec![0.0; dim],
+        }
+    }
+
+    /// The next noise vector.
+    pub fn sample(&mut self, rng: &mut (impl Rng + ?Sized)) -> Vec<f32> {
+        match self.kind {
+            ActionNoise::None => vec![0.0; self.state.len()],
+            ActionNoise::Normal { sigma } => (0..self.state.len())
+                .map(|_| (sigma * standard_normal(rng)) as f32)
+                .collect(),
+            ActionNoise::OrnsteinUhlenbeck { sigma, theta, dt } => {
+                for x in &mut self.state {
+                    *x += -theta * *x * dt + sigma * dt.sqrt() * standard_normal(rng);
+                }
+                self.state.iter().map(|&x| x as f32).collect()
+            }
+        }
+    }
+
+    /// Back to 0 (at the start of an episode).
+    pub fn reset(&mut self) {
+        self.state.iter_mut().for_each(|x| *x = 0.0);
+    }
+
+    /// The Ornstein–Uhlenbeck state `x_t` (zeros for the other kinds).
+    pub fn state(&self) -> &[f64] {
+        &self.state
+    }
+}
+
+/// One draw of `N(0, 1)`.
+pub fn standard_normal(rng: &mut (impl Rng + ?Sized)) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+/// Layer sizes `[input, hidden…, output]`.
+fn sizes(input: usize, hidden: &[usize], output: usize) -> Vec<usize> {
+    let mut s = vec![input];
+    s.extend(hidden);
+    s.push(output);
+    s
+}
+
+/// `Q_φ(s, a) = f_φ([s; a])`: an MLP (ReLU, PyTorch's default initialisation, as
+/// Stable-Baselines3) on the concatenated state and unit-box action.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use autograd::prelude::*;
+/// use nn::ParamStore;
+/// use wengert_rl::continuous::QNetwork;
+/// let mut store = ParamStore::<f32>::new();
+/// let q = QNetwork::new(&mut store.root().sub("q"), 3, 1, &[16, 16], &mut rand::rngs::StdRng::seed_from_u64(0));
+/// let s = Var::constant(ndarray::Array2::<f32>::zeros((5, 3)));
+/// let a = Var::constant(ndarray::Array2::<f32>::zeros((5, 1)));
+/// assert_eq!(q.forward(&store.constants(), &s, &a).shape(), &[5]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct QNetwork {
+    pub mlp: Mlp,
+}
+
+impl QNetwork {
+    /// A critic for `observation_dim`-dimensional states and `action_dim`-dimensional actions.
+    pub fn new<T: Float>(
+        path: &mut Path<'_, T>,
+        observation_dim: usize,
+        action_dim: usize,
+        hidden: &[usize],
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Self {
+        QNetwork {
+            mlp: Mlp::builder(&sizes(observation_dim + action_dim, hidden, 1)).build(path, rng),
+        }
+    }
+
+    /// `Q(s, a)` for a batch: `s` is `(B, obs_dim)`, `a` is `(B, |A|)`; the result is `(B)`.
+    pub fn forward<T: Float>(
+        &self,
+        params: &nn::Bound<'_, T>,
+        observations: &Var<T>,
+        actions: &Var<T>,
+    ) -> Var<T> {
+        let input = Var::concat(&[observations, actions], -1);
+        self.mlp.forward(params, &input).squeeze(-1)
+    }
+}
+
+/// Two independent critics `Q_φ1, Q_φ2` (parameters `q1.*`, `q2.*`), for the clipped double-Q
+/// estimate `min_i Q_φi(s, a)` of TD3 and SAC.
+#[derive(Clone, Debug)]
+pub struct TwinQ {
+    pub q1: QNetwork,
+    pub q2: QNetwork,
+}
+
+impl TwinQ {
+    /// Both critics, under `path.q1` and `path.q2`.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// use nn::ParamStore;
+    /// use wengert_rl::continuous::TwinQ;
+    /// let mut store = ParamStore::<f32>::new();
+    /// TwinQ::new(&mut store.root(), 3, 1, &[8], &mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert!(store.id("q1.0.weight").is_some() && store.id("q2.2.bias").is_some());
+    /// ```
+    pub fn new<T: Float>(
+        path: &mut Path<'_, T>,
+        observation_dim: usize,
+        action_dim: usize,
+        hidden: &[usize],
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Self {
+        TwinQ {
+            q1: QNetwork::new(
+                &mut path.sub("q1"),
+                observation_dim,
+                action_dim,
+                hidden,
+                rng,
+            ),
+            q2: QNetwork::new(
+                &mut path.sub("q2"),
+                observation_dim,
+                action_dim,
+                hidden,
+                rng,
+            ),
+        }
+    }
+
+    /// `(Q_φ1(s, a), Q_φ2(s, a))`, each `(B)`.
+    pub fn forward<T: Float>(
+        &self,
+        params: &nn::Bound<'_, T>,
+        observations: &Var<T>,
+        actions: &Var<T>,
+    ) -> (Var<T>, Var<T>) {
+        (
+            self.q1.forward(params, observations, actions),
+            self.q2.forward(params, observations, actions),
+        )
+    }
+
+    /// `min(Q_φ1(s, a), Q_φ2(s, a))`, elementwise.
+    pub fn min<T: Float>(
+        &self,
+        params: &nn::Bound<'_, T>,
+        observations: &Var<T>,
+        actions: &Var<T>,
+    ) -> Var<T> {
+        let (q1, q2) = self.forward(params, observations, actions);
+        q1.minimum(&q2)
+    }
+}
+
+/// The deterministic policy `μ_θ(s) = tanh(f_θ(s)) ∈ (−1, 1)^|A|` of DDPG and TD3 (ReLU hidden
+/// layers, PyTorch's default initialisation, as Stable-Baselines3).
+///
+/// ```
+/// use rand::SeedableRng;
+/// use autograd::prelude::*;
+/// use nn::ParamStore;
+/// use wengert_rl::continuous::DeterministicActor;
+/// let mut store = ParamStore::<f32>::new();
+/// let mu = DeterministicActor::new(&mut store.root().sub("actor"), 3, 2, &[16], &mut rand::rngs::StdRng::seed_from_u64(0));
+/// let a = mu.forward(&store.constants(), &Var::constant(ndarray::Array2::<f32>::ones((4, 3)) * 100.0));
+/// assert_eq!(a.shape(), &[4, 2]);
+/// assert!(a.value().iter().all(|v| v.abs() <= 1.0));
+/// ```
+#[derive(Clone, Debug)]
+pub struct DeterministicActor {
+    pub mlp: Mlp,
+}
+
+impl DeterministicActor {
+    /// A policy for `observation_dim`-dimensional states and `action_dim`-dimensional actions.
+    pub fn new<T: Float>(
+        path: &mut Path<'_, T>,
+        observation_dim: usize,
+        action_dim: usize,
+        hidden: &[usize],
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Self {
+        DeterministicActor {
+            mlp: Mlp::builder(&sizes(observation_dim, hidden, action_dim))
+                .output_activation(nn::Activation::Tanh)
+                .build(path, rng),
+        }
+    }
+
+    /// `μ_θ(s)`, `(B, |A|)`.
+    pub fn forward<T: Float>(&self, params: &nn::Bound<'_, T>, observations: &Var<T>) -> Var<T> {
+        self.mlp.forward(params, observations)
+    }
+}
+
+/// A batch of `f32` rows as a constant.
+pub fn rows(a: &Array2<f32>) -> Var<f32> {
+    Var::constant(a.clone())
+}
+
+/// The unit-box actions of a replayed batch.
+///
+/// # Panics
+/// If the batch holds discrete actions.
+pub fn batch_actions(batch: &Batch) -> Var<f32> {
+    match &batch.actions {
+        BatchActions::Continuous(a) => rows(a),
+        BatchActions::Discrete(_) => panic!("continuous agents replay continuous actions"),
+    }
+}
+
+/// A vector of `f64`s as an `f32` constant `(B)`.
+pub fn vector(a: &Array1<f64>) -> Var<f32> {
+    Var::constant(a.mapv(|v| v as f32))
+}
+
+/// The environment side of the off-policy loop (see the [module doc](self)): one environment,
+/// the replay buffer `D` of unit-box transitions, episode returns, and throughput counters.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use wengert_rl::continuous::Collector;
+/// let mut collector = Collector::new("Pendulum-v1", 1000, 0, 0.99).unwrap();
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// for _ in 0..200 {
+///     let actions = collector.random_actions(&mut rng);
+///     collector.step(&actions).unwrap();
+/// }
+/// assert_eq!((collector.buffer.len(), collector.episodes()), (200, 1)); // the 200-step limit
+/// assert!(collector.mean_return(20).unwrap() < 0.0);
+/// ```
+pub struct Collector {
+    envs: VectorEnv<Box<dyn Env + Send>>,
+    /// Unit box ↔ environment bounds.
+    pub scale: ActionScale,
+    /// `D`, storing unit-box actions.
+    pub buffer: ReplayBuffer,
+    /// `s_t`, `(1, obs_dim)`: what the agent acts on next.
+    pub observations: Array2<f32>,
+    /// Environment steps so far.
+    pub env_steps: usize,
+    /// Gradient steps so far (counted by the learner).
+    pub gradient_steps: usize,
+    returns: Vec<f64>,
+    gamma: f64,
+    start: Instant,
+}
+
+impl Collector {
+    /// One copy of `env_id`, reset with `seed`, and a buffer of `buffer_size` transitions.
+    pub fn new(
+        env_id: &str,
+        buffer_size: usize,
+        seed: u64,
+        gamma: f64,
+    ) -> Result<Self, TrainError> {
+        let env = make(env_id)?;
+        let scale = ActionScale::new(env.action_space())?;
+        let mut envs = VectorEnv::new(vec![env], 1)?;
+        let observation_dim = envs.single_observation_space().dim();
+        let buffer = ReplayBuffer::new(
+            buffer_size.max(1),
+            observation_dim,
+            ActionShape::Continuous(scale.dim()),
+        );
+        let observations = envs.reset(Some(seed));
+        Ok(Collector {
+            envs,
+            scale,
+            buffer,
+            observations,
+            env_steps: 0,
+            gradient_steps: 0,
+            returns: Vec::new(),
+            gamma,
+            start: Instant::now(),
+        })
+    }
+
+    /// The length of an observation.
+    pub fn observation_dim(&self) -> usize {
+        self.observations.ncols()
+    }
+
+    /// `|A|`.
+    pub fn action_dim(&self) -> usize {
+        self.scale.dim()
+    }
+
+    /// Uniform actions in the unit box, `(1, |A|)` (the warm-up before `learning_starts`).
+    pub fn random_actions(&self, rng: &mut (impl Rng + ?Sized)) -> Array2<f32> {
+        Array2::from_shape_fn((1, self.action_dim()), |_| rng.random_range(-1.0..=1.0))
+    }
+
+    /// Steps the environment with unit-box actions `(1, |A|)` (clipped into `[−1, 1]`), stores
+    /// the transition (bootstrapping through truncation, not termination), and returns whether
+    /// the episode ended.
+    pub fn step(&mut self, unit_actions: &Array2<f32>) -> Result<bool, TrainError> {
+        let unit = unit_actions.mapv(|u| u.clamp(-1.0, 1.0));
+        let env_actions = self.scale.rows_to_env(&unit);
+        let step = self.envs.step(VectorActions::Continuous(
+            env_actions.as_slice().expect("standard layout"),
+        ))?;
+        self.buffer.push_vector_step(
+            &self.observations,
+            VectorActions::Continuous(unit.as_slice().expect("standard layout")),
+            &step,
+            self.gamma,
+        );
+        self.env_steps += 1;
+        self.returns
+            .extend(step.finished_episodes.iter().map(|(_, e)| e.episode_return));
+        self.observations = step.observations;
+        Ok(!step.finished_episodes.is_empty())
+    }
+
+    /// Finished episodes so far.
+    pub fn episodes(&self) -> usize {
+        self.returns.len()
+    }
+
+    /// The mean return of the last `n` finished episodes.
+    pub fn mean_return(&self, n: usize) -> Option<f64> {
+        let tail = &self.returns[self.returns.len().saturating_sub(n)..];
+        (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
+    }
+
+    /// This iteration's metrics: returns, `losses`, and the throughput since the start,
+    /// `steps_per_second` and `gradient_steps_per_second`.
+    pub fn metrics(
+        &self,
+        iteration: usize,
+        mut losses: Vec<(&'static str, f64)>,
+    ) -> IterationMetrics {
+        let wall_time = self.start.elapsed().as_secs_f64();
+        losses.push(("steps_per_second", self.env_steps as f64 / wall_time));
+        losses.push((
+            "gradient_steps_per_second",
+            self.gradient_steps as f64 / wall_time,
+        ));
+        losses.push(("gradient_steps", self.gradient_steps as f64));
+        IterationMetrics {
+            iteration,
+            env_steps: self.env_steps,
+            wall_time,
+            mean_return: self.mean_return(20),
+            episodes: self.returns.len(),
+            losses,
+        }
+    }
+}
+
+/// Running means of named scalars over one logging window.
+///
+/// ```
+/// use wengert_rl::continuous::Averages;
+/// let mut window = Averages::default();
+/// window.add("loss", 1.0);
+/// window.add("loss", 3.0);
+/// assert_eq!(window.take(), vec![("loss", 2.0)]);
+/// assert!(window.take().is_empty());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Averages {
+    sums: Vec<(&'static str, f64, usize)>,
+}
+
+impl Averages {
+    /// Adds one value of `name`.
+    pub fn add(&mut self, name: &'static str, value: f64) {
+        match self.sums.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, sum, count)) => {
+                *sum += value;
+                *count += 1;
+            }
+            None => self.sums.push((name, value, 1)),
+        }
+    }
+
+    /// The means, in first-added order, and a fresh window.
+    pub fn take(&mut self) -> Vec<(&'static str, f64)> {
+        std::mem::take(&mut self.sums)
+            .into_iter()
+            .map(|(name, sum, count)| (name, sum / count as f64))
+            .collect()
+    }
+}
+
+/// Checks a loss before it is used; a non-finite one stops training with an error naming it.
+pub fn check_finite(what: &str, value: f32, iteration: usize) -> Result<f32, TrainError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(TrainError::NonFinite {
+            what: what.into(),
+            iteration,
+            anomaly: None,
+        })
+    }
+}
+
+/// How a continuous agent turns its actor's output into the deterministic action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyHead {
+    /// The output is `μ_θ(s) ∈ (−1, 1)^|A|` itself (DDPG, TD3).
+    Deterministic,
+    /// The output is `[μ; ln σ]` of a tanh-Gaussian; act with `tanh(μ)` (SAC).
+    TanhGaussian,
+}
+
+/// A trained DDPG, TD3 or SAC agent. Its [`store`](Agent::store) holds every network — the
+/// actor first (`actor.*`), then the critics and targets under their own prefixes — so a
+/// checkpoint keeps the whole learner.
+pub struct ContinuousAgent {
+    /// The Gymnasium id it was trained on.
+    pub env_id: String,
+    /// Every parameter, actor first.
+    pub store: ParamStore<f32>,
+    /// The actor network (its ids index `store`).
+    pub actor: Mlp,
+    /// How the actor's output becomes an action.
+    pub head: PolicyHead,
+    /// Unit box → environment bounds.
+    pub scale: ActionScale,
+    /// Every iteration's metrics.
+    pub history: Vec<IterationMetrics>,
+}
+
+impl ContinuousAgent {
+    /// The deterministic unit-box action for each observation row.
+    pub fn unit_actions(&self, observations: &Array2<f32>) -> Array2<f32> {
+        let params = self.store.constants();
+        let out = no_grad(|| self.actor.forward(&params, &rows(observations)));
+        let d = self.scale.dim();
+        let unit = match self.head {
+            PolicyHead::Deterministic => out,
+            PolicyHead::TanhGaussian => out.narrow(-1, 0, d).tanh(),
+        };
+        to_rows(unit.value(), d)
+    }
+
+    /// Returns of `episodes` deterministic episodes, seeded `seed, seed + 1, …`.
+    pub fn evaluate(&self, episodes: usize, seed: u64) -> Result<Vec<f64>, crate::env::EnvError> {
+        crate::train::evaluate(self, episodes, seed)
+    }
+}
+
+impl Agent for ContinuousAgent {
+    fn env_id(&self) -> &str {
+        &self.env_id
+    }
+
+    fn act(&self, observations: &Array2<f32>) -> Actions {
+        Actions::Continuous(self.scale.rows_to_env(&self.unit_actions(observations)))
+    }
+
+    fn store(&self) -> &ParamStore<f32> {
+        &self.store
+    }
+
+    fn history(&self) -> &[IterationMetrics] {
+        &self.history
+    }
+}
+
+/// A `(B, d)` array from a value of `B·d` elements.
+pub fn to_rows(value: &autograd::SharedArray<f32>, d: usize) -> Array2<f32> {
+    let rows = value.len() / d.max(1);
+    Array2::from_shape_vec((rows, d), value.iter().copied().collect()).expect("B × d values")
+}
+
+/// One store holding `actor` (ids unchanged, so its networks still index it) followed by every
+/// entry of the `others`, each name prefixed: the learner's whole state for a checkpoint.
+///
+/// ```
+/// use nn::ParamStore;
+/// use wengert_rl::continuous::merge_stores;
+/// let mut actor = ParamStore::<f32>::new();
+/// let w = actor.root().sub("actor").param("w", ndarray::arr1(&[1.0f32]));
+/// let mut critic = ParamStore::<f32>::new();
+/// critic.root().sub("q1").param("w", ndarray::arr1(&[2.0f32]));
+/// let all = merge_stores(&actor, &[("critic", &critic)]);
+/// assert_eq!(all.id("actor.w"), Some(w));
+/// assert!(all.id("critic.q1.w").is_some());
+/// ```
+pub fn merge_stores(
+    actor: &ParamStore<f32>,
+    others: &[(&str, &ParamStore<f32>)],
+) -> ParamStore<f32> {
+    let mut all = actor.clone();
+    for (prefix, store) in others {
+        for id in store.ids() {
+            all.add(
+                &format!("{prefix}.{}", store.name(id)),
+                Kind::Parameter,
+                store.value(id).to_owned(),
+            );
+        }
+    }
+    all
+}
+
+/// A seeded generator for one run.
+pub fn seeded(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// Mean of a value's elements, as `f64`.
+pub fn mean(value: &Var<f32>) -> f64 {
+    let v = value.value();
+    v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64
+}
+
+/// Parses one setting's text, or says which key expected what.
+pub(crate) fn parse<V: std::str::FromStr>(key: &str, value: &str, kind: &str) -> Result<V, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{key}` expects {kind}, found `{value}`"))
+}
+
+/// Parses comma-separated hidden layer sizes, e.g. `64,64`.
+pub(crate) fn parse_hidden(key: &str, value: &str) -> Result<Vec<usize>, String> {
+    value
+        .split(',')
+        .map(|v| parse(key, v, "comma-separated layer sizes, e.g. 64,64"))
+        .collect()
+}
+
+/// Settings every off-policy algorithm must satisfy.
+pub(crate) fn check_common(
+    total_timesteps: usize,
+    batch_size: usize,
+    train_freq: usize,
+    log_interval: usize,
+    gamma: f64,
+    tau: f64,
+) -> Result<(), TrainError> {
+    if total_timesteps == 0 || batch_size == 0 || train_freq == 0 || log_interval == 0 {
+        return Err(TrainError::Config(
+            "total_timesteps, batch_size, train_freq and log_interval must be positive".into(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&gamma) || !(0.0..=1.0).contains(&tau) {
+        return Err(TrainError::Config(format!(
+            "gamma ({gamma}) and tau ({tau}) must lie in [0, 1]"
+        )));
+    }
+    Ok(())
+}
+
+/// The unit-box action of a policy output row `(1, |A|)` plus exploration noise, clipped.
+pub(crate) fn add_noise(
+    unit: Array2<f32>,
+    noise: &mut NoiseProcess,
+    rng: &mut StdRng,
+) -> Array2<f32> {
+    let epsilon = noise.sample(rng);
+    let mut noisy = unit;
+    for (a, e) in noisy.row_mut(0).iter_mut().zip(epsilon) {
+        *a = (*a + e).clamp(-1.0, 1.0);
+    }
+    noisy
+}

@@ -1,0 +1,164 @@
+//! SAC smoke tests: it learns a little of Pendulum within seconds, reports its diagnostics,
+//! repeats itself exactly for a seed, and rejects what it cannot train.
+
+use wengert_rl::algorithms;
+use wengert_rl::continuous::ActionNoise;
+use wengert_rl::sac::{SacConfig, train};
+use wengert_rl::train::Agent;
+
+/// Small networks and batches: about 3 CPU-seconds in release mode.
+fn small(seed: u64, total_timesteps: usize) -> SacConfig {
+    SacConfig {
+        total_timesteps,
+        hidden: vec![32, 32],
+        batch_size: 64,
+        seed,
+        ..SacConfig::for_env("Pendulum-v1")
+    }
+}
+
+#[test]
+fn sac_improves_on_pendulum_within_6k_steps() {
+    let agent = train("Pendulum-v1", &small(2, 6000), |_| true).unwrap();
+    // The first 1000 steps are mostly random: about −1200 per episode.
+    let first = agent.history[0].mean_return.unwrap();
+    let evaluation = agent.evaluate(5, 1000).unwrap();
+    let mean = evaluation.iter().sum::<f64>() / 5.0;
+    assert!(
+        mean > -800.0 && mean > first + 300.0,
+        "evaluation {evaluation:?}, first {first}"
+    );
+}
+
+#[test]
+fn sac_reports_alpha_entropy_losses_and_throughput() {
+    let agent = train("Pendulum-v1", &small(1, 2000), |_| true).unwrap();
+    assert_eq!(agent.history.len(), 2);
+    let last = agent.history.last().unwrap();
+    for name in [
+        "critic_loss",
+        "actor_loss",
+        "alpha_loss",
+        "alpha",
+        "entropy",
+        "q_mean",
+        "steps_per_second",
+        "gradient_steps_per_second",
+    ] {
+        let value = last.get(name).unwrap_or_else(|| panic!("{name} missing"));
+        assert!(value.is_finite(), "{name} = {value}");
+    }
+    // Every step after learning_starts = 100 took one gradient step.
+    assert_eq!(last.get("gradient_steps"), Some(1900.0));
+    // α started at 1 and is tuned: it has moved.
+    assert!(last.get("alpha").unwrap() < 1.0);
+    // The checkpointable store holds every network, actor first.
+    let store = agent.store();
+    for name in [
+        "actor.0.weight",
+        "critic.q1.0.weight",
+        "critic_target.q2.4.bias",
+        "temperature.log_alpha",
+    ] {
+        assert!(store.id(name).is_some(), "{name}");
+    }
+}
+
+#[test]
+fn a_fixed_alpha_stays_fixed_and_action_noise_is_accepted() {
+    let config = SacConfig {
+        autotune: false,
+        alpha: 0.05,
+        action_noise: ActionNoise::OrnsteinUhlenbeck {
+            sigma: 0.3,
+            theta: 0.15,
+            dt: 0.01,
+        },
+        ..small(1, 1000)
+    };
+    let agent = train("Pendulum-v1", &config, |_| true).unwrap();
+    let last = agent.history.last().unwrap();
+    assert!((last.get("alpha").unwrap() - 0.05).abs() < 1e-7);
+    assert!(last.get("alpha_loss").is_none());
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let run = || {
+        let agent = train(
+            "Pendulum-v1",
+            &SacConfig {
+                log_interval: 100,
+                ..small(5, 400)
+            },
+            |_| true,
+        )
+        .unwrap();
+        agent
+            .history
+            .iter()
+            .map(|m| (m.mean_return, m.get("critic_loss"), m.get("alpha")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn discrete_action_spaces_and_bad_settings_are_rejected_with_a_reason() {
+    let error = train("CartPole-v1", &SacConfig::default(), |_| true)
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("discrete"), "{error}");
+    let error = train(
+        "Pendulum-v1",
+        &SacConfig {
+            alpha: 0.0,
+            ..small(1, 10)
+        },
+        |_| true,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        error.to_string().contains("alpha must be positive"),
+        "{error}"
+    );
+    let error = train(
+        "Pendulum-v1",
+        &SacConfig {
+            batch_size: 0,
+            ..small(1, 10)
+        },
+        |_| true,
+    )
+    .err()
+    .unwrap();
+    assert!(error.to_string().contains("batch_size"), "{error}");
+
+    // Through the registry, as the command line calls it.
+    let error = algorithms::train("sac", "CartPole-v1", 1, &[], &mut |_| true)
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("does not handle"), "{error}");
+    let settings = [("learning_rat".to_string(), "1e-3".to_string())];
+    let error = algorithms::train("sac", "Pendulum-v1", 1, &settings, &mut |_| true)
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("learning_rate"), "{error}");
+}
+
+#[test]
+fn the_registry_trains_each_continuous_algorithm_by_name() {
+    for name in ["sac", "td3", "ddpg"] {
+        let settings = [
+            ("total_timesteps".to_string(), "300".to_string()),
+            ("learning_starts".to_string(), "100".to_string()),
+            ("hidden".to_string(), "16".to_string()),
+        ];
+        let run = algorithms::train(name, "Pendulum-v1", 1, &settings, &mut |_| true).unwrap();
+        assert_eq!(run.agent.history().last().unwrap().env_steps, 300, "{name}");
+        assert!(run.config.contains("total_timesteps: 300"), "{name}");
+        let returns = wengert_rl::train::evaluate(run.agent.as_ref(), 1, 0).unwrap();
+        assert!(returns[0] < 0.0);
+    }
+}

@@ -1,0 +1,47 @@
+//! TD3 smoke tests: it learns a little of Pendulum within seconds and reports its diagnostics.
+
+use wengert_rl::td3::{Td3Config, train};
+
+/// Small networks and batches, 1000 random steps: about 2 CPU-seconds in release mode.
+fn small(seed: u64, total_timesteps: usize) -> Td3Config {
+    Td3Config {
+        total_timesteps,
+        learning_starts: 1000,
+        hidden: vec![32, 32],
+        batch_size: 64,
+        seed,
+        ..Td3Config::for_env("Pendulum-v1")
+    }
+}
+
+#[test]
+fn td3_improves_on_pendulum_within_6k_steps() {
+    let agent = train("Pendulum-v1", &small(2, 6000), |_| true).unwrap();
+    // The first 1000 steps are uniformly random: about −1200 per episode.
+    let first = agent.history[0].mean_return.unwrap();
+    let evaluation = agent.evaluate(5, 1000).unwrap();
+    let mean = evaluation.iter().sum::<f64>() / 5.0;
+    assert!(
+        mean > -800.0 && mean > first + 300.0,
+        "evaluation {evaluation:?}, first {first}"
+    );
+}
+
+#[test]
+fn td3_reports_losses_and_throughput() {
+    let agent = train("Pendulum-v1", &small(1, 2000), |_| true).unwrap();
+    let last = agent.history.last().unwrap();
+    for name in [
+        "critic_loss",
+        "actor_loss",
+        "q_mean",
+        "steps_per_second",
+        "gradient_steps_per_second",
+    ] {
+        let value = last.get(name).unwrap_or_else(|| panic!("{name} missing"));
+        assert!(value.is_finite(), "{name} = {value}");
+    }
+    assert_eq!(last.get("gradient_steps"), Some(1000.0));
+    // The warm-up reports returns but no losses yet.
+    assert!(agent.history[0].get("critic_loss").is_none());
+}
