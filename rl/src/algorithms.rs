@@ -74,6 +74,34 @@ pub fn train(
     }
 }
 
+/// The environment-step budget [`train`] would use for algorithm `name` on `env_id` with
+/// `settings`, found without training (for progress bars and ETAs); checks the settings on the
+/// way. `None` for an algorithm that has no arm here yet.
+///
+/// ```
+/// use wengert_rl::algorithms::total_timesteps;
+/// assert_eq!(total_timesteps("ppo", "CartPole-v1", &[]).unwrap(), Some(100_000));
+/// let settings = [("total_timesteps".to_string(), "2048".to_string())];
+/// assert_eq!(total_timesteps("ppo", "CartPole-v1", &settings).unwrap(), Some(2048));
+/// let bad = [("gama".to_string(), "0.9".to_string())];
+/// assert!(total_timesteps("ppo", "CartPole-v1", &bad).is_err());
+/// ```
+pub fn total_timesteps(
+    name: &str,
+    env_id: &str,
+    settings: &[(String, String)],
+) -> Result<Option<usize>, TrainError> {
+    find(name)?;
+    match name {
+        "ppo" => {
+            let mut config = PpoConfig::for_env(env_id);
+            apply(settings, |k, v| config.set(k, v))?;
+            Ok(Some(config.total_timesteps))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The registry entry called `name`.
 pub fn find(name: &str) -> Result<&'static Algorithm, TrainError> {
     ALGORITHMS.iter().find(|a| a.name == name).ok_or_else(|| {
