@@ -240,9 +240,12 @@ fn train(
         &config.settings(),
         &mut |m: &IterationMetrics| {
             bar.set_position(m.env_steps as u64);
-            let recent = m
-                .mean_return
-                .map_or("return –".to_string(), |r| format!("return {r:.1}"));
+            let recent = format!(
+                "{:.0} steps/s  {}",
+                m.env_steps as f64 / m.wall_time.max(1e-9),
+                m.mean_return
+                    .map_or("return –".to_string(), |r| format!("return {r:.1}"))
+            );
             if m.iteration <= saved.iteration {
                 let expected = saved_rows
                     .get(m.iteration - 1)
@@ -363,14 +366,14 @@ fn progress_bar(budget: Option<usize>, visible: bool) -> ProgressBar {
     let bar = match budget {
         Some(total) => ProgressBar::new(total as u64).with_style(
             ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {human_pos}/{human_len} steps  {per_sec}  {msg}  ETA {eta}",
+                "{bar:30.cyan/blue} {human_pos}/{human_len} steps  {msg}  ETA {eta}",
             )
             .expect("valid template")
             .progress_chars("=> "),
         ),
         // An algorithm whose budget the registry cannot tell beforehand: no ETA.
         None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {human_pos} steps  {per_sec}  {msg}")
+            ProgressStyle::with_template("{spinner} {human_pos} steps  {msg}")
                 .expect("valid template"),
         ),
     };
