@@ -548,6 +548,7 @@ fn the_learning_report_writes_a_table_and_a_plot_per_environment() {
     assert!(min <= median && median <= max && min >= 8.0, "{ppo}");
     assert!(cells[8].ends_with("/2"), "{ppo}");
     assert!(cells[10].parse::<f64>().unwrap() > 0.0, "{ppo}");
+    assert_eq!(cells[11].split(", ").count(), 2, "{ppo}");
     // Every other row of the environment either ran or says it is not implemented.
     assert_eq!(
         table

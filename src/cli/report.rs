@@ -258,14 +258,14 @@ pub fn table(
     results: &[RowResult],
     seeds: usize,
     max_steps: Option<usize>,
+    command: &str,
 ) -> String {
     let mut text = String::from("# Learning results\n\n");
     let _ = writeln!(
         text,
         "Deterministic evaluation over 10 episodes (seeds 10000–10009) of each of {seeds} training seeds, \
-         with each algorithm's defaults for the environment. Produced by `wengert report learning --seeds {seeds}{}` \
+         with each algorithm's defaults for the environment. Produced by `{command}` \
          on a machine with {} threads.\n",
-        max_steps.map_or(String::new(), |s| format!(" --max-steps {s}")),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     if let Some(cap) = max_steps {
@@ -274,15 +274,15 @@ pub fn table(
             "**Smoke run: budgets capped at {cap} steps, so the targets do not apply.**\n"
         );
     }
-    text.push_str("| algorithm | environment | budget | target | median | min | max | passed | wall time per seed (s) | env steps/s |\n");
-    text.push_str("|---|---|---:|---|---:|---:|---:|---|---:|---:|\n");
+    text.push_str("| algorithm | environment | budget | target | median | min | max | passed | wall time per seed (s) | env steps/s | seeds 1, 2, … |\n");
+    text.push_str("|---|---|---:|---|---:|---:|---:|---|---:|---:|---|\n");
     for (row, result) in rows.iter().zip(results) {
         let required = row.required(seeds);
         let target = format!("≥ {} on {required}/{seeds}", row.threshold);
         let cells = match result {
-            RowResult::NotImplemented => "not implemented | | | | | |".to_string(),
+            RowResult::NotImplemented => "not implemented | | | | | | |".to_string(),
             RowResult::Failed(e) => format!(
-                "failed: {} | | | | | |",
+                "failed: {} | | | | | | |",
                 e.replace('|', "/").replace('\n', " ")
             ),
             RowResult::Done(seeds_done) => {
@@ -298,9 +298,11 @@ pub fn table(
                         .map(|s| s.env_steps as f64 / s.wall_time.max(1e-9))
                         .collect::<Vec<_>>(),
                 );
+                let by_seed: Vec<String> = evaluations.iter().map(|e| format!("{e:.1}")).collect();
                 format!(
-                    "{median:.1} | {min:.1} | {max:.1} | {verdict} {passed}/{} | {wall:.1} | {rate:.0}",
-                    seeds_done.len()
+                    "{median:.1} | {min:.1} | {max:.1} | {verdict} {passed}/{} | {wall:.1} | {rate:.0} | {}",
+                    seeds_done.len(),
+                    by_seed.join(", ")
                 )
             }
         };
@@ -349,7 +351,17 @@ pub fn run_learning(args: &LearningArgs) -> Result<(), String> {
     });
     fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    let markdown = table(&rows, &results, args.seeds, args.max_steps);
+    let mut command = String::from("wengert report learning");
+    for (flag, value) in [("--algo", &args.algo), ("--env", &args.env)] {
+        if let Some(value) = value {
+            command.push_str(&format!(" {flag} {value}"));
+        }
+    }
+    command.push_str(&format!(" --seeds {}", args.seeds));
+    if let Some(cap) = args.max_steps {
+        command.push_str(&format!(" --max-steps {cap}"));
+    }
+    let markdown = table(&rows, &results, args.seeds, args.max_steps, &command);
     let path = args.out.join("learning.md");
     fs::write(&path, &markdown).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     print!("{markdown}");
@@ -443,7 +455,7 @@ mod tests {
                 .iter()
                 .all(|r| matches!(r, RowResult::NotImplemented))
         );
-        let markdown = table(&rows, &results, 2, None);
+        let markdown = table(&rows, &results, 2, None, "wengert report learning");
         assert_eq!(markdown.matches("not implemented").count(), 5);
         assert!(markdown.contains("| SAC | Pendulum-v1 | 20000 | ≥ -200 on 2/2 | not implemented"));
     }
