@@ -1,18 +1,23 @@
-//! The `wengert` command: train and evaluate agents from the terminal.
+//! The `wengert` command: train, evaluate and watch agents, run the learning-results report and
+//! the optimal-control demonstrations.
 //!
 //! ```text
 //! wengert list
-//! wengert train ppo cartpole [--seed 1] [--set key=value]… [--runs-dir runs]
+//! wengert train ppo cartpole [--seed 1] [--config file.toml] [--set key=value]… [--runs-dir runs]
+//! wengert train --resume runs/ppo-cartpole-v1-1
+//! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
+//! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5]
+//! wengert control ilqr-pendulum
 //! ```
 
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod cli;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use wengert::rl::algorithms::{self, ALGORITHMS};
-use wengert::rl::train::{IterationMetrics, evaluate};
+
+use cli::train::{Outcome, TrainArgs};
 
 #[derive(Parser)]
 #[command(
@@ -27,18 +32,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the algorithms and environments.
+    /// List the algorithms, environments and control demonstrations, one line each.
     List,
-    /// Train an agent with the algorithm's defaults for the environment.
+    /// Train an agent with the algorithm's documented defaults for the environment.
+    ///
+    /// Settings come from the algorithm's defaults for the environment, then the TOML file of
+    /// `--config` (a flat table such as `total_timesteps = 50000`), then `--set` in order. The
+    /// run goes to `<runs-dir>/<algo>-<env>-<seed>/`: config.toml, metrics.csv, train.log,
+    /// learning_curve.svg, policy.safetensors and state.toml. Ctrl-C stops after the current
+    /// iteration and saves a checkpoint; `--resume <run>` continues it.
     Train {
         /// The algorithm (see `wengert list`).
-        algo: String,
+        #[arg(required_unless_present = "resume")]
+        algo: Option<String>,
         /// The environment: a Gymnasium id or a short name such as `cartpole`.
-        env: String,
-        /// Random seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Override a hyperparameter, e.g. `--set total_timesteps=50000` (repeatable).
+        #[arg(required_unless_present = "resume")]
+        env: Option<String>,
+        /// Random seed (default 1, or `seed` from the config file).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// A TOML file of settings, applied before `--set`.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Override a setting, e.g. `--set total_timesteps=50000` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
         /// Where run directories go.
@@ -47,182 +63,139 @@ enum Command {
         /// Deterministic evaluation episodes after training.
         #[arg(long, default_value_t = 10)]
         eval_episodes: usize,
+        /// Continue a stopped run (a run directory), with its saved configuration.
+        #[arg(long, value_name = "RUN", conflicts_with_all = ["algo", "env", "seed", "config", "settings"])]
+        resume: Option<PathBuf>,
+        /// Stop as if Ctrl-C was pressed once this many environment steps are done.
+        #[arg(long, value_name = "STEPS")]
+        stop_after: Option<usize>,
+        /// Do not draw the progress bar.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Evaluate a run's checkpoint deterministically; optionally record an episode as a GIF.
+    Eval {
+        /// The run directory.
+        run: PathBuf,
+        /// Episodes to evaluate.
+        #[arg(long, default_value_t = 10)]
+        episodes: usize,
+        /// Seed of the first episode (episode i uses seed + i).
+        #[arg(long, default_value_t = 10_000)]
+        seed: u64,
+        /// Record the first episode as an animated GIF at this path.
+        #[arg(long, value_name = "OUT.gif")]
+        gif: Option<PathBuf>,
+    },
+    /// Reports: `learning` runs the learning-results table of the policy-gradient and
+    /// value-based issues.
+    Report {
+        #[command(subcommand)]
+        report: ReportCommand,
+    },
+    /// Run an optimal-control demonstration, printing iterations and costs and plotting states
+    /// and controls (see `wengert list`).
+    Control {
+        /// The demonstration.
+        demo: String,
+        /// Where the plots go (default `runs/control-<demo>`).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
-const ENVIRONMENTS: [(&str, &str, &str); 5] = [
-    (
-        "cartpole",
-        "CartPole-v1",
-        "balance a pole on a cart (2 actions)",
-    ),
-    (
-        "acrobot",
-        "Acrobot-v1",
-        "swing a two-link arm above a line (3 actions)",
-    ),
-    (
-        "pendulum",
-        "Pendulum-v1",
-        "swing up and hold a pendulum (continuous torque)",
-    ),
-    (
-        "mountaincar",
-        "MountainCar-v0",
-        "drive an underpowered car up a hill (3 actions)",
-    ),
-    (
-        "mountaincar-continuous",
-        "MountainCarContinuous-v0",
-        "the same with a continuous force",
-    ),
-];
-
-fn resolve_env(name: &str) -> Result<&'static str, String> {
-    ENVIRONMENTS
-        .iter()
-        .find(|(short, id, _)| name.eq_ignore_ascii_case(short) || name == *id)
-        .map(|(_, id, _)| *id)
-        .ok_or_else(|| {
-            let valid: Vec<String> = ENVIRONMENTS
-                .iter()
-                .map(|(s, id, _)| format!("{s} ({id})"))
-                .collect();
-            format!(
-                "unknown environment `{name}`; valid environments: {}",
-                valid.join(", ")
-            )
-        })
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Train every (algorithm, environment) row of the learning-results table over several
+    /// seeds in parallel threads; write a Markdown table and one plot per environment.
+    Learning {
+        /// Only rows of this algorithm.
+        #[arg(long)]
+        algo: Option<String>,
+        /// Only rows of this environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// Seeds per row (1, 2, …).
+        #[arg(long, default_value_t = 5)]
+        seeds: usize,
+        /// Threads training seeds at once (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Cap every row's budget at this many steps (a smoke run: the targets do not apply).
+        #[arg(long, value_name = "STEPS")]
+        max_steps: Option<usize>,
+        /// Where the table and plots go.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List => {
-            println!("algorithms:");
-            for algorithm in ALGORITHMS {
-                println!("  {:<24} {}", algorithm.name, algorithm.about);
-            }
-            println!("environments:");
-            for (short, id, about) in ENVIRONMENTS {
-                println!("  {short:<24} {id:<26} {about}");
-            }
-            Ok(())
+            cli::list();
+            Ok(Outcome::Finished)
         }
         Command::Train {
             algo,
             env,
             seed,
+            config,
             settings,
             runs_dir,
             eval_episodes,
-        } => run_train(&algo, &env, seed, &settings, &runs_dir, eval_episodes),
+            resume,
+            stop_after,
+            no_progress,
+        } => cli::train::run(TrainArgs {
+            algo,
+            env,
+            seed,
+            config,
+            settings,
+            runs_dir,
+            eval_episodes,
+            resume,
+            stop_after,
+            progress: !no_progress,
+        }),
+        Command::Eval {
+            run,
+            episodes,
+            seed,
+            gif,
+        } => cli::eval::run(&run, episodes, seed, gif.as_deref()).map(|()| Outcome::Finished),
+        Command::Report {
+            report:
+                ReportCommand::Learning {
+                    algo,
+                    env,
+                    seeds,
+                    threads,
+                    max_steps,
+                    out,
+                },
+        } => cli::report::run_learning(&cli::report::LearningArgs {
+            algo,
+            env,
+            seeds,
+            threads,
+            max_steps,
+            out,
+        })
+        .map(|()| Outcome::Finished),
+        Command::Control { demo, out } => {
+            cli::control_demos::run(&demo, out).map(|()| Outcome::Finished)
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Finished) => ExitCode::SUCCESS,
+        // The conventional status of a program stopped by SIGINT.
+        Ok(Outcome::Stopped) => ExitCode::from(130),
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
     }
-}
-
-fn run_train(
-    algo: &str,
-    env: &str,
-    seed: u64,
-    settings: &[String],
-    runs_dir: &Path,
-    eval_episodes: usize,
-) -> Result<(), String> {
-    algorithms::find(algo).map_err(|e| e.to_string())?;
-    let env_id = resolve_env(env)?;
-    let settings: Vec<(String, String)> = settings
-        .iter()
-        .map(|setting| {
-            setting
-                .split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .ok_or_else(|| format!("--set expects KEY=VALUE, found `{setting}`"))
-        })
-        .collect::<Result<_, _>>()?;
-
-    let run_dir = runs_dir.join(format!("{algo}-{}-{seed}", env_id.to_lowercase()));
-    fs::create_dir_all(&run_dir)
-        .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
-    let metrics_path = run_dir.join("metrics.csv");
-    let mut metrics_file = fs::File::create(&metrics_path)
-        .map_err(|e| format!("cannot create {}: {e}", metrics_path.display()))?;
-    let mut header_written = false;
-
-    println!(
-        "training {algo} on {env_id} (seed {seed}) → {}",
-        run_dir.display()
-    );
-    let mut last_print = f64::NEG_INFINITY;
-    let run = algorithms::train(
-        algo,
-        env_id,
-        seed,
-        &settings,
-        &mut |m: &IterationMetrics| {
-            if !header_written {
-                let names: Vec<&str> = m.losses.iter().map(|(n, _)| *n).collect();
-                let _ = writeln!(
-                    metrics_file,
-                    "iteration,env_steps,wall_time,mean_return,episodes,{}",
-                    names.join(",")
-                );
-                header_written = true;
-            }
-            let values: Vec<String> = m.losses.iter().map(|(_, v)| format!("{v}")).collect();
-            let mean_return = m.mean_return.map_or(String::new(), |r| format!("{r}"));
-            let _ = writeln!(
-                metrics_file,
-                "{},{},{:.3},{},{},{}",
-                m.iteration,
-                m.env_steps,
-                m.wall_time,
-                mean_return,
-                m.episodes,
-                values.join(",")
-            );
-            if m.wall_time - last_print >= 1.0 {
-                last_print = m.wall_time;
-                let rate = m.env_steps as f64 / m.wall_time.max(1e-9);
-                println!(
-                    "{:>9} steps  {:>8.0} steps/s  return {:>8.1}  episodes {:>5}",
-                    m.env_steps,
-                    rate,
-                    m.mean_return.unwrap_or(f64::NAN),
-                    m.episodes
-                );
-            }
-            true
-        },
-    )
-    .map_err(|e| e.to_string())?;
-
-    fs::write(
-        run_dir.join("config.txt"),
-        format!(
-            "algorithm = {algo}\nenv = {env_id}\nseed = {seed}\n{}\n",
-            run.config
-        ),
-    )
-    .map_err(|e| format!("cannot write the config: {e}"))?;
-    let checkpoint = run_dir.join("policy.safetensors");
-    wengert::nn::checkpoint::save(&checkpoint, run.agent.store()).map_err(|e| e.to_string())?;
-    let returns = evaluate(run.agent.as_ref(), eval_episodes, 10_000).map_err(|e| e.to_string())?;
-    let count = returns.len().max(1) as f64;
-    let mean = returns.iter().sum::<f64>() / count;
-    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / count).sqrt();
-    println!("deterministic evaluation over {eval_episodes} episodes: {mean:.1} ± {std:.1}");
-    println!(
-        "wrote {}, {} and {}",
-        run_dir.join("config.txt").display(),
-        metrics_path.display(),
-        checkpoint.display()
-    );
-    Ok(())
 }

@@ -1,98 +1,605 @@
-//! End-to-end tests of the `wengert` binary.
+//! End-to-end tests of the `wengert` binary: run directories, resume, evaluation and GIFs,
+//! bad arguments, crashes, the learning report and the control demos.
 
-use std::process::Command;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 fn wengert() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wengert"))
 }
 
+/// A fresh temporary directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wengert-cli-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str], runs: &Path) -> Output {
+    wengert()
+        .args(args)
+        .arg("--runs-dir")
+        .arg(runs)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `(header, rows)` of a metrics file.
+fn metrics(run: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let csv = fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// The rows without their wall-time column.
+fn without_wall_time(rows: &[Vec<String>]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != 2)
+                .map(|(_, v)| v.clone())
+                .collect()
+        })
+        .collect()
+}
+
+fn evaluation_line(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| {
+            l.split_once("deterministic evaluation over ")
+                .map(|(_, e)| e.to_string())
+        })
+        .unwrap_or_else(|| panic!("no evaluation in {stdout}"))
+}
+
 #[test]
-fn a_tiny_training_run_writes_a_complete_run_directory() {
-    let runs = std::env::temp_dir().join(format!("wengert-cli-{}", std::process::id()));
+fn a_tiny_training_run_writes_a_complete_run_directory_whose_checkpoint_evaluates() {
+    let runs = scratch("run");
+    let config = runs.join("ppo.toml");
+    // Settings from a file; `--set` overrides the file; observation statistics make the
+    // checkpoint carry agent state beside the parameters.
+    fs::write(
+        &config,
+        "total_timesteps = 1024\nhidden = [32, 32]\nnormalize_observations = true\nseed = 3\n",
+    )
+    .unwrap();
+    let output = run(
+        &[
+            "train",
+            "ppo",
+            "cartpole",
+            "--config",
+            config.to_str().unwrap(),
+            "--set",
+            "total_timesteps=2048",
+            "--seed",
+            "7",
+            "--eval-episodes",
+            "3",
+        ],
+        &runs,
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+
+    let dir = runs.join("ppo-cartpole-v1-7");
+    for file in [
+        "config.toml",
+        "state.toml",
+        "metrics.csv",
+        "train.log",
+        "learning_curve.svg",
+        "policy.safetensors",
+        "agent_state.safetensors",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    let (header, rows) = metrics(&dir);
+    assert_eq!(
+        &header[..5],
+        &[
+            "iteration",
+            "env_steps",
+            "wall_time",
+            "mean_return",
+            "episodes"
+        ]
+    );
+    assert!(header.iter().any(|h| h == "approx_kl"));
+    assert_eq!(rows.len(), 2048 / 256);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.len(), header.len());
+        assert_eq!(row[0].parse::<usize>().unwrap(), i + 1);
+        assert_eq!(row[1].parse::<usize>().unwrap(), 256 * (i + 1));
+        assert!(row[2].parse::<f64>().unwrap() >= 0.0);
+        for value in &row[5..] {
+            assert!(value.parse::<f64>().unwrap().is_finite(), "{row:?}");
+        }
+    }
+    assert_eq!(
+        fs::read_to_string(dir.join("train.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        rows.len()
+    );
+    let config = fs::read_to_string(dir.join("config.toml")).unwrap();
+    for expected in [
+        "algorithm = \"ppo\"",
+        "env = \"CartPole-v1\"",
+        "seed = 7",
+        "total_timesteps = \"2048\"",
+        "total_timesteps: 2048",
+        "hidden: [\n",
+        "normalize_observations: true",
+    ] {
+        assert!(config.contains(expected), "{expected} not in {config}");
+    }
+    let state = fs::read_to_string(dir.join("state.toml")).unwrap();
+    assert!(state.contains("status = \"finished\"") && state.contains("env_steps = 2048"));
+    let svg = fs::read_to_string(dir.join("learning_curve.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+
+    // The checkpoint loads into the rebuilt agent and evaluates exactly as the trained one did.
     let output = wengert()
+        .args(["eval", dir.to_str().unwrap(), "--episodes", "3"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let evaluated = String::from_utf8_lossy(&output.stdout).to_string();
+    assert_eq!(evaluation_line(&evaluated), evaluation_line(&stdout));
+
+    // And it is a plain safetensors file with the parameters' names.
+    let bytes = fs::read(dir.join("policy.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert!(
+        tensors.names().iter().any(|n| n.starts_with("actor.")),
+        "{:?}",
+        tensors.names()
+    );
+    fs::remove_dir_all(&runs).unwrap();
+}
+
+#[test]
+fn resume_continues_a_stopped_run_from_the_saved_step_to_the_uninterrupted_result() {
+    let runs = scratch("resume");
+    let args = [
+        "train",
+        "ppo",
+        "cartpole",
+        "--set",
+        "total_timesteps=3072",
+        "--eval-episodes",
+        "1",
+    ];
+    let mut stopped_args = args.to_vec();
+    stopped_args.extend(["--stop-after", "1000"]);
+    let output = run(&stopped_args, &runs);
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("stopped at step 1024"));
+    let dir = runs.join("ppo-cartpole-v1-1");
+    let state = fs::read_to_string(dir.join("state.toml")).unwrap();
+    assert!(
+        state.contains("status = \"stopped\"") && state.contains("env_steps = 1024"),
+        "{state}"
+    );
+    assert_eq!(metrics(&dir).1.len(), 4);
+    // A stopped run's checkpoint evaluates.
+    let output = wengert()
+        .args(["eval", dir.to_str().unwrap(), "--episodes", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+
+    // Starting it again is refused; resuming continues it.
+    let again = run(&args, &runs);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    let output = wengert()
+        .args([
+            "train",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--eval-episodes",
+            "1",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("from step 1024"));
+    let (_, rows) = metrics(&dir);
+    assert_eq!(rows.len(), 12);
+    assert_eq!(rows.last().unwrap()[1], "3072");
+
+    // The resumed run is the uninterrupted one: same metrics, same checkpoint, byte for byte.
+    let straight = scratch("resume-straight");
+    let output = run(&args, &straight);
+    assert!(output.status.success(), "{}", text(&output));
+    let straight_dir = straight.join("ppo-cartpole-v1-1");
+    assert_eq!(
+        without_wall_time(&rows),
+        without_wall_time(&metrics(&straight_dir).1)
+    );
+    assert_eq!(
+        fs::read(dir.join("policy.safetensors")).unwrap(),
+        fs::read(straight_dir.join("policy.safetensors")).unwrap()
+    );
+    // Wall time goes on from where the stopped run left off.
+    let wall: Vec<f64> = rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    assert!(wall.windows(2).all(|w| w[0] <= w[1]), "{wall:?}");
+
+    // A finished run has nothing to resume.
+    let output = wengert()
+        .args(["train", "--resume", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to resume"));
+    fs::remove_dir_all(&runs).unwrap();
+    fs::remove_dir_all(&straight).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_and_saves_a_checkpoint() {
+    let runs = scratch("ctrl-c");
+    let child = wengert()
         .args([
             "train",
             "ppo",
             "cartpole",
-            "--seed",
-            "7",
             "--set",
-            "total_timesteps=2048",
-            "--eval-episodes",
-            "2",
+            "total_timesteps=10000000",
             "--runs-dir",
         ])
         .arg(&runs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = runs.join("ppo-cartpole-v1-1");
+    let started = std::time::Instant::now();
+    while fs::read_to_string(dir.join("metrics.csv")).map_or(0, |c| c.lines().count()) < 3 {
+        assert!(started.elapsed().as_secs() < 60, "no progress");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output));
+    let state = fs::read_to_string(dir.join("state.toml")).unwrap();
+    assert!(state.contains("status = \"stopped\""), "{state}");
+    let (_, rows) = metrics(&dir);
+    assert!(
+        state.contains(&format!("iteration = {}", rows.len())),
+        "{state} vs {} rows",
+        rows.len()
+    );
+    let output = wengert()
+        .args(["eval", dir.to_str().unwrap(), "--episodes", "1"])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "stdout: {stdout}\nstderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("deterministic evaluation over 2 episodes"));
+    assert!(output.status.success(), "{}", text(&output));
+    fs::remove_dir_all(&runs).unwrap();
+}
 
-    let run = runs.join("ppo-cartpole-v1-7");
-    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(&header[..3], &["iteration", "env_steps", "wall_time"]);
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows.len(), 2048 / 256);
-    assert!(rows.iter().all(|r| r.len() == header.len()));
-    assert_eq!(rows.last().unwrap()[1], "2048");
-    assert!(
-        std::fs::read_to_string(run.join("config.txt"))
-            .unwrap()
-            .contains("total_timesteps: 2048")
+#[cfg(unix)]
+#[test]
+fn a_run_killed_at_any_moment_leaves_a_readable_checkpoint_and_resumes() {
+    // A stopped run, then resumes killed (SIGKILL, no chance to clean up) at moments spread over
+    // their replay, training, and final writes. After each kill the previous checkpoint loads,
+    // the state parses, and a last resume finishes the run.
+    let runs = scratch("kill");
+    let output = run(
+        &[
+            "train",
+            "ppo",
+            "cartpole",
+            "--set",
+            "total_timesteps=4096",
+            "--stop-after",
+            "1024",
+        ],
+        &runs,
     );
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output));
+    let dir = runs.join("ppo-cartpole-v1-1");
+    let eval = |dir: &Path| {
+        let output = wengert()
+            .args(["eval", dir.to_str().unwrap(), "--episodes", "1"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+    };
+    for delay_ms in [5, 40, 80, 120, 160, 200, 260, 330, 400, 500] {
+        let mut child = wengert()
+            .args([
+                "train",
+                "--resume",
+                dir.to_str().unwrap(),
+                "--eval-episodes",
+                "50",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let state = fs::read_to_string(dir.join("state.toml")).unwrap();
+        if state.contains("finished") {
+            break;
+        }
+        eval(&dir);
+        // Leave a half-written checkpoint beside the real one, as a kill mid-write would.
+        fs::write(dir.join("policy.safetensors.tmp-1"), b"\x10\x00\x00").unwrap();
+    }
+    if !fs::read_to_string(dir.join("state.toml"))
+        .unwrap()
+        .contains("finished")
+    {
+        let output = wengert()
+            .args([
+                "train",
+                "--resume",
+                dir.to_str().unwrap(),
+                "--eval-episodes",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    eval(&dir);
+    let (_, rows) = metrics(&dir);
+    assert_eq!(rows.len(), 16);
+    assert_eq!(rows.last().unwrap()[1], "4096");
+    fs::remove_dir_all(&runs).unwrap();
+}
 
-    // The checkpoint loads into a freshly built model of the same shape.
-    let mut store = wengert::nn::ParamStore::<f32>::new();
-    let space = wengert::rl::env::Space::Discrete { n: 2 };
-    let _ = wengert::rl::policy::ActorCritic::new(
-        &mut store,
-        4,
-        &space,
-        &wengert::rl::policy::NetworkConfig::default(),
-        &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0),
+#[test]
+fn eval_records_an_episode_as_a_gif() {
+    let runs = scratch("gif");
+    let output = run(
+        &[
+            "train",
+            "ppo",
+            "pendulum",
+            "--set",
+            "total_timesteps=4096",
+            "--eval-episodes",
+            "1",
+        ],
+        &runs,
     );
-    wengert::nn::checkpoint::load(run.join("policy.safetensors"), &store).unwrap();
-    std::fs::remove_dir_all(&runs).unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let gif_path = runs.join("pendulum.gif");
+    let output = wengert()
+        .args(["eval"])
+        .arg(runs.join("ppo-pendulum-v1-1"))
+        .args(["--episodes", "2", "--gif"])
+        .arg(&gif_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("201 frames"));
+    let mut decoder = gif::DecodeOptions::new();
+    decoder.set_color_output(gif::ColorOutput::RGBA);
+    let mut decoder = decoder
+        .read_info(fs::File::open(&gif_path).unwrap())
+        .unwrap();
+    assert_eq!((decoder.width(), decoder.height()), (400, 300));
+    let mut frames = Vec::new();
+    while let Some(frame) = decoder.read_next_frame().unwrap() {
+        assert_eq!(frame.delay, 5, "Pendulum-v1's dt is 0.05 s");
+        frames.push(frame.buffer.to_vec());
+    }
+    // 200 steps of Pendulum-v1 plus the initial state, and the pendulum moves.
+    assert_eq!(frames.len(), 201);
+    assert_ne!(frames[0], frames[100]);
+    fs::remove_dir_all(&runs).unwrap();
 }
 
 #[test]
 fn bad_arguments_exit_non_zero_naming_what_is_valid() {
-    let cases: [(&[&str], &str); 4] = [
-        (&["train", "dqn9", "cartpole"], "valid algorithms: ppo"),
+    let runs = scratch("bad");
+    let bad_toml = runs.join("bad.toml");
+    fs::write(&bad_toml, "learning_rate = \"fast\"\n").unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["train", "dqn9", "cartpole"], "valid algorithms: ppo"),
         (
-            &["train", "ppo", "cartpool"],
+            vec!["train", "ppo", "cartpool"],
             "valid environments: cartpole (CartPole-v1)",
         ),
         (
-            &["train", "ppo", "cartpole", "--set", "gama=0.9"],
+            vec!["train", "ppo", "cartpole", "--set", "gama=0.9"],
             "valid settings: total_timesteps",
         ),
         (
-            &["train", "ppo", "cartpole", "--set", "gamma"],
+            vec!["train", "ppo", "cartpole", "--set", "gamma"],
             "--set expects KEY=VALUE",
         ),
+        (
+            vec!["train", "ppo", "cartpole", "--set", "gamma=high"],
+            "`gamma` expects a number, found `high`",
+        ),
+        (
+            vec![
+                "train",
+                "ppo",
+                "cartpole",
+                "--config",
+                bad_toml.to_str().unwrap(),
+            ],
+            "`learning_rate` expects a number",
+        ),
+        (
+            vec!["train", "ppo", "cartpole", "--config", "/nonexistent.toml"],
+            "cannot read /nonexistent.toml",
+        ),
+        (
+            vec!["train", "--resume", "/nonexistent-run"],
+            "is not a run directory",
+        ),
+        (vec!["eval", "/nonexistent-run"], "is not a run directory"),
+        (vec!["control", "lqg"], "valid demos: lqr, ilqr-pendulum"),
+        (
+            vec!["report", "learning", "--env", "cartpool"],
+            "valid environments",
+        ),
+        (vec!["train"], "required"),
     ];
     for (args, message) in cases {
-        let output = wengert().args(args).output().unwrap();
+        let output = wengert().args(&args).arg("--runs-dir").arg(&runs).output();
+        // Not every subcommand takes --runs-dir: try without it when clap rejects it.
+        let mut output = output.unwrap();
+        if String::from_utf8_lossy(&output.stderr).contains("unexpected argument '--runs-dir'") {
+            output = wengert().args(&args).output().unwrap();
+        }
         assert!(!output.status.success(), "{args:?} succeeded");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
+    // Nothing was left behind by the refused runs.
+    let left: Vec<_> = fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("bad.toml")]);
+    fs::remove_dir_all(&runs).unwrap();
 }
 
 #[test]
-fn list_names_every_algorithm_and_environment() {
+fn list_names_every_algorithm_environment_and_demo() {
     let output = wengert().arg("list").output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    for name in ["ppo", "CartPole-v1", "Pendulum-v1", "Acrobot-v1"] {
+    for algorithm in wengert::rl::algorithms::ALGORITHMS {
+        assert!(stdout.contains(algorithm.about), "{stdout}");
+    }
+    for name in [
+        "CartPole-v1",
+        "Pendulum-v1",
+        "Acrobot-v1",
+        "MountainCarContinuous-v0",
+        "lqr",
+        "mpc-pendulum",
+        "ddp-acrobot",
+    ] {
         assert!(stdout.contains(name), "{stdout}");
     }
+}
+
+#[test]
+fn the_learning_report_writes_a_table_and_a_plot_per_environment() {
+    let out = scratch("report");
+    let output = wengert()
+        .args([
+            "report",
+            "learning",
+            "--env",
+            "cartpole",
+            "--seeds",
+            "2",
+            "--threads",
+            "2",
+            "--max-steps",
+            "1024",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let table = fs::read_to_string(out.join("learning.md")).unwrap();
+    assert!(table.contains("budgets capped at 1024"));
+    let ppo = table
+        .lines()
+        .find(|l| l.starts_with("| PPO | CartPole-v1 | 1024 | ≥ 475 on 2/2 |"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = ppo.split('|').map(str::trim).collect();
+    let (median, min, max): (f64, f64, f64) = (
+        cells[5].parse().unwrap(),
+        cells[6].parse().unwrap(),
+        cells[7].parse().unwrap(),
+    );
+    assert!(min <= median && median <= max && min >= 8.0, "{ppo}");
+    assert!(cells[8].ends_with("/2"), "{ppo}");
+    assert!(cells[10].parse::<f64>().unwrap() > 0.0, "{ppo}");
+    assert_eq!(cells[11].split(", ").count(), 2, "{ppo}");
+    // Every other row of the environment either ran or says it is not implemented.
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.contains("| CartPole-v1 |"))
+            .count(),
+        7
+    );
+    let svg = fs::read_to_string(out.join("learning-cartpole-v1.svg")).unwrap();
+    assert!(svg.contains("<polygon") && svg.contains("<polyline"));
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn control_demos_print_costs_and_plot_states_and_controls() {
+    let out = scratch("control");
+    let output = wengert()
+        .args(["control", "ilqr-pendulum", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("after") && stdout.contains("iterations"),
+        "{stdout}"
+    );
+    let costs: Vec<f64> = stdout
+        .lines()
+        // The iteration lines: `  12  cost …`.
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .filter_map(|l| {
+            l.split("cost")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(costs.len() > 3 && costs.last() < costs.first(), "{costs:?}");
+    for file in ["states.svg", "controls.svg"] {
+        let svg = fs::read_to_string(out.join(file)).unwrap();
+        assert!(svg.contains("<polyline"), "{file}");
+    }
+    let output = wengert()
+        .args(["control", "lqr", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("K∞"));
+    fs::remove_dir_all(&out).unwrap();
 }

@@ -104,6 +104,21 @@ pub trait Agent: Send {
 
     /// Every iteration's metrics.
     fn history(&self) -> &[IterationMetrics];
+
+    /// What acting needs besides [`Agent::store`] — observation normalisation statistics, for
+    /// instance — as named vectors, so that a checkpoint can carry it. None by default.
+    fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
+        Vec::new()
+    }
+
+    /// Restores what [`Agent::extra_state`] returned; an unknown name or a wrong length is an
+    /// error naming it.
+    fn load_extra_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), String> {
+        match state.first() {
+            None => Ok(()),
+            Some((name, _)) => Err(format!("unexpected agent state `{name}`")),
+        }
+    }
 }
 
 impl Agent for Trained {
@@ -130,6 +145,46 @@ impl Agent for Trained {
 
     fn history(&self) -> &[IterationMetrics] {
         &self.history
+    }
+
+    /// The observation statistics `mean`, `var` and `count`, when observations are normalised.
+    fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
+        match &self.observation_stats {
+            None => Vec::new(),
+            Some(stats) => vec![
+                ("observation_stats.mean".into(), stats.mean.to_vec()),
+                ("observation_stats.var".into(), stats.var.to_vec()),
+                ("observation_stats.count".into(), vec![stats.count]),
+            ],
+        }
+    }
+
+    fn load_extra_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), String> {
+        let Some(stats) = &mut self.observation_stats else {
+            return match state.first() {
+                None => Ok(()),
+                Some((name, _)) => Err(format!(
+                    "unexpected agent state `{name}`: this agent does not normalise observations"
+                )),
+            };
+        };
+        for (name, values) in state {
+            let target: &mut [f64] = match name.as_str() {
+                "observation_stats.mean" => stats.mean.as_slice_mut().expect("contiguous"),
+                "observation_stats.var" => stats.var.as_slice_mut().expect("contiguous"),
+                "observation_stats.count" => std::slice::from_mut(&mut stats.count),
+                other => return Err(format!("unexpected agent state `{other}`")),
+            };
+            if values.len() != target.len() {
+                return Err(format!(
+                    "agent state `{name}` has length {}, expected {}",
+                    values.len(),
+                    target.len()
+                ));
+            }
+            target.copy_from_slice(values);
+        }
+        Ok(())
     }
 }
 

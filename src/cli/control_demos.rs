@@ -1,0 +1,395 @@
+//! `wengert control <demo>`: the control crate's demonstrations, printing each solver
+//! iteration's cost and plotting the states and controls over time.
+#![allow(non_snake_case)]
+
+use std::f64::consts::PI;
+use std::fs;
+use std::path::PathBuf;
+
+use ndarray::{Array1, Array2, Axis, array, s};
+use wengert::autograd::{Tensor, Var};
+use wengert::control::ilqr::{Ilqr, IlqrOptions, IlqrSolution, Method, Problem, quadratic_cost};
+use wengert::control::lqr::{DareProblem, LqrProblem, RiccatiOptions};
+use wengert::control::planners::{Mpc, Planner};
+use wengert::control::systems::{Acrobot, CartPole, Pendulum};
+use wengert::rl::env::{Env, PhysicalState};
+
+use super::plot::{self, Series};
+
+/// A demonstration.
+pub struct Demo {
+    pub name: &'static str,
+    pub about: &'static str,
+    run: fn() -> Result<Trajectory, String>,
+}
+
+/// What a demo plots: states `x` (one row per time) and controls `u`, with names.
+pub struct Trajectory {
+    dt: f64,
+    x: Array2<f64>,
+    u: Array2<f64>,
+    state_names: &'static [&'static str],
+    control_names: &'static [&'static str],
+}
+
+pub const DEMOS: &[Demo] = &[
+    Demo {
+        name: "lqr",
+        about: "finite-horizon LQR on a double integrator, against the infinite-horizon Riccati gain",
+        run: lqr_double_integrator,
+    },
+    Demo {
+        name: "ilqr-pendulum",
+        about: "iLQR swings a torque-limited pendulum up from hanging down",
+        run: ilqr_pendulum,
+    },
+    Demo {
+        name: "ilqr-cartpole",
+        about: "iLQR swings the cart-pole's pole up and brings the cart back",
+        run: ilqr_cart_pole,
+    },
+    Demo {
+        name: "ddp-acrobot",
+        about: "DDP against iLQR on an acrobot reaching up: fewer iterations, same optimum",
+        run: ddp_acrobot,
+    },
+    Demo {
+        name: "mpc-pendulum",
+        about: "receding-horizon MPC over iLQR balancing Gymnasium's Pendulum-v1",
+        run: mpc_pendulum,
+    },
+];
+
+/// `wengert control <demo>`.
+pub fn run(name: &str, out: Option<PathBuf>) -> Result<(), String> {
+    let demo = DEMOS.iter().find(|d| d.name == name).ok_or_else(|| {
+        let valid: Vec<&str> = DEMOS.iter().map(|d| d.name).collect();
+        format!("unknown demo `{name}`; valid demos: {}", valid.join(", "))
+    })?;
+    let trajectory = (demo.run)()?;
+    let out = out.unwrap_or_else(|| PathBuf::from("runs").join(format!("control-{name}")));
+    fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let plots = [
+        ("states.svg", "state", &trajectory.x, trajectory.state_names),
+        (
+            "controls.svg",
+            "control",
+            &trajectory.u,
+            trajectory.control_names,
+        ),
+    ];
+    for (file, what, values, names) in plots {
+        let time: Vec<f64> = (0..values.nrows())
+            .map(|t| t as f64 * trajectory.dt)
+            .collect();
+        let series: Vec<Series> = values
+            .axis_iter(Axis(1))
+            .zip(names.iter())
+            .map(|(column, name)| Series::line(name, time.clone(), column.to_vec()))
+            .collect();
+        let path = out.join(file);
+        plot::line_plot(
+            &path,
+            &format!("{name}: {what}s over time"),
+            "time (s)",
+            what,
+            &series,
+        )?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_history(name: &str, solution: &IlqrSolution) {
+    println!(
+        "{name}: {:?} after {} iterations, cost {:.6}",
+        solution.termination,
+        solution.iterations.len(),
+        solution.cost
+    );
+    for (i, report) in solution.iterations.iter().enumerate() {
+        println!(
+            "  {:3}  cost {:12.6}  step {:.4}  μ {:.1e}  expected {:.3e}  ‖∇‖ {:.3e}",
+            i + 1,
+            report.cost,
+            report.step,
+            report.regularisation,
+            report.expected_improvement,
+            report.gradient_norm
+        );
+    }
+}
+
+/// `ℓ = ½ (x − x*)ᵀ diag(w) (x − x*) + ½ r |u|²` and `ℓ_T` with weights `w_T`.
+fn swing_up<S>(
+    system: S,
+    dt: f64,
+    N: usize,
+    target: Array1<f64>,
+    w: Array1<f64>,
+    r: f64,
+    w_T: Array1<f64>,
+) -> Problem
+where
+    S: wengert::control::systems::System + Send + Sync + 'static,
+{
+    let target_T = target.clone();
+    Problem::from_system(
+        system,
+        dt,
+        N,
+        move |x, u| quadratic_cost(x, &target, &w) + u.powi(2).sum(&[0], false) * (0.5 * r),
+        move |x| quadratic_cost(x, &target_T, &w_T),
+    )
+}
+
+fn lqr_double_integrator() -> Result<Trajectory, String> {
+    // x = [p, ṗ], x' = A x + B u with A = [1 h; 0 1], B = [h²/2; h], over N steps, then a
+    // terminal cost; written as T = N + 1 LQR steps over z = [x; u] (the last control is free).
+    let (h, N) = (0.1, 50);
+    let (q, r, q_T) = (array![1.0, 0.5], 0.1, array![20.0, 5.0]);
+    let F_t = array![[1.0, h, h * h / 2.0], [0.0, 1.0, h]];
+    let mut C = vec![Array2::from_diag(&array![q[0], q[1], r]); N];
+    C.push(Array2::from_diag(&array![q_T[0], q_T[1], 1.0]));
+    let problem = LqrProblem::new(
+        vec![F_t; N + 1],
+        vec![array![0.0, 0.0]; N + 1],
+        C,
+        vec![array![0.0, 0.0, 0.0]; N + 1],
+        array![1.0, -0.5],
+    )
+    .map_err(|e| e.to_string())?;
+    let solution = problem.solve().map_err(|e| e.to_string())?;
+    println!(
+        "finite-horizon LQR, N = {N}: one backward Riccati recursion and a forward rollout, cost {:.6}",
+        solution.cost
+    );
+    let dare = DareProblem::new(
+        array![[1.0, h], [0.0, 1.0]],
+        array![[h * h / 2.0], [h]],
+        Array2::from_diag(&q),
+        array![[r]],
+    )
+    .map_err(|e| e.to_string())?
+    .solve(&RiccatiOptions::default())
+    .map_err(|e| e.to_string())?;
+    println!(
+        "infinite-horizon LQR: {} Riccati iterations, residual {:.1e}, K∞ = {:.5}, closed-loop spectral radius {:.4}",
+        dare.iterations, dare.residual, dare.K, dare.spectral_radius
+    );
+    // Far from the horizon's end the time-varying gain is the stationary one (u = K_t x vs −K∞ x).
+    let K_0 = &solution.policy.K[0];
+    println!(
+        "first-step gain K_0 = {:.5}; ‖K_0 + K∞‖ = {:.2e}",
+        K_0,
+        (K_0 + &dare.K).mapv(|v| v * v).sum().sqrt()
+    );
+    Ok(Trajectory {
+        dt: h,
+        x: solution.x.slice(s![..N + 1, ..]).to_owned(),
+        u: solution.u.slice(s![..N, ..]).to_owned(),
+        state_names: &["position", "velocity"],
+        control_names: &["force"],
+    })
+}
+
+fn ilqr_pendulum() -> Result<Trajectory, String> {
+    let (dt, N) = (0.05, 100);
+    let problem = swing_up(
+        Pendulum::default(),
+        dt,
+        N,
+        array![PI, 0.0],
+        array![0.1, 0.01],
+        0.01,
+        array![1000.0, 100.0],
+    )
+    .with_control_limits(array![-5.0], array![5.0]);
+    let options = IlqrOptions {
+        max_iterations: 100,
+        ..IlqrOptions::default()
+    };
+    let solution = Ilqr::new(options)
+        .solve(&problem, &array![0.0, 0.0], None)
+        .map_err(|e| e.to_string())?;
+    print_history(
+        "iLQR pendulum swing-up (θ = 0 hanging, π upright)",
+        &solution,
+    );
+    println!("final state {:.4}", solution.x.row(N));
+    Ok(Trajectory {
+        dt,
+        x: solution.x,
+        u: solution.u,
+        state_names: &["θ", "θ̇"],
+        control_names: &["torque"],
+    })
+}
+
+fn ilqr_cart_pole() -> Result<Trajectory, String> {
+    let (dt, N) = (0.05, 100);
+    let problem = swing_up(
+        CartPole::default(),
+        dt,
+        N,
+        array![0.0, PI, 0.0, 0.0],
+        array![0.1, 0.1, 0.01, 0.01],
+        0.01,
+        array![100.0, 1000.0, 100.0, 100.0],
+    )
+    .with_control_limits(array![-10.0], array![10.0]);
+    let options = IlqrOptions {
+        max_iterations: 30,
+        ..IlqrOptions::default()
+    };
+    let solution = Ilqr::new(options)
+        .solve(&problem, &array![0.0, 0.0, 0.0, 0.0], None)
+        .map_err(|e| e.to_string())?;
+    print_history("iLQR cart-pole swing-up", &solution);
+    println!("final state {:.4}", solution.x.row(N));
+    Ok(Trajectory {
+        dt,
+        x: solution.x,
+        u: solution.u,
+        state_names: &["p", "θ", "ṗ", "θ̇"],
+        control_names: &["force"],
+    })
+}
+
+fn ddp_acrobot() -> Result<Trajectory, String> {
+    let (dt, N) = (0.05, 60);
+    let problem = swing_up(
+        Acrobot::default(),
+        dt,
+        N,
+        array![PI, 0.0, 0.0, 0.0],
+        array![1.0, 1.0, 0.1, 0.1],
+        0.1,
+        array![100.0, 100.0, 10.0, 10.0],
+    );
+    let x0 = array![PI / 2.0, 0.0, 0.0, 0.0];
+    let solve = |method| {
+        let options = IlqrOptions {
+            method,
+            max_iterations: 150,
+            ..IlqrOptions::default()
+        };
+        Ilqr::new(options)
+            .solve(&problem, &x0, None)
+            .map_err(|e| e.to_string())
+    };
+    let ilqr = solve(Method::Ilqr)?;
+    let ddp = solve(Method::Ddp)?;
+    print_history("acrobot, iLQR", &ilqr);
+    print_history("acrobot, DDP", &ddp);
+    println!(
+        "iLQR: {} iterations, cost {:.6}; DDP: {} iterations, cost {:.6}",
+        ilqr.iterations.len(),
+        ilqr.cost,
+        ddp.iterations.len(),
+        ddp.cost
+    );
+    Ok(Trajectory {
+        dt,
+        x: ddp.x,
+        u: ddp.u,
+        state_names: &["θ₁", "θ₂", "θ̇₁", "θ̇₂"],
+        control_names: &["torque"],
+    })
+}
+
+fn mpc_pendulum() -> Result<Trajectory, String> {
+    // Pendulum-v1 (θ = 0 upright): g = 10, m = l = 1, dt = 0.05, |u| ≤ 2, |θ̇| ≤ 8, semi-implicit
+    // Euler. The planner's model is that step on autograd variables; the reward's normalize(θ)²
+    // becomes the smooth, periodic 2 (1 − cos θ).
+    const DT: f64 = 0.05;
+    fn model(x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
+        let (theta, theta_dot) = (x.slice(0, 0, 1), x.slice(0, 1, 2));
+        let u = u.clamp(-2.0, 2.0);
+        let theta_ddot = theta.sin() * 15.0 + u * 3.0;
+        let theta_dot_next = (theta_dot + theta_ddot * DT).clamp(-8.0, 8.0);
+        let theta_next = theta + &theta_dot_next * DT;
+        Var::concat(&[&theta_next, &theta_dot_next], 0)
+    }
+    let cost = |x: &Var<f64>| {
+        let (theta, theta_dot) = (x.slice(0, 0, 1), x.slice(0, 1, 2));
+        ((1.0 - theta.cos()) * 2.0 + theta_dot.powi(2) * 0.1).sum(&[0], false)
+    };
+    let problem = Problem::new(
+        2,
+        1,
+        40,
+        model,
+        move |x, u| cost(x) + u.powi(2).sum(&[0], false) * 0.001,
+        move |x| cost(x) * 5.0,
+    )
+    .with_control_limits(array![-2.0], array![2.0]);
+    let options = IlqrOptions {
+        max_iterations: 5,
+        ..IlqrOptions::default()
+    };
+    let mut mpc = Mpc::new(problem, options).with_first_call_iterations(100);
+    let mut env = wengert::rl::env::Pendulum::new();
+    env.reset(Some(0));
+    let steps = 200;
+    let mut x = Array2::zeros((steps + 1, 2));
+    let mut u = Array2::zeros((steps, 1));
+    let mut total = 0.0;
+    println!("MPC on Pendulum-v1 (seed 0), horizon 40, 5 iLQR iterations per step (100 at first)");
+    for t in 0..steps {
+        let state = Array1::from(env.state().to_vec());
+        x.row_mut(t).assign(&state);
+        let action = mpc.plan(&state)[0].clamp(-2.0, 2.0);
+        if t == 0 {
+            if let Some(first) = mpc.last_solution() {
+                print_history("first plan", first);
+            }
+        }
+        u[[t, 0]] = action;
+        let step = env
+            .step((&[action as f32][..]).into())
+            .map_err(|e| e.to_string())?;
+        total += step.reward;
+        if t % 20 == 19 {
+            let plan_cost = mpc.last_solution().map_or(f64::NAN, |s| s.cost);
+            println!(
+                "  step {:3}  θ {:+.4}  θ̇ {:+.4}  u {:+.3}  plan cost {:10.4}  return so far {:.1}",
+                t + 1,
+                env.state()[0],
+                env.state()[1],
+                action,
+                plan_cost,
+                total
+            );
+        }
+    }
+    x.row_mut(steps).assign(&Array1::from(env.state().to_vec()));
+    println!("return over {steps} steps: {total:.1}");
+    Ok(Trajectory {
+        dt: DT,
+        x,
+        u,
+        state_names: &["θ", "θ̇"],
+        control_names: &["torque"],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lqr_demo_reaches_the_origin_and_its_first_gain_is_the_stationary_one() {
+        let trajectory = lqr_double_integrator().unwrap();
+        assert_eq!(trajectory.x.nrows(), 51);
+        assert_eq!(trajectory.u.nrows(), 50);
+        let end = trajectory.x.row(50);
+        assert!(end.iter().all(|v| v.abs() < 0.05), "{end}");
+    }
+
+    #[test]
+    fn unknown_demos_list_the_valid_ones() {
+        let error = run("lqg", None).unwrap_err();
+        assert!(error.contains("valid demos: lqr, ilqr-pendulum"), "{error}");
+    }
+}

@@ -1,0 +1,482 @@
+//! `wengert report learning`: the learning-results tables of the policy-gradient (issue 6) and
+//! value-based (issue 7) issues, as data, run over seeds in parallel threads.
+//!
+//! For each row every seed trains with the algorithm's defaults for the environment at the
+//! row's budget, then its deterministic policy is evaluated over 10 episodes. The table gives
+//! the median, minimum and maximum of those evaluations over seeds, whether enough seeds reach
+//! the target, and the median wall time and environment steps per second of a seed; one plot
+//! per environment shows each algorithm's median learning curve with its min–max band. Rows
+//! whose algorithm is not in the registry are listed as not implemented.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use wengert::rl::algorithms;
+use wengert::rl::train::evaluate;
+
+use super::plot::{self, Series};
+use super::resolve_env;
+
+/// One row of the learning-results table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LearningTarget {
+    pub algorithm: &'static str,
+    /// How the row is named in the table (an algorithm with options).
+    pub label: &'static str,
+    pub env: &'static str,
+    /// Environment steps per seed.
+    pub budget: usize,
+    /// Settings on top of the algorithm's defaults for the environment.
+    pub settings: &'static [(&'static str, &'static str)],
+    /// The deterministic 10-episode evaluation a seed must reach.
+    pub threshold: f64,
+    /// Seeds out of five that must reach it.
+    pub required_of_five: usize,
+}
+
+const fn target(
+    algorithm: &'static str,
+    label: &'static str,
+    env: &'static str,
+    budget: usize,
+    threshold: f64,
+    required_of_five: usize,
+) -> LearningTarget {
+    LearningTarget {
+        algorithm,
+        label,
+        env,
+        budget,
+        settings: &[],
+        threshold,
+        required_of_five,
+    }
+}
+
+/// The targets of issues 6 and 7.
+pub const LEARNING_TARGETS: &[LearningTarget] = &[
+    target("ppo", "PPO", "CartPole-v1", 100_000, 475.0, 5),
+    target("a2c", "A2C", "CartPole-v1", 500_000, 475.0, 4),
+    target("reinforce", "REINFORCE", "CartPole-v1", 500_000, 475.0, 4),
+    target("trpo", "TRPO", "CartPole-v1", 100_000, 475.0, 4),
+    target("npg", "NPG", "CartPole-v1", 200_000, 475.0, 4),
+    target("dqn", "DQN", "CartPole-v1", 50_000, 475.0, 4),
+    LearningTarget {
+        settings: &[
+            ("double", "true"),
+            ("dueling", "true"),
+            ("prioritized", "true"),
+        ],
+        ..target(
+            "dqn",
+            "DQN double+dueling+prioritized",
+            "CartPole-v1",
+            50_000,
+            475.0,
+            4,
+        )
+    },
+    target("ppo", "PPO", "Acrobot-v1", 500_000, -100.0, 5),
+    target("dqn", "DQN", "Acrobot-v1", 100_000, -100.0, 4),
+    target("ppo", "PPO", "Pendulum-v1", 200_000, -250.0, 4),
+    target("trpo", "TRPO", "Pendulum-v1", 200_000, -300.0, 4),
+    target("sac", "SAC", "Pendulum-v1", 20_000, -200.0, 5),
+    target("td3", "TD3", "Pendulum-v1", 20_000, -200.0, 4),
+    target("ddpg", "DDPG", "Pendulum-v1", 20_000, -250.0, 4),
+    target("sac", "SAC", "MountainCarContinuous-v0", 50_000, 90.0, 4),
+];
+
+impl LearningTarget {
+    /// Seeds out of `seeds` that must pass: the row's fraction of five, rounded up.
+    pub fn required(&self, seeds: usize) -> usize {
+        (self.required_of_five * seeds).div_ceil(5)
+    }
+}
+
+/// The command line of `wengert report learning`.
+pub struct LearningArgs {
+    pub algo: Option<String>,
+    pub env: Option<String>,
+    pub seeds: usize,
+    pub threads: Option<usize>,
+    pub max_steps: Option<usize>,
+    pub out: PathBuf,
+}
+
+/// What one seed produced.
+#[derive(Clone, Debug)]
+pub struct SeedResult {
+    pub evaluation: f64,
+    pub wall_time: f64,
+    pub env_steps: usize,
+    /// `(env_steps, mean_return)` per iteration.
+    pub curve: Vec<(f64, f64)>,
+}
+
+/// A seed and what it produced.
+type SeedOutcome = (u64, Result<SeedResult, String>);
+
+/// A row's outcome.
+#[derive(Debug)]
+pub enum RowResult {
+    NotImplemented,
+    Failed(String),
+    Done(Vec<SeedResult>),
+}
+
+/// The rows `algo` and `env` select; an unknown environment name is an error.
+pub fn select(algo: Option<&str>, env: Option<&str>) -> Result<Vec<LearningTarget>, String> {
+    let env = env.map(resolve_env).transpose()?;
+    let rows: Vec<LearningTarget> = LEARNING_TARGETS
+        .iter()
+        .filter(|t| algo.is_none_or(|a| t.algorithm == a))
+        .filter(|t| env.is_none_or(|e| t.env == e))
+        .copied()
+        .collect();
+    if rows.is_empty() {
+        let algorithms: Vec<&str> = LEARNING_TARGETS.iter().map(|t| t.algorithm).collect();
+        return Err(format!(
+            "no row of the learning table matches; its algorithms are {} on CartPole-v1, Acrobot-v1, Pendulum-v1 and MountainCarContinuous-v0",
+            dedup(algorithms).join(", ")
+        ));
+    }
+    Ok(rows)
+}
+
+fn dedup(mut names: Vec<&str>) -> Vec<&str> {
+    let mut seen = Vec::new();
+    names.retain(|n| {
+        let new = !seen.contains(n);
+        seen.push(*n);
+        new
+    });
+    names
+}
+
+/// Trains one seed of a row and evaluates it.
+fn run_seed(row: &LearningTarget, budget: usize, seed: u64) -> Result<SeedResult, String> {
+    let mut settings: Vec<(String, String)> = row
+        .settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    settings.push(("total_timesteps".into(), budget.to_string()));
+    let start = Instant::now();
+    let mut curve = Vec::new();
+    let mut env_steps = 0;
+    let run = algorithms::train(row.algorithm, row.env, seed, &settings, &mut |m| {
+        env_steps = m.env_steps;
+        if let Some(r) = m.mean_return {
+            curve.push((m.env_steps as f64, r));
+        }
+        true
+    })
+    .map_err(|e| format!("seed {seed}: {e}"))?;
+    let wall_time = start.elapsed().as_secs_f64();
+    let returns =
+        evaluate(run.agent.as_ref(), 10, 10_000).map_err(|e| format!("seed {seed}: {e}"))?;
+    Ok(SeedResult {
+        evaluation: returns.iter().sum::<f64>() / returns.len() as f64,
+        wall_time,
+        env_steps,
+        curve,
+    })
+}
+
+/// Runs every (row, seed) job on `threads` scoped threads.
+pub fn run_rows(
+    rows: &[LearningTarget],
+    seeds: usize,
+    threads: usize,
+    max_steps: Option<usize>,
+    is_registered: impl Fn(&str) -> bool,
+) -> Vec<RowResult> {
+    let jobs: Vec<(usize, u64)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| is_registered(row.algorithm))
+        .flat_map(|(i, _)| (1..=seeds as u64).map(move |seed| (i, seed)))
+        .collect();
+    let results: Mutex<Vec<Vec<SeedOutcome>>> =
+        Mutex::new(rows.iter().map(|_| Vec::new()).collect());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1).min(jobs.len().max(1)) {
+            scope.spawn(|| {
+                while let Some(&(i, seed)) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let row = &rows[i];
+                    let budget = max_steps.map_or(row.budget, |cap| cap.min(row.budget));
+                    let result = run_seed(row, budget, seed);
+                    match &result {
+                        Ok(r) => eprintln!(
+                            "{} on {} seed {seed}: {:.1} after {} steps ({:.0} s)",
+                            row.label, row.env, r.evaluation, r.env_steps, r.wall_time
+                        ),
+                        Err(e) => eprintln!("{} on {}: {e}", row.label, row.env),
+                    }
+                    results.lock().expect("no panics while held")[i].push((seed, result));
+                }
+            });
+        }
+    });
+    let results = results.into_inner().expect("no panics while held");
+    rows.iter()
+        .zip(results)
+        .map(|(row, mut seeds)| {
+            if !is_registered(row.algorithm) {
+                return RowResult::NotImplemented;
+            }
+            seeds.sort_by_key(|(seed, _)| *seed);
+            match seeds.into_iter().map(|(_, r)| r).collect() {
+                Ok(done) => RowResult::Done(done),
+                Err(e) => RowResult::Failed(e),
+            }
+        })
+        .collect()
+}
+
+/// Median, minimum and maximum.
+pub fn median_min_max(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    (median, sorted[0], sorted[n - 1])
+}
+
+/// The Markdown table.
+pub fn table(
+    rows: &[LearningTarget],
+    results: &[RowResult],
+    seeds: usize,
+    max_steps: Option<usize>,
+    command: &str,
+) -> String {
+    let mut text = String::from("# Learning results\n\n");
+    let _ = writeln!(
+        text,
+        "Deterministic evaluation over 10 episodes (seeds 10000–10009) of each of {seeds} training seeds, \
+         with each algorithm's defaults for the environment. Produced by `{command}` \
+         on a machine with {} threads.\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    if let Some(cap) = max_steps {
+        let _ = writeln!(
+            text,
+            "**Smoke run: budgets capped at {cap} steps, so the targets do not apply.**\n"
+        );
+    }
+    text.push_str("| algorithm | environment | budget | target | median | min | max | passed | wall time per seed (s) | env steps/s | seeds 1, 2, … |\n");
+    text.push_str("|---|---|---:|---|---:|---:|---:|---|---:|---:|---|\n");
+    for (row, result) in rows.iter().zip(results) {
+        let required = row.required(seeds);
+        let target = format!("≥ {} on {required}/{seeds}", row.threshold);
+        let cells = match result {
+            RowResult::NotImplemented => "not implemented | | | | | | |".to_string(),
+            RowResult::Failed(e) => format!(
+                "failed: {} | | | | | | |",
+                e.replace('|', "/").replace('\n', " ")
+            ),
+            RowResult::Done(seeds_done) => {
+                let evaluations: Vec<f64> = seeds_done.iter().map(|s| s.evaluation).collect();
+                let (median, min, max) = median_min_max(&evaluations);
+                let passed = evaluations.iter().filter(|&&e| e >= row.threshold).count();
+                let verdict = if passed >= required { "✓" } else { "✗" };
+                let (wall, _, _) =
+                    median_min_max(&seeds_done.iter().map(|s| s.wall_time).collect::<Vec<_>>());
+                let (rate, _, _) = median_min_max(
+                    &seeds_done
+                        .iter()
+                        .map(|s| s.env_steps as f64 / s.wall_time.max(1e-9))
+                        .collect::<Vec<_>>(),
+                );
+                let by_seed: Vec<String> = evaluations.iter().map(|e| format!("{e:.1}")).collect();
+                format!(
+                    "{median:.1} | {min:.1} | {max:.1} | {verdict} {passed}/{} | {wall:.1} | {rate:.0} | {}",
+                    seeds_done.len(),
+                    by_seed.join(", ")
+                )
+            }
+        };
+        let budget = max_steps.map_or(row.budget, |cap| cap.min(row.budget));
+        let _ = writeln!(
+            text,
+            "| {} | {} | {budget} | {target} | {cells} |",
+            row.label, row.env
+        );
+    }
+    text
+}
+
+/// The median curve over seeds with its min–max band, on the iterations every seed reached.
+pub fn band(seeds: &[SeedResult]) -> Option<Series> {
+    let length = seeds.iter().map(|s| s.curve.len()).min()?;
+    if length == 0 {
+        return None;
+    }
+    let mut series = Series::line("", Vec::new(), Vec::new());
+    let (mut lower, mut upper) = (Vec::new(), Vec::new());
+    for i in 0..length {
+        let values: Vec<f64> = seeds.iter().map(|s| s.curve[i].1).collect();
+        let (median, min, max) = median_min_max(&values);
+        let steps: Vec<f64> = seeds.iter().map(|s| s.curve[i].0).collect();
+        series.x.push(median_min_max(&steps).0);
+        series.y.push(median);
+        lower.push(min);
+        upper.push(max);
+    }
+    series.band = Some((lower, upper));
+    Some(series)
+}
+
+/// `wengert report learning`.
+pub fn run_learning(args: &LearningArgs) -> Result<(), String> {
+    if args.seeds == 0 {
+        return Err("--seeds must be at least 1".into());
+    }
+    let rows = select(args.algo.as_deref(), args.env.as_deref())?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let results = run_rows(&rows, args.seeds, threads, args.max_steps, |name| {
+        algorithms::find(name).is_ok()
+    });
+    fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let mut command = String::from("wengert report learning");
+    for (flag, value) in [("--algo", &args.algo), ("--env", &args.env)] {
+        if let Some(value) = value {
+            command.push_str(&format!(" {flag} {value}"));
+        }
+    }
+    command.push_str(&format!(" --seeds {}", args.seeds));
+    if let Some(cap) = args.max_steps {
+        command.push_str(&format!(" --max-steps {cap}"));
+    }
+    let markdown = table(&rows, &results, args.seeds, args.max_steps, &command);
+    let path = args.out.join("learning.md");
+    fs::write(&path, &markdown).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    print!("{markdown}");
+    println!("wrote {}", path.display());
+
+    let mut envs: Vec<&str> = rows.iter().map(|r| r.env).collect();
+    envs.dedup();
+    for env in dedup(envs) {
+        let curves: Vec<Series> = rows
+            .iter()
+            .zip(&results)
+            .filter(|(row, _)| row.env == env)
+            .filter_map(|(row, result)| match result {
+                RowResult::Done(seeds) => band(seeds).map(|mut s| {
+                    s.label = row.label.to_string();
+                    s
+                }),
+                _ => None,
+            })
+            .collect();
+        if curves.is_empty() {
+            continue;
+        }
+        let path = args
+            .out
+            .join(format!("learning-{}.svg", env.to_lowercase()));
+        plot::line_plot(
+            &path,
+            &format!("{env}: median over {} seeds, min–max band", args.seeds),
+            "environment steps",
+            "mean return (last 20 episodes)",
+            &curves,
+        )?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_holds_the_issues_targets() {
+        assert_eq!(LEARNING_TARGETS.len(), 15);
+        let find = |label: &str, env: &str| {
+            *LEARNING_TARGETS
+                .iter()
+                .find(|t| t.label == label && t.env == env)
+                .unwrap()
+        };
+        let ppo = find("PPO", "CartPole-v1");
+        assert_eq!(
+            (ppo.budget, ppo.threshold, ppo.required(5)),
+            (100_000, 475.0, 5)
+        );
+        let sac = find("SAC", "MountainCarContinuous-v0");
+        assert_eq!(
+            (sac.budget, sac.threshold, sac.required(5)),
+            (50_000, 90.0, 4)
+        );
+        assert_eq!(find("TRPO", "Pendulum-v1").threshold, -300.0);
+        // Four of five scales up: 4 of 5, 2 of 2, 1 of 1; all stays all.
+        assert_eq!((sac.required(2), sac.required(1)), (2, 1));
+        assert_eq!(ppo.required(3), 3);
+    }
+
+    #[test]
+    fn selection_filters_rows_and_rejects_what_matches_nothing() {
+        let rows = select(Some("ppo"), None).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(select(None, Some("pendulum")).unwrap().len(), 5);
+        assert!(
+            select(Some("ppo"), Some("mountaincar-continuous"))
+                .unwrap_err()
+                .contains("no row")
+        );
+        assert!(
+            select(None, Some("cartpool"))
+                .unwrap_err()
+                .contains("valid environments")
+        );
+    }
+
+    #[test]
+    fn rows_of_unregistered_algorithms_are_listed_as_not_implemented() {
+        let rows = select(None, Some("pendulum")).unwrap();
+        let results = run_rows(&rows, 2, 2, None, |_| false);
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, RowResult::NotImplemented))
+        );
+        let markdown = table(&rows, &results, 2, None, "wengert report learning");
+        assert_eq!(markdown.matches("not implemented").count(), 5);
+        assert!(markdown.contains("| SAC | Pendulum-v1 | 20000 | ≥ -200 on 2/2 | not implemented"));
+    }
+
+    #[test]
+    fn statistics_and_bands_over_seeds() {
+        assert_eq!(median_min_max(&[3.0, 1.0, 2.0]), (2.0, 1.0, 3.0));
+        assert_eq!(median_min_max(&[4.0, 1.0, 2.0, 3.0]), (2.5, 1.0, 4.0));
+        let seed = |curve: Vec<(f64, f64)>| SeedResult {
+            evaluation: 0.0,
+            wall_time: 1.0,
+            env_steps: 0,
+            curve,
+        };
+        let series = band(&[
+            seed(vec![(100.0, 1.0), (200.0, 5.0), (300.0, 9.0)]),
+            seed(vec![(100.0, 3.0), (200.0, 7.0)]),
+        ])
+        .unwrap();
+        assert_eq!(series.x, vec![100.0, 200.0]);
+        assert_eq!(series.y, vec![2.0, 6.0]);
+        assert_eq!(series.band, Some((vec![1.0, 5.0], vec![3.0, 7.0])));
+    }
+}
