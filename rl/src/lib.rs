@@ -14,46 +14,40 @@
 //!   on termination; [`normalize`]: running observation and reward normalisation.
 //! - [`buffers`]: replay storage for off-policy agents — a uniform ring buffer, prioritised
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
-<<<<<<< HEAD
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
-//!
-//! - [`trpo`]: natural policy gradient and TRPO — Fisher-vector products from autograd,
-//!   conjugate gradient, the step to the KL radius, and the KL-constrained line search.
-=======
+//! - [`policy`]: actor-critic networks (categorical or diagonal-Gaussian heads);
+//!   [`shared_actor_critic`]: the shared-trunk variant.
+//! - Policy-gradient agents: [`reinforce`] (vanilla policy gradient with a learned baseline),
+//!   [`a2c`], [`ppo`], and [`trpo`] (natural policy gradient and TRPO: Fisher-vector products
+//!   from autograd, conjugate gradient, the step to the KL radius, the KL-constrained line search).
 //! - [`dqn`]: DQN with ε-greedy exploration, replay, a target network, the Huber loss and
 //!   gradient clipping, and the switches Double DQN, dueling heads, prioritised replay and
 //!   n-step returns.
->>>>>>> dqn
-//!
 //! - [`ddpg`], [`td3`], [`sac`]: off-policy actor-critics for continuous actions (deterministic
 //!   policy gradient; twin critics, target smoothing and delayed updates; the maximum-entropy
 //!   tanh-Gaussian with automatic temperature), sharing [`continuous`]'s critics, exploration
 //!   noise and action scaling.
+//! - [`train`]: what every trainer shares (metrics, errors, the [`train::Agent`] trait,
+//!   deterministic evaluation); [`algorithms`]: the registry that trains any of them by name.
 //!
-//! Each module opens with its math. Policy-gradient and value-based deep agents come later
-//! (issues 6 and 7), on top of `wengert-nn`.
+//! Each algorithm module opens with its math (background, key equations, pseudocode), and its
+//! code follows the same names in the same order.
 
 pub mod a2c;
 pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
-<<<<<<< HEAD
-pub mod dqn;
-=======
 pub mod continuous;
 pub mod ddpg;
->>>>>>> sac
+pub mod dqn;
 pub mod env;
 pub mod irl;
 pub mod normalize;
 pub mod policy;
 pub mod ppo;
-<<<<<<< HEAD
 pub mod reinforce;
-pub mod shared_actor_critic;
-=======
 pub mod sac;
->>>>>>> sac
+pub mod shared_actor_critic;
 pub mod tabular;
 pub mod td3;
 pub mod train;
