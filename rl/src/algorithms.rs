@@ -9,8 +9,8 @@ use crate::ppo::{self, PpoConfig};
 use crate::reinforce::{self, ReinforceConfig};
 use crate::sac::{self, SacConfig};
 use crate::td3::{self, Td3Config};
-use crate::trpo::{self, TrpoConfig};
 use crate::train::{Agent, IterationMetrics, TrainError};
+use crate::trpo::{self, TrpoConfig};
 
 /// An algorithm the registry can train.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
