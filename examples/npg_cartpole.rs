@@ -1,7 +1,7 @@
 //! Natural policy gradient on CartPole-v1 with the tuned defaults (TRPO's machinery without the
 //! line search): train, then evaluate the deterministic policy.
 //!
-//! `cargo run --release --example npg_cartpole [seed] [env_id]`
+//! `cargo run --release --example npg_cartpole [seed] [env_id] [key=value]…`
 
 use wengert::rl::trpo::{TrpoConfig, train};
 
@@ -9,10 +9,16 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     let env_id = args.next().unwrap_or_else(|| "CartPole-v1".to_string());
-    let config = TrpoConfig {
+    let mut config = TrpoConfig {
         seed,
         ..TrpoConfig::npg_for_env(&env_id)
     };
+    for setting in args {
+        let (key, value) = setting
+            .split_once('=')
+            .unwrap_or_else(|| panic!("expected key=value, found `{setting}`"));
+        config.set(key, value).unwrap_or_else(|e| panic!("{e}"));
+    }
     let trained = train(&env_id, &config, |m| {
         if m.iteration % 10 == 0 {
             println!(

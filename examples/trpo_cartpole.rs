@@ -1,7 +1,8 @@
 //! TRPO on CartPole-v1 with the tuned defaults: train, then evaluate the deterministic policy.
 //!
-//! `cargo run --release --example trpo_cartpole [seed] [env_id]` — the second argument runs the
-//! same program on another environment with its preset, e.g. `Pendulum-v1`.
+//! `cargo run --release --example trpo_cartpole [seed] [env_id] [key=value]…` — the second
+//! argument runs the same program on another environment with its preset (e.g. `Pendulum-v1`),
+//! the rest override settings (e.g. `target_kl=0.02`).
 
 use wengert::rl::trpo::{TrpoConfig, train};
 
@@ -9,10 +10,16 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     let env_id = args.next().unwrap_or_else(|| "CartPole-v1".to_string());
-    let config = TrpoConfig {
+    let mut config = TrpoConfig {
         seed,
         ..TrpoConfig::for_env(&env_id)
     };
+    for setting in args {
+        let (key, value) = setting
+            .split_once('=')
+            .unwrap_or_else(|| panic!("expected key=value, found `{setting}`"));
+        config.set(key, value).unwrap_or_else(|e| panic!("{e}"));
+    }
     run("TRPO", &env_id, &config);
 }
 

@@ -209,8 +209,12 @@ impl TrpoConfig {
             ..trpo
         };
         match id {
+            // The zoo's TRPO damping of 1e-3 lets the unchecked full step grow along F's
+            // near-null directions (the true KL overshoots δ several times); SB3's default 0.1
+            // keeps it near δ.
             "CartPole-v1" => TrpoConfig {
                 total_timesteps: 200_000,
+                cg_damping: 0.1,
                 ..npg
             },
             _ => npg,
@@ -359,7 +363,7 @@ impl TrpoConfig {
 /// ```
 /// use ndarray::array;
 /// use autograd::prelude::*;
-/// use wengert_nn::distributions::DiagGaussian;
+/// use nn::distributions::DiagGaussian;
 /// use wengert_rl::trpo::FisherVectorProduct;
 /// // N(μ, σ²) with σ = 0.5 fixed: KL(N(μ_old) ‖ N(μ)) = (μ − μ_old)² / 2σ², so F = 1/σ² = 4.
 /// let tape = Tape::<f64>::new();
@@ -427,7 +431,7 @@ pub struct NaturalStep<T> {
 /// ```
 /// use ndarray::array;
 /// use autograd::prelude::*;
-/// use wengert_nn::distributions::Categorical;
+/// use nn::distributions::Categorical;
 /// use wengert_rl::trpo::{FisherVectorProduct, natural_step};
 /// let tape = Tape::<f64>::new();
 /// let logits = tape.var(array![[0.5, 0.0, -0.5]]);
