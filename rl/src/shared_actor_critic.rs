@@ -24,7 +24,8 @@ use crate::policy::{ActionHead, NetworkConfig, PolicyDistribution};
 ///
 /// ```
 /// use rand::SeedableRng;
-/// use wengert_nn::ParamStore;
+/// use autograd::Tensor;
+/// use nn::ParamStore;
 /// use wengert_rl::env::Space;
 /// use wengert_rl::policy::{NetworkConfig, observations_var};
 /// use wengert_rl::shared_actor_critic::SharedActorCritic;

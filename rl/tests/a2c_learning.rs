@@ -41,20 +41,32 @@ fn the_same_seed_gives_the_same_run() {
 }
 
 #[test]
-fn a_shared_trunk_with_adam_learns_on_cartpole() {
-    let config = A2cConfig {
-        total_timesteps: 20_000,
-        shared_network: true,
-        optimizer: A2cOptimizer::Adam,
-        seed: 2,
-        ..A2cConfig::for_env("CartPole-v1")
-    };
-    let trained = train("CartPole-v1", &config, |_| true).unwrap();
-    assert!(matches!(trained.network, A2cNetwork::Shared(_)));
-    assert!(trained.store.id("trunk.0.weight").is_some());
-    assert!(trained.store.id("critic.weight").is_some());
-    let last = trained.history.last().unwrap().mean_return.unwrap();
-    assert!(last > 60.0, "mean return {last}");
+fn a_shared_trunk_learns_on_cartpole_with_rmsprop_and_with_adam() {
+    for optimizer in [A2cOptimizer::RmsProp, A2cOptimizer::Adam] {
+        let config = A2cConfig {
+            total_timesteps: 40_000,
+            shared_network: true,
+            optimizer,
+            seed: 1,
+            ..A2cConfig::for_env("CartPole-v1")
+        };
+        let trained = train("CartPole-v1", &config, |_| true).unwrap();
+        assert!(matches!(trained.network, A2cNetwork::Shared(_)));
+        assert!(trained.store.id("trunk.0.weight").is_some());
+        assert!(trained.store.id("critic.weight").is_some());
+        let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
+        let last = trained.history.last().unwrap().mean_return.unwrap();
+        let evaluation = trained.evaluate(5, 0).unwrap();
+        let mean = evaluation.iter().sum::<f64>() / 5.0;
+        println!("{optimizer}: mean return {first} → {last}, evaluation {mean}");
+        // Slower than separate networks (the value loss dominates the shared trunk's
+        // gradient), but well past a random policy's 22.
+        assert!(
+            last > 40.0,
+            "{optimizer}: mean return {last} (first {first})"
+        );
+        assert!(mean > 60.0, "{optimizer}: evaluation {evaluation:?}");
+    }
 }
 
 #[test]

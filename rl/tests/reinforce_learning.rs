@@ -6,9 +6,12 @@ use wengert_rl::algorithms;
 use wengert_rl::reinforce::{ReinforceConfig, train};
 
 #[test]
-fn reinforce_with_a_baseline_improves_on_cartpole() {
+fn reinforce_with_a_baseline_improves_on_cartpole_within_30k_steps() {
+    // A larger step and a shorter baseline fit than the preset, to learn in seconds.
     let config = ReinforceConfig {
         total_timesteps: 30_000,
+        policy_learning_rate: 3e-3,
+        value_iterations: 10,
         seed: 1,
         ..ReinforceConfig::for_env("CartPole-v1")
     };
@@ -16,16 +19,19 @@ fn reinforce_with_a_baseline_improves_on_cartpole() {
     let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
     let last = trained.history.last().unwrap().mean_return.unwrap();
     // A random policy averages about 22.
-    assert!(last > 60.0, "mean return {last} (first {first})");
+    assert!(last > 100.0, "mean return {last} (first {first})");
     assert!(last > 2.0 * first, "mean return {last} (first {first})");
-    // the baseline learns: it explains part of the returns' variance
-    let ev = trained
+    // The baseline learns: it explains part of the returns' variance (averaged over the last
+    // five batches, since one batch's figure is noisy; a broken regression stays near 0).
+    let ev: Vec<f64> = trained
         .history
-        .last()
-        .unwrap()
-        .get("explained_variance")
-        .unwrap();
-    assert!(ev > 0.2, "explained variance {ev}");
+        .iter()
+        .map(|m| m.get("explained_variance").unwrap())
+        .collect();
+    let recent = ev[ev.len() - 5..].iter().sum::<f64>() / 5.0;
+    assert!(recent > 0.1, "explained variance {ev:?}");
+    let evaluation = trained.evaluate(3, 0).unwrap();
+    assert!(evaluation.iter().all(|r| *r > 50.0), "{evaluation:?}");
 }
 
 #[test]
