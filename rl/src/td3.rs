@@ -137,17 +137,6 @@ impl Td3Config {
                 hidden: vec![64, 64],
                 ..base
             },
-            // rl-baselines3-zoo hyperparams/td3.yml, MountainCarContinuous-v0.
-            "MountainCarContinuous-v0" => Td3Config {
-                total_timesteps: 300_000,
-                action_noise: ActionNoise::OrnsteinUhlenbeck {
-                    sigma: 0.5,
-                    theta: 0.15,
-                    dt: 1e-2,
-                },
-                hidden: vec![64, 64],
-                ..base
-            },
             _ => base,
         }
     }
@@ -420,7 +409,8 @@ pub fn train(
         }
 
         if t % config.log_interval == 0 || t == config.total_timesteps {
-            let metrics = collector.metrics(history.len() + 1, window.take());
+            let losses = window.take_as(&["critic_loss", "actor_loss", "q_mean"]);
+            let metrics = collector.metrics(history.len() + 1, losses);
             history.push(metrics.clone());
             if !on_iteration(&metrics) {
                 break;
