@@ -3,6 +3,7 @@
 
 use wengert_rl::algorithms;
 use wengert_rl::continuous::ActionNoise;
+use wengert_rl::policy::Actions;
 use wengert_rl::sac::{SacConfig, train};
 use wengert_rl::train::Agent;
 
@@ -61,6 +62,20 @@ fn sac_reports_alpha_entropy_losses_and_throughput() {
     assert_eq!(last.get("gradient_steps"), Some(1900.0));
     // α started at 1 and is tuned: it has moved.
     assert!(last.get("alpha").unwrap() < 1.0);
+    // The deterministic action is tanh(μ(s)) scaled from [−1, 1] to Pendulum's [−2, 2].
+    let observations = ndarray::array![[1.0f32, 0.0, 0.5], [-0.6, 0.8, -3.0]];
+    let out = nn::Module::forward(
+        &agent.actor,
+        &agent.store().constants(),
+        &autograd::Var::constant(observations.clone()),
+    );
+    let Actions::Continuous(actions) = agent.act(&observations) else {
+        panic!("continuous actions")
+    };
+    for i in 0..2 {
+        let mu = out.value()[[i, 0]];
+        assert!((actions[[i, 0]] - 2.0 * mu.tanh()).abs() < 1e-6);
+    }
     // The checkpointable store holds every network, actor first.
     let store = agent.store();
     for name in [
