@@ -1,5 +1,6 @@
-//! SAC on MountainCarContinuous-v0 with the tuned defaults (Ornstein–Uhlenbeck exploration instead of the zoo’s gSDE): train for 50k steps, then evaluate the
-//! deterministic policy `tanh(μ)` over 10 episodes.
+//! SAC on MountainCarContinuous-v0 with the tuned defaults (the zoo's settings, with
+//! Ornstein–Uhlenbeck action noise instead of gSDE for exploration): train for 50k steps, then
+//! evaluate the deterministic policy `tanh(μ)` over 10 episodes.
 //!
 //! `cargo run --release --example sac_mountain_car [seed] [key=value]…`
 

@@ -526,7 +526,8 @@ impl Collector {
     }
 
     /// This iteration's metrics: returns, `losses`, and the throughput since the start,
-    /// `steps_per_second` and `gradient_steps_per_second`.
+    /// `steps_per_second` and `gradient_steps_per_second` (wall-clock, warm-up included), and
+    /// the count `gradient_steps`.
     pub fn metrics(
         &self,
         iteration: usize,
@@ -582,6 +583,29 @@ impl Averages {
         std::mem::take(&mut self.sums)
             .into_iter()
             .map(|(name, sum, count)| (name, sum / count as f64))
+            .collect()
+    }
+
+    /// The means of exactly `names`, in that order, NaN for a name with no value in this
+    /// window (so that every report has the same columns, warm-up included), and a fresh
+    /// window.
+    ///
+    /// ```
+    /// use wengert_rl::continuous::Averages;
+    /// let mut window = Averages::default();
+    /// window.add("critic_loss", 0.5);
+    /// let means = window.take_as(&["critic_loss", "actor_loss"]);
+    /// assert_eq!(means[0], ("critic_loss", 0.5));
+    /// assert!(means[1].1.is_nan());
+    /// ```
+    pub fn take_as(&mut self, names: &[&'static str]) -> Vec<(&'static str, f64)> {
+        let means = self.take();
+        names
+            .iter()
+            .map(|&name| {
+                let mean = means.iter().find(|(n, _)| *n == name).map(|(_, m)| *m);
+                (name, mean.unwrap_or(f64::NAN))
+            })
             .collect()
     }
 }

@@ -311,7 +311,8 @@ pub fn train(
         }
 
         if t % config.log_interval == 0 || t == config.total_timesteps {
-            let metrics = collector.metrics(history.len() + 1, window.take());
+            let losses = window.take_as(&["critic_loss", "actor_loss", "q_mean"]);
+            let metrics = collector.metrics(history.len() + 1, losses);
             history.push(metrics.clone());
             if !on_iteration(&metrics) {
                 break;

@@ -596,7 +596,13 @@ pub fn train(
         }
 
         if t % config.log_interval == 0 || t == config.total_timesteps {
-            let mut losses = window.take();
+            let mut losses = window.take_as(&[
+                "critic_loss",
+                "actor_loss",
+                "alpha_loss",
+                "q_mean",
+                "entropy",
+            ]);
             losses.push(("alpha", temperature.alpha() as f64));
             let metrics = collector.metrics(history.len() + 1, losses);
             history.push(metrics.clone());

@@ -137,17 +137,6 @@ impl Td3Config {
                 hidden: vec![64, 64],
                 ..base
             },
-            // rl-baselines3-zoo hyperparams/td3.yml, MountainCarContinuous-v0.
-            "MountainCarContinuous-v0" => Td3Config {
-                total_timesteps: 300_000,
-                action_noise: ActionNoise::OrnsteinUhlenbeck {
-                    sigma: 0.5,
-                    theta: 0.15,
-                    dt: 1e-2,
-                },
-                hidden: vec![64, 64],
-                ..base
-            },
             _ => base,
         }
     }
@@ -355,6 +344,7 @@ pub fn train(
 
     let mut window = Averages::default();
     let mut history = Vec::new();
+    let mut actor_updates = 0;
     for t in 1..=config.total_timesteps {
         // ---- act: uniform warm-up, then clip(μ_θ(s) + noise) ----
         let unit = if t <= config.learning_starts {
@@ -412,6 +402,7 @@ pub fn train(
                         actor_loss(&actor, &params, &critics.q1, &critic_store.constants(), &s);
                     check_finite("TD3 actor loss", policy_loss.item(), t)?;
                     actor_optimizer.step(&actor_store, &params.gradients(&policy_loss));
+                    actor_updates += 1;
                     actor_target.polyak_from(&actor_store, config.tau as f32);
                     critic_target.polyak_from(&critic_store, config.tau as f32);
                     window.add("actor_loss", policy_loss.item() as f64);
@@ -420,7 +411,9 @@ pub fn train(
         }
 
         if t % config.log_interval == 0 || t == config.total_timesteps {
-            let metrics = collector.metrics(history.len() + 1, window.take());
+            let mut losses = window.take_as(&["critic_loss", "actor_loss", "q_mean"]);
+            losses.push(("actor_updates", actor_updates as f64));
+            let metrics = collector.metrics(history.len() + 1, losses);
             history.push(metrics.clone());
             if !on_iteration(&metrics) {
                 break;

@@ -42,6 +42,36 @@ fn td3_reports_losses_and_throughput() {
         assert!(value.is_finite(), "{name} = {value}");
     }
     assert_eq!(last.get("gradient_steps"), Some(1000.0));
-    // The warm-up reports returns but no losses yet.
-    assert!(agent.history[0].get("critic_loss").is_none());
+    // The warm-up reports the same columns, with no losses yet.
+    let names = |i: usize| {
+        agent.history[i]
+            .losses
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(0), names(1));
+    assert!(agent.history[0].get("critic_loss").unwrap().is_nan());
+}
+
+#[test]
+fn the_actor_and_the_targets_move_once_every_policy_delay_critic_steps() {
+    for (delay, expected) in [(1, 300.0), (2, 150.0), (3, 100.0)] {
+        let config = Td3Config {
+            total_timesteps: 400,
+            learning_starts: 100,
+            policy_delay: delay,
+            hidden: vec![8],
+            log_interval: 400,
+            ..Td3Config::default()
+        };
+        let agent = train("Pendulum-v1", &config, |_| true).unwrap();
+        let last = agent.history.last().unwrap();
+        assert_eq!(last.get("gradient_steps"), Some(300.0));
+        assert_eq!(
+            last.get("actor_updates"),
+            Some(expected),
+            "policy_delay {delay}"
+        );
+    }
 }
