@@ -46,7 +46,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::advantage::{Trajectory, gae};
-use crate::env::{EnvError, Space, VectorEnv, make};
+use crate::env::{EnvError, VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
 use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
 use crate::train::{IterationMetrics, TrainError, Trained, explained_variance};
@@ -341,9 +341,6 @@ pub fn train(
     let mut envs = VectorEnv::new(envs, config.env_threads)?;
     let observation_dim = envs.single_observation_space().dim();
     let action_space = envs.single_action_space().clone();
-    if matches!(action_space, Space::Box(_)) && config.ent_coef != 0.0 {
-        // fine: a Gaussian's entropy bonus is well defined
-    }
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut store = ParamStore::<f32>::new();
     let network = NetworkConfig {
