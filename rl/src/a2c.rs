@@ -59,11 +59,12 @@ use crate::normalize::RunningMeanStd;
 use crate::policy::{
     Actions, ActorCritic, NetworkConfig, PolicyDistribution, observations_var, to_f64,
 };
-use crate::reinforce::{
-    check_finite, flatten_actions, mean_of_last, parse, parse_activation, parse_hidden, vector,
-};
+use crate::reinforce::{check_finite, parse, parse_activation, parse_hidden};
 use crate::shared_actor_critic::SharedActorCritic;
-use crate::train::{Agent, IterationMetrics, TrainError, evaluate, explained_variance};
+use crate::train::{
+    Agent, IterationMetrics, TrainError, evaluate, explained_variance, flatten_actions,
+    mean_of_last, vector,
+};
 
 /// The optimiser of an A2C update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -37,7 +37,7 @@
 
 use std::time::Instant;
 
-use autograd::{Tape, Tensor, Var, no_grad};
+use autograd::{Tape, Tensor, no_grad};
 use ndarray::{Array1, Array2, Axis};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Activation, ParamStore};
@@ -46,10 +46,13 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::advantage::{Trajectory, gae};
-use crate::env::{EnvError, VectorEnv, make};
+use crate::env::{VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
 use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
-use crate::train::{IterationMetrics, TrainError, Trained, explained_variance};
+use crate::train::{
+    IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
+    vector,
+};
 
 /// PPO's hyperparameters. Defaults are CleanRL's `ppo.py`; [`PpoConfig::for_env`] gives tuned
 /// settings per environment (from the RL Baselines3 Zoo where they exist).
@@ -597,39 +600,6 @@ pub fn train(
     })
 }
 
-fn vector(a: &Array1<f64>) -> Var<f32> {
-    Var::constant(a.mapv(|v| v as f32))
-}
-
-fn flatten_actions(actions: &[Actions]) -> Actions {
-    match actions.first() {
-        Some(Actions::Continuous(_)) => {
-            let views: Vec<_> = actions
-                .iter()
-                .map(|a| match a {
-                    Actions::Continuous(a) => a.view(),
-                    Actions::Discrete(_) => unreachable!("one action space per rollout"),
-                })
-                .collect();
-            Actions::Continuous(ndarray::concatenate(Axis(0), &views).expect("equal widths"))
-        }
-        _ => Actions::Discrete(
-            actions
-                .iter()
-                .flat_map(|a| match a {
-                    Actions::Discrete(a) => a.clone(),
-                    Actions::Continuous(_) => unreachable!("one action space per rollout"),
-                })
-                .collect(),
-        ),
-    }
-}
-
-fn mean_of_last(values: &[f64], n: usize) -> Option<f64> {
-    let tail = &values[values.len().saturating_sub(n)..];
-    (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
-}
-
 #[derive(Default)]
 struct MinibatchStats {
     policy_loss: f64,
@@ -673,11 +643,5 @@ impl UpdateStats {
 
     fn mean(&self, f: impl Fn(&MinibatchStats) -> f64) -> f64 {
         self.minibatches.iter().map(f).sum::<f64>() / self.minibatches.len().max(1) as f64
-    }
-}
-
-impl From<EnvError> for TrainError {
-    fn from(e: EnvError) -> Self {
-        TrainError::Env(e)
     }
 }

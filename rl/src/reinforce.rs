@@ -54,8 +54,11 @@ use rand::rngs::StdRng;
 use crate::advantage::reward_to_go;
 use crate::env::{VectorEnv, make};
 use crate::normalize::RunningMeanStd;
-use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
-use crate::train::{IterationMetrics, TrainError, Trained, explained_variance};
+use crate::policy::{ActorCritic, NetworkConfig, observations_var, to_f64};
+use crate::train::{
+    IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
+    vector,
+};
 
 /// REINFORCE's hyperparameters. Defaults follow Spinning Up's VPG (Adam, `α_θ = 3·10⁻⁴`,
 /// `α_φ = 10⁻³`, 80 baseline steps, normalised advantages) with CleanRL's networks;
@@ -471,37 +474,4 @@ pub(crate) fn check_finite(
         iteration,
         anomaly: tape.first_anomaly().map(|a| a.to_string()),
     })
-}
-
-pub(crate) fn vector(a: &Array1<f64>) -> Var<f32> {
-    Var::constant(a.mapv(|v| v as f32))
-}
-
-pub(crate) fn flatten_actions(actions: &[Actions]) -> Actions {
-    match actions.first() {
-        Some(Actions::Continuous(_)) => {
-            let views: Vec<_> = actions
-                .iter()
-                .map(|a| match a {
-                    Actions::Continuous(a) => a.view(),
-                    Actions::Discrete(_) => unreachable!("one action space per rollout"),
-                })
-                .collect();
-            Actions::Continuous(ndarray::concatenate(Axis(0), &views).expect("equal widths"))
-        }
-        _ => Actions::Discrete(
-            actions
-                .iter()
-                .flat_map(|a| match a {
-                    Actions::Discrete(a) => a.clone(),
-                    Actions::Continuous(_) => unreachable!("one action space per rollout"),
-                })
-                .collect(),
-        ),
-    }
-}
-
-pub(crate) fn mean_of_last(values: &[f64], n: usize) -> Option<f64> {
-    let tail = &values[values.len().saturating_sub(n)..];
-    (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
 }

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use autograd::no_grad;
-use ndarray::{Array1, Array2};
+use autograd::{Var, no_grad};
+use ndarray::{Array1, Array2, Axis};
 use nn::ParamStore;
 
 use crate::env::{Env, EnvError, make};
@@ -235,4 +235,48 @@ pub fn explained_variance(values: &Array1<f64>, returns: &Array1<f64>) -> f64 {
         return f64::NAN;
     }
     1.0 - (returns - values).var(0.0) / var_returns
+}
+
+impl From<EnvError> for TrainError {
+    fn from(e: EnvError) -> Self {
+        TrainError::Env(e)
+    }
+}
+
+// Small helpers every on-policy trainer uses.
+
+/// A vector of `f64` statistics as an `f32` constant.
+pub(crate) fn vector(a: &Array1<f64>) -> Var<f32> {
+    Var::constant(a.mapv(|v| v as f32))
+}
+
+/// One action batch from the per-step batches of a rollout, in step order.
+pub(crate) fn flatten_actions(actions: &[Actions]) -> Actions {
+    match actions.first() {
+        Some(Actions::Continuous(_)) => {
+            let views: Vec<_> = actions
+                .iter()
+                .map(|a| match a {
+                    Actions::Continuous(a) => a.view(),
+                    Actions::Discrete(_) => unreachable!("one action space per rollout"),
+                })
+                .collect();
+            Actions::Continuous(ndarray::concatenate(Axis(0), &views).expect("equal widths"))
+        }
+        _ => Actions::Discrete(
+            actions
+                .iter()
+                .flat_map(|a| match a {
+                    Actions::Discrete(a) => a.clone(),
+                    Actions::Continuous(_) => unreachable!("one action space per rollout"),
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The mean of the last `n` values (recent episode returns), if there are any.
+pub(crate) fn mean_of_last(values: &[f64], n: usize) -> Option<f64> {
+    let tail = &values[values.len().saturating_sub(n)..];
+    (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
 }

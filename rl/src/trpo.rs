@@ -70,7 +70,10 @@ use crate::advantage::{Trajectory, gae};
 use crate::env::{VectorEnv, make};
 use crate::normalize::RunningMeanStd;
 use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
-use crate::train::{IterationMetrics, TrainError, Trained, explained_variance};
+use crate::train::{
+    IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
+    vector,
+};
 
 /// TRPO's (and NPG's) hyperparameters. Defaults are Stable-Baselines3-contrib's `TRPO`;
 /// [`TrpoConfig::for_env`] gives tuned settings per environment (from the RL Baselines3 Zoo
@@ -812,37 +815,4 @@ struct StepOutcome {
     line_search_steps: usize,
     kl: f64,
     improvement: f64,
-}
-
-fn vector(a: &Array1<f64>) -> Var<f32> {
-    Var::constant(a.mapv(|v| v as f32))
-}
-
-fn flatten_actions(actions: &[Actions]) -> Actions {
-    match actions.first() {
-        Some(Actions::Continuous(_)) => {
-            let views: Vec<_> = actions
-                .iter()
-                .map(|a| match a {
-                    Actions::Continuous(a) => a.view(),
-                    Actions::Discrete(_) => unreachable!("one action space per rollout"),
-                })
-                .collect();
-            Actions::Continuous(ndarray::concatenate(Axis(0), &views).expect("equal widths"))
-        }
-        _ => Actions::Discrete(
-            actions
-                .iter()
-                .flat_map(|a| match a {
-                    Actions::Discrete(a) => a.clone(),
-                    Actions::Continuous(_) => unreachable!("one action space per rollout"),
-                })
-                .collect(),
-        ),
-    }
-}
-
-fn mean_of_last(values: &[f64], n: usize) -> Option<f64> {
-    let tail = &values[values.len().saturating_sub(n)..];
-    (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
 }
