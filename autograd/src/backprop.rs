@@ -17,36 +17,55 @@ use crate::tensor::Tensor;
 use crate::{Float, SharedArray};
 
 /// The gradients of `op`'s inputs `x`, given its output `y` and the output's gradient `g`.
-pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> Vec<Option<X>> {
+/// Only the inputs marked in `needs` get one (`None` for the rest: a constant operand's
+/// gradient is never computed).
+pub(crate) fn vjp<T: Float, X: Tensor<T>>(
+    op: &Op<T>,
+    x: &[X],
+    y: &X,
+    g: &X,
+    needs: &[bool],
+) -> Vec<Option<X>> {
     let one = T::one();
     let (a, a_data) = (&x[0], x[0].data());
     let shape_a = a.shape();
     match op {
         Op::Leaf => vec![],
-        Op::Add => vec![Some(g.sum_to(shape_a)), Some(g.sum_to(x[1].shape()))],
-        Op::Sub => vec![Some(g.sum_to(shape_a)), Some(g.neg().sum_to(x[1].shape()))],
+        Op::Add => vec![
+            needs[0].then(|| g.sum_to(shape_a)),
+            needs[1].then(|| g.sum_to(x[1].shape())),
+        ],
+        Op::Sub => vec![
+            needs[0].then(|| g.sum_to(shape_a)),
+            needs[1].then(|| g.neg().sum_to(x[1].shape())),
+        ],
         Op::Mul => {
             let b = &x[1];
             vec![
-                Some(g.mul(b).sum_to(shape_a)),
-                Some(g.mul(a).sum_to(b.shape())),
+                needs[0].then(|| g.mul(b).sum_to(shape_a)),
+                needs[1].then(|| g.mul(a).sum_to(b.shape())),
             ]
         }
         Op::Div => {
             let b = &x[1];
             vec![
-                Some(g.div(b).sum_to(shape_a)),
-                Some(g.mul(y).div(b).neg().sum_to(b.shape())),
+                needs[0].then(|| g.div(b).sum_to(shape_a)),
+                needs[1].then(|| g.mul(y).div(b).neg().sum_to(b.shape())),
             ]
         }
         Op::Pow => {
             let b = &x[1];
-            let da = g.mul(b).mul(&a.pow(&b.add_scalar(-one)));
+            let da = || g.mul(b).mul(&a.pow(&b.add_scalar(-one)));
             // ∂y/∂b = y ln a, taken as 0 where a = 0 (PyTorch's convention for 0ᵇ).
-            let nonzero = a_data.mapv(|v| v != T::zero());
-            let zero = X::constant(ArrayD::zeros(IxDyn(&[])).into_shared());
-            let db = g.mul(y).mul(&a.log()).where_(&nonzero, &zero);
-            vec![Some(da.sum_to(shape_a)), Some(db.sum_to(b.shape()))]
+            let db = || {
+                let nonzero = a_data.mapv(|v| v != T::zero());
+                let zero = X::constant(ArrayD::zeros(IxDyn(&[])).into_shared());
+                g.mul(y).mul(&a.log()).where_(&nonzero, &zero)
+            };
+            vec![
+                needs[0].then(|| da().sum_to(shape_a)),
+                needs[1].then(|| db().sum_to(b.shape())),
+            ]
         }
         Op::Minimum | Op::Maximum => {
             let b = &x[1];
@@ -59,8 +78,8 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> 
             let share_a = X::constant(zip_broadcast(a_data, b.data(), op.name(), pick_a));
             let share_b = X::constant(share_a.data().mapv(|s| one - s).into_shared());
             vec![
-                Some(g.mul(&share_a).sum_to(shape_a)),
-                Some(g.mul(&share_b).sum_to(b.shape())),
+                needs[0].then(|| g.mul(&share_a).sum_to(shape_a)),
+                needs[1].then(|| g.mul(&share_b).sum_to(b.shape())),
             ]
         }
         Op::AddScalar(_) => vec![Some(g.clone())],
@@ -95,18 +114,18 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> 
         Op::TanhGrad => {
             let (outer, y) = (&x[0], &x[1]);
             vec![
-                Some(X::apply(Op::TanhGrad, &[g, y])),
-                Some(g.mul(outer).mul(y).mul_scalar(T::from_f64(-2.0))),
+                needs[0].then(|| X::apply(Op::TanhGrad, &[g, y])),
+                needs[1].then(|| g.mul(outer).mul(y).mul_scalar(T::from_f64(-2.0))),
             ]
         }
         Op::SigmoidGrad => {
             let (outer, y) = (&x[0], &x[1]);
             vec![
-                Some(X::apply(Op::SigmoidGrad, &[g, y])),
-                Some(
+                needs[0].then(|| X::apply(Op::SigmoidGrad, &[g, y])),
+                needs[1].then(|| {
                     g.mul(outer)
-                        .mul(&y.mul_scalar(T::from_f64(-2.0)).add_scalar(one)),
-                ),
+                        .mul(&y.mul_scalar(T::from_f64(-2.0)).add_scalar(one))
+                }),
             ]
         }
         Op::Relu => vec![Some(
@@ -132,8 +151,8 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> 
             let on_a = X::constant(mask.mapv(indicator::<T>).into_shared());
             let on_b = X::constant(mask.mapv(|m| indicator::<T>(!m)).into_shared());
             vec![
-                Some(g.mul(&on_a).sum_to(shape_a)),
-                Some(g.mul(&on_b).sum_to(b.shape())),
+                needs[0].then(|| g.mul(&on_a).sum_to(shape_a)),
+                needs[1].then(|| g.mul(&on_b).sum_to(b.shape())),
             ]
         }
         Op::Sum(reduce) => vec![Some(
@@ -170,8 +189,8 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> 
         Op::MatMul => {
             let b = &x[1];
             vec![
-                Some(g.matmul(&b.transpose(-1, -2))),
-                Some(a.transpose(-1, -2).matmul(g)),
+                needs[0].then(|| g.matmul(&b.transpose(-1, -2))),
+                needs[1].then(|| a.transpose(-1, -2).matmul(g)),
             ]
         }
         Op::Reshape(_) => vec![Some(g.reshape(shape_a))],
@@ -203,11 +222,12 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(op: &Op<T>, x: &[X], y: &X, g: &X) -> 
         &Op::Concat(axis) => {
             let mut start = 0;
             x.iter()
-                .map(|input| {
+                .zip(needs)
+                .map(|(input, &needed)| {
                     let end = start + input.shape()[axis];
-                    let piece = X::apply(Op::Slice { axis, start, end }, &[g]);
+                    let piece = needed.then(|| X::apply(Op::Slice { axis, start, end }, &[g]));
                     start = end;
-                    Some(piece)
+                    piece
                 })
                 .collect()
         }

@@ -166,8 +166,11 @@ pub(crate) fn binary<T: Float>(
     a: &SharedArray<T>,
     b: &SharedArray<T>,
     op: &str,
-    f: impl Fn(T, T) -> T,
+    f: impl Fn(T, T) -> T + Copy,
 ) -> SharedArray<T> {
+    if let Some(out) = crate::kernels::binary(a, b, f) {
+        return out;
+    }
     if a.shape() == b.shape() {
         return Zip::from(a)
             .and(b)
@@ -209,6 +212,16 @@ fn keep_dims<T: Float>(reduced: ArrayD<T>, shape: &[usize], reduce: &Reduce) -> 
 }
 
 fn sum<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
+    let leading = reduce.axes.iter().enumerate().all(|(i, &axis)| i == axis);
+    if leading && reduce.axes.len() == a.ndim() {
+        return keep_dims(ArrayD::from_elem(IxDyn(&[]), a.sum()), a.shape(), reduce);
+    }
+    if leading {
+        let kept = reduced_shape(a.shape(), &reduce.axes, true);
+        if let Some(out) = crate::kernels::sum_leading_axes(a, &kept) {
+            return keep_dims(out.into_owned(), a.shape(), reduce);
+        }
+    }
     // Reduce the last listed axis straight from the input view (no copy of the input).
     let mut axes = reduce.axes.iter().rev();
     let mut out = match axes.next() {
@@ -276,6 +289,9 @@ fn sum_to<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
             "sum_to: shape {:?} is not a broadcast of {shape:?}",
             a.shape()
         );
+    }
+    if let Some(out) = crate::kernels::sum_leading_axes(a, shape) {
+        return out;
     }
     let mut out = if a.ndim() > shape.len() {
         a.sum_axis(Axis(0))

@@ -127,7 +127,8 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
                 .node
                 .is_some_and(|k| k >= first && depends[position(k)])
         };
-        if !inputs.iter().any(wanted) {
+        let needs: Vec<bool> = inputs.iter().map(wanted).collect();
+        if !needs.contains(&true) {
             continue;
         }
         let x: Vec<X> = inputs.iter().map(|i| X::from_input(tape, i)).collect();
@@ -138,7 +139,7 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
                 node: Some(node),
             },
         );
-        let gradients = rule(op, &x, &y, &adjoint);
+        let gradients = rule(op, &x, &y, &adjoint, &needs);
         for (input, gradient) in inputs.iter().zip(gradients) {
             let (Some(k), Some(gradient)) = (input.node, gradient) else {
                 continue;

@@ -32,6 +32,7 @@ mod forward;
 mod grad;
 pub mod gradcheck;
 pub mod higher;
+mod kernels;
 pub mod op;
 mod operators;
 pub mod shape;
