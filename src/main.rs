@@ -4,6 +4,7 @@
 //! ```text
 //! wengert list
 //! wengert train ppo cartpole [--seed 1] [--config file.toml] [--set key=value]… [--runs-dir runs]
+//! wengert train ppo cartpole --checkpoint-every 20000
 //! wengert train --resume runs/ppo-cartpole-v1-1
 //! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
 //! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5]
@@ -39,8 +40,13 @@ enum Command {
     /// Settings come from the algorithm's defaults for the environment, then the TOML file of
     /// `--config` (a flat table such as `total_timesteps = 50000`), then `--set` in order. The
     /// run goes to `<runs-dir>/<algo>-<env>-<seed>/`: config.toml, metrics.csv, train.log,
-    /// learning_curve.svg, policy.safetensors and state.toml. Ctrl-C stops after the current
-    /// iteration and saves a checkpoint; `--resume <run>` continues it.
+    /// learning_curve.svg, policy.safetensors, state.toml and the training state
+    /// (training_state.toml and .safetensors: parameters, optimiser moments, random
+    /// generators, environments, normalisers, replay buffer), written every
+    /// `--checkpoint-every` steps. Ctrl-C stops after the current iteration and saves a
+    /// checkpoint. `--resume <run>` loads the training state and continues from its step —
+    /// no replay — to the same result as an uninterrupted run, bit for bit; a run killed
+    /// without warning continues from its last checkpoint.
     Train {
         /// The algorithm (see `wengert list`).
         #[arg(required_unless_present = "resume")]
@@ -69,6 +75,10 @@ enum Command {
         /// Stop as if Ctrl-C was pressed once this many environment steps are done.
         #[arg(long, value_name = "STEPS")]
         stop_after: Option<usize>,
+        /// Save the whole training state (what `--resume` continues from) every this many
+        /// environment steps, at the end of the iteration that crosses the multiple.
+        #[arg(long, value_name = "STEPS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+        checkpoint_every: u64,
         /// Do not draw the progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -147,6 +157,7 @@ fn main() -> ExitCode {
             eval_episodes,
             resume,
             stop_after,
+            checkpoint_every,
             no_progress,
         } => cli::train::run(TrainArgs {
             algo,
@@ -158,6 +169,7 @@ fn main() -> ExitCode {
             eval_episodes,
             resume,
             stop_after,
+            checkpoint_every: checkpoint_every as usize,
             progress: !no_progress,
         }),
         Command::Eval {

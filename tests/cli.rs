@@ -225,6 +225,13 @@ fn resume_continues_a_stopped_run_from_the_saved_step_to_the_uninterrupted_resul
         .unwrap();
     assert!(output.status.success(), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("from step 1024"));
+    // It continued from the saved training state, without replaying the first 1024 steps.
+    let log = fs::read_to_string(dir.join("train.log")).unwrap();
+    assert!(
+        log.contains("resumed from the training state of iteration 4 (step 1024)"),
+        "{log}"
+    );
+    assert_eq!(log.matches("iteration     4 ").count(), 1, "{log}");
     let (_, rows) = metrics(&dir);
     assert_eq!(rows.len(), 12);
     assert_eq!(rows.last().unwrap()[1], "3072");
@@ -253,6 +260,144 @@ fn resume_continues_a_stopped_run_from_the_saved_step_to_the_uninterrupted_resul
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to resume"));
+    fs::remove_dir_all(&runs).unwrap();
+    fs::remove_dir_all(&straight).unwrap();
+}
+
+/// The columns that do not depend on the clock.
+fn deterministic_columns(header: &[String], rows: &[Vec<String>]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .zip(header)
+                .filter(|(_, h)| *h != "wall_time" && !h.ends_with("per_second"))
+                .map(|(v, _)| v.clone())
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_off_policy_run_resumes_from_its_last_periodic_checkpoint_to_the_uninterrupted_result() {
+    let runs = scratch("periodic");
+    let args = [
+        "train",
+        "dqn",
+        "cartpole",
+        "--set",
+        "total_timesteps=12000",
+        "--set",
+        "learning_starts=500",
+        "--set",
+        "log_interval=250",
+        "--set",
+        "hidden=16,16",
+        "--set",
+        "prioritized=true",
+        "--eval-episodes",
+        "1",
+        "--no-progress",
+    ];
+    let mut child = wengert()
+        .args(args)
+        .args(["--checkpoint-every", "1000", "--runs-dir"])
+        .arg(&runs)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let dir = runs.join("dqn-cartpole-v1-1");
+    let started = std::time::Instant::now();
+    // Killed without warning once a periodic checkpoint (not a stop) has been written.
+    while !fs::read_to_string(dir.join("training_state.toml"))
+        .is_ok_and(|t| t.contains("env_steps = 2000"))
+    {
+        assert!(started.elapsed().as_secs() < 60, "no checkpoint");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let state = fs::read_to_string(dir.join("state.toml")).unwrap();
+    assert!(!state.contains("finished"), "killed too late: {state}");
+
+    // A damaged tensor file is an error naming it; so is a configuration edited since.
+    let tensors = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.to_string_lossy().ends_with(".safetensors")
+                && p.to_string_lossy().contains("training_state.")
+        })
+        .unwrap();
+    let original = fs::read(&tensors).unwrap();
+    let mut damaged = original.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    fs::write(&tensors, &damaged).unwrap();
+    let resume = || {
+        wengert()
+            .args([
+                "train",
+                "--resume",
+                dir.to_str().unwrap(),
+                "--eval-episodes",
+                "1",
+                "--no-progress",
+            ])
+            .output()
+            .unwrap()
+    };
+    let output = resume();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("{} is damaged", tensors.display()))
+            && stderr.contains("checksum"),
+        "{stderr}"
+    );
+    fs::write(&tensors, &original).unwrap();
+    let config = fs::read_to_string(dir.join("config.toml")).unwrap();
+    fs::write(
+        dir.join("config.toml"),
+        config.replace("[settings]\n", "[settings]\ngamma = \"0.9\"\n"),
+    )
+    .unwrap();
+    let output = resume();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("training_state.toml")
+            && stderr.contains("different configuration")
+            && stderr.contains("gamma"),
+        "{stderr}"
+    );
+    fs::write(dir.join("config.toml"), config).unwrap();
+
+    // Resumed, it reaches the uninterrupted run: same metrics, same checkpoint, byte for byte.
+    let output = resume();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("from step 2000"),
+        "{}",
+        text(&output)
+    );
+    let straight = scratch("periodic-straight");
+    let output = run(&args, &straight);
+    assert!(output.status.success(), "{}", text(&output));
+    let straight_dir = straight.join("dqn-cartpole-v1-1");
+    let (header, rows) = metrics(&dir);
+    let (straight_header, straight_rows) = metrics(&straight_dir);
+    assert_eq!(header, straight_header);
+    assert_eq!(rows.len(), 48);
+    assert_eq!(
+        deterministic_columns(&header, &rows),
+        deterministic_columns(&header, &straight_rows)
+    );
+    assert_eq!(
+        fs::read(dir.join("policy.safetensors")).unwrap(),
+        fs::read(straight_dir.join("policy.safetensors")).unwrap()
+    );
     fs::remove_dir_all(&runs).unwrap();
     fs::remove_dir_all(&straight).unwrap();
 }
@@ -308,7 +453,7 @@ fn ctrl_c_stops_cleanly_and_saves_a_checkpoint() {
 #[test]
 fn a_run_killed_at_any_moment_leaves_a_readable_checkpoint_and_resumes() {
     // A stopped run, then resumes killed (SIGKILL, no chance to clean up) at moments spread over
-    // their replay, training, and final writes. After each kill the previous checkpoint loads,
+    // their loading, training, and final writes. After each kill the previous checkpoint loads,
     // the state parses, and a last resume finishes the run.
     let runs = scratch("kill");
     let output = run(

@@ -44,14 +44,12 @@
 //! ```
 
 use std::fmt;
-use std::time::Instant;
 
 use autograd::{Tape, Tensor, Var, no_grad};
 use ndarray::{Array1, Array2, Axis};
 use nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, clip_grad_norm};
 use nn::{Activation, Bound, ParamStore};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use crate::advantage::{Trajectory, gae};
 use crate::env::{EnvError, VectorEnv, make};
@@ -61,6 +59,7 @@ use crate::policy::{
 };
 use crate::reinforce::{check_finite, parse, parse_activation, parse_hidden};
 use crate::shared_actor_critic::SharedActorCritic;
+use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
     Agent, IterationMetrics, TrainError, evaluate, explained_variance, flatten_actions,
     mean_of_last, vector,
@@ -392,6 +391,17 @@ pub fn train(
     config: &A2cConfig,
     mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
 ) -> Result<TrainedA2c, TrainError> {
+    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+}
+
+/// [`train`], continuing from a saved training state when `resume` is given (see
+/// [`crate::snapshot`]); `on_iteration` can take a snapshot after every update.
+pub fn train_from(
+    env_id: &str,
+    config: &A2cConfig,
+    resume: Option<&TrainingState>,
+    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
+) -> Result<TrainedA2c, TrainError> {
     config.check()?;
     let envs: Vec<_> = (0..config.num_envs)
         .map(|_| make(env_id))
@@ -399,7 +409,7 @@ pub fn train(
     let mut envs = VectorEnv::new(envs, config.env_threads)?;
     let observation_dim = envs.single_observation_space().dim();
     let action_space = envs.single_action_space().clone();
-    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut rng = TrainerRng::seed_from_u64(config.seed);
     let mut store = ParamStore::<f32>::new();
     let network_config = NetworkConfig {
         hidden: config.hidden.clone(),
@@ -454,13 +464,26 @@ pub fn train(
 
     let (steps, n) = (config.num_steps, config.num_envs);
     let num_iterations = config.total_timesteps / (steps * n);
-    let start = Instant::now();
+    let mut clock = Clock::start();
     let mut raw_observations = envs.reset(Some(config.seed));
     let mut recent_returns: Vec<f64> = Vec::new();
     let mut history = Vec::with_capacity(num_iterations);
     let mut env_steps = 0;
+    let mut first_iteration = 1;
+    if let Some(state) = resume {
+        state.check("a2c", env_id, config)?;
+        state.load_params("agent", &store)?;
+        state.load_optimizer("optimizer", optimizer.as_mut(), &store)?;
+        state.load("rng", &mut rng)?;
+        state.load("envs", &mut envs)?;
+        state.load("observation_stats", &mut observation_stats)?;
+        state.load("recent_returns", &mut recent_returns)?;
+        raw_observations = envs.observations();
+        (first_iteration, env_steps) = (state.iteration + 1, state.env_steps);
+        clock = Clock::resume_at(state.wall_time);
+    }
 
-    for iteration in 1..=num_iterations {
+    for iteration in first_iteration..=num_iterations {
         if config.anneal_lr {
             let fraction = 1.0 - (iteration - 1) as f64 / num_iterations as f64;
             optimizer.set_lr(0, (fraction * config.learning_rate) as f32);
@@ -574,7 +597,7 @@ pub fn train(
         let metrics = IterationMetrics {
             iteration,
             env_steps,
-            wall_time: start.elapsed().as_secs_f64(),
+            wall_time: clock.seconds(),
             mean_return: mean_of_last(&recent_returns, 20),
             episodes: recent_returns.len(),
             losses: vec![
@@ -591,7 +614,17 @@ pub fn train(
         };
         drop(params);
         history.push(metrics.clone());
-        if !on_iteration(&metrics) {
+        let snapshot = || {
+            let mut state = TrainingState::new("a2c", env_id, &format!("{config:#?}"));
+            state.save_params("agent", &store);
+            state.save_optimizer("optimizer", optimizer.as_ref(), &store);
+            state.save("rng", &rng);
+            state.save("envs", &envs);
+            state.save("observation_stats", &observation_stats);
+            state.save("recent_returns", &recent_returns);
+            state
+        };
+        if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
             break;
         }
     }

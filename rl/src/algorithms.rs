@@ -8,6 +8,7 @@ use crate::env::{REGISTERED, Space, make};
 use crate::ppo::{self, PpoConfig};
 use crate::reinforce::{self, ReinforceConfig};
 use crate::sac::{self, SacConfig};
+use crate::snapshot::{Iteration, TrainingState};
 use crate::td3::{self, Td3Config};
 use crate::train::{Agent, IterationMetrics, TrainError};
 use crate::trpo::{self, TrpoConfig};
@@ -104,6 +105,39 @@ pub fn train(
     settings: &[(String, String)],
     on_iteration: &mut dyn FnMut(&IterationMetrics) -> bool,
 ) -> Result<Run, TrainError> {
+    train_from(name, env_id, seed, settings, None, &mut |i| {
+        on_iteration(i.metrics)
+    })
+}
+
+/// [`train`], continuing from the saved training state `resume` when given (it must come from
+/// the same algorithm, environment and settings); `on_iteration` sees every iteration and can
+/// take its [`TrainingState`] (see [`crate::snapshot`]).
+///
+/// ```
+/// use wengert_rl::algorithms::train_from;
+/// let settings = [("total_timesteps".to_string(), "512".to_string())];
+/// let mut saved = None;
+/// train_from("ppo", "CartPole-v1", 1, &settings, None, &mut |i| {
+///     saved = Some(i.training_state());
+///     false // stop after the first iteration
+/// }).unwrap();
+/// let saved = saved.unwrap();
+/// assert_eq!((saved.iteration, saved.env_steps), (1, 256));
+/// let run = train_from("ppo", "CartPole-v1", 1, &settings, Some(&saved), &mut |i| {
+///     assert_eq!(i.metrics.iteration, 2); // continues, does not start over
+///     true
+/// }).unwrap();
+/// assert_eq!(run.agent.history().len(), 1);
+/// ```
+pub fn train_from(
+    name: &str,
+    env_id: &str,
+    seed: u64,
+    settings: &[(String, String)],
+    resume: Option<&TrainingState>,
+    on_iteration: &mut dyn FnMut(&Iteration<'_>) -> bool,
+) -> Result<Run, TrainError> {
     let algorithm = find(name)?;
     let env = make(env_id)?;
     let fits = match env.action_space() {
@@ -121,7 +155,7 @@ pub fn train(
             let mut config = PpoConfig::for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = ppo::train(env_id, &config, on_iteration)?;
+            let trained = ppo::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),
@@ -131,7 +165,7 @@ pub fn train(
             let mut config = ReinforceConfig::for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = reinforce::train(env_id, &config, on_iteration)?;
+            let trained = reinforce::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),
@@ -141,7 +175,7 @@ pub fn train(
             let mut config = A2cConfig::for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = a2c::train(env_id, &config, on_iteration)?;
+            let trained = a2c::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),
@@ -151,7 +185,7 @@ pub fn train(
             let mut config = TrpoConfig::for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = trpo::train(env_id, &config, on_iteration)?;
+            let trained = trpo::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),
@@ -161,7 +195,7 @@ pub fn train(
             let mut config = TrpoConfig::npg_for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = trpo::train(env_id, &config, on_iteration)?;
+            let trained = trpo::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),
@@ -171,7 +205,7 @@ pub fn train(
             let mut config = DqnConfig::for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = dqn::train(env_id, &config, on_iteration)?;
+            let trained = dqn::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),
@@ -181,7 +215,7 @@ pub fn train(
             let mut config = DdpgConfig::for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = ddpg::train(env_id, &config, on_iteration)?;
+            let trained = ddpg::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),
@@ -191,7 +225,7 @@ pub fn train(
             let mut config = Td3Config::for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = td3::train(env_id, &config, on_iteration)?;
+            let trained = td3::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),
@@ -201,7 +235,7 @@ pub fn train(
             let mut config = SacConfig::for_env(env_id);
             config.seed = seed;
             apply(settings, |k, v| config.set(k, v))?;
-            let trained = sac::train(env_id, &config, on_iteration)?;
+            let trained = sac::train_from(env_id, &config, resume, on_iteration)?;
             Ok(Run {
                 agent: Box::new(trained),
                 config: format!("{config:#?}"),

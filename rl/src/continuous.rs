@@ -29,18 +29,16 @@
 //! ```
 //! [`Collector`] does the environment side of it; each algorithm writes the loop itself.
 
-use std::time::Instant;
-
 use autograd::{Float, Tensor, Var, no_grad};
 use ndarray::{Array1, Array2};
 use nn::{Kind, Mlp, Module, ParamStore, Path};
-use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::buffers::{ActionShape, Batch, BatchActions, ReplayBuffer, ReplayStorage};
 use crate::env::{Env, Space, VectorActions, VectorEnv, make};
 use crate::policy::Actions;
+use crate::snapshot::{Clock, Resumable, StateError, TrainerRng, TrainingState};
 use crate::train::{Agent, IterationMetrics, TrainError};
 
 /// The affine map between the unit box `[−1, 1]^d` the policies act in and an environment's
@@ -443,7 +441,7 @@ pub struct Collector {
     pub gradient_steps: usize,
     returns: Vec<f64>,
     gamma: f64,
-    start: Instant,
+    clock: Clock,
 }
 
 impl Collector {
@@ -473,7 +471,7 @@ impl Collector {
             gradient_steps: 0,
             returns: Vec::new(),
             gamma,
-            start: Instant::now(),
+            clock: Clock::start(),
         })
     }
 
@@ -533,7 +531,7 @@ impl Collector {
         iteration: usize,
         mut losses: Vec<(&'static str, f64)>,
     ) -> IterationMetrics {
-        let wall_time = self.start.elapsed().as_secs_f64();
+        let wall_time = self.clock.seconds();
         losses.push(("steps_per_second", self.env_steps as f64 / wall_time));
         losses.push((
             "gradient_steps_per_second",
@@ -548,6 +546,44 @@ impl Collector {
             episodes: self.returns.len(),
             losses,
         }
+    }
+}
+
+/// The environment (`name.envs`, with the observation acted on next), the replay buffer
+/// (`name.buffer`), the counters (`name.counters`: environment and gradient steps), the
+/// finished episodes' returns (`name.returns`); the clock resumes at the state's wall time.
+impl Resumable for Collector {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        self.envs.save(&format!("{name}.envs"), state);
+        self.buffer.save(&format!("{name}.buffer"), state);
+        state.put_u64(
+            format!("{name}.counters"),
+            vec![self.env_steps as u64, self.gradient_steps as u64],
+        );
+        self.returns.save(&format!("{name}.returns"), state);
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        self.envs.load(&format!("{name}.envs"), state)?;
+        self.buffer.load(&format!("{name}.buffer"), state)?;
+        let counters = state.u64s(&format!("{name}.counters"), Some(2))?;
+        (self.env_steps, self.gradient_steps) = (counters[0] as usize, counters[1] as usize);
+        self.returns.load(&format!("{name}.returns"), state)?;
+        self.observations = self.envs.observations();
+        self.clock = Clock::resume_at(state.wall_time);
+        Ok(())
+    }
+}
+
+/// The Ornstein–Uhlenbeck state `x_t` (`name`).
+impl Resumable for NoiseProcess {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        state.put_f64(name, self.state.clone());
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        self.state = state.f64s(name, Some(self.state.len()))?;
+        Ok(())
     }
 }
 
@@ -725,8 +761,8 @@ pub fn merge_stores(
 }
 
 /// A seeded generator for one run.
-pub fn seeded(seed: u64) -> StdRng {
-    StdRng::seed_from_u64(seed)
+pub fn seeded(seed: u64) -> TrainerRng {
+    TrainerRng::seed_from_u64(seed)
 }
 
 /// Mean of a value's elements, as `f64`.
@@ -777,7 +813,7 @@ pub(crate) fn check_common(
 pub(crate) fn add_noise(
     unit: Array2<f32>,
     noise: &mut NoiseProcess,
-    rng: &mut StdRng,
+    rng: &mut TrainerRng,
 ) -> Array2<f32> {
     let epsilon = noise.sample(rng);
     let mut noisy = unit;

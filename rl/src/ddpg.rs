@@ -41,6 +41,7 @@ use crate::continuous::{
     PolicyHead, QNetwork, add_noise, batch_actions, check_common, check_finite, mean, merge_stores,
     parse, parse_hidden, rows, seeded, to_rows, vector,
 };
+use crate::snapshot::{Iteration, TrainingState};
 use crate::td3::actor_loss;
 use crate::train::{IterationMetrics, TrainError};
 
@@ -207,6 +208,17 @@ pub fn train(
     config: &DdpgConfig,
     mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
 ) -> Result<ContinuousAgent, TrainError> {
+    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+}
+
+/// [`train`], continuing from a saved training state when `resume` is given (see
+/// [`crate::snapshot`]); `on_iteration` can take a snapshot at every report.
+pub fn train_from(
+    env_id: &str,
+    config: &DdpgConfig,
+    resume: Option<&TrainingState>,
+    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
+) -> Result<ContinuousAgent, TrainError> {
     check_common(
         config.total_timesteps,
         config.batch_size,
@@ -253,7 +265,21 @@ pub fn train(
 
     let mut window = Averages::default();
     let mut history = Vec::new();
-    for t in 1..=config.total_timesteps {
+    let mut first_iteration = 1;
+    if let Some(state) = resume {
+        state.check("ddpg", env_id, config)?;
+        state.load_params("agent", &actor_store)?;
+        state.load_params("agent.actor_target", &actor_target)?;
+        state.load_params("agent.critic", &critic_store)?;
+        state.load_params("agent.critic_target", &critic_target)?;
+        state.load_optimizer("actor_optimizer", &mut actor_optimizer, &actor_store)?;
+        state.load_optimizer("critic_optimizer", &mut critic_optimizer, &critic_store)?;
+        state.load("noise", &mut noise)?;
+        state.load("collector", &mut collector)?;
+        state.load("rng", &mut rng)?;
+        first_iteration = state.iteration + 1;
+    }
+    for t in collector.env_steps + 1..=config.total_timesteps {
         // ---- act: uniform warm-up, then clip(μ_θ(s) + noise) ----
         let unit = if t <= config.learning_starts {
             collector.random_actions(&mut rng)
@@ -312,9 +338,22 @@ pub fn train(
 
         if t % config.log_interval == 0 || t == config.total_timesteps {
             let losses = window.take_as(&["critic_loss", "actor_loss", "q_mean"]);
-            let metrics = collector.metrics(history.len() + 1, losses);
+            let metrics = collector.metrics(first_iteration + history.len(), losses);
             history.push(metrics.clone());
-            if !on_iteration(&metrics) {
+            let snapshot = || {
+                let mut state = TrainingState::new("ddpg", env_id, &format!("{config:#?}"));
+                state.save_params("agent", &actor_store);
+                state.save_params("agent.actor_target", &actor_target);
+                state.save_params("agent.critic", &critic_store);
+                state.save_params("agent.critic_target", &critic_target);
+                state.save_optimizer("actor_optimizer", &actor_optimizer, &actor_store);
+                state.save_optimizer("critic_optimizer", &critic_optimizer, &critic_store);
+                state.save("noise", &noise);
+                state.save("collector", &collector);
+                state.save("rng", &rng);
+                state
+            };
+            if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
                 break;
             }
         }

@@ -48,6 +48,7 @@ pub mod ppo;
 pub mod reinforce;
 pub mod sac;
 pub mod shared_actor_critic;
+pub mod snapshot;
 pub mod tabular;
 pub mod td3;
 pub mod train;

@@ -11,6 +11,7 @@
 //! deviation of the running discounted return `G ← γ G + r` (reset at episode ends), not
 //! centred.
 
+use crate::snapshot::{Resumable, StateError, TrainingState};
 use ndarray::{Array1, Array2, Axis};
 
 /// The running mean and variance of vectors of a fixed dimension.
@@ -109,6 +110,37 @@ impl RewardScaler {
             }
         }
         rewards.mapv(|r| (r / std).clamp(-clip, clip))
+    }
+}
+
+/// `name.mean`, `name.var` and `name.count`.
+impl Resumable for RunningMeanStd {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        state.put_f64(format!("{name}.mean"), self.mean.to_vec());
+        state.put_f64(format!("{name}.var"), self.var.to_vec());
+        state.put_f64(format!("{name}.count"), vec![self.count]);
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        let dim = self.mean.len();
+        self.mean = Array1::from(state.f64s(&format!("{name}.mean"), Some(dim))?);
+        self.var = Array1::from(state.f64s(&format!("{name}.var"), Some(dim))?);
+        self.count = state.f64s(&format!("{name}.count"), Some(1))?[0];
+        Ok(())
+    }
+}
+
+/// The running discounted returns `name.returns` and their statistics `name.stats`.
+impl Resumable for RewardScaler {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        state.put_f64(format!("{name}.returns"), self.returns.to_vec());
+        self.stats.save(&format!("{name}.stats"), state);
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        let n = self.returns.len();
+        self.returns = Array1::from(state.f64s(&format!("{name}.returns"), Some(n))?);
+        self.stats.load(&format!("{name}.stats"), state)
     }
 }
 

@@ -35,20 +35,18 @@
 //!         stop early if the approximate KL exceeds the target (option)
 //! ```
 
-use std::time::Instant;
-
 use autograd::{Tape, Tensor, no_grad};
 use ndarray::{Array1, Array2, Axis};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Activation, ParamStore};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::advantage::{Trajectory, gae};
 use crate::env::{VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
 use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
+use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
     IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
     vector,
@@ -354,6 +352,17 @@ pub fn train(
     config: &PpoConfig,
     mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
 ) -> Result<Trained, TrainError> {
+    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+}
+
+/// [`train`], continuing from a saved training state when `resume` is given (see
+/// [`crate::snapshot`]); `on_iteration` can take a snapshot after every update.
+pub fn train_from(
+    env_id: &str,
+    config: &PpoConfig,
+    resume: Option<&TrainingState>,
+    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
+) -> Result<Trained, TrainError> {
     config.check()?;
     let envs: Vec<_> = (0..config.num_envs)
         .map(|_| make(env_id))
@@ -361,7 +370,7 @@ pub fn train(
     let mut envs = VectorEnv::new(envs, config.env_threads)?;
     let observation_dim = envs.single_observation_space().dim();
     let action_space = envs.single_action_space().clone();
-    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut rng = TrainerRng::seed_from_u64(config.seed);
     let mut store = ParamStore::<f32>::new();
     let network = NetworkConfig {
         hidden: config.hidden.clone(),
@@ -398,13 +407,27 @@ pub fn train(
     let batch_size = config.num_envs * config.num_steps;
     let minibatch_size = batch_size / config.num_minibatches;
     let num_iterations = config.total_timesteps / batch_size;
-    let start = Instant::now();
+    let mut clock = Clock::start();
     let mut raw_observations = envs.reset(Some(config.seed));
     let mut recent_returns: Vec<f64> = Vec::new();
     let mut history = Vec::with_capacity(num_iterations);
     let mut env_steps = 0;
+    let mut first_iteration = 1;
+    if let Some(state) = resume {
+        state.check("ppo", env_id, config)?;
+        state.load_params("agent", &store)?;
+        state.load_optimizer("optimizer", &mut optimizer, &store)?;
+        state.load("rng", &mut rng)?;
+        state.load("envs", &mut envs)?;
+        state.load("observation_stats", &mut observation_stats)?;
+        state.load("reward_scaler", &mut reward_scaler)?;
+        state.load("recent_returns", &mut recent_returns)?;
+        raw_observations = envs.observations();
+        (first_iteration, env_steps) = (state.iteration + 1, state.env_steps);
+        clock = Clock::resume_at(state.wall_time);
+    }
 
-    for iteration in 1..=num_iterations {
+    for iteration in first_iteration..=num_iterations {
         if config.anneal_lr {
             let fraction = 1.0 - (iteration - 1) as f64 / num_iterations as f64;
             optimizer.set_lr(0, (fraction * config.learning_rate) as f32);
@@ -587,7 +610,7 @@ pub fn train(
         let metrics = IterationMetrics {
             iteration,
             env_steps,
-            wall_time: start.elapsed().as_secs_f64(),
+            wall_time: clock.seconds(),
             mean_return: mean_of_last(&recent_returns, 20),
             episodes: recent_returns.len(),
             losses: vec![
@@ -604,7 +627,18 @@ pub fn train(
             ],
         };
         history.push(metrics.clone());
-        if !on_iteration(&metrics) {
+        let snapshot = || {
+            let mut state = TrainingState::new("ppo", env_id, &format!("{config:#?}"));
+            state.save_params("agent", &store);
+            state.save_optimizer("optimizer", &optimizer, &store);
+            state.save("rng", &rng);
+            state.save("envs", &envs);
+            state.save("observation_stats", &observation_stats);
+            state.save("reward_scaler", &reward_scaler);
+            state.save("recent_returns", &recent_returns);
+            state
+        };
+        if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
             break;
         }
     }

@@ -42,19 +42,17 @@
 //!         φ ← φ − α_φ Adam(∇φ (1/|D|) Σ_t (V_φ(s_t) − R̂_t)²)                    refit the baseline
 //! ```
 
-use std::time::Instant;
-
 use autograd::{Tape, Tensor, Var, no_grad};
 use ndarray::{Array1, Array2, Axis};
 use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Activation, ParamStore};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use crate::advantage::reward_to_go;
 use crate::env::{VectorEnv, make};
 use crate::normalize::RunningMeanStd;
 use crate::policy::{ActorCritic, NetworkConfig, observations_var, to_f64};
+use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
     IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
     vector,
@@ -262,6 +260,17 @@ pub fn train(
     config: &ReinforceConfig,
     mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
 ) -> Result<Trained, TrainError> {
+    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+}
+
+/// [`train`], continuing from a saved training state when `resume` is given (see
+/// [`crate::snapshot`]); `on_iteration` can take a snapshot after every update.
+pub fn train_from(
+    env_id: &str,
+    config: &ReinforceConfig,
+    resume: Option<&TrainingState>,
+    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
+) -> Result<Trained, TrainError> {
     config.check()?;
     let envs: Vec<_> = (0..config.num_envs)
         .map(|_| make(env_id))
@@ -269,7 +278,7 @@ pub fn train(
     let mut envs = VectorEnv::new(envs, config.env_threads)?;
     let observation_dim = envs.single_observation_space().dim();
     let action_space = envs.single_action_space().clone();
-    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut rng = TrainerRng::seed_from_u64(config.seed);
     let mut store = ParamStore::<f32>::new();
     let network = NetworkConfig {
         hidden: config.hidden.clone(),
@@ -307,13 +316,27 @@ pub fn train(
 
     let (steps, n) = (config.num_steps, config.num_envs);
     let num_iterations = config.total_timesteps / (steps * n);
-    let start = Instant::now();
+    let mut clock = Clock::start();
     let mut raw_observations = envs.reset(Some(config.seed));
     let mut recent_returns: Vec<f64> = Vec::new();
     let mut history = Vec::with_capacity(num_iterations);
     let mut env_steps = 0;
+    let mut first_iteration = 1;
+    if let Some(state) = resume {
+        state.check("reinforce", env_id, config)?;
+        state.load_params("agent", &store)?;
+        state.load_optimizer("policy_optimizer", &mut policy_optimizer, &store)?;
+        state.load_optimizer("value_optimizer", &mut value_optimizer, &store)?;
+        state.load("rng", &mut rng)?;
+        state.load("envs", &mut envs)?;
+        state.load("observation_stats", &mut observation_stats)?;
+        state.load("recent_returns", &mut recent_returns)?;
+        raw_observations = envs.observations();
+        (first_iteration, env_steps) = (state.iteration + 1, state.env_steps);
+        clock = Clock::resume_at(state.wall_time);
+    }
 
-    for iteration in 1..=num_iterations {
+    for iteration in first_iteration..=num_iterations {
         // ---- run π_θ for T steps in N environments ----
         let mut observations = Vec::with_capacity(steps);
         let mut actions = Vec::with_capacity(steps);
@@ -432,7 +455,7 @@ pub fn train(
         let metrics = IterationMetrics {
             iteration,
             env_steps,
-            wall_time: start.elapsed().as_secs_f64(),
+            wall_time: clock.seconds(),
             mean_return: mean_of_last(&recent_returns, 20),
             episodes: recent_returns.len(),
             losses: vec![
@@ -447,7 +470,18 @@ pub fn train(
             ],
         };
         history.push(metrics.clone());
-        if !on_iteration(&metrics) {
+        let snapshot = || {
+            let mut state = TrainingState::new("reinforce", env_id, &format!("{config:#?}"));
+            state.save_params("agent", &store);
+            state.save_optimizer("policy_optimizer", &policy_optimizer, &store);
+            state.save_optimizer("value_optimizer", &value_optimizer, &store);
+            state.save("rng", &rng);
+            state.save("envs", &envs);
+            state.save("observation_stats", &observation_stats);
+            state.save("recent_returns", &recent_returns);
+            state
+        };
+        if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
             break;
         }
     }

@@ -59,6 +59,7 @@ use crate::continuous::{
     batch_actions, check_common, check_finite, mean, merge_stores, parse, parse_hidden, rows,
     seeded, to_rows, vector,
 };
+use crate::snapshot::{Iteration, Resumable, StateError, TrainingState};
 use crate::train::{IterationMetrics, TrainError};
 
 /// `ln σ` is clamped to `[LOG_STD_MIN, LOG_STD_MAX]` (Stable-Baselines3's bounds).
@@ -446,6 +447,23 @@ impl Temperature {
     }
 }
 
+/// Adam's state for `ln α` (`name`), when `α` is tuned; `ln α` itself is a parameter of the
+/// agent (`agent.temperature.log_alpha`), saved with the others.
+impl Resumable for Temperature {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        if let Some(optimizer) = &self.optimizer {
+            state.save_optimizer(name, optimizer, &self.store);
+        }
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        match &mut self.optimizer {
+            Some(optimizer) => state.load_optimizer(name, optimizer, &self.store),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Trains a SAC agent on the Gymnasium environment `env_id`, calling `on_iteration` every
 /// `log_interval` steps (return `false` from it to stop early).
 ///
@@ -460,6 +478,17 @@ pub fn train(
     env_id: &str,
     config: &SacConfig,
     mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
+) -> Result<ContinuousAgent, TrainError> {
+    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+}
+
+/// [`train`], continuing from a saved training state when `resume` is given (see
+/// [`crate::snapshot`]); `on_iteration` can take a snapshot at every report.
+pub fn train_from(
+    env_id: &str,
+    config: &SacConfig,
+    resume: Option<&TrainingState>,
+    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
 ) -> Result<ContinuousAgent, TrainError> {
     config.check()?;
     let mut rng = seeded(config.seed);
@@ -506,7 +535,22 @@ pub fn train(
 
     let mut window = Averages::default();
     let mut history = Vec::new();
-    for t in 1..=config.total_timesteps {
+    let mut first_iteration = 1;
+    if let Some(state) = resume {
+        state.check("sac", env_id, config)?;
+        state.load_params("agent", &actor_store)?;
+        state.load_params("agent.critic", &critic_store)?;
+        state.load_params("agent.critic_target", &critic_target)?;
+        state.load_params("agent.temperature", temperature.store())?;
+        state.load_optimizer("actor_optimizer", &mut actor_optimizer, &actor_store)?;
+        state.load_optimizer("critic_optimizer", &mut critic_optimizer, &critic_store)?;
+        state.load("temperature_optimizer", &mut temperature)?;
+        state.load("noise", &mut noise)?;
+        state.load("collector", &mut collector)?;
+        state.load("rng", &mut rng)?;
+        first_iteration = state.iteration + 1;
+    }
+    for t in collector.env_steps + 1..=config.total_timesteps {
         // ---- act: uniform warm-up, then ã ~ π_θ(·|s) ----
         let unit = if t <= config.learning_starts {
             collector.random_actions(&mut rng)
@@ -604,9 +648,23 @@ pub fn train(
                 "entropy",
             ]);
             losses.push(("alpha", temperature.alpha() as f64));
-            let metrics = collector.metrics(history.len() + 1, losses);
+            let metrics = collector.metrics(first_iteration + history.len(), losses);
             history.push(metrics.clone());
-            if !on_iteration(&metrics) {
+            let snapshot = || {
+                let mut state = TrainingState::new("sac", env_id, &format!("{config:#?}"));
+                state.save_params("agent", &actor_store);
+                state.save_params("agent.critic", &critic_store);
+                state.save_params("agent.critic_target", &critic_target);
+                state.save_params("agent.temperature", temperature.store());
+                state.save_optimizer("actor_optimizer", &actor_optimizer, &actor_store);
+                state.save_optimizer("critic_optimizer", &critic_optimizer, &critic_store);
+                state.save("temperature_optimizer", &temperature);
+                state.save("noise", &noise);
+                state.save("collector", &collector);
+                state.save("rng", &rng);
+                state
+            };
+            if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
                 break;
             }
         }

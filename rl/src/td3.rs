@@ -52,6 +52,7 @@ use crate::continuous::{
     parse, parse_hidden, rows, seeded, to_rows, vector,
 };
 use crate::sac::standard_normal_array;
+use crate::snapshot::{Iteration, TrainingState};
 use crate::train::{IterationMetrics, TrainError};
 
 /// TD3's hyperparameters. Defaults are Stable-Baselines3's; [`Td3Config::for_env`] gives tuned
@@ -301,6 +302,17 @@ pub fn train(
     config: &Td3Config,
     mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
 ) -> Result<ContinuousAgent, TrainError> {
+    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+}
+
+/// [`train`], continuing from a saved training state when `resume` is given (see
+/// [`crate::snapshot`]); `on_iteration` can take a snapshot at every report.
+pub fn train_from(
+    env_id: &str,
+    config: &Td3Config,
+    resume: Option<&TrainingState>,
+    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
+) -> Result<ContinuousAgent, TrainError> {
     config.check()?;
     let mut rng = seeded(config.seed);
     let mut collector = Collector::new(
@@ -345,7 +357,22 @@ pub fn train(
     let mut window = Averages::default();
     let mut history = Vec::new();
     let mut actor_updates = 0;
-    for t in 1..=config.total_timesteps {
+    let mut first_iteration = 1;
+    if let Some(state) = resume {
+        state.check("td3", env_id, config)?;
+        state.load_params("agent", &actor_store)?;
+        state.load_params("agent.actor_target", &actor_target)?;
+        state.load_params("agent.critic", &critic_store)?;
+        state.load_params("agent.critic_target", &critic_target)?;
+        state.load_optimizer("actor_optimizer", &mut actor_optimizer, &actor_store)?;
+        state.load_optimizer("critic_optimizer", &mut critic_optimizer, &critic_store)?;
+        actor_updates = state.count("actor_updates")?;
+        state.load("noise", &mut noise)?;
+        state.load("collector", &mut collector)?;
+        state.load("rng", &mut rng)?;
+        first_iteration = state.iteration + 1;
+    }
+    for t in collector.env_steps + 1..=config.total_timesteps {
         // ---- act: uniform warm-up, then clip(μ_θ(s) + noise) ----
         let unit = if t <= config.learning_starts {
             collector.random_actions(&mut rng)
@@ -413,9 +440,23 @@ pub fn train(
         if t % config.log_interval == 0 || t == config.total_timesteps {
             let mut losses = window.take_as(&["critic_loss", "actor_loss", "q_mean"]);
             losses.push(("actor_updates", actor_updates as f64));
-            let metrics = collector.metrics(history.len() + 1, losses);
+            let metrics = collector.metrics(first_iteration + history.len(), losses);
             history.push(metrics.clone());
-            if !on_iteration(&metrics) {
+            let snapshot = || {
+                let mut state = TrainingState::new("td3", env_id, &format!("{config:#?}"));
+                state.save_params("agent", &actor_store);
+                state.save_params("agent.actor_target", &actor_target);
+                state.save_params("agent.critic", &critic_store);
+                state.save_params("agent.critic_target", &critic_target);
+                state.save_optimizer("actor_optimizer", &actor_optimizer, &actor_store);
+                state.save_optimizer("critic_optimizer", &critic_optimizer, &critic_store);
+                state.put_u64("actor_updates", vec![actor_updates as u64]);
+                state.save("noise", &noise);
+                state.save("collector", &collector);
+                state.save("rng", &rng);
+                state
+            };
+            if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
                 break;
             }
         }

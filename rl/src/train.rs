@@ -51,6 +51,8 @@ pub enum TrainError {
         iteration: usize,
         anomaly: Option<String>,
     },
+    /// A saved training state that cannot be continued from (see [`crate::snapshot`]).
+    Resume(String),
 }
 
 impl fmt::Display for TrainError {
@@ -58,6 +60,7 @@ impl fmt::Display for TrainError {
         match self {
             TrainError::Config(message) => write!(f, "invalid configuration: {message}"),
             TrainError::Env(e) => write!(f, "{e}"),
+            TrainError::Resume(message) => write!(f, "cannot resume: {message}"),
             TrainError::NonFinite {
                 what,
                 iteration,

@@ -8,6 +8,7 @@ pub mod render;
 pub mod report;
 pub mod runs;
 pub mod train;
+pub mod training_state;
 
 use std::fs;
 use std::io::{self, Write};

@@ -7,7 +7,8 @@
 //! | `metrics.csv` | one row per iteration: step, wall time, recent mean return, losses and diagnostics |
 //! | `train.log` | one line per iteration |
 //! | `learning_curve.svg` | mean return against environment steps |
-//! | `policy.safetensors` | the agent's parameters (plus `agent_state.safetensors` when acting needs more, e.g. observation statistics) |
+//! | `policy.safetensors` | the agent's parameters (plus `agent_state.safetensors` when acting needs more, e.g. observation statistics), written at every checkpoint |
+//! | `training_state.toml`, `training_state.<iteration>.safetensors` | everything `--resume` continues from, bit for bit (see `training_state`) |
 //!
 //! Every file but the append-only CSV and log is replaced atomically, so a run killed at any
 //! moment leaves the previous checkpoint and state readable.
@@ -18,8 +19,9 @@ use std::path::{Path, PathBuf};
 
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
-use wengert::nn::{ParamStore, checkpoint};
+use wengert::nn::{Kind, ParamStore, checkpoint};
 use wengert::rl::algorithms;
+use wengert::rl::snapshot::{TrainingState, Values};
 use wengert::rl::train::{Agent, IterationMetrics};
 
 use super::write_atomically;
@@ -171,7 +173,7 @@ pub fn csv_header(m: &IterationMetrics) -> String {
 }
 
 /// One CSV row (`wall_time` given separately: a resumed run counts from where it stopped).
-/// Values print in Rust's shortest round-trip form, so a replay can be compared exactly.
+/// Values print in Rust's shortest round-trip form, so runs can be compared exactly.
 pub fn csv_row(m: &IterationMetrics, wall_time: f64) -> String {
     let mean_return = m.mean_return.map_or(String::new(), |r| r.to_string());
     let mut row = format!(
@@ -183,16 +185,6 @@ pub fn csv_row(m: &IterationMetrics, wall_time: f64) -> String {
         row.push_str(&value.to_string());
     }
     row
-}
-
-/// A row without its wall time, for comparing a replayed iteration with the saved one.
-pub fn without_wall_time(row: &str) -> String {
-    row.split(',')
-        .enumerate()
-        .filter(|(i, _)| *i != 2)
-        .map(|(_, v)| v)
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// The header and complete rows of a metrics file; a last line cut short by a crash (no final
@@ -235,6 +227,30 @@ pub fn column(header: &str, rows: &[String], name: &str) -> Result<Vec<f64>, Str
 pub fn save_agent(run: &Path, agent: &dyn Agent) -> Result<(), String> {
     checkpoint::save(run.join(CHECKPOINT), agent.store()).map_err(|e| e.to_string())?;
     let extra = agent.extra_state();
+    if !extra.is_empty() {
+        checkpoint::save(run.join(AGENT_STATE), &extra_store(&extra)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Saves the policy checkpoint from a training state: its `agent.*` entries are exactly the
+/// agent's parameters, and its `observation_stats.*` entries the observation statistics the
+/// agent carries as extra state.
+pub fn save_policy_from(run: &Path, state: &TrainingState) -> Result<(), String> {
+    let mut params = ParamStore::<f32>::new();
+    let mut extra = Vec::new();
+    for (name, values) in state.entries() {
+        match values {
+            Values::F32(a) if name.starts_with("agent.") => {
+                params.add(&name["agent.".len()..], Kind::Parameter, a.clone());
+            }
+            Values::F64(a) if name.starts_with("observation_stats.") => {
+                extra.push((name.to_string(), a.iter().copied().collect()));
+            }
+            _ => {}
+        }
+    }
+    checkpoint::save(run.join(CHECKPOINT), &params).map_err(|e| e.to_string())?;
     if !extra.is_empty() {
         checkpoint::save(run.join(AGENT_STATE), &extra_store(&extra)).map_err(|e| e.to_string())?;
     }
@@ -321,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn csv_rows_round_trip_and_compare_without_wall_time() {
+    fn csv_rows_print_values_in_shortest_round_trip_form() {
         let m = metrics(2, Some(21.5));
         assert_eq!(
             csv_header(&m),
@@ -329,10 +345,6 @@ mod tests {
         );
         let row = csv_row(&m, 1.25);
         assert_eq!(row, "2,512,1.250,21.5,3,-0.125,0.0000001");
-        assert_eq!(
-            without_wall_time(&row),
-            without_wall_time(&csv_row(&m, 9.0))
-        );
         assert_eq!(csv_row(&metrics(1, None), 0.0).split(',').nth(3), Some(""));
     }
 

@@ -1,18 +1,21 @@
 //! `wengert train`: trains through the algorithm registry, so every registered algorithm is
 //! available, and keeps the run directory current.
 //!
-//! ## Stopping and resuming
+//! ## Checkpoints, stopping and resuming
+//! Every `--checkpoint-every` environment steps (at the end of the iteration that crosses the
+//! multiple) the trainer hands over its whole training state — parameters, optimiser moments,
+//! random generators, environments, normalisers, replay buffer (see
+//! [`wengert::rl::snapshot`]) — which is written to the run directory
+//! ([`super::training_state`]) together with the policy checkpoint and `state.toml`.
 //! Ctrl-C sets a flag that the per-iteration callback reads: training stops after the current
-//! iteration, the checkpoint is saved and `state.toml` says `stopped` (a second Ctrl-C aborts at
-//! once). `--resume <run>` continues a stopped (or killed) run to its budget.
+//! iteration and the same checkpoint is written, with `state.toml` saying `stopped` (a second
+//! Ctrl-C aborts at once).
 //!
-//! The trainers cannot yet start from a checkpoint: that needs the parameters, the optimiser's
-//! moments, the random generator, the environments' states, normalisation statistics and the
-//! step count, and the registry's `train` takes none of them. Since the same seed gives the
-//! same run bit for bit, a resume instead *replays* the run from the start to the saved
-//! iteration — checking every replayed iteration's metrics against `metrics.csv`, and failing
-//! if they differ — then continues writing. The result is the uninterrupted run; the cost is
-//! the replay's time. A `train_from(checkpoint)` hook in the trainers would remove that cost.
+//! `--resume <run>` loads the training state and continues from its iteration — no replay —
+//! to the run's budget; the result is the uninterrupted run, bit for bit. A run killed without
+//! warning continues from its last checkpoint; the metrics rows written after it are dropped
+//! and written again. A run with no training state yet (killed before its first checkpoint)
+//! starts over; a run directory from a wengert older than training states cannot be resumed.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -23,14 +26,15 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use wengert::rl::algorithms;
-use wengert::rl::train::{IterationMetrics, evaluate};
+use wengert::rl::snapshot::{Iteration, TrainingState};
+use wengert::rl::train::evaluate;
 
 use super::plot::{self, Series};
 use super::runs::{
     self, CONFIG, CURVE, LOG, METRICS, RunConfig, RunState, Status, csv_header, csv_row,
-    read_metrics, without_wall_time,
+    read_metrics,
 };
-use super::{mean_std, parse_settings, resolve_env, write_atomically};
+use super::{mean_std, parse_settings, resolve_env, training_state, write_atomically};
 
 /// The command line of `wengert train`.
 pub struct TrainArgs {
@@ -43,6 +47,8 @@ pub struct TrainArgs {
     pub eval_episodes: usize,
     pub resume: Option<PathBuf>,
     pub stop_after: Option<usize>,
+    /// Environment steps between checkpoints of the training state.
+    pub checkpoint_every: usize,
     pub progress: bool,
 }
 
@@ -144,7 +150,7 @@ fn start(args: &TrainArgs) -> Result<Outcome, String> {
         config.seed,
         run.display()
     );
-    let result = train(&run, config, budget, state, Vec::new(), args);
+    let result = train(&run, config, budget, None, args);
     if result.is_err() && RunState::read(&run).is_ok_and(|s| s.iteration == 0) {
         // Nothing was trained: leave no half-made run behind.
         let _ = fs::remove_dir_all(&run);
@@ -163,25 +169,36 @@ fn resume(run: &Path, args: &TrainArgs) -> Result<Outcome, String> {
             state.env_steps
         ));
     }
-    // Keep the rows the checkpoint covers; later rows (written after it by a killed process) and
-    // a line cut mid-write are dropped, and will be replayed.
-    let (header, mut rows) = read_metrics(&run.join(METRICS))?;
-    if rows.len() < state.iteration {
+    let saved = training_state::load(&run)?;
+    let iteration = saved.as_ref().map_or(0, |s| s.iteration);
+    if saved.is_none() && state.iteration > 0 {
         return Err(format!(
-            "{} has {} rows but the checkpoint is from iteration {}: the run directory is damaged",
-            run.join(METRICS).display(),
-            rows.len(),
-            state.iteration
+            "{} has a checkpoint from iteration {} but no {}: it was made by an older wengert \
+             that saved only the policy, and cannot be continued; train it again",
+            run.display(),
+            state.iteration,
+            training_state::STATE
         ));
     }
-    rows.truncate(state.iteration);
-    let mut text = String::new();
-    if !header.is_empty() {
-        text = std::iter::once(header.as_str())
+    // Keep the rows the training state covers; later rows (written after it by a killed
+    // process) and a line cut mid-write are dropped, and will be written again.
+    let (header, mut rows) = read_metrics(&run.join(METRICS))?;
+    if rows.len() < iteration {
+        return Err(format!(
+            "{} has {} rows but the training state is from iteration {iteration}: the run \
+             directory is damaged",
+            run.join(METRICS).display(),
+            rows.len(),
+        ));
+    }
+    rows.truncate(iteration);
+    let text: String = match rows.is_empty() {
+        true => String::new(),
+        false => std::iter::once(header.as_str())
             .chain(rows.iter().map(String::as_str))
             .map(|line| format!("{line}\n"))
-            .collect();
-    }
+            .collect(),
+    };
     write_atomically(&run.join(METRICS), text.as_bytes())
         .map_err(|e| format!("cannot rewrite {}: {e}", run.join(METRICS).display()))?;
     let budget = algorithms::total_timesteps(&config.algorithm, &config.env, &config.settings())
@@ -191,25 +208,24 @@ fn resume(run: &Path, args: &TrainArgs) -> Result<Outcome, String> {
         config.algorithm,
         config.env,
         config.seed,
-        state.env_steps,
+        saved.as_ref().map_or(0, |s| s.env_steps),
         run.display()
     );
-    train(&run, config, budget, state, rows, args)
+    train(&run, config, budget, saved, args)
 }
 
-/// Trains, replaying the first `saved.iteration` iterations (which must reproduce
-/// `saved_rows`), then appending to the run directory.
+/// Trains from the start or from `saved`, appending to the run directory and checkpointing
+/// every `checkpoint_every` steps.
 fn train(
     run: &Path,
     mut config: RunConfig,
     budget: Option<usize>,
-    saved: RunState,
-    saved_rows: Vec<String>,
+    saved: Option<TrainingState>,
     args: &TrainArgs,
 ) -> Result<Outcome, String> {
     install_ctrl_c_handler();
     let bar = progress_bar(budget, args.progress);
-    bar.set_position(0);
+    bar.set_position(saved.as_ref().map_or(0, |s| s.env_steps as u64));
     let mut metrics_file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -220,25 +236,27 @@ fn train(
         .append(true)
         .open(run.join(LOG))
         .map_err(|e| format!("cannot open {}: {e}", run.join(LOG).display()))?;
-    if saved.iteration > 0 {
+    if let Some(saved) = &saved {
         let _ = writeln!(
             log,
-            "resumed: replaying {} iterations to step {}",
+            "resumed from the training state of iteration {} (step {})",
             saved.iteration, saved.env_steps
         );
     }
 
-    let mut replay_wall_at_saved = 0.0;
-    let mut divergence: Option<String> = None;
+    let checkpoint_every = args.checkpoint_every.max(1);
     let mut last: Option<RunState> = None;
     let mut stopped = false;
     let mut write_error: Option<String> = None;
-    let result = algorithms::train(
+    let mut previous_steps = saved.as_ref().map_or(0, |s| s.env_steps);
+    let result = algorithms::train_from(
         &config.algorithm,
         &config.env,
         config.seed,
         &config.settings(),
-        &mut |m: &IterationMetrics| {
+        saved.as_ref(),
+        &mut |i: &Iteration<'_>| {
+            let m = i.metrics;
             bar.set_position(m.env_steps as u64);
             let recent = format!(
                 "{:.0} steps/s  {}",
@@ -246,58 +264,55 @@ fn train(
                 m.mean_return
                     .map_or("return –".to_string(), |r| format!("return {r:.1}"))
             );
-            if m.iteration <= saved.iteration {
-                let expected = saved_rows
-                    .get(m.iteration - 1)
-                    .map(|r| without_wall_time(r));
-                let replayed = without_wall_time(&csv_row(m, 0.0));
-                if expected.as_deref() != Some(replayed.as_str()) {
-                    divergence = Some(format!(
-                        "the replay differs from the saved run at iteration {}:\n  saved    {}\n  replayed {replayed}",
-                        m.iteration,
-                        expected.unwrap_or_default()
-                    ));
-                    return false;
-                }
-                replay_wall_at_saved = m.wall_time;
-                bar.set_message(format!("{recent} (replaying to step {})", saved.env_steps));
-            } else {
-                let wall_time = saved.wall_time + (m.wall_time - replay_wall_at_saved);
-                let mut line = String::new();
-                if m.iteration == 1 {
-                    line = format!("{}\n", csv_header(m));
-                }
-                line.push_str(&csv_row(m, wall_time));
-                line.push('\n');
-                let losses: Vec<String> = m
-                    .losses
-                    .iter()
-                    .map(|(name, value)| format!("{name} {value:.4}"))
-                    .collect();
-                let summary = format!(
-                    "iteration {:>5}  step {:>9}  {recent}  episodes {}  {}",
-                    m.iteration,
-                    m.env_steps,
-                    m.episodes,
-                    losses.join("  ")
-                );
-                if let Err(e) = metrics_file
-                    .write_all(line.as_bytes())
-                    .and_then(|()| writeln!(log, "{summary}"))
-                {
-                    write_error = Some(format!("cannot append to {}: {e}", run.display()));
-                    return false;
-                }
-                bar.set_message(recent);
-                last = Some(RunState {
-                    status: Status::Running,
-                    iteration: m.iteration,
-                    env_steps: m.env_steps,
-                    wall_time,
-                });
+            let mut line = String::new();
+            if m.iteration == 1 {
+                line = format!("{}\n", csv_header(m));
             }
+            line.push_str(&csv_row(m, m.wall_time));
+            line.push('\n');
+            let losses: Vec<String> = m
+                .losses
+                .iter()
+                .map(|(name, value)| format!("{name} {value:.4}"))
+                .collect();
+            let summary = format!(
+                "iteration {:>5}  step {:>9}  {recent}  episodes {}  {}",
+                m.iteration,
+                m.env_steps,
+                m.episodes,
+                losses.join("  ")
+            );
+            if let Err(e) = metrics_file
+                .write_all(line.as_bytes())
+                .and_then(|()| writeln!(log, "{summary}"))
+            {
+                write_error = Some(format!("cannot append to {}: {e}", run.display()));
+                return false;
+            }
+            bar.set_message(recent);
+            let state = RunState {
+                status: Status::Running,
+                iteration: m.iteration,
+                env_steps: m.env_steps,
+                wall_time: m.wall_time,
+            };
             let stop_requested = STOP.load(Ordering::SeqCst)
                 || args.stop_after.is_some_and(|steps| m.env_steps >= steps);
+            let due = m.env_steps / checkpoint_every > previous_steps / checkpoint_every;
+            previous_steps = m.env_steps;
+            if due || stop_requested {
+                // The training state first, then the policy, then the state that points at them.
+                let snapshot = i.training_state();
+                let written = training_state::save(run, &snapshot)
+                    .and_then(|()| runs::save_policy_from(run, &snapshot))
+                    .and_then(|()| state.write(run));
+                if let Err(e) = written {
+                    write_error = Some(e);
+                    return false;
+                }
+                let _ = writeln!(log, "checkpoint at step {}", m.env_steps);
+            }
+            last = Some(state);
             if stop_requested {
                 stopped = true;
             }
@@ -305,26 +320,22 @@ fn train(
         },
     );
     bar.finish_and_clear();
-    let trained = result.map_err(|e| e.to_string())?;
+    let trained = result.map_err(|e| match &saved {
+        Some(_) => format!(
+            "cannot resume {} from {}: {e}",
+            run.display(),
+            run.join(training_state::STATE).display()
+        ),
+        None => e.to_string(),
+    })?;
     if let Some(error) = write_error {
         return Err(error);
     }
-    if let Some(divergence) = divergence {
+    let Some(mut state) = last else {
         return Err(format!(
-            "cannot resume {}: {divergence}\n(a resume replays the run with the same seed; a different build or machine can change the numbers)",
+            "{} trained no iteration: its budget is already spent",
             run.display()
         ));
-    }
-    let Some(mut state) = last else {
-        println!(
-            "stopped while replaying (before step {}); the run is unchanged",
-            saved.env_steps
-        );
-        return Ok(if stopped {
-            Outcome::Stopped
-        } else {
-            Outcome::Finished
-        });
     };
 
     // The checkpoint first, then the state that points at it.
@@ -355,9 +366,10 @@ fn train(
         state.env_steps, state.wall_time, args.eval_episodes
     );
     println!(
-        "wrote {} ({CONFIG}, {METRICS}, {LOG}, {CURVE}, {})",
+        "wrote {} ({CONFIG}, {METRICS}, {LOG}, {CURVE}, {}, {})",
         run.display(),
-        runs::CHECKPOINT
+        runs::CHECKPOINT,
+        training_state::STATE
     );
     Ok(Outcome::Finished)
 }

@@ -3,6 +3,7 @@
 use super::Transition;
 use super::replay::{ActionShape, StoredActions};
 use crate::env::{Action, VectorActions, VectorStep};
+use crate::snapshot::{Resumable, StateError, TrainingState};
 use ndarray::Array2;
 
 /// One environment step as the agent saw it: `(o_t, a_t, r_{t+1}, o_{t+1}, terminated,
@@ -262,5 +263,35 @@ impl NStepAccumulator {
             };
             accumulator.push(experience, &mut emit);
         }
+    }
+}
+
+/// The open window: its steps (`name.observations`, `name.actions`, `name.rewards`, all `n`
+/// slots) and where it starts and how long it is (`name.window`).
+impl Resumable for NStepAccumulator {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        let (n, d) = (self.n, self.observation_dim);
+        state.put_u64(
+            format!("{name}.window"),
+            vec![self.start as u64, self.len as u64],
+        );
+        state.put_f32(
+            format!("{name}.observations"),
+            &[n, d],
+            self.observations.clone(),
+        );
+        self.actions.save(&format!("{name}.actions"), n, state);
+        state.put_f64(format!("{name}.rewards"), self.rewards.clone());
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        let (n, d) = (self.n, self.observation_dim);
+        let window = state.u64s(&format!("{name}.window"), Some(2))?;
+        let observations = state.f32s(&format!("{name}.observations"), Some(&[n, d]))?;
+        self.rewards = state.f64s(&format!("{name}.rewards"), Some(n))?;
+        self.actions.load(&format!("{name}.actions"), n, state)?;
+        self.observations = observations.into_raw_vec_and_offset().0;
+        (self.start, self.len) = (window[0] as usize, window[1] as usize);
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Prioritised experience replay (Schaul et al., 2016), proportional variant.
 
 use super::{ActionShape, Batch, MinTree, ReplayBuffer, ReplayStorage, SumTree, Transition};
+use crate::snapshot::{Resumable, StateError, TrainingState};
 use ndarray::Array1;
 use rand::RngExt;
 
@@ -271,5 +272,24 @@ impl BetaSchedule {
         }
         let fraction = t as f64 / self.steps as f64;
         self.beta_0 + fraction * (1.0 - self.beta_0)
+    }
+}
+
+/// The transitions (`name.storage`), both trees (`name.sums`, `name.minima`) and the largest
+/// priority so far (`name.max_priority`).
+impl Resumable for PrioritizedReplay {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        self.storage.save(&format!("{name}.storage"), state);
+        self.sums.save(&format!("{name}.sums"), state);
+        self.minima.save(&format!("{name}.minima"), state);
+        state.put_f64(format!("{name}.max_priority"), vec![self.max_priority]);
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        self.storage.load(&format!("{name}.storage"), state)?;
+        self.sums.load(&format!("{name}.sums"), state)?;
+        self.minima.load(&format!("{name}.minima"), state)?;
+        self.max_priority = state.f64s(&format!("{name}.max_priority"), Some(1))?[0];
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use super::Transition;
 use crate::env::{Action, VectorActions, VectorStep};
+use crate::snapshot::{Resumable, StateError, TrainingState};
 use ndarray::{Array1, Array2};
 use rand::RngExt;
 
@@ -393,5 +394,110 @@ impl ReplayStorage for ReplayBuffer {
         self.position = (slot + 1) % self.capacity;
         self.len = (self.len + 1).min(self.capacity);
         slot
+    }
+}
+
+impl StoredActions {
+    /// The first `rows` actions as `name` (`u64` indices, or `f32` rows).
+    pub(super) fn save(&self, name: &str, rows: usize, state: &mut TrainingState) {
+        match self {
+            StoredActions::Discrete(actions) => {
+                state.put_u64(name, actions[..rows].iter().map(|&a| a as u64).collect())
+            }
+            StoredActions::Continuous { dimension, values } => state.put_f32(
+                name,
+                &[rows, *dimension],
+                values[..rows * dimension].to_vec(),
+            ),
+        }
+    }
+
+    /// Restores `rows` actions saved by [`StoredActions::save`] into the first slots.
+    pub(super) fn load(
+        &mut self,
+        name: &str,
+        rows: usize,
+        state: &TrainingState,
+    ) -> Result<(), StateError> {
+        match self {
+            StoredActions::Discrete(actions) => {
+                let saved = state.u64s(name, Some(rows))?;
+                for (slot, a) in actions.iter_mut().zip(saved) {
+                    *slot = a as usize;
+                }
+            }
+            StoredActions::Continuous { dimension, values } => {
+                let saved = state.f32s(name, Some(&[rows, *dimension]))?;
+                values[..rows * *dimension]
+                    .copy_from_slice(saved.as_slice().expect("standard layout"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The filled slots of every column (`name.observations`, `name.actions`, …) and the ring's
+/// position and length (`name.position`).
+impl Resumable for ReplayBuffer {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        let (n, d) = (self.len, self.observation_dim);
+        state.put_u64(
+            format!("{name}.position"),
+            vec![self.position as u64, n as u64],
+        );
+        state.put_f32(
+            format!("{name}.observations"),
+            &[n, d],
+            self.observations[..n * d].to_vec(),
+        );
+        self.actions.save(&format!("{name}.actions"), n, state);
+        state.put_f64(format!("{name}.rewards"), self.rewards[..n].to_vec());
+        state.put_f32(
+            format!("{name}.next_observations"),
+            &[n, d],
+            self.next_observations[..n * d].to_vec(),
+        );
+        state.put_u64(
+            format!("{name}.terminated"),
+            self.terminated[..n].iter().map(|&t| t as u64).collect(),
+        );
+        state.put_f64(format!("{name}.discounts"), self.discounts[..n].to_vec());
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        let key = format!("{name}.position");
+        let position = state.u64s(&key, Some(2))?;
+        let (position, n, d) = (
+            position[0] as usize,
+            position[1] as usize,
+            self.observation_dim,
+        );
+        if n > self.capacity || position >= self.capacity {
+            return Err(StateError::new(
+                &key,
+                format!(
+                    "holds position {position} and length {n}, but the buffer has {} slots",
+                    self.capacity
+                ),
+            ));
+        }
+        let observations = state.f32s(&format!("{name}.observations"), Some(&[n, d]))?;
+        let next_observations = state.f32s(&format!("{name}.next_observations"), Some(&[n, d]))?;
+        let rewards = state.f64s(&format!("{name}.rewards"), Some(n))?;
+        let terminated = state.u64s(&format!("{name}.terminated"), Some(n))?;
+        let discounts = state.f64s(&format!("{name}.discounts"), Some(n))?;
+        self.actions.load(&format!("{name}.actions"), n, state)?;
+        self.observations[..n * d]
+            .copy_from_slice(observations.as_slice().expect("standard layout"));
+        self.next_observations[..n * d]
+            .copy_from_slice(next_observations.as_slice().expect("standard layout"));
+        self.rewards[..n].copy_from_slice(&rewards);
+        for (slot, t) in self.terminated.iter_mut().zip(terminated) {
+            *slot = t == 1;
+        }
+        self.discounts[..n].copy_from_slice(&discounts);
+        self.position = position;
+        self.len = n;
+        Ok(())
     }
 }

@@ -5,6 +5,8 @@
 //! by padding. An update rewrites one leaf and recomputes the `⌈log₂ n⌉` nodes above it from
 //! their children (recomputed, not incremented, so rounding errors never accumulate).
 
+use crate::snapshot::{Resumable, StateError, TrainingState};
+
 /// A sum tree over `n` non-negative priorities `p_0 … p_{n−1}`: every internal node holds the
 /// sum of the leaves below it, so the root holds the total `Σ_i p_i`.
 ///
@@ -226,6 +228,30 @@ impl MinTree {
     /// ```
     pub fn min(&self) -> f64 {
         self.nodes[1]
+    }
+}
+
+/// Every node of the tree (`name`), so sampling continues exactly.
+impl Resumable for SumTree {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        state.put_f64(name, self.nodes.clone());
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        self.nodes = state.f64s(name, Some(self.nodes.len()))?;
+        Ok(())
+    }
+}
+
+/// Every node of the tree (`name`).
+impl Resumable for MinTree {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        state.put_f64(name, self.nodes.clone());
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        self.nodes = state.f64s(name, Some(self.nodes.len()))?;
+        Ok(())
     }
 }
 

@@ -68,7 +68,6 @@ use ndarray::{Array1, Array2};
 use nn::ParamStore;
 use nn::losses::{Reduction, huber};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::buffers::{
@@ -77,6 +76,7 @@ use crate::buffers::{
 };
 use crate::env::{EnvError, Space, VectorActions, VectorEnv, make};
 use crate::policy::{Actions, observations_var};
+use crate::snapshot::{Clock, Iteration, Resumable, StateError, TrainerRng, TrainingState};
 use crate::train::{Agent, IterationMetrics, TrainError};
 use network::matrix;
 
@@ -627,7 +627,7 @@ impl Replay {
         }
     }
 
-    fn sample(&self, batch_size: usize, beta: f64, rng: &mut StdRng) -> Batch {
+    fn sample(&self, batch_size: usize, beta: f64, rng: &mut TrainerRng) -> Batch {
         match self {
             Replay::Uniform(buffer) => buffer.sample(batch_size, rng),
             Replay::Prioritized(buffer) => buffer.sample(batch_size, beta, rng),
@@ -725,6 +725,17 @@ pub fn train(
     config: &DqnConfig,
     mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
 ) -> Result<TrainedDqn, TrainError> {
+    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+}
+
+/// [`train`], continuing from a saved training state when `resume` is given (see
+/// [`crate::snapshot`]); `on_iteration` can take a snapshot at every report.
+pub fn train_from(
+    env_id: &str,
+    config: &DqnConfig,
+    resume: Option<&TrainingState>,
+    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
+) -> Result<TrainedDqn, TrainError> {
     config.check()?;
     let envs: Vec<_> = (0..config.num_envs)
         .map(|_| make(env_id))
@@ -739,7 +750,7 @@ pub fn train(
             )));
         }
     };
-    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut rng = TrainerRng::seed_from_u64(config.seed);
     let mut learner = Dqn::new(observation_dim, num_actions, config, &mut rng);
     let mut replay = if config.prioritized {
         Replay::Prioritized(PrioritizedReplay::new(
@@ -771,13 +782,30 @@ pub fn train(
         config.num_envs
     ];
 
-    let start = Instant::now();
+    let mut clock = Clock::start();
     let mut observations = envs.reset(Some(config.seed));
     let mut recent_returns: Vec<f64> = Vec::new();
     let mut history = Vec::new();
     let mut window = Window::default();
     let (mut gradient_steps, mut gradient_seconds) = (0usize, 0.0f64);
     let mut t = 0;
+    let mut first_iteration = 1;
+    if let Some(state) = resume {
+        state.check("dqn", env_id, config)?;
+        state.load("learner", &mut learner)?;
+        state.load("replay", &mut replay)?;
+        for (i, window) in windows.iter_mut().enumerate() {
+            state.load(&format!("n_step.{i}"), window)?;
+        }
+        state.load("rng", &mut rng)?;
+        state.load("envs", &mut envs)?;
+        state.load("recent_returns", &mut recent_returns)?;
+        gradient_steps = state.count("gradient_steps")?;
+        gradient_seconds = state.f64s("gradient_seconds", Some(1))?[0];
+        observations = envs.observations();
+        (first_iteration, t) = (state.iteration + 1, state.env_steps);
+        clock = Clock::resume_at(state.wall_time);
+    }
 
     while t < config.total_timesteps {
         // ---- act ε-greedily (uniformly at random before learning starts) ----
@@ -832,9 +860,9 @@ pub fn train(
 
         // ---- report ----
         if crossed(before, t, config.log_interval) || t >= config.total_timesteps {
-            let wall_time = start.elapsed().as_secs_f64();
+            let wall_time = clock.seconds();
             let metrics = IterationMetrics {
-                iteration: history.len() + 1,
+                iteration: first_iteration + history.len(),
                 env_steps: t,
                 wall_time,
                 mean_return: mean_of_last(&recent_returns, 20),
@@ -862,7 +890,21 @@ pub fn train(
             };
             window = Window::default();
             history.push(metrics.clone());
-            if !on_iteration(&metrics) {
+            let snapshot = || {
+                let mut state = TrainingState::new("dqn", env_id, &format!("{config:#?}"));
+                state.save("learner", &learner);
+                state.save("replay", &replay);
+                for (i, window) in windows.iter().enumerate() {
+                    state.save(&format!("n_step.{i}"), window);
+                }
+                state.save("rng", &rng);
+                state.save("envs", &envs);
+                state.save("recent_returns", &recent_returns);
+                state.put_u64("gradient_steps", vec![gradient_steps as u64]);
+                state.put_f64("gradient_seconds", vec![gradient_seconds]);
+                state
+            };
+            if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
                 break;
             }
         }
@@ -878,4 +920,43 @@ pub fn train(
 fn mean_of_last(values: &[f64], n: usize) -> Option<f64> {
     let tail = &values[values.len().saturating_sub(n)..];
     (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
+}
+
+/// `θ` as `agent.*` (the trained agent's parameters), `θ'` (`name.target`), Adam's state
+/// (`name.optimizer`) and the gradient-step count (`name.steps`).
+impl Resumable for Dqn {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        state.save_params("agent", &self.online);
+        state.save_params(&format!("{name}.target"), &self.target);
+        state.save_optimizer(&format!("{name}.optimizer"), &self.optimizer, &self.online);
+        state.put_u64(format!("{name}.steps"), vec![self.steps as u64]);
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        state.load_params("agent", &self.online)?;
+        state.load_params(&format!("{name}.target"), &self.target)?;
+        state.load_optimizer(
+            &format!("{name}.optimizer"),
+            &mut self.optimizer,
+            &self.online,
+        )?;
+        self.steps = state.count(&format!("{name}.steps"))?;
+        Ok(())
+    }
+}
+
+impl Resumable for Replay {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        match self {
+            Replay::Uniform(buffer) => buffer.save(name, state),
+            Replay::Prioritized(buffer) => buffer.save(name, state),
+        }
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        match self {
+            Replay::Uniform(buffer) => buffer.load(name, state),
+            Replay::Prioritized(buffer) => buffer.load(name, state),
+        }
+    }
 }

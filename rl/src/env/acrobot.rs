@@ -26,7 +26,8 @@
 //! the registered time limit is 500 steps.
 
 use super::{
-    Action, BoxSpace, Env, EnvError, EnvRng, EpisodeStatus, Feedback, PhysicalState, Space,
+    Action, BoxSpace, Env, EnvError, EnvRng, EnvState, EpisodeStatus, Feedback, PhysicalState,
+    Space, load_classic, save_classic,
 };
 use rand::RngExt;
 use std::f64::consts::PI;
@@ -181,6 +182,21 @@ impl Acrobot {
 }
 
 impl Env for Acrobot {
+    fn save_state(&self) -> Option<EnvState> {
+        Some(save_classic(&self.state, self.status, &self.rng, &[]))
+    }
+
+    fn load_state(&mut self, saved: &EnvState) -> Result<(), EnvError> {
+        load_classic(
+            "Acrobot-v1",
+            saved,
+            &mut self.state,
+            &mut self.status,
+            &mut self.rng,
+            &mut [],
+        )
+    }
+
     fn id(&self) -> &str {
         "Acrobot-v1"
     }

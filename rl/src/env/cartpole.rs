@@ -23,7 +23,8 @@
 //! state rounded to `f32`; the registered time limit is 500 steps.
 
 use super::{
-    Action, BoxSpace, Env, EnvError, EnvRng, EpisodeStatus, Feedback, PhysicalState, Space,
+    Action, BoxSpace, Env, EnvError, EnvRng, EnvState, EpisodeStatus, Feedback, PhysicalState,
+    Space, load_classic, save_classic,
 };
 use rand::RngExt;
 
@@ -121,6 +122,21 @@ impl CartPole {
 }
 
 impl Env for CartPole {
+    fn save_state(&self) -> Option<EnvState> {
+        Some(save_classic(&self.state, self.status, &self.rng, &[]))
+    }
+
+    fn load_state(&mut self, saved: &EnvState) -> Result<(), EnvError> {
+        load_classic(
+            "CartPole-v1",
+            saved,
+            &mut self.state,
+            &mut self.status,
+            &mut self.rng,
+            &mut [],
+        )
+    }
+
     fn id(&self) -> &str {
         "CartPole-v1"
     }

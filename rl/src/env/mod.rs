@@ -177,6 +177,22 @@ pub trait Env {
         observation: &mut [f32],
     ) -> Result<Feedback, EnvError>;
 
+    /// Everything that decides this environment's future — its physical state, whether the
+    /// episode is running, its random generator, a wrapper's counters — so that training can
+    /// stop and continue bit for bit. `None` for an environment that cannot save it.
+    fn save_state(&self) -> Option<EnvState> {
+        None
+    }
+
+    /// Restores what [`Env::save_state`] gave; a state of the wrong size is an error.
+    fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError> {
+        let _ = state;
+        Err(EnvError::InvalidConfig(format!(
+            "{} cannot restore a saved state",
+            self.id()
+        )))
+    }
+
     /// [`Env::reset_into`] returning a fresh observation vector.
     fn reset(&mut self, seed: Option<u64>) -> Vec<f32> {
         let mut observation = vec![0.0; self.observation_space().dim()];
@@ -221,6 +237,112 @@ impl<E: Env + ?Sized> Env for Box<E> {
     ) -> Result<Feedback, EnvError> {
         (**self).step_into(action, observation)
     }
+    fn save_state(&self) -> Option<EnvState> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError> {
+        (**self).load_state(state)
+    }
+}
+
+/// An environment's whole state as numbers, exactly (see [`Env::save_state`]).
+///
+/// ```
+/// use wengert_rl::env::{make, Action, Env};
+/// let mut env = make("CartPole-v1").unwrap();
+/// env.reset(Some(3));
+/// env.step(Action::Discrete(1)).unwrap();
+/// let saved = env.save_state().unwrap();
+/// let mut copy = make("CartPole-v1").unwrap();
+/// copy.load_state(&saved).unwrap();
+/// for _ in 0..600 { // through the end of the episode and the auto-drawn next start
+///     let (a, b) = (env.step(Action::Discrete(0)), copy.step(Action::Discrete(0)));
+///     assert_eq!(a.is_ok(), b.is_ok());
+///     if let (Ok(a), Ok(b)) = (a, b) {
+///         assert_eq!(a, b);
+///         if a.done() { assert_eq!(env.reset(None), copy.reset(None)); }
+///     }
+/// }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvState {
+    /// Real-valued state: the physical state, in Gymnasium's order.
+    pub reals: Vec<f64>,
+    /// Episode status, generator words, flags and counters.
+    pub words: Vec<u64>,
+}
+
+/// The state of a classic-control environment: its physical state, episode status, generator
+/// and any flags.
+pub(crate) fn save_classic(
+    physical: &[f64],
+    status: EpisodeStatus,
+    rng: &Option<EnvRng>,
+    flags: &[bool],
+) -> EnvState {
+    let mut words = vec![status as u64];
+    match rng {
+        Some(rng) => {
+            words.push(1);
+            words.extend(rng_words(rng));
+        }
+        None => words.extend([0; 5]),
+    }
+    words.extend(flags.iter().map(|&f| f as u64));
+    EnvState {
+        reals: physical.to_vec(),
+        words,
+    }
+}
+
+/// Restores what [`save_classic`] saved.
+pub(crate) fn load_classic(
+    id: &str,
+    saved: &EnvState,
+    physical: &mut [f64],
+    status: &mut EpisodeStatus,
+    rng: &mut Option<EnvRng>,
+    flags: &mut [&mut bool],
+) -> Result<(), EnvError> {
+    let words = 6 + flags.len();
+    if saved.reals.len() != physical.len() || saved.words.len() != words {
+        return Err(EnvError::InvalidConfig(format!(
+            "a saved state of {id} has {} reals and {} words, expected {} and {words}",
+            saved.reals.len(),
+            saved.words.len(),
+            physical.len()
+        )));
+    }
+    physical.copy_from_slice(&saved.reals);
+    *status = match saved.words[0] {
+        0 => EpisodeStatus::NotStarted,
+        1 => EpisodeStatus::Running,
+        _ => EpisodeStatus::Finished,
+    };
+    *rng = (saved.words[1] == 1).then(|| {
+        let bytes: Vec<u8> = saved.words[2..6]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        EnvRng::from_seed(bytes.try_into().expect("32 bytes"))
+    });
+    for (flag, &word) in flags.iter_mut().zip(&saved.words[6..]) {
+        **flag = word == 1;
+    }
+    Ok(())
+}
+
+/// Xoshiro256++'s four state words (`from_seed` takes them back verbatim). `rand` shows them
+/// only through serde.
+fn rng_words(rng: &EnvRng) -> [u64; 4] {
+    let value = serde_json::to_value(rng).expect("a generator serialises");
+    let words: Vec<u64> = value["s"]
+        .as_array()
+        .expect("Xoshiro256++ serialises as { s: [u64; 4] }")
+        .iter()
+        .map(|w| w.as_u64().expect("u64 words"))
+        .collect();
+    words.try_into().expect("four words")
 }
 
 /// An environment whose physical state can be read and written, so that a trajectory can be

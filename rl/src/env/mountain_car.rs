@@ -17,7 +17,8 @@
 //! is the state rounded to `f32`. The registered time limit is 200 steps.
 
 use super::{
-    Action, BoxSpace, Env, EnvError, EnvRng, EpisodeStatus, Feedback, PhysicalState, Space,
+    Action, BoxSpace, Env, EnvError, EnvRng, EnvState, EpisodeStatus, Feedback, PhysicalState,
+    Space, load_classic, save_classic,
 };
 use rand::RngExt;
 
@@ -90,6 +91,21 @@ impl MountainCar {
 }
 
 impl Env for MountainCar {
+    fn save_state(&self) -> Option<EnvState> {
+        Some(save_classic(&self.state, self.status, &self.rng, &[]))
+    }
+
+    fn load_state(&mut self, saved: &EnvState) -> Result<(), EnvError> {
+        load_classic(
+            "MountainCar-v0",
+            saved,
+            &mut self.state,
+            &mut self.status,
+            &mut self.rng,
+            &mut [],
+        )
+    }
+
     fn id(&self) -> &str {
         "MountainCar-v0"
     }

@@ -22,7 +22,8 @@
 
 use super::mountain_car::{MAX_POSITION, MAX_SPEED, MIN_POSITION};
 use super::{
-    Action, BoxSpace, Env, EnvError, EnvRng, EpisodeStatus, Feedback, PhysicalState, Space,
+    Action, BoxSpace, Env, EnvError, EnvRng, EnvState, EpisodeStatus, Feedback, PhysicalState,
+    Space, load_classic, save_classic,
 };
 use rand::RngExt;
 
@@ -125,6 +126,26 @@ impl MountainCarContinuous {
 }
 
 impl Env for MountainCarContinuous {
+    fn save_state(&self) -> Option<EnvState> {
+        Some(save_classic(
+            &self.state,
+            self.status,
+            &self.rng,
+            &[self.state_is_float32],
+        ))
+    }
+
+    fn load_state(&mut self, saved: &EnvState) -> Result<(), EnvError> {
+        load_classic(
+            "MountainCarContinuous-v0",
+            saved,
+            &mut self.state,
+            &mut self.status,
+            &mut self.rng,
+            &mut [&mut self.state_is_float32],
+        )
+    }
+
     fn id(&self) -> &str {
         "MountainCarContinuous-v0"
     }

@@ -19,7 +19,8 @@
 //! observation is `(cos θ, sin θ, θ̇)`.
 
 use super::{
-    Action, BoxSpace, Env, EnvError, EnvRng, EpisodeStatus, Feedback, PhysicalState, Space,
+    Action, BoxSpace, Env, EnvError, EnvRng, EnvState, EpisodeStatus, Feedback, PhysicalState,
+    Space, load_classic, save_classic,
 };
 use rand::RngExt;
 use std::f64::consts::PI;
@@ -119,6 +120,21 @@ impl Pendulum {
 }
 
 impl Env for Pendulum {
+    fn save_state(&self) -> Option<EnvState> {
+        Some(save_classic(&self.state, self.status, &self.rng, &[]))
+    }
+
+    fn load_state(&mut self, saved: &EnvState) -> Result<(), EnvError> {
+        load_classic(
+            "Pendulum-v1",
+            saved,
+            &mut self.state,
+            &mut self.status,
+            &mut self.rng,
+            &mut [],
+        )
+    }
+
     fn id(&self) -> &str {
         "Pendulum-v1"
     }

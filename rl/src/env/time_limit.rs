@@ -1,7 +1,7 @@
 //! Gymnasium's `TimeLimit` wrapper: an episode that reaches `max_episode_steps` steps without
 //! terminating is **truncated** — the state is not terminal, so learners bootstrap from it.
 
-use super::{Action, Env, EnvError, Feedback, Space};
+use super::{Action, Env, EnvError, EnvState, Feedback, Space};
 
 /// Truncates episodes after `max_episode_steps` steps.
 ///
@@ -71,6 +71,33 @@ impl<E: Env> Env for TimeLimit<E> {
 
     fn action_space(&self) -> &Space {
         self.env.action_space()
+    }
+
+    /// The wrapped environment's state, then `elapsed_steps` and `finished`.
+    fn save_state(&self) -> Option<EnvState> {
+        let mut state = self.env.save_state()?;
+        state
+            .words
+            .extend([self.elapsed_steps as u64, self.finished as u64]);
+        Some(state)
+    }
+
+    fn load_state(&mut self, state: &EnvState) -> Result<(), EnvError> {
+        let n = state.words.len();
+        if n < 2 {
+            return Err(EnvError::InvalidConfig(format!(
+                "a saved state of {} lacks the time limit's counter",
+                self.env.id()
+            )));
+        }
+        let inner = EnvState {
+            reals: state.reals.clone(),
+            words: state.words[..n - 2].to_vec(),
+        };
+        self.env.load_state(&inner)?;
+        self.elapsed_steps = state.words[n - 2] as usize;
+        self.finished = state.words[n - 1] == 1;
+        Ok(())
     }
 
     fn reset_into(&mut self, seed: Option<u64>, observation: &mut [f32]) {

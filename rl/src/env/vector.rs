@@ -13,7 +13,8 @@
 //! Copy `i` is seeded with `seed + i` by [`VectorEnv::reset`]; auto-resets continue each copy's
 //! own random stream, so a seed fixes the whole run whatever the number of threads.
 
-use super::{Action, Env, EnvError, Episode, Space};
+use super::{Action, Env, EnvError, EnvState, Episode, Space};
+use crate::snapshot::{Resumable, StateError, TrainingState};
 use ndarray::{Array1, Array2};
 
 /// One batched action: one per copy.
@@ -254,6 +255,12 @@ impl<E: Env + Send> VectorEnv<E> {
         })
     }
 
+    /// What the agent acts on next: the last observations [`VectorEnv::reset`] or
+    /// [`VectorEnv::step`] returned, `(N, obs_dim)`.
+    pub fn observations(&self) -> Array2<f32> {
+        self.gather(|slot| &slot.observation)
+    }
+
     fn gather(&self, row: impl Fn(&Slot<E>) -> &Vec<f32>) -> Array2<f32> {
         let dim = self.observation_space.dim();
         let flat: Vec<f32> = self
@@ -262,6 +269,53 @@ impl<E: Env + Send> VectorEnv<E> {
             .flat_map(|slot| row(slot).iter().copied())
             .collect();
         Array2::from_shape_vec((self.slots.len(), dim), flat).expect("every row has obs_dim values")
+    }
+}
+
+/// Each copy's environment state ([`Env::save_state`]), its running episode return and length,
+/// and the observations the agent acts on next (`name.observations`, what
+/// [`VectorEnv::observations`] returns after a restore).
+impl<E: Env + Send> Resumable for VectorEnv<E> {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let Some(saved) = slot.env.save_state() {
+                state.put_f64(format!("{name}.{i}.reals"), saved.reals);
+                state.put_u64(format!("{name}.{i}.words"), saved.words);
+            }
+            state.put_f64(
+                format!("{name}.{i}.episode"),
+                vec![slot.episode_return, slot.episode_length as f64],
+            );
+        }
+        let observations = self.observations();
+        let shape = observations.shape().to_vec();
+        state.put_f32(
+            format!("{name}.observations"),
+            &shape,
+            observations.into_raw_vec_and_offset().0,
+        );
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        let dim = self.observation_space.dim();
+        let key = format!("{name}.observations");
+        let observations = state.f32s(&key, Some(&[self.slots.len(), dim]))?;
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let words_key = format!("{name}.{i}.words");
+            let saved = EnvState {
+                reals: state.f64s(&format!("{name}.{i}.reals"), None)?,
+                words: state.u64s(&words_key, None)?,
+            };
+            slot.env
+                .load_state(&saved)
+                .map_err(|e| StateError::new(&words_key, e.to_string()))?;
+            let episode = state.f64s(&format!("{name}.{i}.episode"), Some(2))?;
+            slot.episode_return = episode[0];
+            slot.episode_length = episode[1] as usize;
+            slot.observation = observations.slice(ndarray::s![i, ..]).to_vec();
+        }
+        self.was_reset = true;
+        Ok(())
     }
 }
 
