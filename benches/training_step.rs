@@ -2,6 +2,9 @@
 //! gradient found by the engine (`engine`) or by hand-written backpropagation on ndarray
 //! (`manual`). The Adam update is the same code on both sides.
 //!
+//! `manual_engine_tanh` is the hand-written step with `tanh` from the engine's kernel
+//! ([`Float::tanh_all`]) rather than the platform's: against it, the engine's own overhead.
+//!
 //! Target (issue 2): `engine` within 1.25× of `manual`.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -51,6 +54,13 @@ fn bench_step<T: Float>(c: &mut Criterion, sizes: Sizes, precision: &str, tolera
         b.iter_batched(
             initial,
             step(common::manual_gradient),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("manual_engine_tanh", |b| {
+        b.iter_batched(
+            initial,
+            step(common::manual_gradient_engine_tanh),
             BatchSize::SmallInput,
         )
     });

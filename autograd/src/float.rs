@@ -33,6 +33,12 @@ pub trait Float:
     /// `"f32"` or `"f64"`, for messages and file headers.
     const NAME: &'static str;
 
+    /// `tanh` of every element of `x`, in order. `f32` uses the vectorised kernel of
+    /// `tanh.rs` (correctly rounded but for rare ties); `f64` calls the platform's `tanh`.
+    fn tanh_all(x: &[Self]) -> Vec<Self> {
+        x.iter().map(|&v| v.tanh()).collect()
+    }
+
     /// The nearest value of this type to `x`.
     fn from_f64(x: f64) -> Self;
 
@@ -66,6 +72,10 @@ pub trait Float:
 
 impl Float for f32 {
     const NAME: &'static str = "f32";
+
+    fn tanh_all(x: &[Self]) -> Vec<Self> {
+        crate::tanh::tanh_f32(x)
+    }
 
     fn from_f64(x: f64) -> Self {
         x as f32

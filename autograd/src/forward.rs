@@ -38,7 +38,11 @@ impl<T: Float> Op<T> {
             Op::Abs => unary(a, |x| x.abs()),
             Op::Sin => unary(a, |x| x.sin()),
             Op::Cos => unary(a, |x| x.cos()),
-            Op::Tanh => unary(a, |x| x.tanh()),
+            Op::Tanh => {
+                let a = a.as_standard_layout();
+                let x = a.as_slice().expect("standard layout is contiguous");
+                SharedArray::from_shape_vec(a.raw_dim(), T::tanh_all(x)).unwrap()
+            }
             Op::Sigmoid => unary(a, sigmoid),
             Op::TanhGrad => binary(a, inputs[1], "tanh_grad", |g, y| g * (T::one() - y * y)),
             Op::SigmoidGrad => binary(a, inputs[1], "sigmoid_grad", |g, y| g * y * (T::one() - y)),

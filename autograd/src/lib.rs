@@ -36,6 +36,7 @@ mod kernels;
 pub mod op;
 mod operators;
 pub mod shape;
+mod tanh;
 mod tape;
 mod tensor;
 

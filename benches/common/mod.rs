@@ -148,6 +148,22 @@ fn through_tanh<T: Float>(mut delta: ArrayViewMut2<T>, h: &Array2<T>) {
 /// `δ₃ = 2(y − t)/N`, and for each layer `∂L/∂W = hᵀ δ`, `∂L/∂b = Σ_rows δ`,
 /// `δ_prev = (δ Wᵀ) ⊙ (1 − h²)`.
 pub fn manual_gradient<T: Float>(problem: &Problem<T>) -> Vec<SharedArray<T>> {
+    manual_gradient_with(problem, |h| h.mapv_inplace(T::tanh))
+}
+
+/// [`manual_gradient`] with `tanh` evaluated by the engine's own kernel ([`Float::tanh_all`])
+/// instead of the platform's scalar `tanh`: the two sides then differ only in bookkeeping.
+pub fn manual_gradient_engine_tanh<T: Float>(problem: &Problem<T>) -> Vec<SharedArray<T>> {
+    manual_gradient_with(problem, |h| {
+        let y = T::tanh_all(h.as_slice().expect("a fresh product is contiguous"));
+        h.as_slice_mut().unwrap().copy_from_slice(&y);
+    })
+}
+
+fn manual_gradient_with<T: Float>(
+    problem: &Problem<T>,
+    tanh_in_place: impl Fn(&mut Array2<T>),
+) -> Vec<SharedArray<T>> {
     let p = &problem.params;
     let (W1, b1, W2, b2, W3, b3) = (
         matrix(&p[0]),
@@ -161,10 +177,10 @@ pub fn manual_gradient<T: Float>(problem: &Problem<T>) -> Vec<SharedArray<T>> {
 
     let mut h1 = x.dot(&W1);
     h1 += &b1;
-    h1.mapv_inplace(T::tanh);
+    tanh_in_place(&mut h1);
     let mut h2 = h1.dot(&W2);
     h2 += &b2;
-    h2.mapv_inplace(T::tanh);
+    tanh_in_place(&mut h2);
     let mut y = h2.dot(&W3);
     y += &b3;
 
