@@ -49,6 +49,7 @@ fn every_switch_runs_and_reports_finite_metrics() {
         prioritized: true,
         n_step: 3,
         num_envs: 2,
+        anneal_lr: true,
         ..small_cartpole()
     };
     let trained = train("CartPole-v1", &config, |_| true).unwrap();
@@ -60,6 +61,10 @@ fn every_switch_runs_and_reports_finite_metrics() {
             let value = m.get(name).unwrap();
             assert!(value.is_finite() && value >= 0.0, "{name} = {value}");
         }
+        // α(t) = α₀ (1 − t / T), reported as the next phase will use it.
+        let learning_rate = m.get("learning_rate").unwrap();
+        assert_eq!(learning_rate, config.learning_rate(m.env_steps));
+        assert!(learning_rate < config.learning_rate);
         let beta = m.get("beta").unwrap();
         assert!(beta > last_beta && beta <= 1.0);
         last_beta = beta;

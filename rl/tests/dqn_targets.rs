@@ -274,3 +274,25 @@ fn target_update_is_a_hard_copy_at_tau_one_and_polyak_averaging_below() {
     dqn.update_target();
     assert_eq!(dqn.target.value(w), theta);
 }
+
+#[test]
+fn the_learning_rate_set_on_the_learner_scales_its_adam_step() {
+    // Adam's first step moves every parameter by about α (|m̂ / √v̂| = 1), so the largest
+    // change of θ after one step follows the learning rate the learner was given.
+    let largest_change = |learning_rate: f64| {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut dqn = Dqn::new(OBSERVATION_DIM, NUM_ACTIONS, &small_config(), &mut rng);
+        dqn.set_learning_rate(learning_rate);
+        let batch = random_batch(32, &mut rng);
+        let id = dqn.online.id("q.0.weight").unwrap();
+        let before = dqn.online.value(id).to_owned();
+        dqn.gradient_step(&batch).unwrap();
+        let after = dqn.online.value(id).to_owned();
+        (&after - &before)
+            .iter()
+            .fold(0.0f32, |m, d| m.max(d.abs())) as f64
+    };
+    let (full, tenth) = (largest_change(1e-2), largest_change(1e-3));
+    assert!((full - 1e-2).abs() < 1e-4, "{full}");
+    assert!((tenth - 1e-3).abs() < 1e-5, "{tenth}");
+}
