@@ -11,7 +11,8 @@
 //!   policy iteration, modified policy iteration — and model-free tabular Q-learning and SARSA.
 //!
 //! - [`advantage`]: reward-to-go, TD residuals and GAE(λ), bootstrapping on truncation but not
-//!   on termination; [`normalize`]: running observation and reward normalisation.
+//!   on termination; [`vtrace`]: IMPALA's off-policy V-trace targets and advantages (truncated
+//!   importance weights `ρ̄`, `c̄`); [`normalize`]: running observation and reward normalisation.
 //! - [`buffers`]: replay storage for off-policy agents — a uniform ring buffer, prioritised
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
@@ -53,3 +54,4 @@ pub mod tabular;
 pub mod td3;
 pub mod train;
 pub mod trpo;
+pub mod vtrace;
