@@ -287,7 +287,19 @@ impl<T: Float> ParamStore<T> {
         bound
     }
 
-    /// Copies every value from `source`, matched by name (a hard target-network update).
+    /// Copies every value from `source`, matched by name (a hard target-network update). The
+    /// old values are overwritten, not averaged, so even a NaN in them does not survive.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use wengert_nn::ParamStore;
+    /// let mut online = ParamStore::<f64>::new();
+    /// let w = online.root().param("w", array![1.0, 2.0]);
+    /// let target = online.clone();
+    /// target.set(w, array![f64::NAN, 0.0]);
+    /// target.copy_from(&online);
+    /// assert_eq!(target.value(w), online.value(w));
+    /// ```
     ///
     /// # Panics
     /// If a name is missing from `source` or a shape differs.
@@ -321,6 +333,10 @@ impl<T: Float> ParamStore<T> {
                     slot.shape(),
                     theta.shape()
                 );
+            }
+            if tau == T::one() {
+                slot.assign(&theta);
+                continue;
             }
             let keep = T::one() - tau;
             slot.zip_mut_with(&theta, |target, &online| {
