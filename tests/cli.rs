@@ -321,15 +321,16 @@ fn a_killed_off_policy_run_resumes_from_its_last_periodic_checkpoint_to_the_unin
     let state = fs::read_to_string(dir.join("state.toml")).unwrap();
     assert!(!state.contains("finished"), "killed too late: {state}");
 
-    // A damaged tensor file is an error naming it; so is a configuration edited since.
-    let tensors = fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.to_string_lossy().ends_with(".safetensors")
-                && p.to_string_lossy().contains("training_state.")
-        })
-        .unwrap();
+    // A damaged tensor file is an error naming it; so is a configuration edited since. The
+    // file is the one the saved state names: the kill may have left a newer one that no state
+    // points to yet.
+    let saved = fs::read_to_string(dir.join("training_state.toml")).unwrap();
+    let name = saved
+        .lines()
+        .find_map(|line| line.strip_prefix("tensors = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("no tensors entry in training_state.toml:\n{saved}"));
+    let tensors = dir.join(name);
     let original = fs::read(&tensors).unwrap();
     let mut damaged = original.clone();
     let middle = damaged.len() / 2;

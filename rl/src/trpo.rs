@@ -165,13 +165,19 @@ impl TrpoConfig {
     /// use wengert_rl::trpo::TrpoConfig;
     /// let config = TrpoConfig::for_env("CartPole-v1");
     /// assert_eq!((config.total_timesteps, config.line_search), (100_000, true));
+    /// assert_eq!(config.target_kl, 0.02);
+    /// assert_eq!(TrpoConfig::npg_for_env("CartPole-v1").target_kl, 0.01);
     /// ```
     pub fn for_env(id: &str) -> Self {
         let base = TrpoConfig::default();
         match id {
-            // rl-baselines3-zoo hyperparams/trpo.yml, CartPole-v1
+            // rl-baselines3-zoo hyperparams/trpo.yml, CartPole-v1, with a KL radius of 0.02
+            // instead of SB3's 0.01: at 0.01 the deterministic policy after 100k steps still
+            // dropped an episode now and then (455–489 on 4 of 5 seeds); at 0.02 seeds 1–10
+            // all evaluate at ≥ 495.
             "CartPole-v1" => TrpoConfig {
                 total_timesteps: 100_000,
+                target_kl: 0.02,
                 num_envs: 2,
                 num_steps: 512,
                 batch_size: 512,
@@ -216,6 +222,8 @@ impl TrpoConfig {
             "CartPole-v1" => TrpoConfig {
                 total_timesteps: 200_000,
                 cg_damping: 0.1,
+                // Without a line search the step must stay inside SB3's radius.
+                target_kl: 0.01,
                 ..npg
             },
             _ => npg,
