@@ -366,6 +366,15 @@ impl Agent for TrainedA2c {
     fn history(&self) -> &[IterationMetrics] {
         &self.history
     }
+
+    /// The observation statistics, when observations are normalised: acting needs them.
+    fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
+        crate::train::observation_stats_state(&self.observation_stats)
+    }
+
+    fn load_extra_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), String> {
+        crate::train::load_observation_stats(&mut self.observation_stats, state)
+    }
 }
 
 impl TrainedA2c {

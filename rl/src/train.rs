@@ -150,45 +150,59 @@ impl Agent for Trained {
         &self.history
     }
 
-    /// The observation statistics `mean`, `var` and `count`, when observations are normalised.
     fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
-        match &self.observation_stats {
-            None => Vec::new(),
-            Some(stats) => vec![
-                ("observation_stats.mean".into(), stats.mean.to_vec()),
-                ("observation_stats.var".into(), stats.var.to_vec()),
-                ("observation_stats.count".into(), vec![stats.count]),
-            ],
-        }
+        observation_stats_state(&self.observation_stats)
     }
 
     fn load_extra_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), String> {
-        let Some(stats) = &mut self.observation_stats else {
-            return match state.first() {
-                None => Ok(()),
-                Some((name, _)) => Err(format!(
-                    "unexpected agent state `{name}`: this agent does not normalise observations"
-                )),
-            };
-        };
-        for (name, values) in state {
-            let target: &mut [f64] = match name.as_str() {
-                "observation_stats.mean" => stats.mean.as_slice_mut().expect("contiguous"),
-                "observation_stats.var" => stats.var.as_slice_mut().expect("contiguous"),
-                "observation_stats.count" => std::slice::from_mut(&mut stats.count),
-                other => return Err(format!("unexpected agent state `{other}`")),
-            };
-            if values.len() != target.len() {
-                return Err(format!(
-                    "agent state `{name}` has length {}, expected {}",
-                    values.len(),
-                    target.len()
-                ));
-            }
-            target.copy_from_slice(values);
-        }
-        Ok(())
+        load_observation_stats(&mut self.observation_stats, state)
     }
+}
+
+/// [`Agent::extra_state`] of an agent that normalises observations: the statistics `mean`,
+/// `var` and `count`, or nothing when it does not normalise.
+pub(crate) fn observation_stats_state(stats: &Option<RunningMeanStd>) -> Vec<(String, Vec<f64>)> {
+    match stats {
+        None => Vec::new(),
+        Some(stats) => vec![
+            ("observation_stats.mean".into(), stats.mean.to_vec()),
+            ("observation_stats.var".into(), stats.var.to_vec()),
+            ("observation_stats.count".into(), vec![stats.count]),
+        ],
+    }
+}
+
+/// Restores what [`observation_stats_state`] returned; an unknown name or a wrong length is an
+/// error naming it.
+pub(crate) fn load_observation_stats(
+    stats: &mut Option<RunningMeanStd>,
+    state: &[(String, Vec<f64>)],
+) -> Result<(), String> {
+    let Some(stats) = stats else {
+        return match state.first() {
+            None => Ok(()),
+            Some((name, _)) => Err(format!(
+                "unexpected agent state `{name}`: this agent does not normalise observations"
+            )),
+        };
+    };
+    for (name, values) in state {
+        let target: &mut [f64] = match name.as_str() {
+            "observation_stats.mean" => stats.mean.as_slice_mut().expect("contiguous"),
+            "observation_stats.var" => stats.var.as_slice_mut().expect("contiguous"),
+            "observation_stats.count" => std::slice::from_mut(&mut stats.count),
+            other => return Err(format!("unexpected agent state `{other}`")),
+        };
+        if values.len() != target.len() {
+            return Err(format!(
+                "agent state `{name}` has length {}, expected {}",
+                values.len(),
+                target.len()
+            ));
+        }
+        target.copy_from_slice(values);
+    }
+    Ok(())
 }
 
 impl Trained {

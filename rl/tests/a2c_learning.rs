@@ -125,3 +125,49 @@ fn bad_settings_are_rejected_with_what_was_expected() {
             .contains("valid settings: total_timesteps")
     );
 }
+
+#[test]
+fn a_checkpoint_carries_the_observation_statistics_acting_needs() {
+    use wengert_rl::train::Agent;
+    let config = A2cConfig {
+        total_timesteps: 640,
+        normalize_observations: true,
+        ..A2cConfig::for_env("CartPole-v1")
+    };
+    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    let state = trained.extra_state();
+    let names: Vec<&str> = state.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "observation_stats.mean",
+            "observation_stats.var",
+            "observation_stats.count"
+        ]
+    );
+    // A fresh agent (as `wengert eval` builds one) acts like the trained one once loaded.
+    let mut fresh = train(
+        "CartPole-v1",
+        &A2cConfig {
+            total_timesteps: 0,
+            ..config.clone()
+        },
+        |_| true,
+    )
+    .unwrap();
+    fresh.store.copy_from(&trained.store);
+    fresh.load_extra_state(&state).unwrap();
+    assert_eq!(fresh.extra_state(), state);
+    let observations = ndarray::array![[0.01f32, 0.5, -0.02, -0.7], [0.1, -1.0, 0.05, 1.2]];
+    assert_eq!(
+        format!("{:?}", fresh.act(&observations)),
+        format!("{:?}", trained.act(&observations))
+    );
+    let wrong = vec![("observation_stats.mean".to_string(), vec![0.0; 3])];
+    assert!(
+        fresh
+            .load_extra_state(&wrong)
+            .unwrap_err()
+            .contains("has length 3, expected 4")
+    );
+}
