@@ -150,97 +150,89 @@ pub fn train_from(
             env.action_space()
         )));
     }
+    // One arm per algorithm: its preset for the environment, the seed, then the settings.
     match name {
-        "ppo" => {
-            let mut config = PpoConfig::for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = ppo::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
-        "reinforce" => {
-            let mut config = ReinforceConfig::for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = reinforce::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
-        "a2c" => {
-            let mut config = A2cConfig::for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = a2c::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
-        "trpo" => {
-            let mut config = TrpoConfig::for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = trpo::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
-        "npg" => {
-            let mut config = TrpoConfig::npg_for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = trpo::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
-        "dqn" => {
-            let mut config = DqnConfig::for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = dqn::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
-        "ddpg" => {
-            let mut config = DdpgConfig::for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = ddpg::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
-        "td3" => {
-            let mut config = Td3Config::for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = td3::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
-        "sac" => {
-            let mut config = SacConfig::for_env(env_id);
-            config.seed = seed;
-            apply(settings, |k, v| config.set(k, v))?;
-            let trained = sac::train_from(env_id, &config, resume, on_iteration)?;
-            Ok(Run {
-                agent: Box::new(trained),
-                config: format!("{config:#?}"),
-            })
-        }
+        "ppo" => run(
+            PpoConfig {
+                seed,
+                ..PpoConfig::for_env(env_id)
+            },
+            settings,
+            PpoConfig::set,
+            |config| ppo::train_from(env_id, config, resume, on_iteration),
+        ),
+        "reinforce" => run(
+            ReinforceConfig {
+                seed,
+                ..ReinforceConfig::for_env(env_id)
+            },
+            settings,
+            ReinforceConfig::set,
+            |config| reinforce::train_from(env_id, config, resume, on_iteration),
+        ),
+        "a2c" => run(
+            A2cConfig {
+                seed,
+                ..A2cConfig::for_env(env_id)
+            },
+            settings,
+            A2cConfig::set,
+            |config| a2c::train_from(env_id, config, resume, on_iteration),
+        ),
+        "trpo" => run(
+            TrpoConfig {
+                seed,
+                ..TrpoConfig::for_env(env_id)
+            },
+            settings,
+            TrpoConfig::set,
+            |config| trpo::train_from(env_id, config, resume, on_iteration),
+        ),
+        "npg" => run(
+            TrpoConfig {
+                seed,
+                ..TrpoConfig::npg_for_env(env_id)
+            },
+            settings,
+            TrpoConfig::set,
+            |config| trpo::train_from(env_id, config, resume, on_iteration),
+        ),
+        "dqn" => run(
+            DqnConfig {
+                seed,
+                ..DqnConfig::for_env(env_id)
+            },
+            settings,
+            DqnConfig::set,
+            |config| dqn::train_from(env_id, config, resume, on_iteration),
+        ),
+        "ddpg" => run(
+            DdpgConfig {
+                seed,
+                ..DdpgConfig::for_env(env_id)
+            },
+            settings,
+            DdpgConfig::set,
+            |config| ddpg::train_from(env_id, config, resume, on_iteration),
+        ),
+        "td3" => run(
+            Td3Config {
+                seed,
+                ..Td3Config::for_env(env_id)
+            },
+            settings,
+            Td3Config::set,
+            |config| td3::train_from(env_id, config, resume, on_iteration),
+        ),
+        "sac" => run(
+            SacConfig {
+                seed,
+                ..SacConfig::for_env(env_id)
+            },
+            settings,
+            SacConfig::set,
+            |config| sac::train_from(env_id, config, resume, on_iteration),
+        ),
         _ => unreachable!("every registered algorithm has a trainer"),
     }
 }
@@ -327,6 +319,22 @@ pub fn find(name: &str) -> Result<&'static Algorithm, TrainError> {
 /// The Gymnasium ids the environments registry knows.
 pub fn environment_ids() -> impl Iterator<Item = &'static str> {
     REGISTERED.iter().map(|(id, _)| *id)
+}
+
+/// Applies `settings` to `config` with its `set`, trains with it, and keeps the resolved
+/// configuration beside the agent.
+fn run<C: std::fmt::Debug, A: Agent + 'static>(
+    mut config: C,
+    settings: &[(String, String)],
+    set: fn(&mut C, &str, &str) -> Result<(), String>,
+    train: impl FnOnce(&C) -> Result<A, TrainError>,
+) -> Result<Run, TrainError> {
+    apply(settings, |k, v| set(&mut config, k, v))?;
+    let trained = train(&config)?;
+    Ok(Run {
+        agent: Box::new(trained),
+        config: format!("{config:#?}"),
+    })
 }
 
 fn apply(
