@@ -187,10 +187,21 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
             vec![Some(g.reshape(&kept).mul(&softmax))]
         }
         Op::MatMul => {
-            let b = &x[1];
+            // Ā = ḡ Bᵀ and B̄ = Aᵀ ḡ; for an operand that is a transposed view (the `Wᵀ` of
+            // `x Wᵀ`) the transpose of the product is computed instead, `B̄ = (ḡᵀ A)ᵀ`, so the
+            // gradient comes out in the operand's layout and leaves the transpose in row-major
+            // order — at no cost (the products take strides), and it spares later sums and
+            // optimisers a strided pass over it.
+            let (b, t) = (&x[1], |v: &X| v.transpose(-1, -2));
             vec![
-                needs[0].then(|| g.matmul(&b.transpose(-1, -2))),
-                needs[1].then(|| a.transpose(-1, -2).matmul(g)),
+                needs[0].then(|| match is_transposed(a_data) {
+                    true => t(&b.matmul(&t(g))),
+                    false => g.matmul(&t(b)),
+                }),
+                needs[1].then(|| match is_transposed(b.data()) {
+                    true => t(&t(g).matmul(a)),
+                    false => t(a).matmul(g),
+                }),
             ]
         }
         Op::Reshape(_) => vec![Some(g.reshape(shape_a))],
@@ -270,6 +281,17 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
 
 fn indicator<T: Float>(condition: bool) -> T {
     if condition { T::one() } else { T::zero() }
+}
+
+/// Whether `a` is a matrix (or batch of matrices) stored transposed: not row-major itself,
+/// but row-major once its last two axes are swapped.
+fn is_transposed<T: Float>(a: &SharedArray<T>) -> bool {
+    let mut swapped = a.view();
+    if a.ndim() < 2 || a.is_standard_layout() {
+        return false;
+    }
+    swapped.swap_axes(a.ndim() - 2, a.ndim() - 1);
+    swapped.is_standard_layout()
 }
 
 fn constant_map<T: Float, X: Tensor<T>>(a: &SharedArray<T>, f: impl Fn(T) -> T) -> X {

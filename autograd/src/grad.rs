@@ -36,7 +36,9 @@ impl<T: Float> Adjoint<T> for Eager<T> {
     }
 
     fn accumulate(mut self, other: Self) -> Self {
-        if self.shape() == other.shape() {
+        if crate::kernels::add_assign(&mut self.0, &other.0) {
+            self
+        } else if self.shape() == other.shape() {
             self.0.zip_mut_with(&other.0, |s, &o| *s += o);
             self
         } else {

@@ -75,6 +75,22 @@ pub(crate) fn sum_leading_axes<T: Float>(
     Some(from_vec(shape, out))
 }
 
+/// `dst += src` on the contiguous buffers, for arrays of equal shape and layout (returns
+/// `false`, doing nothing, for any other pair). The same sums as `zip_mut_with`, bit for bit.
+pub(crate) fn add_assign<T: Float>(dst: &mut SharedArray<T>, src: &SharedArray<T>) -> bool {
+    if dst.shape() != src.shape() || dst.strides() != src.strides() {
+        return false;
+    }
+    let (Some(src), Some(out)) = (src.as_slice_memory_order(), dst.as_slice_memory_order_mut())
+    else {
+        return false;
+    };
+    for (d, &s) in out.iter_mut().zip(src) {
+        *d += s;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::{ArrayD, Axis};
@@ -121,6 +137,33 @@ mod tests {
         assert!(binary(&a, &counting(&[3, 1]), |x, y| x + y).is_none());
         let transposed = a.clone().reversed_axes();
         assert!(binary(&transposed, &counting(&[4, 3]), |x, y| x + y).is_none());
+    }
+
+    #[test]
+    fn add_assign_agrees_with_zip_for_equal_layouts_only() {
+        let row_major = counting(&[37, 45]);
+        let column_major = counting(&[45, 37]).reversed_axes();
+        for a in [&row_major, &column_major] {
+            let mut fast = a.clone();
+            assert!(add_assign(&mut fast, a));
+            let mut general = a.to_owned();
+            general.zip_mut_with(a, |x, &y| *x += y);
+            assert_eq!(fast, general);
+            assert_eq!(
+                fast.strides(),
+                a.strides(),
+                "the destination keeps its layout"
+            );
+        }
+        let mut dst = row_major.clone();
+        assert!(!add_assign(&mut dst, &column_major));
+        let mut strided = counting(&[6, 8]);
+        strided.slice_axis_inplace(ndarray::Axis(1), ndarray::Slice::new(0, None, 2));
+        let mut dst = counting(&[6, 4]);
+        assert!(
+            !add_assign(&mut dst, &strided),
+            "a strided view is left to the general path"
+        );
     }
 
     #[test]

@@ -77,6 +77,28 @@ fn vjp_of_several_outputs_sums_their_contributions() {
 }
 
 #[test]
+fn a_weight_used_transposed_gets_its_gradient_in_its_own_layout() {
+    // y = x Wᵀ, as a linear layer computes it: W̄ = ḡᵀ x must come out row-major like W, so
+    // that adding a second contribution or an optimiser step runs over contiguous memory.
+    let tape = Tape::<f64>::new();
+    let x = tape.var(uniform(&[5, 3], -1.0, 1.0, 1));
+    let w = tape.var(uniform(&[4, 3], -1.0, 1.0, 2));
+    let y = x.matmul(&w.t()).tanh().sum_all();
+    let grads = y.backward();
+    let (dw, dx) = (&grads[&w], &grads[&x]);
+    assert!(dw.is_standard_layout() && dx.is_standard_layout());
+    // and the values are those of the plain formula
+    fn matrix(v: &Var<f64>) -> ndarray::ArrayView2<'_, f64> {
+        v.value().view().into_dimensionality().unwrap()
+    }
+    let g = matrix(&x)
+        .dot(&matrix(&w).t())
+        .mapv(|v| 1.0 - v.tanh().powi(2));
+    let expected = g.t().dot(&matrix(&x));
+    assert!((dw - &expected.into_dyn()).iter().all(|d| d.abs() < 1e-14));
+}
+
+#[test]
 fn no_grad_records_nothing_and_restores_the_mode() {
     let tape = Tape::<f64>::new();
     let x = tape.var(array![1.0, 2.0]);
