@@ -13,6 +13,8 @@
 //! | [`rl`] | environments and reinforcement-learning agents |
 //! | [`control`] | LQR, iLQR/DDP, MPC and planners |
 
+pub mod allocator;
+
 pub use autograd;
 pub use control;
 pub use nn;

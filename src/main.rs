@@ -141,7 +141,7 @@ enum ReportCommand {
 }
 
 fn main() -> ExitCode {
-    cli::allocator::keep_freed_memory();
+    wengert::allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List => {

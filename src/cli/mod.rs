@@ -1,7 +1,6 @@
 //! The pieces of the `wengert` command: one module per subcommand, plus the run directory and
 //! the plots they share.
 
-pub mod allocator;
 pub mod control_demos;
 pub mod eval;
 pub mod plot;
