@@ -27,10 +27,11 @@
 use std::collections::HashMap;
 
 use autograd::Float;
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD};
 
 use super::{
-    FirstOrder, OptimizerConfig, UpdateRule, known_keys, named_array, named_step, step_array,
+    FirstOrder, OptimizerConfig, UpdateRule, known_keys, named_array, named_step, row_major,
+    row_major_mut, step_array,
 };
 
 /// Adam's options, with PyTorch's defaults.
@@ -133,48 +134,88 @@ pub(super) fn lerp<T: Float>(start: T, end: T, weight: T) -> T {
     }
 }
 
-/// The Adam step on `θ` from an already weight-decayed gradient `g` (shared with AdamW).
+/// The Adam step on `θ` from an already weight-decayed gradient `g`, its elements in
+/// row-major order (shared with AdamW, which passes its options with no L2 term).
+///
+/// On x86-64 with AVX (detected at run time) the loop runs eight `f32` lanes at a time
+/// instead of SSE's four: it is bound by `√` and `/`. Each element goes through the same IEEE
+/// operations either way (Rust never fuses `a b + c` by itself), so the results are identical.
 pub(super) fn adam_step<T: Float>(
-    gamma: T,
-    (beta1, beta2): (T, T),
-    eps: T,
-    amsgrad: bool,
+    config: &AdamConfig<T>,
     state: &mut AdamState<T>,
     theta: &mut ArrayD<T>,
-    g: &ArrayD<T>,
+    g: &[T],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU supports AVX, checked just above.
+        return unsafe { adam_step_avx(config, state, theta, g) };
+    }
+    adam_step_portable(config, state, theta, g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn adam_step_avx<T: Float>(
+    config: &AdamConfig<T>,
+    state: &mut AdamState<T>,
+    theta: &mut ArrayD<T>,
+    g: &[T],
+) {
+    adam_step_portable(config, state, theta, g)
+}
+
+#[inline(always)]
+fn adam_step_portable<T: Float>(
+    config: &AdamConfig<T>,
+    state: &mut AdamState<T>,
+    theta: &mut ArrayD<T>,
+    g: &[T],
+) {
+    let AdamConfig {
+        lr: gamma,
+        betas: (beta1, beta2),
+        eps,
+        amsgrad,
+        ..
+    } = *config;
     state.step += 1;
     let t = T::from_f64(state.step as f64);
     let one = T::one();
-    Zip::from(&mut state.m)
-        .and(&mut state.v)
-        .and(g)
-        .for_each(|m, v, &g| {
-            *m = lerp(*m, g, one - beta1);
-            *v = *v * beta2 + (one - beta2) * g * g;
-        });
     let bias_correction1 = one - beta1.powf(t);
     let bias_correction2 = one - beta2.powf(t);
     let step_size = gamma / bias_correction1;
     let bias_correction2_sqrt = bias_correction2.sqrt();
-    let v_hat_source = if amsgrad {
-        let v_max = state
-            .v_max
-            .get_or_insert_with(|| ArrayD::zeros(state.v.raw_dim()));
-        Zip::from(&mut *v_max)
-            .and(&state.v)
-            .for_each(|v_max, &v| *v_max = v_max.max(v));
-        &*v_max
-    } else {
-        &state.v
+    let moments = move |m: &mut T, v: &mut T, g: T| {
+        *m = lerp(*m, g, one - beta1);
+        *v = *v * beta2 + (one - beta2) * g * g;
     };
-    Zip::from(theta)
-        .and(&state.m)
-        .and(v_hat_source)
-        .for_each(|theta, &m, &v| {
-            let denominator = v.sqrt() / bias_correction2_sqrt + eps;
-            *theta -= step_size * (m / denominator);
-        });
+    // `v_hat_source` is `v`, or its running maximum with AMSGrad.
+    let step = move |m: T, v_hat_source: T| {
+        let denominator = v_hat_source.sqrt() / bias_correction2_sqrt + eps;
+        step_size * (m / denominator)
+    };
+    let shape = theta.raw_dim();
+    let v_max =
+        amsgrad.then(|| row_major_mut(state.v_max.get_or_insert_with(|| ArrayD::zeros(shape))));
+    let theta = row_major_mut(theta);
+    let (m, v) = (row_major_mut(&mut state.m), row_major_mut(&mut state.v));
+    let elements = theta.iter_mut().zip(m).zip(v).zip(g);
+    match v_max {
+        None => {
+            for (((theta, m), v), &g) in elements {
+                moments(m, v, g);
+                *theta -= step(*m, *v);
+            }
+        }
+        Some(v_max) => {
+            for ((((theta, m), v), &g), v_max) in elements.zip(v_max) {
+                moments(m, v, g);
+                *v_max = v_max.max(*v);
+                *theta -= step(*m, *v_max);
+            }
+        }
+    }
 }
 
 /// The Adam update rule.
@@ -223,21 +264,13 @@ impl<T: Float> UpdateRule<T> for AdamRule {
         g: ArrayViewD<'_, T>,
     ) {
         let lambda = config.weight_decay;
-        let mut g = g.to_owned();
+        let mut g = row_major(g);
         if lambda != T::zero() {
-            Zip::from(&mut g)
-                .and(&*theta)
-                .for_each(|g, &theta| *g += lambda * theta);
+            for (g, &theta) in g.to_mut().iter_mut().zip(&*row_major_mut(theta)) {
+                *g += lambda * theta;
+            }
         }
-        adam_step(
-            config.lr,
-            config.betas,
-            config.eps,
-            config.amsgrad,
-            state,
-            theta,
-            &g,
-        );
+        adam_step(config, state, theta, &g);
     }
 
     fn state_to_named(state: &AdamState<T>) -> Vec<(&'static str, ArrayD<T>)> {

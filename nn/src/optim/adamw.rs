@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use autograd::Float;
 use ndarray::{ArrayD, ArrayViewD};
 
-use super::adam::{AdamState, adam_step, validate_adam};
-use super::{FirstOrder, OptimizerConfig, UpdateRule};
+use super::adam::{AdamConfig, AdamState, adam_step, validate_adam};
+use super::{FirstOrder, OptimizerConfig, UpdateRule, row_major};
 
 /// AdamW's options, with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -108,15 +108,14 @@ impl<T: Float> UpdateRule<T> for AdamWRule {
         let (gamma, lambda) = (config.lr, config.weight_decay);
         let decay = T::one() - gamma * lambda;
         theta.mapv_inplace(|theta| theta * decay);
-        adam_step(
-            gamma,
-            config.betas,
-            config.eps,
-            config.amsgrad,
-            state,
-            theta,
-            &g.to_owned(),
-        );
+        let adam = AdamConfig {
+            lr: gamma,
+            betas: config.betas,
+            eps: config.eps,
+            weight_decay: T::zero(),
+            amsgrad: config.amsgrad,
+        };
+        adam_step(&adam, state, theta, &row_major(g));
     }
 
     fn state_to_named(state: &AdamState<T>) -> Vec<(&'static str, ArrayD<T>)> {

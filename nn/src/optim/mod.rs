@@ -56,6 +56,7 @@ pub use schedule::LrSchedule;
 pub use sgd::{Sgd, SgdConfig, SgdRule, SgdState};
 pub use transform::{ClipGlobalNorm, GradientTransform, clip_grad_norm};
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -288,6 +289,12 @@ impl<T: Float, R: UpdateRule<T>> Optimizer<T> for FirstOrder<T, R> {
             }
             for (id, g) in group_grads.iter() {
                 let mut theta = store.value(id).into_owned();
+                assert_eq!(
+                    g.shape(),
+                    theta.shape(),
+                    "optimizer: the gradient of `{}` has the wrong shape",
+                    store.name(id)
+                );
                 let state = self
                     .state
                     .entry(id)
@@ -421,4 +428,72 @@ fn known_keys<T>(named: &HashMap<&str, ArrayD<T>>, keys: &[&str]) -> Result<(), 
 
 fn step_array<T: Float>(step: u64) -> ArrayD<T> {
     ndarray::arr0(T::from_f64(step as f64)).into_dyn()
+}
+
+/// The elements of `a` in row-major order, as one slice: `a`'s own memory when it is
+/// row-major, else a row-major copy.
+///
+/// The update rules run elementwise over slices, which the compiler vectorises, instead of
+/// zipping arrays whose layouts may differ: a `Linear` weight's gradient arrives column-major
+/// (the backward of `x Wᵀ` is a transposed product), and zipping it with the row-major `θ`
+/// is a strided scalar loop. Each element's arithmetic is unchanged, so results are too.
+fn row_major<'a, T: Float>(a: ArrayViewD<'a, T>) -> Cow<'a, [T]> {
+    if let Some(elements) = a.to_slice() {
+        return Cow::Borrowed(elements);
+    }
+    if let ([rows, columns], Some(transposed)) = (a.shape(), a.clone().reversed_axes().to_slice()) {
+        return Cow::Owned(transpose(transposed, *columns, *rows));
+    }
+    Cow::Owned(a.iter().copied().collect())
+}
+
+/// The transpose of the row-major `rows × columns` matrix `m`, row-major.
+///
+/// Copied in square tiles: element by element, either the reads or the writes would stride
+/// by a whole row, and rows a power-of-two apart compete for the same few cache sets.
+fn transpose<T: Float>(m: &[T], rows: usize, columns: usize) -> Vec<T> {
+    const TILE: usize = 16;
+    let mut transposed = vec![T::zero(); m.len()];
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..columns).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                for j in j0..(j0 + TILE).min(columns) {
+                    transposed[j * rows + i] = m[i * columns + j];
+                }
+            }
+        }
+    }
+    transposed
+}
+
+/// The elements of `a` in row-major order, as one mutable slice, making `a` row-major first
+/// if it is not (parameters and optimiser state are row-major unless loaded otherwise).
+fn row_major_mut<T: Float>(a: &mut ArrayD<T>) -> &mut [T] {
+    if !a.is_standard_layout() {
+        *a = a.as_standard_layout().into_owned();
+    }
+    a.as_slice_mut()
+        .expect("a standard-layout array is one slice")
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array, ShapeBuilder};
+
+    use super::*;
+
+    #[test]
+    fn row_major_reads_any_layout_in_row_major_order() {
+        for shape in [(3, 5), (37, 19), (64, 64), (1, 40)] {
+            let column_major = Array::from_shape_fn(shape.f(), |(i, j)| (100 * i + j) as f32);
+            let expected: Vec<f32> = column_major.iter().copied().collect();
+            assert_eq!(&*row_major(column_major.view().into_dyn()), &expected[..]);
+            let row_major_copy = column_major.as_standard_layout().into_owned().into_dyn();
+            assert!(matches!(row_major(row_major_copy.view()), Cow::Borrowed(_)));
+        }
+        let strided = Array::from_shape_fn((4, 6, 2), |(i, j, k)| (i + 10 * j + 100 * k) as f64);
+        let every_other = strided.slice(ndarray::s![.., ..;2, ..]).into_dyn();
+        let expected: Vec<f64> = every_other.iter().copied().collect();
+        assert_eq!(&*row_major(every_other), &expected[..]);
+    }
 }

@@ -23,11 +23,12 @@
 use std::collections::HashMap;
 
 use autograd::Float;
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD};
 
 use super::adam::lerp;
 use super::{
-    FirstOrder, OptimizerConfig, UpdateRule, known_keys, named_array, named_step, step_array,
+    FirstOrder, OptimizerConfig, UpdateRule, known_keys, named_array, named_step, row_major,
+    row_major_mut, step_array,
 };
 
 /// RMSprop's options, with PyTorch's defaults.
@@ -161,44 +162,45 @@ impl<T: Float> UpdateRule<T> for RmsPropRule {
         } = *config;
         let one = T::one();
         state.step += 1;
-        let mut g = g.to_owned();
+        let mut g = row_major(g);
         if lambda != T::zero() {
-            Zip::from(&mut g)
-                .and(&*theta)
-                .for_each(|g, &theta| *g += lambda * theta);
+            for (g, &theta) in g.to_mut().iter_mut().zip(&*row_major_mut(theta)) {
+                *g += lambda * theta;
+            }
         }
-        Zip::from(&mut state.v)
-            .and(&g)
-            .for_each(|v, &g| *v = *v * alpha + (one - alpha) * g * g);
+        let shape = theta.raw_dim();
+        let v = row_major_mut(&mut state.v);
+        for (v, &g) in v.iter_mut().zip(&*g) {
+            *v = *v * alpha + (one - alpha) * g * g;
+        }
         // The denominator √ṽ + ε, elementwise.
-        let mut denominator = state.v.clone();
+        let mut denominator = v.to_vec();
         if centered {
             let g_ave = state
                 .g_ave
-                .get_or_insert_with(|| ArrayD::zeros(g.raw_dim()));
-            Zip::from(&mut denominator)
-                .and(&mut *g_ave)
-                .and(&g)
-                .for_each(|v_tilde, g_ave, &g| {
-                    *g_ave = lerp(*g_ave, g, one - alpha);
-                    *v_tilde -= *g_ave * *g_ave;
-                });
+                .get_or_insert_with(|| ArrayD::zeros(shape.clone()));
+            let g_ave = row_major_mut(g_ave);
+            for ((v_tilde, g_ave), &g) in denominator.iter_mut().zip(g_ave).zip(&*g) {
+                *g_ave = lerp(*g_ave, g, one - alpha);
+                *v_tilde -= *g_ave * *g_ave;
+            }
         }
-        denominator.mapv_inplace(|v_tilde| v_tilde.sqrt() + eps);
+        for v_tilde in &mut denominator {
+            *v_tilde = v_tilde.sqrt() + eps;
+        }
+        let theta = row_major_mut(theta);
         if mu > T::zero() {
-            let b = state.b.get_or_insert_with(|| ArrayD::zeros(g.raw_dim()));
-            Zip::from(&mut *b)
-                .and(&g)
-                .and(&denominator)
-                .for_each(|b, &g, &d| *b = *b * mu + g / d);
-            Zip::from(theta)
-                .and(&*b)
-                .for_each(|theta, &b| *theta -= gamma * b);
+            let b = row_major_mut(state.b.get_or_insert_with(|| ArrayD::zeros(shape)));
+            for ((b, &g), &d) in b.iter_mut().zip(&*g).zip(&denominator) {
+                *b = *b * mu + g / d;
+            }
+            for (theta, &b) in theta.iter_mut().zip(&*b) {
+                *theta -= gamma * b;
+            }
         } else {
-            Zip::from(theta)
-                .and(&g)
-                .and(&denominator)
-                .for_each(|theta, &g, &d| *theta -= gamma * (g / d));
+            for ((theta, &g), &d) in theta.iter_mut().zip(&*g).zip(&denominator) {
+                *theta -= gamma * (g / d);
+            }
         }
     }
 

@@ -17,12 +17,15 @@
 //! The momentum buffer `b` (PyTorch's `momentum_buffer`) starts as the first gradient, not
 //! zero, so dampening does not shrink the first step.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use autograd::Float;
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD};
 
-use super::{FirstOrder, OptimizerConfig, UpdateRule, known_keys, named_array};
+use super::{
+    FirstOrder, OptimizerConfig, UpdateRule, known_keys, named_array, row_major, row_major_mut,
+};
 
 /// SGD's options, with PyTorch's defaults (except the learning rate, which PyTorch requires).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -133,32 +136,36 @@ impl<T: Float> UpdateRule<T> for SgdRule {
             weight_decay: lambda,
             nesterov,
         } = *config;
-        let mut g = g.to_owned();
+        let mut g = row_major(g);
         if lambda != T::zero() {
-            Zip::from(&mut g)
-                .and(&*theta)
-                .for_each(|g, &theta| *g += lambda * theta);
+            for (g, &theta) in g.to_mut().iter_mut().zip(&*row_major_mut(theta)) {
+                *g += lambda * theta;
+            }
         }
         if mu != T::zero() {
-            let b = match state.momentum_buffer.take() {
-                None => g.clone(),
+            let mut b = match state.momentum_buffer.take() {
+                None => ArrayD::from_shape_vec(theta.raw_dim(), g.to_vec())
+                    .expect("the gradient has the parameter's shape"),
                 Some(mut b) => {
-                    Zip::from(&mut b)
-                        .and(&g)
-                        .for_each(|b, &g| *b = mu * *b + (T::one() - tau) * g);
+                    for (b, &g) in row_major_mut(&mut b).iter_mut().zip(&*g) {
+                        *b = mu * *b + (T::one() - tau) * g;
+                    }
                     b
                 }
             };
+            let b_elements = row_major_mut(&mut b);
             if nesterov {
-                Zip::from(&mut g).and(&b).for_each(|g, &b| *g += mu * b);
+                for (g, &b) in g.to_mut().iter_mut().zip(&*b_elements) {
+                    *g += mu * b;
+                }
             } else {
-                g.assign(&b);
+                g = Cow::Owned(b_elements.to_vec());
             }
             state.momentum_buffer = Some(b);
         }
-        Zip::from(theta)
-            .and(&g)
-            .for_each(|theta, &g| *theta -= gamma * g);
+        for (theta, &g) in row_major_mut(theta).iter_mut().zip(&*g) {
+            *theta -= gamma * g;
+        }
     }
 
     fn state_to_named(state: &SgdState<T>) -> Vec<(&'static str, ArrayD<T>)> {
