@@ -1,8 +1,9 @@
 //! One optimiser step and one global-norm clipping of the gradients of an MLP, in f32.
 //!
 //! The gradients come from a real backward pass through the tape (a mean squared error on a
-//! batch of 256), so their memory layout is the engine's: a `Linear` weight's gradient is the
-//! transpose of a product, i.e. column-major. The bench prints how many arrays are so.
+//! batch of 256), so their memory layout is the engine's (a `Linear` weight's gradient is
+//! row-major like the weight, since the engine returns each gradient in its operand's layout).
+//! The bench prints how many arrays are not row-major.
 
 use autograd::Var;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};

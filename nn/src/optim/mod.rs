@@ -434,36 +434,14 @@ fn step_array<T: Float>(step: u64) -> ArrayD<T> {
 /// row-major, else a row-major copy.
 ///
 /// The update rules run elementwise over slices, which the compiler vectorises, instead of
-/// zipping arrays whose layouts may differ: a `Linear` weight's gradient arrives column-major
-/// (the backward of `x Wᵀ` is a transposed product), and zipping it with the row-major `θ`
-/// is a strided scalar loop. Each element's arithmetic is unchanged, so results are too.
+/// zipping arrays whose layouts may differ (a strided scalar loop). The engine hands out
+/// gradients in their parameter's layout, so the copy is the rare case: a gradient built by
+/// hand from a transposed view, say. Each element's arithmetic is unchanged.
 fn row_major<'a, T: Float>(a: ArrayViewD<'a, T>) -> Cow<'a, [T]> {
-    if let Some(elements) = a.to_slice() {
-        return Cow::Borrowed(elements);
+    match a.to_slice() {
+        Some(elements) => Cow::Borrowed(elements),
+        None => Cow::Owned(a.iter().copied().collect()),
     }
-    if let ([rows, columns], Some(transposed)) = (a.shape(), a.clone().reversed_axes().to_slice()) {
-        return Cow::Owned(transpose(transposed, *columns, *rows));
-    }
-    Cow::Owned(a.iter().copied().collect())
-}
-
-/// The transpose of the row-major `rows × columns` matrix `m`, row-major.
-///
-/// Copied in square tiles: element by element, either the reads or the writes would stride
-/// by a whole row, and rows a power-of-two apart compete for the same few cache sets.
-fn transpose<T: Float>(m: &[T], rows: usize, columns: usize) -> Vec<T> {
-    const TILE: usize = 16;
-    let mut transposed = vec![T::zero(); m.len()];
-    for i0 in (0..rows).step_by(TILE) {
-        for j0 in (0..columns).step_by(TILE) {
-            for i in i0..(i0 + TILE).min(rows) {
-                for j in j0..(j0 + TILE).min(columns) {
-                    transposed[j * rows + i] = m[i * columns + j];
-                }
-            }
-        }
-    }
-    transposed
 }
 
 /// The elements of `a` in row-major order, as one mutable slice, making `a` row-major first
