@@ -242,6 +242,42 @@ impl<T: Float> ParamStore<T> {
         Bound { store: self, vars }
     }
 
+    /// Binds the trainable entries whose names start with `prefix` as tracked leaves and every
+    /// other entry as a constant: the parameters of one network of several, so that losses
+    /// that touch disjoint networks (an actor's and a critic's) can be differentiated on
+    /// separate tapes, on separate threads. [`Bound::gradients`] then holds only these
+    /// parameters' gradients.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use autograd::prelude::*;
+    /// use wengert_nn::ParamStore;
+    ///
+    /// let mut store = ParamStore::<f64>::new();
+    /// let a = store.root().sub("actor").param("w", array![1.0, 2.0]);
+    /// let c = store.root().sub("critic").param("w", array![3.0]);
+    /// let tape = Tape::new();
+    /// let bound = store.bind_prefix(&tape, "actor.");
+    /// let loss = (bound[a].sum_all() * bound[c].sum_all()).sum_all(); // 3 (a₀ + a₁)
+    /// let grads = bound.gradients(&loss);
+    /// assert_eq!(grads[a], array![3.0, 3.0].into_dyn().into_shared());
+    /// assert!(grads.get(c).is_none());
+    /// ```
+    pub fn bind_prefix(&self, tape: &Tape<T>, prefix: &str) -> Bound<'_, T> {
+        let vars = self
+            .ids()
+            .map(|id| {
+                let value = self.value(id);
+                if self.is_trainable(id) && self.name(id).starts_with(prefix) {
+                    tape.var(value)
+                } else {
+                    Var::constant(value)
+                }
+            })
+            .collect();
+        Bound { store: self, vars }
+    }
+
     /// Binds every entry as a constant: a forward pass that records nothing (e.g. acting in
     /// a worker thread).
     pub fn constants(&self) -> Bound<'_, T> {
@@ -413,9 +449,14 @@ impl<'s, T: Float> Bound<'s, T> {
         self.store.trainable().map(|id| &self.vars[id.0]).collect()
     }
 
-    /// The gradient of the single-element `loss` with respect to every trainable parameter.
+    /// The gradient of the single-element `loss` with respect to every trainable parameter
+    /// bound as a tracked variable (all of them after [`ParamStore::bind`]).
     pub fn gradients(&self, loss: &Var<T>) -> ParamGradients<T> {
-        let ids: Vec<ParamId> = self.store.trainable().collect();
+        let ids: Vec<ParamId> = self
+            .store
+            .trainable()
+            .filter(|id| self.vars[id.0].is_tracked())
+            .collect();
         let vars: Vec<&Var<T>> = ids.iter().map(|id| &self.vars[id.0]).collect();
         let values = autograd::grad(&[loss], &vars);
         let mut by_id = vec![None; self.store.len()];
@@ -528,6 +569,7 @@ impl<T: Float> Index<ParamId> for ParamGradients<T> {
 
 #[cfg(test)]
 mod tests {
+    use autograd::Tensor;
     use ndarray::{Array, ShapeBuilder};
 
     use super::*;
@@ -556,5 +598,51 @@ mod tests {
             .map(|(i, a)| (ParamId(i), a.into_shared()));
         let norm = ParamGradients::from_pairs(3, pairs).global_norm();
         assert!(((norm as f64) - expected).abs() <= 1e-6 * expected);
+    }
+
+    /// Two networks' losses differentiated on two tapes (and threads) give, together, the
+    /// gradient of their sum on one tape, bit for bit.
+    #[test]
+    fn gradients_of_disjoint_networks_on_two_tapes_add_up_to_the_whole() {
+        let mut store = ParamStore::<f32>::new();
+        let a = store.root().sub("actor").param(
+            "w",
+            Array::from_shape_fn((3, 2), |(i, j)| i as f32 - 0.3 * j as f32),
+        );
+        let frozen = store
+            .root()
+            .sub("actor")
+            .param("frozen", ndarray::arr1(&[2.0f32]));
+        let c = store
+            .root()
+            .sub("critic")
+            .param("w", Array::from_shape_fn(3, |i| 0.5 + i as f32));
+        store.freeze("actor.frozen", true);
+        let x = Var::constant(Array::from_shape_fn((4, 3), |(i, j)| {
+            (i + 2 * j) as f32 / 5.0
+        }));
+        let actor_loss = |p: &Bound<'_, f32>| (x.matmul(&p[a]) * &p[frozen]).tanh().sum_all();
+        let critic_loss = |p: &Bound<'_, f32>| x.matmul(&p[c]).powi(2).mean_all() * 0.5;
+
+        let tape = Tape::new();
+        let whole = store.bind(&tape);
+        let expected = whole.gradients(&(actor_loss(&whole) + critic_loss(&whole)));
+
+        let (mut split, critic) = std::thread::scope(|scope| {
+            let critic = scope.spawn(|| {
+                let tape = Tape::new();
+                let p = store.bind_prefix(&tape, "critic.");
+                p.gradients(&critic_loss(&p))
+            });
+            let tape = Tape::new();
+            let p = store.bind_prefix(&tape, "actor.");
+            (p.gradients(&actor_loss(&p)), critic.join().unwrap())
+        });
+        assert!(split.get(c).is_none() && critic.get(a).is_none());
+        split.accumulate(&critic);
+        for id in [a, c] {
+            assert_eq!(split[id], expected[id], "{}", store.name(id));
+        }
+        assert!(split.get(frozen).is_none());
     }
 }

@@ -35,10 +35,10 @@
 //!         stop early if the approximate KL exceeds the target (option)
 //! ```
 
-use autograd::{Tape, Tensor, no_grad};
+use autograd::{Tape, Tensor, Var, no_grad};
 use ndarray::{Array1, Array2, Axis};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
-use nn::{Activation, ParamStore};
+use nn::{Activation, ParamGradients, ParamStore};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
@@ -405,8 +405,13 @@ pub fn train_from(
     };
 
     let batch_size = config.num_envs * config.num_steps;
-    let minibatch_size = batch_size / config.num_minibatches;
     let num_iterations = config.total_timesteps / batch_size;
+    // Two threads: one for the actor's half of each minibatch step, one for the critic's.
+    let learner = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .thread_name(|i| format!("ppo-learner-{i}"))
+        .build()
+        .map_err(|e| TrainError::Config(format!("could not start the learner threads: {e}")))?;
     let mut clock = Clock::start();
     let mut raw_observations = envs.reset(Some(config.seed));
     let mut recent_returns: Vec<f64> = Vec::new();
@@ -527,85 +532,28 @@ pub fn train_from(
 
         // ---- flatten the batch: sample k = t·N + i ----
         let views: Vec<_> = rollout.observations.iter().map(|o| o.view()).collect();
-        let b_observations = ndarray::concatenate(Axis(0), &views).expect("equal widths");
-        let b_actions = flatten_actions(&rollout.actions);
         let flat = |a: &Array2<f64>| Array1::from_iter(a.iter().copied());
-        let (b_log_probs, b_values) = (flat(&rollout.log_probs), flat(&rollout.values));
-        let (b_advantages, b_returns) = (flat(&advantages), flat(&returns));
+        let batch = Batch {
+            observations: ndarray::concatenate(Axis(0), &views).expect("equal widths"),
+            actions: flatten_actions(&rollout.actions),
+            log_probs: flat(&rollout.log_probs),
+            values: flat(&rollout.values),
+            advantages: flat(&advantages),
+            returns: flat(&returns),
+        };
 
         // ---- K epochs of minibatch updates ----
-        let mut indices: Vec<usize> = (0..batch_size).collect();
-        let mut stats = UpdateStats::default();
-        'epochs: for _ in 0..config.update_epochs {
-            indices.shuffle(&mut rng);
-            for minibatch in indices.chunks(minibatch_size) {
-                let tape = Tape::new();
-                let params = store.bind(&tape);
-                let s = observations_var::<f32>(&b_observations.select(Axis(0), minibatch));
-                let actions = b_actions.select(minibatch);
-                let pick = |a: &Array1<f64>| Array1::from_iter(minibatch.iter().map(|&k| a[k]));
-                let (log_prob_old, value_old) = (pick(&b_log_probs), pick(&b_values));
-                let (mut advantage, value_target) = (pick(&b_advantages), pick(&b_returns));
-                if config.norm_adv && advantage.len() > 1 {
-                    let mean = advantage.mean().unwrap();
-                    let std = advantage.std(1.0);
-                    advantage.mapv_inplace(|a| (a - mean) / (std + 1e-8));
-                }
-
-                let pi = agent.policy(&params, &s);
-                let log_prob = pi.log_prob(&actions);
-                let entropy = pi.entropy().mean_all();
-                let log_ratio = &log_prob - &vector(&log_prob_old);
-                let ratio = log_ratio.exp();
-
-                let epsilon = config.clip_coef as f32;
-                let surrogate = &ratio * &vector(&advantage);
-                let clipped = ratio.clamp(1.0 - epsilon, 1.0 + epsilon) * &vector(&advantage);
-                let policy_loss = -surrogate.minimum(&clipped).mean_all();
-
-                let value = agent.value(&params, &s);
-                let target = vector(&value_target);
-                let value_loss = if config.clip_vloss {
-                    let old = vector(&value_old);
-                    let value_clipped = &old + &(&value - &old).clamp(-epsilon, epsilon);
-                    (&value - &target)
-                        .powi(2)
-                        .maximum(&(&value_clipped - &target).powi(2))
-                        .mean_all()
-                        * 0.5
-                } else {
-                    (&value - &target).powi(2).mean_all() * 0.5
-                };
-
-                let loss = &policy_loss - &(&entropy * config.ent_coef as f32)
-                    + &value_loss * config.vf_coef as f32;
-                let loss_value = loss.item();
-                if !loss_value.is_finite() {
-                    return Err(TrainError::NonFinite {
-                        what: "PPO loss".into(),
-                        iteration,
-                        anomaly: tape.first_anomaly().map(|a| a.to_string()),
-                    });
-                }
-                let mut grads = params.gradients(&loss);
-                clip_grad_norm(&mut grads, config.max_grad_norm as f32);
-                optimizer.step(&store, &grads);
-
-                let log_r: Vec<f64> = log_ratio.value().iter().map(|&v| v as f64).collect();
-                stats.record(
-                    &log_r,
-                    config.clip_coef,
-                    policy_loss.item() as f64,
-                    value_loss.item() as f64,
-                    entropy.item() as f64,
-                );
-            }
-            if let Some(target_kl) = config.target_kl {
-                if stats.last_approx_kl > target_kl {
-                    break 'epochs;
-                }
-            }
-        }
+        let stats = learner.install(|| {
+            update(
+                config,
+                &agent,
+                &store,
+                &mut optimizer,
+                &mut rng,
+                &batch,
+                iteration,
+            )
+        })?;
 
         let metrics = IterationMetrics {
             iteration,
@@ -621,7 +569,7 @@ pub fn train_from(
                 ("clip_fraction", stats.mean(|s| s.clip_fraction)),
                 (
                     "explained_variance",
-                    explained_variance(&b_values, &b_returns),
+                    explained_variance(&batch.values, &batch.returns),
                 ),
                 ("learning_rate", optimizer.lr(0) as f64),
             ],
@@ -648,6 +596,140 @@ pub fn train_from(
         agent,
         observation_stats,
         history,
+    })
+}
+
+/// The flattened rollout, sample `k = t·N + i`.
+struct Batch {
+    observations: Array2<f32>,
+    actions: Actions,
+    log_probs: Array1<f64>,
+    values: Array1<f64>,
+    advantages: Array1<f64>,
+    returns: Array1<f64>,
+}
+
+/// `K` epochs of minibatch steps on one batch. Call it inside the two-thread `learner` pool:
+/// each step differentiates the actor's and the critic's terms of the loss on one thread each.
+fn update(
+    config: &PpoConfig,
+    agent: &ActorCritic,
+    store: &ParamStore<f32>,
+    optimizer: &mut Adam<f32>,
+    rng: &mut TrainerRng,
+    batch: &Batch,
+    iteration: usize,
+) -> Result<UpdateStats, TrainError> {
+    let mut indices: Vec<usize> = (0..batch.advantages.len()).collect();
+    let minibatch_size = indices.len() / config.num_minibatches;
+    let mut stats = UpdateStats::default();
+    'epochs: for _ in 0..config.update_epochs {
+        indices.shuffle(rng);
+        for minibatch in indices.chunks(minibatch_size) {
+            let s = observations_var::<f32>(&batch.observations.select(Axis(0), minibatch));
+            let actions = batch.actions.select(minibatch);
+            let pick = |a: &Array1<f64>| Array1::from_iter(minibatch.iter().map(|&k| a[k]));
+            let (log_prob_old, value_old) = (pick(&batch.log_probs), pick(&batch.values));
+            let (mut advantage, value_target) = (pick(&batch.advantages), pick(&batch.returns));
+            if config.norm_adv && advantage.len() > 1 {
+                let mean = advantage.mean().unwrap();
+                let std = advantage.std(1.0);
+                advantage.mapv_inplace(|a| (a - mean) / (std + 1e-8));
+            }
+            let epsilon = config.clip_coef as f32;
+
+            // −L^CLIP − c_H H touches only the actor and c_v L^V only the critic, so the
+            // two gradients are taken on separate tapes, one per core; together they are
+            // the gradient of the whole loss, bit for bit.
+            let policy_terms = || -> Result<PolicyTerms, TrainError> {
+                let tape = Tape::new();
+                let params = store.bind_prefix(&tape, "actor.");
+                let pi = agent.policy(&params, &s);
+                let log_prob = pi.log_prob(&actions);
+                let entropy = pi.entropy().mean_all();
+                let log_ratio = &log_prob - &vector(&log_prob_old);
+                let ratio = log_ratio.exp();
+
+                let surrogate = &ratio * &vector(&advantage);
+                let clipped = ratio.clamp(1.0 - epsilon, 1.0 + epsilon) * &vector(&advantage);
+                let policy_loss = -surrogate.minimum(&clipped).mean_all();
+                let loss = &policy_loss - &(&entropy * config.ent_coef as f32);
+                check_finite(&loss, &tape, "PPO policy loss", iteration)?;
+                Ok(PolicyTerms {
+                    gradients: params.gradients(&loss),
+                    policy_loss: policy_loss.item() as f64,
+                    entropy: entropy.item() as f64,
+                    log_ratio: log_ratio.value().iter().map(|&v| v as f64).collect(),
+                })
+            };
+            let value_terms = || -> Result<(ParamGradients<f32>, f64), TrainError> {
+                let tape = Tape::new();
+                let params = store.bind_prefix(&tape, "critic.");
+                let value = agent.value(&params, &s);
+                let target = vector(&value_target);
+                let value_loss = if config.clip_vloss {
+                    let old = vector(&value_old);
+                    let value_clipped = &old + &(&value - &old).clamp(-epsilon, epsilon);
+                    (&value - &target)
+                        .powi(2)
+                        .maximum(&(&value_clipped - &target).powi(2))
+                        .mean_all()
+                        * 0.5
+                } else {
+                    (&value - &target).powi(2).mean_all() * 0.5
+                };
+                let loss = &value_loss * config.vf_coef as f32;
+                check_finite(&loss, &tape, "PPO value loss", iteration)?;
+                Ok((params.gradients(&loss), value_loss.item() as f64))
+            };
+            let (actor, critic) = rayon::join(policy_terms, value_terms);
+            let actor = actor?;
+            let (critic_gradients, value_loss) = critic?;
+            let mut grads = actor.gradients;
+            grads.accumulate(&critic_gradients);
+            clip_grad_norm(&mut grads, config.max_grad_norm as f32);
+            optimizer.step(store, &grads);
+
+            stats.record(
+                &actor.log_ratio,
+                config.clip_coef,
+                actor.policy_loss,
+                value_loss,
+                actor.entropy,
+            );
+        }
+        if let Some(target_kl) = config.target_kl {
+            if stats.last_approx_kl > target_kl {
+                break 'epochs;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// The actor's share of a minibatch update: the gradient of `−L^CLIP − c_H H` and the
+/// diagnostics.
+struct PolicyTerms {
+    gradients: ParamGradients<f32>,
+    policy_loss: f64,
+    entropy: f64,
+    log_ratio: Vec<f64>,
+}
+
+/// An error naming `what` and the first op that went non-finite, if `loss` is NaN or ±∞.
+fn check_finite(
+    loss: &Var<f32>,
+    tape: &Tape<f32>,
+    what: &str,
+    iteration: usize,
+) -> Result<(), TrainError> {
+    if loss.item().is_finite() {
+        return Ok(());
+    }
+    Err(TrainError::NonFinite {
+        what: what.into(),
+        iteration,
+        anomaly: tape.first_anomaly().map(|a| a.to_string()),
     })
 }
 
