@@ -242,10 +242,10 @@ impl<T: Float> ParamStore<T> {
         Bound { store: self, vars }
     }
 
-    /// Binds the trainable entries whose names start with `prefix` as tracked leaves and every
-    /// other entry as a constant: the parameters of one network of several, so that losses
-    /// that touch disjoint networks (an actor's and a critic's) can be differentiated on
-    /// separate tapes, on separate threads. [`Bound::gradients`] then holds only these
+    /// Binds the trainable entries under `path` (named `path` or `path.…`) as tracked leaves
+    /// and every other entry as a constant: the parameters of one network of several, so that
+    /// losses that touch disjoint networks (an actor's and a critic's) can be differentiated
+    /// on separate tapes, on separate threads. [`Bound::gradients`] then holds only these
     /// parameters' gradients.
     ///
     /// ```
@@ -257,18 +257,22 @@ impl<T: Float> ParamStore<T> {
     /// let a = store.root().sub("actor").param("w", array![1.0, 2.0]);
     /// let c = store.root().sub("critic").param("w", array![3.0]);
     /// let tape = Tape::new();
-    /// let bound = store.bind_prefix(&tape, "actor.");
+    /// let bound = store.bind_under(&tape, "actor");
     /// let loss = (bound[a].sum_all() * bound[c].sum_all()).sum_all(); // 3 (a₀ + a₁)
     /// let grads = bound.gradients(&loss);
     /// assert_eq!(grads[a], array![3.0, 3.0].into_dyn().into_shared());
     /// assert!(grads.get(c).is_none());
     /// ```
-    pub fn bind_prefix(&self, tape: &Tape<T>, prefix: &str) -> Bound<'_, T> {
+    pub fn bind_under(&self, tape: &Tape<T>, path: &str) -> Bound<'_, T> {
+        let under = |name: &str| {
+            name.strip_prefix(path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        };
         let vars = self
             .ids()
             .map(|id| {
                 let value = self.value(id);
-                if self.is_trainable(id) && self.name(id).starts_with(prefix) {
+                if self.is_trainable(id) && under(self.name(id)) {
                     tape.var(value)
                 } else {
                     Var::constant(value)
@@ -617,25 +621,32 @@ mod tests {
             .root()
             .sub("critic")
             .param("w", Array::from_shape_fn(3, |i| 0.5 + i as f32));
+        // a sibling whose name merely starts with "actor" is not under the path `actor`
+        let other = store
+            .root()
+            .sub("actors")
+            .param("w", ndarray::arr1(&[1.5f32]));
         store.freeze("actor.frozen", true);
         let x = Var::constant(Array::from_shape_fn((4, 3), |(i, j)| {
             (i + 2 * j) as f32 / 5.0
         }));
-        let actor_loss = |p: &Bound<'_, f32>| (x.matmul(&p[a]) * &p[frozen]).tanh().sum_all();
+        let actor_loss =
+            |p: &Bound<'_, f32>| (x.matmul(&p[a]) * &p[frozen] * &p[other]).tanh().sum_all();
         let critic_loss = |p: &Bound<'_, f32>| x.matmul(&p[c]).powi(2).mean_all() * 0.5;
 
         let tape = Tape::new();
         let whole = store.bind(&tape);
         let expected = whole.gradients(&(actor_loss(&whole) + critic_loss(&whole)));
+        assert!(expected.get(other).is_some());
 
         let (mut split, critic) = std::thread::scope(|scope| {
             let critic = scope.spawn(|| {
                 let tape = Tape::new();
-                let p = store.bind_prefix(&tape, "critic.");
+                let p = store.bind_under(&tape, "critic");
                 p.gradients(&critic_loss(&p))
             });
             let tape = Tape::new();
-            let p = store.bind_prefix(&tape, "actor.");
+            let p = store.bind_under(&tape, "actor");
             (p.gradients(&actor_loss(&p)), critic.join().unwrap())
         });
         assert!(split.get(c).is_none() && critic.get(a).is_none());
@@ -643,6 +654,6 @@ mod tests {
         for id in [a, c] {
             assert_eq!(split[id], expected[id], "{}", store.name(id));
         }
-        assert!(split.get(frozen).is_none());
+        assert!(split.get(frozen).is_none() && split.get(other).is_none());
     }
 }

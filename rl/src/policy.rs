@@ -162,6 +162,11 @@ pub struct ActorCritic {
 }
 
 impl ActorCritic {
+    /// The path of the policy's parameters (its network and a Gaussian's `ln σ`).
+    pub const ACTOR: &'static str = "actor";
+    /// The path of the value network's parameters.
+    pub const CRITIC: &'static str = "critic";
+
     /// Builds both networks for observations of `observation_dim` and the given action space.
     ///
     /// # Panics
@@ -189,18 +194,18 @@ impl ActorCritic {
             .hidden_init(hidden_init)
             .output_init(Init::Orthogonal { gain: 0.01 })
             .bias_init(Init::Zeros)
-            .build(&mut store.root().sub("actor"), rng);
+            .build(&mut store.root().sub(Self::ACTOR), rng);
         let critic = Mlp::builder(&sizes(1))
             .activation(config.activation)
             .hidden_init(hidden_init)
             .output_init(Init::Orthogonal { gain: 1.0 })
             .bias_init(Init::Zeros)
-            .build(&mut store.root().sub("critic"), rng);
+            .build(&mut store.root().sub(Self::CRITIC), rng);
         let head = if gaussian {
             let log_std = ArrayD::from_elem(IxDyn(&[outputs]), T::from_f64(config.log_std_init));
             ActionHead::Gaussian {
                 dim: outputs,
-                log_std: store.root().sub("actor").param("log_std", log_std),
+                log_std: store.root().sub(Self::ACTOR).param("log_std", log_std),
             }
         } else {
             ActionHead::Categorical { actions: outputs }

@@ -643,7 +643,7 @@ fn update(
             // the gradient of the whole loss, bit for bit.
             let policy_terms = || -> Result<PolicyTerms, TrainError> {
                 let tape = Tape::new();
-                let params = store.bind_prefix(&tape, "actor.");
+                let params = store.bind_under(&tape, ActorCritic::ACTOR);
                 let pi = agent.policy(&params, &s);
                 let log_prob = pi.log_prob(&actions);
                 let entropy = pi.entropy().mean_all();
@@ -664,7 +664,7 @@ fn update(
             };
             let value_terms = || -> Result<(ParamGradients<f32>, f64), TrainError> {
                 let tape = Tape::new();
-                let params = store.bind_prefix(&tape, "critic.");
+                let params = store.bind_under(&tape, ActorCritic::CRITIC);
                 let value = agent.value(&params, &s);
                 let target = vector(&value_target);
                 let value_loss = if config.clip_vloss {
@@ -776,5 +776,41 @@ impl UpdateStats {
 
     fn mean(&self, f: impl Fn(&MinibatchStats) -> f64) -> f64 {
         self.minibatches.iter().map(f).sum::<f64>() / self.minibatches.len().max(1) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::{BoxSpace, Space};
+
+    /// The two-thread update trains exactly what one tape would: every trainable parameter of
+    /// the actor-critic is under the actor's path or the critic's, and none is under both.
+    #[test]
+    fn the_actor_and_critic_paths_split_every_parameter() {
+        let spaces = [
+            Space::Discrete { n: 3 },
+            Space::Box(BoxSpace::new(vec![-1.0, -2.0], vec![1.0, 2.0])),
+        ];
+        for space in spaces {
+            let mut store = ParamStore::<f32>::new();
+            let mut rng = TrainerRng::seed_from_u64(0);
+            ActorCritic::new(&mut store, 4, &space, &NetworkConfig::default(), &mut rng);
+            let tape = Tape::new();
+            let actor = store.bind_under(&tape, ActorCritic::ACTOR);
+            let critic = store.bind_under(&tape, ActorCritic::CRITIC);
+            for id in store.trainable() {
+                assert!(
+                    actor[id].is_tracked() != critic[id].is_tracked(),
+                    "{} is under {} of the two paths",
+                    store.name(id),
+                    if actor[id].is_tracked() {
+                        "both"
+                    } else {
+                        "neither"
+                    }
+                );
+            }
+        }
     }
 }
