@@ -20,7 +20,7 @@
 //! `λ = 1` over a rollout of `n` steps: step `t` of the rollout uses `Â^{(n−t)}`, every
 //! return bootstrapped from `V(s_n)` (A3C's "n-step returns"); `λ < 1` gives GAE. Episodes that
 //! terminate inside the rollout are not bootstrapped; those truncated by the time limit are,
-//! from their final observation. The value targets are `R_t = Â_t + V(s_t)`.
+//! from their final observation ([`crate::rollout`]). The value targets are `R_t = Â_t + V(s_t)`.
 //!
 //! The loss minimised, with `Â` and `R` held constant, is
 //!
@@ -54,10 +54,9 @@ use rand::SeedableRng;
 use crate::advantage::{Trajectory, gae};
 use crate::env::{EnvError, VectorEnv, make};
 use crate::normalize::RunningMeanStd;
-use crate::policy::{
-    Actions, ActorCritic, NetworkConfig, PolicyDistribution, observations_var, to_f64,
-};
+use crate::policy::{Actions, ActorCritic, NetworkConfig, PolicyDistribution, observations_var};
 use crate::reinforce::{check_finite, parse, parse_activation, parse_hidden};
+use crate::rollout::{Decision, Rollout};
 use crate::shared_actor_critic::SharedActorCritic;
 use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
@@ -466,10 +465,6 @@ pub fn train_from(
     let mut observation_stats = config
         .normalize_observations
         .then(|| RunningMeanStd::new(observation_dim));
-    let normalise = |stats: &Option<RunningMeanStd>, o: &Array2<f32>| match stats {
-        Some(s) => s.normalize(o, 10.0, 1e-8),
-        None => o.clone(),
-    };
 
     let (steps, n) = (config.num_steps, config.num_envs);
     let num_iterations = config.total_timesteps / (steps * n);
@@ -499,88 +494,47 @@ pub fn train_from(
         }
 
         // ---- run π_θ for n steps in N environments ----
-        let mut observations = Vec::with_capacity(steps);
-        let mut actions = Vec::with_capacity(steps);
-        let mut values = Array2::zeros((steps, n));
-        let mut next_values = Array2::zeros((steps, n));
-        let mut rewards = Array2::zeros((steps, n));
-        let mut terminated = Array2::from_elem((steps, n), false);
-        let mut done = Array2::from_elem((steps, n), false);
-        let mut truncated_values: Vec<(usize, usize, f64)> = Vec::new();
         let params = store.constants();
-        for t in 0..steps {
-            if let Some(stats) = &mut observation_stats {
-                stats.update(&raw_observations.mapv(|v| v as f64));
-            }
-            let s_t = normalise(&observation_stats, &raw_observations);
-            let (a_t, v_t) = no_grad(|| {
-                let (pi, v) = network.forward(&params, &observations_var::<f32>(&s_t));
-                (pi.sample(&mut rng), v)
-            });
-            let step = envs.step(a_t.as_vector_actions())?;
-            env_steps += n;
-            values.row_mut(t).assign(&to_f64(&v_t));
-            rewards.row_mut(t).assign(&step.rewards);
-            for i in 0..n {
-                terminated[[t, i]] = step.terminated[i];
-                done[[t, i]] = step.terminated[i] || step.truncated[i];
-            }
-            // V(s_{t+1}) of truncated episodes, from the final observation before the reset.
-            let truncated: Vec<usize> = (0..n)
-                .filter(|&i| step.truncated[i] && !step.terminated[i])
-                .collect();
-            if !truncated.is_empty() {
-                let finals = step.final_observations.select(Axis(0), &truncated);
-                let finals = normalise(&observation_stats, &finals);
-                let v = no_grad(|| network.value(&params, &observations_var::<f32>(&finals)));
-                for (k, &i) in truncated.iter().enumerate() {
-                    truncated_values.push((t, i, v.value()[k] as f64));
+        let rollout = Rollout::collect(
+            &mut envs,
+            steps,
+            &mut raw_observations,
+            &mut observation_stats,
+            None,
+            |s| {
+                let (pi, value) = network.forward(&params, s);
+                Decision {
+                    actions: pi.sample(&mut rng),
+                    log_prob: None,
+                    value,
                 }
-            }
-            for (_, episode) in &step.finished_episodes {
-                recent_returns.push(episode.episode_return);
-            }
-            observations.push(s_t);
-            actions.push(a_t);
-            raw_observations = step.observations;
-        }
-        let s_n = normalise(&observation_stats, &raw_observations);
-        let v_n = to_f64(&no_grad(|| {
-            network.value(&params, &observations_var::<f32>(&s_n))
-        }));
+            },
+            |s| network.value(&params, s),
+        )?;
         drop(params);
-        for t in 0..steps {
-            let next = if t + 1 < steps {
-                values.row(t + 1).to_owned()
-            } else {
-                v_n.clone()
-            };
-            next_values.row_mut(t).assign(&next);
-        }
-        for (t, i, v) in truncated_values {
-            next_values[[t, i]] = v;
-        }
+        env_steps += steps * n;
+        recent_returns.extend(&rollout.episode_returns);
 
         // ---- advantages Â (n-step returns at λ = 1) and value targets R ----
         let (advantages, returns) = gae(
             &Trajectory {
-                rewards: &rewards,
-                values: &values,
-                next_values: &next_values,
-                terminated: &terminated,
-                done: &done,
+                rewards: &rollout.rewards,
+                values: &rollout.values,
+                next_values: &rollout.next_values,
+                terminated: &rollout.terminated,
+                done: &rollout.done,
             },
             config.gamma,
             config.gae_lambda,
         );
 
         // ---- flatten the batch: sample k = t·N + i ----
-        let views: Vec<_> = observations.iter().map(|o| o.view()).collect();
+        let views: Vec<_> = rollout.observations.iter().map(|o| o.view()).collect();
         let b_observations = ndarray::concatenate(Axis(0), &views).expect("equal widths");
-        let b_actions = flatten_actions(&actions);
+        let b_actions = flatten_actions(&rollout.actions);
         let flat = |a: &Array2<f64>| Array1::from_iter(a.iter().copied());
         let (mut b_advantages, b_returns, b_values) =
-            (flat(&advantages), flat(&returns), flat(&values));
+            (flat(&advantages), flat(&returns), flat(&rollout.values));
         if config.norm_adv && b_advantages.len() > 1 {
             let mean = b_advantages.mean().unwrap();
             let std = b_advantages.std(1.0);

@@ -18,6 +18,8 @@
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
 //! - [`policy`]: actor-critic networks (categorical or diagonal-Gaussian heads);
 //!   [`shared_actor_critic`]: the shared-trunk variant.
+//! - [`rollout`]: the on-policy agents' rollout of `T` steps in `N` environments, with the
+//!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only.
 //! - Policy-gradient agents: [`reinforce`] (vanilla policy gradient with a learned baseline),
 //!   [`a2c`], [`ppo`], and [`trpo`] (natural policy gradient and TRPO: Fisher-vector products
 //!   from autograd, conjugate gradient, the step to the KL radius, the KL-constrained line search).
@@ -47,6 +49,7 @@ pub mod normalize;
 pub mod policy;
 pub mod ppo;
 pub mod reinforce;
+pub mod rollout;
 pub mod sac;
 pub mod shared_actor_critic;
 pub mod snapshot;

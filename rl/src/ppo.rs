@@ -8,7 +8,8 @@
 //!
 //! ## Key equations
 //! With the ratio `ρ_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)` and GAE(λ) advantages `Â_t`
-//! ([`crate::advantage`]), normalised per minibatch, the clipped surrogate objective is
+//! ([`crate::advantage`]) of a rollout ([`crate::rollout`]), normalised per minibatch, the clipped
+//! surrogate objective is
 //!
 //! `L^CLIP(θ) = E_t[ min(ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t) ]`,
 //!
@@ -35,7 +36,7 @@
 //!         stop early if the approximate KL exceeds the target (option)
 //! ```
 
-use autograd::{Tape, Tensor, Var, no_grad};
+use autograd::{Tape, Tensor, Var};
 use ndarray::{Array1, Array2, Axis};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Activation, ParamGradients, ParamStore};
@@ -45,7 +46,8 @@ use rand::seq::SliceRandom;
 use crate::advantage::{Trajectory, gae};
 use crate::env::{VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
-use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
+use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var};
+use crate::rollout::{Decision, Rollout};
 use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
     IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
@@ -325,18 +327,6 @@ impl PpoConfig {
     }
 }
 
-/// One rollout of `T` steps in `N` environments.
-struct Rollout {
-    observations: Vec<Array2<f32>>,
-    actions: Vec<Actions>,
-    log_probs: Array2<f64>,
-    values: Array2<f64>,
-    next_values: Array2<f64>,
-    rewards: Array2<f64>,
-    terminated: Array2<bool>,
-    done: Array2<bool>,
-}
-
 /// Trains a PPO agent on the Gymnasium environment `env_id`, calling `on_iteration` after
 /// every update (return `false` from it to stop early).
 ///
@@ -399,10 +389,6 @@ pub fn train_from(
     let mut reward_scaler = config
         .normalize_rewards
         .then(|| RewardScaler::new(config.num_envs, config.gamma));
-    let normalise = |stats: &Option<RunningMeanStd>, o: &Array2<f32>| match stats {
-        Some(s) => s.normalize(o, 10.0, 1e-8),
-        None => o.clone(),
-    };
 
     let batch_size = config.num_envs * config.num_steps;
     let num_iterations = config.total_timesteps / batch_size;
@@ -439,83 +425,27 @@ pub fn train_from(
         }
 
         // ---- collect a rollout with π_θ_old ----
-        let (steps, n) = (config.num_steps, config.num_envs);
-        let mut rollout = Rollout {
-            observations: Vec::with_capacity(steps),
-            actions: Vec::with_capacity(steps),
-            log_probs: Array2::zeros((steps, n)),
-            values: Array2::zeros((steps, n)),
-            next_values: Array2::zeros((steps, n)),
-            rewards: Array2::zeros((steps, n)),
-            terminated: Array2::from_elem((steps, n), false),
-            done: Array2::from_elem((steps, n), false),
-        };
-        let mut truncated_values: Vec<(usize, usize, f64)> = Vec::new();
         let params = store.constants();
-        for t in 0..steps {
-            if let Some(stats) = &mut observation_stats {
-                stats.update(&raw_observations.mapv(|v| v as f64));
-            }
-            let observations = normalise(&observation_stats, &raw_observations);
-            let s = observations_var::<f32>(&observations);
-            let (actions, log_prob, value) = no_grad(|| {
-                let pi = agent.policy(&params, &s);
+        let rollout = Rollout::collect(
+            &mut envs,
+            config.num_steps,
+            &mut raw_observations,
+            &mut observation_stats,
+            reward_scaler.as_mut(),
+            |s| {
+                let pi = agent.policy(&params, s);
                 let actions = pi.sample(&mut rng);
                 let log_prob = pi.log_prob(&actions);
-                (actions, log_prob, agent.value(&params, &s))
-            });
-            let step = envs.step(actions.as_vector_actions())?;
-            env_steps += n;
-            rollout.log_probs.row_mut(t).assign(&to_f64(&log_prob));
-            rollout.values.row_mut(t).assign(&to_f64(&value));
-            let rewards = match &mut reward_scaler {
-                Some(scaler) => {
-                    let done: Vec<bool> = (0..n)
-                        .map(|i| step.terminated[i] || step.truncated[i])
-                        .collect();
-                    scaler.scale(&step.rewards, &done, 10.0)
+                Decision {
+                    actions,
+                    log_prob: Some(log_prob),
+                    value: agent.value(&params, s),
                 }
-                None => step.rewards.clone(),
-            };
-            rollout.rewards.row_mut(t).assign(&rewards);
-            for i in 0..n {
-                rollout.terminated[[t, i]] = step.terminated[i];
-                rollout.done[[t, i]] = step.terminated[i] || step.truncated[i];
-            }
-            // V(s_{t+1}) of truncated episodes, from the final observation before the reset.
-            let truncated: Vec<usize> = (0..n)
-                .filter(|&i| step.truncated[i] && !step.terminated[i])
-                .collect();
-            if !truncated.is_empty() {
-                let finals = step.final_observations.select(Axis(0), &truncated);
-                let finals = normalise(&observation_stats, &finals);
-                let v = no_grad(|| agent.value(&params, &observations_var::<f32>(&finals)));
-                for (k, &i) in truncated.iter().enumerate() {
-                    truncated_values.push((t, i, v.value()[k] as f64));
-                }
-            }
-            for (_, episode) in &step.finished_episodes {
-                recent_returns.push(episode.episode_return);
-            }
-            rollout.observations.push(observations);
-            rollout.actions.push(actions);
-            raw_observations = step.observations;
-        }
-        let last = normalise(&observation_stats, &raw_observations);
-        let last_values = to_f64(&no_grad(|| {
-            agent.value(&params, &observations_var::<f32>(&last))
-        }));
-        for t in 0..steps {
-            let next = if t + 1 < steps {
-                rollout.values.row(t + 1).to_owned()
-            } else {
-                last_values.clone()
-            };
-            rollout.next_values.row_mut(t).assign(&next);
-        }
-        for (t, i, v) in truncated_values {
-            rollout.next_values[[t, i]] = v;
-        }
+            },
+            |s| agent.value(&params, s),
+        )?;
+        env_steps += config.num_steps * config.num_envs;
+        recent_returns.extend(&rollout.episode_returns);
 
         // ---- advantages and returns ----
         let (advantages, returns) = gae(

@@ -27,7 +27,8 @@
 //! `L(θ) = (1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t`, whose gradient is the estimator above, and the
 //! baseline is refitted by `K` steps of regression on `(1/|D|) Σ_t (V_φ(s_t) − R̂_t)²`.
 //!
-//! A batch is `T` steps of `N` environments, so episodes are cut at its end. As in Spinning Up,
+//! A batch is a rollout of `T` steps of `N` environments ([`crate::rollout`]), so episodes are
+//! cut at its end. As in Spinning Up,
 //! a cut episode's reward-to-go is bootstrapped with `V_φ(s_T)`, and so is one truncated by the
 //! time limit (with `V_φ` of the final observation); a terminated one is not.
 //!
@@ -43,7 +44,7 @@
 //! ```
 
 use autograd::{Tape, Tensor, Var, no_grad};
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2, Axis, Zip};
 use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Activation, ParamStore};
 use rand::SeedableRng;
@@ -52,6 +53,7 @@ use crate::advantage::reward_to_go;
 use crate::env::{VectorEnv, make};
 use crate::normalize::RunningMeanStd;
 use crate::policy::{ActorCritic, NetworkConfig, observations_var, to_f64};
+use crate::rollout::{Decision, Rollout};
 use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
     IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
@@ -309,10 +311,6 @@ pub fn train_from(
     let mut observation_stats = config
         .normalize_observations
         .then(|| RunningMeanStd::new(observation_dim));
-    let normalise = |stats: &Option<RunningMeanStd>, o: &Array2<f32>| match stats {
-        Some(s) => s.normalize(o, 10.0, 1e-8),
-        None => o.clone(),
-    };
 
     let (steps, n) = (config.num_steps, config.num_envs);
     let num_iterations = config.total_timesteps / (steps * n);
@@ -338,59 +336,42 @@ pub fn train_from(
 
     for iteration in first_iteration..=num_iterations {
         // ---- run π_θ for T steps in N environments ----
-        let mut observations = Vec::with_capacity(steps);
-        let mut actions = Vec::with_capacity(steps);
-        let mut values = Array2::zeros((steps, n));
-        let mut rewards = Array2::zeros((steps, n));
-        let mut done = Array2::from_elem((steps, n), false);
         let params = store.constants();
-        for t in 0..steps {
-            if let Some(stats) = &mut observation_stats {
-                stats.update(&raw_observations.mapv(|v| v as f64));
-            }
-            let s_t = normalise(&observation_stats, &raw_observations);
-            let s = observations_var::<f32>(&s_t);
-            let (a_t, v_t) = no_grad(|| {
-                let a_t = agent.policy(&params, &s).sample(&mut rng);
-                (a_t, agent.value(&params, &s))
-            });
-            let step = envs.step(a_t.as_vector_actions())?;
-            env_steps += n;
-            values.row_mut(t).assign(&to_f64(&v_t));
-            rewards.row_mut(t).assign(&step.rewards);
-            for i in 0..n {
-                done[[t, i]] = step.terminated[i] || step.truncated[i];
-            }
-            // A truncated episode continues past the time limit in expectation: fold
-            // γ V_φ(s_{t+1}) of its final observation into r_t, as reward_to_go expects.
-            let truncated: Vec<usize> = (0..n)
-                .filter(|&i| step.truncated[i] && !step.terminated[i])
-                .collect();
-            if !truncated.is_empty() {
-                let finals = step.final_observations.select(Axis(0), &truncated);
-                let finals = normalise(&observation_stats, &finals);
-                let v = no_grad(|| agent.value(&params, &observations_var::<f32>(&finals)));
-                for (k, &i) in truncated.iter().enumerate() {
-                    rewards[[t, i]] += config.gamma * v.value()[k] as f64;
-                }
-            }
-            for (_, episode) in &step.finished_episodes {
-                recent_returns.push(episode.episode_return);
-            }
-            observations.push(s_t);
-            actions.push(a_t);
-            raw_observations = step.observations;
-        }
-        let s_last = normalise(&observation_stats, &raw_observations);
-        let v_last = to_f64(&no_grad(|| {
-            agent.value(&params, &observations_var::<f32>(&s_last))
-        }));
+        let rollout = Rollout::collect(
+            &mut envs,
+            steps,
+            &mut raw_observations,
+            &mut observation_stats,
+            None,
+            |s| Decision {
+                actions: agent.policy(&params, s).sample(&mut rng),
+                log_prob: None,
+                value: agent.value(&params, s),
+            },
+            |s| agent.value(&params, s),
+        )?;
         drop(params);
+        env_steps += steps * n;
+        recent_returns.extend(&rollout.episode_returns);
+        // A truncated episode continues past the time limit in expectation: fold
+        // γ V_φ(s_{t+1}) of its final observation into r_t, as reward_to_go expects.
+        let mut rewards = rollout.rewards.clone();
+        Zip::from(&mut rewards)
+            .and(&rollout.next_values)
+            .and(&rollout.done)
+            .and(&rollout.terminated)
+            .for_each(|r, &v_next, &done, &terminated| {
+                if done && !terminated {
+                    *r += config.gamma * v_next;
+                }
+            });
+        // V_φ(s_T) where the rollout cut an episode; reward_to_go ignores it where done.
+        let v_last = rollout.next_values.row(steps - 1).to_owned();
 
         // ---- reward-to-go R̂_t and advantages Â_t ----
-        let returns = reward_to_go(&rewards, &done, &v_last, config.gamma);
+        let returns = reward_to_go(&rewards, &rollout.done, &v_last, config.gamma);
         let mut advantages = if config.baseline {
-            &returns - &values
+            &returns - &rollout.values
         } else {
             returns.clone()
         };
@@ -401,13 +382,13 @@ pub fn train_from(
         }
 
         // ---- flatten the batch: sample k = t·N + i ----
-        let views: Vec<_> = observations.iter().map(|o| o.view()).collect();
+        let views: Vec<_> = rollout.observations.iter().map(|o| o.view()).collect();
         let b_observations = ndarray::concatenate(Axis(0), &views).expect("equal widths");
         let s = observations_var::<f32>(&b_observations);
-        let b_actions = flatten_actions(&actions);
+        let b_actions = flatten_actions(&rollout.actions);
         let flat = |a: &Array2<f64>| Array1::from_iter(a.iter().copied());
         let (b_advantages, b_returns, b_values) =
-            (flat(&advantages), flat(&returns), flat(&values));
+            (flat(&advantages), flat(&returns), flat(&rollout.values));
 
         // ---- one policy-gradient step ----
         let tape = Tape::new();

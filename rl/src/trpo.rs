@@ -12,8 +12,9 @@
 //! NPG here is this module with the line search turned off ([`TrpoConfig::npg_for_env`]).
 //!
 //! ## Key equations
-//! With GAE(λ) advantages `Â_t` ([`crate::advantage`]), normalised over the batch, the surrogate
-//! objective and the mean KL from the policy that collected the data are
+//! With GAE(λ) advantages `Â_t` ([`crate::advantage`]) of a rollout ([`crate::rollout`]),
+//! normalised over the batch, the surrogate objective and the mean KL from the policy that
+//! collected the data are
 //!
 //! `L(θ) = E_t[ π_θ(a_t|s_t) / π_θ_old(a_t|s_t) · Â_t ]`,
 //! `D̄_KL(θ) = E_t[ KL(π_θ_old(·|s_t) ‖ π_θ(·|s_t)) ]`,
@@ -66,7 +67,8 @@ use rand::seq::SliceRandom;
 use crate::advantage::{Trajectory, gae};
 use crate::env::{VectorEnv, make};
 use crate::normalize::RunningMeanStd;
-use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
+use crate::policy::{ActorCritic, NetworkConfig, observations_var};
+use crate::rollout::{Decision, Rollout};
 use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
     IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
@@ -478,17 +480,6 @@ pub fn natural_step<T: Float>(
     }
 }
 
-/// One rollout of `T` steps in `N` environments.
-struct Rollout {
-    observations: Vec<Array2<f32>>,
-    actions: Vec<Actions>,
-    values: Array2<f64>,
-    next_values: Array2<f64>,
-    rewards: Array2<f64>,
-    terminated: Array2<bool>,
-    done: Array2<bool>,
-}
-
 /// Trains a TRPO agent (or, with `line_search: false`, a natural-policy-gradient agent) on the
 /// Gymnasium environment `env_id`, calling `on_iteration` after every update (return `false`
 /// from it to stop early).
@@ -563,10 +554,6 @@ pub fn train_from(
     let mut observation_stats = config
         .normalize_observations
         .then(|| RunningMeanStd::new(observation_dim));
-    let normalise = |stats: &Option<RunningMeanStd>, o: &Array2<f32>| match stats {
-        Some(s) => s.normalize(o, 10.0, 1e-8),
-        None => o.clone(),
-    };
 
     let batch_size = config.num_envs * config.num_steps;
     let num_iterations = config.total_timesteps / batch_size;
@@ -591,71 +578,23 @@ pub fn train_from(
 
     for iteration in first_iteration..=num_iterations {
         // ---- collect a rollout with π_θ_old ----
-        let (steps, n) = (config.num_steps, config.num_envs);
-        let mut rollout = Rollout {
-            observations: Vec::with_capacity(steps),
-            actions: Vec::with_capacity(steps),
-            values: Array2::zeros((steps, n)),
-            next_values: Array2::zeros((steps, n)),
-            rewards: Array2::zeros((steps, n)),
-            terminated: Array2::from_elem((steps, n), false),
-            done: Array2::from_elem((steps, n), false),
-        };
-        let mut truncated_values: Vec<(usize, usize, f64)> = Vec::new();
         let constants = store.constants();
-        for t in 0..steps {
-            if let Some(stats) = &mut observation_stats {
-                stats.update(&raw_observations.mapv(|v| v as f64));
-            }
-            let observations = normalise(&observation_stats, &raw_observations);
-            let s = observations_var::<f32>(&observations);
-            let (actions, value) = no_grad(|| {
-                let actions = agent.policy(&constants, &s).sample(&mut rng);
-                (actions, agent.value(&constants, &s))
-            });
-            let step = envs.step(actions.as_vector_actions())?;
-            env_steps += n;
-            rollout.values.row_mut(t).assign(&to_f64(&value));
-            rollout.rewards.row_mut(t).assign(&step.rewards);
-            for i in 0..n {
-                rollout.terminated[[t, i]] = step.terminated[i];
-                rollout.done[[t, i]] = step.terminated[i] || step.truncated[i];
-            }
-            // V(s_{t+1}) of truncated episodes, from the final observation before the reset.
-            let truncated: Vec<usize> = (0..n)
-                .filter(|&i| step.truncated[i] && !step.terminated[i])
-                .collect();
-            if !truncated.is_empty() {
-                let finals = step.final_observations.select(Axis(0), &truncated);
-                let finals = normalise(&observation_stats, &finals);
-                let v = no_grad(|| agent.value(&constants, &observations_var::<f32>(&finals)));
-                for (k, &i) in truncated.iter().enumerate() {
-                    truncated_values.push((t, i, v.value()[k] as f64));
-                }
-            }
-            for (_, episode) in &step.finished_episodes {
-                recent_returns.push(episode.episode_return);
-            }
-            rollout.observations.push(observations);
-            rollout.actions.push(actions);
-            raw_observations = step.observations;
-        }
-        let last = normalise(&observation_stats, &raw_observations);
-        let last_values = to_f64(&no_grad(|| {
-            agent.value(&constants, &observations_var::<f32>(&last))
-        }));
-        for t in 0..steps {
-            let next = if t + 1 < steps {
-                rollout.values.row(t + 1).to_owned()
-            } else {
-                last_values.clone()
-            };
-            rollout.next_values.row_mut(t).assign(&next);
-        }
-        for (t, i, v) in truncated_values {
-            rollout.next_values[[t, i]] = v;
-        }
+        let rollout = Rollout::collect(
+            &mut envs,
+            config.num_steps,
+            &mut raw_observations,
+            &mut observation_stats,
+            None,
+            |s| Decision {
+                actions: agent.policy(&constants, s).sample(&mut rng),
+                log_prob: None,
+                value: agent.value(&constants, s),
+            },
+            |s| agent.value(&constants, s),
+        )?;
         drop(constants);
+        env_steps += config.num_steps * config.num_envs;
+        recent_returns.extend(&rollout.episode_returns);
 
         // ---- advantages and returns ----
         let (advantages, returns) = gae(
