@@ -23,7 +23,7 @@
 //!   in one `match` in `backprop.rs`, written with the same trait, so a backward pass can run
 //!   on plain arrays or be recorded ([`grad_graph`]) and differentiated again — to any order.
 //! * [`higher`] builds Hessian-vector products, Jacobians, Hessians and Jacobian-vector
-//!   products on that; [`gradcheck`] compares all of it with finite differences.
+//!   products on that; [`gradcheck()`] compares all of it with finite differences.
 //! * [`no_grad`], [`Var::detach`], and anomaly mode ([`Tape::detect_anomaly`]).
 
 mod backprop;

@@ -2,9 +2,9 @@
 //!
 //! Every differentiable function in the engine is either one of these primitives or a
 //! composition of them (mean, variance, softmax, log-softmax, stack, dot, general matmul are
-//! compositions). Each primitive has a forward kernel in [`crate::forward`] and a
-//! vector-Jacobian product in [`crate::backprop`]; the table gives both. `ḡ` is the incoming
-//! gradient of the output `y`, and `sum_to` undoes broadcasting.
+//! compositions). Each primitive has a forward kernel in `autograd/src/forward.rs` and a
+//! vector-Jacobian product in `autograd/src/backprop.rs`; the table gives both. `ḡ` is the
+//! incoming gradient of the output `y`, and `sum_to` undoes broadcasting.
 //!
 //! | op | forward `y` | vector-Jacobian product |
 //! |---|---|---|

@@ -38,13 +38,13 @@
 //! [`LrSchedule`] gives the learning rate at step `t` from a group's initial learning rate;
 //! [`LrSchedule::apply`] sets it on every group, as PyTorch's `scheduler.step()` does.
 
-mod adam;
-mod adamw;
+pub mod adam;
+pub mod adamw;
 pub mod conjugate_gradient;
-mod natural_gradient;
-mod rmsprop;
-mod schedule;
-mod sgd;
+pub mod natural_gradient;
+pub mod rmsprop;
+pub mod schedule;
+pub mod sgd;
 mod transform;
 
 pub use adam::{Adam, AdamConfig, AdamRule, AdamState};

@@ -26,7 +26,7 @@
 //!    detached model, or a negative log-likelihood whose expected Hessian is `F`).
 //! 2. Record its gradient once ([`HessianVectorProduct`]); every conjugate-gradient iteration
 //!    reuses that recording for one more backward pass.
-//! 3. Solve `(F + λI) x = g` with [`conjugate_gradient`](super::conjugate_gradient).
+//! 3. Solve `(F + λI) x = g` with [`conjugate_gradient`](super::conjugate_gradient()).
 //! 4. Step `θ ← θ − η x`.
 
 use autograd::{Float, HessianVectorProduct, SharedArray, Tape, Var};

@@ -16,9 +16,9 @@
 //!   the state value is learned from every action's updates.
 //! - **Prioritised replay** (Schaul et al., 2016): replay transitions in proportion to their
 //!   last TD error, and correct the bias with importance weights
-//!   ([`PrioritizedReplay`](crate::buffers::PrioritizedReplay)).
+//!   ([`PrioritizedReplay`]).
 //! - **n-step returns** (Sutton, 1988; used by Rainbow, Hessel et al., 2018): bootstrap after
-//!   `n` rewards instead of one ([`NStepAccumulator`](crate::buffers::NStepAccumulator)).
+//!   `n` rewards instead of one ([`NStepAccumulator`]).
 //!
 //! ## Key equations
 //! A stored transition is `(o, a, R, o', terminated, γ^m)` with `R = Σ_{k<m} γ^k r_{t+k+1}`
