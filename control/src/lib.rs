@@ -25,7 +25,12 @@
 //!   receding-horizon MPC over iLQR (warm-started from the shifted plan), random shooting and
 //!   the cross-entropy method.
 //!
-//! **Not yet built:** model-based RL (learned dynamics, DAgger-style aggregation).
+//! - [`model_based`]: model-based RL after Nagabandi et al. (2018): an MLP dynamics model
+//!   `f̂(s, a) = s + Δ(s, a)` on normalised inputs and outputs, planned with by CEM through the
+//!   [`ilqr::Problem`] interface, its data aggregated DAgger-style from the controller's own
+//!   episodes in an `rl` environment.
+//!
+//! **Not yet built:** backpropagating through the learned model into a policy.
 //!
 //! ```
 //! use ndarray::array;
@@ -46,5 +51,6 @@
 pub mod ilqr;
 pub mod linalg;
 pub mod lqr;
+pub mod model_based;
 pub mod planners;
 pub mod systems;
