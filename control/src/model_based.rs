@@ -440,7 +440,7 @@ impl DynamicsModel {
         } = &self.normalisation;
         let delta = s_next - s;
         let delta_hat = (&delta - &delta_mean.view().insert_axis(Axis(1)))
-            / &delta_std.view().insert_axis(Axis(1));
+            / delta_std.view().insert_axis(Axis(1));
         let prediction =
             self.normalised_delta(phi, &Var::constant(s.clone()), &Var::constant(a.clone()));
         mse(&prediction, &Var::constant(delta_hat), Reduction::Mean)
