@@ -854,7 +854,9 @@ pub fn run<E: Env>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use autograd::gradcheck;
     use ndarray::array;
+    use nn::ParamId;
     use rl::env::Pendulum;
 
     #[test]
@@ -887,6 +889,42 @@ mod tests {
             .loss(&model.store.constants(), &s, &a, &expected)
             .item();
         assert!(loss < 1e-20, "{loss}");
+    }
+
+    #[test]
+    fn gradients_through_the_model_and_of_its_loss_pass_gradcheck() {
+        let mut model = DynamicsModel::new(2, 1, &[5], 4);
+        model.normalisation = Normalisation {
+            input_mean: array![0.1, -0.2, 0.3],
+            input_std: array![1.5, 0.7, 2.0],
+            delta_mean: array![0.05, -0.1],
+            delta_std: array![0.3, 2.0],
+        };
+        let s = array![[0.3, -0.2, 1.4], [1.1, 0.4, -0.6]];
+        let a = array![[0.5, -0.9, 0.2]];
+        // Through f̂ in s and a: what a planner or a policy gradient differentiates.
+        gradcheck(
+            |v| model.next_state(&model.store.constants(), &v[0], &v[1]),
+            &[
+                s.clone().into_dyn().into_shared(),
+                a.clone().into_dyn().into_shared(),
+            ],
+        )
+        .unwrap();
+        // L in φ: what fit differentiates.
+        let s_next = &s + &array![[0.2, -0.1, 0.0], [0.5, 1.0, -2.0]];
+        let ids: Vec<ParamId> = model.store.trainable().collect();
+        let phi: Vec<_> = ids.iter().map(|&id| model.store.value(id)).collect();
+        gradcheck(
+            |v| {
+                let bound = model
+                    .store
+                    .bind_with(ids.iter().copied().zip(v.iter().cloned()));
+                model.loss(&bound, &s, &a, &s_next)
+            },
+            &phi,
+        )
+        .unwrap();
     }
 
     #[test]

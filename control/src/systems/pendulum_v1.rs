@@ -11,7 +11,8 @@
 //!
 //! The planner's cost replaces the non-smooth `normalize(θ)²` by `2 (1 − cos θ)`, equal to it
 //! to second order at upright and periodic in `θ`. (The environment itself lives in the rl
-//! crate, which depends on this one; `tests/mpc_pendulum.rs` at the repository root drives it.)
+//! crate, which this one depends on for model-based RL (`crate::model_based`);
+//! `tests/mpc_pendulum.rs` at the repository root drives it with MPC.)
 
 use autograd::{Tensor, Var};
 use ndarray::array;
