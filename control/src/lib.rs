@@ -28,9 +28,8 @@
 //! - [`model_based`]: model-based RL after Nagabandi et al. (2018): an MLP dynamics model
 //!   `f̂(s, a) = s + Δ(s, a)` on normalised inputs and outputs, planned with by CEM through the
 //!   [`ilqr::Problem`] interface, its data aggregated DAgger-style from the controller's own
-//!   episodes in an `rl` environment.
-//!
-//! **Not yet built:** backpropagating through the learned model into a policy.
+//!   episodes in an `rl` environment; and a policy trained by backpropagating through the learned
+//!   model (analytic policy gradient), checked against LQR.
 //!
 //! ```
 //! use ndarray::array;
