@@ -981,12 +981,11 @@ impl ModelPolicy {
 /// ```
 /// use autograd::prelude::*;
 /// use ndarray::array;
-/// use std::sync::Arc;
 /// use wengert_control::model_based::{DynamicsModel, ModelPolicy, model_rollout_cost};
 ///
 /// let model = DynamicsModel::new(1, 1, &[4], 0);
 /// let policy = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0);
-/// let cost = Arc::new(|s: &Var<f64>, a: &Var<f64>| (s.powi(2) + a.powi(2)).sum(&[0], false));
+/// let cost = |s: &Var<f64>, a: &Var<f64>| (s.powi(2) + a.powi(2)).sum(&[0], false);
 /// let tape = Tape::new();
 /// let theta = policy.store.bind(&tape);
 /// let J = model_rollout_cost(&model, &policy, &theta, &cost, &array![[1.0, -1.0]], 5);
@@ -997,7 +996,7 @@ pub fn model_rollout_cost(
     model: &DynamicsModel,
     policy: &ModelPolicy,
     theta: &Bound<'_, f64>,
-    cost: &RunningCost,
+    cost: impl Fn(&Var<f64>, &Var<f64>) -> Var<f64>,
     s_0: &Array2<f64>,
     horizon: usize,
 ) -> Var<f64> {
@@ -1069,8 +1068,10 @@ impl Default for PolicyGradientConfig {
 ///
 /// let model = DynamicsModel::new(1, 1, &[4], 0);
 /// let cost = Arc::new(|s: &Var<f64>, a: &Var<f64>| (s.powi(2) + a.powi(2) * 0.1).sum(&[0], false));
-/// let config = PolicyGradientConfig { steps: 20, horizon: 5, ..PolicyGradientConfig::default() };
-/// let (_, J) = train_policy_through_model(&model, cost, &array![[1.0, -1.0, 0.5]],
+/// let config = PolicyGradientConfig { steps: 30, horizon: 5, learning_rate: 1e-2,
+///     ..PolicyGradientConfig::default() };
+/// // One start state, so every step's J is on the same rollout.
+/// let (_, J) = train_policy_through_model(&model, cost, &array![[1.0]],
 ///     array![-1.0], array![1.0], &config);
 /// assert!(J.last().unwrap() < &J[0]);
 /// ```
@@ -1099,7 +1100,7 @@ pub fn train_policy_through_model(
         let s_0 = start_states.select(Axis(1), &batch);
         let tape = Tape::new();
         let theta = policy.store.bind(&tape);
-        let J = model_rollout_cost(model, &policy, &theta, &cost, &s_0, config.horizon);
+        let J = model_rollout_cost(model, &policy, &theta, &*cost, &s_0, config.horizon);
         let mut gradients = theta.gradients(&J);
         let norm = gradients.global_norm();
         if norm > config.max_gradient_norm {
