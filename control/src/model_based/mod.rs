@@ -1,0 +1,93 @@
+//! Model-based RL: neural-network dynamics, MPC on the learned model, and DAgger-style data
+//! aggregation — the model-based part ("MBMPC") of Nagabandi et al., 2018, *Neural Network
+//! Dynamics for Model-Based Deep Reinforcement Learning with Model-Free Fine-Tuning*.
+//!
+//! ## Background
+//!
+//! The task's reward `r(s, a)` is known; its dynamics are not. Learn them from transitions
+//! `(s, a, s')` with a neural network, then act by planning with that network: at every step,
+//! search for the action sequence whose predicted return over a short horizon is best, apply
+//! its first action, and plan again at the next state (model-predictive control). A model fitted
+//! only to random-action data is wrong exactly where the planner wants to go (e.g. near upright
+//! for the pendulum), so the transitions the controller itself visits are added to the data set
+//! and the model is refitted: the data set follows the controller's state distribution, as in
+//! DAgger (Ross et al., 2011).
+//!
+//! ## Key equations
+//!
+//! The model predicts the *change* of state from normalised inputs, and its output is
+//! normalised too, with statistics of the data set `𝒟`:
+//!
+//! ```text
+//! z = [s; a],      ẑ = (z − μ_z) ⊘ σ_z,      Δ = s' − s,      Δ̂ = (Δ − μ_Δ) ⊘ σ_Δ
+//! f̂_φ(s, a) = s + μ_Δ + σ_Δ ∘ Δ_φ(ẑ)                  (Δ_φ an MLP)
+//! L(φ) = (1/|ℬ|) Σ_{(s,a,s')∈ℬ} (1/n) ‖Δ_φ(ẑ) − Δ̂‖²     (minibatch ℬ ⊂ 𝒟, Adam on ∇_φ L)
+//! ```
+//!
+//! Planning at state `s_t` (the cross-entropy method, [`CrossEntropyMethod`](crate::planners::CrossEntropyMethod), on the model):
+//!
+//! ```text
+//! a_t … a_{t+H−1} = argmax Σ_{k=0}^{H−1} r(ŝ_{t+k}, a_{t+k}) + r(ŝ_{t+H}, 0),
+//!                   ŝ_t = s_t,  ŝ_{k+1} = f̂_φ(ŝ_k, a_k)
+//! ```
+//!
+//! For Pendulum-v1 (observation `[cos θ, sin θ, θ̇]`) the reward is
+//! `r = −(θ_norm² + 0.1 θ̇² + 0.001 u²)` with `θ = atan2(sin θ, cos θ)` ([`pendulum_v1_cost`]).
+//!
+//! Backpropagating through the learned model into a policy `π_θ` (analytic policy gradient;
+//! [`train_policy_through_model`]), with `ℓ = −r` and `ℓ_T(s) = ℓ(s, 0)`:
+//!
+//! ```text
+//! J(θ) = (1/B) Σ_b [Σ_{t=0}^{H−1} ℓ(ŝ_t, π_θ(ŝ_t)) + ℓ_T(ŝ_H)],  ŝ_0 = s_0^(b),  ŝ_{t+1} = f̂_φ(ŝ_t, π_θ(ŝ_t))
+//! θ ← Adam(θ, ∇_θ J)        (∇_θ J by reverse mode through all H steps of f̂_φ and π_θ; φ fixed)
+//! ```
+//!
+//! ## Pseudocode
+//!
+//! ```text
+//! 𝒟 ← transitions of `random_episodes` episodes with uniformly random actions
+//! for round = 1, …, rounds:
+//!     μ_z, σ_z, μ_Δ, σ_Δ ← statistics of 𝒟
+//!     fit φ: `epochs` passes of minibatch Adam on L over the training part of 𝒟
+//!     report L on the held-out part of 𝒟 (every `validation_every`-th transition)
+//!     for each of `episodes_per_round` episodes in the real environment:
+//!         at each s_t: plan with CEM on f̂_φ, apply a_t, record (s_t, a_t, s_{t+1})
+//!     𝒟 ← 𝒟 ∪ those transitions
+//!
+//! policy through the model (separately, given f̂_φ and start states):
+//!     repeat: draw B start states; J ← rollout of π_θ on f̂_φ for H steps; θ ← Adam(θ, ∇_θ J)
+//! ```
+//!
+//! ## Documentation
+//!
+//! [`DynamicsModel`] is the model, with its forward pass on autograd variables
+//! ([`DynamicsModel::next_state`]), so the control crate's [`Problem`](crate::ilqr::Problem) can call it as its
+//! dynamics ([`learned_problem`]) and gradients can flow through it. [`fit`] trains it;
+//! [`run`] is the whole loop under an [`MbmpcConfig`], returning [`RoundMetrics`] per round.
+//!
+//! [`ModelPolicy`], [`model_rollout_cost`] and [`train_policy_through_model`] backpropagate
+//! through the learned model into a policy (checked against LQR on a learned linear system);
+//! they are not part of [`run`]'s loop.
+//!
+//! **Not built:** the second half of the paper (model-free fine-tuning, initialised by imitating
+//! the MPC controller); a policy trained through the model on Pendulum-v1 (its cost,
+//! [`pendulum_v1_cost`], has no gradient in the angle).
+//!
+//! **Where this lives.** The model needs `nn` (MLP, Adam) and the loop needs `rl`'s
+//! environments; `rl` depends on `autograd` and `nn` only, not on `control`, so `control` can
+//! depend on both without a cycle, and DESIGN.md lists model-based RL under `control`. The price:
+//! `rl` cannot now depend on `control` (an MPC agent in `rl` would have to live here instead).
+
+#![allow(non_snake_case)]
+
+mod data;
+mod dynamics;
+mod mbmpc;
+mod policy;
+#[cfg(test)]
+mod tests;
+
+pub use data::*;
+pub use dynamics::*;
+pub use mbmpc::*;
+pub use policy::*;
