@@ -36,7 +36,7 @@
 //!         stop early if the approximate KL exceeds the target (option)
 //! ```
 
-use autograd::{Tape, Tensor, Var};
+use autograd::{Tape, Tensor};
 use ndarray::{Array1, Array2, Axis};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Activation, ParamGradients, ParamStore};
@@ -47,6 +47,7 @@ use crate::advantage::{Trajectory, gae};
 use crate::env::{VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
 use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var};
+use crate::reinforce::check_finite;
 use crate::rollout::{Decision, Rollout};
 use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
@@ -584,7 +585,7 @@ fn update(
                 let clipped = ratio.clamp(1.0 - epsilon, 1.0 + epsilon) * &vector(&advantage);
                 let policy_loss = -surrogate.minimum(&clipped).mean_all();
                 let loss = &policy_loss - &(&entropy * config.ent_coef as f32);
-                check_finite(&loss, &tape, "PPO policy loss", iteration)?;
+                check_finite(&loss, "PPO policy loss", iteration, &tape)?;
                 Ok(PolicyTerms {
                     gradients: params.gradients(&loss),
                     policy_loss: policy_loss.item() as f64,
@@ -609,7 +610,7 @@ fn update(
                     (&value - &target).powi(2).mean_all() * 0.5
                 };
                 let loss = &value_loss * config.vf_coef as f32;
-                check_finite(&loss, &tape, "PPO value loss", iteration)?;
+                check_finite(&loss, "PPO value loss", iteration, &tape)?;
                 Ok((params.gradients(&loss), value_loss.item() as f64))
             };
             let (actor, critic) = rayon::join(policy_terms, value_terms);
@@ -644,23 +645,6 @@ struct PolicyTerms {
     policy_loss: f64,
     entropy: f64,
     log_ratio: Vec<f64>,
-}
-
-/// An error naming `what` and the first op that went non-finite, if `loss` is NaN or ±∞.
-fn check_finite(
-    loss: &Var<f32>,
-    tape: &Tape<f32>,
-    what: &str,
-    iteration: usize,
-) -> Result<(), TrainError> {
-    if loss.item().is_finite() {
-        return Ok(());
-    }
-    Err(TrainError::NonFinite {
-        what: what.into(),
-        iteration,
-        anomaly: tape.first_anomaly().map(|a| a.to_string()),
-    })
 }
 
 #[derive(Default)]
