@@ -9,10 +9,11 @@
 
 use std::sync::Arc;
 
-use ndarray::{ArrayD, IxDyn, Zip};
+use ndarray::{ArrayD, IxDyn};
 
+use crate::forward::binary;
 use crate::op::{Op, Reduce};
-use crate::shape::{broadcast_shapes, reduced_shape};
+use crate::shape::reduced_shape;
 use crate::tensor::Tensor;
 use crate::{Float, SharedArray};
 
@@ -75,7 +76,7 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
                 | (false, Some(std::cmp::Ordering::Greater)) => one,
                 _ => T::zero(),
             };
-            let share_a = X::constant(zip_broadcast(a_data, b.data(), op.name(), pick_a));
+            let share_a = X::constant(binary(a_data, b.data(), op.name(), pick_a));
             let share_b = X::constant(share_a.data().mapv(|s| one - s).into_shared());
             vec![
                 needs[0].then(|| g.mul(&share_a).sum_to(shape_a)),
@@ -168,13 +169,13 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
                 .unwrap()
                 .into_owned()
                 .into_shared();
-            let is_extremum = zip_broadcast(a_data, &extremum, "max", |v, m| indicator(v == m));
+            let is_extremum = binary(a_data, &extremum, "max", |v, m| indicator(v == m));
             let ties = Op::Sum(Reduce {
                 axes: reduce.axes.clone(),
                 keep_dims: true,
             })
             .forward(&[&is_extremum]);
-            let share = zip_broadcast(&is_extremum, &ties, "max", |e, n| e / n);
+            let share = binary(&is_extremum, &ties, "max", |e, n| e / n);
             vec![Some(
                 g.reshape(&kept)
                     .mul(&X::constant(share))
@@ -301,17 +302,4 @@ fn constant_map<T: Float, X: Tensor<T>>(a: &SharedArray<T>, f: impl Fn(T) -> T) 
 /// The shape of a reduction's output with the reduced axes kept as size 1.
 fn kept_shape(shape: &[usize], reduce: &Reduce) -> Vec<usize> {
     reduced_shape(shape, &reduce.axes, true)
-}
-
-fn zip_broadcast<T: Float>(
-    a: &SharedArray<T>,
-    b: &SharedArray<T>,
-    op: &str,
-    f: impl Fn(T, T) -> T,
-) -> SharedArray<T> {
-    let shape = IxDyn(&broadcast_shapes(a.shape(), b.shape(), op));
-    Zip::from(a.broadcast(shape.clone()).unwrap())
-        .and(b.broadcast(shape).unwrap())
-        .map_collect(|&p, &q| f(p, q))
-        .into_shared()
 }

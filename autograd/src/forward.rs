@@ -64,7 +64,8 @@ impl<T: Float> Op<T> {
             Op::Reshape(shape) => reshape(a, shape),
             Op::Permute(axes) => a.clone().permuted_axes(IxDyn(axes)),
             Op::BroadcastTo(shape) => match a.broadcast(IxDyn(shape)) {
-                Some(view) => view.to_owned().into_shared(),
+                Some(view) => crate::kernels::broadcast(a, shape)
+                    .unwrap_or_else(|| view.to_owned().into_shared()),
                 None => panic!(
                     "broadcast_to: shape {:?} cannot be broadcast to {shape:?}",
                     a.shape()
@@ -99,6 +100,9 @@ impl<T: Float> Op<T> {
                     .into_shared()
             }
             Op::Gather { axis, index } => {
+                if let Some(out) = crate::kernels::gather(a, index, *axis) {
+                    return out;
+                }
                 let mut out = ArrayD::zeros(index.raw_dim());
                 let mut source = vec![0; a.ndim()];
                 for (position, &i) in index.indexed_iter() {
@@ -109,6 +113,9 @@ impl<T: Float> Op<T> {
                 out.into_shared()
             }
             Op::ScatterAdd { axis, index, size } => {
+                if let Some(out) = crate::kernels::scatter_add(a, index, *axis, *size) {
+                    return out;
+                }
                 let mut shape = a.shape().to_vec();
                 shape[*axis] = *size;
                 let mut out = ArrayD::zeros(shape);
@@ -226,6 +233,11 @@ fn sum<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
             return keep_dims(out.into_owned(), a.shape(), reduce);
         }
     }
+    if reduce.axes == [a.ndim() - 1] {
+        if let Some(out) = crate::kernels::sum_last_axis(a) {
+            return keep_dims(ndarray::Array1::from_vec(out).into_dyn(), a.shape(), reduce);
+        }
+    }
     // Reduce the last listed axis straight from the input view (no copy of the input).
     let mut axes = reduce.axes.iter().rev();
     let mut out = match axes.next() {
@@ -250,6 +262,11 @@ fn fold<T: Float>(
                 "max/min: cannot reduce over axis {axis} of size 0 (shape {:?})",
                 a.shape()
             );
+        }
+    }
+    if reduce.axes == [a.ndim() - 1] {
+        if let Some(out) = crate::kernels::fold_last_axis(a, init, &f) {
+            return keep_dims(ndarray::Array1::from_vec(out).into_dyn(), a.shape(), reduce);
         }
     }
     let mut axes = reduce.axes.iter().rev();
@@ -296,6 +313,13 @@ fn sum_to<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
     }
     if let Some(out) = crate::kernels::sum_leading_axes(a, shape) {
         return out;
+    }
+    if let Some((&1, kept)) = shape.split_last() {
+        if a.ndim() == shape.len() && a.shape().starts_with(kept) {
+            if let Some(out) = crate::kernels::sum_last_axis(a) {
+                return SharedArray::from_shape_vec(IxDyn(shape), out).expect("one sum per lane");
+            }
+        }
     }
     let mut out = if a.ndim() > shape.len() {
         a.sum_axis(Axis(0))

@@ -1,31 +1,90 @@
 //! Fast paths for the layouts a network produces most: arrays in standard (row-major,
 //! contiguous) order, where one operand of a binary op is either the same shape as the other
-//! or a block repeated along the other's leading axes — a bias `b` added to a batch `x W`, and
-//! its gradient `Σ_rows ḡ` summed back over the batch.
+//! or broadcasts to it by repetition — a bias `b` added to a batch `x W` (a block repeated
+//! along leading axes), a row statistic `m` subtracted from its row `x − m` (each element
+//! repeated along trailing axes), a scalar — and the sums that are their adjoints; and
+//! `gather`/`scatter_add` along one axis, the per-row pick of a class.
 //!
 //! They compute exactly what the general `Zip` paths in [`crate::forward`] compute, element for
 //! element and in the same order of summation, but on plain slices: no per-row index or
 //! `IxDyn` bookkeeping, and loops the compiler can vectorise. Each returns `None` when the
 //! layout is not one it handles, and the caller falls back to the general path.
 
-use ndarray::IxDyn;
+use ndarray::{ArrayView1, IxDyn};
 
 use crate::{Float, SharedArray};
+
+/// How an array of shape `from` broadcasts to `to` when the broadcast only repeats: a block
+/// of `block` elements (`from`'s elements, in order) repeated `outer` times along `to`'s
+/// leading axes, with each element repeated `inner` times along its trailing axes, so that
+/// element `(o, m, t)` of the `(outer, block, inner)` view of `to` is `from[m]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Repeat {
+    outer: usize,
+    block: usize,
+    inner: usize,
+}
+
+/// The [`Repeat`] that broadcasts `from` to `to`, if the axes `from` broadcasts along are a
+/// leading and a trailing run of `to`'s axes (`None` for one in the middle, as `(3, 1, 4)`
+/// to `(3, 5, 4)`, or when `from` does not broadcast to `to`).
+fn repeat(from: &[usize], to: &[usize]) -> Option<Repeat> {
+    let ndim = to.len();
+    let padding = ndim.checked_sub(from.len())?;
+    let size = |axis: usize| {
+        if axis < padding {
+            1
+        } else {
+            from[axis - padding]
+        }
+    };
+    let leading = (0..ndim).take_while(|&axis| size(axis) == 1).count();
+    let trailing = (leading..ndim)
+        .rev()
+        .take_while(|&axis| size(axis) == 1)
+        .count();
+    let middle = leading..ndim - trailing;
+    if !middle.clone().all(|axis| size(axis) == to[axis]) {
+        return None;
+    }
+    Some(Repeat {
+        outer: to[..leading].iter().product(),
+        block: to[middle].iter().product(),
+        inner: to[ndim - trailing..].iter().product(),
+    })
+}
 
 /// Whether `block` (with any leading size-1 axes ignored) is the trailing part of `shape`,
 /// so that an array of shape `shape` in standard order is `block` repeated row after row.
 /// `block` may not have more axes than `shape` (the broadcast would then add axes).
 fn repeats_along_leading_axes(block: &[usize], shape: &[usize]) -> bool {
-    let ones = block.iter().take_while(|&&size| size == 1).count();
-    block.len() <= shape.len() && shape.ends_with(&block[ones..])
+    matches!(repeat(block, shape), Some(Repeat { inner: 1, .. }))
 }
 
 fn from_vec<T: Float>(shape: &[usize], data: Vec<T>) -> SharedArray<T> {
     SharedArray::from_shape_vec(IxDyn(shape), data).expect("the data fills the shape")
 }
 
+/// `f(x, y)` over `x` in standard order, with `y` broadcast to it by `r`.
+fn zip_repeated<T: Float>(x: &[T], y: &[T], r: Repeat, f: impl Fn(T, T) -> T) -> Vec<T> {
+    let mut out = Vec::with_capacity(x.len());
+    if r.block == 0 || r.inner == 0 {
+        return out;
+    }
+    if r.inner == 1 {
+        for row in x.chunks_exact(r.block) {
+            out.extend(row.iter().zip(y).map(|(&x, &y)| f(x, y)));
+        }
+    } else {
+        for (run, &y) in x.chunks_exact(r.inner).zip(y.iter().cycle()) {
+            out.extend(run.iter().map(|&x| f(x, y)));
+        }
+    }
+    out
+}
+
 /// `f(a, b)` elementwise with NumPy broadcasting, for standard-layout operands of equal shape
-/// or where one repeats along the other's leading axes.
+/// or where one repeats along the other's leading and trailing axes ([`Repeat`]).
 pub(crate) fn binary<T: Float>(
     a: &SharedArray<T>,
     b: &SharedArray<T>,
@@ -36,21 +95,135 @@ pub(crate) fn binary<T: Float>(
         let out = x.iter().zip(y).map(|(&x, &y)| f(x, y)).collect();
         return Some(from_vec(a.shape(), out));
     }
-    if !y.is_empty() && repeats_along_leading_axes(b.shape(), a.shape()) {
-        let mut out = Vec::with_capacity(x.len());
-        for row in x.chunks_exact(y.len()) {
-            out.extend(row.iter().zip(y).map(|(&x, &y)| f(x, y)));
-        }
-        return Some(from_vec(a.shape(), out));
+    if let Some(r) = repeat(b.shape(), a.shape()) {
+        return Some(from_vec(a.shape(), zip_repeated(x, y, r, f)));
     }
-    if !x.is_empty() && repeats_along_leading_axes(a.shape(), b.shape()) {
-        let mut out = Vec::with_capacity(y.len());
-        for row in y.chunks_exact(x.len()) {
-            out.extend(x.iter().zip(row).map(|(&x, &y)| f(x, y)));
-        }
+    if let Some(r) = repeat(a.shape(), b.shape()) {
+        let out = zip_repeated(y, x, r, |y, x| f(x, y));
         return Some(from_vec(b.shape(), out));
     }
     None
+}
+
+/// A standard-layout `a` broadcast to `shape` and written out ([`Repeat`]).
+pub(crate) fn broadcast<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> Option<SharedArray<T>> {
+    let x = a.as_slice()?;
+    let r = repeat(a.shape(), shape)?;
+    let mut out = Vec::with_capacity(r.outer * r.block * r.inner);
+    for _ in 0..r.outer {
+        if r.inner == 1 {
+            out.extend_from_slice(x);
+        } else {
+            for &value in x {
+                out.extend(std::iter::repeat_n(value, r.inner));
+            }
+        }
+    }
+    Some(from_vec(shape, out))
+}
+
+/// The sums of a standard-layout `a` over its last axis, the lanes summed as ndarray's
+/// `sum_axis` sums them (its unrolled fold over a contiguous lane). `None` for a 0-d `a`.
+pub(crate) fn sum_last_axis<T: Float>(a: &SharedArray<T>) -> Option<Vec<T>> {
+    let x = a.as_slice()?;
+    let lane = *a.shape().last()?;
+    if lane == 0 {
+        return None;
+    }
+    Some(
+        x.chunks_exact(lane)
+            .map(|lane| ArrayView1::from(lane).sum())
+            .collect(),
+    )
+}
+
+/// The fold of a standard-layout `a` over its last axis, each lane from `init` in order, as
+/// ndarray's `fold_axis` folds. `None` for a 0-d `a` or an empty last axis.
+pub(crate) fn fold_last_axis<T: Float>(
+    a: &SharedArray<T>,
+    init: T,
+    f: impl Fn(T, T) -> T,
+) -> Option<Vec<T>> {
+    let x = a.as_slice()?;
+    let lane = *a.shape().last()?;
+    if lane == 0 {
+        return None;
+    }
+    Some(
+        x.chunks_exact(lane)
+            .map(|lane| lane.iter().fold(init, |m, &v| f(m, v)))
+            .collect(),
+    )
+}
+
+/// `a` and `index` of one axis count and in standard layout, with `index` as long as `a`
+/// along every axis but `axis`: the `(outer, a's size along axis, inner)` view of `a` and the
+/// length of `index` along `axis`.
+fn gather_layout<T: Float>(
+    a: &SharedArray<T>,
+    index: &ndarray::ArrayD<usize>,
+    axis: usize,
+) -> Option<(usize, usize, usize, usize)> {
+    let (shape, index_shape) = (a.shape(), index.shape());
+    let fits = shape.len() == index_shape.len()
+        && (0..shape.len()).all(|d| d == axis || shape[d] == index_shape[d]);
+    if !fits || !a.is_standard_layout() || !index.is_standard_layout() {
+        return None;
+    }
+    let outer = shape[..axis].iter().product();
+    let inner = shape[axis + 1..].iter().product();
+    Some((outer, shape[axis], inner, index_shape[axis]))
+}
+
+/// `out[o, j, t] = a[o, index[o, j, t], t]` (the `Gather` op) when [`gather_layout`] applies.
+pub(crate) fn gather<T: Float>(
+    a: &SharedArray<T>,
+    index: &ndarray::ArrayD<usize>,
+    axis: usize,
+) -> Option<SharedArray<T>> {
+    let (outer, size, inner, picks) = gather_layout(a, index, axis)?;
+    let (x, positions) = (a.as_slice()?, index.as_slice()?);
+    let mut out = Vec::with_capacity(positions.len());
+    for o in 0..outer {
+        for j in 0..picks {
+            let row = (o * picks + j) * inner;
+            for t in 0..inner {
+                out.push(x[(o * size + positions[row + t]) * inner + t]);
+            }
+        }
+    }
+    Some(from_vec(index.shape(), out))
+}
+
+/// `out[o, index[o, j, t], t] += a[o, j, t]` into zeros with `size` along `axis` (the
+/// `ScatterAdd` op), adding in `index`'s order as the general path does.
+pub(crate) fn scatter_add<T: Float>(
+    a: &SharedArray<T>,
+    index: &ndarray::ArrayD<usize>,
+    axis: usize,
+    size: usize,
+) -> Option<SharedArray<T>> {
+    if a.shape() != index.shape() {
+        return None;
+    }
+    let mut shape = a.shape().to_vec();
+    shape[axis] = size;
+    let (outer, picks, inner) = (
+        shape[..axis].iter().product::<usize>(),
+        a.shape()[axis],
+        shape[axis + 1..].iter().product::<usize>(),
+    );
+    let (x, positions) = (a.as_slice()?, index.as_slice()?);
+    let mut out = vec![T::zero(); outer * size * inner];
+    for o in 0..outer {
+        for j in 0..picks {
+            let row = (o * picks + j) * inner;
+            for t in 0..inner {
+                out[(o * size + positions[row + t]) * inner + t] += x[row + t];
+            }
+        }
+    }
+    Some(from_vec(&shape, out))
 }
 
 /// The sum of a standard-layout `a` over its leading axes down to `shape` (a block that `a`
@@ -93,23 +266,77 @@ pub(crate) fn add_assign<T: Float>(dst: &mut SharedArray<T>, src: &SharedArray<T
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use ndarray::{ArrayD, Axis};
 
     use super::*;
+    use crate::op::Op;
 
     fn counting(shape: &[usize]) -> SharedArray<f64> {
         let n: usize = shape.iter().product();
         from_vec(shape, (0..n).map(|i| i as f64 * 0.5 - 3.0).collect())
     }
 
+    /// The same values in column-major order: the fast paths decline it, so an op given it
+    /// takes the general path.
+    fn column_major<T: Float>(a: &SharedArray<T>) -> SharedArray<T> {
+        let mut reversed = a
+            .to_owned()
+            .reversed_axes()
+            .as_standard_layout()
+            .into_owned();
+        reversed = reversed.reversed_axes();
+        assert!(a.ndim() < 2 || !reversed.is_standard_layout());
+        reversed.into_shared()
+    }
+
+    /// NumPy broadcasting by ndarray's `Zip`, the general path's method.
+    fn zip_broadcast(
+        a: &SharedArray<f64>,
+        b: &SharedArray<f64>,
+        f: impl Fn(f64, f64) -> f64,
+    ) -> SharedArray<f64> {
+        let shape = IxDyn(&crate::shape::broadcast_shapes(
+            a.shape(),
+            b.shape(),
+            "test",
+        ));
+        ndarray::Zip::from(a.broadcast(shape.clone()).unwrap())
+            .and(b.broadcast(shape).unwrap())
+            .map_collect(|&x, &y| f(x, y))
+            .into_shared()
+    }
+
     #[test]
-    fn repeated_blocks_are_recognised() {
-        assert!(repeats_along_leading_axes(&[4], &[3, 4]));
-        assert!(repeats_along_leading_axes(&[1, 4], &[3, 4]));
+    fn repeats_are_recognised() {
+        let r = |outer, block, inner| {
+            Some(Repeat {
+                outer,
+                block,
+                inner,
+            })
+        };
+        assert_eq!(repeat(&[4], &[3, 4]), r(3, 4, 1));
+        assert_eq!(repeat(&[1, 4], &[3, 4]), r(3, 4, 1));
+        assert_eq!(repeat(&[3, 1], &[3, 4]), r(1, 3, 4));
+        assert_eq!(repeat(&[5, 1], &[2, 5, 4]), r(2, 5, 4));
+        assert_eq!(repeat(&[], &[2, 5]), r(10, 1, 1));
+        assert_eq!(repeat(&[1, 1], &[2, 5]), r(10, 1, 1));
+        assert_eq!(repeat(&[2, 5], &[2, 5]), r(1, 10, 1));
+        assert_eq!(
+            repeat(&[3, 1, 4], &[3, 5, 4]),
+            None,
+            "a repeat in the middle"
+        );
+        assert_eq!(
+            repeat(&[1, 1, 4], &[3, 4]),
+            None,
+            "more axes than the target"
+        );
+        assert_eq!(repeat(&[2, 4], &[3, 4]), None, "not a broadcast");
         assert!(repeats_along_leading_axes(&[5, 4], &[2, 5, 4]));
-        assert!(repeats_along_leading_axes(&[], &[2, 5]));
         assert!(!repeats_along_leading_axes(&[3, 1], &[3, 4]));
-        assert!(!repeats_along_leading_axes(&[1, 1, 4], &[3, 4]));
     }
 
     #[test]
@@ -120,21 +347,107 @@ mod tests {
             (vec![4], vec![2, 3, 4]),
             (vec![2, 3, 4], vec![1, 3, 4]),
             (vec![2, 3], vec![]),
+            (vec![3, 4], vec![3, 1]),
+            (vec![2, 3, 1], vec![2, 3, 4]),
+            (vec![2, 3, 4], vec![3, 1]),
+            (vec![1, 3, 1], vec![2, 3, 4]),
+            (vec![0, 3], vec![0, 1]),
         ] {
             let (a, b) = (
                 counting(&sa),
                 counting(&sb).mapv(|v| v + 0.25).into_shared(),
             );
             let fast = binary(&a, &b, |x, y| x * y - x).unwrap();
-            let general = crate::forward::binary(&a, &b, "test", |x, y| x * y - x);
-            assert_eq!(fast, general, "shapes {sa:?} and {sb:?}");
+            assert_eq!(
+                fast,
+                zip_broadcast(&a, &b, |x, y| x * y - x),
+                "shapes {sa:?} and {sb:?}"
+            );
         }
+    }
+
+    #[test]
+    fn broadcast_agrees_with_ndarray() {
+        for (from, to) in [
+            (vec![4], vec![3, 4]),
+            (vec![3, 1], vec![3, 4]),
+            (vec![], vec![2, 3]),
+            (vec![1, 3, 1], vec![2, 3, 4]),
+        ] {
+            let a = counting(&from);
+            let expected = a.broadcast(IxDyn(&to)).unwrap().to_owned().into_shared();
+            assert_eq!(broadcast(&a, &to).unwrap(), expected, "{from:?} to {to:?}");
+        }
+        assert!(broadcast(&counting(&[3, 1, 4]), &[3, 5, 4]).is_none());
+    }
+
+    #[test]
+    fn last_axis_sums_and_folds_agree_with_ndarray_bit_for_bit() {
+        // Lanes of 2, 9 and 17 elements: shorter than ndarray's eightfold unrolling, and past it.
+        for shape in [vec![5, 2], vec![3, 4, 9], vec![2, 17]] {
+            let n: usize = shape.iter().product();
+            let a = from_vec(
+                &shape,
+                (0..n).map(|i| (i as f64 * 0.37).sin() * 1e3).collect(),
+            );
+            let last = Axis(shape.len() - 1);
+            let sums = sum_last_axis(&a).unwrap();
+            assert_eq!(&sums[..], a.sum_axis(last).as_slice().unwrap());
+            let max = |m: f64, x: f64| if x > m { x } else { m };
+            let folds = fold_last_axis(&a, f64::NEG_INFINITY, max).unwrap();
+            let expected = a.fold_axis(last, f64::NEG_INFINITY, |&m, &x| max(m, x));
+            assert_eq!(&folds[..], expected.as_slice().unwrap());
+        }
+        assert!(sum_last_axis(&counting(&[])).is_none());
+        assert!(sum_last_axis(&counting(&[3, 0])).is_none());
+    }
+
+    #[test]
+    fn gather_and_scatter_agree_with_the_general_path() {
+        let a = counting(&[4, 3, 2]);
+        for (axis, index_shape) in [(0, [2, 3, 2]), (1, [4, 5, 2]), (2, [4, 3, 3])] {
+            let n: usize = index_shape.iter().product();
+            let size = a.shape()[axis];
+            let index = ArrayD::from_shape_vec(
+                IxDyn(&index_shape),
+                (0..n).map(|i| (i * 7 + 3) % size).collect(),
+            )
+            .unwrap();
+            let fast = gather(&a, &index, axis).unwrap();
+            let op = Op::Gather {
+                axis,
+                index: Arc::new(index.clone()),
+            };
+            assert_eq!(
+                fast,
+                op.forward(&[&column_major(&a)]),
+                "gather along {axis}"
+            );
+
+            let g = fast.mapv(|v| v * 1.5 + 0.125).into_shared();
+            let scattered = scatter_add(&g, &index, axis, size).unwrap();
+            let op = Op::ScatterAdd {
+                axis,
+                index: Arc::new(index.clone()),
+                size,
+            };
+            assert_eq!(
+                scattered,
+                op.forward(&[&column_major(&g)]),
+                "scatter along {axis}"
+            );
+        }
+        let short = ArrayD::from_shape_vec(IxDyn(&[2, 1]), vec![0, 1]).unwrap();
+        assert!(
+            gather(&counting(&[3, 2]), &short, 1).is_none(),
+            "an index shorter than the input along another axis is left to the general path"
+        );
     }
 
     #[test]
     fn binary_declines_what_it_does_not_handle() {
         let a = counting(&[3, 4]);
-        assert!(binary(&a, &counting(&[3, 1]), |x, y| x + y).is_none());
+        assert!(binary(&counting(&[3, 5, 4]), &counting(&[3, 1, 4]), |x, y| x + y).is_none());
         let transposed = a.clone().reversed_axes();
         assert!(binary(&transposed, &counting(&[4, 3]), |x, y| x + y).is_none());
     }
