@@ -212,29 +212,42 @@ impl Trained {
     }
 }
 
-/// Returns of `episodes` episodes of `agent`'s deterministic policy on a fresh copy of its
+/// Returns of `episodes` episodes of `agent`'s deterministic policy on fresh copies of its
 /// environment (with the registered time limit), seeded `seed, seed + 1, …`.
+///
+/// The episodes run side by side, the observations of those still running stacked into one
+/// batch per step: the networks act on each row alone, so every episode is exactly the one it
+/// would be on its own, at a tenth of the forward passes for ten episodes.
 pub fn evaluate(agent: &dyn Agent, episodes: usize, seed: u64) -> Result<Vec<f64>, EnvError> {
-    let mut env = make(agent.env_id())?;
-    let mut returns = Vec::with_capacity(episodes);
-    for episode in 0..episodes {
-        let mut observation = env.reset(Some(seed + episode as u64));
-        let mut total = 0.0;
-        loop {
-            let row = Array2::from_shape_vec((1, observation.len()), observation).expect("one row");
-            let step = match agent.act(&row) {
-                Actions::Discrete(a) => env.step(a[0].into())?,
+    let mut envs = (0..episodes)
+        .map(|_| make(agent.env_id()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut observations: Vec<Vec<f32>> = (0..episodes)
+        .map(|i| envs[i].reset(Some(seed + i as u64)))
+        .collect();
+    let mut returns = vec![0.0; episodes];
+    let mut running: Vec<usize> = (0..episodes).collect();
+    while let Some(&first) = running.first() {
+        let width = observations[first].len();
+        let rows = Array2::from_shape_fn((running.len(), width), |(row, j)| {
+            observations[running[row]][j]
+        });
+        let actions = agent.act(&rows);
+        let mut still_running = Vec::with_capacity(running.len());
+        for (row, &i) in running.iter().enumerate() {
+            let step = match &actions {
+                Actions::Discrete(a) => envs[i].step(a[row].into())?,
                 Actions::Continuous(a) => {
-                    env.step(a.row(0).as_slice().expect("contiguous").into())?
+                    envs[i].step(a.row(row).as_slice().expect("contiguous").into())?
                 }
             };
-            total += step.reward;
-            if step.done() {
-                break;
+            returns[i] += step.reward;
+            if !step.done() {
+                observations[i] = step.observation;
+                still_running.push(i);
             }
-            observation = step.observation;
         }
-        returns.push(total);
+        running = still_running;
     }
     Ok(returns)
 }

@@ -1,0 +1,39 @@
+//! Deterministic evaluation runs its episodes side by side in one batch; each must be exactly
+//! the episode it would be alone.
+
+use wengert_rl::ppo::{PpoConfig, train};
+use wengert_rl::train::evaluate;
+
+fn check_batched_equals_alone(env_id: &str, config: PpoConfig) -> Vec<f64> {
+    let trained = train(env_id, &config, |_| true).unwrap();
+    let batched = evaluate(&trained, 6, 100).unwrap();
+    let alone: Vec<f64> = (0..6)
+        .map(|i| evaluate(&trained, 1, 100 + i).unwrap()[0])
+        .collect();
+    assert_eq!(batched, alone, "{env_id}");
+    batched
+}
+
+#[test]
+fn batched_episodes_equal_episodes_run_alone() {
+    // A barely trained CartPole policy: episodes of different lengths leave the batch at
+    // different steps.
+    let cartpole = PpoConfig {
+        total_timesteps: 2048,
+        seed: 1,
+        ..PpoConfig::for_env("CartPole-v1")
+    };
+    let returns = check_batched_equals_alone("CartPole-v1", cartpole);
+    assert!(
+        returns.iter().any(|&r| r != returns[0]),
+        "the episodes should end at different steps: {returns:?}"
+    );
+    // Continuous actions: any difference in a network's output would show in the return.
+    let pendulum = PpoConfig {
+        total_timesteps: 2048,
+        num_steps: 512,
+        seed: 1,
+        ..PpoConfig::for_env("Pendulum-v1")
+    };
+    check_batched_equals_alone("Pendulum-v1", pendulum);
+}
