@@ -72,7 +72,7 @@ const SMALL: f32 = 0.625;
 
 /// `q(s)`, lowest degree first: `tanh a = a + a³ q(a²)` for `a < SMALL`.
 const Q: [f32; 6] = [
-    -0.333_333_31,
+    -0.333_333_3,
     0.133_332_1,
     -0.053_947_203,
     0.021_702_968,
