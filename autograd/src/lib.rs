@@ -39,6 +39,7 @@ pub mod shape;
 mod tanh;
 mod tape;
 mod tensor;
+mod thin;
 
 pub use float::Float;
 pub use grad::{Gradients, grad, grad_graph, vjp, vjp_graph};
