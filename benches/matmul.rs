@@ -5,6 +5,11 @@
 //! * `tape`: both operands tracked on a fresh tape, so the product is recorded.
 //!
 //! Target (issue 2): the engine at ≥ 0.9× the speed of raw for `n ≥ 64`.
+//!
+//! `thin_f32`: the weight gradients of a 4-64-64-2 network's first and last layers at batch 256
+//! (`ḡᵀ x` as the engine's matmul rule computes them), through the engine's `f32` product
+//! ([`Float::gemm`], which takes `autograd`'s row-by-row path for them) and through raw
+//! `sgemm`. Both give the same bits.
 
 use std::hint::black_box;
 
@@ -110,7 +115,86 @@ fn bench_matmul<T: RawGemm>(c: &mut Criterion, name: &str) {
     group.finish();
 }
 
+/// `(name, m, k, n, A column-major)`: `C = A B` with `B` row-major and `C` fresh.
+const THIN: [(&str, usize, usize, usize, bool); 2] = [
+    // ḡᵀ h: the output layer's weight gradient, A = ḡᵀ a view of the 256×2 gradient.
+    ("output_layer_2x256x64", 2, 256, 64, true),
+    // (ḡᵀ x)ᵀ computed as xᵀ ḡ: the first layer's, A = xᵀ a view of the 256×4 input.
+    ("input_layer_4x256x64", 4, 256, 64, true),
+];
+
+fn bench_thin(c: &mut Criterion) {
+    let mut group = c.benchmark_group("thin_f32");
+    for (name, m, k, n, column_major) in THIN {
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 104_729) % 1000) as f32 / 1000.0 - 0.5)
+            .collect();
+        let (rsa, csa) = if column_major {
+            (1, m as isize)
+        } else {
+            (k as isize, 1)
+        };
+        let product = |gemm: unsafe fn(
+            usize,
+            usize,
+            usize,
+            f32,
+            *const f32,
+            isize,
+            isize,
+            *const f32,
+            isize,
+            isize,
+            f32,
+            *mut f32,
+            isize,
+            isize,
+        ),
+                       c: &mut Vec<f32>| {
+            // SAFETY: a, b and c hold m×k, k×n and m×n matrices with these strides.
+            unsafe {
+                gemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    rsa,
+                    csa,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    0.0,
+                    c.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            }
+        };
+        let (mut engine, mut raw) = (vec![0.0; m * n], vec![0.0; m * n]);
+        product(<f32 as Float>::gemm, &mut engine);
+        product(matrixmultiply::sgemm, &mut raw);
+        assert!(
+            engine
+                .iter()
+                .zip(&raw)
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
+        group.bench_function(BenchmarkId::new("engine", name), |bench| {
+            bench.iter(|| product(<f32 as Float>::gemm, black_box(&mut engine)))
+        });
+        group.bench_function(BenchmarkId::new("raw", name), |bench| {
+            bench.iter(|| product(matrixmultiply::sgemm, black_box(&mut raw)))
+        });
+    }
+    group.finish();
+}
+
 fn matmul(c: &mut Criterion) {
+    bench_thin(c);
     bench_matmul::<f32>(c, "matmul_f32");
     bench_matmul::<f64>(c, "matmul_f64");
 }
