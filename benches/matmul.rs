@@ -115,6 +115,24 @@ fn bench_matmul<T: RawGemm>(c: &mut Criterion, name: &str) {
     group.finish();
 }
 
+/// The signature of `Float::gemm` and `matrixmultiply::sgemm`.
+type Gemm = unsafe fn(
+    usize,
+    usize,
+    usize,
+    f32,
+    *const f32,
+    isize,
+    isize,
+    *const f32,
+    isize,
+    isize,
+    f32,
+    *mut f32,
+    isize,
+    isize,
+);
+
 /// `(name, m, k, n, A column-major)`: `C = A B` with `B` row-major and `C` fresh.
 const THIN: [(&str, usize, usize, usize, bool); 2] = [
     // ḡᵀ h: the output layer's weight gradient, A = ḡᵀ a view of the 256×2 gradient.
@@ -137,23 +155,7 @@ fn bench_thin(c: &mut Criterion) {
         } else {
             (k as isize, 1)
         };
-        let product = |gemm: unsafe fn(
-            usize,
-            usize,
-            usize,
-            f32,
-            *const f32,
-            isize,
-            isize,
-            *const f32,
-            isize,
-            isize,
-            f32,
-            *mut f32,
-            isize,
-            isize,
-        ),
-                       c: &mut Vec<f32>| {
+        let product = |gemm: Gemm, c: &mut Vec<f32>| {
             // SAFETY: a, b and c hold m×k, k×n and m×n matrices with these strides.
             unsafe {
                 gemm(

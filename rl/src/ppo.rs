@@ -36,12 +36,15 @@
 //!         stop early if the approximate KL exceeds the target (option)
 //! ```
 
-use autograd::{Tape, Tensor};
+use autograd::{Tape, Tensor, Var};
 use ndarray::{Array1, Array2, Axis};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Activation, ParamGradients, ParamStore};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::advantage::{Trajectory, gae};
 use crate::env::{VectorEnv, make};
@@ -393,12 +396,6 @@ pub fn train_from(
 
     let batch_size = config.num_envs * config.num_steps;
     let num_iterations = config.total_timesteps / batch_size;
-    // Two threads: one for the actor's half of each minibatch step, one for the critic's.
-    let learner = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .thread_name(|i| format!("ppo-learner-{i}"))
-        .build()
-        .map_err(|e| TrainError::Config(format!("could not start the learner threads: {e}")))?;
     let mut clock = Clock::start();
     let mut raw_observations = envs.reset(Some(config.seed));
     let mut recent_returns: Vec<f64> = Vec::new();
@@ -474,17 +471,15 @@ pub fn train_from(
         };
 
         // ---- K epochs of minibatch updates ----
-        let stats = learner.install(|| {
-            update(
-                config,
-                &agent,
-                &store,
-                &mut optimizer,
-                &mut rng,
-                &batch,
-                iteration,
-            )
-        })?;
+        let stats = update(
+            config,
+            &agent,
+            &store,
+            &mut optimizer,
+            &mut rng,
+            &batch,
+            iteration,
+        )?;
 
         let metrics = IterationMetrics {
             iteration,
@@ -540,8 +535,9 @@ struct Batch {
     returns: Array1<f64>,
 }
 
-/// `K` epochs of minibatch steps on one batch. Call it inside the two-thread `learner` pool:
-/// each step differentiates the actor's and the critic's terms of the loss on one thread each.
+/// `K` epochs of minibatch steps on one batch. Each step differentiates the actor's terms of
+/// the loss on this thread and the critic's on a helper thread that lives as long as the
+/// update; the two hand work to each other through [`Mailbox`]es.
 fn update(
     config: &PpoConfig,
     agent: &ActorCritic,
@@ -550,6 +546,70 @@ fn update(
     rng: &mut TrainerRng,
     batch: &Batch,
     iteration: usize,
+) -> Result<UpdateStats, TrainError> {
+    let epsilon = config.clip_coef as f32;
+    // c_v L^V, the critic's terms, and their gradient.
+    let value_terms = |job: ValueJob| -> ValueTerms {
+        let tape = Tape::new();
+        let params = store.bind_under(&tape, ActorCritic::CRITIC);
+        let value = agent.value(&params, &job.s);
+        let target = vector(&job.value_target);
+        let value_loss = if config.clip_vloss {
+            let old = vector(&job.value_old);
+            let value_clipped = &old + &(&value - &old).clamp(-epsilon, epsilon);
+            (&value - &target)
+                .powi(2)
+                .maximum(&(&value_clipped - &target).powi(2))
+                .mean_all()
+                * 0.5
+        } else {
+            (&value - &target).powi(2).mean_all() * 0.5
+        };
+        let loss = &value_loss * config.vf_coef as f32;
+        check_finite(&loss, "PPO value loss", iteration, &tape)?;
+        Ok((params.gradients(&loss), value_loss.item() as f64))
+    };
+    let requests = Mailbox::<Option<ValueJob>>::new();
+    let replies = Mailbox::new();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while let Some(job) = requests.receive() {
+                // A panic is handed to the actor's thread, which spins waiting for the reply.
+                replies.send(catch_unwind(AssertUnwindSafe(|| value_terms(job))));
+            }
+        });
+        // Stops the critic's thread however the steps end, a panic included.
+        let _stop = Stop(&requests);
+        let critic = Critic {
+            requests: &requests,
+            replies: &replies,
+        };
+        minibatch_steps(
+            config, agent, store, optimizer, rng, batch, iteration, critic,
+        )
+    })
+}
+
+/// Asks the critic's thread to stop when dropped.
+struct Stop<'a>(&'a Mailbox<Option<ValueJob>>);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        self.0.send(None);
+    }
+}
+
+/// The minibatch steps of [`update`], with the critic's terms from `critic`.
+#[allow(clippy::too_many_arguments)]
+fn minibatch_steps(
+    config: &PpoConfig,
+    agent: &ActorCritic,
+    store: &ParamStore<f32>,
+    optimizer: &mut Adam<f32>,
+    rng: &mut TrainerRng,
+    batch: &Batch,
+    iteration: usize,
+    critic: Critic<'_>,
 ) -> Result<UpdateStats, TrainError> {
     let mut indices: Vec<usize> = (0..batch.advantages.len()).collect();
     let minibatch_size = indices.len() / config.num_minibatches;
@@ -560,8 +620,8 @@ fn update(
             let s = observations_var::<f32>(&batch.observations.select(Axis(0), minibatch));
             let actions = batch.actions.select(minibatch);
             let pick = |a: &Array1<f64>| Array1::from_iter(minibatch.iter().map(|&k| a[k]));
-            let (log_prob_old, value_old) = (pick(&batch.log_probs), pick(&batch.values));
-            let (mut advantage, value_target) = (pick(&batch.advantages), pick(&batch.returns));
+            let log_prob_old = pick(&batch.log_probs);
+            let mut advantage = pick(&batch.advantages);
             if config.norm_adv && advantage.len() > 1 {
                 let mean = advantage.mean().unwrap();
                 let std = advantage.std(1.0);
@@ -571,8 +631,14 @@ fn update(
 
             // −L^CLIP − c_H H touches only the actor and c_v L^V only the critic, so the
             // two gradients are taken on separate tapes, one per core; together they are
-            // the gradient of the whole loss, bit for bit.
-            let policy_terms = || -> Result<PolicyTerms, TrainError> {
+            // the gradient of the whole loss, bit for bit. The critic's starts first.
+            let (value_old, value_target) = (pick(&batch.values), pick(&batch.returns));
+            critic.requests.send(Some(ValueJob {
+                s: s.clone(),
+                value_old,
+                value_target,
+            }));
+            let actor = {
                 let tape = Tape::new();
                 let params = store.bind_under(&tape, ActorCritic::ACTOR);
                 let pi = agent.policy(&params, &s);
@@ -586,36 +652,17 @@ fn update(
                 let policy_loss = -surrogate.minimum(&clipped).mean_all();
                 let loss = &policy_loss - &(&entropy * config.ent_coef as f32);
                 check_finite(&loss, "PPO policy loss", iteration, &tape)?;
-                Ok(PolicyTerms {
+                PolicyTerms {
                     gradients: params.gradients(&loss),
                     policy_loss: policy_loss.item() as f64,
                     entropy: entropy.item() as f64,
                     log_ratio: log_ratio.value().iter().map(|&v| v as f64).collect(),
-                })
+                }
             };
-            let value_terms = || -> Result<(ParamGradients<f32>, f64), TrainError> {
-                let tape = Tape::new();
-                let params = store.bind_under(&tape, ActorCritic::CRITIC);
-                let value = agent.value(&params, &s);
-                let target = vector(&value_target);
-                let value_loss = if config.clip_vloss {
-                    let old = vector(&value_old);
-                    let value_clipped = &old + &(&value - &old).clamp(-epsilon, epsilon);
-                    (&value - &target)
-                        .powi(2)
-                        .maximum(&(&value_clipped - &target).powi(2))
-                        .mean_all()
-                        * 0.5
-                } else {
-                    (&value - &target).powi(2).mean_all() * 0.5
-                };
-                let loss = &value_loss * config.vf_coef as f32;
-                check_finite(&loss, "PPO value loss", iteration, &tape)?;
-                Ok((params.gradients(&loss), value_loss.item() as f64))
+            let (critic_gradients, value_loss) = match critic.replies.receive() {
+                Ok(terms) => terms?,
+                Err(panic) => std::panic::resume_unwind(panic),
             };
-            let (actor, critic) = rayon::join(policy_terms, value_terms);
-            let actor = actor?;
-            let (critic_gradients, value_loss) = critic?;
             let mut grads = actor.gradients;
             grads.accumulate(&critic_gradients);
             clip_grad_norm(&mut grads, config.max_grad_norm as f32);
@@ -636,6 +683,58 @@ fn update(
         }
     }
     Ok(stats)
+}
+
+/// What the critic's thread needs for one minibatch: `s`, `V_old` and the targets `R`.
+struct ValueJob {
+    s: Var<f32>,
+    value_old: Array1<f64>,
+    value_target: Array1<f64>,
+}
+
+/// The critic's reply: the gradient of `c_v L^V` and `L^V`.
+type ValueTerms = Result<(ParamGradients<f32>, f64), TrainError>;
+
+/// The actor's side of the two mailboxes to the critic's thread.
+#[derive(Clone, Copy)]
+struct Critic<'a> {
+    requests: &'a Mailbox<Option<ValueJob>>,
+    replies: &'a Mailbox<std::thread::Result<ValueTerms>>,
+}
+
+/// A one-slot mailbox between two threads that wait for each other by spinning rather than
+/// sleeping: an update hands work across about every 250 µs, and waking a sleeping thread
+/// (a futex wake, then the scheduler) costs tens of microseconds on a virtual machine. The two
+/// threads take turns, so a value is always received before the next is sent.
+struct Mailbox<T> {
+    full: AtomicBool,
+    slot: Mutex<Option<T>>,
+}
+
+impl<T> Mailbox<T> {
+    fn new() -> Self {
+        Mailbox {
+            full: AtomicBool::new(false),
+            slot: Mutex::new(None),
+        }
+    }
+
+    fn send(&self, value: T) {
+        *self.slot.lock().expect("no panic while holding the slot") = Some(value);
+        self.full.store(true, Ordering::Release);
+    }
+
+    fn receive(&self) -> T {
+        while !self.full.swap(false, Ordering::Acquire) {
+            std::hint::spin_loop();
+        }
+        let value = self
+            .slot
+            .lock()
+            .expect("no panic while holding the slot")
+            .take();
+        value.expect("a full mailbox holds a value")
+    }
 }
 
 /// The actor's share of a minibatch update: the gradient of `−L^CLIP − c_H H` and the
@@ -697,6 +796,25 @@ impl UpdateStats {
 mod tests {
     use super::*;
     use crate::env::{BoxSpace, Space};
+
+    /// Values cross between two threads in order, each received once, as the update's
+    /// request-and-reply turns use the mailboxes.
+    #[test]
+    fn mailboxes_hand_values_across_threads_in_turn() {
+        let (requests, replies) = (Mailbox::new(), Mailbox::new());
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while let Some(k) = requests.receive() {
+                    replies.send(2 * k + 1);
+                }
+            });
+            for k in 0..10_000u64 {
+                requests.send(Some(k));
+                assert_eq!(replies.receive(), 2 * k + 1);
+            }
+            requests.send(None);
+        });
+    }
 
     /// The two-thread update trains exactly what one tape would: every trainable parameter of
     /// the actor-critic is under the actor's path or the critic's, and none is under both.
