@@ -178,6 +178,32 @@ fn a_tiny_training_run_writes_a_complete_run_directory_whose_checkpoint_evaluate
 }
 
 #[test]
+fn zero_evaluation_episodes_say_so_instead_of_printing_a_mean_of_nothing() {
+    let runs = scratch("no-eval");
+    let args = [
+        "train",
+        "ppo",
+        "cartpole",
+        "--set",
+        "total_timesteps=1024",
+        "--eval-episodes",
+        "0",
+    ];
+    let output = run(&args, &runs);
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("no evaluation (--eval-episodes 0)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("deterministic evaluation over"),
+        "{stdout}"
+    );
+    fs::remove_dir_all(&runs).unwrap();
+}
+
+#[test]
 fn resume_continues_a_stopped_run_from_the_saved_step_to_the_uninterrupted_result() {
     let runs = scratch("resume");
     let args = [

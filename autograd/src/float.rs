@@ -34,7 +34,7 @@ pub trait Float:
     const NAME: &'static str;
 
     /// `tanh` of every element of `x`, in order. `f32` uses the vectorised kernel of
-    /// `tanh.rs` (correctly rounded but for rare ties); `f64` calls the platform's `tanh`.
+    /// `tanh.rs` (within 1 ulp of the exact value); `f64` calls the platform's `tanh`.
     fn tanh_all(x: &[Self]) -> Vec<Self> {
         x.iter().map(|&v| v.tanh()).collect()
     }

@@ -358,13 +358,20 @@ fn train(
         );
         return Ok(Outcome::Stopped);
     }
-    let returns =
-        evaluate(trained.agent.as_ref(), args.eval_episodes, 10_000).map_err(|e| e.to_string())?;
-    let (mean, std) = mean_std(&returns);
-    println!(
-        "trained {} steps in {:.1} s; deterministic evaluation over {} episodes: {mean:.1} ± {std:.1}",
-        state.env_steps, state.wall_time, args.eval_episodes
-    );
+    if args.eval_episodes == 0 {
+        println!(
+            "trained {} steps in {:.1} s; no evaluation (--eval-episodes 0)",
+            state.env_steps, state.wall_time
+        );
+    } else {
+        let returns = evaluate(trained.agent.as_ref(), args.eval_episodes, 10_000)
+            .map_err(|e| e.to_string())?;
+        let (mean, std) = mean_std(&returns);
+        println!(
+            "trained {} steps in {:.1} s; deterministic evaluation over {} episodes: {mean:.1} ± {std:.1}",
+            state.env_steps, state.wall_time, args.eval_episodes
+        );
+    }
     println!(
         "wrote {} ({CONFIG}, {METRICS}, {LOG}, {CURVE}, {}, {})",
         run.display(),
