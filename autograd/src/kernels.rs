@@ -122,35 +122,32 @@ pub(crate) fn broadcast<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> Option
     Some(from_vec(shape, out))
 }
 
-/// The sums of a standard-layout `a` over its last axis, the lanes summed as ndarray's
-/// `sum_axis` sums them (its unrolled fold over a contiguous lane). `None` for a 0-d `a`.
-pub(crate) fn sum_last_axis<T: Float>(a: &SharedArray<T>) -> Option<Vec<T>> {
-    let x = a.as_slice()?;
+/// The lanes along the last axis of a standard-layout `a`, in order (`None` for a 0-d `a` or
+/// an empty last axis).
+fn last_axis_lanes<T: Float>(a: &SharedArray<T>) -> Option<std::slice::ChunksExact<'_, T>> {
     let lane = *a.shape().last()?;
-    if lane == 0 {
-        return None;
-    }
+    (lane > 0).then(|| a.as_slice().map(|x| x.chunks_exact(lane)))?
+}
+
+/// The sums of a standard-layout `a` over its last axis, the lanes summed as ndarray's
+/// `sum_axis` sums them (its unrolled fold over a contiguous lane).
+pub(crate) fn sum_last_axis<T: Float>(a: &SharedArray<T>) -> Option<Vec<T>> {
     Some(
-        x.chunks_exact(lane)
+        last_axis_lanes(a)?
             .map(|lane| ArrayView1::from(lane).sum())
             .collect(),
     )
 }
 
 /// The fold of a standard-layout `a` over its last axis, each lane from `init` in order, as
-/// ndarray's `fold_axis` folds. `None` for a 0-d `a` or an empty last axis.
+/// ndarray's `fold_axis` folds.
 pub(crate) fn fold_last_axis<T: Float>(
     a: &SharedArray<T>,
     init: T,
     f: impl Fn(T, T) -> T,
 ) -> Option<Vec<T>> {
-    let x = a.as_slice()?;
-    let lane = *a.shape().last()?;
-    if lane == 0 {
-        return None;
-    }
     Some(
-        x.chunks_exact(lane)
+        last_axis_lanes(a)?
             .map(|lane| lane.iter().fold(init, |m, &v| f(m, v)))
             .collect(),
     )

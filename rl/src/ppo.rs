@@ -702,10 +702,10 @@ struct Critic<'a> {
     replies: &'a Mailbox<std::thread::Result<ValueTerms>>,
 }
 
-/// A one-slot mailbox between two threads that wait for each other by spinning rather than
-/// sleeping: an update hands work across about every 250 µs, and waking a sleeping thread
-/// (a futex wake, then the scheduler) costs tens of microseconds on a virtual machine. The two
-/// threads take turns, so a value is always received before the next is sent.
+/// A one-slot mailbox between two threads that wait for each other by spinning and yielding
+/// rather than sleeping: an update hands work across about every 250 µs, and waking a sleeping
+/// thread (a futex wake, then the scheduler) costs tens of microseconds on a virtual machine.
+/// The two threads take turns, so a value is always received before the next is sent.
 struct Mailbox<T> {
     full: AtomicBool,
     slot: Mutex<Option<T>>,
@@ -725,8 +725,16 @@ impl<T> Mailbox<T> {
     }
 
     fn receive(&self) -> T {
+        // After a short spin, yield between checks: on a machine with one core the other thread
+        // can only run when this one gives way; with a core to spare the yield returns at once.
+        let mut spins = 0;
         while !self.full.swap(false, Ordering::Acquire) {
-            std::hint::spin_loop();
+            if spins < 64 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
         let value = self
             .slot
