@@ -6,10 +6,10 @@
 //!
 //! Target (issue 2): the engine at ≥ 0.9× the speed of raw for `n ≥ 64`.
 //!
-//! `thin_f32`: the weight gradients of a 4-64-64-2 network's first and last layers at batch 256
-//! (`ḡᵀ x` as the engine's matmul rule computes them), through the engine's `f32` product
-//! ([`Float::gemm`], which takes `autograd`'s row-by-row path for them) and through raw
-//! `sgemm`. Both give the same bits.
+//! `tiles_f32`: every product of a 4-64-64-2 network's forward and backward pass at batch 256,
+//! with the operands laid out as the engine's matmul rule lays them out (`x Wᵀ` forward, `ḡ W`
+//! and `(ḡᵀ x)ᵀ` backward), through the engine's `f32` product ([`Float::gemm`], which takes
+//! `autograd`'s register-tile path for them) and through raw `sgemm`. Both give the same bits.
 
 use std::hint::black_box;
 
@@ -133,28 +133,37 @@ type Gemm = unsafe fn(
     isize,
 );
 
-/// `(name, m, k, n, A column-major)`: `C = A B` with `B` row-major and `C` fresh.
-const THIN: [(&str, usize, usize, usize, bool); 2] = [
-    // ḡᵀ h: the output layer's weight gradient, A = ḡᵀ a view of the 256×2 gradient.
-    ("output_layer_2x256x64", 2, 256, 64, true),
-    // (ḡᵀ x)ᵀ computed as xᵀ ḡ: the first layer's, A = xᵀ a view of the 256×4 input.
-    ("input_layer_4x256x64", 4, 256, 64, true),
+/// `(name, m, k, n, A column-major, B column-major)`: `C = A B` with `C` fresh and row-major.
+const NETWORK: [(&str, usize, usize, usize, bool, bool); 8] = [
+    // x W₁ᵀ: the first layer's forward pass, B = W₁ᵀ a view of the 64×4 weight.
+    ("input_forward_256x4x64", 256, 4, 64, false, true),
+    // h W₂ᵀ, ḡ W₂ and ḡᵀ h: the hidden layer's forward pass, input and weight gradients.
+    ("hidden_forward_256x64x64", 256, 64, 64, false, true),
+    ("hidden_input_grad_256x64x64", 256, 64, 64, false, false),
+    ("hidden_weight_grad_64x256x64", 64, 256, 64, true, false),
+    // The output layer's, with two outputs.
+    ("output_forward_256x64x2", 256, 64, 2, false, true),
+    ("output_input_grad_256x2x64", 256, 2, 64, false, false),
+    ("output_weight_grad_2x256x64", 2, 256, 64, true, false),
+    // (ḡᵀ x)ᵀ computed as xᵀ ḡ: the first layer's weight gradient, A = xᵀ.
+    ("input_weight_grad_4x256x64", 4, 256, 64, true, false),
 ];
 
-fn bench_thin(c: &mut Criterion) {
-    let mut group = c.benchmark_group("thin_f32");
-    for (name, m, k, n, column_major) in THIN {
+fn bench_tiles(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tiles_f32");
+    for (name, m, k, n, a_column_major, b_column_major) in NETWORK {
         let a: Vec<f32> = (0..m * k)
             .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
             .collect();
         let b: Vec<f32> = (0..k * n)
             .map(|i| ((i * 104_729) % 1000) as f32 / 1000.0 - 0.5)
             .collect();
-        let (rsa, csa) = if column_major {
-            (1, m as isize)
-        } else {
-            (k as isize, 1)
+        let strides = |rows: usize, cols: usize, column_major: bool| match column_major {
+            true => (1, rows as isize),
+            false => (cols as isize, 1),
         };
+        let ((rsa, csa), (rsb, csb)) =
+            (strides(m, k, a_column_major), strides(k, n, b_column_major));
         let product = |gemm: Gemm, c: &mut Vec<f32>| {
             // SAFETY: a, b and c hold m×k, k×n and m×n matrices with these strides.
             unsafe {
@@ -167,8 +176,8 @@ fn bench_thin(c: &mut Criterion) {
                     rsa,
                     csa,
                     b.as_ptr(),
-                    n as isize,
-                    1,
+                    rsb,
+                    csb,
                     0.0,
                     c.as_mut_ptr(),
                     n as isize,
@@ -196,7 +205,7 @@ fn bench_thin(c: &mut Criterion) {
 }
 
 fn matmul(c: &mut Criterion) {
-    bench_thin(c);
+    bench_tiles(c);
     bench_matmul::<f32>(c, "matmul_f32");
     bench_matmul::<f64>(c, "matmul_f64");
 }

@@ -107,7 +107,7 @@ impl Float for f32 {
             let (a_strides, b_strides) =
                 ((row_stride_a, col_stride_a), (row_stride_b, col_stride_b));
             let c_strides = (row_stride_c, col_stride_c);
-            if fresh && crate::thin::sgemm(m, k, n, a, a_strides, b, b_strides, c, c_strides) {
+            if fresh && crate::tiles::sgemm(m, k, n, a, a_strides, b, b_strides, c, c_strides) {
                 return;
             }
             matrixmultiply::sgemm(

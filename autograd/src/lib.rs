@@ -39,7 +39,7 @@ pub mod shape;
 mod tanh;
 mod tape;
 mod tensor;
-mod thin;
+mod tiles;
 
 pub use float::Float;
 pub use grad::{Gradients, grad, grad_graph, vjp, vjp_graph};

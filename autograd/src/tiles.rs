@@ -1,0 +1,468 @@
+//! `f32` matrix products of the sizes a small network makes — a hidden layer `h W` at batch 256
+//! (`256×64 · 64×64`), its gradients `ḡ W` and `ḡᵀ h`, and the thin weight gradients of the first
+//! and last layers — computed in register tiles that read the operands in place:
+//!
+//! ```text
+//! C[i..i+6, j..j+16] = Σ_p A[i..i+6, p] B[p, j..j+16]     twelve 8-lane chains of fused multiply-adds
+//! ```
+//!
+//! Each step of `p` loads the two vectors `B[p, j..j+16]`, broadcasts the six `A[i+r, p]` and does
+//! twelve fused multiply-adds into accumulators that stay in registers. `matrixmultiply` first
+//! copies both operands into packed 8×8 blocks, and for these sizes the copies cost a third of
+//! the product. Here `A` is read in place whatever its strides; `B` is read in place when its
+//! rows are contiguous, and otherwise the product is computed transposed (`Cᵀ = Bᵀ Aᵀ`) if that
+//! makes them so, or `B` is copied into a row-major buffer — the `Wᵀ` of `x Wᵀ`, `64×64` beside a
+//! `256×64` batch. With at most two rows of `C` the tiles are one row high and 32 columns wide.
+//! `cargo bench --bench matmul -- tiles` compares each shape with `matrixmultiply`.
+//!
+//! The results are bit for bit what `matrixmultiply`'s FMA kernel computes, so that a product
+//! does not depend on which path took it: each element is one chain of fused multiply-adds in the order
+//! `p = 0, 1, …` from zero, restarted every [`KC`] terms with the blocks added in order, and the
+//! first block's sum has `+ 0` added (the kernel's `α·AB + 0`, which turns `−0` into `+0`). The
+//! path is taken only where `matrixmultiply` itself uses that kernel: x86-64 with AVX2 and FMA.
+//! Large products, whose operands do not stay in cache, are left to `matrixmultiply`'s blocking.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{
+    __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
+    _mm256_setzero_ps, _mm256_storeu_ps,
+};
+
+/// `matrixmultiply`'s depth block for `sgemm` (`S_KC`): the chains restart every `KC` terms.
+const KC: usize = 256;
+
+/// Rows of `C` in a tile.
+const MR: usize = 6;
+
+/// Operands larger than this many elements are left to `matrixmultiply`'s cache blocking.
+const IN_CACHE: usize = 1 << 14;
+
+/// A strided matrix: element `(i, j)` at `ptr + i·rows + j·cols`.
+#[derive(Clone, Copy)]
+struct Strided<P> {
+    ptr: P,
+    rows: isize,
+    cols: isize,
+}
+
+impl<P> Strided<P> {
+    /// The same memory read as the transpose.
+    fn transposed(self) -> Self {
+        Strided {
+            ptr: self.ptr,
+            rows: self.cols,
+            cols: self.rows,
+        }
+    }
+}
+
+/// `C ← A B` (`m×k` times `k×n`) if the shapes suit this path and the CPU has the kernel it
+/// must match; `false`, doing nothing, otherwise.
+///
+/// # Safety
+/// As [`matrixmultiply::sgemm`]: the pointers and strides describe valid matrices of these
+/// sizes, and `C` aliases neither operand.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    (rsa, csa): (isize, isize),
+    b: *const f32,
+    (rsb, csb): (isize, isize),
+    c: *mut f32,
+    (rsc, csc): (isize, isize),
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if m == 0 || k == 0 || n == 0 || m * k > IN_CACHE || k * n > IN_CACHE {
+            return false;
+        }
+        let (a, b, c) = (
+            Strided {
+                ptr: a,
+                rows: rsa,
+                cols: csa,
+            },
+            Strided {
+                ptr: b,
+                rows: rsb,
+                cols: csb,
+            },
+            Strided {
+                ptr: c,
+                rows: rsc,
+                cols: csc,
+            },
+        );
+        // C = A B, or Cᵀ = Bᵀ Aᵀ: rows of C (or Cᵀ) long enough to fill vectors and enough work
+        // to repay the setup; of those, the way that reads B in place, else the one with less
+        // of B to copy.
+        type Way = (
+            usize,
+            usize,
+            Strided<*const f32>,
+            Strided<*const f32>,
+            Strided<*mut f32>,
+        );
+        let copied = |&(_, n, _, b, _): &Way| match b.cols == 1 && n % 8 == 0 {
+            true => 0,
+            false => k * n,
+        };
+        let suits =
+            |way: &&Way| way.1 >= 8 && way.0 * k * way.1 >= 8192 && copied(way) * 16 <= m * k * n;
+        let ways = [
+            (m, n, a, b, c),
+            (n, m, b.transposed(), a.transposed(), c.transposed()),
+        ];
+        let Some(&(m, n, a, b, c)) = ways.iter().filter(suits).min_by_key(|way| copied(way)) else {
+            return false;
+        };
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma"))
+        {
+            return false;
+        }
+        // B row-major with a whole number of vectors per row, copied (zero-padded) if need be.
+        let wide = n.next_multiple_of(8);
+        let copy: Vec<f32>;
+        let (b, ldb) = match b.cols == 1 && n == wide {
+            true => (b.ptr, b.rows),
+            false => {
+                // SAFETY: B is valid by this function's contract.
+                copy = unsafe { row_major(k, n, wide, b) };
+                (copy.as_ptr(), wide as isize)
+            }
+        };
+        // SAFETY: the CPU has AVX2 and FMA; A and C are valid by this function's contract, and
+        // B is a valid k × `wide` row-major matrix.
+        unsafe { product_fma(m, k, n, a, b, ldb, c) };
+        return true;
+    }
+    #[allow(unreachable_code)]
+    false
+}
+
+/// The `k × n` matrix `b` copied row-major into rows of `wide ≥ n` elements, zero-padded.
+///
+/// # Safety
+/// `b` is a valid `k × n` matrix.
+#[cfg(target_arch = "x86_64")]
+unsafe fn row_major(k: usize, n: usize, wide: usize, b: Strided<*const f32>) -> Vec<f32> {
+    let mut copy = vec![0.0; k * wide];
+    for (p, row) in copy.chunks_exact_mut(wide).enumerate() {
+        let b_p = b.ptr.wrapping_offset(p as isize * b.rows);
+        for (j, value) in row[..n].iter_mut().enumerate() {
+            // SAFETY: (p, j) is inside B.
+            *value = unsafe { *b_p.offset(j as isize * b.cols) };
+        }
+    }
+    copy
+}
+
+/// `C ← A B` with `B` row-major (row `p` at `b + p·ldb`, readable to a whole number of vectors
+/// past column `n`), in column panels of tiles, in `matrixmultiply`'s order of operations
+/// (module doc).
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; the matrices are valid `m×k`, `k×n.next_multiple_of(8)` and `m×n`;
+/// `C` aliases neither.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn product_fma(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+) {
+    // SAFETY (all three): forwarded.
+    unsafe {
+        match (a.cols == 1, a.rows == 1) {
+            (true, _) => panels::<ROW_MAJOR>(m, k, n, a, b, ldb, c),
+            (_, true) => panels::<COLUMN_MAJOR>(m, k, n, a, b, ldb, c),
+            _ => panels::<STRIDED>(m, k, n, a, b, ldb, c),
+        }
+    }
+}
+
+/// `A`'s layout, known at compile time so that the tiles address its elements with constant
+/// offsets: rows contiguous, columns contiguous, or neither.
+const ROW_MAJOR: u8 = 0;
+const COLUMN_MAJOR: u8 = 1;
+const STRIDED: u8 = 2;
+
+/// [`product_fma`] for an `A` laid out as `L` says.
+///
+/// # Safety
+/// As [`product_fma`], with `A` laid out as `L` says.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn panels<const L: u8>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+) {
+    let mut j = 0;
+    // SAFETY (all): forwarded; each panel covers columns j..j + width of C and reads B's
+    // columns j..j + 8·NV, inside its padded rows.
+    if m <= 2 {
+        while j + 32 <= n {
+            unsafe { panel::<L, 4>(m, j, 32, k, a, b, ldb, c) };
+            j += 32;
+        }
+    }
+    while j + 16 <= n {
+        unsafe { panel::<L, 2>(m, j, 16, k, a, b, ldb, c) };
+        j += 16;
+    }
+    while j < n {
+        let width = (n - j).min(8);
+        unsafe { panel::<L, 1>(m, j, width, k, a, b, ldb, c) };
+        j += 8;
+    }
+}
+
+/// Columns `j..j + width` of `C` (`width ≤ 8·NV`), in tiles of [`MR`] rows and the rows left.
+///
+/// # Safety
+/// As [`product_fma`], with B readable at columns `j..j + 8·NV`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn panel<const L: u8, const NV: usize>(
+    m: usize,
+    j: usize,
+    width: usize,
+    k: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+) {
+    let b = b.wrapping_add(j);
+    let mut i = 0;
+    // SAFETY (all): forwarded; each tile covers rows i..i + R of C and A.
+    if NV <= 2 {
+        while i + MR <= m {
+            unsafe { tile::<L, MR, NV>(i, j, width, k, a, b, ldb, c) };
+            i += MR;
+        }
+    }
+    match m - i {
+        0 => {}
+        1 => unsafe { tile::<L, 1, NV>(i, j, width, k, a, b, ldb, c) },
+        2 => unsafe { tile::<L, 2, NV>(i, j, width, k, a, b, ldb, c) },
+        3 => unsafe { tile::<L, 3, NV>(i, j, width, k, a, b, ldb, c) },
+        4 => unsafe { tile::<L, 4, NV>(i, j, width, k, a, b, ldb, c) },
+        _ => unsafe { tile::<L, 5, NV>(i, j, width, k, a, b, ldb, c) },
+    }
+}
+
+/// `C[i..i + R, j..j + width]`: `R × NV` vectors of chains held in registers.
+///
+/// # Safety
+/// As [`product_fma`], with rows `i..i + R` inside A and C, `b` at column `j` of B's row 0 and
+/// readable for `8·NV` columns, and `width ≤ 8·NV` columns of C from `j`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<const L: u8, const R: usize, const NV: usize>(
+    i: usize,
+    j: usize,
+    width: usize,
+    k: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+) {
+    // SAFETY: every pointer below stays inside the matrices by this function's contract.
+    unsafe {
+        let zero = _mm256_setzero_ps();
+        // A[i + r, p] is at `a_p + offsets[r]`, with `a_p` at A[i, p]; the strides that are 1 are
+        // constants.
+        let (rows, cols) = match L {
+            ROW_MAJOR => (a.rows, 1),
+            COLUMN_MAJOR => (1, a.cols),
+            _ => (a.rows, a.cols),
+        };
+        let offsets: [isize; R] = std::array::from_fn(|r| r as isize * rows);
+        let mut start = 0;
+        while start < k {
+            let end = (start + KC).min(k);
+            let mut sum = [[zero; NV]; R];
+            let mut a_p = a.ptr.offset(i as isize * rows + start as isize * cols);
+            let mut b_p = b.offset(start as isize * ldb);
+            for _ in start..end {
+                let b_pv: [__m256; NV] = std::array::from_fn(|v| _mm256_loadu_ps(b_p.add(8 * v)));
+                for r in 0..R {
+                    let a_rp = _mm256_broadcast_ss(&*a_p.offset(offsets[r]));
+                    for v in 0..NV {
+                        sum[r][v] = _mm256_fmadd_ps(a_rp, b_pv[v], sum[r][v]);
+                    }
+                }
+                a_p = a_p.wrapping_offset(cols);
+                b_p = b_p.wrapping_offset(ldb);
+            }
+            // C = block + 0 after the first block, C = block + C after each later one; C holds
+            // the running total, so no vector lives across blocks.
+            let first = start == 0;
+            for (r, vectors) in sum.iter().enumerate() {
+                let row = c
+                    .ptr
+                    .offset((i + r) as isize * c.rows + j as isize * c.cols);
+                if c.cols == 1 && width == 8 * NV {
+                    for (v, &vector) in vectors.iter().enumerate() {
+                        let before = if first {
+                            zero
+                        } else {
+                            _mm256_loadu_ps(row.add(8 * v))
+                        };
+                        _mm256_storeu_ps(row.add(8 * v), _mm256_add_ps(vector, before));
+                    }
+                } else {
+                    let mut lanes = [[0.0f32; 8]; NV];
+                    for (lane, &vector) in lanes.iter_mut().zip(vectors) {
+                        _mm256_storeu_ps(lane.as_mut_ptr(), vector);
+                    }
+                    for (l, &value) in lanes.iter().flatten().take(width).enumerate() {
+                        let element = row.offset(l as isize * c.cols);
+                        *element = value + if first { 0.0 } else { *element };
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A matrix of `rows × cols` values in a buffer, row-major or column-major.
+    fn matrix(rows: usize, cols: usize, column_major: bool, seed: u32) -> (Vec<f32>, isize, isize) {
+        let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        let data = (0..rows * cols)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        match column_major {
+            false => (data, cols as isize, 1),
+            true => (data, 1, rows as isize),
+        }
+    }
+
+    /// Every shape and layout this path takes gives `matrixmultiply`'s result bit for bit:
+    /// tiles of every height, panels of every width and a zero-padded last one, copied and
+    /// in-place `B`, either way round, and depths across the blocks of 256 (k = 600).
+    #[test]
+    fn agrees_with_matrixmultiply_bit_for_bit() {
+        let shapes = [
+            (8, 4, 64),
+            (8, 64, 64),
+            (8, 64, 2),
+            (2, 256, 64),
+            (1, 600, 33),
+            (256, 2, 64),
+            (256, 4, 64),
+            (64, 256, 4),
+            (256, 64, 2),
+            (256, 64, 64),
+            (64, 256, 64),
+            (3, 5, 17),
+            (13, 600, 27),
+            (29, 7, 70),
+            (100, 100, 9),
+        ];
+        let mut taken = 0;
+        for (m, k, n) in shapes {
+            for layout in 0..8 {
+                let (a, rsa, csa) = matrix(m, k, layout & 1 != 0, 1 + layout);
+                let (b, rsb, csb) = matrix(k, n, layout & 2 != 0, 100 + layout);
+                let (_, rsc, csc) = matrix(m, n, layout & 4 != 0, 0);
+                let mut expected = vec![f32::NAN; m * n];
+                let mut tiled = vec![f32::NAN; m * n];
+                // SAFETY: all three buffers hold their matrices with these strides.
+                let took = unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        a.as_ptr(),
+                        rsa,
+                        csa,
+                        b.as_ptr(),
+                        rsb,
+                        csb,
+                        0.0,
+                        expected.as_mut_ptr(),
+                        rsc,
+                        csc,
+                    );
+                    sgemm(
+                        m,
+                        k,
+                        n,
+                        a.as_ptr(),
+                        (rsa, csa),
+                        b.as_ptr(),
+                        (rsb, csb),
+                        tiled.as_mut_ptr(),
+                        (rsc, csc),
+                    )
+                };
+                if took {
+                    taken += 1;
+                    let same = expected
+                        .iter()
+                        .zip(&tiled)
+                        .all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{m}×{k}·{k}×{n}, layout {layout}");
+                }
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            assert!(
+                taken >= 72,
+                "the tiled path took only {taken} of 120 products"
+            );
+        }
+    }
+
+    #[test]
+    fn large_products_are_left_to_matrixmultiply() {
+        let (a, rsa, csa) = matrix(512, 512, false, 1);
+        let mut c = vec![0.0; 512 * 512];
+        // SAFETY: 512×512 buffers.
+        let took = unsafe {
+            sgemm(
+                512,
+                512,
+                512,
+                a.as_ptr(),
+                (rsa, csa),
+                a.as_ptr(),
+                (rsa, csa),
+                c.as_mut_ptr(),
+                (512, 1),
+            )
+        };
+        assert!(!took);
+    }
+}
