@@ -537,7 +537,9 @@ struct Batch {
 
 /// `K` epochs of minibatch steps on one batch. Each step differentiates the actor's terms of
 /// the loss on this thread and the critic's on a helper thread that lives as long as the
-/// update; the two hand work to each other through [`Mailbox`]es.
+/// update; the two hand work to each other through [`Mailbox`]es. While this thread finishes a
+/// step (the actor's gradient, clipping, Adam), the helper gathers the next minibatch, so that
+/// this thread — the slower of the two — only differentiates and steps.
 fn update(
     config: &PpoConfig,
     agent: &ActorCritic,
@@ -549,7 +551,7 @@ fn update(
 ) -> Result<UpdateStats, TrainError> {
     let epsilon = config.clip_coef as f32;
     // c_v L^V, the critic's terms, and their gradient.
-    let value_terms = |job: ValueJob| -> ValueTerms {
+    let value_terms = |job: &ValueJob| -> ValueTerms {
         let tape = Tape::new();
         let params = store.bind_under(&tape, ActorCritic::CRITIC);
         let value = agent.value(&params, &job.s);
@@ -569,29 +571,98 @@ fn update(
         check_finite(&loss, "PPO value loss", iteration, &tape)?;
         Ok((params.gradients(&loss), value_loss.item() as f64))
     };
-    let requests = Mailbox::<Option<ValueJob>>::new();
-    let replies = Mailbox::new();
-    std::thread::scope(|scope| {
+    // The epochs' shuffles are drawn ahead, on a copy of the generator, so the helper can
+    // gather minibatches before this thread asks for them; `rng` itself is advanced by the
+    // epochs actually run (fewer when the KL target stops the update early), as if each epoch
+    // had shuffled it in turn.
+    let mut ahead = TrainerRng::deserialize_state(&rng.serialize_state());
+    let schedule = Schedule::new(batch.advantages.len(), config, &mut ahead);
+    let (requests, inputs, replies) =
+        (Mailbox::<Option<()>>::new(), Mailbox::new(), Mailbox::new());
+    let stats = std::thread::scope(|scope| {
         scope.spawn(|| {
-            while let Some(job) = requests.receive() {
+            let gather = |k: usize| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    Minibatch::gather(config, batch, schedule.minibatch(k))
+                }))
+            };
+            let mut next = gather(0);
+            for k in 0.. {
+                if requests.receive().is_none() {
+                    break;
+                }
                 // A panic is handed to the actor's thread, which spins waiting for the reply.
-                replies.send(catch_unwind(AssertUnwindSafe(|| value_terms(job))));
+                let (policy_job, value_job) = match next {
+                    Ok(minibatch) => (Ok(minibatch.policy), minibatch.value),
+                    Err(panic) => {
+                        inputs.send(Err(panic));
+                        break;
+                    }
+                };
+                inputs.send(policy_job);
+                replies.send(catch_unwind(AssertUnwindSafe(|| value_terms(&value_job))));
+                next = gather((k + 1) % schedule.len());
             }
         });
         // Stops the critic's thread however the steps end, a panic included.
         let _stop = Stop(&requests);
         let critic = Critic {
             requests: &requests,
+            inputs: &inputs,
             replies: &replies,
         };
         minibatch_steps(
-            config, agent, store, optimizer, rng, batch, iteration, critic,
+            config, agent, store, optimizer, &schedule, iteration, critic,
         )
-    })
+    })?;
+    let mut indices: Vec<usize> = (0..batch.advantages.len()).collect();
+    for _ in 0..stats.epochs {
+        indices.shuffle(rng);
+    }
+    Ok(stats)
+}
+
+/// The minibatches of an update, in order: epoch after epoch, the chunks of that epoch's
+/// shuffle of the sample indices (each epoch shuffles the previous epoch's order).
+struct Schedule {
+    epochs: Vec<Vec<usize>>,
+    minibatch_size: usize,
+    per_epoch: usize,
+}
+
+impl Schedule {
+    fn new(samples: usize, config: &PpoConfig, rng: &mut TrainerRng) -> Self {
+        let mut indices: Vec<usize> = (0..samples).collect();
+        let epochs = (0..config.update_epochs)
+            .map(|_| {
+                indices.shuffle(rng);
+                indices.clone()
+            })
+            .collect();
+        let minibatch_size = samples / config.num_minibatches;
+        Schedule {
+            epochs,
+            minibatch_size,
+            per_epoch: samples.div_ceil(minibatch_size),
+        }
+    }
+
+    /// The number of minibatches in all epochs.
+    fn len(&self) -> usize {
+        self.epochs.len() * self.per_epoch
+    }
+
+    /// The sample indices of minibatch `k` (of all epochs).
+    fn minibatch(&self, k: usize) -> &[usize] {
+        let (epoch, chunk) = (k / self.per_epoch, k % self.per_epoch);
+        let start = chunk * self.minibatch_size;
+        let indices = &self.epochs[epoch];
+        &indices[start..(start + self.minibatch_size).min(indices.len())]
+    }
 }
 
 /// Asks the critic's thread to stop when dropped.
-struct Stop<'a>(&'a Mailbox<Option<ValueJob>>);
+struct Stop<'a>(&'a Mailbox<Option<()>>);
 
 impl Drop for Stop<'_> {
     fn drop(&mut self) {
@@ -599,56 +670,43 @@ impl Drop for Stop<'_> {
     }
 }
 
-/// The minibatch steps of [`update`], with the critic's terms from `critic`.
-#[allow(clippy::too_many_arguments)]
+/// The minibatch steps of [`update`], with each minibatch's inputs and the critic's terms from
+/// `critic`.
 fn minibatch_steps(
     config: &PpoConfig,
     agent: &ActorCritic,
     store: &ParamStore<f32>,
     optimizer: &mut Adam<f32>,
-    rng: &mut TrainerRng,
-    batch: &Batch,
+    schedule: &Schedule,
     iteration: usize,
     critic: Critic<'_>,
 ) -> Result<UpdateStats, TrainError> {
-    let mut indices: Vec<usize> = (0..batch.advantages.len()).collect();
-    let minibatch_size = indices.len() / config.num_minibatches;
     let mut stats = UpdateStats::default();
-    'epochs: for _ in 0..config.update_epochs {
-        indices.shuffle(rng);
-        for minibatch in indices.chunks(minibatch_size) {
-            let s = observations_var::<f32>(&batch.observations.select(Axis(0), minibatch));
-            let actions = batch.actions.select(minibatch);
-            let pick = |a: &Array1<f64>| Array1::from_iter(minibatch.iter().map(|&k| a[k]));
-            let log_prob_old = pick(&batch.log_probs);
-            let mut advantage = pick(&batch.advantages);
-            if config.norm_adv && advantage.len() > 1 {
-                let mean = advantage.mean().unwrap();
-                let std = advantage.std(1.0);
-                advantage.mapv_inplace(|a| (a - mean) / (std + 1e-8));
-            }
-            let epsilon = config.clip_coef as f32;
-
+    let epsilon = config.clip_coef as f32;
+    'epochs: for epoch in 0..config.update_epochs {
+        stats.epochs = epoch + 1;
+        for _ in 0..schedule.per_epoch {
             // −L^CLIP − c_H H touches only the actor and c_v L^V only the critic, so the
             // two gradients are taken on separate tapes, one per core; together they are
-            // the gradient of the whole loss, bit for bit. The critic's starts first.
-            let (value_old, value_target) = (pick(&batch.values), pick(&batch.returns));
-            critic.requests.send(Some(ValueJob {
-                s: s.clone(),
-                value_old,
-                value_target,
-            }));
+            // the gradient of the whole loss, bit for bit. The parameters are up to date, so
+            // the critic's thread hands over this minibatch and starts on its terms.
+            critic.requests.send(Some(()));
+            let job = match critic.inputs.receive() {
+                Ok(job) => job,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
             let actor = {
                 let tape = Tape::new();
                 let params = store.bind_under(&tape, ActorCritic::ACTOR);
-                let pi = agent.policy(&params, &s);
-                let log_prob = pi.log_prob(&actions);
+                let pi = agent.policy(&params, &job.s);
+                let log_prob = pi.log_prob(&job.actions);
                 let entropy = pi.entropy().mean_all();
-                let log_ratio = &log_prob - &vector(&log_prob_old);
+                let log_ratio = &log_prob - &vector(&job.log_prob_old);
                 let ratio = log_ratio.exp();
 
-                let surrogate = &ratio * &vector(&advantage);
-                let clipped = ratio.clamp(1.0 - epsilon, 1.0 + epsilon) * &vector(&advantage);
+                let advantage = vector(&job.advantage);
+                let surrogate = &ratio * &advantage;
+                let clipped = ratio.clamp(1.0 - epsilon, 1.0 + epsilon) * &advantage;
                 let policy_loss = -surrogate.minimum(&clipped).mean_all();
                 let loss = &policy_loss - &(&entropy * config.ent_coef as f32);
                 check_finite(&loss, "PPO policy loss", iteration, &tape)?;
@@ -685,6 +743,48 @@ fn minibatch_steps(
     Ok(stats)
 }
 
+/// One minibatch gathered from the batch: the actor's inputs and the critic's.
+struct Minibatch {
+    policy: PolicyJob,
+    value: ValueJob,
+}
+
+impl Minibatch {
+    /// Samples `indices` of `batch`, with the advantages normalised within the minibatch if
+    /// the config says so.
+    fn gather(config: &PpoConfig, batch: &Batch, indices: &[usize]) -> Self {
+        let s = observations_var::<f32>(&batch.observations.select(Axis(0), indices));
+        let pick = |a: &Array1<f64>| Array1::from_iter(indices.iter().map(|&k| a[k]));
+        let mut advantage = pick(&batch.advantages);
+        if config.norm_adv && advantage.len() > 1 {
+            let mean = advantage.mean().unwrap();
+            let std = advantage.std(1.0);
+            advantage.mapv_inplace(|a| (a - mean) / (std + 1e-8));
+        }
+        Minibatch {
+            policy: PolicyJob {
+                s: s.clone(),
+                actions: batch.actions.select(indices),
+                log_prob_old: pick(&batch.log_probs),
+                advantage,
+            },
+            value: ValueJob {
+                s,
+                value_old: pick(&batch.values),
+                value_target: pick(&batch.returns),
+            },
+        }
+    }
+}
+
+/// What the actor's thread needs for one minibatch: `s`, `a`, `ln π_old(a|s)` and `Â`.
+struct PolicyJob {
+    s: Var<f32>,
+    actions: Actions,
+    log_prob_old: Array1<f64>,
+    advantage: Array1<f64>,
+}
+
 /// What the critic's thread needs for one minibatch: `s`, `V_old` and the targets `R`.
 struct ValueJob {
     s: Var<f32>,
@@ -695,10 +795,12 @@ struct ValueJob {
 /// The critic's reply: the gradient of `c_v L^V` and `L^V`.
 type ValueTerms = Result<(ParamGradients<f32>, f64), TrainError>;
 
-/// The actor's side of the two mailboxes to the critic's thread.
+/// The actor's side of the three mailboxes to the critic's thread: "the parameters are up to
+/// date, go on", the minibatch's inputs back, then the critic's terms.
 #[derive(Clone, Copy)]
 struct Critic<'a> {
-    requests: &'a Mailbox<Option<ValueJob>>,
+    requests: &'a Mailbox<Option<()>>,
+    inputs: &'a Mailbox<std::thread::Result<PolicyJob>>,
     replies: &'a Mailbox<std::thread::Result<ValueTerms>>,
 }
 
@@ -767,6 +869,8 @@ struct MinibatchStats {
 struct UpdateStats {
     minibatches: Vec<MinibatchStats>,
     last_approx_kl: f64,
+    /// The epochs run (fewer than `update_epochs` if the KL target stopped the update).
+    epochs: usize,
 }
 
 impl UpdateStats {
@@ -822,6 +926,70 @@ mod tests {
             }
             requests.send(None);
         });
+    }
+
+    /// The schedule drawn ahead lists, minibatch by minibatch, the chunks that shuffling the
+    /// indices at the start of each epoch gives — a short last chunk included.
+    #[test]
+    fn the_schedule_is_the_epochs_shuffles_in_chunks() {
+        let config = PpoConfig {
+            update_epochs: 3,
+            num_minibatches: 3,
+            ..PpoConfig::default()
+        };
+        let schedule = Schedule::new(10, &config, &mut TrainerRng::seed_from_u64(5));
+        let mut rng = TrainerRng::seed_from_u64(5);
+        let mut indices: Vec<usize> = (0..10).collect();
+        let mut expected = Vec::new();
+        for _ in 0..3 {
+            indices.shuffle(&mut rng);
+            expected.extend(indices.chunks(10 / 3).map(|chunk| chunk.to_vec()));
+        }
+        assert_eq!(schedule.len(), 12);
+        let listed: Vec<Vec<usize>> = (0..12).map(|k| schedule.minibatch(k).to_vec()).collect();
+        assert_eq!(listed, expected);
+    }
+
+    /// After an update the generator has made exactly the epochs' shuffles: all of them, or
+    /// only the first when the KL target stops the update after one epoch.
+    #[test]
+    fn an_update_advances_the_generator_by_the_epochs_it_ran() {
+        let mut store = ParamStore::<f32>::new();
+        let mut init = TrainerRng::seed_from_u64(0);
+        let space = Space::Discrete { n: 2 };
+        let agent = ActorCritic::new(&mut store, 4, &space, &NetworkConfig::default(), &mut init);
+        let n = 16;
+        let column = |f: fn(usize) -> f64| Array1::from_iter((0..n).map(f));
+        let batch = Batch {
+            observations: Array2::from_shape_fn((n, 4), |(k, j)| ((k * 4 + j) as f32).sin()),
+            actions: Actions::Discrete((0..n).map(|k| k % 2).collect()),
+            log_probs: column(|_| -0.69),
+            values: column(|k| k as f64 * 0.1),
+            advantages: column(|k| (k as f64).cos()),
+            returns: column(|k| k as f64 * 0.2),
+        };
+        for (target_kl, epochs) in [(None, 5), (Some(-1.0), 1)] {
+            let config = PpoConfig {
+                update_epochs: 5,
+                num_minibatches: 2,
+                target_kl,
+                ..PpoConfig::default()
+            };
+            let mut optimizer = Adam::new(store.trainable(), AdamConfig::default());
+            let mut rng = TrainerRng::seed_from_u64(9);
+            let stats = update(&config, &agent, &store, &mut optimizer, &mut rng, &batch, 1)
+                .expect("finite losses");
+            assert_eq!(
+                (stats.epochs, stats.minibatches.len()),
+                (epochs, 2 * epochs)
+            );
+            let mut expected = TrainerRng::seed_from_u64(9);
+            let mut indices: Vec<usize> = (0..n).collect();
+            for _ in 0..epochs {
+                indices.shuffle(&mut expected);
+            }
+            assert_eq!(rng.serialize_state(), expected.serialize_state());
+        }
     }
 
     /// The two-thread update trains exactly what one tape would: every trainable parameter of
