@@ -808,16 +808,24 @@ struct Critic<'a> {
 /// rather than sleeping: an update hands work across about every 250 µs, and waking a sleeping
 /// thread (a futex wake, then the scheduler) costs tens of microseconds on a virtual machine.
 /// The two threads take turns, so a value is always received before the next is sent.
+///
+/// A receiver spins for up to 200 µs — longer than the other thread's turn usually lasts, so
+/// that it keeps its core rather than yielding it to another process on a busy machine — and
+/// then yields between checks. With one core the other thread can only run when this one gives
+/// way, so there it yields at once.
 struct Mailbox<T> {
     full: AtomicBool,
     slot: Mutex<Option<T>>,
+    spin: std::time::Duration,
 }
 
 impl<T> Mailbox<T> {
     fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Mailbox {
             full: AtomicBool::new(false),
             slot: Mutex::new(None),
+            spin: std::time::Duration::from_micros(if cores > 1 { 200 } else { 0 }),
         }
     }
 
@@ -827,12 +835,12 @@ impl<T> Mailbox<T> {
     }
 
     fn receive(&self) -> T {
-        // After a short spin, yield between checks: on a machine with one core the other thread
-        // can only run when this one gives way; with a core to spare the yield returns at once.
-        let mut spins = 0;
-        while !self.full.swap(false, Ordering::Acquire) {
-            if spins < 64 {
-                spins += 1;
+        // Spin for up to `self.spin`, then yield between checks.
+        let start = std::time::Instant::now();
+        let mut spins = 0u32;
+        while !(self.full.load(Ordering::Acquire) && self.full.swap(false, Ordering::Acquire)) {
+            spins = spins.wrapping_add(1);
+            if spins % 64 != 0 || start.elapsed() < self.spin {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
