@@ -7,9 +7,11 @@
 //! was page faults (`perf`; the same run with `GLIBC_TUNABLES` set like this spends 0.03 s in
 //! the kernel instead of 1.3–1.9 s). The memory kept is the peak a run already needed.
 //!
-//! The `wengert` command calls [`keep_freed_memory`] first thing; the criterion benches of the
-//! engine do too, so that they time the engine rather than the kernel zeroing pages. A program
-//! of your own can call it, or set `GLIBC_TUNABLES=glibc.malloc.trim_threshold=…`.
+//! The criterion benches of the engine call [`keep_freed_memory`] first thing, so that they time
+//! the engine rather than the kernel zeroing pages. A program of your own can call it, or set
+//! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=…`. The `wengert` command does not need it: it
+//! replaces glibc's allocator with mimalloc (`src/main.rs`), which is faster still for this
+//! pattern.
 
 /// Heap memory is returned to the kernel only above this much free space at the top.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
