@@ -316,6 +316,18 @@ impl A2cNetwork {
         }
     }
 
+    /// `π(·|s)` for a batch of observations (through the shared trunk, if shared).
+    pub fn policy(
+        &self,
+        params: &Bound<'_, f32>,
+        observations: &Var<f32>,
+    ) -> PolicyDistribution<f32> {
+        match self {
+            A2cNetwork::Separate(net) => net.policy(params, observations),
+            A2cNetwork::Shared(net) => net.forward(params, observations).0,
+        }
+    }
+
     /// `V(s)` for a batch of observations.
     pub fn value(&self, params: &Bound<'_, f32>, observations: &Var<f32>) -> Var<f32> {
         match self {
@@ -501,13 +513,9 @@ pub fn train_from(
             &mut raw_observations,
             &mut observation_stats,
             None,
-            |s| {
-                let (pi, value) = network.forward(&params, s);
-                Decision {
-                    actions: pi.sample(&mut rng),
-                    log_prob: None,
-                    value,
-                }
+            |s| Decision {
+                actions: network.policy(&params, s).sample(&mut rng),
+                log_prob: None,
             },
             |s| network.value(&params, s),
         )?;

@@ -437,7 +437,6 @@ pub fn train_from(
                 Decision {
                     actions,
                     log_prob: Some(log_prob),
-                    value: agent.value(&params, s),
                 }
             },
             |s| agent.value(&params, s),

@@ -346,7 +346,6 @@ pub fn train_from(
             |s| Decision {
                 actions: agent.policy(&params, s).sample(&mut rng),
                 log_prob: None,
-                value: agent.value(&params, s),
             },
             |s| agent.value(&params, s),
         )?;

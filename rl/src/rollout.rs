@@ -39,13 +39,14 @@
 //! ```text
 //! for t = 0 … T−1:
 //!     update μ, σ² with o_t (option);  s_t = normalise(o_t)
-//!     a_t, ln π(a_t|s_t), V(s_t) = act(s_t)                      no gradient
+//!     a_t, ln π(a_t|s_t) = act(s_t)                              no gradient
 //!     step the environments: r_t, terminated_t, truncated_t, o_{t+1} (reset where done)
 //!     scale r_t (option)
-//!     where truncated_t and not terminated_t: V(s_{t+1}) = V(normalise(o^final_{t+1}))
+//!     where truncated_t and not terminated_t: keep normalise(o^final_{t+1})
 //!     record the returns of the episodes that ended
-//! V(s_T) = V(normalise(o_T))
+//! V of every s_t, of the kept final observations and of s_T = normalise(o_T)  one batch, no gradient
 //! V(s_{t+1}) = V(s_{t+1}) of row t + 1 for t < T − 1, V(s_T) for t = T − 1, except where truncated
+//!     (there V(normalise(o^final_{t+1})))
 //! ```
 
 use autograd::{Var, no_grad};
@@ -62,8 +63,6 @@ pub struct Decision {
     pub actions: Actions,
     /// `ln π_θ(a_t|s_t)`, when the algorithm keeps it.
     pub log_prob: Option<Var<f32>>,
-    /// `V(s_t)`.
-    pub value: Var<f32>,
 }
 
 /// One rollout of `T` steps in `N` environments: per-step arrays are `T × N`, sample `(t, i)`.
@@ -92,7 +91,12 @@ pub struct Rollout {
 impl Rollout {
     /// Runs the policy for `steps` steps in `envs`, from the raw observations `observations`
     /// (left at `o_T` for the next rollout). `act` maps `s_t` to a [`Decision`]; `value` maps
-    /// observations to `V`, for the bootstrap values. Both run without gradient recording.
+    /// observations to `V`, and is called once, after the last step, on every observation the
+    /// values are needed for (`T·N + F + N` rows: the `s_t` in order, the `F` final observations
+    /// of truncated episodes, `s_T`). Both run without gradient recording. `value` must treat
+    /// rows independently (no batch statistics), as an MLP does: then one batched pass gives
+    /// each row the value it would have alone, bit for bit, at a fraction of the cost of `T`
+    /// passes of `N` rows.
     /// `observation_stats`, when present, is updated and normalises what the policy sees;
     /// `reward_scaler`, when given, scales the stored rewards.
     ///
@@ -113,7 +117,7 @@ impl Rollout {
     ///     &mut observations,
     ///     &mut None,
     ///     None,
-    ///     |s| Decision { actions: Actions::Discrete(vec![0; 2]), log_prob: None, value: angle(s) },
+    ///     |_| Decision { actions: Actions::Discrete(vec![0; 2]), log_prob: None },
     ///     angle,
     /// )
     /// .unwrap();
@@ -155,8 +159,10 @@ impl Rollout {
             Some(s) => s.normalize(o, 10.0, 1e-8),
             None => o.clone(),
         };
-        let value_of = |o: &Array2<f32>| no_grad(|| value(&observations_var::<f32>(o)));
-        let mut truncated_values: Vec<(usize, usize, f64)> = Vec::new();
+        // The final observations of truncated episodes, normalised when they arrive, with the
+        // sample (t, i) whose V(s_{t+1}) they give.
+        let mut finals: Vec<Array2<f32>> = Vec::new();
+        let mut truncated_at: Vec<(usize, usize)> = Vec::new();
         for t in 0..steps {
             if let Some(stats) = observation_stats.as_mut() {
                 stats.update(&observations.mapv(|v| v as f64));
@@ -167,7 +173,6 @@ impl Rollout {
             if let Some(log_prob) = &decision.log_prob {
                 rollout.log_probs.row_mut(t).assign(&to_f64(log_prob));
             }
-            rollout.values.row_mut(t).assign(&to_f64(&decision.value));
             let rewards = match reward_scaler.as_deref_mut() {
                 Some(scaler) => {
                     let done: Vec<bool> = (0..n)
@@ -186,11 +191,9 @@ impl Rollout {
                 .filter(|&i| step.truncated[i] && !step.terminated[i])
                 .collect();
             if !truncated.is_empty() {
-                let finals = step.final_observations.select(Axis(0), &truncated);
-                let v = value_of(&normalise(observation_stats, &finals));
-                for (k, &i) in truncated.iter().enumerate() {
-                    truncated_values.push((t, i, v.value()[k] as f64));
-                }
+                let o_final = step.final_observations.select(Axis(0), &truncated);
+                finals.push(normalise(observation_stats, &o_final));
+                truncated_at.extend(truncated.iter().map(|&i| (t, i)));
             }
             for (_, episode) in &step.finished_episodes {
                 rollout.episode_returns.push(episode.episode_return);
@@ -199,8 +202,20 @@ impl Rollout {
             rollout.actions.push(decision.actions);
             *observations = step.observations;
         }
-        let last_values: Array1<f64> =
-            to_f64(&value_of(&normalise(observation_stats, observations)));
+        let s_last = normalise(observation_stats, observations);
+        let rows: Vec<_> = (rollout.observations.iter().chain(&finals))
+            .chain([&s_last])
+            .map(|o| o.view())
+            .collect();
+        let all = ndarray::concatenate(Axis(0), &rows).expect("equal widths");
+        let v = to_f64(&no_grad(|| value(&observations_var::<f32>(&all))));
+        let (v_steps, rest) = v.view().split_at(Axis(0), steps * n);
+        let (v_finals, v_last) = rest.split_at(Axis(0), truncated_at.len());
+        rollout.values = v_steps
+            .to_owned()
+            .into_shape_with_order((steps, n))
+            .expect("T·N values");
+        let last_values: Array1<f64> = v_last.to_owned();
         for t in 0..steps {
             let next = if t + 1 < steps {
                 rollout.values.row(t + 1).to_owned()
@@ -209,7 +224,7 @@ impl Rollout {
             };
             rollout.next_values.row_mut(t).assign(&next);
         }
-        for (t, i, v) in truncated_values {
+        for (&(t, i), &v) in truncated_at.iter().zip(&v_finals) {
             rollout.next_values[[t, i]] = v;
         }
         Ok(rollout)
@@ -240,7 +255,6 @@ mod tests {
         Decision {
             actions: Actions::Continuous(Array2::zeros((n, 1))),
             log_prob: None,
-            value: first_feature(s),
         }
     }
 
@@ -280,6 +294,60 @@ mod tests {
         assert_eq!(rollout.next_values[[200, 0]], observations[[0, 0]] as f64);
         assert_eq!(rollout.episode_returns.len(), 1);
         assert!(rollout.log_probs.iter().all(|&l| l == 0.0));
+    }
+
+    /// The one batched pass of an MLP critic gives every `V(s_t)`, and the bootstrap value of a
+    /// truncated episode's final observation, exactly as a pass over that step's rows alone
+    /// would.
+    #[test]
+    fn batched_values_are_the_per_step_values_bit_for_bit() {
+        use crate::policy::{ActorCritic, NetworkConfig};
+        use crate::snapshot::TrainerRng;
+        use nn::ParamStore;
+        use rand::SeedableRng;
+
+        let (mut vector, mut observations) = envs("Pendulum-v1", 3, 11);
+        let mut store = ParamStore::<f32>::new();
+        let agent = ActorCritic::new(
+            &mut store,
+            3,
+            vector.single_action_space(),
+            &NetworkConfig::default(),
+            &mut TrainerRng::seed_from_u64(4),
+        );
+        let params = store.constants();
+        let value = |s: &Var<f32>| agent.value(&params, s);
+        let rollout = Rollout::collect(
+            &mut vector,
+            203,
+            &mut observations,
+            &mut None,
+            None,
+            no_torque,
+            value,
+        )
+        .unwrap();
+        let alone = |o: &Array2<f32>| to_f64(&value(&observations_var::<f32>(o)));
+        for t in 0..203 {
+            assert_eq!(
+                rollout.values.row(t),
+                alone(&rollout.observations[t]),
+                "t = {t}"
+            );
+        }
+        assert_eq!(rollout.next_values.row(202), alone(&observations));
+        // Every copy is truncated at t = 199; its final observation is where 200 no-torque
+        // steps from its reset leave it.
+        let (mut reference, _) = envs("Pendulum-v1", 3, 11);
+        let mut step = None;
+        for _ in 0..200 {
+            let actions = Actions::Continuous(Array2::zeros((3, 1)));
+            step = Some(reference.step(actions.as_vector_actions()).unwrap());
+        }
+        let finals = step.unwrap().final_observations;
+        assert!(rollout.done.row(199).iter().all(|&d| d));
+        assert_eq!(rollout.next_values.row(199), alone(&finals));
+        assert_ne!(rollout.next_values.row(199), rollout.values.row(200));
     }
 
     /// With normalisation the policy sees `s_t` normalised by statistics that include `o_t`,

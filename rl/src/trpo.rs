@@ -588,7 +588,6 @@ pub fn train_from(
             |s| Decision {
                 actions: agent.policy(&constants, s).sample(&mut rng),
                 log_prob: None,
-                value: agent.value(&constants, s),
             },
             |s| agent.value(&constants, s),
         )?;
