@@ -9,7 +9,8 @@
 //! `tiles_f32`: every product of a 4-64-64-2 network's forward and backward pass at batch 256,
 //! with the operands laid out as the engine's matmul rule lays them out (`x Wᵀ` forward, `ḡ W`
 //! and `(ḡᵀ x)ᵀ` backward), through the engine's `f32` product ([`Float::gemm`], which takes
-//! `autograd`'s register-tile path for them) and through raw `sgemm`. Both give the same bits.
+//! `autograd`'s register-tile path for those with at least 8 terms an element) and through raw
+//! `sgemm`. Both give the same bits.
 
 use std::hint::black_box;
 

@@ -110,8 +110,11 @@ pub(crate) unsafe fn sgemm(
             true => 0,
             false => k * n,
         };
-        let suits =
-            |way: &&Way| way.1 >= 8 && way.0 * k * way.1 >= 8192 && copied(way) * 16 <= m * k * n;
+        // (With fewer than 8 terms per element, storing C dominates and `matrixmultiply`'s
+        // kernel is the faster: `256×4 · 4×64` took 1.14 times as long here.)
+        let suits = |way: &&Way| {
+            k >= 8 && way.1 >= 8 && way.0 * k * way.1 >= 8192 && copied(way) * 16 <= m * k * n
+        };
         let ways = [
             (m, n, a, b, c),
             (n, m, b.transposed(), a.transposed(), c.transposed()),
@@ -384,7 +387,7 @@ mod tests {
             (64, 256, 64),
             (3, 5, 17),
             (13, 600, 27),
-            (29, 7, 70),
+            (29, 9, 70),
             (100, 100, 9),
         ];
         let mut taken = 0;
@@ -439,7 +442,7 @@ mod tests {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             assert!(
-                taken >= 72,
+                taken >= 56,
                 "the tiled path took only {taken} of 120 products"
             );
         }
