@@ -600,7 +600,10 @@ fn update(
                 };
                 inputs.send(policy_job);
                 replies.send(catch_unwind(AssertUnwindSafe(|| value_terms(&value_job))));
-                next = gather((k + 1) % schedule.len());
+                if k + 1 == schedule.len() {
+                    break;
+                }
+                next = gather(k + 1);
             }
         });
         // Stops the critic's thread however the steps end, a panic included.
