@@ -40,13 +40,28 @@ unsafe fn tanh_f32_avx2_fma(x: &[f32]) -> Vec<f32> {
     tanh_f32_portable::<true>(x)
 }
 
+/// Elements at a time in [`tanh_f32_portable`]'s two passes: 8 KiB in and out, in L1.
+const CHUNK: usize = 1024;
+
 #[inline(always)]
 fn tanh_f32_portable<const FMA: bool>(x: &[f32]) -> Vec<f32> {
-    // A plain loop rather than `collect`, so that it is compiled inside the AVX2 function.
-    let mut y = vec![0.0; x.len()];
-    for (y, &x) in y.iter_mut().zip(x) {
-        *y = tanh_one::<FMA>(x);
+    // Two passes over each chunk, `t = e^{2|x|} − 1` and then the rest: the same operations as
+    // [`tanh_one`], in two shorter dependency chains that the CPU overlaps better across
+    // elements (0.85 against 1.05 ns an element in one pass). Plain loops rather than
+    // `collect`, so that they are compiled inside the AVX2 function.
+    let mut y = Vec::with_capacity(x.len());
+    for (y, x) in y.spare_capacity_mut().chunks_mut(CHUNK).zip(x.chunks(CHUNK)) {
+        for (y, &x) in y.iter_mut().zip(x) {
+            y.write(expm1_twice_abs::<FMA>(x));
+        }
+        for (y, &x) in y.iter_mut().zip(x) {
+            // SAFETY: the first pass wrote every element of this chunk.
+            let t = unsafe { y.assume_init() };
+            y.write(tanh_from::<FMA>(x, t));
+        }
     }
+    // SAFETY: the chunks cover all `x.len()` elements, each written above.
+    unsafe { y.set_len(x.len()) };
     y
 }
 
@@ -93,18 +108,19 @@ const C: [f32; 6] = [
 /// One element, branch-free (see the module doc for the method).
 #[inline(always)]
 fn tanh_one<const FMA: bool>(x: f32) -> f32 {
+    tanh_from::<FMA>(x, expm1_twice_abs::<FMA>(x))
+}
+
+/// `t = e^{2a} − 1` for `a = |x|`, with `2a` capped at 19.
+#[inline(always)]
+fn expm1_twice_abs<const FMA: bool>(x: f32) -> f32 {
     // Adding 1.5·2²³ rounds to the nearest integer k, which then sits in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
     // ln 2 = LN_2_HIGH + LN_2_LOW, LN_2_HIGH with 12 significant bits: k LN_2_HIGH is exact.
     const LN_2_HIGH: f32 = 0.693_145_75;
     const LN_2_LOW: f32 = 1.428_606_8e-6;
-    let a = x.abs();
-
-    let s = a * a;
-    let small = madd::<FMA>(a * s, horner::<FMA>(&Q, s), a);
-
     // NaN fails the comparison and passes through.
-    let z = 2.0 * a;
+    let z = 2.0 * x.abs();
     let z = if z > 19.0 { 19.0 } else { z };
     let shifted = madd::<FMA>(z, std::f32::consts::LOG2_E, ROUND);
     let k = shifted - ROUND;
@@ -113,9 +129,16 @@ fn tanh_one<const FMA: bool>(x: f32) -> f32 {
     let k_int = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
     let two_k = f32::from_bits(((k_int + 127) as u32) << 23);
     let p = madd::<FMA>(r * r, horner::<FMA>(&C, r), r);
-    let t = madd::<FMA>(two_k, p, two_k - 1.0);
-    let large = t / (t + 2.0);
+    madd::<FMA>(two_k, p, two_k - 1.0)
+}
 
+/// `tanh x` given `t = e^{2|x|} − 1`: the polynomial below [`SMALL`], `t / (t + 2)` above.
+#[inline(always)]
+fn tanh_from<const FMA: bool>(x: f32, t: f32) -> f32 {
+    let a = x.abs();
+    let s = a * a;
+    let small = madd::<FMA>(a * s, horner::<FMA>(&Q, s), a);
+    let large = t / (t + 2.0);
     let y = if a < SMALL { small } else { large };
     y.copysign(x)
 }
