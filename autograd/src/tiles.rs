@@ -13,7 +13,9 @@
 //! rows are contiguous, and otherwise the product is computed transposed (`Cᵀ = Bᵀ Aᵀ`) if that
 //! makes them so, or `B` is copied into a row-major buffer — the `Wᵀ` of `x Wᵀ`, `64×64` beside a
 //! `256×64` batch. With at most two rows of `C` the tiles are one row high and 32 columns wide.
-//! `cargo bench --bench matmul -- tiles` compares each shape with `matrixmultiply`.
+//! `cargo bench --bench matmul -- tiles` compares each shape with `matrixmultiply`. Products
+//! whose `C` has fewer than eight columns, which fill no vector across a row, go down the
+//! columns instead ([`narrow`]).
 //!
 //! The results are bit for bit what `matrixmultiply`'s FMA kernel computes, so that a product
 //! does not depend on which path took it: each element is one chain of fused multiply-adds in the order
@@ -27,6 +29,8 @@ use std::arch::x86_64::{
     __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
     _mm256_setzero_ps, _mm256_storeu_ps,
 };
+
+mod narrow;
 
 /// `matrixmultiply`'s depth block for `sgemm` (`S_KC`): the chains restart every `KC` terms.
 const KC: usize = 256;
@@ -111,22 +115,37 @@ pub(crate) unsafe fn sgemm(
             false => k * n,
         };
         // (With fewer than 8 terms per element, storing C dominates and `matrixmultiply`'s
-        // kernel is the faster: `256×4 · 4×64` took 1.14 times as long here.)
+        // kernel is the faster: `256×4 · 4×64` took 1.14 times as long here. So it is when A is
+        // read across its rows for many terms and several tiles: `hᵀ ḡ`, `64×256 · 256×64`
+        // with `h` row-major, took 1.06–1.29 times as long, A's and B's rows 256 bytes apart
+        // crowding a quarter of the L1 sets; `matrixmultiply` packs them.)
         let suits = |way: &&Way| {
-            k >= 8 && way.1 >= 8 && way.0 * k * way.1 >= 8192 && copied(way) * 16 <= m * k * n
+            k >= 8
+                && way.1 >= 8
+                && way.0 * k * way.1 >= 8192
+                && copied(way) * 16 <= m * k * n
+                && (way.2.cols == 1 || way.0 <= MR || k <= 128)
         };
         let ways = [
             (m, n, a, b, c),
             (n, m, b.transposed(), a.transposed(), c.transposed()),
         ];
-        let Some(&(m, n, a, b, c)) = ways.iter().filter(suits).min_by_key(|way| copied(way)) else {
-            return false;
-        };
         if !(std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma"))
         {
             return false;
         }
+        let Some(&(m, n, a, b, c)) = ways.iter().filter(suits).min_by_key(|way| copied(way)) else {
+            // Fewer than 8 columns of C (or of Cᵀ), and A's rows contiguous: see `narrow`.
+            let narrow = |&&(m, n, a, _, _): &&Way| k >= 8 && m >= 8 && n < 8 && a.cols == 1;
+            let Some(&(m, n, a, b, c)) = ways.iter().find(narrow) else {
+                return false;
+            };
+            // SAFETY: the CPU has AVX2 and FMA; the matrices are valid by this function's
+            // contract, read either way round.
+            unsafe { narrow::product_fma(m, k, n, a, b, c) };
+            return true;
+        };
         // B row-major with a whole number of vectors per row, copied (zero-padded) if need be.
         let wide = n.next_multiple_of(8);
         let copy: Vec<f32>;
@@ -370,7 +389,9 @@ mod tests {
 
     /// Every shape and layout this path takes gives `matrixmultiply`'s result bit for bit:
     /// tiles of every height, panels of every width and a zero-padded last one, copied and
-    /// in-place `B`, either way round, and depths across the blocks of 256 (k = 600).
+    /// in-place `B`, either way round, and depths across the blocks of 256 (k = 600); and the
+    /// narrow products, with groups of blocks, single blocks and rows left over, and depths
+    /// that are not a whole number of blocks of eight.
     #[test]
     fn agrees_with_matrixmultiply_bit_for_bit() {
         let shapes = [
@@ -389,6 +410,12 @@ mod tests {
             (13, 600, 27),
             (29, 9, 70),
             (100, 100, 9),
+            (256, 64, 1),
+            (2, 64, 256),
+            (27, 600, 3),
+            (43, 300, 2),
+            (43, 13, 7),
+            (8, 8, 5),
         ];
         let mut taken = 0;
         for (m, k, n) in shapes {
@@ -442,9 +469,39 @@ mod tests {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             assert!(
-                taken >= 56,
-                "the tiled path took only {taken} of 120 products"
+                taken >= 102,
+                "the tiled and narrow paths took only {taken} of {} products",
+                shapes.len() * 8
             );
+        }
+    }
+
+    #[test]
+    fn long_products_with_a_read_across_its_rows_are_left_to_matrixmultiply() {
+        // `hᵀ ḡ` of a 64-unit layer at batch 256, and the same product with A row-major.
+        let (a, rsa, csa) = matrix(64, 256, true, 1);
+        let (row_major, rsr, csr) = matrix(64, 256, false, 1);
+        let (b, rsb, csb) = matrix(256, 64, false, 2);
+        let mut c = vec![0.0; 64 * 64];
+        // SAFETY: all buffers hold their matrices with these strides.
+        let mut took = |a: &[f32], strides| unsafe {
+            sgemm(
+                64,
+                256,
+                64,
+                a.as_ptr(),
+                strides,
+                b.as_ptr(),
+                (rsb, csb),
+                c.as_mut_ptr(),
+                (64, 1),
+            )
+        };
+        assert!(!took(&a, (rsa, csa)));
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            assert!(took(&row_major, (rsr, csr)));
         }
     }
 
