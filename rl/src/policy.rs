@@ -56,7 +56,7 @@ impl Actions {
     pub fn select(&self, indices: &[usize]) -> Actions {
         match self {
             Actions::Discrete(a) => Actions::Discrete(indices.iter().map(|&i| a[i]).collect()),
-            Actions::Continuous(a) => Actions::Continuous(a.select(ndarray::Axis(0), indices)),
+            Actions::Continuous(a) => Actions::Continuous(select_rows(a, indices)),
         }
     }
 }
@@ -241,6 +241,17 @@ impl ActorCritic {
     }
 }
 
+/// The rows `indices` of `a`, in that order: `a.select(Axis(0), indices)`, which for a batch
+/// of short rows (256 four-element observations) took 8–11 µs against 0.6–1 µs here; ndarray
+/// appends the rows one at a time.
+pub fn select_rows<A: Copy>(a: &Array2<A>, indices: &[usize]) -> Array2<A> {
+    let mut elements = Vec::with_capacity(indices.len() * a.ncols());
+    for &i in indices {
+        elements.extend(a.row(i).iter().copied());
+    }
+    Array2::from_shape_vec((indices.len(), a.ncols()), elements).expect("whole rows")
+}
+
 /// A batch of `f32` observations as a constant of the network's element type.
 pub fn observations_var<T: Float>(observations: &Array2<f32>) -> Var<T> {
     Var::constant(observations.mapv(|v| T::from_f64(v as f64)).into_dyn())
@@ -249,4 +260,21 @@ pub fn observations_var<T: Float>(observations: &Array2<f32>) -> Var<T> {
 /// A value vector `(B)` as `f64`s.
 pub fn to_f64<T: Float>(v: &Var<T>) -> Array1<f64> {
     v.value().iter().map(|x| x.as_f64()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Axis;
+
+    #[test]
+    fn select_rows_is_ndarrays_select() {
+        let a = Array2::from_shape_fn((7, 3), |(i, j)| (10 * i + j) as f32);
+        for indices in [vec![], vec![6], vec![3, 0, 3, 6, 1]] {
+            assert_eq!(select_rows(&a, &indices), a.select(Axis(0), &indices));
+        }
+        // A transposed (column-major) array gives the same rows.
+        let t = Array2::from_shape_fn((3, 7), |(j, i)| (10 * i + j) as f32).reversed_axes();
+        assert_eq!(select_rows(&t, &[4, 2]), a.select(Axis(0), &[4, 2]));
+    }
 }

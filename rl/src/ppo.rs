@@ -49,7 +49,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::advantage::{Trajectory, gae};
 use crate::env::{VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
-use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var};
+use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, select_rows};
 use crate::reinforce::check_finite;
 use crate::rollout::{Decision, Rollout};
 use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
@@ -755,7 +755,7 @@ impl Minibatch {
     /// Samples `indices` of `batch`, with the advantages normalised within the minibatch if
     /// the config says so.
     fn gather(config: &PpoConfig, batch: &Batch, indices: &[usize]) -> Self {
-        let s = observations_var::<f32>(&batch.observations.select(Axis(0), indices));
+        let s = observations_var::<f32>(&select_rows(&batch.observations, indices));
         let pick = |a: &Array1<f64>| Array1::from_iter(indices.iter().map(|&k| a[k]));
         let mut advantage = pick(&batch.advantages);
         if config.norm_adv && advantage.len() > 1 {

@@ -54,7 +54,7 @@ use ndarray::{Array1, Array2, Axis};
 
 use crate::env::{Env, EnvError, VectorEnv};
 use crate::normalize::{RewardScaler, RunningMeanStd};
-use crate::policy::{Actions, observations_var, to_f64};
+use crate::policy::{Actions, observations_var, select_rows, to_f64};
 
 /// What the policy does at one step, in every environment.
 #[derive(Clone, Debug)]
@@ -191,7 +191,7 @@ impl Rollout {
                 .filter(|&i| step.truncated[i] && !step.terminated[i])
                 .collect();
             if !truncated.is_empty() {
-                let o_final = step.final_observations.select(Axis(0), &truncated);
+                let o_final = select_rows(&step.final_observations, &truncated);
                 finals.push(normalise(observation_stats, &o_final));
                 truncated_at.extend(truncated.iter().map(|&i| (t, i)));
             }

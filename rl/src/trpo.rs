@@ -67,7 +67,7 @@ use rand::seq::SliceRandom;
 use crate::advantage::{Trajectory, gae};
 use crate::env::{VectorEnv, make};
 use crate::normalize::RunningMeanStd;
-use crate::policy::{ActorCritic, NetworkConfig, observations_var};
+use crate::policy::{ActorCritic, NetworkConfig, observations_var, select_rows};
 use crate::rollout::{Decision, Rollout};
 use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
 use crate::train::{
@@ -720,7 +720,7 @@ pub fn train_from(
             for minibatch in indices.chunks(config.batch_size) {
                 let tape = Tape::new();
                 let params = store.bind(&tape);
-                let s = observations_var::<f32>(&b_observations.select(Axis(0), minibatch));
+                let s = observations_var::<f32>(&select_rows(&b_observations, minibatch));
                 let target = Array1::from_iter(minibatch.iter().map(|&k| b_returns[k]));
                 let value = agent.value(&params, &s);
                 let value_loss = (&value - &vector(&target)).powi(2).mean_all();
