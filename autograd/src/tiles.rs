@@ -27,7 +27,8 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
     __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
-    _mm256_setzero_ps, _mm256_storeu_ps,
+    _mm256_permute2f128_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
+    _mm256_unpackhi_ps, _mm256_unpacklo_ps,
 };
 
 mod narrow;
@@ -166,18 +167,40 @@ pub(crate) unsafe fn sgemm(
     false
 }
 
-/// The `k × n` matrix `b` copied row-major into rows of `wide ≥ n` elements, zero-padded.
+/// The `k × n` matrix `b` copied row-major into rows of `wide ≥ n` elements, zero-padded. A
+/// column-major `b` (the `Wᵀ` of `x Wᵀ`) is transposed in `8×8` blocks in registers.
 ///
 /// # Safety
-/// `b` is a valid `k × n` matrix.
+/// The CPU has AVX2; `b` is a valid `k × n` matrix.
 #[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn row_major(k: usize, n: usize, wide: usize, b: Strided<*const f32>) -> Vec<f32> {
     let mut copy = vec![0.0; k * wide];
+    let at = |p: usize, j: usize| {
+        b.ptr
+            .wrapping_offset(p as isize * b.rows + j as isize * b.cols)
+    };
+    let (mut blocks_k, mut blocks_n) = (0, 0);
+    if b.rows == 1 {
+        (blocks_k, blocks_n) = (k / 8 * 8, n / 8 * 8);
+        for p in (0..blocks_k).step_by(8) {
+            for j in (0..blocks_n).step_by(8) {
+                // SAFETY: rows j..j + 8 of Bᵀ, elements p..p + 8 of each, are inside B, and
+                // rows p..p + 8 of the copy hold elements j..j + 8.
+                unsafe {
+                    let rows = std::array::from_fn(|r| _mm256_loadu_ps(at(p, j + r)));
+                    for (q, row) in transpose(rows).into_iter().enumerate() {
+                        _mm256_storeu_ps(copy.as_mut_ptr().add((p + q) * wide + j), row);
+                    }
+                }
+            }
+        }
+    }
     for (p, row) in copy.chunks_exact_mut(wide).enumerate() {
-        let b_p = b.ptr.wrapping_offset(p as isize * b.rows);
-        for (j, value) in row[..n].iter_mut().enumerate() {
+        let done = if p < blocks_k { blocks_n } else { 0 };
+        for (j, value) in row[..n].iter_mut().enumerate().skip(done) {
             // SAFETY: (p, j) is inside B.
-            *value = unsafe { *b_p.offset(j as isize * b.cols) };
+            *value = unsafe { *at(p, j) };
         }
     }
     copy
@@ -363,6 +386,42 @@ unsafe fn tile<const L: u8, const R: usize, const NV: usize>(
             }
             start = end;
         }
+    }
+}
+
+/// The columns of an `8×8` block given as its rows: lane `r` of vector `q` is `rows[r]`'s lane
+/// `q`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn transpose(rows: [__m256; 8]) -> [__m256; 8] {
+    // SAFETY: AVX is enabled wherever this is inlined (only into AVX2 functions).
+    unsafe {
+        let [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
+        // Pairs interleaved: [r0₀ r1₀ r0₁ r1₁ | r0₄ r1₄ r0₅ r1₅], …
+        let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+        let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+        let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+        let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+        // Quads: [r0₀ r1₀ r2₀ r3₀ | r0₄ r1₄ r2₄ r3₄], …
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        // Halves joined: the low halves give columns 0–3, the high halves columns 4–7.
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
     }
 }
 

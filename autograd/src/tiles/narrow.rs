@@ -20,12 +20,11 @@
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
-    __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps,
-    _mm256_setr_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps,
-    _mm256_unpacklo_ps,
+    __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setr_ps,
+    _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
-use super::{KC, Strided};
+use super::{KC, Strided, transpose};
 
 /// Rows of `C` in a vector.
 const LANES: usize = 8;
@@ -193,41 +192,5 @@ unsafe fn element(
             *element = sum + if start == 0 { 0.0 } else { *element };
             start = end;
         }
-    }
-}
-
-/// The columns of an `8×8` block given as its rows: lane `r` of vector `q` is `rows[r]`'s lane
-/// `q`.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn transpose(rows: [__m256; LANES]) -> [__m256; LANES] {
-    // SAFETY: AVX is enabled wherever this is inlined (only into AVX2 functions).
-    unsafe {
-        let [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
-        // Pairs interleaved: [r0₀ r1₀ r0₁ r1₁ | r0₄ r1₄ r0₅ r1₅], …
-        let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
-        let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
-        let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
-        let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
-        // Quads: [r0₀ r1₀ r2₀ r3₀ | r0₄ r1₄ r2₄ r3₄], …
-        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-        // Halves joined: the low halves give columns 0–3, the high halves columns 4–7.
-        [
-            _mm256_permute2f128_ps::<0x20>(u0, u4),
-            _mm256_permute2f128_ps::<0x20>(u1, u5),
-            _mm256_permute2f128_ps::<0x20>(u2, u6),
-            _mm256_permute2f128_ps::<0x20>(u3, u7),
-            _mm256_permute2f128_ps::<0x31>(u0, u4),
-            _mm256_permute2f128_ps::<0x31>(u1, u5),
-            _mm256_permute2f128_ps::<0x31>(u2, u6),
-            _mm256_permute2f128_ps::<0x31>(u3, u7),
-        ]
     }
 }
