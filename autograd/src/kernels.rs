@@ -239,7 +239,10 @@ pub(crate) fn sum_leading_axes<T: Float>(
     // stored and reloaded every row waits on the store each time), then the columns left.
     let mut out = x[..size].to_vec();
     let blocks = size / COLUMNS * COLUMNS;
-    for (j, totals) in (0..blocks).step_by(COLUMNS).zip(out.chunks_exact_mut(COLUMNS)) {
+    for (j, totals) in (0..blocks)
+        .step_by(COLUMNS)
+        .zip(out.chunks_exact_mut(COLUMNS))
+    {
         let mut block: [T; COLUMNS] = std::array::from_fn(|c| totals[c]);
         for row in x[size..].chunks_exact(size) {
             for (total, &value) in block.iter_mut().zip(&row[j..j + COLUMNS]) {
@@ -513,6 +516,10 @@ mod tests {
         .into_shared();
         let expected: ArrayD<f32> = a.sum_axis(Axis(0));
         let sums = sum_leading_axes(&a, &[40]).unwrap();
-        assert!(sums.iter().zip(&expected).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(
+            sums.iter()
+                .zip(&expected)
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
     }
 }
