@@ -391,10 +391,13 @@ unsafe fn tile<const L: u8, const R: usize, const NV: usize>(
 
 /// The columns of an `8×8` block given as its rows: lane `r` of vector `q` is `rows[r]`'s lane
 /// `q`.
+///
+/// # Safety
+/// The CPU has AVX (this is inlined into the AVX2 functions that call it).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn transpose(rows: [__m256; 8]) -> [__m256; 8] {
-    // SAFETY: AVX is enabled wherever this is inlined (only into AVX2 functions).
+unsafe fn transpose(rows: [__m256; 8]) -> [__m256; 8] {
+    // SAFETY: the CPU has AVX, by this function's contract.
     unsafe {
         let [r0, r1, r2, r3, r4, r5, r6, r7] = rows;
         // Pairs interleaved: [r0₀ r1₀ r0₁ r1₁ | r0₄ r1₄ r0₅ r1₅], …
