@@ -82,6 +82,10 @@ enum Command {
         /// Do not draw the progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Print the resolved configuration (defaults ← preset ← config file ← --set) as
+        /// TOML and exit without training.
+        #[arg(long, conflicts_with = "resume")]
+        show_config: bool,
     },
     /// Evaluate a run's checkpoint deterministically; optionally record an episode as a GIF.
     Eval {
@@ -185,6 +189,7 @@ fn main() -> ExitCode {
             stop_after,
             checkpoint_every,
             no_progress,
+            show_config,
         } => cli::train::run(TrainArgs {
             algo,
             env,
@@ -197,6 +202,7 @@ fn main() -> ExitCode {
             stop_after,
             checkpoint_every: checkpoint_every as usize,
             progress: !no_progress,
+            show_config,
         }),
         Command::Eval {
             run,

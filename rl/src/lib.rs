@@ -36,25 +36,19 @@
 //! Each algorithm module opens with its math (background, key equations, pseudocode), and its
 //! code follows the same names in the same order.
 
-pub mod a2c;
 pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
-pub mod continuous;
-pub mod ddpg;
-pub mod dqn;
+pub mod common;
+// pub mod continuous;
 pub mod env;
+pub mod exec;
 pub mod irl;
 pub mod normalize;
 pub mod policy;
-pub mod ppo;
-pub mod reinforce;
 pub mod rollout;
-pub mod sac;
-pub mod shared_actor_critic;
+// pub mod shared_actor_critic;
 pub mod snapshot;
 pub mod tabular;
-pub mod td3;
 pub mod train;
-pub mod trpo;
 pub mod vtrace;

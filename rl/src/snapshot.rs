@@ -40,14 +40,12 @@
 //! serves as a policy checkpoint.
 
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 
 use ndarray::{Array2, ArrayD, IxDyn};
 use nn::ParamStore;
 use nn::optim::Optimizer;
 use rand::rngs::ChaCha12Rng;
 
-use crate::train::{IterationMetrics, TrainError};
 
 /// The generator every trainer draws from: ChaCha12, the algorithm behind `rand`'s `StdRng`
 /// (so `seed_from_u64(s)` gives the very same stream), but one whose position can be saved.
@@ -314,31 +312,22 @@ impl TrainingState {
         Ok(())
     }
 
-    /// Checks that this state is from `algorithm` on `env_id` with configuration text `config`.
-    pub fn check(
-        &self,
-        algorithm: &str,
-        env_id: &str,
-        config: &impl Debug,
-    ) -> Result<(), TrainError> {
+    /// Checks that this state is from `algorithm` on `env_id` with the configuration `config`
+    /// (TOML, compared as data); the error names what differs.
+    pub fn check(&self, algorithm: &str, env_id: &str, config: &str) -> Result<(), String> {
         if self.algorithm != algorithm || self.env_id != env_id {
-            return Err(TrainError::Resume(format!(
+            return Err(format!(
                 "the saved state is from {} on {}, not {algorithm} on {env_id}",
                 self.algorithm, self.env_id
-            )));
+            ));
         }
-        let now = format!("{config:#?}");
-        if self.config != now {
-            let differs = self
-                .config
-                .lines()
-                .zip(now.lines())
-                .find(|(a, b)| a != b)
-                .map(|(a, b)| format!(": saved `{}`, now `{}`", a.trim(), b.trim()))
-                .unwrap_or_default();
-            return Err(TrainError::Resume(format!(
-                "the saved state was made with a different configuration{differs}"
-            )));
+        let differs = crate::common::config::differences(&self.config, config)
+            .map_err(|e| format!("the saved configuration is not TOML: {e}"))?;
+        if !differs.is_empty() {
+            return Err(format!(
+                "the saved state was made with a different configuration: {}",
+                differs.join(", ")
+            ));
         }
         Ok(())
     }
@@ -387,12 +376,6 @@ impl std::fmt::Display for StateError {
 }
 
 impl std::error::Error for StateError {}
-
-impl From<StateError> for TrainError {
-    fn from(e: StateError) -> Self {
-        TrainError::Resume(e.to_string())
-    }
-}
 
 /// A part of a trainer whose state can be saved into a [`TrainingState`] and restored from
 /// it: environments, buffers, normalisers, generators.
@@ -495,27 +478,3 @@ impl Clock {
     }
 }
 
-/// What a trainer hands its caller after every iteration: the metrics, and the training state
-/// on demand.
-pub struct Iteration<'a> {
-    /// This iteration's metrics.
-    pub metrics: &'a IterationMetrics,
-    snapshot: &'a dyn Fn() -> TrainingState,
-}
-
-impl<'a> Iteration<'a> {
-    /// The metrics and a function that takes the snapshot.
-    pub fn new(metrics: &'a IterationMetrics, snapshot: &'a dyn Fn() -> TrainingState) -> Self {
-        Iteration { metrics, snapshot }
-    }
-
-    /// Everything needed to continue from the end of this iteration (built now: it copies
-    /// parameters, optimiser state and any replay buffer, so take it only when it will be kept).
-    pub fn training_state(&self) -> TrainingState {
-        let mut state = (self.snapshot)();
-        state.iteration = self.metrics.iteration;
-        state.env_steps = self.metrics.env_steps;
-        state.wall_time = self.metrics.wall_time;
-        state
-    }
-}

@@ -1,15 +1,16 @@
-//! What every on-policy trainer shares: per-iteration metrics, errors, the trained agent, and
-//! deterministic evaluation.
+//! What every trainer shares: per-iteration metrics, errors, the [`Agent`] trait (a trained
+//! policy that acts), the actor-critic agent, and deterministic evaluation.
 
 use std::fmt;
 
-use autograd::{Var, no_grad};
-use ndarray::{Array1, Array2, Axis};
+use autograd::{Tensor, Var, no_grad};
+use ndarray::{Array1, Array2};
 use nn::ParamStore;
 
-use crate::env::{Env, EnvError, make};
+use crate::env::{EnvError, make};
 use crate::normalize::RunningMeanStd;
 use crate::policy::{Actions, ActorCritic, observations_var};
+use crate::snapshot::StateError;
 
 /// What one training iteration reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,20 +79,6 @@ impl fmt::Display for TrainError {
 
 impl std::error::Error for TrainError {}
 
-/// A trained actor-critic agent with what it needs to act.
-pub struct Trained {
-    /// The Gymnasium id it was trained on.
-    pub env_id: String,
-    /// Its parameters.
-    pub store: ParamStore<f32>,
-    /// Its networks.
-    pub agent: ActorCritic,
-    /// Observation normalisation statistics, if used.
-    pub observation_stats: Option<RunningMeanStd>,
-    /// Every iteration's metrics.
-    pub history: Vec<IterationMetrics>,
-}
-
 /// A trained agent that can act: what evaluation, checkpoints and the command line need from
 /// every algorithm.
 pub trait Agent: Send {
@@ -104,9 +91,6 @@ pub trait Agent: Send {
 
     /// Every parameter, by name (what a checkpoint saves).
     fn store(&self) -> &ParamStore<f32>;
-
-    /// Every iteration's metrics.
-    fn history(&self) -> &[IterationMetrics];
 
     /// What acting needs besides [`Agent::store`] — observation normalisation statistics, for
     /// instance — as named vectors, so that a checkpoint can carry it. None by default.
@@ -124,7 +108,20 @@ pub trait Agent: Send {
     }
 }
 
-impl Agent for Trained {
+/// A trained actor-critic agent with what it needs to act: the policy of REINFORCE, A2C, PPO
+/// and TRPO.
+pub struct PolicyAgent {
+    /// The Gymnasium id it was trained on.
+    pub env_id: String,
+    /// Its parameters.
+    pub store: ParamStore<f32>,
+    /// Its networks.
+    pub network: ActorCritic,
+    /// Observation normalisation statistics, if used.
+    pub observation_stats: Option<RunningMeanStd>,
+}
+
+impl Agent for PolicyAgent {
     fn env_id(&self) -> &str {
         &self.env_id
     }
@@ -136,7 +133,7 @@ impl Agent for Trained {
         };
         let params = self.store.constants();
         no_grad(|| {
-            self.agent
+            self.network
                 .policy(&params, &observations_var::<f32>(&observations))
                 .mode()
         })
@@ -144,10 +141,6 @@ impl Agent for Trained {
 
     fn store(&self) -> &ParamStore<f32> {
         &self.store
-    }
-
-    fn history(&self) -> &[IterationMetrics] {
-        &self.history
     }
 
     fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
@@ -205,13 +198,6 @@ pub(crate) fn load_observation_stats(
     Ok(())
 }
 
-impl Trained {
-    /// Returns of `episodes` deterministic episodes, seeded `seed, seed + 1, …`.
-    pub fn evaluate(&self, episodes: usize, seed: u64) -> Result<Vec<f64>, EnvError> {
-        evaluate(self, episodes, seed)
-    }
-}
-
 /// Returns of `episodes` episodes of `agent`'s deterministic policy on fresh copies of its
 /// environment (with the registered time limit), seeded `seed, seed + 1, …`.
 ///
@@ -267,46 +253,38 @@ pub fn explained_variance(values: &Array1<f64>, returns: &Array1<f64>) -> f64 {
     1.0 - (returns - values).var(0.0) / var_returns
 }
 
+impl From<StateError> for TrainError {
+    fn from(e: StateError) -> Self {
+        TrainError::Resume(e.to_string())
+    }
+}
+
 impl From<EnvError> for TrainError {
     fn from(e: EnvError) -> Self {
         TrainError::Env(e)
     }
 }
 
-// Small helpers every on-policy trainer uses.
-
-/// A vector of `f64` statistics as an `f32` constant.
-pub(crate) fn vector(a: &Array1<f64>) -> Var<f32> {
-    Var::constant(a.mapv(|v| v as f32))
-}
-
-/// One action batch from the per-step batches of a rollout, in step order.
-pub(crate) fn flatten_actions(actions: &[Actions]) -> Actions {
-    match actions.first() {
-        Some(Actions::Continuous(_)) => {
-            let views: Vec<_> = actions
-                .iter()
-                .map(|a| match a {
-                    Actions::Continuous(a) => a.view(),
-                    Actions::Discrete(_) => unreachable!("one action space per rollout"),
-                })
-                .collect();
-            Actions::Continuous(ndarray::concatenate(Axis(0), &views).expect("equal widths"))
-        }
-        _ => Actions::Discrete(
-            actions
-                .iter()
-                .flat_map(|a| match a {
-                    Actions::Discrete(a) => a.clone(),
-                    Actions::Continuous(_) => unreachable!("one action space per rollout"),
-                })
-                .collect(),
-        ),
+/// `Ok` if `loss` is finite; else the error naming `what`, the iteration and, in anomaly mode,
+/// the first op that produced a non-finite value.
+pub fn check_finite<T: autograd::Float>(
+    loss: &Var<T>,
+    what: &str,
+    iteration: usize,
+    tape: &autograd::Tape<T>,
+) -> Result<(), TrainError> {
+    if loss.item().is_finite() {
+        return Ok(());
     }
+    Err(TrainError::NonFinite {
+        what: what.into(),
+        iteration,
+        anomaly: tape.first_anomaly().map(|a| a.to_string()),
+    })
 }
 
 /// The mean of the last `n` values (recent episode returns), if there are any.
-pub(crate) fn mean_of_last(values: &[f64], n: usize) -> Option<f64> {
+pub fn mean_of_last(values: &[f64], n: usize) -> Option<f64> {
     let tail = &values[values.len().saturating_sub(n)..];
     (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
 }

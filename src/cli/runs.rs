@@ -42,10 +42,11 @@ pub struct RunConfig {
     pub seed: u64,
     /// Overrides of the algorithm's defaults for the environment (config file, then `--set`).
     pub settings: BTreeMap<String, String>,
-    /// The algorithm's whole configuration as the registry resolved it (filled in when the
-    /// first checkpoint is written).
+    /// The algorithm's whole configuration as the registry resolved it (preset, seed, then
+    /// the overrides), written before training starts: what training, resuming and `eval`
+    /// rebuild the agent from.
     #[serde(default)]
-    pub resolved: String,
+    pub resolved: toml::Table,
 }
 
 impl RunConfig {
@@ -65,6 +66,11 @@ impl RunConfig {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
+    }
+
+    /// The resolved configuration as the registry reads it (TOML text).
+    pub fn resolved_text(&self) -> String {
+        toml::to_string(&self.resolved).expect("a TOML table serialises")
     }
 
     pub fn read(run: &Path) -> Result<Self, String> {
@@ -265,11 +271,8 @@ fn extra_store(state: &[(String, Vec<f64>)]) -> ParamStore<f64> {
     store
 }
 
-/// Rebuilds a run's agent from its configuration and loads its checkpoint.
-///
-/// The registry has no "build an untrained agent" call, so the agent is built by training for
-/// zero steps (the networks' shapes come from the configuration), then the checkpoint is loaded
-/// over its parameters.
+/// Rebuilds a run's agent from its resolved configuration (networks shaped by it) and loads
+/// its checkpoint over the parameters.
 pub fn restore_agent(run: &Path, config: &RunConfig) -> Result<Box<dyn Agent>, String> {
     let path = run.join(CHECKPOINT);
     if !path.exists() {
@@ -279,17 +282,14 @@ pub fn restore_agent(run: &Path, config: &RunConfig) -> Result<Box<dyn Agent>, S
             path.display()
         ));
     }
-    let mut settings = config.settings();
-    settings.push(("total_timesteps".into(), "0".into()));
-    let built = algorithms::train(
-        &config.algorithm,
-        &config.env,
-        config.seed,
-        &settings,
-        &mut |_| false,
-    )
-    .map_err(|e| format!("cannot rebuild the agent of {}: {e}", run.display()))?;
-    let mut agent = built.agent;
+    if config.resolved.is_empty() {
+        return Err(format!(
+            "{} has no resolved configuration in its {CONFIG}: it was made by an older wengert; train it again",
+            run.display()
+        ));
+    }
+    let mut agent = algorithms::build(&config.algorithm, &config.env, &config.resolved_text())
+        .map_err(|e| format!("cannot rebuild the agent of {}: {e}", run.display()))?;
     checkpoint::load(&path, agent.store()).map_err(|e| e.to_string())?;
     let extra = agent.extra_state();
     if !extra.is_empty() {

@@ -26,7 +26,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use wengert::rl::algorithms;
-use wengert::rl::snapshot::{Iteration, TrainingState};
+use wengert::rl::common::trainer::Iteration;
+use wengert::rl::snapshot::TrainingState;
 use wengert::rl::train::evaluate;
 
 use super::plot::{self, Series};
@@ -50,6 +51,8 @@ pub struct TrainArgs {
     /// Environment steps between checkpoints of the training state.
     pub checkpoint_every: usize,
     pub progress: bool,
+    /// Print the resolved configuration and exit without training.
+    pub show_config: bool,
 }
 
 /// How a command ended.
@@ -114,16 +117,23 @@ fn start(args: &TrainArgs) -> Result<Outcome, String> {
             overrides.insert(key, value);
         }
     }
-    let config = RunConfig {
+    let mut config = RunConfig {
         algorithm: algo.to_string(),
         env: env_id.to_string(),
         seed: seed.unwrap_or(1),
         settings: overrides,
-        resolved: String::new(),
+        resolved: toml::Table::new(),
     };
-    // Checks the settings before anything is written (for algorithms the helper knows).
-    let budget =
-        algorithms::total_timesteps(algo, env_id, &config.settings()).map_err(|e| e.to_string())?;
+    // Resolves and checks the configuration before anything is written: a bad setting or a
+    // budget below one iteration leaves no run directory behind.
+    let resolved = algorithms::resolve(algo, env_id, config.seed, &config.settings())
+        .map_err(|e| e.to_string())?;
+    if args.show_config {
+        print!("{resolved}");
+        return Ok(Outcome::Finished);
+    }
+    config.resolved = toml::from_str(&resolved).expect("resolve writes TOML");
+    let budget = budget_of(&config);
 
     let run = args.runs_dir.join(config.directory_name());
     if let Ok(state) = RunState::read(&run) {
@@ -201,8 +211,14 @@ fn resume(run: &Path, args: &TrainArgs) -> Result<Outcome, String> {
     };
     write_atomically(&run.join(METRICS), text.as_bytes())
         .map_err(|e| format!("cannot rewrite {}: {e}", run.join(METRICS).display()))?;
-    let budget = algorithms::total_timesteps(&config.algorithm, &config.env, &config.settings())
-        .map_err(|e| e.to_string())?;
+    if config.resolved.is_empty() {
+        return Err(format!(
+            "{} has no resolved configuration in its {CONFIG}: it was made by an older wengert \
+             and cannot be continued; train it again",
+            run.display()
+        ));
+    }
+    let budget = budget_of(&config);
     println!(
         "resuming {} on {} (seed {}) from step {} → {}",
         config.algorithm,
@@ -216,9 +232,18 @@ fn resume(run: &Path, args: &TrainArgs) -> Result<Outcome, String> {
 
 /// Trains from the start or from `saved`, appending to the run directory and checkpointing
 /// every `checkpoint_every` steps.
+/// The run's environment-step budget, from its resolved configuration.
+fn budget_of(config: &RunConfig) -> Option<usize> {
+    config
+        .resolved
+        .get("total_timesteps")
+        .and_then(|v| v.as_integer())
+        .map(|steps| steps as usize)
+}
+
 fn train(
     run: &Path,
-    mut config: RunConfig,
+    config: RunConfig,
     budget: Option<usize>,
     saved: Option<TrainingState>,
     args: &TrainArgs,
@@ -249,11 +274,10 @@ fn train(
     let mut stopped = false;
     let mut write_error: Option<String> = None;
     let mut previous_steps = saved.as_ref().map_or(0, |s| s.env_steps);
-    let result = algorithms::train_from(
+    let result = algorithms::train_resolved(
         &config.algorithm,
         &config.env,
-        config.seed,
-        &config.settings(),
+        &config.resolved_text(),
         saved.as_ref(),
         &mut |i: &Iteration<'_>| {
             let m = i.metrics;
@@ -339,8 +363,6 @@ fn train(
     };
 
     // The checkpoint first, then the state that points at it.
-    config.resolved = trained.config.clone();
-    config.write(run)?;
     runs::save_agent(run, trained.agent.as_ref())?;
     state.status = if stopped {
         Status::Stopped

@@ -6,7 +6,8 @@ use super::Module;
 use crate::Bound;
 
 /// An elementwise nonlinearity.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// `x`.
     Identity,

@@ -1,0 +1,540 @@
+//! # Proximal Policy Optimization (PPO-clip)
+//!
+//! ## Background
+//! A policy-gradient method (Schulman et al., 2017) that takes several epochs of minibatch
+//! steps on each batch of on-policy data, while keeping the new policy close to the one that
+//! collected the data by clipping the probability ratio — a first-order stand-in for TRPO's
+//! trust region.
+//!
+//! ## Key equations
+//! With the ratio `ρ_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)` and GAE(λ) advantages `Â_t`
+//! ([`crate::advantage`]) of a rollout ([`crate::rollout`]), normalised per minibatch, the clipped
+//! surrogate objective is
+//!
+//! `L^CLIP(θ) = E_t[ min(ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t) ]`,
+//!
+//! the value loss (optionally clipped around the old values `V_old`)
+//!
+//! `L^V(φ) = ½ E_t[ max((V_φ(s_t) − R_t)², (V_old + clip(V_φ − V_old, −ε, ε) − R_t)²) ]`,
+//!
+//! and the loss minimised is `−L^CLIP + c_v L^V − c_H E_t[H[π_θ(·|s_t)]]`. Diagnostics: the
+//! approximate KL `E[(ρ − 1) − ln ρ]` (Schulman's unbiased, non-negative estimator), the clip
+//! fraction `E[|ρ − 1| > ε]`, and the value function's explained variance
+//! `1 − Var[R − V] / Var[R]`.
+//!
+//! ## Pseudocode
+//! ```text
+//! for iteration = 1, 2, …:
+//!     anneal the learning rate linearly to 0 (option)
+//!     run π_θ_old in N environments for T steps; store s, a, ln π_old(a|s), V_old(s), r, flags
+//!     compute Â (GAE) and R = Â + V_old, bootstrapping on truncation only
+//!     for epoch = 1 … K:
+//!         for each minibatch of the shuffled N·T samples:
+//!             normalise Â within the minibatch (option)
+//!             loss = −L^CLIP + c_v L^V − c_H H
+//!             clip the gradient's global norm; take an Adam step (ε = 1e-5)
+//!         stop early if the approximate KL exceeds the target (option)
+//! ```
+
+use autograd::{Float, Tape, Tensor, Var};
+use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use nn::{Activation, Bound, ParamGradients, ParamStore};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::advantage::{Trajectory, gae};
+use crate::common::config::{Config, Range};
+use crate::common::on_policy::{Batch, EnvSettings, OnPolicyEnvs, normalize};
+use crate::common::trainer::{Part, Report, Trainer};
+use crate::exec::Cores;
+use crate::policy::{ActorCritic, NetworkConfig, observations_var};
+use crate::rollout::Decision;
+use crate::snapshot::TrainerRng;
+use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
+
+/// PPO's hyperparameters. The defaults (`[defaults]` of `rl/presets/ppo.toml`) are CleanRL's
+/// `ppo.py`; the file's per-environment tables are the RL Baselines3 Zoo's tuned settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PpoConfig {
+    /// Environment steps to train for (over all environments).
+    pub total_timesteps: usize,
+    /// `N`: parallel environments.
+    pub num_envs: usize,
+    /// `T`: steps per environment per rollout.
+    pub num_steps: usize,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0.
+    pub anneal_lr: bool,
+    /// `γ`.
+    pub gamma: f64,
+    /// `λ` of GAE.
+    pub gae_lambda: f64,
+    /// Minibatches per epoch.
+    pub num_minibatches: usize,
+    /// `K`: epochs per rollout.
+    pub update_epochs: usize,
+    /// Normalise advantages per minibatch.
+    pub norm_adv: bool,
+    /// `ε` of the clipped surrogate.
+    pub clip_coef: f64,
+    /// Clip the value loss around the old values.
+    pub clip_vloss: bool,
+    /// `c_H`: entropy bonus.
+    pub ent_coef: f64,
+    /// `c_v`: value loss coefficient.
+    pub vf_coef: f64,
+    /// Maximum global gradient norm.
+    pub max_grad_norm: f64,
+    /// Stop an update's epochs early when the approximate KL exceeds this (`none`: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_kl: Option<f64>,
+    /// Normalise observations by running mean and std.
+    pub normalize_observations: bool,
+    /// Scale rewards by the running std of the discounted return.
+    pub normalize_rewards: bool,
+    /// Hidden layer sizes.
+    pub hidden: Vec<usize>,
+    /// Hidden activation: `tanh` or `relu`.
+    pub activation: Activation,
+    /// Initial `ln σ` of a Gaussian policy.
+    pub log_std_init: f64,
+    /// Random seed: the same seed gives the same run.
+    pub seed: u64,
+    /// Threads stepping the environments (1: step them on the learner's thread).
+    pub env_threads: usize,
+}
+
+impl Config for PpoConfig {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("num_envs", Range::at_least(1.0)),
+        ("num_steps", Range::at_least(1.0)),
+        ("learning_rate", Range::positive()),
+        ("gamma", Range::unit()),
+        ("gae_lambda", Range::unit()),
+        ("num_minibatches", Range::at_least(1.0)),
+        ("update_epochs", Range::at_least(1.0)),
+        ("clip_coef", Range::positive()),
+        ("ent_coef", Range::non_negative()),
+        ("vf_coef", Range::non_negative()),
+        ("max_grad_norm", Range::positive()),
+        ("target_kl", Range::positive()),
+        ("hidden", Range::at_least(1.0)),
+        ("log_std_init", Range::finite()),
+        ("seed", Range::at_least(0.0)),
+        ("env_threads", Range::at_least(1.0)),
+    ];
+
+    fn check_relations(&self) -> Result<(), String> {
+        let batch = self.num_envs * self.num_steps;
+        if batch % self.num_minibatches != 0 {
+            return Err(format!(
+                "the batch of num_envs × num_steps = {batch} does not split into \
+                 num_minibatches = {} minibatches",
+                self.num_minibatches
+            ));
+        }
+        Ok(())
+    }
+}
+
+// ---- the losses ----
+
+/// What a minibatch step reports besides the loss.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diagnostics {
+    /// `−L^CLIP`.
+    pub policy_loss: f64,
+    /// `L^V`.
+    pub value_loss: f64,
+    /// `E_t[H[π_θ(·|s_t)]]`.
+    pub entropy: f64,
+    /// `E[(ρ − 1) − ln ρ]`.
+    pub approx_kl: f64,
+    /// `E[|ρ − 1| > ε]`.
+    pub clip_fraction: f64,
+}
+
+/// The policy's terms of the loss, `−L^CLIP(θ) − c_H E_t[H[π_θ(·|s_t)]]`, on a minibatch whose
+/// advantages are already normalised (when the config says so), with the diagnostics that
+/// depend on `θ` alone.
+pub fn policy_loss<T: Float>(
+    agent: &ActorCritic,
+    params: &Bound<'_, T>,
+    minibatch: &Batch,
+    config: &PpoConfig,
+) -> (Var<T>, Diagnostics) {
+    let constant = |a: &ndarray::Array1<f64>| Var::constant(a.mapv(T::from_f64));
+    let epsilon = T::from_f64(config.clip_coef);
+    let pi = agent.policy(params, &observations_var::<T>(&minibatch.observations));
+    let log_prob = pi.log_prob(&minibatch.actions);
+    let entropy = pi.entropy().mean_all();
+    let log_ratio = &log_prob - &constant(&minibatch.log_probs);
+    let ratio = log_ratio.exp();
+    let advantage = constant(&minibatch.advantages);
+    let surrogate = &ratio * &advantage;
+    let clipped = ratio.clamp(T::one() - epsilon, T::one() + epsilon) * &advantage;
+    let l_clip = surrogate.minimum(&clipped).mean_all();
+    let loss = -&l_clip - &(&entropy * T::from_f64(config.ent_coef));
+
+    let log_ratio: Vec<f64> = log_ratio.value().iter().map(|v| v.as_f64()).collect();
+    let n = log_ratio.len() as f64;
+    let diagnostics = Diagnostics {
+        policy_loss: -l_clip.item().as_f64(),
+        value_loss: 0.0,
+        entropy: entropy.item().as_f64(),
+        approx_kl: log_ratio.iter().map(|&l| l.exp() - 1.0 - l).sum::<f64>() / n,
+        clip_fraction: log_ratio
+            .iter()
+            .filter(|&&l| (l.exp() - 1.0).abs() > config.clip_coef)
+            .count() as f64
+            / n,
+    };
+    (loss, diagnostics)
+}
+
+/// The value loss `L^V(φ) = ½ E_t[(V_φ(s_t) − R_t)²]`, or with `clip_vloss` its clipped form
+/// `½ E_t[max((V_φ − R_t)², (V_old + clip(V_φ − V_old, −ε, ε) − R_t)²)]`.
+pub fn value_loss<T: Float>(
+    agent: &ActorCritic,
+    params: &Bound<'_, T>,
+    minibatch: &Batch,
+    config: &PpoConfig,
+) -> Var<T> {
+    let constant = |a: &ndarray::Array1<f64>| Var::constant(a.mapv(T::from_f64));
+    let epsilon = T::from_f64(config.clip_coef);
+    let value = agent.value(params, &observations_var::<T>(&minibatch.observations));
+    let target = constant(&minibatch.returns);
+    let half = T::from_f64(0.5);
+    if config.clip_vloss {
+        let old = constant(&minibatch.values);
+        let value_clipped = &old + &(&value - &old).clamp(-epsilon, epsilon);
+        (&value - &target)
+            .powi(2)
+            .maximum(&(&value_clipped - &target).powi(2))
+            .mean_all()
+            * half
+    } else {
+        (&value - &target).powi(2).mean_all() * half
+    }
+}
+
+/// PPO's loss `−L^CLIP + c_v L^V − c_H H`, all on one tape: what [`update`] differentiates, in
+/// two halves.
+pub fn loss<T: Float>(
+    agent: &ActorCritic,
+    params: &Bound<'_, T>,
+    minibatch: &Batch,
+    config: &PpoConfig,
+) -> (Var<T>, Diagnostics) {
+    let (policy_terms, mut diagnostics) = policy_loss(agent, params, minibatch, config);
+    let l_v = value_loss(agent, params, minibatch, config);
+    diagnostics.value_loss = l_v.item().as_f64();
+    (policy_terms + l_v * T::from_f64(config.vf_coef), diagnostics)
+}
+
+// ---- the update ----
+
+/// `∇ loss` of one minibatch, with the diagnostics. `−L^CLIP − c_H H` depends only on the
+/// actor's parameters `θ` and `c_v L^V` only on the critic's `φ`, so the two gradients are
+/// taken on their own tapes, on two cores: together they are `∇ loss`, bit for bit (tested).
+fn gradient(
+    agent: &ActorCritic,
+    store: &ParamStore<f32>,
+    minibatch: &Batch,
+    config: &PpoConfig,
+    iteration: usize,
+    cores: &Cores,
+) -> Result<(ParamGradients<f32>, Diagnostics), TrainError> {
+    let (actor, critic) = cores.join(
+        || {
+            let tape = Tape::new();
+            let theta = store.bind_under(&tape, ActorCritic::ACTOR);
+            let (loss, diagnostics) = policy_loss(agent, &theta, minibatch, config);
+            check_finite(&loss, "PPO policy loss", iteration, &tape)?;
+            Ok::<_, TrainError>((theta.gradients(&loss), diagnostics))
+        },
+        || {
+            let tape = Tape::new();
+            let phi = store.bind_under(&tape, ActorCritic::CRITIC);
+            let l_v = value_loss(agent, &phi, minibatch, config);
+            let loss = &l_v * config.vf_coef as f32;
+            check_finite(&loss, "PPO value loss", iteration, &tape)?;
+            Ok::<_, TrainError>((phi.gradients(&loss), l_v.item() as f64))
+        },
+    );
+    let ((mut gradients, mut diagnostics), (critic_gradients, l_v)) = (actor?, critic?);
+    gradients.accumulate(&critic_gradients);
+    diagnostics.value_loss = l_v;
+    Ok((gradients, diagnostics))
+}
+
+/// `K` epochs of minibatch steps on one batch; each epoch shuffles the samples. Returns every
+/// minibatch's diagnostics (fewer epochs when the approximate KL passes `target_kl`).
+fn update(
+    ppo: &mut Ppo,
+    batch: &Batch,
+    iteration: usize,
+) -> Result<Vec<Diagnostics>, TrainError> {
+    let config = &ppo.config;
+    let cores = Cores::new();
+    let minibatch_size = batch.len() / config.num_minibatches;
+    let mut indices: Vec<usize> = (0..batch.len()).collect();
+    let mut steps = Vec::new();
+    for _epoch in 0..config.update_epochs {
+        indices.shuffle(&mut ppo.rng);
+        for chunk in indices.chunks(minibatch_size) {
+            let mut minibatch = batch.select(chunk);
+            if config.norm_adv {
+                minibatch.advantages = normalize(&minibatch.advantages);
+            }
+            let (mut g, diagnostics) =
+                gradient(&ppo.agent, &ppo.store, &minibatch, config, iteration, &cores)?;
+            clip_grad_norm(&mut g, config.max_grad_norm as f32);
+            ppo.optimizer.step(&ppo.store, &g);
+            steps.push(diagnostics);
+        }
+        if let Some(target_kl) = config.target_kl {
+            if steps.last().is_some_and(|d| d.approx_kl > target_kl) {
+                break;
+            }
+        }
+    }
+    Ok(steps)
+}
+
+// ---- the loop ----
+
+/// A PPO trainer: the actor-critic, its optimiser, the generator and the environments.
+pub struct Ppo {
+    config: PpoConfig,
+    env_id: String,
+    store: ParamStore<f32>,
+    agent: ActorCritic,
+    optimizer: Adam<f32>,
+    rng: TrainerRng,
+    envs: OnPolicyEnvs,
+}
+
+impl Trainer for Ppo {
+    const NAME: &'static str = "ppo";
+    type Config = PpoConfig;
+    type Agent = PolicyAgent;
+
+    fn steps_per_iteration(config: &PpoConfig) -> usize {
+        config.num_envs * config.num_steps
+    }
+
+    fn iterations(config: &PpoConfig) -> usize {
+        config.total_timesteps / Self::steps_per_iteration(config)
+    }
+
+    fn new(env_id: &str, config: &PpoConfig) -> Result<Self, TrainError> {
+        let envs = OnPolicyEnvs::new(
+            env_id,
+            &EnvSettings {
+                num_envs: config.num_envs,
+                env_threads: config.env_threads,
+                seed: config.seed,
+                normalize_observations: config.normalize_observations,
+                reward_scale_gamma: config.normalize_rewards.then_some(config.gamma),
+            },
+        )?;
+        let mut rng = TrainerRng::seed_from_u64(config.seed);
+        let mut store = ParamStore::<f32>::new();
+        let network = NetworkConfig {
+            hidden: config.hidden.clone(),
+            activation: config.activation,
+            log_std_init: config.log_std_init,
+        };
+        let agent = ActorCritic::new(
+            &mut store,
+            envs.observation_dim(),
+            &envs.action_space(),
+            &network,
+            &mut rng,
+        );
+        let optimizer = Adam::new(
+            store.trainable(),
+            AdamConfig {
+                lr: config.learning_rate as f32,
+                eps: 1e-5,
+                ..AdamConfig::default()
+            },
+        );
+        Ok(Ppo {
+            config: config.clone(),
+            env_id: env_id.to_string(),
+            store,
+            agent,
+            optimizer,
+            rng,
+            envs,
+        })
+    }
+
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        let config = self.config.clone();
+        if config.anneal_lr {
+            let fraction = 1.0 - (iteration - 1) as f64 / Self::iterations(&config) as f64;
+            self.optimizer
+                .set_lr(0, (fraction * config.learning_rate) as f32);
+        }
+
+        // collect a rollout with π_θ_old
+        let params = self.store.constants();
+        let (agent, rng) = (&self.agent, &mut self.rng);
+        let rollout = self.envs.collect(
+            config.num_steps,
+            |s| {
+                let pi = agent.policy(&params, s);
+                let actions = pi.sample(rng);
+                let log_prob = pi.log_prob(&actions);
+                Decision {
+                    actions,
+                    log_prob: Some(log_prob),
+                }
+            },
+            |s| agent.value(&params, s),
+        )?;
+
+        // Â by GAE(λ), R = Â + V_old
+        let (advantages, returns) = gae(
+            &Trajectory {
+                rewards: &rollout.rewards,
+                values: &rollout.values,
+                next_values: &rollout.next_values,
+                terminated: &rollout.terminated,
+                done: &rollout.done,
+            },
+            config.gamma,
+            config.gae_lambda,
+        );
+        let batch = Batch::new(&rollout, &advantages, &returns);
+
+        // K epochs of minibatch steps
+        let steps = update(self, &batch, iteration)?;
+
+        let mean = |f: fn(&Diagnostics) -> f64| {
+            steps.iter().map(f).sum::<f64>() / steps.len().max(1) as f64
+        };
+        Ok(Report {
+            env_steps: Self::steps_per_iteration(&config),
+            episode_returns: rollout.episode_returns,
+            losses: vec![
+                ("policy_loss", mean(|d| d.policy_loss)),
+                ("value_loss", mean(|d| d.value_loss)),
+                ("entropy", mean(|d| d.entropy)),
+                ("approx_kl", mean(|d| d.approx_kl)),
+                ("clip_fraction", mean(|d| d.clip_fraction)),
+                (
+                    "explained_variance",
+                    explained_variance(&batch.values, &batch.returns),
+                ),
+                ("learning_rate", self.optimizer.lr(0) as f64),
+            ],
+        })
+    }
+
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        vec![
+            ("agent", Part::Params(&self.store)),
+            ("optimizer", Part::Optimizer(&mut self.optimizer, &self.store)),
+            ("rng", Part::State(&mut self.rng)),
+        ]
+        .into_iter()
+        .chain(self.envs.parts())
+        .collect()
+    }
+
+    fn into_agent(self) -> PolicyAgent {
+        PolicyAgent {
+            env_id: self.env_id,
+            store: self.store,
+            network: self.agent,
+            observation_stats: self.envs.observation_stats,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::{BoxSpace, Space};
+
+    /// The two-core gradient is the one-tape gradient of the whole loss, bit for bit: every
+    /// trainable parameter is under the actor's path or the critic's, and none under both.
+    #[test]
+    fn the_split_gradient_is_the_gradient_of_the_loss() {
+        let spaces = [
+            Space::Discrete { n: 3 },
+            Space::Box(BoxSpace::new(vec![-1.0, -2.0], vec![1.0, 2.0])),
+        ];
+        for space in spaces {
+            let mut store = ParamStore::<f32>::new();
+            let mut rng = TrainerRng::seed_from_u64(0);
+            let agent =
+                ActorCritic::new(&mut store, 4, &space, &NetworkConfig::default(), &mut rng);
+            let batch = tests_support::batch(&agent, &store, 16, &mut rng);
+            for clip_vloss in [false, true] {
+                let config = PpoConfig {
+                    clip_vloss,
+                    ..crate::algorithms::preset("ppo", "CartPole-v1").unwrap()
+                };
+                let tape = Tape::new();
+                let params = store.bind(&tape);
+                let (whole, _) = loss(&agent, &params, &batch, &config);
+                let expected = params.gradients(&whole);
+                for cores in [Cores::new(), Cores::sequential()] {
+                    let (split, _) =
+                        gradient(&agent, &store, &batch, &config, 1, &cores).unwrap();
+                    for id in store.trainable() {
+                        let (a, b) = (&expected[id], &split[id]);
+                        assert!(
+                            a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "{} differs",
+                            store.name(id)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) mod tests_support {
+        use super::*;
+        use autograd::no_grad;
+        use ndarray::{Array1, Array2};
+
+        /// A batch drawn from the policy itself, with made-up advantages and returns.
+        pub fn batch(
+            agent: &ActorCritic,
+            store: &ParamStore<f32>,
+            n: usize,
+            rng: &mut TrainerRng,
+        ) -> Batch {
+            let observations =
+                Array2::from_shape_fn((n, 4), |(k, j)| ((k * 4 + j) as f32 * 0.37).sin());
+            let params = store.constants();
+            let (actions, log_probs) = no_grad(|| {
+                let pi = agent.policy(&params, &observations_var::<f32>(&observations));
+                let actions = pi.sample(rng);
+                let log_probs = pi.log_prob(&actions);
+                (actions, log_probs)
+            });
+            let column = |f: &dyn Fn(usize) -> f64| Array1::from_iter((0..n).map(f));
+            Batch {
+                observations,
+                actions,
+                // perturbed, so that some ratios leave [1 − ε, 1 + ε]
+                log_probs: column(&|k| log_probs.value()[k] as f64 + 0.3 * (k as f64).cos()),
+                values: column(&|k| (k as f64 * 0.3).sin()),
+                advantages: column(&|k| (k as f64 * 1.7).cos()),
+                returns: column(&|k| (k as f64 * 0.9).sin() * 2.0),
+            }
+        }
+    }
+}
