@@ -11,12 +11,19 @@
 //! agent of any of them with the same calls.
 
 // pub mod a2c;
+
 // pub mod ddpg;
+
 // pub mod dqn;
+
 pub mod ppo;
+
 // pub mod reinforce;
+
 // pub mod sac;
+
 // pub mod td3;
+
 // pub mod trpo;
 
 use std::marker::PhantomData;
@@ -60,7 +67,77 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/ppo.toml"),
         driver: &Entry::<ppo::Ppo>(PhantomData),
     },
-/*ROWS*/
+    // Algorithm {
+    //     name: "reinforce",
+    //     about: "REINFORCE (vanilla policy gradient): reward-to-go, learned baseline, one step per batch",
+    //     discrete: true,
+    //     continuous: true,
+    //     presets: include_str!("../../presets/reinforce.toml"),
+    //     driver: &Entry::<reinforce::Reinforce>(PhantomData),
+    // },
+
+    // Algorithm {
+    //     name: "a2c",
+    //     about: "Advantage Actor-Critic: synchronous n-step returns, entropy bonus, RMSprop",
+    //     discrete: true,
+    //     continuous: true,
+    //     presets: include_str!("../../presets/a2c.toml"),
+    //     driver: &Entry::<a2c::A2c>(PhantomData),
+    // },
+
+    // Algorithm {
+    //     name: "trpo",
+    //     about: "Trust Region Policy Optimization: natural gradient by conjugate gradient, KL line search",
+    //     discrete: true,
+    //     continuous: true,
+    //     presets: include_str!("../../presets/trpo.toml"),
+    //     driver: &Entry::<trpo::Trpo>(PhantomData),
+    // },
+
+    // Algorithm {
+    //     name: "npg",
+    //     about: "Natural policy gradient: conjugate gradient on Fisher-vector products, step to the KL radius",
+    //     discrete: true,
+    //     continuous: true,
+    //     presets: include_str!("../../presets/npg.toml"),
+    //     driver: &Entry::<trpo::Trpo>(PhantomData),
+    // },
+
+    // Algorithm {
+    //     name: "dqn",
+    //     about: "Deep Q-Network: replay, target network, Huber loss; switches double, dueling, prioritized, n_step",
+    //     discrete: true,
+    //     continuous: false,
+    //     presets: include_str!("../../presets/dqn.toml"),
+    //     driver: &Entry::<dqn::Dqn>(PhantomData),
+    // },
+
+    // Algorithm {
+    //     name: "ddpg",
+    //     about: "Deep Deterministic Policy Gradient: deterministic actor, target networks",
+    //     discrete: false,
+    //     continuous: true,
+    //     presets: include_str!("../../presets/ddpg.toml"),
+    //     driver: &Entry::<ddpg::Ddpg>(PhantomData),
+    // },
+
+    // Algorithm {
+    //     name: "td3",
+    //     about: "TD3: clipped double Q, target policy smoothing, delayed policy updates",
+    //     discrete: false,
+    //     continuous: true,
+    //     presets: include_str!("../../presets/td3.toml"),
+    //     driver: &Entry::<td3::Td3>(PhantomData),
+    // },
+
+    // Algorithm {
+    //     name: "sac",
+    //     about: "Soft Actor-Critic: twin Q, tanh-Gaussian policy, automatic temperature",
+    //     discrete: false,
+    //     continuous: true,
+    //     presets: include_str!("../../presets/sac.toml"),
+    //     driver: &Entry::<sac::Sac>(PhantomData),
+    // },
 ];
 
 /// A finished training run: the agent, every iteration's metrics, and the resolved
