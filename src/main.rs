@@ -165,7 +165,23 @@ fn keep_freed_pages() {
 /// 1000).
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// Lets a closed stdout end the program the way it ends `ls` or `cat`: quietly, killed by
+/// SIGPIPE. Rust sets SIGPIPE to "ignore" before `main`, so a write to a pipe whose reader has
+/// gone (`wengert train … | head -1`) returns an error instead, and `println!` turns that into
+/// a panic and exit status 101. Restoring the default disposition once, here, covers every
+/// print of every subcommand; handling the error instead would mean replacing each `println!`
+/// with a checked write. Only writes to a pipe raise the signal (files never do), and a training
+/// run ended this way resumes from its last checkpoint like any killed run.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn restore_default_sigpipe() {
+    // SAFETY: `signal` with a valid signal number and SIG_DFL only changes the disposition; it
+    // runs first in `main`, before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 fn main() -> ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    restore_default_sigpipe();
     keep_freed_pages();
     let cli = Cli::parse();
     let result = match cli.command {

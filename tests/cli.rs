@@ -775,3 +775,46 @@ fn control_demos_print_costs_and_plot_states_and_controls() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("K∞"));
     fs::remove_dir_all(&out).unwrap();
 }
+
+/// `wengert train … | head -1`: the reader takes the first line and closes the pipe while
+/// training goes on; the next print must end the program quietly (killed by SIGPIPE, as `ls`
+/// and `cat` are), not panic with "failed printing to stdout" and exit 101.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_closed_stdout_ends_the_program_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    let runs = scratch("closed-stdout");
+    let mut child = wengert()
+        .args([
+            "train",
+            "ppo",
+            "cartpole",
+            "--set",
+            "total_timesteps=512",
+            "--no-progress",
+            "--runs-dir",
+        ])
+        .arg(&runs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap(); // the reader is dropped here: the pipe is closed
+    assert!(first.starts_with("training ppo on CartPole-v1"), "{first}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{}", text(&output));
+    assert_ne!(output.status.code(), Some(101), "{}", text(&output));
+    assert!(
+        output.status.success() || output.status.signal() == Some(13),
+        "{}",
+        text(&output)
+    );
+    fs::remove_dir_all(&runs).unwrap();
+}
