@@ -7,7 +7,7 @@
 //! wengert train ppo cartpole --checkpoint-every 20000
 //! wengert train --resume runs/ppo-cartpole-v1-1
 //! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
-//! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5]
+//! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5 [--seed-start 101] | --seeds 101,102,103]
 //! wengert control ilqr-pendulum
 //! ```
 
@@ -125,9 +125,13 @@ enum ReportCommand {
         /// Only rows of this environment.
         #[arg(long)]
         env: Option<String>,
-        /// Seeds per row (1, 2, …).
-        #[arg(long, default_value_t = 5)]
-        seeds: usize,
+        /// Seeds per row: a count (`5`: seeds 1 to 5, or from `--seed-start`) or a list of
+        /// seeds (`101,102,103`).
+        #[arg(long, value_name = "COUNT|LIST", default_value = "5")]
+        seeds: cli::report::Seeds,
+        /// The first seed of a count of seeds, for fresh seeds (`--seeds 5 --seed-start 101`).
+        #[arg(long, value_name = "SEED")]
+        seed_start: Option<u64>,
         /// Threads training seeds at once (default: the machine's cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -226,6 +230,7 @@ fn main() -> ExitCode {
                     algo,
                     env,
                     seeds,
+                    seed_start,
                     threads,
                     max_steps,
                     out,
@@ -234,6 +239,7 @@ fn main() -> ExitCode {
             algo,
             env,
             seeds,
+            seed_start,
             threads,
             max_steps,
             out,

@@ -818,3 +818,41 @@ fn a_closed_stdout_ends_the_program_quietly() {
     );
     fs::remove_dir_all(&runs).unwrap();
 }
+
+#[test]
+fn report_learning_takes_a_count_or_a_list_of_seeds_and_names_the_flag_when_they_are_bad() {
+    let help = wengert()
+        .args(["report", "learning", "--help"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success(), "{}", text(&help));
+    assert!(
+        stdout.contains("--seeds <COUNT|LIST>") && stdout.contains("--seed-start <SEED>"),
+        "{stdout}"
+    );
+    // Bad values are refused before anything trains.
+    let out = scratch("report-seeds");
+    for (args, problem) in [
+        (&["--seeds", "101,x"][..], "`x` in `101,x` is not a seed"),
+        (&["--seeds", "0"][..], "--seeds must be at least 1"),
+        (&["--seeds", ""][..], "--seeds"),
+        (
+            &["--seeds", "101,102", "--seed-start", "5"][..],
+            "--seed-start goes with a count",
+        ),
+        (&["--seed-start", "x"][..], "--seed-start"),
+    ] {
+        let output = wengert()
+            .args(["report", "learning", "--out"])
+            .arg(&out)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        assert!(stderr.contains(problem), "{args:?}: {}", text(&output));
+    }
+    assert!(!out.join("learning.md").exists());
+    let _ = fs::remove_dir_all(&out);
+}
