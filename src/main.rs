@@ -7,7 +7,7 @@
 //! wengert train ppo cartpole --checkpoint-every 20000
 //! wengert train --resume runs/ppo-cartpole-v1-1
 //! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
-//! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5]
+//! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5 [--seed-start 101] | --seeds 101,102,103]
 //! wengert control ilqr-pendulum
 //! ```
 
@@ -129,9 +129,13 @@ enum ReportCommand {
         /// Only rows of this environment.
         #[arg(long)]
         env: Option<String>,
-        /// Seeds per row (1, 2, …).
-        #[arg(long, default_value_t = 5)]
-        seeds: usize,
+        /// Seeds per row: a count (`5`: seeds 1 to 5, or from `--seed-start`) or a list of
+        /// seeds (`101,102,103`).
+        #[arg(long, value_name = "COUNT|LIST", default_value = "5")]
+        seeds: cli::report::Seeds,
+        /// The first seed of a count of seeds, for fresh seeds (`--seeds 5 --seed-start 101`).
+        #[arg(long, value_name = "SEED")]
+        seed_start: Option<u64>,
         /// Threads training seeds at once (default: the machine's cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -169,7 +173,23 @@ fn keep_freed_pages() {
 /// 1000).
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// Lets a closed stdout end the program the way it ends `ls` or `cat`: quietly, killed by
+/// SIGPIPE. Rust sets SIGPIPE to "ignore" before `main`, so a write to a pipe whose reader has
+/// gone (`wengert train … | head -1`) returns an error instead, and `println!` turns that into
+/// a panic and exit status 101. Restoring the default disposition once, here, covers every
+/// print of every subcommand; handling the error instead would mean replacing each `println!`
+/// with a checked write. Only writes to a pipe raise the signal (files never do), and a training
+/// run ended this way resumes from its last checkpoint like any killed run.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn restore_default_sigpipe() {
+    // SAFETY: `signal` with a valid signal number and SIG_DFL only changes the disposition; it
+    // runs first in `main`, before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 fn main() -> ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    restore_default_sigpipe();
     keep_freed_pages();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -216,6 +236,7 @@ fn main() -> ExitCode {
                     algo,
                     env,
                     seeds,
+                    seed_start,
                     threads,
                     max_steps,
                     out,
@@ -224,6 +245,7 @@ fn main() -> ExitCode {
             algo,
             env,
             seeds,
+            seed_start,
             threads,
             max_steps,
             out,

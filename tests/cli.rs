@@ -775,3 +775,84 @@ fn control_demos_print_costs_and_plot_states_and_controls() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("K∞"));
     fs::remove_dir_all(&out).unwrap();
 }
+
+/// `wengert train … | head -1`: the reader takes the first line and closes the pipe while
+/// training goes on; the next print must end the program quietly (killed by SIGPIPE, as `ls`
+/// and `cat` are), not panic with "failed printing to stdout" and exit 101.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_closed_stdout_ends_the_program_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    let runs = scratch("closed-stdout");
+    let mut child = wengert()
+        .args([
+            "train",
+            "ppo",
+            "cartpole",
+            "--set",
+            "total_timesteps=512",
+            "--no-progress",
+            "--runs-dir",
+        ])
+        .arg(&runs)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap(); // the reader is dropped here: the pipe is closed
+    assert!(first.starts_with("training ppo on CartPole-v1"), "{first}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{}", text(&output));
+    assert_ne!(output.status.code(), Some(101), "{}", text(&output));
+    assert!(
+        output.status.success() || output.status.signal() == Some(13),
+        "{}",
+        text(&output)
+    );
+    fs::remove_dir_all(&runs).unwrap();
+}
+
+#[test]
+fn report_learning_takes_a_count_or_a_list_of_seeds_and_names_the_flag_when_they_are_bad() {
+    let help = wengert()
+        .args(["report", "learning", "--help"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success(), "{}", text(&help));
+    assert!(
+        stdout.contains("--seeds <COUNT|LIST>") && stdout.contains("--seed-start <SEED>"),
+        "{stdout}"
+    );
+    // Bad values are refused before anything trains.
+    let out = scratch("report-seeds");
+    for (args, problem) in [
+        (&["--seeds", "101,x"][..], "`x` in `101,x` is not a seed"),
+        (&["--seeds", "0"][..], "--seeds must be at least 1"),
+        (&["--seeds", ""][..], "--seeds"),
+        (
+            &["--seeds", "101,102", "--seed-start", "5"][..],
+            "--seed-start goes with a count",
+        ),
+        (&["--seed-start", "x"][..], "--seed-start"),
+    ] {
+        let output = wengert()
+            .args(["report", "learning", "--out"])
+            .arg(&out)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        assert!(stderr.contains(problem), "{args:?}: {}", text(&output));
+    }
+    assert!(!out.join("learning.md").exists());
+    let _ = fs::remove_dir_all(&out);
+}

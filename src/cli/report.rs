@@ -101,10 +101,90 @@ impl LearningTarget {
 pub struct LearningArgs {
     pub algo: Option<String>,
     pub env: Option<String>,
-    pub seeds: usize,
+    pub seeds: Seeds,
+    /// The first seed of a count of seeds (default 1).
+    pub seed_start: Option<u64>,
     pub threads: Option<usize>,
     pub max_steps: Option<usize>,
     pub out: PathBuf,
+}
+
+/// `--seeds`: how many training seeds (`5`: seeds 1 to 5, or from `--seed-start`), or which
+/// (`101,102,103`: a comma-separated list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seeds {
+    /// Consecutive seeds, from 1 or from `--seed-start`.
+    Count(usize),
+    /// Exactly these seeds, in this order.
+    List(Vec<u64>),
+}
+
+impl std::str::FromStr for Seeds {
+    type Err = String;
+
+    /// A number is a count, at least 1; anything with a comma is a list of distinct seeds
+    /// (non-negative integers; spaces around them are allowed).
+    fn from_str(text: &str) -> Result<Self, String> {
+        let expected = "expected a count such as 5 or a list such as 101,102,103";
+        if !text.contains(',') {
+            return match text.trim().parse::<usize>() {
+                Ok(0) => Err("--seeds must be at least 1".into()),
+                Ok(count) => Ok(Seeds::Count(count)),
+                Err(_) => Err(format!("--seeds: `{text}` is not a count; {expected}")),
+            };
+        }
+        let mut seeds: Vec<u64> = Vec::new();
+        for entry in text.split(',').map(str::trim) {
+            let seed = entry.parse::<u64>().map_err(|_| {
+                format!("--seeds: `{entry}` in `{text}` is not a seed (a non-negative integer); {expected}")
+            })?;
+            if seeds.contains(&seed) {
+                return Err(format!("--seeds: seed {seed} appears twice in `{text}`"));
+            }
+            seeds.push(seed);
+        }
+        Ok(Seeds::List(seeds))
+    }
+}
+
+impl Seeds {
+    /// The seeds to train: a count from `seed_start` (default 1), or the list as given. A
+    /// `seed_start` with a list is an error, since the list already says where it starts.
+    pub fn resolve(&self, seed_start: Option<u64>) -> Result<Vec<u64>, String> {
+        match (self, seed_start) {
+            (Seeds::List(_), Some(_)) => Err(
+                "--seed-start goes with a count of seeds (--seeds 5 --seed-start 101), not with a list"
+                    .into(),
+            ),
+            (Seeds::List(seeds), None) => Ok(seeds.clone()),
+            (Seeds::Count(0), _) => Err("--seeds must be at least 1".into()),
+            (&Seeds::Count(count), start) => {
+                let start = start.unwrap_or(1);
+                start
+                    .checked_add(count as u64 - 1)
+                    .map(|last| (start..=last).collect())
+                    .ok_or_else(|| {
+                        format!("--seed-start {start} with --seeds {count} runs past the largest seed")
+                    })
+            }
+        }
+    }
+}
+
+/// The `--seeds` (and `--seed-start`) that reproduce `seeds`: `--seeds 5` for 1 to 5,
+/// `--seeds 5 --seed-start 101` for 101 to 105, else the list.
+pub fn seeds_flags(seeds: &[u64]) -> String {
+    let consecutive = seeds
+        .windows(2)
+        .all(|pair| pair[0].checked_add(1) == Some(pair[1]));
+    match seeds.first() {
+        Some(1) if consecutive => format!("--seeds {}", seeds.len()),
+        Some(start) if consecutive => format!("--seeds {} --seed-start {start}", seeds.len()),
+        _ => {
+            let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+            format!("--seeds {}", list.join(","))
+        }
+    }
 }
 
 /// What one seed produced.
@@ -190,7 +270,7 @@ fn run_seed(row: &LearningTarget, budget: usize, seed: u64) -> Result<SeedResult
 /// Runs every (row, seed) job on `threads` scoped threads.
 pub fn run_rows(
     rows: &[LearningTarget],
-    seeds: usize,
+    seeds: &[u64],
     threads: usize,
     max_steps: Option<usize>,
     is_registered: impl Fn(&str) -> bool,
@@ -199,7 +279,7 @@ pub fn run_rows(
         .iter()
         .enumerate()
         .filter(|(_, row)| is_registered(row.algorithm))
-        .flat_map(|(i, _)| (1..=seeds as u64).map(move |seed| (i, seed)))
+        .flat_map(|(i, _)| seeds.iter().map(move |&seed| (i, seed)))
         .collect();
     let results: Mutex<Vec<Vec<SeedOutcome>>> =
         Mutex::new(rows.iter().map(|_| Vec::new()).collect());
@@ -226,12 +306,13 @@ pub fn run_rows(
     let results = results.into_inner().expect("no panics while held");
     rows.iter()
         .zip(results)
-        .map(|(row, mut seeds)| {
+        .map(|(row, mut outcomes)| {
             if !is_registered(row.algorithm) {
                 return RowResult::NotImplemented;
             }
-            seeds.sort_by_key(|(seed, _)| *seed);
-            match seeds.into_iter().map(|(_, r)| r).collect() {
+            // In the order the seeds were given, as the table's last column names them.
+            outcomes.sort_by_key(|(seed, _)| seeds.iter().position(|s| s == seed));
+            match outcomes.into_iter().map(|(_, r)| r).collect() {
                 Ok(done) => RowResult::Done(done),
                 Err(e) => RowResult::Failed(e),
             }
@@ -256,16 +337,19 @@ pub fn median_min_max(values: &[f64]) -> (f64, f64, f64) {
 pub fn table(
     rows: &[LearningTarget],
     results: &[RowResult],
-    seeds: usize,
+    seeds: &[u64],
     max_steps: Option<usize>,
     command: &str,
 ) -> String {
     let mut text = String::from("# Learning results\n\n");
+    let seed_list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+    let seed_list = seed_list.join(", ");
     let _ = writeln!(
         text,
-        "Deterministic evaluation over 10 episodes (seeds 10000–10009) of each of {seeds} training seeds, \
+        "Deterministic evaluation over 10 episodes (seeds 10000–10009) of each of {} training seeds ({seed_list}), \
          with each algorithm's defaults for the environment. Produced by `{command}` \
          on a machine with {} threads.\n",
+        seeds.len(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     if let Some(cap) = max_steps {
@@ -274,11 +358,14 @@ pub fn table(
             "**Smoke run: budgets capped at {cap} steps, so the targets do not apply.**\n"
         );
     }
-    text.push_str("| algorithm | environment | budget | target | median | min | max | passed | wall time per seed (s) | env steps/s | seeds 1, 2, … |\n");
+    let _ = writeln!(
+        text,
+        "| algorithm | environment | budget | target | median | min | max | passed | wall time per seed (s) | env steps/s | seeds {seed_list} |"
+    );
     text.push_str("|---|---|---:|---|---:|---:|---:|---|---:|---:|---|\n");
     for (row, result) in rows.iter().zip(results) {
-        let required = row.required(seeds);
-        let target = format!("≥ {} on {required}/{seeds}", row.threshold);
+        let required = row.required(seeds.len());
+        let target = format!("≥ {} on {required}/{}", row.threshold, seeds.len());
         let cells = match result {
             RowResult::NotImplemented => "not implemented | | | | | | |".to_string(),
             RowResult::Failed(e) => format!(
@@ -339,14 +426,12 @@ pub fn band(seeds: &[SeedResult]) -> Option<Series> {
 
 /// `wengert report learning`.
 pub fn run_learning(args: &LearningArgs) -> Result<(), String> {
-    if args.seeds == 0 {
-        return Err("--seeds must be at least 1".into());
-    }
+    let seeds = args.seeds.resolve(args.seed_start)?;
     let rows = select(args.algo.as_deref(), args.env.as_deref())?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let results = run_rows(&rows, args.seeds, threads, args.max_steps, |name| {
+    let results = run_rows(&rows, &seeds, threads, args.max_steps, |name| {
         algorithms::find(name).is_ok()
     });
     fs::create_dir_all(&args.out)
@@ -357,11 +442,11 @@ pub fn run_learning(args: &LearningArgs) -> Result<(), String> {
             command.push_str(&format!(" {flag} {value}"));
         }
     }
-    command.push_str(&format!(" --seeds {}", args.seeds));
+    command.push_str(&format!(" {}", seeds_flags(&seeds)));
     if let Some(cap) = args.max_steps {
         command.push_str(&format!(" --max-steps {cap}"));
     }
-    let markdown = table(&rows, &results, args.seeds, args.max_steps, &command);
+    let markdown = table(&rows, &results, &seeds, args.max_steps, &command);
     let path = args.out.join("learning.md");
     fs::write(&path, &markdown).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     print!("{markdown}");
@@ -390,7 +475,7 @@ pub fn run_learning(args: &LearningArgs) -> Result<(), String> {
             .join(format!("learning-{}.svg", env.to_lowercase()));
         plot::line_plot(
             &path,
-            &format!("{env}: median over {} seeds, min–max band", args.seeds),
+            &format!("{env}: median over {} seeds, min–max band", seeds.len()),
             "environment steps",
             "mean return (last 20 episodes)",
             &curves,
@@ -449,13 +534,13 @@ mod tests {
     #[test]
     fn rows_of_unregistered_algorithms_are_listed_as_not_implemented() {
         let rows = select(None, Some("pendulum")).unwrap();
-        let results = run_rows(&rows, 2, 2, None, |_| false);
+        let results = run_rows(&rows, &[1, 2], 2, None, |_| false);
         assert!(
             results
                 .iter()
                 .all(|r| matches!(r, RowResult::NotImplemented))
         );
-        let markdown = table(&rows, &results, 2, None, "wengert report learning");
+        let markdown = table(&rows, &results, &[1, 2], None, "wengert report learning");
         assert_eq!(markdown.matches("not implemented").count(), 5);
         assert!(markdown.contains("| SAC | Pendulum-v1 | 20000 | ≥ -200 on 2/2 | not implemented"));
     }
@@ -478,5 +563,77 @@ mod tests {
         assert_eq!(series.x, vec![100.0, 200.0]);
         assert_eq!(series.y, vec![2.0, 6.0]);
         assert_eq!(series.band, Some((vec![1.0, 5.0], vec![3.0, 7.0])));
+    }
+
+    #[test]
+    fn seeds_are_a_count_or_a_list() {
+        let parse = |text: &str| text.parse::<Seeds>();
+        assert_eq!(parse("5"), Ok(Seeds::Count(5)));
+        assert_eq!(parse("101,102,103"), Ok(Seeds::List(vec![101, 102, 103])));
+        assert_eq!(parse(" 7 , 0,3 "), Ok(Seeds::List(vec![7, 0, 3])));
+        assert_eq!(parse("5").unwrap().resolve(None), Ok(vec![1, 2, 3, 4, 5]));
+        assert_eq!(
+            parse("3").unwrap().resolve(Some(101)),
+            Ok(vec![101, 102, 103])
+        );
+        assert_eq!(parse("102,101").unwrap().resolve(None), Ok(vec![102, 101]));
+        assert_eq!(
+            parse("1").unwrap().resolve(Some(u64::MAX)),
+            Ok(vec![u64::MAX])
+        );
+    }
+
+    #[test]
+    fn bad_seeds_are_errors_naming_the_flag() {
+        for (text, problem) in [
+            ("", "`` is not a count"),
+            ("0", "at least 1"),
+            ("five", "`five` is not a count"),
+            ("-3", "`-3` is not a count"),
+            (",", "`` in `,` is not a seed"),
+            ("101,,103", "`` in `101,,103` is not a seed"),
+            ("101,x", "`x` in `101,x` is not a seed"),
+            ("1,-2", "`-2` in `1,-2` is not a seed"),
+            ("4,5,4", "seed 4 appears twice"),
+        ] {
+            let error = text.parse::<Seeds>().unwrap_err();
+            assert!(
+                error.starts_with("--seeds") && error.contains(problem),
+                "{text:?}: {error}"
+            );
+        }
+        let error = Seeds::List(vec![1, 2]).resolve(Some(5)).unwrap_err();
+        assert!(
+            error.contains("--seed-start") && error.contains("list"),
+            "{error}"
+        );
+        let error = Seeds::Count(2).resolve(Some(u64::MAX)).unwrap_err();
+        assert!(
+            error.contains("--seed-start") && error.contains("--seeds 2"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_table_names_the_seeds_and_the_flags_that_reproduce_them() {
+        assert_eq!(seeds_flags(&[1, 2, 3, 4, 5]), "--seeds 5");
+        assert_eq!(seeds_flags(&[101, 102]), "--seeds 2 --seed-start 101");
+        assert_eq!(seeds_flags(&[0]), "--seeds 1 --seed-start 0");
+        assert_eq!(seeds_flags(&[7, 3]), "--seeds 7,3");
+        let rows = select(Some("sac"), Some("pendulum")).unwrap();
+        let results = run_rows(&rows, &[101, 103], 1, None, |_| false);
+        let markdown = table(
+            &rows,
+            &results,
+            &[101, 103],
+            None,
+            "wengert report learning",
+        );
+        assert!(
+            markdown.contains("2 training seeds (101, 103)"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("| seeds 101, 103 |"), "{markdown}");
+        assert!(markdown.contains("≥ -200 on 2/2"), "{markdown}");
     }
 }

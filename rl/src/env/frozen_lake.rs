@@ -13,9 +13,14 @@
 //!
 //! The observation is the cell index as one `f32`; the registered time limits are 100 steps
 //! (4×4) and 200 (8×8).
+//!
+//! What decides the future — the cell `s`, whether the episode is running and the generator
+//! that draws the start cell and the slips — is saved like a classic-control environment's
+//! state ([`Env::save_state`]), with `s` as the one real.
 
 use super::{
-    Action, Env, EnvError, EnvRng, EpisodeStatus, Feedback, Space, TabularModel, Transition,
+    Action, Env, EnvError, EnvRng, EnvState, EpisodeStatus, Feedback, Space, TabularModel,
+    Transition, load_classic, save_classic,
 };
 
 /// Gymnasium's 4×4 map.
@@ -41,6 +46,41 @@ pub(crate) fn move_in_grid(
         2 => (row, (col + 1).min(ncol - 1)),
         _ => (row.saturating_sub(1), col),
     }
+}
+
+/// The state of a tabular environment in cell `s` ([`save_classic`] with `s` as its one real).
+pub(crate) fn save_cell(s: usize, status: EpisodeStatus, rng: &Option<EnvRng>) -> EnvState {
+    save_classic(&[s as f64], status, rng, &[])
+}
+
+/// Restores what [`save_cell`] saved. A cell that is not one of the `num_states` cells is an
+/// error, and on any error nothing changes.
+pub(crate) fn load_cell(
+    id: &str,
+    saved: &EnvState,
+    num_states: usize,
+    s: &mut usize,
+    status: &mut EpisodeStatus,
+    rng: &mut Option<EnvRng>,
+) -> Result<(), EnvError> {
+    let (mut cell, mut saved_status, mut saved_rng) = ([0.0], *status, None);
+    load_classic(
+        id,
+        saved,
+        &mut cell,
+        &mut saved_status,
+        &mut saved_rng,
+        &mut [],
+    )?;
+    let [cell] = cell;
+    if !(cell >= 0.0 && cell < num_states as f64 && cell.fract() == 0.0) {
+        return Err(EnvError::InvalidConfig(format!(
+            "a saved state of {id} is in cell {cell}, expected one of the cells 0 to {}",
+            num_states - 1
+        )));
+    }
+    (*s, *status, *rng) = (cell as usize, saved_status, saved_rng);
+    Ok(())
 }
 
 /// FrozenLake (see the module doc).
@@ -226,6 +266,22 @@ impl Env for FrozenLake {
         self.id
     }
 
+    /// The cell `s` as the one real; the episode status and the generator's words.
+    fn save_state(&self) -> Option<EnvState> {
+        Some(save_cell(self.state, self.status, &self.rng))
+    }
+
+    fn load_state(&mut self, saved: &EnvState) -> Result<(), EnvError> {
+        load_cell(
+            self.id,
+            saved,
+            self.model.num_states(),
+            &mut self.state,
+            &mut self.status,
+            &mut self.rng,
+        )
+    }
+
     fn observation_space(&self) -> &Space {
         &self.observation_space
     }
@@ -264,9 +320,137 @@ impl Env for FrozenLake {
     }
 }
 
+/// Steps `env` and `copy` with the same actions (drawn from a fixed seed) for `steps` steps,
+/// resetting both without a seed whenever an episode ends, and checks that every observation,
+/// reward, flag and error agrees. Returns the number of episodes that ended.
+#[cfg(test)]
+pub(crate) fn assert_continues_alike(env: &mut dyn Env, copy: &mut dyn Env, steps: usize) -> usize {
+    use rand::{RngExt, SeedableRng};
+    let Space::Discrete { n } = *env.action_space() else {
+        panic!("a discrete action space")
+    };
+    let mut actions = EnvRng::seed_from_u64(99);
+    let mut episodes = 0;
+    for t in 0..steps {
+        let action = Action::Discrete(actions.random_range(0..n));
+        let (a, b) = (env.step(action), copy.step(action));
+        assert_eq!(a, b, "step {t}");
+        if !matches!(a, Ok(ref step) if !step.done()) {
+            episodes += 1;
+            assert_eq!(env.reset(None), copy.reset(None), "reset after step {t}");
+        }
+    }
+    episodes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::{TimeLimit, VectorActions, VectorEnv, make};
+    use crate::snapshot::TrainingState;
+
+    #[test]
+    fn a_restored_slippery_lake_continues_bit_for_bit() {
+        for id in ["FrozenLake-v1", "FrozenLake8x8-v1"] {
+            let mut env = make(id).unwrap();
+            env.reset(Some(5));
+            // Save mid-episode, after some slips have moved the generator.
+            let mut steps = 0;
+            while steps < 3 {
+                if env.step(Action::Discrete(2)).unwrap().done() {
+                    env.reset(None);
+                }
+                steps += 1;
+            }
+            let saved = env.save_state().unwrap();
+            let mut copy = make(id).unwrap();
+            copy.reset(Some(1234)); // a different cell and generator, overwritten below
+            copy.load_state(&saved).unwrap();
+            assert_eq!(copy.save_state().unwrap(), saved);
+            let episodes = assert_continues_alike(&mut env, &mut copy, 5000);
+            assert!(episodes > 50, "{id}: only {episodes} episodes");
+        }
+    }
+
+    #[test]
+    fn a_lake_saved_as_its_episode_ends_draws_the_same_next_start_and_slips() {
+        let mut env = TimeLimit::new(FrozenLake::from_map("SFF\nSHG", true).unwrap(), 20);
+        env.reset(Some(8));
+        while !env.step(Action::Discrete(1)).unwrap().done() {}
+        let saved = env.save_state().unwrap();
+        let mut copy = TimeLimit::new(FrozenLake::from_map("SFF\nSHG", true).unwrap(), 20);
+        copy.load_state(&saved).unwrap();
+        assert!(matches!(
+            copy.step(Action::Discrete(0)),
+            Err(EnvError::NeedsReset { finished: true, .. })
+        ));
+        assert_eq!(env.reset(None), copy.reset(None)); // two start cells: the generator decides
+        assert!(assert_continues_alike(&mut env, &mut copy, 2000) > 100);
+    }
+
+    #[test]
+    fn a_lake_saved_before_its_first_reset_still_needs_one() {
+        let saved = FrozenLake::four_by_four(true).save_state().unwrap();
+        let mut copy = FrozenLake::four_by_four(true);
+        copy.reset(Some(0));
+        copy.load_state(&saved).unwrap();
+        assert!(matches!(
+            copy.step(Action::Discrete(0)),
+            Err(EnvError::NeedsReset {
+                finished: false,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_damaged_state_is_an_error_and_changes_nothing() {
+        let mut env = FrozenLake::four_by_four(true);
+        env.reset(Some(3));
+        let saved = env.save_state().unwrap();
+        let mut copy = FrozenLake::four_by_four(true);
+        copy.reset(Some(4));
+        let before = copy.save_state().unwrap();
+        for (reals, problem) in [(vec![16.0], "cell 16"), (vec![2.5], "cell 2.5")] {
+            let damaged = EnvState {
+                reals,
+                ..saved.clone()
+            };
+            let message = copy.load_state(&damaged).unwrap_err().to_string();
+            assert!(
+                message.contains(problem) && message.contains("0 to 15"),
+                "{message}"
+            );
+        }
+        let short = EnvState {
+            words: saved.words[..5].to_vec(),
+            ..saved
+        };
+        let message = copy.load_state(&short).unwrap_err().to_string();
+        assert!(message.contains("5 words, expected 1 and 6"), "{message}");
+        assert_eq!(copy.save_state().unwrap(), before);
+    }
+
+    #[test]
+    fn a_damaged_vector_env_entry_is_named() {
+        let lakes = || (0..2).map(|_| make("FrozenLake-v1").unwrap()).collect();
+        let mut envs = VectorEnv::new(lakes(), 1).unwrap();
+        envs.reset(Some(0));
+        envs.step(VectorActions::Discrete(&[1, 2])).unwrap();
+        let mut state = TrainingState::new("q_learning", "FrozenLake-v1", "");
+        state.save("envs", &envs);
+        let mut restored = VectorEnv::new(lakes(), 1).unwrap();
+        state.load("envs", &mut restored).unwrap();
+        let (a, b) = (
+            envs.step(VectorActions::Discrete(&[3, 0])).unwrap(),
+            restored.step(VectorActions::Discrete(&[3, 0])).unwrap(),
+        );
+        assert_eq!(a, b);
+        state.put_u64("envs.1.words", vec![1, 0, 0]);
+        let error = state.load("envs", &mut restored).unwrap_err();
+        assert_eq!(error.entry, "envs.1.words");
+        assert!(error.to_string().contains("FrozenLake-v1"), "{error}");
+    }
 
     #[test]
     fn holes_and_goal_are_absorbing_and_terminal() {

@@ -10,10 +10,14 @@
 //! States are cells `s = row · ncol + col` (walls included, never reached);
 //! [`Gridworld::model`] exposes `P(s', r | s, a)`. With the default map, `step_reward = −0.04`,
 //! `noise = 0.2` and `γ = 1`, the optimal values are the textbook's (Russell & Norvig, Fig. 17.3).
+//!
+//! The cell, the episode status and the generator are saved like FrozenLake's
+//! ([`Env::save_state`]).
 
-use super::frozen_lake::move_in_grid;
+use super::frozen_lake::{load_cell, move_in_grid, save_cell};
 use super::{
-    Action, Env, EnvError, EnvRng, EpisodeStatus, Feedback, Space, TabularModel, Transition,
+    Action, Env, EnvError, EnvRng, EnvState, EpisodeStatus, Feedback, Space, TabularModel,
+    Transition,
 };
 
 /// Russell & Norvig's 4×3 world.
@@ -197,6 +201,22 @@ impl Env for Gridworld {
         "Gridworld"
     }
 
+    /// The cell `s` as the one real; the episode status and the generator's words.
+    fn save_state(&self) -> Option<EnvState> {
+        Some(save_cell(self.state, self.status, &self.rng))
+    }
+
+    fn load_state(&mut self, saved: &EnvState) -> Result<(), EnvError> {
+        load_cell(
+            "Gridworld",
+            saved,
+            self.model.num_states(),
+            &mut self.state,
+            &mut self.status,
+            &mut self.rng,
+        )
+    }
+
     fn observation_space(&self) -> &Space {
         &self.observation_space
     }
@@ -238,6 +258,51 @@ impl Env for Gridworld {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::frozen_lake::assert_continues_alike;
+
+    #[test]
+    fn a_restored_gridworld_continues_bit_for_bit() {
+        let mut world = Gridworld::russell_norvig();
+        world.reset(Some(11));
+        for a in [3, 3, 2] {
+            if world.step(Action::Discrete(a)).unwrap().done() {
+                world.reset(None);
+            }
+        }
+        let saved = world.save_state().unwrap();
+        let mut copy = Gridworld::russell_norvig();
+        copy.load_state(&saved).unwrap();
+        assert_eq!(copy.save_state().unwrap(), saved);
+        let episodes = assert_continues_alike(&mut world, &mut copy, 5000);
+        assert!(episodes > 50, "only {episodes} episodes");
+    }
+
+    #[test]
+    fn a_damaged_gridworld_state_is_an_error() {
+        let mut world = Gridworld::russell_norvig();
+        world.reset(Some(0));
+        let saved = world.save_state().unwrap();
+        let mut copy = Gridworld::russell_norvig();
+        let message = copy
+            .load_state(&EnvState {
+                reals: vec![12.0],
+                ..saved.clone()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("Gridworld") && message.contains("cell 12"),
+            "{message}"
+        );
+        let message = copy
+            .load_state(&EnvState {
+                reals: vec![],
+                ..saved
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("0 reals"), "{message}");
+    }
 
     #[test]
     fn walls_block_and_the_pit_ends_the_episode() {
