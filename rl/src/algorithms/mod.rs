@@ -49,6 +49,14 @@ pub struct Algorithm {
     driver: &'static dyn Driver,
 }
 
+impl Algorithm {
+    /// The valid range of every numeric setting, by name (its configuration's
+    /// [`Config::RANGES`]).
+    pub fn ranges(&self) -> &'static [(&'static str, config::Range)] {
+        self.driver.ranges()
+    }
+}
+
 impl std::fmt::Debug for Algorithm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Algorithm")
@@ -326,6 +334,7 @@ trait Driver: Sync {
         on_iteration: &mut dyn FnMut(&Iteration<'_>) -> bool,
     ) -> Result<Run, TrainError>;
     fn build(&self, env_id: &str, config: &str) -> Result<Box<dyn Agent>, TrainError>;
+    fn ranges(&self) -> &'static [(&'static str, config::Range)];
 }
 
 /// The [`Driver`] of trainer `T`.
@@ -375,5 +384,9 @@ impl<T: Trainer> Driver for Entry<T> {
         let parsed = Self::parse(config)?;
         config::validate(&parsed).map_err(TrainError::Config)?;
         Ok(Box::new(T::new(env_id, &parsed)?.into_agent()))
+    }
+
+    fn ranges(&self) -> &'static [(&'static str, config::Range)] {
+        T::Config::RANGES
     }
 }

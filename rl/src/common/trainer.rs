@@ -83,6 +83,14 @@ pub trait Trainer: Sized {
     /// Environment steps one iteration takes: the budget must allow at least one.
     fn steps_per_iteration(config: &Self::Config) -> usize;
 
+    /// One iteration's budget in words, for the error of a budget below it.
+    fn iteration_in_words(config: &Self::Config) -> String {
+        format!(
+            "one iteration of {} environment steps",
+            Self::steps_per_iteration(config)
+        )
+    }
+
     /// The iterations `config`'s budget allows.
     fn iterations(config: &Self::Config) -> usize;
 
@@ -117,11 +125,32 @@ pub fn check<T: Trainer>(config: &T::Config) -> Result<(), TrainError> {
             .and_then(|t| t.get("total_timesteps").and_then(|v| v.as_integer()))
             .unwrap_or(0);
         return Err(TrainError::Config(format!(
-            "`total_timesteps` = {budget} is below one iteration of {} environment steps",
-            T::steps_per_iteration(config)
+            "`total_timesteps` = {budget} is below {}",
+            T::iteration_in_words(config)
         )));
     }
     Ok(())
+}
+
+/// Trains `T` on `env_id` with `config` from scratch; `on_iteration` sees every iteration's
+/// metrics and stops the run by returning `false`.
+///
+/// ```no_run
+/// use wengert_rl::algorithms::{preset, ppo::{Ppo, PpoConfig}};
+/// use wengert_rl::common::trainer::train;
+/// let config: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
+/// let trained = train::<Ppo>("CartPole-v1", &config, |m| {
+///     println!("{} steps: return {:?}", m.env_steps, m.mean_return);
+///     true
+/// })
+/// .unwrap();
+/// ```
+pub fn train<T: Trainer>(
+    env_id: &str,
+    config: &T::Config,
+    mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
+) -> Result<Trained<T::Agent>, TrainError> {
+    train_from::<T>(env_id, config, None, |i| on_iteration(i.metrics))
 }
 
 /// Trains `T` on `env_id` with `config`, from `resume` when given (see the module doc);
