@@ -115,15 +115,19 @@ pub struct Trained<A> {
     pub history: Vec<IterationMetrics>,
 }
 
+/// The `total_timesteps` of a configuration.
+fn budget_of<C: Config>(config: &C) -> i64 {
+    toml::from_str::<toml::Table>(&config::to_toml(config))
+        .ok()
+        .and_then(|t| t.get("total_timesteps").and_then(|v| v.as_integer()))
+        .unwrap_or(0)
+}
+
 /// Checks `config` (ranges, relations, a budget of at least one iteration) for `T`.
 pub fn check<T: Trainer>(config: &T::Config) -> Result<(), TrainError> {
     config::validate(config).map_err(TrainError::Config)?;
     if T::iterations(config) == 0 {
-        let total = config::to_toml(config);
-        let budget = toml::from_str::<toml::Table>(&total)
-            .ok()
-            .and_then(|t| t.get("total_timesteps").and_then(|v| v.as_integer()))
-            .unwrap_or(0);
+        let budget = budget_of(config);
         return Err(TrainError::Config(format!(
             "`total_timesteps` = {budget} is below {}",
             T::iteration_in_words(config)
@@ -168,8 +172,17 @@ pub fn train_from<T: Trainer>(
     let mut recent_returns: Vec<f64> = Vec::new();
     let (mut first_iteration, mut env_steps, mut clock) = (1, 0, Clock::start());
     if let Some(state) = resume {
+        // The budget may grow on resume (the rest of the configuration may not).
+        let mut saved_budget: T::Config = config::from_toml(&state.config)
+            .map_err(|e| TrainError::Resume(format!("the saved configuration: {e}")))?;
+        config::set(&mut saved_budget, "total_timesteps", &budget_of(config).to_string())
+            .map_err(TrainError::Resume)?;
         state
             .check(T::NAME, env_id, &config_text)
+            .or_else(|e| match config::to_toml(&saved_budget) == config_text {
+                true => Ok(()),
+                false => Err(e),
+            })
             .map_err(TrainError::Resume)?;
         for (name, mut part) in trainer.parts() {
             part.load(name, state)?;
