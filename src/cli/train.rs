@@ -111,7 +111,7 @@ fn start(args: &TrainArgs) -> Result<Outcome, String> {
         if key == "seed" {
             let parsed = value
                 .parse()
-                .map_err(|_| format!("`seed` expects a non-negative integer, found `{value}`"))?;
+                .map_err(|_| format!("`seed` expects a number in [0, ∞), found `{value}`"))?;
             seed = args.seed.or(Some(parsed));
         } else {
             overrides.insert(key, value);
