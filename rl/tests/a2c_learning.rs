@@ -3,6 +3,7 @@
 
 use wengert_rl::algorithms::a2c::{A2c, A2cAgent, A2cConfig, A2cNetwork, A2cOptimizer};
 use wengert_rl::algorithms::{self, preset};
+use wengert_rl::common::config::{Config, to_toml};
 use wengert_rl::common::trainer::{Trained, Trainer, train_from};
 use wengert_rl::train::{Agent, TrainError, evaluate};
 
@@ -174,4 +175,20 @@ fn a_checkpoint_carries_the_observation_statistics_acting_needs() {
             .unwrap_err()
             .contains("has length 3, expected 4")
     );
+}
+
+/// Every numeric setting of the preset (integers, floats, lists of numbers) has a range.
+#[test]
+fn every_numeric_setting_has_a_range() {
+    let config: A2cConfig = preset("a2c", "CartPole-v1").unwrap();
+    let table: toml::Table = toml::from_str(&to_toml(&config)).unwrap();
+    for (key, value) in &table {
+        let numeric = match value {
+            toml::Value::Integer(_) | toml::Value::Float(_) => true,
+            toml::Value::Array(items) => items.iter().all(|v| v.is_integer() || v.is_float()),
+            _ => false,
+        };
+        let ranged = <A2cConfig as Config>::RANGES.iter().any(|(k, _)| k == key);
+        assert!(!numeric || ranged, "`{key}` has no range");
+    }
 }

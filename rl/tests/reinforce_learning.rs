@@ -4,6 +4,7 @@
 
 use wengert_rl::algorithms::reinforce::{Reinforce, ReinforceConfig};
 use wengert_rl::algorithms::{self, preset};
+use wengert_rl::common::config::{Config, to_toml};
 use wengert_rl::common::trainer::{Trained, train_from};
 use wengert_rl::train::{PolicyAgent, TrainError, evaluate};
 
@@ -113,4 +114,22 @@ fn bad_settings_are_rejected_with_what_was_expected() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("`hidden`"), "{error}");
+}
+
+/// Every numeric setting of the preset (integers, floats, lists of numbers) has a range.
+#[test]
+fn every_numeric_setting_has_a_range() {
+    let config: ReinforceConfig = preset("reinforce", "CartPole-v1").unwrap();
+    let table: toml::Table = toml::from_str(&to_toml(&config)).unwrap();
+    for (key, value) in &table {
+        let numeric = match value {
+            toml::Value::Integer(_) | toml::Value::Float(_) => true,
+            toml::Value::Array(items) => items.iter().all(|v| v.is_integer() || v.is_float()),
+            _ => false,
+        };
+        let ranged = <ReinforceConfig as Config>::RANGES
+            .iter()
+            .any(|(k, _)| k == key);
+        assert!(!numeric || ranged, "`{key}` has no range");
+    }
 }

@@ -167,7 +167,9 @@ impl Config for A2cConfig {
 /// A2C's policy and value function: two networks or one shared trunk.
 #[derive(Clone, Debug)]
 pub enum A2cNetwork {
+    /// `π_θ` and `V_φ` as two networks.
     Separate(ActorCritic),
+    /// `π_θ` and `V_φ` as two heads on one trunk.
     Shared(SharedActorCritic),
 }
 
