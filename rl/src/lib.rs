@@ -47,7 +47,7 @@ pub mod irl;
 pub mod normalize;
 pub mod policy;
 pub mod rollout;
-// pub mod shared_actor_critic;
+pub mod shared_actor_critic;
 pub mod snapshot;
 pub mod tabular;
 pub mod train;

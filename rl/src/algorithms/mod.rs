@@ -10,7 +10,7 @@
 //! learning report and the tests can resolve a configuration, train, resume and rebuild an
 //! agent of any of them with the same calls.
 
-// pub mod a2c;
+pub mod a2c;
 
 // pub mod ddpg;
 
@@ -18,7 +18,7 @@
 
 pub mod ppo;
 
-// pub mod reinforce;
+pub mod reinforce;
 
 // pub mod sac;
 
@@ -75,24 +75,22 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/ppo.toml"),
         driver: &Entry::<ppo::Ppo>(PhantomData),
     },
-    // Algorithm {
-    //     name: "reinforce",
-    //     about: "REINFORCE (vanilla policy gradient): reward-to-go, learned baseline, one step per batch",
-    //     discrete: true,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/reinforce.toml"),
-    //     driver: &Entry::<reinforce::Reinforce>(PhantomData),
-    // },
-
-    // Algorithm {
-    //     name: "a2c",
-    //     about: "Advantage Actor-Critic: synchronous n-step returns, entropy bonus, RMSprop",
-    //     discrete: true,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/a2c.toml"),
-    //     driver: &Entry::<a2c::A2c>(PhantomData),
-    // },
-
+    Algorithm {
+        name: "reinforce",
+        about: "REINFORCE (vanilla policy gradient): reward-to-go, learned baseline, one step per batch",
+        discrete: true,
+        continuous: true,
+        presets: include_str!("../../presets/reinforce.toml"),
+        driver: &Entry::<reinforce::Reinforce>(PhantomData),
+    },
+    Algorithm {
+        name: "a2c",
+        about: "Advantage Actor-Critic: synchronous n-step returns, entropy bonus, RMSprop",
+        discrete: true,
+        continuous: true,
+        presets: include_str!("../../presets/a2c.toml"),
+        driver: &Entry::<a2c::A2c>(PhantomData),
+    },
     // Algorithm {
     //     name: "trpo",
     //     about: "Trust Region Policy Optimization: natural gradient by conjugate gradient, KL line search",
