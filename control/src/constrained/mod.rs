@@ -1,0 +1,98 @@
+//! Constrained trajectory optimisation by shooting: the augmented Lagrangian around iLQR
+//! (as trajax's `constrained_ilqr` and ALTRO), and dual gradient descent.
+//!
+//! ## Background
+//!
+//! The problem of [`crate::ilqr`] with constraints added ([`Constraints`]):
+//!
+//! ```text
+//! minimise   J(u) = Σ_{t<N} ℓ(x_t, u_t) + ℓ_T(x_N)        subject to x_{t+1} = f(x_t, u_t), x_0 given,
+//!            h(x_t, u_t) = 0,   g(x_t, u_t) ≤ 0   (t < N),   h_T(x_N) = 0.
+//! ```
+//!
+//! Shooting keeps the dynamics by rolling them out, so only `u` is optimised and the
+//! constraints are the only thing left to handle. Both methods here move them into the cost
+//! with Lagrange multipliers and solve a sequence of *unconstrained* problems with the existing
+//! iLQR (no second solver): the cost at step `t` gains the terms of the multipliers `λ_t, μ_t`
+//! through [`crate::ilqr::Problem::with_stage_cost`], and autograd differentiates those terms
+//! together with the cost — no Jacobian of a constraint is written by hand.
+//!
+//! **Dual gradient descent** (Boyd & Vandenberghe 2004, §5; Uzawa's method) treats the
+//! Lagrangian `L(u; λ, μ) = J + Σ_t (λ_tᵀ h_t + μ_tᵀ g_t) + λ_Tᵀ h_T` as a function of the
+//! multipliers: the dual function `d(λ, μ) = min_u L(u; λ, μ)` is concave, and by Danskin's
+//! theorem its gradient is the constraint values at the minimiser. So: minimise the
+//! Lagrangian, then step the multipliers along the violation. It needs `L` to have a minimiser
+//! for every `λ` and a step `α` below `2 / (curvature of d)`, and it converges linearly at best.
+//!
+//! **The augmented Lagrangian** (Hestenes 1969, Powell 1969; Nocedal & Wright 2006, §17.3–4)
+//! minimises `L` plus a quadratic penalty `ρ/2 ‖constraint‖²`. For `ρ` large enough the
+//! minimiser is the constrained optimum as soon as the multipliers are right, and the multiplier
+//! update is dual ascent on the *penalised* problem with step `ρ`: the step size is no longer a
+//! guess, and the penalty makes the inner problem well posed even where `L` alone is not. The
+//! penalty grows only while the violation fails to fall fast enough, so `ρ` stays moderate and
+//! iLQR's inner problems stay well conditioned (Conn, Gould & Toint 1991; ALTRO, Howell,
+//! Jackson & Manchester 2019). trajax's `constrained_ilqr` is the same scheme with `ρ` always
+//! multiplied by 10.
+//!
+//! ## Key equations
+//!
+//! With `φ_ρ(h; λ) = λᵀh + ρ/2 ‖h‖²` and `ψ_ρ(g; μ) = (‖max(0, μ + ρg)‖² − ‖μ‖²)/(2ρ)`
+//! ([`Constraints::knot_terms`]), the augmented Lagrangian is
+//!
+//! ```text
+//! L_ρ(u; λ, μ) = Σ_{t<N} [ℓ(x_t, u_t) + φ_ρ(h(x_t, u_t); λ_t) + ψ_ρ(g(x_t, u_t); μ_t)]
+//!              + ℓ_T(x_N) + φ_ρ(h_T(x_N); λ_T),          x rolled out from u,
+//! ```
+//!
+//! and `L_0 = L`. After minimising it, the updates are
+//!
+//! ```text
+//! augmented Lagrangian:   λ_t ← λ_t + ρ h_t,   μ_t ← max(0, μ_t + ρ g_t),   λ_T ← λ_T + ρ h_T
+//!                         ρ ← min(φ ρ, ρ_max)   if  violation > max(ε_c, η · previous violation)
+//! dual gradient descent:  λ_t ← λ_t + α h_t,   μ_t ← max(0, μ_t + α g_t),   λ_T ← λ_T + α h_T
+//! ```
+//!
+//! Since `∇_u L_ρ(u; λ, μ) = ∇_u L(u; λ⁺, μ⁺)` at the updated multipliers, a converged inner
+//! solve leaves the Lagrangian stationary. The stopping rule is the KKT conditions:
+//!
+//! ```text
+//! violation       max(‖h‖_∞, max g⁺, ‖h_T‖_∞)            ≤ ε_c
+//! complementarity max_i |min(−g_i, μ_i)|                  ≤ ε_c
+//! stationarity    max_t ‖∇_{u_t} L(u; λ, μ)‖_∞            ≤ ε_s   (costate recursion, as in iLQR)
+//! ```
+//!
+//! ## Pseudocode
+//!
+//! ```text
+//! λ, μ ← 0;  ρ ← ρ₀;  u ← initial controls
+//! repeat:
+//!     u ← iLQR(L_ρ(·; λ, μ)), warm-started at u          (ρ = 0 for dual gradient descent)
+//!     evaluate h, g, h_T along (x, u)
+//!     update λ, μ (step ρ, or α);  log violation, multipliers, stationarity
+//!     if violation, complementarity ≤ ε_c and stationarity ≤ ε_s: stop
+//!     raise ρ if the violation fell by less than η              (augmented Lagrangian only)
+//! ```
+//!
+//! ## Documentation
+//!
+//! - [`Constraints`]: `h`, `g` (with [`Constraints::with_control_bounds`]), `h_T`
+//!   (with [`Constraints::with_goal`]); their values ([`ConstraintValues`]) and
+//!   [`Multipliers`].
+//! - [`AugmentedLagrangianIlqr`] and [`DualGradientDescent`]: the two outer loops, returning a
+//!   [`ConstrainedSolution`] with one [`OuterIteration`] (cost, violation, stationarity,
+//!   penalty, multipliers) per multiplier update.
+//! - [`crate::collocation`]: the same problems by direct collocation.
+#![allow(non_snake_case)]
+
+mod augmented_lagrangian;
+mod constraints;
+mod dual_gradient;
+
+pub use augmented_lagrangian::{
+    AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, OuterIteration,
+    augmented_lagrangian_problem, lagrangian_stationarity,
+};
+pub use constraints::{
+    ConstraintValues, Constraints, Multipliers, PathConstraint, TerminalConstraint,
+};
+pub use dual_gradient::{DualGradientDescent, DualGradientOptions};
