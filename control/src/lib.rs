@@ -47,6 +47,7 @@
 //! assert!(solution.spectral_radius < 1.0);
 //! ```
 
+pub mod collocation;
 pub mod constrained;
 pub mod ilqr;
 pub mod linalg;

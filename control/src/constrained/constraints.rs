@@ -253,11 +253,11 @@ impl Constraints {
 
     /// The constraint values along a trajectory: the path constraints at the knots
     /// `(x_t, u_t)`, `t < K` (`K` = rows of `u`, all evaluated as one batch) and the terminal
-    /// constraint at the last row of `x`.
+    /// constraint at the last row of `x` (`x` has `N + 1 ≥ K` rows).
     pub fn evaluate(&self, x: &Array2<f64>, u: &Array2<f64>) -> ConstraintValues {
         let K = u.nrows();
         assert!(
-            x.nrows() > K || (x.nrows() == K && self.p_T == 0),
+            x.nrows() >= K && x.nrows() > 0,
             "Constraints::evaluate: {} states for {K} controls",
             x.nrows()
         );
@@ -340,7 +340,7 @@ impl Constraints {
 }
 
 /// `λᵀ h + ρ/2 ‖h‖²` per column.
-fn equality_terms(h: &Var<f64>, lambda: ArrayView1<f64>, rho: f64) -> Var<f64> {
+pub(crate) fn equality_terms(h: &Var<f64>, lambda: ArrayView1<f64>, rho: f64) -> Var<f64> {
     let lambda = Var::constant(as_column(&lambda.to_owned()));
     (h * &lambda + h.powi(2) * (0.5 * rho)).sum(&[0], false)
 }

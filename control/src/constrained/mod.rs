@@ -96,3 +96,4 @@ pub use constraints::{
     ConstraintValues, Constraints, Multipliers, PathConstraint, TerminalConstraint,
 };
 pub use dual_gradient::{DualGradientDescent, DualGradientOptions};
+pub(crate) use constraints::equality_terms;

@@ -230,7 +230,7 @@ impl Problem {
     }
 
     /// `ℓ(x, u) + ℓ_t(x, u)` on autograd variables.
-    fn running_cost_var(&self, t: usize, x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
+    pub(crate) fn running_cost_var(&self, t: usize, x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
         let cost = (self.running_cost)(x, u);
         match &self.stage_cost {
             Some(stage_cost) => cost + stage_cost(t, x, u),
