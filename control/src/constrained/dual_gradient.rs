@@ -33,8 +33,11 @@ pub struct DualGradientOptions {
 impl Default for DualGradientOptions {
     fn default() -> Self {
         DualGradientOptions {
+            // As for the augmented Lagrangian: the inner solves stop on the gradient, since a
+            // small dual step changes the cost by less than a relative tolerance would notice.
             ilqr: IlqrOptions {
                 max_iterations: 200,
+                tolerance: 1e-14,
                 ..IlqrOptions::default()
             },
             max_iterations: 200,
