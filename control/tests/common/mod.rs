@@ -8,22 +8,8 @@ use wengert_control::constrained::Constraints;
 use wengert_control::ilqr::{Problem, quadratic_cost};
 use wengert_control::systems::System;
 
-/// trajax's `car`: `ẋ = (v cos θ, v sin θ, ω)` with `x = (p_x, p_y, θ)`, `u = (v, ω)`.
-pub struct Car;
-
-impl System for Car {
-    fn state_dim(&self) -> usize {
-        3
-    }
-    fn control_dim(&self) -> usize {
-        2
-    }
-    fn continuous(&self, x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
-        let theta = x.slice(0, 2, 3);
-        let (v, omega) = (u.slice(0, 0, 1), u.slice(0, 1, 2));
-        Var::concat(&[&(&v * &theta.cos()), &(&v * &theta.sin()), &omega], 0)
-    }
-}
+/// trajax's `car`: the unicycle `ẋ = (v cos θ, v sin θ, ω)`.
+pub use wengert_control::systems::Unicycle as Car;
 
 pub const DT: f64 = 0.1;
 
