@@ -804,15 +804,26 @@ mod tests {
             for j in i.saturating_sub(b)..=i {
                 // A = Mᵀ M restricted to the band, plus a dominant diagonal: SPD.
                 let entry = M.column(i).dot(&M.column(j)) * 0.1;
-                A.add(i, j, if i == j { entry + 2.0 * b as f64 } else { entry });
+                A.add(
+                    i,
+                    j,
+                    if i == j {
+                        entry + 2.0 * b as f64
+                    } else {
+                        entry
+                    },
+                );
             }
         }
         let dense = Cholesky::factor(A.to_dense().view()).unwrap();
         let banded = BandedCholesky::factor(&A).unwrap();
         // The band of L holds its lower triangle (get mirrors it above the diagonal).
-        let lower = Array2::from_shape_fn((N, N), |(i, j)| {
-            if i >= j { banded.L.get(i, j) } else { 0.0 }
-        });
+        let lower = Array2::from_shape_fn(
+            (N, N),
+            |(i, j)| {
+                if i >= j { banded.L.get(i, j) } else { 0.0 }
+            },
+        );
         assert!(max_abs_difference(&dense.L, &lower) < 1e-12);
         let r = pseudo_random_matrix(N, 1, 3).column(0).to_owned();
         let x = banded.solve(r.view()).unwrap();

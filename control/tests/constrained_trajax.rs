@@ -34,9 +34,18 @@ fn car_around_an_obstacle_by_augmented_lagrangian_ilqr() {
     let x_N = solution.x.row(25);
     assert!((x_N[0] - 1.0).abs() <= 1e-6 && x_N[1].abs() <= 1e-6 && x_N[2].abs() <= 1e-6);
     assert!(solution.u.iter().all(|u| u.abs() <= 1.0 + 1e-6));
-    assert!(distance_to_obstacle(&solution.x.slice(ndarray::s![..25, ..]).to_owned()) >= 0.25 - 1e-6);
+    assert!(
+        distance_to_obstacle(&solution.x.slice(ndarray::s![..25, ..]).to_owned()) >= 0.25 - 1e-6
+    );
     // The obstacle is active (the car would drive straight through it otherwise).
-    assert!(solution.multipliers.mu.column(0).iter().any(|mu| *mu > 1e-3));
+    assert!(
+        solution
+            .multipliers
+            .mu
+            .column(0)
+            .iter()
+            .any(|mu| *mu > 1e-3)
+    );
     assert!(solution.iterations.last().unwrap().stationarity <= 1e-4);
 }
 
@@ -54,7 +63,9 @@ fn inactive_constraints_leave_the_unconstrained_ilqr_optimum() {
     let x0 = array![1.0, 0.0];
     // The inner solver's options, so that both are converged equally far.
     let options = AugmentedLagrangianOptions::default();
-    let unconstrained = Ilqr::new(options.ilqr.clone()).solve(&problem, &x0, None).unwrap();
+    let unconstrained = Ilqr::new(options.ilqr.clone())
+        .solve(&problem, &x0, None)
+        .unwrap();
     let constraints = Constraints::new(2, 1)
         .with_control_bounds(array![-100.0], array![100.0])
         .with_inequality(|x, _| x.slice(0, 1, 2).powi(2) - 100.0); // |θ̇| ≤ 10
@@ -64,11 +75,12 @@ fn inactive_constraints_leave_the_unconstrained_ilqr_optimum() {
     assert!(constrained.converged);
     assert_eq!(constrained.iterations.len(), 1);
     assert!(constrained.multipliers.mu.iter().all(|mu| *mu == 0.0));
-    let difference = (&constrained.u - &unconstrained.u).iter().fold(0.0f64, |a, d| a.max(d.abs()));
+    let difference = (&constrained.u - &unconstrained.u)
+        .iter()
+        .fold(0.0f64, |a, d| a.max(d.abs()));
     assert!(difference < 1e-6, "{difference}");
     assert!((constrained.cost - unconstrained.cost).abs() < 1e-9 * unconstrained.cost);
 }
-
 
 /// A double integrator from rest at p = −1 to rest at p = 1 in 3 s (RK4, exact for it) at
 /// least effort `Σ ½ u_t²`: a convex problem, where dual gradient descent converges too.

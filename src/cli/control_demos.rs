@@ -479,7 +479,11 @@ fn constrained_car() -> Result<Trajectory, String> {
     println!(
         "  final multipliers: λ_T = {:.4}, obstacle μ_t max {:.4}",
         augmented.multipliers.lambda_T,
-        augmented.multipliers.mu.column(0).fold(0.0f64, |a, b| a.max(*b))
+        augmented
+            .multipliers
+            .mu
+            .column(0)
+            .fold(0.0f64, |a, b| a.max(*b))
     );
     let dual_options = DualGradientOptions {
         step: 1.0,
@@ -494,7 +498,13 @@ fn constrained_car() -> Result<Trajectory, String> {
         dual_car.converged,
         dual_car.iterations.len(),
         dual_car.values.max_violation(),
-        dual_car.iterations.iter().rev().take(10).map(|i| i.violation).fold(f64::INFINITY, f64::min)
+        dual_car
+            .iterations
+            .iter()
+            .rev()
+            .take(10)
+            .map(|i| i.violation)
+            .fold(f64::INFINITY, f64::min)
     );
     let collocation = DirectCollocation::from_system(
         Unicycle,
@@ -538,7 +548,10 @@ fn constrained_car() -> Result<Trajectory, String> {
     let augmented_transfer = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
         .solve(&transfer, &goal, &x0_transfer, None)
         .map_err(|e| e.to_string())?;
-    print_outer("augmented Lagrangian on the double-integrator transfer", &augmented_transfer);
+    print_outer(
+        "augmented Lagrangian on the double-integrator transfer",
+        &augmented_transfer,
+    );
     let dual_transfer = DualGradientDescent::new(DualGradientOptions {
         step: 1.5,
         max_iterations: 400,
@@ -560,11 +573,26 @@ fn constrained_car() -> Result<Trajectory, String> {
         x_label: "multiplier update",
         y_label: "log10 max violation",
         series: vec![
-            violation_series("car: AL-iLQR", augmented.iterations.iter().map(|i| i.violation)),
-            violation_series("car: dual gradient descent, α = 1", dual_car.iterations.iter().map(|i| i.violation)),
-            violation_series("car: Hermite–Simpson collocation (AL)", collocation.iterations.iter().map(|i| i.violation)),
-            violation_series("transfer: AL-iLQR", augmented_transfer.iterations.iter().map(|i| i.violation)),
-            violation_series("transfer: dual gradient descent, α = 1.5", dual_transfer.iterations.iter().map(|i| i.violation)),
+            violation_series(
+                "car: AL-iLQR",
+                augmented.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "car: dual gradient descent, α = 1",
+                dual_car.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "car: Hermite–Simpson collocation (AL)",
+                collocation.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "transfer: AL-iLQR",
+                augmented_transfer.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "transfer: dual gradient descent, α = 1.5",
+                dual_transfer.iterations.iter().map(|i| i.violation),
+            ),
         ],
     };
     let circle: Vec<(f64, f64)> = (0..=100)

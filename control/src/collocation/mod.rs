@@ -271,7 +271,8 @@ impl DirectCollocation {
         let problem = &self.problem;
         let mut J = problem.terminal_cost_at(&x.row(N).to_owned());
         for t in 0..N {
-            let ell = |k: usize| problem.running_cost_at(k, &x.row(k).to_owned(), &u.row(k).to_owned());
+            let ell =
+                |k: usize| problem.running_cost_at(k, &x.row(k).to_owned(), &u.row(k).to_owned());
             J += match self.transcription {
                 Transcription::Euler => ell(t),
                 _ => 0.5 * (ell(t) + ell(t + 1)),
@@ -308,10 +309,9 @@ impl DirectCollocation {
                     .terminal_terms(x_next, multipliers.lambda_T.view(), rho);
             if K == N + 1 {
                 let (lambda_N, mu_N) = multipliers.at(N);
-                L = L
-                    + self
-                        .constraints
-                        .knot_terms(x_next, u_next, lambda_N, mu_N, rho);
+                L = L + self
+                    .constraints
+                    .knot_terms(x_next, u_next, lambda_N, mu_N, rho);
             }
         }
         L
@@ -327,9 +327,9 @@ impl DirectCollocation {
     ) -> f64 {
         (0..self.intervals())
             .map(|t| {
-                let [x_t, u_t, x_next, u_next] = self.interval_parts(z, t).map(|part| {
-                    Var::constant(as_column(&part))
-                });
+                let [x_t, u_t, x_next, u_next] = self
+                    .interval_parts(z, t)
+                    .map(|part| Var::constant(as_column(&part)));
                 let L_t = self.interval_lagrangian(
                     t,
                     (&x_t, &u_t, &x_next, &u_next),
@@ -372,7 +372,9 @@ impl DirectCollocation {
         let mut H = BandMatrix::zeros(z.len(), block - 1);
         for t in 0..self.intervals() {
             let tape = Tape::new();
-            let parts = self.interval_parts(z, t).map(|part| tape.var(copies(&part, block)));
+            let parts = self
+                .interval_parts(z, t)
+                .map(|part| tape.var(copies(&part, block)));
             let [x_t, u_t, x_next, u_next] = &parts;
             let L_t = self.interval_lagrangian(
                 t,
@@ -632,7 +634,7 @@ pub struct CollocationSolution {
     pub defects: Array2<f64>,
     /// Path and terminal constraint values.
     pub values: ConstraintValues,
-    /// `ν_t`, the defect multipliers (for Euler, the costates `λ_{t+1}` of shooting).
+    /// `ν_t`, the defect multipliers.
     pub nu: Array2<f64>,
     /// Path and terminal multipliers.
     pub multipliers: Multipliers,
@@ -653,5 +655,91 @@ impl CollocationSolution {
         self.defects
             .iter()
             .fold(self.values.max_violation(), |a, d| a.max(d.abs()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ilqr::quadratic_cost;
+    use crate::systems::Unicycle;
+    use ndarray::array;
+
+    /// The assembled gradient and banded Hessian of `L_ρ` against central differences of
+    /// `L_ρ(z)` and of the gradient, on a Hermite–Simpson unicycle with every kind of
+    /// constraint and nonzero multipliers; the fixed `x_0` has a zero gradient and an identity row.
+    #[test]
+    fn banded_hessian_and_gradient_match_central_differences() {
+        let N = 4;
+        let problem = Problem::from_system(
+            Unicycle,
+            0.2,
+            N,
+            |x, u| {
+                quadratic_cost(x, &array![1.0, 0.0, 0.0], &array![0.1, 0.1, 0.1])
+                    + u.powi(2).sum(&[0], false)
+            },
+            |x| x.powi(2).sum(&[0], false),
+        );
+        let constraints = Constraints::new(3, 2)
+            .with_equality(|x, u| x.slice(0, 2, 3) - u.slice(0, 1, 2) * 0.5)
+            .with_inequality(|x, _| x.slice(0, 0, 1).powi(2) - 0.1)
+            .with_control_bounds(array![-0.6, -1.0], array![0.6, 1.0])
+            .with_goal(array![1.0, 0.0, 0.0]);
+        let collocation = DirectCollocation::from_system(
+            Unicycle,
+            0.2,
+            &problem,
+            constraints.clone(),
+            Transcription::HermiteSimpson,
+        );
+        let K = collocation.control_knots();
+        let w = 5;
+        let z = Array1::from_shape_fn((N + 1) * w, |i| 0.7 * ((i * 7 % 11) as f64 / 11.0 - 0.4));
+        let nu = Array2::from_shape_fn((N, 3), |(t, i)| 0.1 * (t as f64 - i as f64));
+        let mut multipliers = Multipliers::for_constraints(&constraints, K);
+        multipliers.lambda.fill(-0.2);
+        multipliers.mu.fill(0.3);
+        multipliers.lambda_T.fill(0.4);
+        let rho = 2.0;
+        let mut fixed = vec![false; z.len()];
+        fixed[..3].fill(true);
+        let (gradient, H) = collocation.gradient_and_hessian(&z, &nu, &multipliers, rho, &fixed);
+        let L = |z: &Array1<f64>| collocation.augmented_lagrangian(z, &nu, &multipliers, rho);
+        let eps = 1e-6;
+        for i in 0..z.len() {
+            let (mut plus, mut minus) = (z.clone(), z.clone());
+            plus[i] += eps;
+            minus[i] -= eps;
+            let numeric = if fixed[i] {
+                0.0
+            } else {
+                (L(&plus) - L(&minus)) / (2.0 * eps)
+            };
+            assert!(
+                (gradient[i] - numeric).abs() < 1e-6 * (1.0 + numeric.abs()),
+                "∂L/∂z_{i}: {} vs {numeric}",
+                gradient[i]
+            );
+            if fixed[i] {
+                continue;
+            }
+            let g = |z: &Array1<f64>| {
+                collocation
+                    .gradient_and_hessian(z, &nu, &multipliers, rho, &fixed)
+                    .0
+            };
+            let column = (g(&plus) - g(&minus)) / (2.0 * eps);
+            for j in 0..z.len() {
+                let expected = if fixed[j] { 0.0 } else { column[j] };
+                assert!(
+                    (H.get(j, i) - expected).abs() < 1e-5 * (1.0 + expected.abs()),
+                    "H[{j}, {i}]: {} vs {expected}",
+                    H.get(j, i)
+                );
+            }
+        }
+        assert_eq!(H.get(0, 0), 1.0);
+        assert_eq!(H.bandwidth, 2 * w - 1);
     }
 }

@@ -288,3 +288,65 @@ impl AugmentedLagrangianIlqr {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ilqr::quadratic_cost;
+    use crate::systems::Unicycle;
+    use autograd::Tensor;
+    use ndarray::array;
+
+    /// `∇_u L_ρ(u; λ, μ) = ∇_u L(u; λ⁺, μ⁺)` with `λ⁺ = λ + ρ h`, `μ⁺ = max(0, μ + ρ g)`:
+    /// the identity behind the multiplier update, at an arbitrary trajectory where some
+    /// inequalities are violated, some inactive with `μ > 0`, and some inactive with `μ = 0`.
+    #[test]
+    fn augmented_lagrangian_gradient_is_the_lagrangian_gradient_at_updated_multipliers() {
+        let N = 8;
+        let problem = Problem::from_system(
+            Unicycle,
+            0.1,
+            N,
+            |x, u| {
+                quadratic_cost(x, &array![1.0, 0.0, 0.0], &array![0.1, 0.1, 0.1])
+                    + u.powi(2).sum(&[0], false)
+            },
+            |x| x.powi(2).sum(&[0], false),
+        );
+        let constraints = Constraints::new(3, 2)
+            .with_equality(|x, u| x.slice(0, 2, 3) - u.slice(0, 1, 2) * 0.5)
+            .with_inequality(|x, _| x.slice(0, 0, 1) - 0.05)
+            .with_control_bounds(array![-0.6, -1.0], array![0.6, 1.0])
+            .with_goal(array![1.0, 0.0, 0.0]);
+        let x0 = array![0.0, 0.0, 0.0];
+        let u = Array2::from_shape_fn((N, 2), |(t, i)| 0.8 * ((t + 3 * i) as f64).sin());
+        let (x, _) = problem.rollout(&x0, &u);
+        let mut multipliers = Multipliers::for_constraints(&constraints, N);
+        multipliers.lambda.fill(0.3);
+        multipliers.mu =
+            Array2::from_shape_fn((N, 5), |(t, j)| if (t + j) % 2 == 0 { 0.4 } else { 0.0 });
+        multipliers.lambda_T = array![0.2, -0.1, 0.5];
+        let rho = 3.0;
+
+        let L_rho = augmented_lagrangian_problem(&problem, &constraints, &multipliers, rho);
+        let steps: Vec<StepExpansion> = (0..N)
+            .map(|t| L_rho.expand(t, &x.row(t).to_owned(), &u.row(t).to_owned()))
+            .collect();
+        let terminal = L_rho.expand_terminal(&x.row(N).to_owned());
+        let augmented = projected_gradient_norm(&L_rho, &steps, &terminal, &u);
+
+        let values = constraints.evaluate(&x, &u);
+        assert!(values.g.iter().any(|g| *g > 0.0) && values.g.iter().any(|g| *g < -0.2));
+        let mut updated = multipliers.clone();
+        updated.ascend(&values, rho);
+        let lagrangian = lagrangian_stationarity(&problem, &constraints, &updated, &x, &u);
+        assert!(augmented > 0.1);
+        assert!(
+            (augmented - lagrangian).abs() < 1e-12 * augmented,
+            "{augmented} vs {lagrangian}"
+        );
+        // Not with the old multipliers.
+        let old = lagrangian_stationarity(&problem, &constraints, &multipliers, &x, &u);
+        assert!((augmented - old).abs() > 1e-3);
+    }
+}

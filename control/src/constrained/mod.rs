@@ -73,6 +73,37 @@
 //!     raise ρ if the violation fell by less than η              (augmented Lagrangian only)
 //! ```
 //!
+//! ## Augmented Lagrangian against dual gradient descent
+//!
+//! Measured by `cargo run --release -- control constrained-car` (which also writes the plots;
+//! the tests in `control/tests/constrained_trajax.rs` assert the counts):
+//!
+//! | problem | method | multiplier updates | iLQR iterations | cost `J` | violation |
+//! |---|---|---|---|---|---|
+//! | double-integrator transfer (convex), `x_N` fixed | augmented Lagrangian | 10 | 10 | 8.898765 | 6.2e-7 |
+//! | — | dual gradient descent, `α = 1.5` | 149 | 134 | 8.898765 | 6.4e-7 |
+//! | trajax's car: obstacle, `\|u\| ≤ 1`, `x_N` fixed | augmented Lagrangian | 11 | 614 | 15.110303 | 1.2e-7 |
+//! | — | dual gradient descent, `α = 1` | 60 (stopped) | — | — | 2.2e-1 |
+//!
+//! On the convex transfer the dual function is a concave quadratic with curvatures `κ_i` (the
+//! eigenvalues of `C H⁻¹ Cᵀ`, `C = ∂x_N/∂u`, `H = ∇²_u J`), and dual gradient descent shrinks
+//! the error along each by `|1 − α κ_i|` per step; `α < 2 / max κ` for stability, so the
+//! flattest direction (`κ ≈ 0.055` here) sets the pace: `1 − 1.5 · 0.055 ≈ 0.92` per step, as
+//! measured. The augmented Lagrangian's dual is that of the penalised problem, with curvatures
+//! `κ / (1 + ρ κ)`, and its step is `ρ`, so the error shrinks by `1 / (1 + ρ κ)`: 7× per update
+//! at `ρ = 100`, as measured. On the car the obstacle makes the problem nonconvex: the
+//! minimiser of the plain Lagrangian need not be unique or continuous in the multipliers, the
+//! dual function is then not differentiable, and dual gradient descent oscillates — over 60
+//! updates its violation stays between 0.2 and 0.6 for `α = 1` and `α = 3`, and it diverges
+//! for `α = 10`. The penalty term convexifies the problem locally, which is why the augmented
+//! Lagrangian converges where plain dual ascent does not.
+//!
+//! The plot `control/docs/constrained-convergence.svg` (in the repository; the demo writes it
+//! to `runs/control-constrained-car/convergence.svg`) shows `log₁₀` of the violation per
+//! multiplier update for all five runs, including Hermite–Simpson collocation on
+//! the car ([`crate::collocation`]); `control/docs/constrained-car-paths.svg` shows the paths
+//! around the disc.
+//!
 //! ## Documentation
 //!
 //! - [`Constraints`]: `h`, `g` (with [`Constraints::with_control_bounds`]), `h_T`
@@ -92,8 +123,8 @@ pub use augmented_lagrangian::{
     AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, OuterIteration,
     augmented_lagrangian_problem, lagrangian_stationarity,
 };
+pub(crate) use constraints::equality_terms;
 pub use constraints::{
     ConstraintValues, Constraints, Multipliers, PathConstraint, TerminalConstraint,
 };
 pub use dual_gradient::{DualGradientDescent, DualGradientOptions};
-pub(crate) use constraints::equality_terms;

@@ -22,8 +22,8 @@ mod acrobot;
 mod cart_pole;
 mod double_integrator;
 mod pendulum;
-mod unicycle;
 pub mod pendulum_v1;
+mod unicycle;
 
 pub use acrobot::Acrobot;
 pub use cart_pole::CartPole;

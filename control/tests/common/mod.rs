@@ -55,4 +55,3 @@ pub fn distance_to_obstacle(x: &Array2<f64>) -> f64 {
         .map(|x| ((x[0] - 0.5).powi(2) + (x[1] - 0.01).powi(2)).sqrt())
         .fold(f64::INFINITY, f64::min)
 }
-
