@@ -12,8 +12,8 @@ use wengert_control::constrained::{
     AugmentedLagrangianIlqr, AugmentedLagrangianOptions, Constraints, DualGradientDescent,
     DualGradientOptions,
 };
-use wengert_control::ilqr::{Ilqr, Problem};
-use wengert_control::systems::{DoubleIntegrator, Pendulum};
+use wengert_control::ilqr::{Ilqr, Problem, quadratic_cost};
+use wengert_control::systems::{Acrobot, DoubleIntegrator, Pendulum, System};
 
 #[test]
 fn car_around_an_obstacle_by_augmented_lagrangian_ilqr() {
@@ -124,4 +124,62 @@ fn augmented_lagrangian_needs_fewer_multiplier_updates_than_dual_gradient_descen
     assert!(augmented.values.max_violation() <= 1e-6 && dual.values.max_violation() <= 1e-6);
     assert!((augmented.cost - dual.cost).abs() < 1e-5 * augmented.cost);
     assert!(augmented.iterations.len() * 3 < dual.iterations.len());
+}
+
+/// trajax's `acrobot` (Sutton & Barto's, as Gym's Acrobot-v1: unit masses and lengths, centres
+/// of mass at 0.5, moments of inertia 1 about the centres of mass, g = 9.8) is this crate's
+/// [`Acrobot`] with inertias 0.25 + 1 about the joints.
+fn trajax_acrobot() -> Acrobot {
+    Acrobot {
+        inertias: [1.25, 1.25],
+        gravity: 9.8,
+        ..Acrobot::default()
+    }
+}
+
+/// `testConstrainedAcrobotSolve`: T = 50 Euler steps of 0.1 s, stage cost
+/// `½ 0.1 ‖x − goal‖² + ½ 0.01 u²`, no terminal cost, `x_T = goal = (π, 0, 0, 0)` and
+/// `|u| ≤ 5`, from rest hanging down with zero initial controls.
+#[test]
+fn acrobot_swing_up_to_an_exact_goal_by_augmented_lagrangian_ilqr() {
+    let goal = array![std::f64::consts::PI, 0.0, 0.0, 0.0];
+    let target = goal.clone();
+    let acrobot = trajax_acrobot();
+    let problem = Problem::new(
+        4,
+        1,
+        50,
+        move |x, u| x + &(acrobot.continuous(x, u) * 0.1),
+        move |x, u| {
+            quadratic_cost(x, &target, &array![0.1, 0.1, 0.1, 0.1])
+                + u.powi(2).sum(&[0], false) * 0.005
+        },
+        |x| x.sum(&[0], false) * 0.0,
+    );
+    let constraints = Constraints::new(4, 1)
+        .with_control_bounds(array![-5.0], array![5.0])
+        .with_goal(goal.clone());
+    let start = std::time::Instant::now();
+    let solution = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
+        .solve(&problem, &constraints, &array![0.0, 0.0, 0.0, 0.0], None)
+        .unwrap();
+    println!(
+        "acrobot: J {:.6} after {} updates and {} iLQR iterations, violation {:.1e}, {:.1} s",
+        solution.cost,
+        solution.iterations.len(),
+        solution.inner_iterations(),
+        solution.values.max_violation(),
+        start.elapsed().as_secs_f64()
+    );
+    for it in &solution.iterations {
+        println!(
+            "  J {:.6} viol {:.2e} stat {:.2e} rho {:.0e} inner {}",
+            it.cost, it.violation, it.stationarity, it.penalty, it.inner_iterations
+        );
+    }
+    assert!(solution.converged);
+    assert!(solution.values.max_violation() <= 1e-6);
+    let x_T = solution.x.row(50);
+    assert!((&x_T - &goal).iter().all(|e| e.abs() <= 1e-6), "{x_T}");
+    assert!(solution.u.iter().all(|u| u.abs() <= 5.0 + 1e-6));
 }
