@@ -78,6 +78,27 @@
 //!
 //! At the end `‖∇L_ρ(z; ν, λ, μ)‖ = ‖∇L(z; ν⁺, λ⁺, μ⁺)‖`: the last Newton gradient is the
 //! stationarity of the Lagrangian at the returned multipliers.
+//!
+//! ## Against shooting
+//!
+//! Measured by the tests in `control/tests/collocation_drake.rs` (violation ≤ 1e-6 in every row):
+//!
+//! | problem | collocation: updates, Newton steps, `J` | shooting (AL-iLQR) `J` |
+//! |---|---|---|
+//! | trajax's car around the obstacle, Euler | 17, 205, 14.927257 | 14.927242 (same optimum, `‖Δx‖_∞` 8e-6) |
+//! | trajax's car, goal and bounds only, Euler | 12, 12, 2.425632 | 2.425644 |
+//! | trajax's acrobot swing-up, Euler, straight-line guess | 15, 395, 44.850763 | 44.850777 |
+//! | trajax's car around the obstacle, Hermite–Simpson vs RK4 | 16, 174, 15.214736 | 15.110303 |
+//!
+//! Where the transcriptions agree (Euler) the optima agree to about multiplier × violation;
+//! Hermite–Simpson against RK4 differs by discretisation and by the trapezoidal rule for the
+//! cost (0.7%). Collocation needs far fewer, costlier iterations: each Newton step is one
+//! banded solve over the whole trajectory, against iLQR's backward and forward passes. Its
+//! iterates do not satisfy the dynamics, which is what lets a straight line from the start to
+//! the goal serve as the acrobot's initial guess — and why its penalty must grow gently
+//! ([`CollocationOptions`]). Drake's `DirectCollocation` tests are reproduced where they fit a
+//! fixed step: the Hermite–Simpson defect against its cubic spline, and `ẋ = −x` decaying to
+//! `2 e^{−0.9}` within 1e-6 (the trapezoidal and Euler rules land on their own closed forms).
 #![allow(non_snake_case)]
 
 use crate::constrained::equality_terms;
@@ -282,7 +303,6 @@ impl DirectCollocation {
     }
 
     /// `L_t` of the module docs on a batch of copies of one interval.
-    #[allow(clippy::too_many_arguments)]
     fn interval_lagrangian(
         &self,
         t: usize,
