@@ -171,12 +171,6 @@ fn acrobot_swing_up_to_an_exact_goal_by_augmented_lagrangian_ilqr() {
         solution.values.max_violation(),
         start.elapsed().as_secs_f64()
     );
-    for it in &solution.iterations {
-        println!(
-            "  J {:.6} viol {:.2e} stat {:.2e} rho {:.0e} inner {}",
-            it.cost, it.violation, it.stationarity, it.penalty, it.inner_iterations
-        );
-    }
     assert!(solution.converged);
     assert!(solution.values.max_violation() <= 1e-6);
     let x_T = solution.x.row(50);
