@@ -12,6 +12,10 @@
 //! 0, `….sum(&[0], false)`, never over everything). Constants that multiply rows are columns,
 //! shape `[n, 1]`; [`quadratic_cost`] builds the common `½ (x − x*)ᵀ diag(w) (x − x*)`.
 //!
+//! A problem may also carry a running cost that depends on the step, `ℓ_t(x, u)`
+//! ([`Problem::with_stage_cost`]), added to `ℓ` at step `t`: this is how the multiplier terms
+//! `λ_tᵀ h(x_t, u_t) + …` of [`crate::constrained`] reach iLQR, which then needs no changes.
+//!
 //! **Derivatives.** To expand the problem around a nominal point `(x̄_t, ū_t)`, with
 //! `z = [x; u]`, one tape per time step records `f` and `ℓ` on a batch of `B = n + m` identical
 //! copies of the point. Column `j` of a vector-Jacobian product then only sees column `j` of the
