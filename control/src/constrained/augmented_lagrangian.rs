@@ -153,7 +153,9 @@ pub struct OuterIteration {
     pub violation: f64,
     /// `max_i |min(−g_i, μ_i)|` with the updated `μ`.
     pub complementarity: f64,
-    /// `max_t ‖∇_{u_t} L‖_∞` with the updated multipliers.
+    /// `max_t ‖∇_{u_t} L‖_∞`: at the updated multipliers for the augmented Lagrangian (where
+    /// it equals the inner solve's `‖∇_u L_ρ‖`), at the multipliers the inner solve minimised
+    /// for dual gradient descent.
     pub stationarity: f64,
     /// `ρ` of this inner solve.
     pub penalty: f64,
