@@ -177,3 +177,37 @@ fn acrobot_swing_up_to_an_exact_goal_by_augmented_lagrangian_ilqr() {
     assert!((&x_T - &goal).iter().all(|e| e.abs() <= 1e-6), "{x_T}");
     assert!(solution.u.iter().all(|u| u.abs() <= 5.0 + 1e-6));
 }
+
+/// Control bounds two ways: as inequality rows of the augmented Lagrangian (trajax's way), or
+/// as the inner iLQR's box (projected Newton, [`Problem::with_control_limits`]); the same optimum.
+#[test]
+fn control_bounds_as_constraints_or_as_the_ilqr_box_give_the_same_car_optimum() {
+    let (problem, with_bounds) = car_problem();
+    let without_bounds = Constraints::new(3, 2)
+        .with_inequality(|x, _| {
+            let (dx, dy) = (x.slice(0, 0, 1) - 0.5, x.slice(0, 1, 2) - 0.01);
+            (dx.powi(2) + dy.powi(2)).sqrt() * -1.0 + 0.25
+        })
+        .with_goal(array![1.0, 0.0, 0.0]);
+    let boxed = problem
+        .clone()
+        .with_control_limits(array![-1.0, -1.0], array![1.0, 1.0]);
+    let solver = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default());
+    let x0 = array![0.0, 0.0, 0.0];
+    let rows = solver.solve(&problem, &with_bounds, &x0, None).unwrap();
+    let projected = solver.solve(&boxed, &without_bounds, &x0, None).unwrap();
+    println!(
+        "bounds as rows: J {:.8} ({} updates, {} iLQR); as the box: J {:.8} ({} updates, {} iLQR)",
+        rows.cost,
+        rows.iterations.len(),
+        rows.inner_iterations(),
+        projected.cost,
+        projected.iterations.len(),
+        projected.inner_iterations()
+    );
+    assert!(rows.converged && projected.converged);
+    assert!(projected.u.iter().all(|u| u.abs() <= 1.0));
+    // The bounds are active on the optimum (|v| or |ω| reaches 1).
+    assert!(rows.u.iter().any(|u| u.abs() > 1.0 - 1e-4));
+    assert!((rows.cost - projected.cost).abs() < 1e-5 * rows.cost);
+}
