@@ -11,11 +11,11 @@ use nn::optim::{FisherVectorProduct, NaturalStep, conjugate_gradient};
 use nn::{Module, ParamId, ParamStore};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use wengert_rl::env::{BoxSpace, Space};
 use wengert_rl::algorithms::trpo::mean_kl;
 use wengert_rl::common::on_policy::Batch;
+use wengert_rl::env::{BoxSpace, Space};
 use wengert_rl::policy::{
-    ActorCritic, Actions, NetworkConfig, PolicyDistribution, observations_var,
+    Actions, ActorCritic, NetworkConfig, PolicyDistribution, observations_var,
 };
 
 /// A small actor-critic in f64 and a batch of observations.
@@ -273,8 +273,8 @@ fn the_natural_step_has_quadratic_kl_delta_and_the_true_kl_agrees_for_small_delt
     for &id in &ids {
         let value = store.value(id);
         let n = value.len();
-        let moved = Array1::from_iter(value.iter().copied())
-            + step.slice(ndarray::s![offset..offset + n]);
+        let moved =
+            Array1::from_iter(value.iter().copied()) + step.slice(ndarray::s![offset..offset + n]);
         store.set(id, moved.into_shape_with_order(value.shape()).unwrap());
         offset += n;
     }

@@ -200,7 +200,10 @@ fn invalid_settings_are_rejected_with_what_was_expected() {
     let e = error("trpo", &[("cg_damping", "lots")]);
     assert!(e.contains("`cg_damping`") && e.contains("a number"), "{e}");
     let e = error("trpo", &[("max_kl", "0.02")]);
-    assert!(e.contains("unknown setting `max_kl`") && e.contains("target_kl"), "{e}");
+    assert!(
+        e.contains("unknown setting `max_kl`") && e.contains("target_kl"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -226,8 +229,14 @@ fn the_npg_presets_are_trpos_without_the_line_search() {
         assert_eq!(npg, expected, "{env}");
     }
     let cartpole: TrpoConfig = preset("trpo", "CartPole-v1").unwrap();
-    assert_eq!((cartpole.total_timesteps, cartpole.target_kl), (100_000, 0.02));
-    assert_eq!(from_toml::<TrpoConfig>(&to_toml(&cartpole)).unwrap(), cartpole);
+    assert_eq!(
+        (cartpole.total_timesteps, cartpole.target_kl),
+        (100_000, 0.02)
+    );
+    assert_eq!(
+        from_toml::<TrpoConfig>(&to_toml(&cartpole)).unwrap(),
+        cartpole
+    );
 }
 
 #[test]

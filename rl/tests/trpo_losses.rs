@@ -14,7 +14,9 @@ use rand::{RngExt, SeedableRng};
 use wengert_rl::algorithms::trpo::{mean_kl, surrogate, value_loss};
 use wengert_rl::common::on_policy::Batch;
 use wengert_rl::env::{BoxSpace, Space};
-use wengert_rl::policy::{ActorCritic, NetworkConfig, PolicyDistribution, observations_var, to_f64};
+use wengert_rl::policy::{
+    ActorCritic, NetworkConfig, PolicyDistribution, observations_var, to_f64,
+};
 
 /// A small actor-critic in f64 whose parameters have moved away from `θ_old` (so that the
 /// ratios and the KL are not at their trivial values), `π_old`, and a batch drawn from it.
@@ -95,7 +97,9 @@ fn the_surrogate_gradient_equals_central_differences() {
         let theta = ids_under(&f.store, ActorCritic::ACTOR);
         let result = gradcheck(
             |x| {
-                let params = f.store.bind_with(theta.iter().copied().zip(x.iter().cloned()));
+                let params = f
+                    .store
+                    .bind_with(theta.iter().copied().zip(x.iter().cloned()));
                 surrogate(&f.agent, &params, &f.batch).0
             },
             &values(&f.store, &theta),
@@ -125,7 +129,9 @@ fn the_mean_kl_gradient_and_hessian_equal_central_differences() {
         let f = fixture(space, 10 + seed as u64);
         let theta = ids_under(&f.store, ActorCritic::ACTOR);
         let kl = |x: &[Var<f64>]| {
-            let params = f.store.bind_with(theta.iter().copied().zip(x.iter().cloned()));
+            let params = f
+                .store
+                .bind_with(theta.iter().copied().zip(x.iter().cloned()));
             mean_kl(&f.agent, &params, &f.pi_old, &f.batch)
         };
         let inputs = values(&f.store, &theta);
@@ -149,8 +155,13 @@ fn the_fisher_vector_product_is_the_derivative_of_the_kl_gradient() {
             .collect();
         let gradient_at = |x: &Array1<f64>| {
             let tape = Tape::new();
-            let vars: Vec<Var<f64>> = unflatten(x, &shapes).into_iter().map(|a| tape.var(a)).collect();
-            let params = f.store.bind_with(theta.iter().copied().zip(vars.iter().cloned()));
+            let vars: Vec<Var<f64>> = unflatten(x, &shapes)
+                .into_iter()
+                .map(|a| tape.var(a))
+                .collect();
+            let params = f
+                .store
+                .bind_with(theta.iter().copied().zip(vars.iter().cloned()));
             let kl = mean_kl(&f.agent, &params, &f.pi_old, &f.batch);
             flatten(&autograd::grad(&[&kl], &vars.iter().collect::<Vec<_>>()))
         };
@@ -158,14 +169,18 @@ fn the_fisher_vector_product_is_the_derivative_of_the_kl_gradient() {
         let mut rng = StdRng::seed_from_u64(seed as u64);
         let v = Array1::from_shape_fn(x.len(), |_| rng.random_range(-1.0..1.0));
         let eps = 1e-6;
-        let numeric = (gradient_at(&(&x + &(&v * eps))) - gradient_at(&(&x - &(&v * eps)))) / (2.0 * eps);
+        let numeric =
+            (gradient_at(&(&x + &(&v * eps))) - gradient_at(&(&x - &(&v * eps)))) / (2.0 * eps);
 
         let tape = Tape::new();
         let params = f.store.bind_under(&tape, ActorCritic::ACTOR);
         let vars: Vec<&Var<f64>> = theta.iter().map(|&id| &params[id]).collect();
         let damping = 0.1;
-        let fisher =
-            FisherVectorProduct::new(&mean_kl(&f.agent, &params, &f.pi_old, &f.batch), &vars, damping);
+        let fisher = FisherVectorProduct::new(
+            &mean_kl(&f.agent, &params, &f.pi_old, &f.batch),
+            &vars,
+            damping,
+        );
         let analytic = fisher.apply(&v) - &(&v * damping);
         let scale = numeric.iter().fold(1e-3f64, |m, e| m.max(e.abs()));
         for (a, n) in analytic.iter().zip(&numeric) {
@@ -181,14 +196,19 @@ fn the_value_loss_gradient_equals_central_differences() {
         let phi = ids_under(&f.store, ActorCritic::CRITIC);
         let result = gradcheck(
             |x| {
-                let params = f.store.bind_with(phi.iter().copied().zip(x.iter().cloned()));
+                let params = f
+                    .store
+                    .bind_with(phi.iter().copied().zip(x.iter().cloned()));
                 value_loss(&f.agent, &params, &f.batch)
             },
             &values(&f.store, &phi),
         );
         assert!(result.is_ok(), "{space}: {}", result.unwrap_err());
         // and it is E[(V(s) − R)²]
-        let v = to_f64(&f.agent.value(&f.store.constants(), &observations_var(&f.batch.observations)));
+        let v = to_f64(&f.agent.value(
+            &f.store.constants(),
+            &observations_var(&f.batch.observations),
+        ));
         let expected = (&v - &f.batch.returns).mapv(|e| e * e).mean().unwrap();
         let l_v = value_loss(&f.agent, &f.store.constants(), &f.batch).item();
         assert!((l_v - expected).abs() < 1e-12);

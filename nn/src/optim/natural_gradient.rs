@@ -190,7 +190,12 @@ impl<T: Float> FisherVectorProduct<T> {
     /// assert!((0.5 * step.dot(&fisher.apply(&step)) - delta).abs() < 1e-9);
     /// assert!(g.dot(&step) > 0.0);
     /// ```
-    pub fn solve(&self, g: &Array1<T>, cg_iterations: usize, cg_tolerance: T) -> NaturalDirection<T> {
+    pub fn solve(
+        &self,
+        g: &Array1<T>,
+        cg_iterations: usize,
+        cg_tolerance: T,
+    ) -> NaturalDirection<T> {
         let solution = conjugate_gradient(|v| self.apply(v), g, cg_iterations, cg_tolerance);
         let x = solution.x;
         let x_f_x = x.dot(&self.apply(&x));

@@ -209,7 +209,11 @@ pub fn mean_kl<T: Float>(
 }
 
 /// The critic's loss `L^V(φ) = E_t[(V_φ(s_t) − R_t)²]` on a minibatch.
-pub fn value_loss<T: Float>(agent: &ActorCritic, params: &Bound<'_, T>, minibatch: &Batch) -> Var<T> {
+pub fn value_loss<T: Float>(
+    agent: &ActorCritic,
+    params: &Bound<'_, T>,
+    minibatch: &Batch,
+) -> Var<T> {
     let value = agent.value(params, &observations_var::<T>(&minibatch.observations));
     (&value - &Var::constant(minibatch.returns.mapv(T::from_f64)))
         .powi(2)
@@ -264,11 +268,7 @@ fn update(
         &theta,
         config.cg_damping as f32,
     );
-    let natural = fisher.solve(
-        &g,
-        config.cg_max_steps,
-        config.cg_residual_tolerance as f32,
-    );
+    let natural = fisher.solve(&g, config.cg_max_steps, config.cg_residual_tolerance as f32);
     let step = &natural.x * NaturalStep::MaxKl(config.target_kl as f32).size(natural.x_f_x);
     if !step.iter().all(|v| v.is_finite()) || !l.item().is_finite() {
         return Err(TrainError::NonFinite {
@@ -290,7 +290,12 @@ fn update(
 
     // L(θ) and D̄_KL(θ) at candidate parameters θ, with nothing recorded
     let l_old = l.item() as f64;
-    let theta_old = flatten(&theta_ids.iter().map(|&id| store.value(id)).collect::<Vec<_>>());
+    let theta_old = flatten(
+        &theta_ids
+            .iter()
+            .map(|&id| store.value(id))
+            .collect::<Vec<_>>(),
+    );
     let assign = |theta: &Array1<f32>| {
         for (&id, value) in theta_ids.iter().zip(unflatten(theta, &shapes)) {
             store.set(id, value);
@@ -462,8 +467,8 @@ impl Trainer for Trpo {
 
         let outcome = update(self, &batch, &pi_old, iteration)?;
 
-        let value_loss = outcome.value_losses.iter().sum::<f64>()
-            / outcome.value_losses.len().max(1) as f64;
+        let value_loss =
+            outcome.value_losses.iter().sum::<f64>() / outcome.value_losses.len().max(1) as f64;
         Ok(Report {
             env_steps: Self::steps_per_iteration(&config),
             episode_returns: rollout.episode_returns,
