@@ -163,6 +163,7 @@ impl Config for TrpoConfig {
 /// `E_t[H[π_θ(·|s_t)]]` (a diagnostic).
 ///
 /// ```
+/// use autograd::prelude::*;
 /// use rand::SeedableRng;
 /// use wengert_rl::algorithms::trpo::surrogate;
 /// # use wengert_rl::{common::on_policy::Batch, env::Space, policy::*};
