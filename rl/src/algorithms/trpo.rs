@@ -199,6 +199,20 @@ pub fn surrogate<T: Float>(
 /// The mean KL divergence `D̄_KL(θ) = E_t[KL(π_θ_old(·|s_t) ‖ π_θ(·|s_t))]` from `pi_old`, the
 /// policy that collected `batch` (held constant): zero, with zero gradient, at `θ = θ_old`, and
 /// its Hessian there is the Fisher matrix `F`.
+///
+/// ```
+/// use autograd::prelude::*;
+/// use rand::SeedableRng;
+/// # use wengert_rl::{common::on_policy::Batch, env::Space, policy::*};
+/// # let mut store = nn::ParamStore::<f64>::new();
+/// # let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// # let agent = ActorCritic::new(&mut store, 2, &Space::Discrete { n: 2 }, &NetworkConfig::default(), &mut rng);
+/// # let z = ndarray::array![0.0, 0.0];
+/// # let batch = Batch { observations: ndarray::array![[0.1f32, 0.2], [0.3, -0.4]], actions: Actions::Discrete(vec![0, 1]), log_probs: z.clone(), values: z.clone(), advantages: z.clone(), returns: ndarray::array![1.0, -1.0] };
+/// use wengert_rl::algorithms::trpo::mean_kl;
+/// let pi_old = agent.policy(&store.constants(), &observations_var(&batch.observations));
+/// assert_eq!(mean_kl(&agent, &store.constants(), &pi_old, &batch).item(), 0.0);
+/// ```
 pub fn mean_kl<T: Float>(
     agent: &ActorCritic,
     params: &Bound<'_, T>,
@@ -210,6 +224,21 @@ pub fn mean_kl<T: Float>(
 }
 
 /// The critic's loss `L^V(φ) = E_t[(V_φ(s_t) − R_t)²]` on a minibatch.
+///
+/// ```
+/// use autograd::prelude::*;
+/// use rand::SeedableRng;
+/// # use wengert_rl::{common::on_policy::Batch, env::Space, policy::*};
+/// # let mut store = nn::ParamStore::<f64>::new();
+/// # let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// # let agent = ActorCritic::new(&mut store, 2, &Space::Discrete { n: 2 }, &NetworkConfig::default(), &mut rng);
+/// # let z = ndarray::array![0.0, 0.0];
+/// # let batch = Batch { observations: ndarray::array![[0.1f32, 0.2], [0.3, -0.4]], actions: Actions::Discrete(vec![0, 1]), log_probs: z.clone(), values: z.clone(), advantages: z.clone(), returns: ndarray::array![1.0, -1.0] };
+/// use wengert_rl::algorithms::trpo::value_loss;
+/// let v = to_f64(&agent.value(&store.constants(), &observations_var(&batch.observations)));
+/// let expected = ((v[0] - 1.0).powi(2) + (v[1] + 1.0).powi(2)) / 2.0;
+/// assert!((value_loss(&agent, &store.constants(), &batch).item() - expected).abs() < 1e-12);
+/// ```
 pub fn value_loss<T: Float>(
     agent: &ActorCritic,
     params: &Bound<'_, T>,
