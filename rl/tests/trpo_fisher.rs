@@ -1,19 +1,22 @@
 //! The natural-gradient math of TRPO/NPG on small policies: the Fisher-vector product from
-//! autograd equals the explicitly formed Fisher matrix times `v`, conjugate gradient on that
-//! product solves the damped Fisher system without recording anything, and the step lands on
-//! the KL radius.
+//! autograd (`nn::optim::FisherVectorProduct` of `trpo::mean_kl`) equals the explicitly formed
+//! Fisher matrix times `v`, conjugate gradient on that product solves the damped Fisher system
+//! without recording anything, and the step lands on the KL radius.
 
 use autograd::prelude::*;
 use autograd::{grad, no_grad};
 use ndarray::{Array1, Array2};
-use nn::optim::conjugate_gradient;
 use nn::optim::conjugate_gradient::flatten;
+use nn::optim::{FisherVectorProduct, NaturalStep, conjugate_gradient};
 use nn::{Module, ParamId, ParamStore};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use wengert_rl::algorithms::trpo::mean_kl;
+use wengert_rl::common::on_policy::Batch;
 use wengert_rl::env::{BoxSpace, Space};
-use wengert_rl::policy::{ActorCritic, NetworkConfig, PolicyDistribution, observations_var};
-use wengert_rl::trpo::{FisherVectorProduct, natural_step};
+use wengert_rl::policy::{
+    Actions, ActorCritic, NetworkConfig, PolicyDistribution, observations_var,
+};
 
 /// A small actor-critic in f64 and a batch of observations.
 fn small_policy(action_space: &Space, seed: u64) -> (ParamStore<f64>, ActorCritic, Array2<f32>) {
@@ -132,9 +135,17 @@ fn fisher_product(
 ) -> FisherVectorProduct<f64> {
     let s = observations_var::<f64>(observations);
     let pi_old: PolicyDistribution<f64> = no_grad(|| agent.policy(&store.constants(), &s));
+    let n = observations.nrows();
+    let batch = Batch {
+        observations: observations.clone(),
+        actions: Actions::Discrete(vec![0; n]), // D̄_KL does not look at the actions
+        log_probs: Array1::zeros(n),
+        values: Array1::zeros(n),
+        advantages: Array1::zeros(n),
+        returns: Array1::zeros(n),
+    };
     let params = store.bind(tape);
-    let pi = agent.policy(&params, &s);
-    let kl = pi_old.kl(&pi).mean_all();
+    let kl = mean_kl(agent, &params, &pi_old, &batch);
     let ids = actor_ids(store);
     let theta: Vec<&Var<f64>> = ids.iter().map(|&id| &params[id]).collect();
     FisherVectorProduct::new(&kl, &theta, damping)
@@ -242,12 +253,13 @@ fn the_natural_step_has_quadratic_kl_delta_and_the_true_kl_agrees_for_small_delt
     // would point mostly along F's near-null directions, where only the damping bounds the step.
     let g = fisher.dot(&random_vector(dim, &mut rng));
     let delta = 1e-4;
-    let step = natural_step(&g, &product, delta, 15, 1e-12);
-    assert_eq!(tape.len(), recorded, "natural_step recorded new nodes");
-    assert!(step.cg_iterations >= 1 && step.cg_iterations <= 15);
-    assert!(step.expected_improvement > 0.0);
+    let natural = product.solve(&g, 15, 1e-12);
+    let step = &natural.x * NaturalStep::MaxKl(delta).size(natural.x_f_x);
+    assert_eq!(tape.len(), recorded, "the natural step recorded new nodes");
+    assert!(natural.cg_iterations >= 1 && natural.cg_iterations <= 15);
+    assert!(g.dot(&step) > 0.0, "the expected improvement gᵀΔθ");
     let damped = &fisher + &(Array2::<f64>::eye(dim) * damping);
-    let quadratic_kl = 0.5 * step.step.dot(&damped.dot(&step.step));
+    let quadratic_kl = 0.5 * step.dot(&damped.dot(&step));
     assert!(
         (quadratic_kl - delta).abs() < 1e-9,
         "½ Δθᵀ (F + λI) Δθ = {quadratic_kl}, δ = {delta}"
@@ -261,8 +273,8 @@ fn the_natural_step_has_quadratic_kl_delta_and_the_true_kl_agrees_for_small_delt
     for &id in &ids {
         let value = store.value(id);
         let n = value.len();
-        let moved = Array1::from_iter(value.iter().copied())
-            + step.step.slice(ndarray::s![offset..offset + n]);
+        let moved =
+            Array1::from_iter(value.iter().copied()) + step.slice(ndarray::s![offset..offset + n]);
         store.set(id, moved.into_shape_with_order(value.shape()).unwrap());
         offset += n;
     }
@@ -272,7 +284,7 @@ fn the_natural_step_has_quadratic_kl_delta_and_the_true_kl_agrees_for_small_delt
             .mean_all()
             .item()
     });
-    let undamped = 0.5 * step.step.dot(&fisher.dot(&step.step));
+    let undamped = 0.5 * step.dot(&fisher.dot(&step));
     assert!(
         (kl - undamped).abs() < 0.05 * undamped,
         "KL after the step {kl}, quadratic model {undamped}"

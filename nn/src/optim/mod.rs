@@ -50,7 +50,10 @@ mod transform;
 pub use adam::{Adam, AdamConfig, AdamRule, AdamState};
 pub use adamw::{AdamW, AdamWConfig, AdamWRule};
 pub use conjugate_gradient::{CgSolution, conjugate_gradient};
-pub use natural_gradient::{NaturalGradient, NaturalGradientConfig, NaturalStep, NaturalStepInfo};
+pub use natural_gradient::{
+    FisherVectorProduct, NaturalDirection, NaturalGradient, NaturalGradientConfig, NaturalStep,
+    NaturalStepInfo,
+};
 pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropRule, RmsPropState};
 pub use schedule::LrSchedule;
 pub use sgd::{Sgd, SgdConfig, SgdRule, SgdState};

@@ -24,7 +24,7 @@ pub mod reinforce;
 
 // pub mod td3;
 
-// pub mod trpo;
+pub mod trpo;
 
 use std::marker::PhantomData;
 
@@ -91,23 +91,23 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/a2c.toml"),
         driver: &Entry::<a2c::A2c>(PhantomData),
     },
-    // Algorithm {
-    //     name: "trpo",
-    //     about: "Trust Region Policy Optimization: natural gradient by conjugate gradient, KL line search",
-    //     discrete: true,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/trpo.toml"),
-    //     driver: &Entry::<trpo::Trpo>(PhantomData),
-    // },
+    Algorithm {
+        name: "trpo",
+        about: "Trust Region Policy Optimization: natural gradient by conjugate gradient, KL line search",
+        discrete: true,
+        continuous: true,
+        presets: include_str!("../../presets/trpo.toml"),
+        driver: &Entry::<trpo::Trpo>(PhantomData),
+    },
 
-    // Algorithm {
-    //     name: "npg",
-    //     about: "Natural policy gradient: conjugate gradient on Fisher-vector products, step to the KL radius",
-    //     discrete: true,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/npg.toml"),
-    //     driver: &Entry::<trpo::Trpo>(PhantomData),
-    // },
+    Algorithm {
+        name: "npg",
+        about: "Natural policy gradient: conjugate gradient on Fisher-vector products, step to the KL radius",
+        discrete: true,
+        continuous: true,
+        presets: include_str!("../../presets/npg.toml"),
+        driver: &Entry::<trpo::Trpo>(PhantomData),
+    },
 
     // Algorithm {
     //     name: "dqn",
