@@ -2,23 +2,27 @@
 //!
 //! `cargo run --release --example a2c_cartpole [seed] [key=value]…`
 
-use wengert::rl::a2c::{A2cConfig, train};
+use wengert::rl::algorithms::a2c::{A2c, A2cConfig};
+use wengert::rl::algorithms::preset;
+use wengert::rl::common::config;
+use wengert::rl::common::trainer::train;
+use wengert::rl::train::evaluate;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     let mut config = A2cConfig {
         seed,
-        ..A2cConfig::for_env("CartPole-v1")
+        ..preset("a2c", "CartPole-v1").expect("a preset")
     };
     for setting in args {
         let (key, value) = setting
             .split_once('=')
             .unwrap_or_else(|| panic!("expected key=value, found `{setting}`"));
-        config.set(key, value).unwrap_or_else(|e| panic!("{e}"));
+        config::set(&mut config, key, value).unwrap_or_else(|e| panic!("{e}"));
     }
     let report_every = (20_000 / (config.num_envs * config.num_steps)).max(1);
-    let trained = train("CartPole-v1", &config, |m| {
+    let trained = train::<A2c>("CartPole-v1", &config, |m| {
         if m.iteration % report_every == 0 {
             println!(
                 "iteration {:6}  steps {:7}  return {:7.1}  entropy {:.3}  ev {:6.3}  {:5.0} steps/s  {:.1}s",
@@ -34,7 +38,7 @@ fn main() {
         true
     })
     .expect("training failed");
-    let returns = trained.evaluate(10, 1000).expect("evaluation failed");
+    let returns = evaluate(&trained.agent, 10, 1000).expect("evaluation failed");
     let mean = returns.iter().sum::<f64>() / returns.len() as f64;
     let last = trained.history.last().expect("at least one iteration");
     println!(

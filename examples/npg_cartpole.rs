@@ -3,7 +3,11 @@
 //!
 //! `cargo run --release --example npg_cartpole [seed] [env_id] [key=value]…`
 
-use wengert::rl::trpo::{TrpoConfig, train};
+use wengert::rl::algorithms::trpo::{Trpo, TrpoConfig};
+use wengert::rl::algorithms::preset;
+use wengert::rl::common::config;
+use wengert::rl::common::trainer::train;
+use wengert::rl::train::evaluate;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -11,15 +15,15 @@ fn main() {
     let env_id = args.next().unwrap_or_else(|| "CartPole-v1".to_string());
     let mut config = TrpoConfig {
         seed,
-        ..TrpoConfig::npg_for_env(&env_id)
+        ..preset("npg", &env_id).expect("a preset")
     };
     for setting in args {
         let (key, value) = setting
             .split_once('=')
             .unwrap_or_else(|| panic!("expected key=value, found `{setting}`"));
-        config.set(key, value).unwrap_or_else(|e| panic!("{e}"));
+        config::set(&mut config, key, value).unwrap_or_else(|e| panic!("{e}"));
     }
-    let trained = train(&env_id, &config, |m| {
+    let trained = train::<Trpo>(&env_id, &config, |m| {
         if m.iteration % 10 == 0 {
             println!(
                 "iteration {:4}  steps {:7}  return {:8.1}  kl {:.5}  improvement {:.5}  \
@@ -38,7 +42,7 @@ fn main() {
     })
     .expect("training failed");
     let last = trained.history.last().expect("at least one iteration");
-    let returns = trained.evaluate(10, 1000).expect("evaluation failed");
+    let returns = evaluate(&trained.agent, 10, 1000).expect("evaluation failed");
     let mean = returns.iter().sum::<f64>() / returns.len() as f64;
     println!(
         "NPG {env_id} seed {seed}: {} steps in {:.1}s ({:.0} steps/s)",

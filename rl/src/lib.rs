@@ -17,21 +17,21 @@
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
 //! - [`policy`]: actor-critic networks (categorical or diagonal-Gaussian heads);
-//!   [`shared_actor_critic`]: the shared-trunk variant.
+//!   [`shared_actor_critic`]: the shared-trunk variant; [`continuous`]: critics, deterministic
+//!   actors, exploration noise and the off-policy collector of DDPG, TD3 and SAC; [`q_network`]
+//!   and [`off_policy`]: DQN's networks, replay and exploration.
 //! - [`rollout`]: the on-policy agents' rollout of `T` steps in `N` environments, with the
 //!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only.
-//! - Policy-gradient agents: [`reinforce`] (vanilla policy gradient with a learned baseline),
-//!   [`a2c`], [`ppo`], and [`trpo`] (natural policy gradient and TRPO: Fisher-vector products
-//!   from autograd, conjugate gradient, the step to the KL radius, the KL-constrained line search).
-//! - [`dqn`]: DQN with ε-greedy exploration, replay, a target network, the Huber loss and
-//!   gradient clipping, and the switches Double DQN, dueling heads, prioritised replay and
-//!   n-step returns.
-//! - [`ddpg`], [`td3`], [`sac`]: off-policy actor-critics for continuous actions (deterministic
-//!   policy gradient; twin critics, target smoothing and delayed updates; the maximum-entropy
-//!   tanh-Gaussian with automatic temperature), sharing [`continuous`]'s critics, exploration
-//!   noise and action scaling.
-//! - [`train`]: what every trainer shares (metrics, errors, the [`train::Agent`] trait,
-//!   deterministic evaluation); [`algorithms`]: the registry that trains any of them by name.
+//! - [`common`]: what every trainer shares — configurations as data (`rl/presets/*.toml`, one
+//!   validator of declared ranges), the [`common::trainer::Trainer`] trait and the one loop
+//!   around it (resume, metrics, snapshots), the on-policy environments and batch;
+//!   [`exec`]: parallel work below the algorithms (two independent gradients on two cores, bit
+//!   for bit the sequential result); [`train`]: metrics, errors, the [`train::Agent`] trait and
+//!   deterministic evaluation; [`snapshot`]: the training state.
+//! - [`algorithms`]: one file per algorithm — REINFORCE, A2C, PPO, TRPO/NPG, DQN (Double,
+//!   dueling, prioritised, n-step), DDPG, TD3, SAC — each in the same order (math header, config,
+//!   loss functions, update, loop), none importing another; and the registry that trains any of
+//!   them by name.
 //!
 //! Each algorithm module opens with its math (background, key equations, pseudocode), and its
 //! code follows the same names in the same order.
