@@ -199,6 +199,26 @@ pub fn crossed(before: usize, after: usize, every: usize) -> bool {
     after / every > before / every
 }
 
+/// The reports of a run of `total_timesteps` steps in `num_envs` environments, reporting at
+/// every step that passes a multiple of `log_interval` and at the last step: of the
+/// `S = ⌈T / N⌉` steps, steps `1 … S − 1` pass `⌊(S − 1) N / log_interval⌋` multiples, but
+/// report at most once each.
+///
+/// ```
+/// use wengert_rl::off_policy::reports;
+/// assert_eq!(reports(1000, 1, 250), 4);
+/// assert_eq!(reports(1001, 1, 250), 5); // 250, 500, 750, 1000, and the last step
+/// assert_eq!(reports(10, 3, 2), 4); // every step: 3, 6, 9 pass a multiple of 2; 12 is last
+/// ```
+pub fn reports(total_timesteps: usize, num_envs: usize, log_interval: usize) -> usize {
+    let steps = total_timesteps.div_ceil(num_envs);
+    if steps == 0 {
+        return 0;
+    }
+    let passed = (steps - 1) * num_envs / log_interval;
+    passed.min(steps - 1) + 1
+}
+
 /// The environments of an off-policy learner: `N` copies in lockstep, one n-step window per
 /// copy, and the environment steps `t` taken so far (over all copies).
 pub struct OffPolicyEnvs {

@@ -164,7 +164,11 @@ impl QNetwork {
     /// let values = q.evaluate(&store.constants(), &ndarray::Array2::zeros((5, 4)));
     /// assert_eq!(values.dim(), (5, 3));
     /// ```
-    pub fn evaluate<T: Float>(&self, params: &Bound<'_, T>, observations: &Array2<f32>) -> Array2<T> {
+    pub fn evaluate<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Array2<f32>,
+    ) -> Array2<T> {
         let s = observations_var::<T>(observations);
         matrix(&no_grad(|| self.q_values(params, &s)))
     }
@@ -217,7 +221,9 @@ impl Agent for GreedyAgent {
 
     fn act(&self, observations: &Array2<f32>) -> Actions {
         Actions::Discrete(greedy(
-            self.q.evaluate(&self.store.constants(), observations).view(),
+            self.q
+                .evaluate(&self.store.constants(), observations)
+                .view(),
         ))
     }
 

@@ -108,7 +108,11 @@ fn the_iteration_count_is_the_number_of_reports() {
                 reports += 1;
             }
         }
-        assert_eq!(Dqn::iterations(&config), reports, "{total} {envs} {log_interval}");
+        assert_eq!(
+            Dqn::iterations(&config),
+            reports,
+            "{total} {envs} {log_interval}"
+        );
     }
     let run = train(
         "CartPole-v1",
@@ -157,10 +161,7 @@ fn the_registry_trains_dqn_with_settings_and_acts_greedily() {
     assert!(run.config.contains("dueling = true"));
     assert_eq!(run.agent.env_id(), "Acrobot-v1");
     assert!(run.agent.store().id("q.trunk.0.weight").is_some());
-    assert_eq!(
-        run.history.last().unwrap().get("gradient_steps"),
-        Some(6.0)
-    );
+    assert_eq!(run.history.last().unwrap().get("gradient_steps"), Some(6.0));
 }
 
 #[test]
@@ -170,21 +171,57 @@ fn bad_settings_are_rejected_with_what_was_expected() {
         error.contains("does not handle the action space"),
         "{error}"
     );
-    let error = train("CartPole-v1", &[("dueling", "true"), ("hidden", "[]")]).err().expect("an error");
+    let error = train("CartPole-v1", &[("dueling", "true"), ("hidden", "[]")])
+        .err()
+        .expect("an error");
     assert!(error.contains("hidden layer"), "{error}");
-    let error = train("CartPole-v1", &[("batch_size", "0")]).err().expect("an error");
+    let error = train("CartPole-v1", &[("batch_size", "0")])
+        .err()
+        .expect("an error");
     assert!(
         error.contains("`batch_size`") && error.contains("[1, ∞)"),
         "{error}"
     );
-    let error = train("CartPole-v1", &[("tau", "1.5")]).err().expect("an error");
-    assert!(error.contains("`tau`") && error.contains("(0, 1]"), "{error}");
-    let error = train("CartPole-v1", &[("tau", "0")]).err().expect("an error");
+    let error = train("CartPole-v1", &[("tau", "1.5")])
+        .err()
+        .expect("an error");
+    assert!(
+        error.contains("`tau`") && error.contains("(0, 1]"),
+        "{error}"
+    );
+    let error = train("CartPole-v1", &[("tau", "0")])
+        .err()
+        .expect("an error");
     assert!(error.contains("`tau`"), "{error}");
-    let error = train("CartPole-v1", &[("huber_delta", "nan")]).err().expect("an error");
+    let error = train("CartPole-v1", &[("huber_delta", "nan")])
+        .err()
+        .expect("an error");
     assert!(error.contains("`huber_delta`"), "{error}");
-    let error = train("CartPole-v1", &[("exploration_final_eps", "inf")]).err().expect("an error");
+    let error = train("CartPole-v1", &[("exploration_final_eps", "inf")])
+        .err()
+        .expect("an error");
     assert!(error.contains("`exploration_final_eps`"), "{error}");
-    let error = train("CartPole-v1", &[("n_stpe", "3")]).err().expect("an error");
+    let error = train("CartPole-v1", &[("n_stpe", "3")])
+        .err()
+        .expect("an error");
     assert!(error.contains("n_step"), "{error}");
+}
+
+#[test]
+fn every_numeric_setting_has_a_range() {
+    use wengert_rl::common::config::{Config, to_toml};
+    let config: DqnConfig = preset("dqn", "CartPole-v1").unwrap();
+    let table: toml::Table = toml::from_str(&to_toml(&config)).unwrap();
+    for (key, value) in &table {
+        let numeric = match value {
+            toml::Value::Integer(_) | toml::Value::Float(_) => true,
+            toml::Value::Array(items) => items.iter().all(|v| v.is_integer() || v.is_float()),
+            _ => false,
+        };
+        let listed = DqnConfig::RANGES.iter().any(|(k, _)| k == key);
+        assert_eq!(
+            numeric, listed,
+            "`{key}`: numeric {numeric}, in RANGES {listed}"
+        );
+    }
 }

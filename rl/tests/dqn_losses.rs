@@ -97,7 +97,9 @@ fn the_td_loss_gradient_equals_central_differences() {
         let (ids, inputs) = trainable(&f.online);
         let result = gradcheck(
             |theta| {
-                let params = f.online.bind_with(ids.iter().copied().zip(theta.iter().cloned()));
+                let params = f
+                    .online
+                    .bind_with(ids.iter().copied().zip(theta.iter().cloned()));
                 td_loss(&f.q, &params, &f.batch, &y, kappa).0
             },
             &inputs,
@@ -126,9 +128,8 @@ fn the_td_loss_gradient_equals_central_differences() {
 #[test]
 fn the_target_is_r_plus_gamma_to_the_m_times_the_target_networks_value() {
     let f = fixture(false, 12);
-    let q_next = f
-        .q
-        .evaluate(&f.target.constants(), &f.batch.next_observations);
+    let q_next =
+        f.q.evaluate(&f.target.constants(), &f.batch.next_observations);
     let y = td_target(
         &f.q,
         &f.online.constants(),
@@ -172,14 +173,21 @@ fn the_target_carries_no_gradient() {
         let (loss, _) = td_loss(&f.q, &theta, &f.batch, &y_fixed, 1.0);
         let fixed_gradient = theta.gradients(&loss);
         for &id in &ids {
-            assert_eq!(semi_gradient[id], fixed_gradient[id], "{}", f.online.name(id));
+            assert_eq!(
+                semi_gradient[id],
+                fixed_gradient[id],
+                "{}",
+                f.online.name(id)
+            );
         }
 
         // The loss as a function of θ through both Q_θ(o, a) and y(θ' = θ) has another
         // gradient: the TD update is a semi-gradient, and central differences see the rest.
         let total = gradcheck(
             |theta| {
-                let params = f.online.bind_with(ids.iter().copied().zip(theta.iter().cloned()));
+                let params = f
+                    .online
+                    .bind_with(ids.iter().copied().zip(theta.iter().cloned()));
                 let y = td_target(&f.q, &params, &params, &f.batch, double);
                 td_loss(&f.q, &params, &f.batch, &y, 1.0).0
             },

@@ -205,7 +205,11 @@ fn importance_weights_scale_each_rows_loss_and_gradient() {
         .map(|i| batch.weights[i] * huber(errors.priorities[i], kappa))
         .sum::<f64>()
         / 32.0;
-    assert!((loss.item() as f64 - expected).abs() < 1e-6 * expected, "{}", loss.item());
+    assert!(
+        (loss.item() as f64 - expected).abs() < 1e-6 * expected,
+        "{}",
+        loss.item()
+    );
     let q_taken = q.evaluate(&online.constants(), &batch.observations);
     for i in 0..32 {
         let a = match &batch.actions {

@@ -77,7 +77,7 @@ use crate::common::trainer::{Part, Report, Trainer};
 use crate::env::{Space, VectorActions};
 use crate::off_policy::{
     EnvSettings, ExplorationSchedule, GradientClock, OffPolicyEnvs, Priorities, Replay, crossed,
-    epsilon_greedy,
+    epsilon_greedy, reports,
 };
 use crate::policy::observations_var;
 use crate::q_network::{GreedyAgent, QNetwork, greedy};
@@ -315,27 +315,7 @@ pub struct Dqn {
     rng: TrainerRng,
     replay: Replay,
     envs: OffPolicyEnvs,
-    num_actions: usize,
     gradient_clock: GradientClock,
-}
-
-/// Sums over one iteration's gradient steps.
-#[derive(Default)]
-struct Sums {
-    loss: f64,
-    mean_q: f64,
-    grad_norm: f64,
-    steps: usize,
-}
-
-impl Sums {
-    fn mean(&self, total: f64) -> f64 {
-        if self.steps == 0 {
-            f64::NAN
-        } else {
-            total / self.steps as f64
-        }
-    }
 }
 
 impl Trainer for Dqn {
@@ -347,16 +327,8 @@ impl Trainer for Dqn {
         config.log_interval
     }
 
-    /// One iteration per report: at every step that passes a multiple of `log_interval`, and at
-    /// the last step (of `S = ⌈T / N⌉`). Steps `1 … S − 1` pass `⌊(S − 1) N / log_interval⌋`
-    /// multiples, but at most one report each.
     fn iterations(config: &DqnConfig) -> usize {
-        let steps = config.total_timesteps.div_ceil(config.num_envs);
-        if steps == 0 {
-            return 0;
-        }
-        let passed = (steps - 1) * config.num_envs / config.log_interval;
-        passed.min(steps - 1) + 1
+        reports(config.total_timesteps, config.num_envs, config.log_interval)
     }
 
     fn new(env_id: &str, config: &DqnConfig) -> Result<Self, TrainError> {
@@ -415,7 +387,6 @@ impl Trainer for Dqn {
             rng,
             replay,
             envs,
-            num_actions,
             gradient_clock: GradientClock::default(),
         })
     }
@@ -435,14 +406,14 @@ impl Trainer for Dqn {
         let first_step = self.envs.steps.0;
         let mut observations = self.envs.observations();
         let mut episode_returns = Vec::new();
-        let mut sums = Sums::default();
+        let mut steps: Vec<GradientStep> = Vec::new();
         loop {
             // act ε-greedily (uniformly at random before learning starts)
             let before = self.envs.steps.0;
             let (q, online) = (&self.q, &self.online);
             let actions = epsilon_greedy(
                 config.num_envs,
-                self.num_actions,
+                q.num_actions(),
                 exploration.epsilon(before),
                 before < config.learning_starts,
                 &mut self.rng,
@@ -471,8 +442,7 @@ impl Trainer for Dqn {
             {
                 let phase = Instant::now();
                 if config.anneal_lr {
-                    self.optimizer
-                        .set_lr(0, learning_rate(&config, t) as f32);
+                    self.optimizer.set_lr(0, learning_rate(&config, t) as f32);
                 }
                 let beta = beta_schedule.beta(t);
                 for _ in 0..config.gradient_steps {
@@ -480,10 +450,7 @@ impl Trainer for Dqn {
                     let step = update(self, &batch, iteration)?;
                     self.replay
                         .update_priorities(&batch.indices, &step.errors.priorities);
-                    sums.loss += step.loss;
-                    sums.mean_q += step.errors.mean_q;
-                    sums.grad_norm += step.grad_norm;
-                    sums.steps += 1;
+                    steps.push(step);
                 }
                 self.gradient_clock
                     .add(config.gradient_steps, phase.elapsed().as_secs_f64());
@@ -495,24 +462,26 @@ impl Trainer for Dqn {
         }
 
         let t = self.envs.steps.0;
+        let mean = |f: fn(&GradientStep) -> f64| match steps.len() {
+            0 => f64::NAN,
+            n => steps.iter().map(f).fold(0.0, |sum, x| sum + x) / n as f64,
+        };
+        let beta = if config.prioritized {
+            beta_schedule.beta(t)
+        } else {
+            1.0
+        };
         let clock = &self.gradient_clock;
         Ok(Report {
             env_steps: t - first_step,
             episode_returns,
             losses: vec![
-                ("loss", sums.mean(sums.loss)),
-                ("mean_q", sums.mean(sums.mean_q)),
-                ("grad_norm", sums.mean(sums.grad_norm)),
+                ("loss", mean(|s| s.loss)),
+                ("mean_q", mean(|s| s.errors.mean_q)),
+                ("grad_norm", mean(|s| s.grad_norm)),
                 ("epsilon", exploration.epsilon(t)),
                 ("learning_rate", learning_rate(&config, t)),
-                (
-                    "beta",
-                    if config.prioritized {
-                        beta_schedule.beta(t)
-                    } else {
-                        1.0
-                    },
-                ),
+                ("beta", beta),
                 ("gradient_steps", clock.steps as f64),
                 ("gradient_steps_per_second", clock.per_second()),
             ],
@@ -523,7 +492,10 @@ impl Trainer for Dqn {
         vec![
             ("agent", Part::Params(&self.online)),
             ("target", Part::Params(&self.target)),
-            ("optimizer", Part::Optimizer(&mut self.optimizer, &self.online)),
+            (
+                "optimizer",
+                Part::Optimizer(&mut self.optimizer, &self.online),
+            ),
             ("rng", Part::State(&mut self.rng)),
             ("replay", Part::State(&mut self.replay)),
             ("gradient_steps", Part::State(&mut self.gradient_clock)),
