@@ -2,7 +2,10 @@
 //!
 //! `cargo run --release --example ppo_cartpole [seed]`
 
-use wengert::rl::ppo::{PpoConfig, train};
+use wengert::rl::algorithms::ppo::{Ppo, PpoConfig};
+use wengert::rl::algorithms::preset;
+use wengert::rl::common::trainer::train;
+use wengert::rl::train::evaluate;
 
 fn main() {
     let seed = std::env::args()
@@ -11,9 +14,9 @@ fn main() {
         .unwrap_or(1);
     let config = PpoConfig {
         seed,
-        ..PpoConfig::for_env("CartPole-v1")
+        ..preset("ppo", "CartPole-v1").expect("the CartPole preset")
     };
-    let trained = train("CartPole-v1", &config, |m| {
+    let trained = train::<Ppo>("CartPole-v1", &config, |m| {
         if m.iteration % 20 == 0 {
             println!(
                 "iteration {:4}  steps {:7}  return {:7.1}  kl {:.4}  clip {:.3}  ev {:.3}  {:.1}s",
@@ -29,7 +32,7 @@ fn main() {
         true
     })
     .expect("training failed");
-    let returns = trained.evaluate(10, 1000).expect("evaluation failed");
+    let returns = evaluate(&trained.agent, 10, 1000).expect("evaluation failed");
     let mean = returns.iter().sum::<f64>() / returns.len() as f64;
     println!("deterministic evaluation over 10 episodes: mean {mean:.1}, returns {returns:?}");
 }

@@ -70,7 +70,9 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         eval_episodes: usize,
         /// Continue a stopped run (a run directory), with its saved configuration.
-        #[arg(long, value_name = "RUN", conflicts_with_all = ["algo", "env", "seed", "config", "settings"])]
+        /// With `--resume`, `--set total_timesteps=N` extends the run's budget (nothing else may
+        /// change).
+        #[arg(long, value_name = "RUN", conflicts_with_all = ["algo", "env", "seed", "config"])]
         resume: Option<PathBuf>,
         /// Stop as if Ctrl-C was pressed once this many environment steps are done.
         #[arg(long, value_name = "STEPS")]

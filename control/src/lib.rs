@@ -25,6 +25,16 @@
 //!   receding-horizon MPC over iLQR (warm-started from the shifted plan), random shooting and
 //!   the cross-entropy method.
 //!
+//! - [`constrained`]: path equality `h(x_t, u_t) = 0`, path inequality `g(x_t, u_t) ≤ 0`
+//!   (obstacles, control bounds) and terminal `h_T(x_N) = 0` (a goal) on the same problems,
+//!   solved by augmented-Lagrangian iLQR (trajax's `constrained_ilqr`, ALTRO) and by dual
+//!   gradient descent, both with the existing iLQR inside and the constraint derivatives from
+//!   autograd; checked on trajax's constrained car at violation 1e-6.
+//! - [`collocation`]: direct collocation (Euler, trapezoidal, Hermite–Simpson defects as
+//!   equality constraints on all knots), solved by the augmented Lagrangian with Newton steps
+//!   on a banded Cholesky ([`linalg::BandedCholesky`]); checked against Drake's collocation
+//!   tests and against shooting.
+//!
 //! - [`model_based`]: model-based RL after Nagabandi et al. (2018): an MLP dynamics model
 //!   `f̂(s, a) = s + Δ(s, a)` on normalised inputs and outputs, planned with by CEM through the
 //!   [`ilqr::Problem`] interface, its data aggregated DAgger-style from the controller's own
@@ -47,6 +57,8 @@
 //! assert!(solution.spectral_radius < 1.0);
 //! ```
 
+pub mod collocation;
+pub mod constrained;
 pub mod ilqr;
 pub mod linalg;
 pub mod lqr;

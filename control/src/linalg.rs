@@ -12,6 +12,11 @@
 //!   `y_i = (b_i − Σ_{k<i} L_ik y_k) / L_ii`, and `Lᵀ x = y` by back substitution
 //!   `x_i = (y_i − Σ_{k>i} L_ki x_k) / L_ii`; together they solve `A x = b`, column by column
 //!   for a matrix right-hand side, and `A⁻¹ = solve(A, I)`.
+//! - **Banded Cholesky.** When `A_ij = 0` for `|i − j| > b` (a band of half-width `b`), so is
+//!   `L_ij` for `i − j > b`: the sums above run over `max(0, i − b) ≤ k < j` only, and the
+//!   triangular solves over `b` neighbours. Factor and solve cost `O(N b²)` and `O(N b)`
+//!   instead of `O(N³)` and `O(N²)`; only the band is stored ([`BandMatrix`]). Direct
+//!   collocation's Newton systems are banded this way, with `b` = twice a knot's size.
 //! - **Eigenvalues of a real matrix** (for the spectral radius `ρ(A) = max_i |λ_i|`): reduce
 //!   `A` to upper Hessenberg form `H = Uᵀ A U` with Householder reflections (an orthogonal
 //!   similarity, so the eigenvalues are unchanged), then run the Francis implicit double-shift
@@ -203,6 +208,156 @@ impl Cholesky {
         let n = self.L.nrows();
         self.solve_matrix(Array2::eye(n).view())
             .expect("identity has as many rows as L")
+    }
+}
+
+/// A symmetric matrix with `A_ij = 0` for `|i − j| > b`, storing its lower band only:
+/// `band[[i, k]] = A_{i, i−k}` for `0 ≤ k ≤ b`.
+///
+/// ```
+/// use wengert_control::linalg::BandMatrix;
+///
+/// let mut A = BandMatrix::zeros(4, 1);
+/// A.add(2, 1, 3.0);
+/// A.add(1, 2, 1.0); // the same entry: A is symmetric
+/// assert_eq!((A.get(1, 2), A.get(2, 1), A.get(0, 3)), (4.0, 4.0, 0.0));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandMatrix {
+    /// `b`, the half-width.
+    pub bandwidth: usize,
+    /// `band[[i, k]] = A_{i, i−k}`, `N × (b + 1)`.
+    pub band: Array2<f64>,
+}
+
+#[allow(non_snake_case)]
+impl BandMatrix {
+    /// The `N × N` zero matrix with half-width `b`.
+    pub fn zeros(N: usize, b: usize) -> Self {
+        BandMatrix {
+            bandwidth: b,
+            band: Array2::zeros((N, b + 1)),
+        }
+    }
+
+    /// `N`.
+    pub fn size(&self) -> usize {
+        self.band.nrows()
+    }
+
+    /// `A_ij` (zero outside the band).
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        let (i, j) = if i >= j { (i, j) } else { (j, i) };
+        if i - j > self.bandwidth {
+            0.0
+        } else {
+            self.band[[i, i - j]]
+        }
+    }
+
+    /// `A_ij += value` (and so `A_ji`); panics outside the band.
+    pub fn add(&mut self, i: usize, j: usize, value: f64) {
+        let (i, j) = if i >= j { (i, j) } else { (j, i) };
+        assert!(
+            i - j <= self.bandwidth,
+            "BandMatrix::add: entry ({i}, {j}) is outside the band of half-width {}",
+            self.bandwidth
+        );
+        self.band[[i, i - j]] += value;
+    }
+
+    /// The full matrix (for tests and small problems).
+    pub fn to_dense(&self) -> Array2<f64> {
+        let N = self.size();
+        Array2::from_shape_fn((N, N), |(i, j)| self.get(i, j))
+    }
+}
+
+/// The Cholesky factor `L` of a banded symmetric positive-definite matrix, kept in band form.
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_control::linalg::{BandMatrix, BandedCholesky};
+///
+/// // The tridiagonal [2 −1; −1 2 −1; −1 2] (b = 1).
+/// let mut A = BandMatrix::zeros(3, 1);
+/// for i in 0..3 { A.add(i, i, 2.0); }
+/// for i in 1..3 { A.add(i, i - 1, -1.0); }
+/// let x = BandedCholesky::factor(&A).unwrap().solve(array![1.0, 0.0, 1.0].view()).unwrap();
+/// assert!((&x - &array![1.0, 1.0, 1.0]).iter().all(|e| e.abs() < 1e-15));
+/// ```
+#[allow(non_snake_case)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandedCholesky {
+    /// `L`, lower triangular with the band of `A`.
+    pub L: BandMatrix,
+}
+
+#[allow(non_snake_case)]
+impl BandedCholesky {
+    /// Factors `A = L Lᵀ` within the band, or says which pivot was not positive.
+    ///
+    /// ```
+    /// use wengert_control::linalg::{BandMatrix, BandedCholesky, LinalgError};
+    ///
+    /// let mut A = BandMatrix::zeros(2, 1);
+    /// A.add(0, 0, 1.0);
+    /// A.add(1, 0, 2.0);
+    /// A.add(1, 1, 1.0);
+    /// assert_eq!(BandedCholesky::factor(&A).unwrap_err(),
+    ///     LinalgError::NotPositiveDefinite { pivot: 1, value: -3.0 });
+    /// ```
+    pub fn factor(A: &BandMatrix) -> Result<Self, LinalgError> {
+        let (N, b) = (A.size(), A.bandwidth);
+        let mut L = BandMatrix::zeros(N, b);
+        for i in 0..N {
+            let first = i.saturating_sub(b);
+            for j in first..=i {
+                let mut sum = A.band[[i, i - j]];
+                for k in first..j {
+                    sum -= L.band[[i, i - k]] * L.band[[j, j - k]];
+                }
+                if i == j {
+                    if sum.is_nan() || sum <= 0.0 {
+                        return Err(LinalgError::NotPositiveDefinite {
+                            pivot: i,
+                            value: sum,
+                        });
+                    }
+                    L.band[[i, 0]] = sum.sqrt();
+                } else {
+                    L.band[[i, i - j]] = sum / L.band[[j, 0]];
+                }
+            }
+        }
+        Ok(BandedCholesky { L })
+    }
+
+    /// Solves `A x = r` by `L y = r` and `Lᵀ x = y` over the band.
+    pub fn solve(&self, r: ArrayView1<f64>) -> Result<Array1<f64>, LinalgError> {
+        let L = &self.L;
+        let (N, b) = (L.size(), L.bandwidth);
+        if r.len() != N {
+            return Err(LinalgError::DimensionMismatch {
+                expected: N,
+                found: r.len(),
+            });
+        }
+        let mut y = r.to_owned();
+        for i in 0..N {
+            for k in i.saturating_sub(b)..i {
+                y[i] -= L.band[[i, i - k]] * y[k];
+            }
+            y[i] /= L.band[[i, 0]];
+        }
+        let mut x = y;
+        for i in (0..N).rev() {
+            for k in i + 1..(i + b + 1).min(N) {
+                x[i] -= L.band[[k, k - i]] * x[k];
+            }
+            x[i] /= L.band[[i, 0]];
+        }
+        Ok(x)
     }
 }
 
@@ -638,6 +793,42 @@ mod tests {
         }
         let inverse = cholesky.inverse();
         assert!(max_abs_difference(&A.dot(&inverse), &Array2::eye(6)) < 1e-12);
+    }
+
+    #[test]
+    fn banded_cholesky_agrees_with_the_dense_one_on_a_random_band() {
+        let (N, b) = (30, 5);
+        let M = pseudo_random_matrix(N, N, 7);
+        let mut A = BandMatrix::zeros(N, b);
+        for i in 0..N {
+            for j in i.saturating_sub(b)..=i {
+                // A = Mᵀ M restricted to the band, plus a dominant diagonal: SPD.
+                let entry = M.column(i).dot(&M.column(j)) * 0.1;
+                A.add(
+                    i,
+                    j,
+                    if i == j {
+                        entry + 2.0 * b as f64
+                    } else {
+                        entry
+                    },
+                );
+            }
+        }
+        let dense = Cholesky::factor(A.to_dense().view()).unwrap();
+        let banded = BandedCholesky::factor(&A).unwrap();
+        // The band of L holds its lower triangle (get mirrors it above the diagonal).
+        let lower = Array2::from_shape_fn(
+            (N, N),
+            |(i, j)| {
+                if i >= j { banded.L.get(i, j) } else { 0.0 }
+            },
+        );
+        assert!(max_abs_difference(&dense.L, &lower) < 1e-12);
+        let r = pseudo_random_matrix(N, 1, 3).column(0).to_owned();
+        let x = banded.solve(r.view()).unwrap();
+        let residual = A.to_dense().dot(&x) - &r;
+        assert!(residual.iter().all(|e| e.abs() < 1e-12), "{residual}");
     }
 
     #[test]

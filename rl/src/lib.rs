@@ -49,7 +49,7 @@ pub mod off_policy;
 pub mod policy;
 pub mod q_network;
 pub mod rollout;
-// pub mod shared_actor_critic;
+pub mod shared_actor_critic;
 pub mod snapshot;
 pub mod tabular;
 pub mod train;

@@ -1,25 +1,35 @@
 //! A2C smoke tests: it learns CartPole within a small budget; the shared-trunk and Adam
 //! options, a continuous action space and the registry all run; bad settings are rejected.
 
-use wengert_rl::a2c::{A2cConfig, A2cNetwork, A2cOptimizer, train};
-use wengert_rl::algorithms;
-use wengert_rl::train::evaluate;
+use wengert_rl::algorithms::a2c::{A2c, A2cAgent, A2cConfig, A2cNetwork, A2cOptimizer};
+use wengert_rl::algorithms::{self, preset};
+use wengert_rl::common::config::{Config, to_toml};
+use wengert_rl::common::trainer::{Trained, Trainer, train_from};
+use wengert_rl::train::{Agent, TrainError, evaluate};
+
+fn cartpole() -> A2cConfig {
+    preset("a2c", "CartPole-v1").unwrap()
+}
+
+fn train(config: &A2cConfig) -> Result<Trained<A2cAgent>, TrainError> {
+    train_from::<A2c>("CartPole-v1", config, None, |_| true)
+}
 
 #[test]
 fn a2c_improves_on_cartpole_within_20k_steps() {
     let config = A2cConfig {
         total_timesteps: 20_000,
         seed: 1,
-        ..A2cConfig::for_env("CartPole-v1")
+        ..cartpole()
     };
-    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    let trained = train(&config).unwrap();
     assert_eq!(trained.history.len(), 20_000 / (8 * 5));
     let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
     let last = trained.history.last().unwrap().mean_return.unwrap();
     // A random policy averages about 22.
     assert!(last > 100.0, "mean return {last} (first {first})");
     assert!(last > 2.0 * first, "mean return {last} (first {first})");
-    let evaluation = trained.evaluate(3, 0).unwrap();
+    let evaluation = evaluate(&trained.agent, 3, 0).unwrap();
     assert!(evaluation.iter().all(|r| *r > 50.0), "{evaluation:?}");
 }
 
@@ -27,17 +37,18 @@ fn a2c_improves_on_cartpole_within_20k_steps() {
 fn the_same_seed_gives_the_same_run() {
     let config = A2cConfig {
         total_timesteps: 2_000,
-        ..A2cConfig::for_env("CartPole-v1")
+        ..cartpole()
     };
-    let a = train("CartPole-v1", &config, |_| true).unwrap();
-    let b = train("CartPole-v1", &config, |_| true).unwrap();
-    let losses = |t: &wengert_rl::a2c::TrainedA2c| {
+    let losses = |t: Trained<A2cAgent>| {
         t.history
             .iter()
             .map(|m| (m.mean_return, m.get("policy_loss"), m.get("value_loss")))
             .collect::<Vec<_>>()
     };
-    assert_eq!(losses(&a), losses(&b));
+    assert_eq!(
+        losses(train(&config).unwrap()),
+        losses(train(&config).unwrap())
+    );
 }
 
 #[test]
@@ -48,24 +59,24 @@ fn a_shared_trunk_learns_on_cartpole_with_rmsprop_and_with_adam() {
             shared_network: true,
             optimizer,
             seed: 1,
-            ..A2cConfig::for_env("CartPole-v1")
+            ..cartpole()
         };
-        let trained = train("CartPole-v1", &config, |_| true).unwrap();
-        assert!(matches!(trained.network, A2cNetwork::Shared(_)));
-        assert!(trained.store.id("trunk.0.weight").is_some());
-        assert!(trained.store.id("critic.weight").is_some());
+        let trained = train(&config).unwrap();
+        assert!(matches!(trained.agent.network, A2cNetwork::Shared(_)));
+        assert!(trained.agent.store.id("trunk.0.weight").is_some());
+        assert!(trained.agent.store.id("critic.weight").is_some());
         let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
         let last = trained.history.last().unwrap().mean_return.unwrap();
-        let evaluation = trained.evaluate(5, 0).unwrap();
+        let evaluation = evaluate(&trained.agent, 5, 0).unwrap();
         let mean = evaluation.iter().sum::<f64>() / 5.0;
-        println!("{optimizer}: mean return {first} → {last}, evaluation {mean}");
+        println!("{optimizer:?}: mean return {first} → {last}, evaluation {mean}");
         // Slower than separate networks (the value loss dominates the shared trunk's
         // gradient), but well past a random policy's 22.
         assert!(
             last > 40.0,
-            "{optimizer}: mean return {last} (first {first})"
+            "{optimizer:?}: mean return {last} (first {first})"
         );
-        assert!(mean > 60.0, "{optimizer}: evaluation {evaluation:?}");
+        assert!(mean > 60.0, "{optimizer:?}: evaluation {evaluation:?}");
     }
 }
 
@@ -76,20 +87,25 @@ fn a2c_runs_on_a_continuous_action_space_through_the_registry() {
         ("num_steps", "10"),
         ("ent_coef", "0.01"),
         ("gae_lambda", "0.9"),
+        ("optimizer", "adam"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let run = algorithms::train("a2c", "Pendulum-v1", 3, &settings, &mut |_| true).unwrap();
-    let history = run.agent.history();
-    assert_eq!(history.len(), 10);
-    for m in history {
+    assert_eq!(run.history.len(), 10);
+    for m in &run.history {
         for name in ["policy_loss", "value_loss", "entropy", "grad_norm"] {
             let value = m.get(name).unwrap();
             assert!(value.is_finite(), "{name} = {value}");
         }
     }
-    assert!(run.config.contains("gae_lambda: 0.9"));
+    assert!(run.config.contains("gae_lambda = 0.9"), "{}", run.config);
+    assert!(
+        run.config.contains("optimizer = \"adam\""),
+        "{}",
+        run.config
+    );
     assert!(evaluate(run.agent.as_ref(), 1, 0).unwrap()[0] < 0.0);
 }
 
@@ -98,43 +114,40 @@ fn bad_settings_are_rejected_with_what_was_expected() {
     let config = A2cConfig {
         shared_network: true,
         hidden: vec![],
-        ..A2cConfig::default()
+        ..cartpole()
     };
-    let error = train("CartPole-v1", &config, |_| true).err().unwrap();
+    let error = train(&config).err().unwrap();
     assert!(
         error.to_string().contains("at least one hidden layer"),
         "{error}"
     );
     let config = A2cConfig {
         num_steps: 0,
-        ..A2cConfig::default()
+        ..cartpole()
     };
-    let error = train("CartPole-v1", &config, |_| true).err().unwrap();
-    assert!(error.to_string().contains("must be positive"), "{error}");
-    let mut config = A2cConfig::default();
-    assert!(
-        config
-            .set("gae_lambda", "x")
+    let error = train(&config).err().unwrap().to_string();
+    assert!(error.contains("`num_steps`"), "{error}");
+    let set = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let resolve = |k: &str, v: &str| {
+        algorithms::resolve("a2c", "CartPole-v1", 1, &set(k, v))
             .unwrap_err()
-            .contains("a number")
-    );
-    assert!(
-        config
-            .set("learning_rat", "1")
-            .unwrap_err()
-            .contains("valid settings: total_timesteps")
-    );
+            .to_string()
+    };
+    assert!(resolve("gae_lambda", "x").contains("`gae_lambda`"));
+    assert!(resolve("optimizer", "sgd").contains("`optimizer`"));
+    assert!(resolve("rmsprop_alpha", "1").contains("`rmsprop_alpha`"));
+    let error = resolve("learning_rat", "1");
+    assert!(error.contains("unknown setting `learning_rat`") && error.contains("learning_rate"));
 }
 
 #[test]
 fn a_checkpoint_carries_the_observation_statistics_acting_needs() {
-    use wengert_rl::train::Agent;
     let config = A2cConfig {
         total_timesteps: 640,
         normalize_observations: true,
-        ..A2cConfig::for_env("CartPole-v1")
+        ..cartpole()
     };
-    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    let trained = train(&config).unwrap().agent;
     let state = trained.extra_state();
     let names: Vec<&str> = state.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
@@ -146,15 +159,7 @@ fn a_checkpoint_carries_the_observation_statistics_acting_needs() {
         ]
     );
     // A fresh agent (as `wengert eval` builds one) acts like the trained one once loaded.
-    let mut fresh = train(
-        "CartPole-v1",
-        &A2cConfig {
-            total_timesteps: 0,
-            ..config.clone()
-        },
-        |_| true,
-    )
-    .unwrap();
+    let mut fresh = A2c::new("CartPole-v1", &config).unwrap().into_agent();
     fresh.store.copy_from(&trained.store);
     fresh.load_extra_state(&state).unwrap();
     assert_eq!(fresh.extra_state(), state);
@@ -170,4 +175,20 @@ fn a_checkpoint_carries_the_observation_statistics_acting_needs() {
             .unwrap_err()
             .contains("has length 3, expected 4")
     );
+}
+
+/// Every numeric setting of the preset (integers, floats, lists of numbers) has a range.
+#[test]
+fn every_numeric_setting_has_a_range() {
+    let config: A2cConfig = preset("a2c", "CartPole-v1").unwrap();
+    let table: toml::Table = toml::from_str(&to_toml(&config)).unwrap();
+    for (key, value) in &table {
+        let numeric = match value {
+            toml::Value::Integer(_) | toml::Value::Float(_) => true,
+            toml::Value::Array(items) => items.iter().all(|v| v.is_integer() || v.is_float()),
+            _ => false,
+        };
+        let ranged = <A2cConfig as Config>::RANGES.iter().any(|(k, _)| k == key);
+        assert!(!numeric || ranged, "`{key}` has no range");
+    }
 }

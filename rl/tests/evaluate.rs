@@ -1,11 +1,13 @@
 //! Deterministic evaluation runs its episodes side by side in one batch; each must be exactly
 //! the episode it would be alone.
 
-use wengert_rl::ppo::{PpoConfig, train};
+use wengert_rl::algorithms::ppo::{Ppo, PpoConfig};
+use wengert_rl::algorithms::preset;
+use wengert_rl::common::trainer::train;
 use wengert_rl::train::evaluate;
 
 fn check_batched_equals_alone(env_id: &str, config: PpoConfig) -> Vec<f64> {
-    let trained = train(env_id, &config, |_| true).unwrap();
+    let trained = train::<Ppo>(env_id, &config, |_| true).unwrap().agent;
     let batched = evaluate(&trained, 6, 100).unwrap();
     let alone: Vec<f64> = (0..6)
         .map(|i| evaluate(&trained, 1, 100 + i).unwrap()[0])
@@ -21,7 +23,7 @@ fn batched_episodes_equal_episodes_run_alone() {
     let cartpole = PpoConfig {
         total_timesteps: 2048,
         seed: 1,
-        ..PpoConfig::for_env("CartPole-v1")
+        ..preset("ppo", "CartPole-v1").unwrap()
     };
     let returns = check_batched_equals_alone("CartPole-v1", cartpole);
     assert!(
@@ -33,7 +35,7 @@ fn batched_episodes_equal_episodes_run_alone() {
         total_timesteps: 2048,
         num_steps: 512,
         seed: 1,
-        ..PpoConfig::for_env("Pendulum-v1")
+        ..preset("ppo", "Pendulum-v1").unwrap()
     };
     check_batched_equals_alone("Pendulum-v1", pendulum);
 }

@@ -2,8 +2,15 @@
 //! without the baseline, on a continuous action space, and through the registry; bad settings
 //! are rejected.
 
-use wengert_rl::algorithms;
-use wengert_rl::reinforce::{ReinforceConfig, train};
+use wengert_rl::algorithms::reinforce::{Reinforce, ReinforceConfig};
+use wengert_rl::algorithms::{self, preset};
+use wengert_rl::common::config::{Config, to_toml};
+use wengert_rl::common::trainer::{Trained, train_from};
+use wengert_rl::train::{PolicyAgent, TrainError, evaluate};
+
+fn train(config: &ReinforceConfig) -> Result<Trained<PolicyAgent>, TrainError> {
+    train_from::<Reinforce>("CartPole-v1", config, None, |_| true)
+}
 
 #[test]
 fn reinforce_with_a_baseline_improves_on_cartpole_within_30k_steps() {
@@ -13,9 +20,9 @@ fn reinforce_with_a_baseline_improves_on_cartpole_within_30k_steps() {
         policy_learning_rate: 3e-3,
         value_iterations: 10,
         seed: 1,
-        ..ReinforceConfig::for_env("CartPole-v1")
+        ..preset("reinforce", "CartPole-v1").unwrap()
     };
-    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    let trained = train(&config).unwrap();
     let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
     let last = trained.history.last().unwrap().mean_return.unwrap();
     // A random policy averages about 22.
@@ -30,7 +37,7 @@ fn reinforce_with_a_baseline_improves_on_cartpole_within_30k_steps() {
         .collect();
     let recent = ev[ev.len() - 5..].iter().sum::<f64>() / 5.0;
     assert!(recent > 0.1, "explained variance {ev:?}");
-    let evaluation = trained.evaluate(3, 0).unwrap();
+    let evaluation = evaluate(&trained.agent, 3, 0).unwrap();
     assert!(evaluation.iter().all(|r| *r > 50.0), "{evaluation:?}");
 }
 
@@ -41,9 +48,9 @@ fn one_policy_step_per_batch_moves_the_policy_a_little() {
         num_envs: 2,
         num_steps: 256,
         value_iterations: 2,
-        ..ReinforceConfig::for_env("CartPole-v1")
+        ..preset("reinforce", "CartPole-v1").unwrap()
     };
-    let trained = train("CartPole-v1", &config, |_| true).unwrap();
+    let trained = train(&config).unwrap();
     assert_eq!(trained.history.len(), 4);
     for m in &trained.history {
         let kl = m.get("approx_kl").unwrap();
@@ -65,43 +72,64 @@ fn reinforce_runs_without_a_baseline_and_on_a_continuous_action_space() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let run = algorithms::train("reinforce", "Pendulum-v1", 3, &settings, &mut |_| true).unwrap();
-    let history = run.agent.history();
-    assert_eq!(history.len(), 2);
-    for m in history {
+    assert_eq!(run.history.len(), 2);
+    for m in &run.history {
         for name in ["policy_loss", "value_loss", "entropy", "approx_kl"] {
             let value = m.get(name).unwrap();
             assert!(value.is_finite(), "{name} = {value}");
         }
     }
-    assert!(run.config.contains("baseline: false"));
+    assert!(run.config.contains("baseline = false"), "{}", run.config);
 }
 
 #[test]
 fn bad_settings_are_rejected_with_what_was_expected() {
     let config = ReinforceConfig {
         gamma: 1.5,
-        ..ReinforceConfig::default()
+        ..preset("reinforce", "CartPole-v1").unwrap()
     };
-    let error = train("CartPole-v1", &config, |_| true).err().unwrap();
+    let error = train(&config).err().unwrap().to_string();
     assert!(
-        error.to_string().contains("gamma must lie in [0, 1]"),
+        error.contains("`gamma`") && error.contains("[0, 1]"),
         "{error}"
     );
+    let config = ReinforceConfig {
+        policy_learning_rate: f64::NAN,
+        ..preset("reinforce", "CartPole-v1").unwrap()
+    };
+    let error = train(&config).err().unwrap().to_string();
+    assert!(error.contains("`policy_learning_rate`"), "{error}");
     let error = algorithms::train("reinforce", "CartPol-v1", 1, &[], &mut |_| true)
         .err()
         .unwrap();
     assert!(error.to_string().contains("CartPol-v1"), "{error}");
-    let mut config = ReinforceConfig::default();
-    assert!(
-        config
-            .set("hidden", "64,x")
+    let set = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    for (key, value) in [("hidden", "64,x"), ("activation", "gelu"), ("lr", "0.1")] {
+        let error = algorithms::resolve("reinforce", "CartPole-v1", 1, &set(key, value))
             .unwrap_err()
-            .contains("layer sizes")
-    );
-    assert!(
-        config
-            .set("activation", "gelu")
-            .unwrap_err()
-            .contains("tanh or relu")
-    );
+            .to_string();
+        assert!(error.contains(key), "{key}: {error}");
+    }
+    let error = algorithms::resolve("reinforce", "CartPole-v1", 1, &set("hidden", "64,0"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("`hidden`"), "{error}");
+}
+
+/// Every numeric setting of the preset (integers, floats, lists of numbers) has a range.
+#[test]
+fn every_numeric_setting_has_a_range() {
+    let config: ReinforceConfig = preset("reinforce", "CartPole-v1").unwrap();
+    let table: toml::Table = toml::from_str(&to_toml(&config)).unwrap();
+    for (key, value) in &table {
+        let numeric = match value {
+            toml::Value::Integer(_) | toml::Value::Float(_) => true,
+            toml::Value::Array(items) => items.iter().all(|v| v.is_integer() || v.is_float()),
+            _ => false,
+        };
+        let ranged = <ReinforceConfig as Config>::RANGES
+            .iter()
+            .any(|(k, _)| k == key);
+        assert!(!numeric || ranged, "`{key}` has no range");
+    }
 }

@@ -163,6 +163,15 @@ fn reinforce_resumes_bit_for_bit() {
         ("hidden", "16,16"),
     ];
     check("reinforce", "CartPole-v1", &settings, 2);
+    let settings = [
+        ("total_timesteps", "1600"),
+        ("num_envs", "2"),
+        ("num_steps", "200"),
+        ("value_iterations", "3"),
+        ("baseline", "false"),
+        ("normalize_observations", "true"),
+    ];
+    check("reinforce", "Pendulum-v1", &settings, 2);
 }
 
 #[test]

@@ -8,10 +8,15 @@ use std::path::PathBuf;
 
 use ndarray::{Array1, Array2, Axis, array, s};
 use wengert::autograd::{Tensor, Var};
+use wengert::control::collocation::{CollocationOptions, DirectCollocation, Transcription};
+use wengert::control::constrained::{
+    AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, Constraints,
+    DualGradientDescent, DualGradientOptions,
+};
 use wengert::control::ilqr::{Ilqr, IlqrOptions, IlqrSolution, Method, Problem, quadratic_cost};
 use wengert::control::lqr::{DareProblem, LqrProblem, RiccatiOptions};
 use wengert::control::planners::{Mpc, Planner};
-use wengert::control::systems::{Acrobot, CartPole, Pendulum};
+use wengert::control::systems::{Acrobot, CartPole, DoubleIntegrator, Pendulum, Unicycle};
 use wengert::rl::env::{Env, PhysicalState};
 
 use super::plot::{self, Series};
@@ -23,13 +28,24 @@ pub struct Demo {
     run: fn() -> Result<Trajectory, String>,
 }
 
-/// What a demo plots: states `x` (one row per time) and controls `u`, with names.
+/// What a demo plots: states `x` (one row per time) and controls `u`, with names, and any
+/// further plots of its own.
 pub struct Trajectory {
     dt: f64,
     x: Array2<f64>,
     u: Array2<f64>,
     state_names: &'static [&'static str],
     control_names: &'static [&'static str],
+    extra: Vec<ExtraPlot>,
+}
+
+/// A plot beyond the states and controls (a convergence history, a path in the plane).
+pub struct ExtraPlot {
+    file: &'static str,
+    title: String,
+    x_label: &'static str,
+    y_label: &'static str,
+    series: Vec<Series>,
 }
 
 pub const DEMOS: &[Demo] = &[
@@ -57,6 +73,11 @@ pub const DEMOS: &[Demo] = &[
         name: "mpc-pendulum",
         about: "receding-horizon MPC over iLQR balancing Gymnasium's Pendulum-v1",
         run: mpc_pendulum,
+    },
+    Demo {
+        name: "constrained-car",
+        about: "trajax's car around an obstacle to a goal: augmented-Lagrangian iLQR, dual gradient descent, collocation",
+        run: constrained_car,
     },
 ];
 
@@ -94,6 +115,17 @@ pub fn run(name: &str, out: Option<PathBuf>) -> Result<(), String> {
             "time (s)",
             what,
             &series,
+        )?;
+        println!("wrote {}", path.display());
+    }
+    for extra in &trajectory.extra {
+        let path = out.join(extra.file);
+        plot::line_plot(
+            &path,
+            &extra.title,
+            extra.x_label,
+            extra.y_label,
+            &extra.series,
         )?;
         println!("wrote {}", path.display());
     }
@@ -190,6 +222,7 @@ fn lqr_double_integrator() -> Result<Trajectory, String> {
         u: solution.u.slice(s![..N, ..]).to_owned(),
         state_names: &["position", "velocity"],
         control_names: &["force"],
+        extra: Vec::new(),
     })
 }
 
@@ -223,6 +256,7 @@ fn ilqr_pendulum() -> Result<Trajectory, String> {
         u: solution.u,
         state_names: &["θ", "θ̇"],
         control_names: &["torque"],
+        extra: Vec::new(),
     })
 }
 
@@ -253,6 +287,7 @@ fn ilqr_cart_pole() -> Result<Trajectory, String> {
         u: solution.u,
         state_names: &["p", "θ", "ṗ", "θ̇"],
         control_names: &["force"],
+        extra: Vec::new(),
     })
 }
 
@@ -295,6 +330,7 @@ fn ddp_acrobot() -> Result<Trajectory, String> {
         u: ddp.u,
         state_names: &["θ₁", "θ₂", "θ̇₁", "θ̇₂"],
         control_names: &["torque"],
+        extra: Vec::new(),
     })
 }
 
@@ -371,6 +407,226 @@ fn mpc_pendulum() -> Result<Trajectory, String> {
         u,
         state_names: &["θ", "θ̇"],
         control_names: &["torque"],
+        extra: Vec::new(),
+    })
+}
+
+/// trajax's `testConstrainedCarSolve` (google/trajax, `tests/optimizers_test.py`): a unicycle
+/// over T = 25 RK4 steps of 0.1 s, cost `½ 0.1 ‖x − goal‖² + ½ ‖u‖²`, `x_T = goal = (1, 0, 0)`,
+/// `|u_i| ≤ 1`, and a disc of radius 0.25 at (0.5, 0.01) to drive around.
+fn trajax_car() -> (Problem, Constraints) {
+    let goal = array![1.0, 0.0, 0.0];
+    let target = goal.clone();
+    let problem = Problem::from_system(
+        Unicycle,
+        0.1,
+        25,
+        move |x, u| {
+            quadratic_cost(x, &target, &array![0.1, 0.1, 0.1]) + u.powi(2).sum(&[0], false) * 0.5
+        },
+        |x| x.sum(&[0], false) * 0.0,
+    );
+    let constraints = Constraints::new(3, 2)
+        .with_inequality(|x, _| {
+            let (dx, dy) = (x.slice(0, 0, 1) - 0.5, x.slice(0, 1, 2) - 0.01);
+            (dx.powi(2) + dy.powi(2)).sqrt() * -1.0 + 0.25
+        })
+        .with_control_bounds(array![-1.0, -1.0], array![1.0, 1.0])
+        .with_goal(goal);
+    (problem, constraints)
+}
+
+fn print_outer(name: &str, solution: &ConstrainedSolution) {
+    println!(
+        "{name}: converged {} after {} multiplier updates ({} iLQR iterations), cost {:.6}, violation {:.1e}",
+        solution.converged,
+        solution.iterations.len(),
+        solution.inner_iterations(),
+        solution.cost,
+        solution.values.max_violation()
+    );
+    for (k, report) in solution.iterations.iter().enumerate() {
+        println!(
+            "  {:3}  J {:10.6}  violation {:.2e}  complementarity {:.2e}  ‖∇L‖ {:.2e}  ρ {:.0e}  iLQR {:3}  max|λ, μ| {:8.4}",
+            k + 1,
+            report.cost,
+            report.violation,
+            report.complementarity,
+            report.stationarity,
+            report.penalty,
+            report.inner_iterations,
+            report.multipliers.max_abs()
+        );
+    }
+}
+
+/// `(update, log₁₀ violation)` for a convergence plot.
+fn violation_series(label: &str, violations: impl Iterator<Item = f64>) -> Series {
+    let (k, v): (Vec<f64>, Vec<f64>) = violations
+        .enumerate()
+        .map(|(k, v)| ((k + 1) as f64, v.max(1e-16).log10()))
+        .unzip();
+    Series::line(label, k, v)
+}
+
+fn constrained_car() -> Result<Trajectory, String> {
+    let (problem, constraints) = trajax_car();
+    let x0 = array![0.0, 0.0, 0.0];
+    let augmented = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
+        .solve(&problem, &constraints, &x0, None)
+        .map_err(|e| e.to_string())?;
+    print_outer("augmented-Lagrangian iLQR on trajax's car", &augmented);
+    println!(
+        "  final multipliers: λ_T = {:.4}, obstacle μ_t max {:.4}",
+        augmented.multipliers.lambda_T,
+        augmented
+            .multipliers
+            .mu
+            .column(0)
+            .fold(0.0f64, |a, b| a.max(*b))
+    );
+    let dual_options = DualGradientOptions {
+        step: 1.0,
+        max_iterations: 60,
+        ..DualGradientOptions::default()
+    };
+    let dual_car = DualGradientDescent::new(dual_options)
+        .solve(&problem, &constraints, &x0, None)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "dual gradient descent (α = 1) on the car: converged {} after {} updates, violation {:.2e}, min over the last 10 {:.2e}",
+        dual_car.converged,
+        dual_car.iterations.len(),
+        dual_car.values.max_violation(),
+        dual_car
+            .iterations
+            .iter()
+            .rev()
+            .take(10)
+            .map(|i| i.violation)
+            .fold(f64::INFINITY, f64::min)
+    );
+    let collocation = DirectCollocation::from_system(
+        Unicycle,
+        0.1,
+        &problem,
+        constraints.clone(),
+        Transcription::HermiteSimpson,
+    )
+    .solve(&x0, None, None, &CollocationOptions::default());
+    println!(
+        "Hermite–Simpson collocation on the car: converged {} after {} updates ({} Newton steps), cost {:.6}, violation {:.1e}",
+        collocation.converged,
+        collocation.iterations.len(),
+        collocation.newton_iterations(),
+        collocation.cost,
+        collocation.max_violation()
+    );
+    for (k, report) in collocation.iterations.iter().enumerate() {
+        println!(
+            "  {:3}  J {:10.6}  violation {:.2e}  defect {:.2e}  ‖∇L‖ {:.2e}  ρ {:.0e}  Newton {:3}",
+            k + 1,
+            report.cost,
+            report.violation,
+            report.defect,
+            report.stationarity,
+            report.penalty,
+            report.newton_iterations
+        );
+    }
+
+    // A convex comparison: a double integrator from rest at −1 to rest at 1 in 3 s.
+    let transfer = Problem::from_system(
+        DoubleIntegrator,
+        0.1,
+        30,
+        |_, u| u.powi(2).sum(&[0], false) * 0.5,
+        |x| x.sum(&[0], false) * 0.0,
+    );
+    let goal = Constraints::new(2, 1).with_goal(array![1.0, 0.0]);
+    let x0_transfer = array![-1.0, 0.0];
+    let augmented_transfer = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
+        .solve(&transfer, &goal, &x0_transfer, None)
+        .map_err(|e| e.to_string())?;
+    print_outer(
+        "augmented Lagrangian on the double-integrator transfer",
+        &augmented_transfer,
+    );
+    let dual_transfer = DualGradientDescent::new(DualGradientOptions {
+        step: 1.5,
+        max_iterations: 400,
+        ..DualGradientOptions::default()
+    })
+    .solve(&transfer, &goal, &x0_transfer, None)
+    .map_err(|e| e.to_string())?;
+    println!(
+        "dual gradient descent (α = 1.5) on the transfer: converged {} after {} updates, cost {:.6}, violation {:.1e}",
+        dual_transfer.converged,
+        dual_transfer.iterations.len(),
+        dual_transfer.cost,
+        dual_transfer.values.max_violation()
+    );
+
+    let convergence = ExtraPlot {
+        file: "convergence.svg",
+        title: "constraint violation per multiplier update".into(),
+        x_label: "multiplier update",
+        y_label: "log10 max violation",
+        series: vec![
+            violation_series(
+                "car: AL-iLQR",
+                augmented.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "car: dual gradient descent, α = 1",
+                dual_car.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "car: Hermite–Simpson collocation (AL)",
+                collocation.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "transfer: AL-iLQR",
+                augmented_transfer.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "transfer: dual gradient descent, α = 1.5",
+                dual_transfer.iterations.iter().map(|i| i.violation),
+            ),
+        ],
+    };
+    let circle: Vec<(f64, f64)> = (0..=100)
+        .map(|k| {
+            let angle = 2.0 * PI * k as f64 / 100.0;
+            (0.5 + 0.25 * angle.cos(), 0.01 + 0.25 * angle.sin())
+        })
+        .collect();
+    let path = |label: &str, x: &Array2<f64>| {
+        Series::line(label, x.column(0).to_vec(), x.column(1).to_vec())
+    };
+    let paths = ExtraPlot {
+        file: "paths.svg",
+        title: "trajax's car: paths around the obstacle".into(),
+        x_label: "p_x",
+        y_label: "p_y",
+        series: vec![
+            Series::line(
+                "obstacle",
+                circle.iter().map(|p| p.0).collect(),
+                circle.iter().map(|p| p.1).collect(),
+            ),
+            path("AL-iLQR (RK4 shooting)", &augmented.x),
+            path("Hermite–Simpson collocation", &collocation.x),
+            path("dual gradient descent, 60 updates", &dual_car.x),
+        ],
+    };
+    Ok(Trajectory {
+        dt: 0.1,
+        x: augmented.x,
+        u: augmented.u,
+        state_names: &["p_x", "p_y", "θ"],
+        control_names: &["v", "ω"],
+        extra: vec![convergence, paths],
     })
 }
 

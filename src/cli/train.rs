@@ -111,7 +111,7 @@ fn start(args: &TrainArgs) -> Result<Outcome, String> {
         if key == "seed" {
             let parsed = value
                 .parse()
-                .map_err(|_| format!("`seed` expects a non-negative integer, found `{value}`"))?;
+                .map_err(|_| format!("`seed` expects a number in [0, ∞), found `{value}`"))?;
             seed = args.seed.or(Some(parsed));
         } else {
             overrides.insert(key, value);
@@ -170,8 +170,30 @@ fn start(args: &TrainArgs) -> Result<Outcome, String> {
 
 fn resume(run: &Path, args: &TrainArgs) -> Result<Outcome, String> {
     let run = runs::existing_run(run)?;
-    let config = RunConfig::read(&run)?;
-    let state = RunState::read(&run)?;
+    let mut config = RunConfig::read(&run)?;
+    let mut state = RunState::read(&run)?;
+    if let Some(budget) = extended_budget(&args.settings, &config, &state)? {
+        if training_state::load(&run)?.is_none() {
+            return Err(format!(
+                "{} has no {} to continue from; its budget cannot be extended",
+                run.display(),
+                training_state::STATE
+            ));
+        }
+        // Checked through the registry (range, one iteration) before anything is written.
+        let mut settings = config.settings();
+        settings.retain(|(k, _)| k != "total_timesteps");
+        settings.push(("total_timesteps".into(), budget.to_string()));
+        let resolved = algorithms::resolve(&config.algorithm, &config.env, config.seed, &settings)
+            .map_err(|e| e.to_string())?;
+        config.resolved = toml::from_str(&resolved).expect("resolve writes TOML");
+        config.settings.insert("total_timesteps".into(), budget.to_string());
+        config.write(&run)?;
+        if state.status == Status::Finished {
+            state.status = Status::Stopped;
+            state.write(&run)?;
+        }
+    }
     if state.status == Status::Finished {
         return Err(format!(
             "{} is finished ({} steps); there is nothing to resume",
@@ -232,6 +254,37 @@ fn resume(run: &Path, args: &TrainArgs) -> Result<Outcome, String> {
 
 /// Trains from the start or from `saved`, appending to the run directory and checkpointing
 /// every `checkpoint_every` steps.
+/// The budget `--set total_timesteps=N` asks a resumed run for: the one setting that may
+/// change on resume, and only upwards from the steps already taken.
+fn extended_budget(
+    settings: &[String],
+    config: &RunConfig,
+    state: &RunState,
+) -> Result<Option<usize>, String> {
+    let mut budget = None;
+    for (key, value) in parse_settings(settings)? {
+        if key != "total_timesteps" {
+            return Err(format!(
+                "`--set {key}` cannot change a run being resumed; only `total_timesteps` can be \
+                 raised (the run keeps the configuration it was started with)"
+            ));
+        }
+        let steps: usize = value.parse().map_err(|_| {
+            format!("`total_timesteps` expects a non-negative integer, found `{value}`")
+        })?;
+        let current = budget_of(config).unwrap_or(0);
+        if steps < current.max(state.env_steps) {
+            return Err(format!(
+                "`total_timesteps` = {steps} would shrink the run's budget of {current} steps \
+                 ({} taken); a resumed run's budget can only grow",
+                state.env_steps
+            ));
+        }
+        budget = Some(steps);
+    }
+    Ok(budget)
+}
+
 /// The run's environment-step budget, from its resolved configuration.
 fn budget_of(config: &RunConfig) -> Option<usize> {
     config
@@ -322,7 +375,12 @@ fn train(
             };
             let stop_requested = STOP.load(Ordering::SeqCst)
                 || args.stop_after.is_some_and(|steps| m.env_steps >= steps);
-            let due = m.env_steps / checkpoint_every > previous_steps / checkpoint_every;
+            // The last iteration (the next one would pass the budget) also saves the training
+            // state, so that a finished run's budget can be extended with `--resume`.
+            let last_iteration = budget
+                .is_some_and(|b| m.env_steps + (m.env_steps - previous_steps) > b);
+            let due = m.env_steps / checkpoint_every > previous_steps / checkpoint_every
+                || last_iteration;
             previous_steps = m.env_steps;
             if due || stop_requested {
                 // The training state first, then the policy, then the state that points at them.

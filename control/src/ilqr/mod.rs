@@ -92,7 +92,7 @@ mod box_qp;
 pub mod problem;
 
 pub use box_qp::{BoxQpSolution, box_qp};
-pub use problem::{Problem, StepExpansion, quadratic_cost};
+pub use problem::{Problem, StageCost, StepExpansion, quadratic_cost};
 
 use crate::linalg::{Cholesky, LinalgError};
 use crate::lqr::{action_value, minimise_action_value, value_update};
@@ -378,7 +378,7 @@ impl Ilqr {
         for _ in 0..options.max_iterations {
             let (steps, terminal) = expansion.get_or_insert_with(|| {
                 let steps: Vec<StepExpansion> = (0..N)
-                    .map(|t| problem.expand(&x.row(t).to_owned(), &u.row(t).to_owned()))
+                    .map(|t| problem.expand(t, &x.row(t).to_owned(), &u.row(t).to_owned()))
                     .collect();
                 (steps, problem.expand_terminal(&x.row(N).to_owned()))
             });
@@ -561,7 +561,7 @@ fn forward_pass(
         let x_t = x_new.row(t).to_owned();
         let u_t = &u.row(t) + &(&k[t] * alpha) + K[t].dot(&(&x_t - &x.row(t)));
         let u_t = problem.clamp_control(u_t);
-        cost += problem.running_cost_at(&x_t, &u_t);
+        cost += problem.running_cost_at(t, &x_t, &u_t);
         let x_next = problem.step(&x_t, &u_t);
         if x_next.iter().any(|a| !a.is_finite()) {
             return (x_new, u_new, f64::NAN);
@@ -574,7 +574,7 @@ fn forward_pass(
 }
 
 /// `max_t ‖∇_{u_t} J‖_∞` by the costate recursion, leaving out components held at a bound.
-fn projected_gradient_norm(
+pub(crate) fn projected_gradient_norm(
     problem: &Problem,
     steps: &[StepExpansion],
     terminal: &(Array2<f64>, Array1<f64>),
@@ -656,7 +656,7 @@ mod tests {
         let u = array![[0.5], [-0.1], [0.2], [0.3]];
         let (x, _) = problem.rollout(&x0, &u);
         let steps: Vec<StepExpansion> = (0..4)
-            .map(|t| problem.expand(&x.row(t).to_owned(), &u.row(t).to_owned()))
+            .map(|t| problem.expand(t, &x.row(t).to_owned(), &u.row(t).to_owned()))
             .collect();
         let terminal = problem.expand_terminal(&x.row(4).to_owned());
         let norm = projected_gradient_norm(&problem, &steps, &terminal, &u);

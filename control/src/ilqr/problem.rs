@@ -12,6 +12,10 @@
 //! 0, `….sum(&[0], false)`, never over everything). Constants that multiply rows are columns,
 //! shape `[n, 1]`; [`quadratic_cost`] builds the common `½ (x − x*)ᵀ diag(w) (x − x*)`.
 //!
+//! A problem may also carry a running cost that depends on the step, `ℓ_t(x, u)`
+//! ([`Problem::with_stage_cost`]), added to `ℓ` at step `t`: this is how the multiplier terms
+//! `λ_tᵀ h(x_t, u_t) + …` of [`crate::constrained`] reach iLQR, which then needs no changes.
+//!
 //! **Derivatives.** To expand the problem around a nominal point `(x̄_t, ū_t)`, with
 //! `z = [x; u]`, one tape per time step records `f` and `ℓ` on a batch of `B = n + m` identical
 //! copies of the point. Column `j` of a vector-Jacobian product then only sees column `j` of the
@@ -43,6 +47,10 @@ pub type Dynamics = Arc<dyn Fn(&Var<f64>, &Var<f64>) -> Var<f64> + Send + Sync>;
 pub type RunningCost = Arc<dyn Fn(&Var<f64>, &Var<f64>) -> Var<f64> + Send + Sync>;
 /// Terminal cost `ℓ_T(x_N)`, one value per column (`[n, B]` to `[B]`).
 pub type TerminalCost = Arc<dyn Fn(&Var<f64>) -> Var<f64> + Send + Sync>;
+/// A running cost that also depends on the step `t`, `ℓ_t(x, u)` (`t`, `[n, B]`, `[m, B]` to
+/// `[B]`): the per-step multiplier terms of an augmented Lagrangian
+/// ([`crate::constrained`]).
+pub type StageCost = Arc<dyn Fn(usize, &Var<f64>, &Var<f64>) -> Var<f64> + Send + Sync>;
 
 /// A finite-horizon optimal control problem with `N` = `horizon` controls `u_0 … u_{N−1}` and
 /// `N + 1` states `x_0 … x_N`.
@@ -79,6 +87,9 @@ pub struct Problem {
     pub terminal_cost: TerminalCost,
     /// Elementwise box `[u_min, u_max]` on every control, if any.
     pub control_limits: Option<(Array1<f64>, Array1<f64>)>,
+    /// `ℓ_t(x, u)`, added to `ℓ(x, u)` at step `t`, if any: the running cost at step `t` is
+    /// `ℓ(x_t, u_t) + ℓ_t(x_t, u_t)`.
+    pub stage_cost: Option<StageCost>,
 }
 
 impl fmt::Debug for Problem {
@@ -89,6 +100,7 @@ impl fmt::Debug for Problem {
             .field("m", &self.m)
             .field("horizon", &self.horizon)
             .field("control_limits", &self.control_limits)
+            .field("stage_cost", &self.stage_cost.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +134,7 @@ impl Problem {
             running_cost: Arc::new(running_cost),
             terminal_cost: Arc::new(terminal_cost),
             control_limits: None,
+            stage_cost: None,
         }
     }
 
@@ -198,6 +211,37 @@ impl Problem {
         self
     }
 
+    /// The same problem with `ℓ_t(x, u)` added to the running cost at each step `t`
+    /// (replacing any earlier one).
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::Problem;
+    ///
+    /// // ℓ = u², ℓ_t = t u: at t = 3, u = 2 the running cost is 4 + 6.
+    /// let problem = Problem::new(1, 1, 5, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.sum(&[0], false))
+    ///     .with_stage_cost(|t, _, u| u.sum(&[0], false) * t as f64);
+    /// assert_eq!(problem.running_cost_at(3, &array![0.0], &array![2.0]), 10.0);
+    /// assert_eq!(problem.running_cost_at(0, &array![0.0], &array![2.0]), 4.0);
+    /// ```
+    pub fn with_stage_cost(
+        mut self,
+        stage_cost: impl Fn(usize, &Var<f64>, &Var<f64>) -> Var<f64> + Send + Sync + 'static,
+    ) -> Self {
+        self.stage_cost = Some(Arc::new(stage_cost));
+        self
+    }
+
+    /// `ℓ(x, u) + ℓ_t(x, u)` on autograd variables.
+    pub(crate) fn running_cost_var(&self, t: usize, x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
+        let cost = (self.running_cost)(x, u);
+        match &self.stage_cost {
+            Some(stage_cost) => cost + stage_cost(t, x, u),
+            None => cost,
+        }
+    }
+
     /// `u` projected onto the control box (unchanged if there is none).
     ///
     /// ```
@@ -250,7 +294,7 @@ impl Problem {
         to_matrix(&x_next)
     }
 
-    /// `ℓ(x, u)` on plain arrays.
+    /// The running cost at step `t`, `ℓ(x, u) + ℓ_t(x, u)`, on plain arrays.
     ///
     /// ```
     /// use autograd::Tensor;
@@ -258,13 +302,13 @@ impl Problem {
     /// use wengert_control::ilqr::Problem;
     ///
     /// let problem = Problem::new(1, 1, 1, |x, _| x.clone(), |x, u| (x * u).sum(&[0], false), |x| x.sum(&[0], false));
-    /// assert_eq!(problem.running_cost_at(&array![3.0], &array![2.0]), 6.0);
+    /// assert_eq!(problem.running_cost_at(0, &array![3.0], &array![2.0]), 6.0);
     /// ```
-    pub fn running_cost_at(&self, x: &Array1<f64>, u: &Array1<f64>) -> f64 {
-        self.running_cost_batch(&as_column(x), &as_column(u))[0]
+    pub fn running_cost_at(&self, t: usize, x: &Array1<f64>, u: &Array1<f64>) -> f64 {
+        self.running_cost_batch(t, &as_column(x), &as_column(u))[0]
     }
 
-    /// `ℓ` on a batch of columns: one cost per column.
+    /// The running cost at step `t` on a batch of columns: one cost per column.
     ///
     /// ```
     /// use autograd::Tensor;
@@ -272,10 +316,10 @@ impl Problem {
     /// use wengert_control::ilqr::Problem;
     ///
     /// let problem = Problem::new(1, 1, 1, |x, _| x.clone(), |x, u| (x * u).sum(&[0], false), |x| x.sum(&[0], false));
-    /// assert_eq!(problem.running_cost_batch(&array![[1.0, 2.0]], &array![[3.0, 4.0]]), array![3.0, 8.0]);
+    /// assert_eq!(problem.running_cost_batch(0, &array![[1.0, 2.0]], &array![[3.0, 4.0]]), array![3.0, 8.0]);
     /// ```
-    pub fn running_cost_batch(&self, x: &Array2<f64>, u: &Array2<f64>) -> Array1<f64> {
-        let cost = (self.running_cost)(&Var::constant(x.clone()), &Var::constant(u.clone()));
+    pub fn running_cost_batch(&self, t: usize, x: &Array2<f64>, u: &Array2<f64>) -> Array1<f64> {
+        let cost = self.running_cost_var(t, &Var::constant(x.clone()), &Var::constant(u.clone()));
         check_shape("running cost", &cost, &[x.ncols()]);
         cost.value().iter().copied().collect()
     }
@@ -331,7 +375,7 @@ impl Problem {
         let mut cost = 0.0;
         for t in 0..N {
             let (x_t, u_t) = (x.row(t).to_owned(), u.row(t).to_owned());
-            cost += self.running_cost_at(&x_t, &u_t);
+            cost += self.running_cost_at(t, &x_t, &u_t);
             let x_next = self.step(&x_t, &u_t);
             x.row_mut(t + 1).assign(&x_next);
         }
@@ -363,7 +407,7 @@ impl Problem {
         let mut cost = Array1::zeros(B);
         for t in 0..N {
             let u_t = u.index_axis(Axis(0), t).to_owned();
-            cost += &self.running_cost_batch(&x, &u_t);
+            cost += &self.running_cost_batch(t, &x, &u_t);
             x = self.step_batch(&x, &u_t);
         }
         cost += &self.terminal_cost_batch(&x);
@@ -371,7 +415,8 @@ impl Problem {
         cost
     }
 
-    /// The expansion of dynamics and running cost around `(x_t, u_t)`, recorded on one tape.
+    /// The expansion of dynamics and running cost around `(x_t, u_t)` at step `t`, recorded on
+    /// one tape.
     ///
     /// ```
     /// use autograd::Tensor;
@@ -381,14 +426,14 @@ impl Problem {
     /// // f = x u, ℓ = x² u at x = 2, u = 3.
     /// let problem = Problem::new(1, 1, 1, |x, u| x * u,
     ///     |x, u| (x.powi(2) * u).sum(&[0], false), |x| x.sum(&[0], false));
-    /// let expansion = problem.expand(&array![2.0], &array![3.0]);
+    /// let expansion = problem.expand(0, &array![2.0], &array![3.0]);
     /// assert_eq!(expansion.F, array![[3.0, 2.0]]);
     /// assert_eq!(expansion.c, array![12.0, 4.0]);
     /// assert_eq!(expansion.C, array![[6.0, 4.0], [4.0, 0.0]]);
     /// // Second-order dynamics terms contracted with v = [5]: 5 ∇²(x u) = [[0, 5], [5, 0]].
     /// assert_eq!(expansion.dynamics_curvature(&array![5.0]), array![[0.0, 5.0], [5.0, 0.0]]);
     /// ```
-    pub fn expand(&self, x_t: &Array1<f64>, u_t: &Array1<f64>) -> StepExpansion {
+    pub fn expand(&self, t: usize, x_t: &Array1<f64>, u_t: &Array1<f64>) -> StepExpansion {
         let (n, m) = (self.n, self.m);
         let B = n + m;
         let tape = Tape::new();
@@ -398,7 +443,7 @@ impl Problem {
         check_shape("dynamics", &x_next, &[n, B]);
         let F = jacobian_by_identity_cotangent(&[&x_next], &[&x, &u], n);
 
-        let running_cost = (self.running_cost)(&x, &u);
+        let running_cost = self.running_cost_var(t, &x, &u);
         check_shape("running cost", &running_cost, &[B]);
         let gradient = grad_graph(&[&running_cost.sum_all()], &[&x, &u]);
         let c = first_column(&gradient);
@@ -459,19 +504,19 @@ pub fn quadratic_cost(x: &Var<f64>, target: &Array1<f64>, weights: &Array1<f64>)
 }
 
 /// A vector as an `n × 1` matrix.
-fn as_column(x: &Array1<f64>) -> Array2<f64> {
+pub(crate) fn as_column(x: &Array1<f64>) -> Array2<f64> {
     x.view().insert_axis(Axis(1)).to_owned()
 }
 
 /// `B` copies of a vector as the columns of an `n × B` matrix.
-fn copies(x: &Array1<f64>, B: usize) -> Array2<f64> {
+pub(crate) fn copies(x: &Array1<f64>, B: usize) -> Array2<f64> {
     as_column(x)
         .broadcast((x.len(), B))
         .expect("a column broadcasts to a batch")
         .to_owned()
 }
 
-fn to_matrix(x: &Var<f64>) -> Array2<f64> {
+pub(crate) fn to_matrix(x: &Var<f64>) -> Array2<f64> {
     x.value()
         .clone()
         .into_dimensionality()
@@ -542,7 +587,7 @@ impl StepExpansion {
 /// of column-wise functions of a batch of identical columns, in one vector-Jacobian product:
 /// the cotangent puts `1` at (row `j`, column `j`), so column `j` of each input's adjoint is
 /// `∇ (output row j)`.
-fn jacobian_by_identity_cotangent(
+pub(crate) fn jacobian_by_identity_cotangent(
     outputs: &[&Var<f64>],
     inputs: &[&Var<f64>],
     rows: usize,
@@ -580,7 +625,7 @@ fn jacobian_by_identity_cotangent(
 }
 
 /// Column 0 of each part, stacked.
-fn first_column(parts: &[Var<f64>]) -> Array1<f64> {
+pub(crate) fn first_column(parts: &[Var<f64>]) -> Array1<f64> {
     parts
         .iter()
         .flat_map(|part| to_matrix(part).column(0).to_vec())
@@ -588,7 +633,7 @@ fn first_column(parts: &[Var<f64>]) -> Array1<f64> {
 }
 
 /// `½ (H + Hᵀ)`: a Hessian read off a backward pass is symmetric only up to round-off.
-fn symmetrise(H: Array2<f64>) -> Array2<f64> {
+pub(crate) fn symmetrise(H: Array2<f64>) -> Array2<f64> {
     (&H + &H.t()) * 0.5
 }
 
@@ -630,7 +675,7 @@ mod tests {
     fn expansion_matches_central_differences() {
         let problem = cart_pole_problem();
         let (x, u) = (array![0.1, 2.0, -0.3, 0.7], array![0.4]);
-        let expansion = problem.expand(&x, &u);
+        let expansion = problem.expand(0, &x, &u);
         let split = |z: &Array1<f64>| (z.slice(s![..4]).to_owned(), z.slice(s![4..]).to_owned());
         let z = ndarray::concatenate![ndarray::Axis(0), x, u];
         let F = numeric_jacobian(
@@ -643,12 +688,12 @@ mod tests {
         assert!((&F - &expansion.F).iter().all(|d| d.abs() < 1e-7));
         let gradient = |z: &Array1<f64>| {
             let (x, u) = split(z);
-            problem.expand(&x, &u).c
+            problem.expand(0, &x, &u).c
         };
         let c = numeric_jacobian(
             |z| {
                 let (x, u) = split(z);
-                array![problem.running_cost_at(&x, &u)]
+                array![problem.running_cost_at(0, &x, &u)]
             },
             &z,
         );
@@ -659,7 +704,7 @@ mod tests {
         let curvature = numeric_jacobian(
             |z| {
                 let (x, u) = split(z);
-                problem.expand(&x, &u).F.t().dot(&v)
+                problem.expand(0, &x, &u).F.t().dot(&v)
             },
             &z,
         );

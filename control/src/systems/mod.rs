@@ -12,6 +12,7 @@
 //! - [`CartPole`]: a pole on a cart pushed by a horizontal force (`n = 4`, `m = 1`).
 //! - [`Acrobot`]: a two-link pendulum actuated at the elbow only (`n = 4`, `m = 1`).
 //! - [`DoubleIntegrator`]: `p̈ = u` (`n = 2`, `m = 1`), linear, so its RK4 step is exact.
+//! - [`Unicycle`]: a kinematic car in the plane, speed and turning rate (`n = 3`, `m = 2`).
 //! - [`pendulum_v1`]: Gymnasium's Pendulum-v1 step (semi-implicit Euler, clipped) as a planning problem.
 //!
 //! States and controls are vectors (shape `[n]`, `[m]`); the angles of the pendulums are zero
@@ -22,11 +23,13 @@ mod cart_pole;
 mod double_integrator;
 mod pendulum;
 pub mod pendulum_v1;
+mod unicycle;
 
 pub use acrobot::Acrobot;
 pub use cart_pole::CartPole;
 pub use double_integrator::DoubleIntegrator;
 pub use pendulum::Pendulum;
+pub use unicycle::Unicycle;
 
 use autograd::{Tensor, Var};
 use ndarray::Array1;

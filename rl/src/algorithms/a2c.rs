@@ -8,7 +8,7 @@
 //! baseline of the policy gradient.
 //!
 //! ## Key equations
-//! The policy gradient is the score-function estimator of [`crate::reinforce`],
+//! The policy gradient is REINFORCE's score-function estimator
 //! `∇θ J = E_t[∇θ ln π_θ(a_t|s_t) Â_t]`, with a bootstrapped advantage estimate. With the TD
 //! residual `δ_t = r_t + γ V(s_{t+1}) − V(s_t)`, the `k`-step advantages are
 //!
@@ -22,9 +22,10 @@
 //! terminate inside the rollout are not bootstrapped; those truncated by the time limit are,
 //! from their final observation ([`crate::rollout`]). The value targets are `R_t = Â_t + V(s_t)`.
 //!
-//! The loss minimised, with `Â` and `R` held constant, is
+//! The loss minimised ([`loss`]), with `Â` and `R` held constant, is
 //!
-//! `L(θ, φ) = −E_t[ln π_θ(a_t|s_t) Â_t] + c_v E_t[(V_φ(s_t) − R_t)²] − c_H E_t[H[π_θ(·|s_t)]]`,
+//! `L(θ, φ) = −E_t[ln π_θ(a_t|s_t) Â_t] + c_v L^V(φ) − c_H E_t[H[π_θ(·|s_t)]]`,
+//! `L^V(φ) = E_t[(V_φ(s_t) − R_t)²]`,
 //!
 //! where the entropy bonus keeps the policy from collapsing early. `θ` and `φ` are either two
 //! networks ([`crate::policy::ActorCritic`]) or two heads on a shared trunk
@@ -43,29 +44,30 @@
 //!     clip the gradient's global norm; one RMSprop (or Adam) step
 //! ```
 
-use std::fmt;
-
-use autograd::{Tape, Tensor, Var, no_grad};
-use ndarray::{Array1, Array2, Axis};
+use autograd::{Float, Tape, Tensor, Var, no_grad};
+use ndarray::Array2;
 use nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, clip_grad_norm};
 use nn::{Activation, Bound, ParamStore};
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 
 use crate::advantage::{Trajectory, gae};
-use crate::env::{EnvError, VectorEnv, make};
+use crate::common::config::{Config, Range};
+use crate::common::on_policy::{Batch, EnvSettings, OnPolicyEnvs, normalize};
+use crate::common::trainer::{Part, Report, Trainer};
 use crate::normalize::RunningMeanStd;
 use crate::policy::{Actions, ActorCritic, NetworkConfig, PolicyDistribution, observations_var};
-use crate::reinforce::{check_finite, parse, parse_activation, parse_hidden};
-use crate::rollout::{Decision, Rollout};
+use crate::rollout::Decision;
 use crate::shared_actor_critic::SharedActorCritic;
-use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
+use crate::snapshot::TrainerRng;
 use crate::train::{
-    Agent, IterationMetrics, TrainError, evaluate, explained_variance, flatten_actions,
-    mean_of_last, vector,
+    Agent, TrainError, check_finite, explained_variance, load_observation_stats,
+    observation_stats_state,
 };
 
 /// The optimiser of an A2C update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum A2cOptimizer {
     /// RMSprop (PyTorch's form, `ε` outside the square root), A3C's choice.
     RmsProp,
@@ -73,20 +75,11 @@ pub enum A2cOptimizer {
     Adam,
 }
 
-impl fmt::Display for A2cOptimizer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            A2cOptimizer::RmsProp => "rmsprop",
-            A2cOptimizer::Adam => "adam",
-        })
-    }
-}
-
-/// A2C's hyperparameters. Defaults are Stable-Baselines3's `A2C` (after OpenAI Baselines:
-/// `n = 5`, learning rate `7·10⁻⁴`, RMSprop `α = 0.99`, `ε = 10⁻⁵`, `c_v = 0.5`, gradient norm
-/// 0.5, no entropy bonus) with 8 environments and CleanRL's separate 64×64 tanh networks;
-/// [`A2cConfig::for_env`] gives tuned settings per environment.
-#[derive(Clone, Debug, PartialEq)]
+/// A2C's hyperparameters. The defaults (`[defaults]` of `rl/presets/a2c.toml`) are
+/// Stable-Baselines3's `A2C` with CleanRL's separate networks; the file's per-environment tables
+/// are the RL Baselines3 Zoo's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct A2cConfig {
     /// Environment steps to train for (over all environments).
     pub total_timesteps: usize,
@@ -110,7 +103,7 @@ pub struct A2cConfig {
     pub vf_coef: f64,
     /// Maximum global gradient norm.
     pub max_grad_norm: f64,
-    /// RMSprop or Adam.
+    /// `rmsprop` or `adam`.
     pub optimizer: A2cOptimizer,
     /// RMSprop's smoothing constant `α` of the squared-gradient average.
     pub rmsprop_alpha: f64,
@@ -132,162 +125,40 @@ pub struct A2cConfig {
     pub env_threads: usize,
 }
 
-impl Default for A2cConfig {
-    fn default() -> Self {
-        A2cConfig {
-            total_timesteps: 500_000,
-            num_envs: 8,
-            num_steps: 5,
-            learning_rate: 7e-4,
-            anneal_lr: false,
-            gamma: 0.99,
-            gae_lambda: 1.0,
-            norm_adv: false,
-            ent_coef: 0.0,
-            vf_coef: 0.5,
-            max_grad_norm: 0.5,
-            optimizer: A2cOptimizer::RmsProp,
-            rmsprop_alpha: 0.99,
-            optimizer_eps: 1e-5,
-            shared_network: false,
-            normalize_observations: false,
-            hidden: vec![64, 64],
-            activation: Activation::Tanh,
-            log_std_init: 0.0,
-            seed: 1,
-            env_threads: 1,
-        }
-    }
-}
-
-impl A2cConfig {
-    /// Tuned settings for a Gymnasium id (the defaults for an unknown one).
-    ///
-    /// ```
-    /// use wengert_rl::a2c::A2cConfig;
-    /// let config = A2cConfig::for_env("CartPole-v1");
-    /// assert_eq!((config.num_envs, config.ent_coef), (8, 0.0));
-    /// ```
-    pub fn for_env(id: &str) -> Self {
-        let base = A2cConfig::default();
-        match id {
-            // rl-baselines3-zoo hyperparams/a2c.yml, CartPole-v1
-            "CartPole-v1" => A2cConfig {
-                total_timesteps: 500_000,
-                num_envs: 8,
-                ent_coef: 0.0,
-                ..base
+impl Config for A2cConfig {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("num_envs", Range::at_least(1.0)),
+        ("num_steps", Range::at_least(1.0)),
+        ("learning_rate", Range::positive()),
+        ("gamma", Range::unit()),
+        ("gae_lambda", Range::unit()),
+        ("ent_coef", Range::non_negative()),
+        ("vf_coef", Range::non_negative()),
+        ("max_grad_norm", Range::positive()),
+        // α = 1 would never move the squared-gradient average off 0
+        (
+            "rmsprop_alpha",
+            Range {
+                min: 0.0,
+                min_inclusive: true,
+                max: 1.0,
+                max_inclusive: false,
             },
-            // rl-baselines3-zoo hyperparams/a2c.yml, Acrobot-v1 (normalised observations)
-            "Acrobot-v1" => A2cConfig {
-                total_timesteps: 500_000,
-                num_envs: 16,
-                ent_coef: 0.0,
-                normalize_observations: true,
-                ..base
-            },
-            _ => base,
-        }
-    }
-
-    /// The names [`A2cConfig::set`] accepts.
-    pub const KEYS: [&'static str; 21] = [
-        "total_timesteps",
-        "num_envs",
-        "num_steps",
-        "learning_rate",
-        "anneal_lr",
-        "gamma",
-        "gae_lambda",
-        "norm_adv",
-        "ent_coef",
-        "vf_coef",
-        "max_grad_norm",
-        "optimizer",
-        "rmsprop_alpha",
-        "optimizer_eps",
-        "shared_network",
-        "normalize_observations",
-        "hidden",
-        "activation",
-        "log_std_init",
-        "seed",
-        "env_threads",
+        ),
+        ("optimizer_eps", Range::positive()),
+        ("hidden", Range::at_least(1.0)),
+        ("log_std_init", Range::finite()),
+        ("seed", Range::at_least(0.0)),
+        ("env_threads", Range::at_least(1.0)),
     ];
 
-    /// Sets one hyperparameter from text (`--set key=value`); an unknown key or a bad value is
-    /// an error that names what is valid.
-    ///
-    /// ```
-    /// use wengert_rl::a2c::{A2cConfig, A2cOptimizer};
-    /// let mut config = A2cConfig::default();
-    /// config.set("optimizer", "adam").unwrap();
-    /// assert_eq!(config.optimizer, A2cOptimizer::Adam);
-    /// assert!(config.set("optimizer", "sgd").unwrap_err().contains("rmsprop or adam"));
-    /// assert!(config.set("n_steps", "5").unwrap_err().contains("num_steps"));
-    /// ```
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let (number, count, flag) = ("a number", "a non-negative integer", "true or false");
-        match key {
-            "total_timesteps" => self.total_timesteps = parse(key, value, count)?,
-            "num_envs" => self.num_envs = parse(key, value, count)?,
-            "num_steps" => self.num_steps = parse(key, value, count)?,
-            "learning_rate" => self.learning_rate = parse(key, value, number)?,
-            "anneal_lr" => self.anneal_lr = parse(key, value, flag)?,
-            "gamma" => self.gamma = parse(key, value, number)?,
-            "gae_lambda" => self.gae_lambda = parse(key, value, number)?,
-            "norm_adv" => self.norm_adv = parse(key, value, flag)?,
-            "ent_coef" => self.ent_coef = parse(key, value, number)?,
-            "vf_coef" => self.vf_coef = parse(key, value, number)?,
-            "max_grad_norm" => self.max_grad_norm = parse(key, value, number)?,
-            "optimizer" => {
-                self.optimizer = match value.trim() {
-                    "rmsprop" => A2cOptimizer::RmsProp,
-                    "adam" => A2cOptimizer::Adam,
-                    other => {
-                        return Err(format!(
-                            "`optimizer` expects rmsprop or adam, found `{other}`"
-                        ));
-                    }
-                }
-            }
-            "rmsprop_alpha" => self.rmsprop_alpha = parse(key, value, number)?,
-            "optimizer_eps" => self.optimizer_eps = parse(key, value, number)?,
-            "shared_network" => self.shared_network = parse(key, value, flag)?,
-            "normalize_observations" => self.normalize_observations = parse(key, value, flag)?,
-            "hidden" => self.hidden = parse_hidden(value)?,
-            "activation" => self.activation = parse_activation(value)?,
-            "log_std_init" => self.log_std_init = parse(key, value, number)?,
-            "seed" => self.seed = parse(key, value, count)?,
-            "env_threads" => self.env_threads = parse(key, value, count)?,
-            _ => {
-                let valid = Self::KEYS.join(", ");
-                return Err(format!(
-                    "unknown A2C setting `{key}`; valid settings: {valid}"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn check(&self) -> Result<(), TrainError> {
-        if self.num_envs == 0 || self.num_steps == 0 {
-            return Err(TrainError::Config(format!(
-                "num_envs and num_steps must be positive, found {} and {}",
-                self.num_envs, self.num_steps
-            )));
-        }
+    fn check_relations(&self) -> Result<(), String> {
         if self.shared_network && self.hidden.is_empty() {
-            return Err(TrainError::Config(
+            return Err(
                 "shared_network needs at least one hidden layer to share; set hidden, e.g. 64,64"
                     .into(),
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.gamma) || !(0.0..=1.0).contains(&self.gae_lambda) {
-            return Err(TrainError::Config(format!(
-                "gamma and gae_lambda must lie in [0, 1], found {} and {}",
-                self.gamma, self.gae_lambda
-            )));
+            );
         }
         Ok(())
     }
@@ -296,17 +167,19 @@ impl A2cConfig {
 /// A2C's policy and value function: two networks or one shared trunk.
 #[derive(Clone, Debug)]
 pub enum A2cNetwork {
+    /// `π_θ` and `V_φ` as two networks.
     Separate(ActorCritic),
+    /// `π_θ` and `V_φ` as two heads on one trunk.
     Shared(SharedActorCritic),
 }
 
 impl A2cNetwork {
     /// `π(·|s)` and `V(s)` for a batch of observations.
-    pub fn forward(
+    pub fn forward<T: Float>(
         &self,
-        params: &Bound<'_, f32>,
-        observations: &Var<f32>,
-    ) -> (PolicyDistribution<f32>, Var<f32>) {
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+    ) -> (PolicyDistribution<T>, Var<T>) {
         match self {
             A2cNetwork::Separate(net) => (
                 net.policy(params, observations),
@@ -317,11 +190,11 @@ impl A2cNetwork {
     }
 
     /// `π(·|s)` for a batch of observations (through the shared trunk, if shared).
-    pub fn policy(
+    pub fn policy<T: Float>(
         &self,
-        params: &Bound<'_, f32>,
-        observations: &Var<f32>,
-    ) -> PolicyDistribution<f32> {
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+    ) -> PolicyDistribution<T> {
         match self {
             A2cNetwork::Separate(net) => net.policy(params, observations),
             A2cNetwork::Shared(net) => net.forward(params, observations).0,
@@ -329,7 +202,7 @@ impl A2cNetwork {
     }
 
     /// `V(s)` for a batch of observations.
-    pub fn value(&self, params: &Bound<'_, f32>, observations: &Var<f32>) -> Var<f32> {
+    pub fn value<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> Var<T> {
         match self {
             A2cNetwork::Separate(net) => net.value(params, observations),
             A2cNetwork::Shared(net) => net.forward(params, observations).1,
@@ -338,7 +211,7 @@ impl A2cNetwork {
 }
 
 /// A trained A2C agent with what it needs to act.
-pub struct TrainedA2c {
+pub struct A2cAgent {
     /// The Gymnasium id it was trained on.
     pub env_id: String,
     /// Its parameters.
@@ -347,11 +220,9 @@ pub struct TrainedA2c {
     pub network: A2cNetwork,
     /// Observation normalisation statistics, if used.
     pub observation_stats: Option<RunningMeanStd>,
-    /// Every iteration's metrics.
-    pub history: Vec<IterationMetrics>,
 }
 
-impl Agent for TrainedA2c {
+impl Agent for A2cAgent {
     fn env_id(&self) -> &str {
         &self.env_id
     }
@@ -364,8 +235,7 @@ impl Agent for TrainedA2c {
         let params = self.store.constants();
         no_grad(|| {
             self.network
-                .forward(&params, &observations_var::<f32>(&observations))
-                .0
+                .policy(&params, &observations_var::<f32>(&observations))
                 .mode()
         })
     }
@@ -374,156 +244,178 @@ impl Agent for TrainedA2c {
         &self.store
     }
 
-    fn history(&self) -> &[IterationMetrics] {
-        &self.history
-    }
-
     /// The observation statistics, when observations are normalised: acting needs them.
     fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
-        crate::train::observation_stats_state(&self.observation_stats)
+        observation_stats_state(&self.observation_stats)
     }
 
     fn load_extra_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), String> {
-        crate::train::load_observation_stats(&mut self.observation_stats, state)
+        load_observation_stats(&mut self.observation_stats, state)
     }
 }
 
-impl TrainedA2c {
-    /// Returns of `episodes` deterministic episodes, seeded `seed, seed + 1, …`.
-    pub fn evaluate(&self, episodes: usize, seed: u64) -> Result<Vec<f64>, EnvError> {
-        evaluate(self, episodes, seed)
-    }
+// ---- the loss ----
+
+/// What an update reports besides the loss.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diagnostics {
+    /// `−E_t[ln π_θ(a_t|s_t) Â_t]`.
+    pub policy_loss: f64,
+    /// `L^V = E_t[(V_φ(s_t) − R_t)²]`.
+    pub value_loss: f64,
+    /// `E_t[H[π_θ(·|s_t)]]`.
+    pub entropy: f64,
 }
 
-/// Trains an A2C agent on the Gymnasium environment `env_id`, calling `on_iteration` after
-/// every update (return `false` from it to stop early).
-///
-/// ```no_run
-/// use wengert_rl::a2c::{A2cConfig, train};
-/// let trained = train("CartPole-v1", &A2cConfig::for_env("CartPole-v1"), |m| {
-///     if m.iteration % 1000 == 0 { println!("{} steps: return {:?}", m.env_steps, m.mean_return); }
-///     true
-/// }).unwrap();
-/// assert!(trained.evaluate(10, 0).unwrap().iter().all(|&r| r > 400.0));
-/// ```
-pub fn train(
-    env_id: &str,
+/// A2C's loss `−E_t[ln π_θ(a_t|s_t) Â_t] + c_v E_t[(V_φ(s_t) − R_t)²] − c_H E_t[H[π_θ(·|s_t)]]`
+/// on a batch whose advantages are final (normalised when the config says so).
+pub fn loss<T: Float>(
+    network: &A2cNetwork,
+    params: &Bound<'_, T>,
+    batch: &Batch,
     config: &A2cConfig,
-    mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
-) -> Result<TrainedA2c, TrainError> {
-    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+) -> (Var<T>, Diagnostics) {
+    let constant = |a: &ndarray::Array1<f64>| Var::constant(a.mapv(T::from_f64));
+    let (pi, value) = network.forward(params, &observations_var::<T>(&batch.observations));
+    let log_prob = pi.log_prob(&batch.actions);
+    let entropy = pi.entropy().mean_all();
+    let policy_loss = -(&log_prob * &constant(&batch.advantages)).mean_all();
+    let value_loss = (&value - &constant(&batch.returns)).powi(2).mean_all();
+    let loss = &policy_loss - &(&entropy * T::from_f64(config.ent_coef))
+        + &value_loss * T::from_f64(config.vf_coef);
+    let diagnostics = Diagnostics {
+        policy_loss: policy_loss.item().as_f64(),
+        value_loss: value_loss.item().as_f64(),
+        entropy: entropy.item().as_f64(),
+    };
+    (loss, diagnostics)
 }
 
-/// [`train`], continuing from a saved training state when `resume` is given (see
-/// [`crate::snapshot`]); `on_iteration` can take a snapshot after every update.
-pub fn train_from(
-    env_id: &str,
-    config: &A2cConfig,
-    resume: Option<&TrainingState>,
-    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
-) -> Result<TrainedA2c, TrainError> {
-    config.check()?;
-    let envs: Vec<_> = (0..config.num_envs)
-        .map(|_| make(env_id))
-        .collect::<Result<_, _>>()?;
-    let mut envs = VectorEnv::new(envs, config.env_threads)?;
-    let observation_dim = envs.single_observation_space().dim();
-    let action_space = envs.single_action_space().clone();
-    let mut rng = TrainerRng::seed_from_u64(config.seed);
-    let mut store = ParamStore::<f32>::new();
-    let network_config = NetworkConfig {
-        hidden: config.hidden.clone(),
-        activation: config.activation,
-        log_std_init: config.log_std_init,
-    };
-    let network = if config.shared_network {
-        A2cNetwork::Shared(SharedActorCritic::new(
-            &mut store,
-            observation_dim,
-            &action_space,
-            &network_config,
-            &mut rng,
-        ))
-    } else {
-        A2cNetwork::Separate(ActorCritic::new(
-            &mut store,
-            observation_dim,
-            &action_space,
-            &network_config,
-            &mut rng,
-        ))
-    };
-    let (lr, eps) = (config.learning_rate as f32, config.optimizer_eps as f32);
-    let mut optimizer: Box<dyn Optimizer<f32>> = match config.optimizer {
-        A2cOptimizer::RmsProp => Box::new(RmsProp::new(
-            store.trainable(),
-            RmsPropConfig {
-                lr,
-                alpha: config.rmsprop_alpha as f32,
-                eps,
-                ..RmsPropConfig::default()
-            },
-        )),
-        A2cOptimizer::Adam => Box::new(Adam::new(
-            store.trainable(),
-            AdamConfig {
-                lr,
-                eps,
-                ..AdamConfig::default()
-            },
-        )),
-    };
+// ---- the update ----
 
-    let mut observation_stats = config
-        .normalize_observations
-        .then(|| RunningMeanStd::new(observation_dim));
+/// One step on the batch: the gradient of the loss, its global norm clipped, one optimiser
+/// step. Returns the diagnostics and the gradient's norm before clipping.
+fn update(
+    a2c: &mut A2c,
+    batch: &Batch,
+    iteration: usize,
+) -> Result<(Diagnostics, f64), TrainError> {
+    let tape = Tape::new();
+    let params = a2c.store.bind(&tape);
+    let (loss, diagnostics) = loss(&a2c.network, &params, batch, &a2c.config);
+    check_finite(&loss, "A2C loss", iteration, &tape)?;
+    let mut gradients = params.gradients(&loss);
+    let grad_norm = gradients.global_norm() as f64;
+    clip_grad_norm(&mut gradients, a2c.config.max_grad_norm as f32);
+    a2c.optimizer.step(&a2c.store, &gradients);
+    Ok((diagnostics, grad_norm))
+}
 
-    let (steps, n) = (config.num_steps, config.num_envs);
-    let num_iterations = config.total_timesteps / (steps * n);
-    let mut clock = Clock::start();
-    let mut raw_observations = envs.reset(Some(config.seed));
-    let mut recent_returns: Vec<f64> = Vec::new();
-    let mut history = Vec::with_capacity(num_iterations);
-    let mut env_steps = 0;
-    let mut first_iteration = 1;
-    if let Some(state) = resume {
-        state.check("a2c", env_id, config)?;
-        state.load_params("agent", &store)?;
-        state.load_optimizer("optimizer", optimizer.as_mut(), &store)?;
-        state.load("rng", &mut rng)?;
-        state.load("envs", &mut envs)?;
-        state.load("observation_stats", &mut observation_stats)?;
-        state.load("recent_returns", &mut recent_returns)?;
-        raw_observations = envs.observations();
-        (first_iteration, env_steps) = (state.iteration + 1, state.env_steps);
-        clock = Clock::resume_at(state.wall_time);
+// ---- the loop ----
+
+/// An A2C trainer: the networks, the optimiser, the generator and the environments.
+pub struct A2c {
+    config: A2cConfig,
+    env_id: String,
+    store: ParamStore<f32>,
+    network: A2cNetwork,
+    optimizer: Box<dyn Optimizer<f32>>,
+    rng: TrainerRng,
+    envs: OnPolicyEnvs,
+}
+
+impl Trainer for A2c {
+    const NAME: &'static str = "a2c";
+    type Config = A2cConfig;
+    type Agent = A2cAgent;
+
+    fn steps_per_iteration(config: &A2cConfig) -> usize {
+        config.num_envs * config.num_steps
     }
 
-    for iteration in first_iteration..=num_iterations {
+    fn iterations(config: &A2cConfig) -> usize {
+        config.total_timesteps / Self::steps_per_iteration(config)
+    }
+
+    fn new(env_id: &str, config: &A2cConfig) -> Result<Self, TrainError> {
+        let envs = OnPolicyEnvs::new(
+            env_id,
+            &EnvSettings {
+                num_envs: config.num_envs,
+                env_threads: config.env_threads,
+                seed: config.seed,
+                normalize_observations: config.normalize_observations,
+                reward_scale_gamma: None,
+            },
+        )?;
+        let mut rng = TrainerRng::seed_from_u64(config.seed);
+        let mut store = ParamStore::<f32>::new();
+        let network_config = NetworkConfig {
+            hidden: config.hidden.clone(),
+            activation: config.activation,
+            log_std_init: config.log_std_init,
+        };
+        let (dim, space) = (envs.observation_dim(), envs.action_space());
+        let network = if config.shared_network {
+            let net = SharedActorCritic::new(&mut store, dim, &space, &network_config, &mut rng);
+            A2cNetwork::Shared(net)
+        } else {
+            let net = ActorCritic::new(&mut store, dim, &space, &network_config, &mut rng);
+            A2cNetwork::Separate(net)
+        };
+        let (lr, eps) = (config.learning_rate as f32, config.optimizer_eps as f32);
+        let optimizer: Box<dyn Optimizer<f32>> = match config.optimizer {
+            A2cOptimizer::RmsProp => Box::new(RmsProp::new(
+                store.trainable(),
+                RmsPropConfig {
+                    lr,
+                    alpha: config.rmsprop_alpha as f32,
+                    eps,
+                    ..RmsPropConfig::default()
+                },
+            )),
+            A2cOptimizer::Adam => Box::new(Adam::new(
+                store.trainable(),
+                AdamConfig {
+                    lr,
+                    eps,
+                    ..AdamConfig::default()
+                },
+            )),
+        };
+        Ok(A2c {
+            config: config.clone(),
+            env_id: env_id.to_string(),
+            store,
+            network,
+            optimizer,
+            rng,
+            envs,
+        })
+    }
+
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        let config = self.config.clone();
         if config.anneal_lr {
-            let fraction = 1.0 - (iteration - 1) as f64 / num_iterations as f64;
-            optimizer.set_lr(0, (fraction * config.learning_rate) as f32);
+            let fraction = 1.0 - (iteration - 1) as f64 / Self::iterations(&config) as f64;
+            self.optimizer
+                .set_lr(0, (fraction * config.learning_rate) as f32);
         }
 
-        // ---- run π_θ for n steps in N environments ----
-        let params = store.constants();
-        let rollout = Rollout::collect(
-            &mut envs,
-            steps,
-            &mut raw_observations,
-            &mut observation_stats,
-            None,
+        // run π_θ for n steps in N environments
+        let params = self.store.constants();
+        let (network, rng) = (&self.network, &mut self.rng);
+        let rollout = self.envs.collect(
+            config.num_steps,
             |s| Decision {
-                actions: network.policy(&params, s).sample(&mut rng),
+                actions: network.policy(&params, s).sample(rng),
                 log_prob: None,
             },
             |s| network.value(&params, s),
         )?;
         drop(params);
-        env_steps += steps * n;
-        recent_returns.extend(&rollout.episode_returns);
 
-        // ---- advantages Â (n-step returns at λ = 1) and value targets R ----
+        // Â by GAE(γ, λ) (n-step returns at λ = 1), R = Â + V
         let (advantages, returns) = gae(
             &Trajectory {
                 rewards: &rollout.rewards,
@@ -535,75 +427,49 @@ pub fn train_from(
             config.gamma,
             config.gae_lambda,
         );
-
-        // ---- flatten the batch: sample k = t·N + i ----
-        let views: Vec<_> = rollout.observations.iter().map(|o| o.view()).collect();
-        let b_observations = ndarray::concatenate(Axis(0), &views).expect("equal widths");
-        let b_actions = flatten_actions(&rollout.actions);
-        let flat = |a: &Array2<f64>| Array1::from_iter(a.iter().copied());
-        let (mut b_advantages, b_returns, b_values) =
-            (flat(&advantages), flat(&returns), flat(&rollout.values));
-        if config.norm_adv && b_advantages.len() > 1 {
-            let mean = b_advantages.mean().unwrap();
-            let std = b_advantages.std(1.0);
-            b_advantages.mapv_inplace(|a| (a - mean) / (std + 1e-8));
+        let mut batch = Batch::new(&rollout, &advantages, &returns);
+        if config.norm_adv {
+            batch.advantages = normalize(&batch.advantages);
         }
 
-        // ---- one gradient step on the combined loss ----
-        let tape = Tape::new();
-        let params = store.bind(&tape);
-        let (pi, value) = network.forward(&params, &observations_var::<f32>(&b_observations));
-        let log_prob = pi.log_prob(&b_actions);
-        let entropy = pi.entropy().mean_all();
-        let policy_loss = -(&log_prob * &vector(&b_advantages)).mean_all();
-        let value_loss = (&value - &vector(&b_returns)).powi(2).mean_all();
-        let loss = &policy_loss - &(&entropy * config.ent_coef as f32)
-            + &value_loss * config.vf_coef as f32;
-        check_finite(&loss, "A2C loss", iteration, &tape)?;
-        let mut grads = params.gradients(&loss);
-        let grad_norm = grads.global_norm() as f64;
-        clip_grad_norm(&mut grads, config.max_grad_norm as f32);
-        optimizer.step(&store, &grads);
-
-        let metrics = IterationMetrics {
-            iteration,
-            env_steps,
-            wall_time: clock.seconds(),
-            mean_return: mean_of_last(&recent_returns, 20),
-            episodes: recent_returns.len(),
+        let (diagnostics, grad_norm) = update(self, &batch, iteration)?;
+        Ok(Report {
+            env_steps: Self::steps_per_iteration(&config),
+            episode_returns: rollout.episode_returns,
             losses: vec![
-                ("policy_loss", policy_loss.item() as f64),
-                ("value_loss", value_loss.item() as f64),
-                ("entropy", entropy.item() as f64),
+                ("policy_loss", diagnostics.policy_loss),
+                ("value_loss", diagnostics.value_loss),
+                ("entropy", diagnostics.entropy),
                 ("grad_norm", grad_norm),
                 (
                     "explained_variance",
-                    explained_variance(&b_values, &b_returns),
+                    explained_variance(&batch.values, &batch.returns),
                 ),
-                ("learning_rate", optimizer.lr(0) as f64),
+                ("learning_rate", self.optimizer.lr(0) as f64),
             ],
-        };
-        drop(params);
-        history.push(metrics.clone());
-        let snapshot = || {
-            let mut state = TrainingState::new("a2c", env_id, &format!("{config:#?}"));
-            state.save_params("agent", &store);
-            state.save_optimizer("optimizer", optimizer.as_ref(), &store);
-            state.save("rng", &rng);
-            state.save("envs", &envs);
-            state.save("observation_stats", &observation_stats);
-            state.save("recent_returns", &recent_returns);
-            state
-        };
-        if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
-            break;
+        })
+    }
+
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        vec![
+            ("agent", Part::Params(&self.store)),
+            (
+                "optimizer",
+                Part::Optimizer(self.optimizer.as_mut(), &self.store),
+            ),
+            ("rng", Part::State(&mut self.rng)),
+        ]
+        .into_iter()
+        .chain(self.envs.parts())
+        .collect()
+    }
+
+    fn into_agent(self) -> A2cAgent {
+        A2cAgent {
+            env_id: self.env_id,
+            store: self.store,
+            network: self.network,
+            observation_stats: self.envs.observation_stats,
         }
     }
-    Ok(TrainedA2c {
-        env_id: env_id.to_string(),
-        store,
-        network,
-        observation_stats,
-        history,
-    })
 }

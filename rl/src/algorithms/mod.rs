@@ -10,7 +10,7 @@
 //! learning report and the tests can resolve a configuration, train, resume and rebuild an
 //! agent of any of them with the same calls.
 
-// pub mod a2c;
+pub mod a2c;
 
 // pub mod ddpg;
 
@@ -18,7 +18,7 @@ pub mod dqn;
 
 pub mod ppo;
 
-// pub mod reinforce;
+pub mod reinforce;
 
 // pub mod sac;
 
@@ -49,6 +49,14 @@ pub struct Algorithm {
     driver: &'static dyn Driver,
 }
 
+impl Algorithm {
+    /// The valid range of every numeric setting, by name (its configuration's
+    /// [`Config::RANGES`]).
+    pub fn ranges(&self) -> &'static [(&'static str, config::Range)] {
+        self.driver.ranges()
+    }
+}
+
 impl std::fmt::Debug for Algorithm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Algorithm")
@@ -67,24 +75,22 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/ppo.toml"),
         driver: &Entry::<ppo::Ppo>(PhantomData),
     },
-    // Algorithm {
-    //     name: "reinforce",
-    //     about: "REINFORCE (vanilla policy gradient): reward-to-go, learned baseline, one step per batch",
-    //     discrete: true,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/reinforce.toml"),
-    //     driver: &Entry::<reinforce::Reinforce>(PhantomData),
-    // },
-
-    // Algorithm {
-    //     name: "a2c",
-    //     about: "Advantage Actor-Critic: synchronous n-step returns, entropy bonus, RMSprop",
-    //     discrete: true,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/a2c.toml"),
-    //     driver: &Entry::<a2c::A2c>(PhantomData),
-    // },
-
+    Algorithm {
+        name: "reinforce",
+        about: "REINFORCE (vanilla policy gradient): reward-to-go, learned baseline, one step per batch",
+        discrete: true,
+        continuous: true,
+        presets: include_str!("../../presets/reinforce.toml"),
+        driver: &Entry::<reinforce::Reinforce>(PhantomData),
+    },
+    Algorithm {
+        name: "a2c",
+        about: "Advantage Actor-Critic: synchronous n-step returns, entropy bonus, RMSprop",
+        discrete: true,
+        continuous: true,
+        presets: include_str!("../../presets/a2c.toml"),
+        driver: &Entry::<a2c::A2c>(PhantomData),
+    },
     // Algorithm {
     //     name: "trpo",
     //     about: "Trust Region Policy Optimization: natural gradient by conjugate gradient, KL line search",
@@ -326,6 +332,7 @@ trait Driver: Sync {
         on_iteration: &mut dyn FnMut(&Iteration<'_>) -> bool,
     ) -> Result<Run, TrainError>;
     fn build(&self, env_id: &str, config: &str) -> Result<Box<dyn Agent>, TrainError>;
+    fn ranges(&self) -> &'static [(&'static str, config::Range)];
 }
 
 /// The [`Driver`] of trainer `T`.
@@ -375,5 +382,9 @@ impl<T: Trainer> Driver for Entry<T> {
         let parsed = Self::parse(config)?;
         config::validate(&parsed).map_err(TrainError::Config)?;
         Ok(Box::new(T::new(env_id, &parsed)?.into_agent()))
+    }
+
+    fn ranges(&self) -> &'static [(&'static str, config::Range)] {
+        T::Config::RANGES
     }
 }

@@ -328,6 +328,15 @@ impl Trainer for Ppo {
         config.num_envs * config.num_steps
     }
 
+    fn iteration_in_words(config: &PpoConfig) -> String {
+        format!(
+            "one rollout of num_envs × num_steps = {} × {} = {} environment steps",
+            config.num_envs,
+            config.num_steps,
+            Self::steps_per_iteration(config)
+        )
+    }
+
     fn iterations(config: &PpoConfig) -> usize {
         config.total_timesteps / Self::steps_per_iteration(config)
     }

@@ -23,14 +23,20 @@
 //!   `E_{a~π}[∇θ ln π_θ(a|s) b(s)] = b(s) ∇θ Σ_a π_θ(a|s) = b(s) ∇θ 1 = 0`.
 //!
 //! With `b = V_φ`, `Â_t = R̂_t − V_φ(s_t)` is the Monte Carlo advantage `Â^{(∞)}` of
-//! [`crate::advantage`]. The policy takes one ascent step on the surrogate
-//! `L(θ) = (1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t`, whose gradient is the estimator above, and the
-//! baseline is refitted by `K` steps of regression on `(1/|D|) Σ_t (V_φ(s_t) − R̂_t)²`.
+//! [`crate::advantage`]. The policy takes one descent step on the loss ([`loss`])
+//!
+//! `L(θ) = −(1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t − c_H (1/|D|) Σ_t H[π_θ(·|s_t)]`,
+//!
+//! whose negative gradient is the estimator above (plus the entropy bonus), and the baseline is
+//! refitted by `K` steps on the regression loss ([`baseline_loss`])
+//!
+//! `L^V(φ) = (1/|D|) Σ_t (V_φ(s_t) − R̂_t)²`.
 //!
 //! A batch is a rollout of `T` steps of `N` environments ([`crate::rollout`]), so episodes are
-//! cut at its end. As in Spinning Up,
-//! a cut episode's reward-to-go is bootstrapped with `V_φ(s_T)`, and so is one truncated by the
-//! time limit (with `V_φ` of the final observation); a terminated one is not.
+//! cut at its end. As in Spinning Up, a cut episode's reward-to-go is bootstrapped with
+//! `V_φ(s_T)`, and so is one truncated by the time limit (with `V_φ` of the final
+//! observation); a terminated one is not. Diagnostic: how far the step moved the policy, the
+//! approximate KL `E[(ρ − 1) − ln ρ]` with `ρ = π_θ_new / π_θ_old` on the batch.
 //!
 //! ## Pseudocode
 //! ```text
@@ -38,32 +44,31 @@
 //!     run π_θ in N environments for T steps; store s_t, a_t, r_t, V_φ(s_t), flags
 //!     compute the reward-to-go R̂_t, bootstrapping cut and truncated episodes with V_φ
 //!     Â_t = R̂_t − V_φ(s_t)   (or R̂_t without the baseline); normalise Â (option)
-//!     θ ← θ + α_θ Adam(∇θ (1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t + c_H ∇θ H[π_θ])     one step
+//!     θ ← θ − α_θ Adam(∇θ L(θ))                                    one step
 //!     for k = 1 … K:
-//!         φ ← φ − α_φ Adam(∇φ (1/|D|) Σ_t (V_φ(s_t) − R̂_t)²)                    refit the baseline
+//!         φ ← φ − α_φ Adam(∇φ L^V(φ))                               refit the baseline
 //! ```
 
-use autograd::{Tape, Tensor, Var, no_grad};
-use ndarray::{Array1, Array2, Axis, Zip};
+use autograd::{Float, Tape, Tensor, Var, no_grad};
 use nn::optim::{Adam, AdamConfig, Optimizer};
-use nn::{Activation, ParamStore};
+use nn::{Activation, Bound, ParamStore};
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 
 use crate::advantage::reward_to_go;
-use crate::env::{VectorEnv, make};
-use crate::normalize::RunningMeanStd;
+use crate::common::config::{Config, Range};
+use crate::common::on_policy::{Batch, EnvSettings, OnPolicyEnvs, normalize};
+use crate::common::trainer::{Part, Report, Trainer};
 use crate::policy::{ActorCritic, NetworkConfig, observations_var, to_f64};
-use crate::rollout::{Decision, Rollout};
-use crate::snapshot::{Clock, Iteration, TrainerRng, TrainingState};
-use crate::train::{
-    IterationMetrics, TrainError, Trained, explained_variance, flatten_actions, mean_of_last,
-    vector,
-};
+use crate::rollout::Decision;
+use crate::snapshot::TrainerRng;
+use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 
-/// REINFORCE's hyperparameters. Defaults follow Spinning Up's VPG (Adam, `α_θ = 3·10⁻⁴`,
-/// `α_φ = 10⁻³`, 80 baseline steps, normalised advantages) with CleanRL's networks;
-/// [`ReinforceConfig::for_env`] gives tuned settings per environment.
-#[derive(Clone, Debug, PartialEq)]
+/// REINFORCE's hyperparameters. The defaults (`[defaults]` of `rl/presets/reinforce.toml`)
+/// follow Spinning Up's VPG (Adam, `α_θ = 3·10⁻⁴`, `α_φ = 10⁻³`, 80 baseline steps,
+/// normalised advantages) with CleanRL's networks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReinforceConfig {
     /// Environment steps to train for (over all environments).
     pub total_timesteps: usize,
@@ -100,262 +105,226 @@ pub struct ReinforceConfig {
     pub env_threads: usize,
 }
 
-impl Default for ReinforceConfig {
-    fn default() -> Self {
-        ReinforceConfig {
-            total_timesteps: 500_000,
-            num_envs: 4,
-            num_steps: 1000,
-            policy_learning_rate: 3e-4,
-            value_learning_rate: 1e-3,
-            value_iterations: 80,
-            gamma: 0.99,
-            baseline: true,
-            norm_adv: true,
-            ent_coef: 0.0,
-            normalize_observations: false,
-            hidden: vec![64, 64],
-            activation: Activation::Tanh,
-            log_std_init: 0.0,
-            seed: 1,
-            env_threads: 1,
-        }
-    }
-}
-
-impl ReinforceConfig {
-    /// Tuned settings for a Gymnasium id (the defaults for an unknown one).
-    ///
-    /// ```
-    /// use wengert_rl::reinforce::ReinforceConfig;
-    /// assert_eq!(ReinforceConfig::for_env("CartPole-v1").total_timesteps, 500_000);
-    /// ```
-    pub fn for_env(id: &str) -> Self {
-        let base = ReinforceConfig::default();
-        match id {
-            // tuned here: small batches and many steps reach 500 within the issue's budget
-            "CartPole-v1" => ReinforceConfig {
-                num_envs: 8,
-                num_steps: 128,
-                policy_learning_rate: 1e-3,
-                value_iterations: 20,
-                ..base
-            },
-            _ => base,
-        }
-    }
-
-    /// The names [`ReinforceConfig::set`] accepts.
-    pub const KEYS: [&'static str; 16] = [
-        "total_timesteps",
-        "num_envs",
-        "num_steps",
-        "policy_learning_rate",
-        "value_learning_rate",
-        "value_iterations",
-        "gamma",
-        "baseline",
-        "norm_adv",
-        "ent_coef",
-        "normalize_observations",
-        "hidden",
-        "activation",
-        "log_std_init",
-        "seed",
-        "env_threads",
+impl Config for ReinforceConfig {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("num_envs", Range::at_least(1.0)),
+        ("num_steps", Range::at_least(1.0)),
+        ("policy_learning_rate", Range::positive()),
+        ("value_learning_rate", Range::positive()),
+        // 0 would leave V_φ at its initialisation, and the reported value loss undefined
+        ("value_iterations", Range::at_least(1.0)),
+        ("gamma", Range::unit()),
+        ("ent_coef", Range::non_negative()),
+        ("hidden", Range::at_least(1.0)),
+        ("log_std_init", Range::finite()),
+        ("seed", Range::at_least(0.0)),
+        ("env_threads", Range::at_least(1.0)),
     ];
-
-    /// Sets one hyperparameter from text (`--set key=value`); an unknown key or a bad value is
-    /// an error that names what is valid.
-    ///
-    /// ```
-    /// use wengert_rl::reinforce::ReinforceConfig;
-    /// let mut config = ReinforceConfig::default();
-    /// config.set("baseline", "false").unwrap();
-    /// assert!(!config.baseline);
-    /// assert!(config.set("lr", "0.1").unwrap_err().contains("policy_learning_rate"));
-    /// assert!(config.set("gamma", "high").unwrap_err().contains("number"));
-    /// ```
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let (number, count, flag) = ("a number", "a non-negative integer", "true or false");
-        match key {
-            "total_timesteps" => self.total_timesteps = parse(key, value, count)?,
-            "num_envs" => self.num_envs = parse(key, value, count)?,
-            "num_steps" => self.num_steps = parse(key, value, count)?,
-            "policy_learning_rate" => self.policy_learning_rate = parse(key, value, number)?,
-            "value_learning_rate" => self.value_learning_rate = parse(key, value, number)?,
-            "value_iterations" => self.value_iterations = parse(key, value, count)?,
-            "gamma" => self.gamma = parse(key, value, number)?,
-            "baseline" => self.baseline = parse(key, value, flag)?,
-            "norm_adv" => self.norm_adv = parse(key, value, flag)?,
-            "ent_coef" => self.ent_coef = parse(key, value, number)?,
-            "normalize_observations" => self.normalize_observations = parse(key, value, flag)?,
-            "hidden" => self.hidden = parse_hidden(value)?,
-            "activation" => self.activation = parse_activation(value)?,
-            "log_std_init" => self.log_std_init = parse(key, value, number)?,
-            "seed" => self.seed = parse(key, value, count)?,
-            "env_threads" => self.env_threads = parse(key, value, count)?,
-            _ => {
-                let valid = Self::KEYS.join(", ");
-                return Err(format!(
-                    "unknown REINFORCE setting `{key}`; valid settings: {valid}"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn check(&self) -> Result<(), TrainError> {
-        if self.num_envs == 0 || self.num_steps == 0 {
-            return Err(TrainError::Config(format!(
-                "num_envs and num_steps must be positive, found {} and {}",
-                self.num_envs, self.num_steps
-            )));
-        }
-        if !(0.0..=1.0).contains(&self.gamma) {
-            return Err(TrainError::Config(format!(
-                "gamma must lie in [0, 1], found {}",
-                self.gamma
-            )));
-        }
-        Ok(())
-    }
 }
 
-pub(crate) fn parse<V: std::str::FromStr>(key: &str, value: &str, kind: &str) -> Result<V, String> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{key}` expects {kind}, found `{value}`"))
+// ---- the losses ----
+
+/// What the policy step reports besides the loss.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diagnostics {
+    /// `L(θ)`, the entropy term included.
+    pub policy_loss: f64,
+    /// `(1/|D|) Σ_t H[π_θ(·|s_t)]`.
+    pub entropy: f64,
+    /// `ln π_θ(a_t|s_t)` of every sample, for the approximate KL after the step.
+    pub log_probs: ndarray::Array1<f64>,
 }
 
-pub(crate) fn parse_hidden(value: &str) -> Result<Vec<usize>, String> {
-    value
-        .split(',')
-        .map(|v| parse("hidden", v, "comma-separated layer sizes, e.g. 64,64"))
-        .collect()
-}
-
-pub(crate) fn parse_activation(value: &str) -> Result<Activation, String> {
-    match value.trim() {
-        "tanh" => Ok(Activation::Tanh),
-        "relu" => Ok(Activation::Relu),
-        other => Err(format!(
-            "`activation` expects tanh or relu, found `{other}`"
-        )),
-    }
-}
-
-/// Trains REINFORCE with a learned baseline on the Gymnasium environment `env_id`, calling
-/// `on_iteration` after every update (return `false` from it to stop early).
-///
-/// ```no_run
-/// use wengert_rl::reinforce::{ReinforceConfig, train};
-/// let trained = train("CartPole-v1", &ReinforceConfig::for_env("CartPole-v1"), |m| {
-///     println!("{} steps: return {:?}", m.env_steps, m.mean_return);
-///     true
-/// }).unwrap();
-/// assert!(trained.evaluate(10, 0).unwrap().iter().all(|&r| r > 400.0));
-/// ```
-pub fn train(
-    env_id: &str,
+/// The policy's loss `L(θ) = −(1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t − c_H (1/|D|) Σ_t H[π_θ(·|s_t)]`
+/// on a batch whose advantages `Â` (`R̂ − V_φ`, or `R̂`) are final (normalised when the config
+/// says so): its negative gradient is the score-function estimator of `∇θ J`.
+pub fn loss<T: Float>(
+    agent: &ActorCritic,
+    params: &Bound<'_, T>,
+    batch: &Batch,
     config: &ReinforceConfig,
-    mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
-) -> Result<Trained, TrainError> {
-    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+) -> (Var<T>, Diagnostics) {
+    let advantages = Var::constant(batch.advantages.mapv(T::from_f64));
+    let pi = agent.policy(params, &observations_var::<T>(&batch.observations));
+    let log_prob = pi.log_prob(&batch.actions);
+    let entropy = pi.entropy().mean_all();
+    let surrogate = (&log_prob * &advantages).mean_all();
+    let loss = -(&surrogate + &(&entropy * T::from_f64(config.ent_coef)));
+    let diagnostics = Diagnostics {
+        policy_loss: loss.item().as_f64(),
+        entropy: entropy.item().as_f64(),
+        log_probs: to_f64(&log_prob),
+    };
+    (loss, diagnostics)
 }
 
-/// [`train`], continuing from a saved training state when `resume` is given (see
-/// [`crate::snapshot`]); `on_iteration` can take a snapshot after every update.
-pub fn train_from(
-    env_id: &str,
-    config: &ReinforceConfig,
-    resume: Option<&TrainingState>,
-    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
-) -> Result<Trained, TrainError> {
-    config.check()?;
-    let envs: Vec<_> = (0..config.num_envs)
-        .map(|_| make(env_id))
-        .collect::<Result<_, _>>()?;
-    let mut envs = VectorEnv::new(envs, config.env_threads)?;
-    let observation_dim = envs.single_observation_space().dim();
-    let action_space = envs.single_action_space().clone();
-    let mut rng = TrainerRng::seed_from_u64(config.seed);
-    let mut store = ParamStore::<f32>::new();
-    let network = NetworkConfig {
-        hidden: config.hidden.clone(),
-        activation: config.activation,
-        log_std_init: config.log_std_init,
-    };
-    // π_θ is the actor, the baseline V_φ the critic: two networks with their own optimisers.
-    let agent = ActorCritic::new(
-        &mut store,
-        observation_dim,
-        &action_space,
-        &network,
-        &mut rng,
-    );
-    let ids_under = |prefix: &str| -> Vec<_> {
-        store
-            .trainable()
-            .filter(|&id| store.name(id).starts_with(prefix))
-            .collect()
-    };
-    let adam = |lr: f64| AdamConfig {
-        lr: lr as f32,
-        ..AdamConfig::default()
-    };
-    let mut policy_optimizer = Adam::new(ids_under("actor."), adam(config.policy_learning_rate));
-    let mut value_optimizer = Adam::new(ids_under("critic."), adam(config.value_learning_rate));
+/// The baseline's regression loss `L^V(φ) = (1/|D|) Σ_t (V_φ(s_t) − R̂_t)²`.
+pub fn baseline_loss<T: Float>(
+    agent: &ActorCritic,
+    params: &Bound<'_, T>,
+    batch: &Batch,
+) -> Var<T> {
+    let target = Var::constant(batch.returns.mapv(T::from_f64));
+    let value = agent.value(params, &observations_var::<T>(&batch.observations));
+    (&value - &target).powi(2).mean_all()
+}
 
-    let mut observation_stats = config
-        .normalize_observations
-        .then(|| RunningMeanStd::new(observation_dim));
+// ---- the update ----
 
-    let (steps, n) = (config.num_steps, config.num_envs);
-    let num_iterations = config.total_timesteps / (steps * n);
-    let mut clock = Clock::start();
-    let mut raw_observations = envs.reset(Some(config.seed));
-    let mut recent_returns: Vec<f64> = Vec::new();
-    let mut history = Vec::with_capacity(num_iterations);
-    let mut env_steps = 0;
-    let mut first_iteration = 1;
-    if let Some(state) = resume {
-        state.check("reinforce", env_id, config)?;
-        state.load_params("agent", &store)?;
-        state.load_optimizer("policy_optimizer", &mut policy_optimizer, &store)?;
-        state.load_optimizer("value_optimizer", &mut value_optimizer, &store)?;
-        state.load("rng", &mut rng)?;
-        state.load("envs", &mut envs)?;
-        state.load("observation_stats", &mut observation_stats)?;
-        state.load("recent_returns", &mut recent_returns)?;
-        raw_observations = envs.observations();
-        (first_iteration, env_steps) = (state.iteration + 1, state.env_steps);
-        clock = Clock::resume_at(state.wall_time);
+/// One Adam step on `L(θ)`, then `K` on `L^V(φ)`. Returns the policy step's diagnostics, the
+/// approximate KL of the step, and the last baseline loss.
+fn update(
+    reinforce: &mut Reinforce,
+    batch: &Batch,
+    iteration: usize,
+) -> Result<(Diagnostics, f64, f64), TrainError> {
+    let Reinforce {
+        config,
+        store,
+        agent,
+        policy_optimizer,
+        value_optimizer,
+        ..
+    } = reinforce;
+
+    let tape = Tape::new();
+    let theta = store.bind_under(&tape, ActorCritic::ACTOR);
+    let (l, diagnostics) = loss(agent, &theta, batch, config);
+    check_finite(&l, "REINFORCE policy loss", iteration, &tape)?;
+    policy_optimizer.step(store, &theta.gradients(&l));
+
+    // E[(ρ − 1) − ln ρ] with ρ = π_θ_new(a|s) / π_θ_old(a|s) on the batch
+    let log_prob_new = no_grad(|| {
+        let s = observations_var::<f32>(&batch.observations);
+        to_f64(
+            &agent
+                .policy(&store.constants(), &s)
+                .log_prob(&batch.actions),
+        )
+    });
+    let approx_kl = (diagnostics.log_probs.iter().zip(&log_prob_new))
+        .map(|(old, new)| {
+            let log_ratio = new - old;
+            log_ratio.exp() - 1.0 - log_ratio
+        })
+        .sum::<f64>()
+        / batch.len() as f64;
+
+    let mut value_loss = f64::NAN;
+    for _ in 0..config.value_iterations {
+        let tape = Tape::new();
+        let phi = store.bind_under(&tape, ActorCritic::CRITIC);
+        let l_v = baseline_loss(agent, &phi, batch);
+        check_finite(&l_v, "REINFORCE baseline loss", iteration, &tape)?;
+        value_optimizer.step(store, &phi.gradients(&l_v));
+        value_loss = l_v.item() as f64;
+    }
+    Ok((diagnostics, approx_kl, value_loss))
+}
+
+// ---- the loop ----
+
+/// A REINFORCE trainer: the policy and its baseline, their optimisers, the generator and the
+/// environments.
+pub struct Reinforce {
+    config: ReinforceConfig,
+    env_id: String,
+    store: ParamStore<f32>,
+    /// `π_θ` is the actor, the baseline `V_φ` the critic.
+    agent: ActorCritic,
+    policy_optimizer: Adam<f32>,
+    value_optimizer: Adam<f32>,
+    rng: TrainerRng,
+    envs: OnPolicyEnvs,
+}
+
+impl Trainer for Reinforce {
+    const NAME: &'static str = "reinforce";
+    type Config = ReinforceConfig;
+    type Agent = PolicyAgent;
+
+    fn steps_per_iteration(config: &ReinforceConfig) -> usize {
+        config.num_envs * config.num_steps
     }
 
-    for iteration in first_iteration..=num_iterations {
-        // ---- run π_θ for T steps in N environments ----
-        let params = store.constants();
-        let rollout = Rollout::collect(
-            &mut envs,
-            steps,
-            &mut raw_observations,
-            &mut observation_stats,
-            None,
+    fn iterations(config: &ReinforceConfig) -> usize {
+        config.total_timesteps / Self::steps_per_iteration(config)
+    }
+
+    fn new(env_id: &str, config: &ReinforceConfig) -> Result<Self, TrainError> {
+        let envs = OnPolicyEnvs::new(
+            env_id,
+            &EnvSettings {
+                num_envs: config.num_envs,
+                env_threads: config.env_threads,
+                seed: config.seed,
+                normalize_observations: config.normalize_observations,
+                reward_scale_gamma: None,
+            },
+        )?;
+        let mut rng = TrainerRng::seed_from_u64(config.seed);
+        let mut store = ParamStore::<f32>::new();
+        let network = NetworkConfig {
+            hidden: config.hidden.clone(),
+            activation: config.activation,
+            log_std_init: config.log_std_init,
+        };
+        let agent = ActorCritic::new(
+            &mut store,
+            envs.observation_dim(),
+            &envs.action_space(),
+            &network,
+            &mut rng,
+        );
+        let under = |path: &str| {
+            let prefix = format!("{path}.");
+            let ids: Vec<_> = store
+                .trainable()
+                .filter(|&id| store.name(id).starts_with(&prefix))
+                .collect();
+            ids
+        };
+        let adam = |lr: f64| AdamConfig {
+            lr: lr as f32,
+            ..AdamConfig::default()
+        };
+        let policy_optimizer =
+            Adam::new(under(ActorCritic::ACTOR), adam(config.policy_learning_rate));
+        let value_optimizer =
+            Adam::new(under(ActorCritic::CRITIC), adam(config.value_learning_rate));
+        Ok(Reinforce {
+            config: config.clone(),
+            env_id: env_id.to_string(),
+            store,
+            agent,
+            policy_optimizer,
+            value_optimizer,
+            rng,
+            envs,
+        })
+    }
+
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        let config = self.config.clone();
+
+        // run π_θ for T steps in N environments
+        let params = self.store.constants();
+        let (agent, rng) = (&self.agent, &mut self.rng);
+        let rollout = self.envs.collect(
+            config.num_steps,
             |s| Decision {
-                actions: agent.policy(&params, s).sample(&mut rng),
+                actions: agent.policy(&params, s).sample(rng),
                 log_prob: None,
             },
             |s| agent.value(&params, s),
         )?;
         drop(params);
-        env_steps += steps * n;
-        recent_returns.extend(&rollout.episode_returns);
+
         // A truncated episode continues past the time limit in expectation: fold
         // γ V_φ(s_{t+1}) of its final observation into r_t, as reward_to_go expects.
         let mut rewards = rollout.rewards.clone();
-        Zip::from(&mut rewards)
+        ndarray::Zip::from(&mut rewards)
             .and(&rollout.next_values)
             .and(&rollout.done)
             .and(&rollout.terminated)
@@ -365,127 +334,61 @@ pub fn train_from(
                 }
             });
         // V_φ(s_T) where the rollout cut an episode; reward_to_go ignores it where done.
-        let v_last = rollout.next_values.row(steps - 1).to_owned();
+        let v_last = rollout.next_values.row(config.num_steps - 1).to_owned();
 
-        // ---- reward-to-go R̂_t and advantages Â_t ----
+        // the reward-to-go R̂_t and the advantages Â_t
         let returns = reward_to_go(&rewards, &rollout.done, &v_last, config.gamma);
-        let mut advantages = if config.baseline {
+        let advantages = if config.baseline {
             &returns - &rollout.values
         } else {
             returns.clone()
         };
-        if config.norm_adv && advantages.len() > 1 {
-            let mean = advantages.mean().unwrap();
-            let std = advantages.std(1.0);
-            advantages.mapv_inplace(|a| (a - mean) / (std + 1e-8));
+        let mut batch = Batch::new(&rollout, &advantages, &returns);
+        if config.norm_adv {
+            batch.advantages = normalize(&batch.advantages);
         }
 
-        // ---- flatten the batch: sample k = t·N + i ----
-        let views: Vec<_> = rollout.observations.iter().map(|o| o.view()).collect();
-        let b_observations = ndarray::concatenate(Axis(0), &views).expect("equal widths");
-        let s = observations_var::<f32>(&b_observations);
-        let b_actions = flatten_actions(&rollout.actions);
-        let flat = |a: &Array2<f64>| Array1::from_iter(a.iter().copied());
-        let (b_advantages, b_returns, b_values) =
-            (flat(&advantages), flat(&returns), flat(&rollout.values));
-
-        // ---- one policy-gradient step ----
-        let tape = Tape::new();
-        let params = store.bind(&tape);
-        let pi = agent.policy(&params, &s);
-        let log_prob = pi.log_prob(&b_actions);
-        let entropy = pi.entropy().mean_all();
-        let surrogate = (&log_prob * &vector(&b_advantages)).mean_all();
-        let policy_loss = -(&surrogate + &(&entropy * config.ent_coef as f32));
-        check_finite(&policy_loss, "REINFORCE policy loss", iteration, &tape)?;
-        let grads = params.gradients(&policy_loss);
-        policy_optimizer.step(&store, &grads);
-        let log_prob_old: Vec<f64> = log_prob.value().iter().map(|&v| v as f64).collect();
-        let (policy_loss, entropy) = (policy_loss.item() as f64, entropy.item() as f64);
-        drop(params);
-
-        // How far the step moved π: E[(ρ − 1) − ln ρ] with ρ = π_new / π_old on the batch.
-        let log_prob_new = no_grad(|| {
-            let params = store.constants();
-            to_f64(&agent.policy(&params, &s).log_prob(&b_actions))
-        });
-        let approx_kl = log_prob_old
-            .iter()
-            .zip(&log_prob_new)
-            .map(|(old, new)| {
-                let log_ratio = new - old;
-                log_ratio.exp() - 1.0 - log_ratio
-            })
-            .sum::<f64>()
-            / log_prob_old.len() as f64;
-
-        // ---- refit the baseline by regression on R̂ ----
-        let target = vector(&b_returns);
-        let mut value_loss = f64::NAN;
-        for _ in 0..config.value_iterations {
-            let tape = Tape::new();
-            let params = store.bind(&tape);
-            let loss = (&agent.value(&params, &s) - &target).powi(2).mean_all();
-            check_finite(&loss, "REINFORCE baseline loss", iteration, &tape)?;
-            let grads = params.gradients(&loss);
-            value_optimizer.step(&store, &grads);
-            value_loss = loss.item() as f64;
-        }
-
-        let metrics = IterationMetrics {
-            iteration,
-            env_steps,
-            wall_time: clock.seconds(),
-            mean_return: mean_of_last(&recent_returns, 20),
-            episodes: recent_returns.len(),
+        let (diagnostics, approx_kl, value_loss) = update(self, &batch, iteration)?;
+        Ok(Report {
+            env_steps: Self::steps_per_iteration(&config),
+            episode_returns: rollout.episode_returns,
             losses: vec![
-                ("policy_loss", policy_loss),
+                ("policy_loss", diagnostics.policy_loss),
                 ("value_loss", value_loss),
-                ("entropy", entropy),
+                ("entropy", diagnostics.entropy),
                 ("approx_kl", approx_kl),
                 (
                     "explained_variance",
-                    explained_variance(&b_values, &b_returns),
+                    explained_variance(&batch.values, &batch.returns),
                 ),
             ],
-        };
-        history.push(metrics.clone());
-        let snapshot = || {
-            let mut state = TrainingState::new("reinforce", env_id, &format!("{config:#?}"));
-            state.save_params("agent", &store);
-            state.save_optimizer("policy_optimizer", &policy_optimizer, &store);
-            state.save_optimizer("value_optimizer", &value_optimizer, &store);
-            state.save("rng", &rng);
-            state.save("envs", &envs);
-            state.save("observation_stats", &observation_stats);
-            state.save("recent_returns", &recent_returns);
-            state
-        };
-        if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
-            break;
+        })
+    }
+
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        vec![
+            ("agent", Part::Params(&self.store)),
+            (
+                "policy_optimizer",
+                Part::Optimizer(&mut self.policy_optimizer, &self.store),
+            ),
+            (
+                "value_optimizer",
+                Part::Optimizer(&mut self.value_optimizer, &self.store),
+            ),
+            ("rng", Part::State(&mut self.rng)),
+        ]
+        .into_iter()
+        .chain(self.envs.parts())
+        .collect()
+    }
+
+    fn into_agent(self) -> PolicyAgent {
+        PolicyAgent {
+            env_id: self.env_id,
+            store: self.store,
+            network: self.agent,
+            observation_stats: self.envs.observation_stats,
         }
     }
-    Ok(Trained {
-        env_id: env_id.to_string(),
-        store,
-        agent,
-        observation_stats,
-        history,
-    })
-}
-
-pub(crate) fn check_finite(
-    loss: &Var<f32>,
-    what: &str,
-    iteration: usize,
-    tape: &Tape<f32>,
-) -> Result<(), TrainError> {
-    if loss.item().is_finite() {
-        return Ok(());
-    }
-    Err(TrainError::NonFinite {
-        what: what.into(),
-        iteration,
-        anomaly: tape.first_anomaly().map(|a| a.to_string()),
-    })
 }

@@ -83,6 +83,14 @@ pub trait Trainer: Sized {
     /// Environment steps one iteration takes: the budget must allow at least one.
     fn steps_per_iteration(config: &Self::Config) -> usize;
 
+    /// One iteration's budget in words, for the error of a budget below it.
+    fn iteration_in_words(config: &Self::Config) -> String {
+        format!(
+            "one iteration of {} environment steps",
+            Self::steps_per_iteration(config)
+        )
+    }
+
     /// The iterations `config`'s budget allows.
     fn iterations(config: &Self::Config) -> usize;
 
@@ -107,21 +115,46 @@ pub struct Trained<A> {
     pub history: Vec<IterationMetrics>,
 }
 
+/// The `total_timesteps` of a configuration.
+fn budget_of<C: Config>(config: &C) -> i64 {
+    toml::from_str::<toml::Table>(&config::to_toml(config))
+        .ok()
+        .and_then(|t| t.get("total_timesteps").and_then(|v| v.as_integer()))
+        .unwrap_or(0)
+}
+
 /// Checks `config` (ranges, relations, a budget of at least one iteration) for `T`.
 pub fn check<T: Trainer>(config: &T::Config) -> Result<(), TrainError> {
     config::validate(config).map_err(TrainError::Config)?;
     if T::iterations(config) == 0 {
-        let total = config::to_toml(config);
-        let budget = toml::from_str::<toml::Table>(&total)
-            .ok()
-            .and_then(|t| t.get("total_timesteps").and_then(|v| v.as_integer()))
-            .unwrap_or(0);
+        let budget = budget_of(config);
         return Err(TrainError::Config(format!(
-            "`total_timesteps` = {budget} is below one iteration of {} environment steps",
-            T::steps_per_iteration(config)
+            "`total_timesteps` = {budget} is below {}",
+            T::iteration_in_words(config)
         )));
     }
     Ok(())
+}
+
+/// Trains `T` on `env_id` with `config` from scratch; `on_iteration` sees every iteration's
+/// metrics and stops the run by returning `false`.
+///
+/// ```no_run
+/// use wengert_rl::algorithms::{preset, ppo::{Ppo, PpoConfig}};
+/// use wengert_rl::common::trainer::train;
+/// let config: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
+/// let trained = train::<Ppo>("CartPole-v1", &config, |m| {
+///     println!("{} steps: return {:?}", m.env_steps, m.mean_return);
+///     true
+/// })
+/// .unwrap();
+/// ```
+pub fn train<T: Trainer>(
+    env_id: &str,
+    config: &T::Config,
+    mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
+) -> Result<Trained<T::Agent>, TrainError> {
+    train_from::<T>(env_id, config, None, |i| on_iteration(i.metrics))
 }
 
 /// Trains `T` on `env_id` with `config`, from `resume` when given (see the module doc);
@@ -139,8 +172,17 @@ pub fn train_from<T: Trainer>(
     let mut recent_returns: Vec<f64> = Vec::new();
     let (mut first_iteration, mut env_steps, mut clock) = (1, 0, Clock::start());
     if let Some(state) = resume {
+        // The budget may grow on resume (the rest of the configuration may not).
+        let mut saved_budget: T::Config = config::from_toml(&state.config)
+            .map_err(|e| TrainError::Resume(format!("the saved configuration: {e}")))?;
+        config::set(&mut saved_budget, "total_timesteps", &budget_of(config).to_string())
+            .map_err(TrainError::Resume)?;
         state
             .check(T::NAME, env_id, &config_text)
+            .or_else(|e| match config::to_toml(&saved_budget) == config_text {
+                true => Ok(()),
+                false => Err(e),
+            })
             .map_err(TrainError::Resume)?;
         for (name, mut part) in trainer.parts() {
             part.load(name, state)?;

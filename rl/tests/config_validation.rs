@@ -1,0 +1,141 @@
+//! Every setting of every algorithm, fed values outside its declared range — NaN, ±∞, negative,
+//! zero, past either end — is refused by the one validator with an error that names the setting
+//! and its valid range; and no numeric setting escapes the list of ranges.
+
+use wengert_rl::algorithms::{ALGORITHMS, Algorithm, environment_ids, resolve};
+use wengert_rl::common::config::Range;
+use wengert_rl::env::{Space, make};
+
+/// An environment the algorithm handles.
+fn env_for(algorithm: &Algorithm) -> &'static str {
+    environment_ids()
+        .find(|id| match make(id).unwrap().action_space() {
+            Space::Discrete { .. } => algorithm.discrete,
+            Space::Box(_) => algorithm.continuous,
+        })
+        .expect("an environment for every algorithm")
+}
+
+/// Values outside `range`: NaN always; ±∞, −1 and 0 where outside it; and just past each
+/// finite end (the end itself where it is open).
+fn bad_values(range: &Range) -> Vec<f64> {
+    let below = if range.min_inclusive {
+        range.min - 1.0
+    } else {
+        range.min
+    };
+    let above = if range.max_inclusive {
+        range.max + 1.0
+    } else {
+        range.max
+    };
+    let mut values = vec![f64::NAN];
+    for x in [f64::INFINITY, f64::NEG_INFINITY, -1.0, 0.0, below, above] {
+        if x.is_finite() || x.is_infinite() {
+            if !range.contains(x) && !values.contains(&x) {
+                values.push(x);
+            }
+        }
+    }
+    values
+}
+
+/// As a user types it.
+fn text(x: f64) -> String {
+    match x {
+        x if x.is_nan() => "nan".into(),
+        f64::INFINITY => "inf".into(),
+        f64::NEG_INFINITY => "-inf".into(),
+        x => format!("{x}"),
+    }
+}
+
+#[test]
+fn every_out_of_range_value_of_every_setting_is_refused_with_its_name_and_range() {
+    let mut checked = 0;
+    for algorithm in ALGORITHMS {
+        let env = env_for(algorithm);
+        resolve(algorithm.name, env, 1, &[]).unwrap_or_else(|e| {
+            panic!("{}'s preset for {env} is valid: {e}", algorithm.name)
+        });
+        for (key, range) in algorithm.ranges() {
+            for value in bad_values(range).into_iter().map(text) {
+                let settings = [(key.to_string(), value.clone())];
+                let error = match resolve(algorithm.name, env, 1, &settings) {
+                    Ok(_) => panic!("{} accepted {key} = {value} (range {range})", algorithm.name),
+                    Err(e) => e.to_string(),
+                };
+                assert!(
+                    error.contains(&format!("`{key}`")) && error.contains(&range.to_string()),
+                    "{} {key} = {value}: {error}",
+                    algorithm.name
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2 * ALGORITHMS.len(), "only {checked} cases");
+}
+
+/// The list of ranges covers every numeric setting, and names no setting that does not exist.
+#[test]
+fn every_numeric_setting_has_a_declared_range() {
+    for algorithm in ALGORITHMS {
+        let resolved = resolve(algorithm.name, env_for(algorithm), 1, &[]).unwrap();
+        let table: toml::Table = toml::from_str(&resolved).unwrap();
+        let declared: Vec<&str> = algorithm.ranges().iter().map(|(k, _)| *k).collect();
+        for (key, value) in &table {
+            let numeric = match value {
+                toml::Value::Integer(_) | toml::Value::Float(_) => true,
+                toml::Value::Array(items) => items
+                    .iter()
+                    .any(|v| matches!(v, toml::Value::Integer(_) | toml::Value::Float(_))),
+                _ => false,
+            };
+            assert!(
+                !numeric || declared.contains(&key.as_str()),
+                "{}: `{key}` has no declared range",
+                algorithm.name
+            );
+        }
+        for key in declared {
+            // Present, or an optional setting that is off: setting it must be accepted as a key.
+            if !table.contains_key(key) {
+                let error = resolve(
+                    algorithm.name,
+                    env_for(algorithm),
+                    1,
+                    &[(key.to_string(), "none".to_string())],
+                );
+                assert!(error.is_ok(), "{}: `{key}` is not a setting", algorithm.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn in_range_values_are_accepted_and_written_back() {
+    let settings = [
+        ("gamma".to_string(), "0.5".to_string()),
+        ("hidden".to_string(), "8,8".to_string()),
+        ("target_kl".to_string(), "0.02".to_string()),
+    ];
+    let resolved = resolve("ppo", "CartPole-v1", 7, &settings).unwrap();
+    let table: toml::Table = toml::from_str(&resolved).unwrap();
+    assert_eq!(table["gamma"].as_float(), Some(0.5));
+    assert_eq!(table["seed"].as_integer(), Some(7));
+    assert_eq!(table["target_kl"].as_float(), Some(0.02));
+    assert_eq!(table["hidden"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_budget_below_one_iteration_names_the_iteration() {
+    let settings = [("total_timesteps".to_string(), "3000".to_string())];
+    let error = resolve("ppo", "Acrobot-v1", 1, &settings)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("num_envs × num_steps = 16 × 256 = 4096"),
+        "{error}"
+    );
+}
