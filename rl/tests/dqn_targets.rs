@@ -1,24 +1,41 @@
 //! DQN's pieces checked one at a time: Double-DQN targets, the dueling head, importance
-//! weights in the loss, and the target-network update.
+//! weights in the loss, and regression onto fixed targets.
 
 use autograd::prelude::*;
 use ndarray::{Array1, Array2, array};
 use nn::ParamStore;
+use nn::optim::{Adam, AdamConfig, Optimizer};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use wengert_rl::algorithms::dqn::{td_loss, td_target};
 use wengert_rl::buffers::{ActionShape, Batch, ReplayBuffer, ReplayStorage, Transition};
-use wengert_rl::dqn::{Dqn, DqnConfig, QNetwork, greedy, td_loss};
 use wengert_rl::env::Action;
+use wengert_rl::q_network::{QNetwork, greedy};
 
 const OBSERVATION_DIM: usize = 3;
 const NUM_ACTIONS: usize = 4;
 
-fn small_config() -> DqnConfig {
-    DqnConfig {
-        hidden: vec![16, 16],
-        learning_rate: 1e-2,
-        ..DqnConfig::default()
-    }
+/// A 16×16 Q network `θ` under `q`, and a second store of the same shape.
+fn networks(rng: &mut StdRng) -> (QNetwork, ParamStore<f32>, ParamStore<f32>) {
+    let mut online = ParamStore::<f32>::new();
+    let q = QNetwork::new(
+        &mut online.root().sub("q"),
+        OBSERVATION_DIM,
+        NUM_ACTIONS,
+        &[16, 16],
+        false,
+        rng,
+    );
+    let mut other = ParamStore::<f32>::new();
+    QNetwork::new(
+        &mut other.root().sub("q"),
+        OBSERVATION_DIM,
+        NUM_ACTIONS,
+        &[16, 16],
+        false,
+        rng,
+    );
+    (q, online, other)
 }
 
 /// `rows` random transitions; every seventh one terminated.
@@ -45,24 +62,25 @@ fn random_batch(rows: usize, rng: &mut StdRng) -> Batch {
     buffer.gather(&(0..rows).collect::<Vec<_>>())
 }
 
+fn values(y: &Var<f32>) -> Vec<f32> {
+    y.value().iter().copied().collect()
+}
+
 #[test]
 fn double_dqn_target_differs_from_dqn_target_exactly_where_the_argmaxes_differ() {
     let mut rng = StdRng::seed_from_u64(0);
-    let mut dqn = Dqn::new(OBSERVATION_DIM, NUM_ACTIONS, &small_config(), &mut rng);
     // A target network unlike the online one, so that the two argmaxes disagree on some rows.
-    let other = Dqn::new(OBSERVATION_DIM, NUM_ACTIONS, &small_config(), &mut rng);
-    dqn.target.copy_from(&other.online);
+    let (q, online, target) = networks(&mut rng);
     let batch = random_batch(200, &mut rng);
 
-    let q_next_online = dqn.q_values(&dqn.online, &batch.next_observations);
-    let q_next_target = dqn.q_values(&dqn.target, &batch.next_observations);
+    let q_next_online = q.evaluate(&online.constants(), &batch.next_observations);
+    let q_next_target = q.evaluate(&target.constants(), &batch.next_observations);
     let online_argmax = greedy(q_next_online.view());
     let target_argmax = greedy(q_next_target.view());
 
-    dqn.config.double = false;
-    let y_dqn = dqn.targets(&batch);
-    dqn.config.double = true;
-    let y_double = dqn.targets(&batch);
+    let (theta, theta_target) = (online.constants(), target.constants());
+    let y_dqn = values(&td_target(&q, &theta, &theta_target, &batch, false));
+    let y_double = values(&td_target(&q, &theta, &theta_target, &batch, true));
 
     let (mut differing, mut agreeing) = (0, 0);
     for i in 0..batch.len() {
@@ -100,11 +118,11 @@ fn double_dqn_target_differs_from_dqn_target_exactly_where_the_argmaxes_differ()
 #[test]
 fn double_and_plain_targets_agree_while_the_target_network_equals_the_online_one() {
     let mut rng = StdRng::seed_from_u64(1);
-    let mut dqn = Dqn::new(OBSERVATION_DIM, NUM_ACTIONS, &small_config(), &mut rng);
+    let (q, online, _) = networks(&mut rng);
     let batch = random_batch(50, &mut rng);
-    let y_dqn = dqn.targets(&batch);
-    dqn.config.double = true;
-    assert_eq!(dqn.targets(&batch), y_dqn);
+    let theta = online.constants();
+    let y_dqn = values(&td_target(&q, &theta, &theta, &batch, false));
+    assert_eq!(values(&td_target(&q, &theta, &theta, &batch, true)), y_dqn);
 }
 
 #[test]
@@ -163,136 +181,115 @@ fn both_dueling_streams_receive_gradient() {
     }
 }
 
+/// `ℓ_κ(δ)`.
+fn huber(delta: f64, kappa: f64) -> f64 {
+    if delta.abs() < kappa {
+        0.5 * delta * delta
+    } else {
+        kappa * (delta.abs() - 0.5 * kappa)
+    }
+}
+
 #[test]
 fn importance_weights_scale_each_rows_loss_and_gradient() {
-    let tape = Tape::<f32>::new();
-    let q_taken = tape.var(array![0.5f32, -0.25, 3.0, 2.0]);
-    let y = Var::constant(array![0.0f32, 0.0, 0.0, 0.0]);
-    let weights = array![1.0, 0.0, 0.5, 2.0];
-    let loss = td_loss(&q_taken, &y, &weights, 1.0);
-    // ℓ = 0.125, 0.03125, 2.5, 1.5.
-    let expected = (0.125 + 0.0 + 0.5 * 2.5 + 2.0 * 1.5) / 4.0;
-    assert!((loss.item() - expected).abs() < 1e-6, "{}", loss.item());
-    // ∂L/∂q_i = w_i ℓ'(δ_i) / B, ℓ'(δ) = δ inside κ, sign(δ) κ outside.
-    let gradient = loss.backward()[&q_taken].to_owned();
-    let expected = [0.5 / 4.0, 0.0, 0.5 / 4.0, 2.0 / 4.0];
-    for (g, e) in gradient.iter().zip(expected) {
-        assert!((g - e).abs() < 1e-7, "{gradient:?}");
-    }
-}
-
-#[test]
-fn prioritized_weights_reach_the_gradient_step() {
     let mut rng = StdRng::seed_from_u64(4);
-    let config = small_config();
-    let batch = random_batch(32, &mut rng);
-    let build = || {
-        Dqn::new(
-            OBSERVATION_DIM,
-            NUM_ACTIONS,
-            &config,
-            &mut StdRng::seed_from_u64(9),
-        )
-    };
+    let (q, online, target) = networks(&mut rng);
+    let mut batch = random_batch(32, &mut rng);
+    batch.weights = Array1::from_shape_fn(32, |i| (i % 4) as f64 * 0.5);
+    let y = td_target(&q, &online.constants(), &target.constants(), &batch, false);
+    let kappa = 0.5;
 
-    let mut unit = build();
-    let unit_step = unit.gradient_step(&batch).unwrap();
-
-    let mut halved = build();
-    let halved_batch = Batch {
-        weights: Array1::from_elem(32, 0.5),
-        ..batch.clone()
-    };
-    let halved_step = halved.gradient_step(&halved_batch).unwrap();
-    assert!((halved_step.loss - 0.5 * unit_step.loss).abs() < 1e-6 * unit_step.loss);
-    assert!((halved_step.grad_norm - 0.5 * unit_step.grad_norm).abs() < 1e-4 * unit_step.grad_norm);
-    assert_eq!(halved_step.td_errors, unit_step.td_errors);
-
-    // Zero weights: zero gradient, and Adam leaves θ where it was.
-    let mut ignored = build();
-    let before: Vec<_> = ignored
-        .online
-        .ids()
-        .map(|id| ignored.online.value(id))
-        .collect();
-    let zero_batch = Batch {
-        weights: Array1::zeros(32),
-        ..batch
-    };
-    let step = ignored.gradient_step(&zero_batch).unwrap();
-    assert_eq!((step.loss, step.grad_norm), (0.0, 0.0));
-    for (id, value) in ignored.online.ids().zip(before) {
-        assert_eq!(
-            ignored.online.value(id),
-            value,
-            "{}",
-            ignored.online.name(id)
-        );
+    // L = (1/B) Σ w_i ℓ_κ(δ_i), with |δ_i| the priorities it reports.
+    let (loss, errors) = td_loss(&q, &online.constants(), &batch, &y, kappa);
+    let expected = (0..32)
+        .map(|i| batch.weights[i] * huber(errors.priorities[i], kappa))
+        .sum::<f64>()
+        / 32.0;
+    assert!(
+        (loss.item() as f64 - expected).abs() < 1e-6 * expected,
+        "{}",
+        loss.item()
+    );
+    let q_taken = q.evaluate(&online.constants(), &batch.observations);
+    for i in 0..32 {
+        let a = match &batch.actions {
+            wengert_rl::buffers::BatchActions::Discrete(a) => a[i],
+            _ => unreachable!(),
+        };
+        let delta = q_taken[[i, a]] - y.value()[[i]];
+        assert_eq!(errors.priorities[i], delta.abs() as f64, "row {i}");
     }
+    assert!(errors.priorities.iter().any(|&d| d > kappa));
+    assert!(errors.priorities.iter().any(|&d| d < kappa));
+
+    // Halved weights halve the loss and the gradient and leave the TD errors; zero weights
+    // leave no gradient at all.
+    let gradient = |weights: Array1<f64>| {
+        let batch = Batch {
+            weights,
+            ..batch.clone()
+        };
+        let tape = Tape::new();
+        let theta = online.bind(&tape);
+        let (loss, errors) = td_loss(&q, &theta, &batch, &y, kappa);
+        let g = theta.gradients(&loss);
+        (loss.item(), g.global_norm(), errors)
+    };
+    let (unit_loss, unit_norm, unit_errors) = gradient(Array1::ones(32));
+    let (half_loss, half_norm, half_errors) = gradient(Array1::from_elem(32, 0.5));
+    assert!((half_loss - 0.5 * unit_loss).abs() < 1e-6 * unit_loss);
+    assert!((half_norm - 0.5 * unit_norm).abs() < 1e-5 * unit_norm);
+    assert_eq!(half_errors, unit_errors);
+    let (zero_loss, zero_norm, _) = gradient(Array1::zeros(32));
+    assert_eq!((zero_loss, zero_norm), (0.0, 0.0));
 }
 
 #[test]
-fn gradient_steps_reduce_the_loss_on_a_fixed_batch() {
+fn adam_steps_on_the_td_loss_regress_onto_fixed_targets() {
     let mut rng = StdRng::seed_from_u64(5);
-    let mut dqn = Dqn::new(OBSERVATION_DIM, NUM_ACTIONS, &small_config(), &mut rng);
+    let (q, online, target) = networks(&mut rng);
     let batch = random_batch(64, &mut rng);
-    let first = dqn.gradient_step(&batch).unwrap();
+    // θ' stays fixed, so this is plain regression onto fixed targets.
+    let y = td_target(&q, &online.constants(), &target.constants(), &batch, true);
+    let mut adam = Adam::new(
+        online.trainable(),
+        AdamConfig {
+            lr: 1e-2,
+            ..AdamConfig::default()
+        },
+    );
+    let mut step = || {
+        let tape = Tape::new();
+        let theta = online.bind(&tape);
+        let (loss, errors) = td_loss(&q, &theta, &batch, &y, 1.0);
+        adam.step(&online, &theta.gradients(&loss));
+        (loss.item(), errors.priorities)
+    };
+    let first = step();
     let mut last = first.clone();
     for _ in 0..100 {
-        last = dqn.gradient_step(&batch).unwrap();
+        last = step();
     }
-    // θ' stays fixed, so this is plain regression onto fixed targets.
-    assert!(
-        last.loss < 0.1 * first.loss,
-        "{} → {}",
-        first.loss,
-        last.loss
-    );
+    assert!(last.0 < 0.1 * first.0, "{} → {}", first.0, last.0);
     let rms = |d: &[f64]| (d.iter().map(|x| x * x).sum::<f64>() / d.len() as f64).sqrt();
-    assert!(rms(&last.td_errors) < rms(&first.td_errors));
+    assert!(rms(&last.1) < rms(&first.1));
 }
 
 #[test]
-fn target_update_is_a_hard_copy_at_tau_one_and_polyak_averaging_below() {
+fn the_target_update_is_a_hard_copy_at_tau_one_and_polyak_averaging_below() {
     let mut rng = StdRng::seed_from_u64(6);
-    let mut dqn = Dqn::new(OBSERVATION_DIM, NUM_ACTIONS, &small_config(), &mut rng);
-    let batch = random_batch(16, &mut rng);
-    dqn.gradient_step(&batch).unwrap();
-    let w = dqn.online.id("q.0.weight").unwrap();
-    let (theta, theta_old) = (dqn.online.value(w), dqn.target.value(w));
+    let (_, online, target) = networks(&mut rng);
+    let w = online.id("q.0.weight").unwrap();
+    let (theta, theta_old) = (online.value(w), target.value(w));
     assert_ne!(theta, theta_old);
 
-    dqn.config.tau = 0.25;
-    dqn.update_target();
+    target.polyak_from(&online, 0.25);
     let expected = &theta.to_owned() * 0.25 + &theta_old.to_owned() * 0.75;
-    let difference = (&dqn.target.value(w).to_owned() - &expected)
+    let difference = (&target.value(w).to_owned() - &expected)
         .iter()
         .fold(0.0f32, |m, d| m.max(d.abs()));
     assert!(difference < 1e-6);
 
-    dqn.config.tau = 1.0;
-    dqn.update_target();
-    assert_eq!(dqn.target.value(w), theta);
-}
-
-#[test]
-fn the_learning_rate_set_on_the_learner_scales_its_adam_step() {
-    // Adam's first step moves every parameter by about α (|m̂ / √v̂| = 1), so the largest
-    // change of θ after one step follows the learning rate the learner was given.
-    let largest_change = |learning_rate: f64| {
-        let mut rng = StdRng::seed_from_u64(3);
-        let mut dqn = Dqn::new(OBSERVATION_DIM, NUM_ACTIONS, &small_config(), &mut rng);
-        dqn.set_learning_rate(learning_rate);
-        let batch = random_batch(32, &mut rng);
-        let id = dqn.online.id("q.0.weight").unwrap();
-        let before = dqn.online.value(id).to_owned();
-        dqn.gradient_step(&batch).unwrap();
-        let after = dqn.online.value(id).to_owned();
-        (&after - &before)
-            .iter()
-            .fold(0.0f32, |m, d| m.max(d.abs())) as f64
-    };
-    let (full, tenth) = (largest_change(1e-2), largest_change(1e-3));
-    assert!((full - 1e-2).abs() < 1e-4, "{full}");
-    assert!((tenth - 1e-3).abs() < 1e-5, "{tenth}");
+    target.polyak_from(&online, 1.0);
+    assert_eq!(target.value(w), theta);
 }

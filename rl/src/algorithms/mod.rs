@@ -14,7 +14,7 @@ pub mod a2c;
 
 // pub mod ddpg;
 
-// pub mod dqn;
+pub mod dqn;
 
 pub mod ppo;
 
@@ -109,14 +109,14 @@ pub const ALGORITHMS: &[Algorithm] = &[
         driver: &Entry::<trpo::Trpo>(PhantomData),
     },
 
-    // Algorithm {
-    //     name: "dqn",
-    //     about: "Deep Q-Network: replay, target network, Huber loss; switches double, dueling, prioritized, n_step",
-    //     discrete: true,
-    //     continuous: false,
-    //     presets: include_str!("../../presets/dqn.toml"),
-    //     driver: &Entry::<dqn::Dqn>(PhantomData),
-    // },
+    Algorithm {
+        name: "dqn",
+        about: "Deep Q-Network: replay, target network, Huber loss; switches double, dueling, prioritized, n_step",
+        discrete: true,
+        continuous: false,
+        presets: include_str!("../../presets/dqn.toml"),
+        driver: &Entry::<dqn::Dqn>(PhantomData),
+    },
 
     // Algorithm {
     //     name: "ddpg",

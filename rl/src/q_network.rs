@@ -1,4 +1,7 @@
-//! The Q network `Q_θ(s, ·)`: one output per action, either a plain MLP or a dueling network.
+//! # The Q network `Q_θ(s, ·)` of a discrete-action value learner
+//!
+//! One output per action, either a plain MLP or a dueling network, and the agent that acts
+//! greedily with it ([`GreedyAgent`]).
 //!
 //! A dueling network (Wang et al., 2016) shares a trunk `φ(s)` and splits into a state value
 //! `V(s)` and advantages `A(s, a)`, recombined as
@@ -10,10 +13,13 @@
 //! actions, and in exchange for a fixed offset keeps the advantages as stable as their mean.
 //! Here the trunk is every hidden layer and each stream is one linear layer on it.
 
-use autograd::{Float, Tensor, Var};
+use autograd::{Float, Tensor, Var, no_grad};
 use ndarray::{Array2, ArrayView2, Ix2};
-use nn::{Activation, Bound, Linear, Mlp, Module, Path};
+use nn::{Activation, Bound, Linear, Mlp, Module, ParamStore, Path};
 use rand::Rng;
+
+use crate::policy::{Actions, observations_var};
+use crate::train::Agent;
 
 /// `Q_θ(s, ·)` for every action at once, a `B × |A|` matrix for a `B × obs_dim` batch.
 ///
@@ -22,7 +28,7 @@ use rand::Rng;
 /// use ndarray::Array2;
 /// use nn::ParamStore;
 /// use rand::SeedableRng;
-/// use wengert_rl::dqn::QNetwork;
+/// use wengert_rl::q_network::QNetwork;
 /// let mut store = ParamStore::<f32>::new();
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let q = QNetwork::new(&mut store.root().sub("q"), 4, 2, &[64, 64], true, &mut rng);
@@ -90,7 +96,7 @@ impl QNetwork {
     /// ```
     /// # use nn::ParamStore;
     /// # use rand::SeedableRng;
-    /// # use wengert_rl::dqn::QNetwork;
+    /// # use wengert_rl::q_network::QNetwork;
     /// let mut store = ParamStore::<f32>::new();
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     /// assert_eq!(QNetwork::new(&mut store.root(), 6, 3, &[8], false, &mut rng).num_actions(), 3);
@@ -122,7 +128,7 @@ impl QNetwork {
     /// # use ndarray::Array2;
     /// # use nn::ParamStore;
     /// # use rand::SeedableRng;
-    /// # use wengert_rl::dqn::QNetwork;
+    /// # use wengert_rl::q_network::QNetwork;
     /// let mut store = ParamStore::<f64>::new();
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     /// let q = QNetwork::new(&mut store.root(), 3, 4, &[16], true, &mut rng);
@@ -145,11 +151,34 @@ impl QNetwork {
     }
 }
 
+impl QNetwork {
+    /// `Q_θ(s, ·)` of every observation row as a `B × |A|` matrix, recording nothing.
+    ///
+    /// ```
+    /// # use nn::ParamStore;
+    /// # use rand::SeedableRng;
+    /// # use wengert_rl::q_network::QNetwork;
+    /// let mut store = ParamStore::<f32>::new();
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let q = QNetwork::new(&mut store.root(), 4, 3, &[8], false, &mut rng);
+    /// let values = q.evaluate(&store.constants(), &ndarray::Array2::zeros((5, 4)));
+    /// assert_eq!(values.dim(), (5, 3));
+    /// ```
+    pub fn evaluate<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Array2<f32>,
+    ) -> Array2<T> {
+        let s = observations_var::<T>(observations);
+        matrix(&no_grad(|| self.q_values(params, &s)))
+    }
+}
+
 /// `argmax_a q[i, a]` of every row (the first maximiser on ties, as `torch.argmax`).
 ///
 /// ```
 /// use ndarray::array;
-/// use wengert_rl::dqn::greedy;
+/// use wengert_rl::q_network::greedy;
 /// assert_eq!(greedy(array![[0.0f32, 2.0, 1.0], [3.0, 3.0, -1.0]].view()), vec![1, 0]);
 /// ```
 pub fn greedy<T: Float>(q: ArrayView2<'_, T>) -> Vec<usize> {
@@ -168,9 +197,37 @@ pub fn greedy<T: Float>(q: ArrayView2<'_, T>) -> Vec<usize> {
 }
 
 /// The value of a `B × |A|` variable as a matrix.
-pub(crate) fn matrix<T: Float>(q: &Var<T>) -> Array2<T> {
+fn matrix<T: Float>(q: &Var<T>) -> Array2<T> {
     q.value()
         .to_owned()
         .into_dimensionality::<Ix2>()
         .expect("Q values are B × |A|")
+}
+
+/// A trained value learner's agent: `a = argmax_a Q_θ(s, a)`.
+pub struct GreedyAgent {
+    /// The Gymnasium id it was trained on.
+    pub env_id: String,
+    /// The network's structure.
+    pub q: QNetwork,
+    /// `θ`.
+    pub store: ParamStore<f32>,
+}
+
+impl Agent for GreedyAgent {
+    fn env_id(&self) -> &str {
+        &self.env_id
+    }
+
+    fn act(&self, observations: &Array2<f32>) -> Actions {
+        Actions::Discrete(greedy(
+            self.q
+                .evaluate(&self.store.constants(), observations)
+                .view(),
+        ))
+    }
+
+    fn store(&self) -> &ParamStore<f32> {
+        &self.store
+    }
 }

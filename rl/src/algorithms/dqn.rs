@@ -1,0 +1,515 @@
+//! # Deep Q-Networks (DQN) and their family: Double, Dueling, prioritised replay, n-step
+//!
+//! ## Background
+//! DQN (Mnih et al., 2015) learns the optimal action-value function `Q*(s, a)` with a network
+//! `Q_θ` by regressing it on bootstrapped targets, off-policy: an ε-greedy behaviour policy
+//! fills a **replay buffer**, minibatches are drawn from it at random (breaking the correlation
+//! of consecutive steps), and the targets come from a **target network** `θ'` held still
+//! between updates, so that the regression target does not move with every gradient step. The
+//! Huber loss on the Bellman error and gradient-norm clipping keep single large errors from
+//! dominating an update. Four refinements, each a switch here:
+//!
+//! - **Double DQN** (van Hasselt et al., 2016): `max_a Q_θ'(s', a)` is biased upwards by noise
+//!   in `Q_θ'`; choosing the action with the online network and evaluating it with the target
+//!   network decouples selection from evaluation and removes most of that bias.
+//! - **Dueling** networks (Wang et al., 2016): `Q = V + A − mean_a A`
+//!   ([`QNetwork`](crate::q_network::QNetwork)), so that the state value is learned from every
+//!   action's updates.
+//! - **Prioritised replay** (Schaul et al., 2016): replay transitions in proportion to their
+//!   last TD error, and correct the bias with importance weights
+//!   ([`PrioritizedReplay`](crate::buffers::PrioritizedReplay)).
+//! - **n-step returns** (Sutton, 1988; used by Rainbow, Hessel et al., 2018): bootstrap after
+//!   `n` rewards instead of one ([`NStepAccumulator`](crate::buffers::NStepAccumulator)).
+//!
+//! ## Key equations
+//! A stored transition is `(o, a, R, o', terminated, γ^m)` with `R = Σ_{k<m} γ^k r_{t+k+1}`
+//! (`m = 1` unless n-step, see [`crate::buffers`]). Its target and TD error are
+//!
+//! `y = R + γ^m (1 − terminated) Q_θ'(o', a*)`,  `δ = Q_θ(o, a) − y`,
+//!
+//! `a* = argmax_a Q_θ'(o', a)` (DQN) or `a* = argmax_a Q_θ(o', a)` (Double DQN),
+//!
+//! `y` being a constant of the loss (no gradient flows into it). The loss over a minibatch of
+//! `B` is the weighted mean Huber loss (`κ = 1`: PyTorch's `smooth_l1_loss`, as
+//! Stable-Baselines3)
+//!
+//! `L(θ) = (1/B) Σ_i w_i ℓ_κ(δ_i)`,  `ℓ_κ(δ) = ½ δ²` if `|δ| < κ`, else `κ (|δ| − ½ κ)`,
+//!
+//! with `w_i = 1` for uniform replay and the importance weights `w_i = (N P(i))^{−β} / max_j w_j`
+//! for prioritised replay, whose priorities become `p_i = |δ_i| + ε`. The exploration rate
+//! decays linearly, `ε(t) = ε₀ + (ε_end − ε₀) min(1, t / (f T))`, and every `C` steps the target
+//! network moves towards the online one, `θ' ← τ θ + (1 − τ) θ'` (`τ = 1`: a hard copy).
+//!
+//! ## Pseudocode
+//! ```text
+//! initialise Q_θ; θ' ← θ; replay D (uniform or prioritised); one n-step window per environment
+//! for t = 1 … T (environment steps):
+//!     a_t ← uniform random with probability ε(t) (always while t ≤ learning_starts),
+//!           else argmax_a Q_θ(o_t, a)
+//!     step the environment; push (o_t, a_t, r, o', terminated) through the n-step window into D
+//!     every C steps: θ' ← τ θ + (1 − τ) θ'
+//!     if t > learning_starts, every train_freq steps, gradient_steps times:
+//!         (if anneal_lr: α ← α₀ (1 − t / T))
+//!         sample B transitions from D (with weights w_i at β(t) if prioritised)
+//!         y ← R + γ^m (1 − terminated) Q_θ'(o', a*)
+//!         δ ← Q_θ(o, a) − y;  L ← (1/B) Σ w_i ℓ_κ(δ_i)
+//!         clip ‖∇_θ L‖ to max_grad_norm; Adam step
+//!         if prioritised: p_i ← |δ_i| + ε
+//!     every log_interval steps: report (one iteration of the trainer)
+//! ```
+//! As in Stable-Baselines3 the target update is counted in environment steps during collection,
+//! so with `train_freq` larger than `C` (the CartPole preset) the target network equals the online
+//! network at the start of every training phase and stays fixed through its gradient steps.
+
+use std::time::Instant;
+
+use autograd::{Float, Tape, Tensor, Var};
+use ndarray::{Array1, Array2};
+use nn::losses::{Reduction, huber};
+use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use nn::{Bound, ParamStore};
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::buffers::{ActionShape, Batch, BatchActions, BetaSchedule};
+use crate::common::config::{Config, Range};
+use crate::common::trainer::{Part, Report, Trainer};
+use crate::env::{Space, VectorActions};
+use crate::off_policy::{
+    EnvSettings, ExplorationSchedule, GradientClock, OffPolicyEnvs, Priorities, Replay, crossed,
+    epsilon_greedy, reports,
+};
+use crate::policy::observations_var;
+use crate::q_network::{GreedyAgent, QNetwork, greedy};
+use crate::snapshot::TrainerRng;
+use crate::train::{TrainError, check_finite};
+
+/// DQN's hyperparameters. The defaults (`[defaults]` of `rl/presets/dqn.toml`) are those of
+/// Stable-Baselines3's `DQN` class; the file's per-environment tables are the RL Baselines3
+/// Zoo's tuned settings (`dqn.yml`). Step counts are environment steps summed over all
+/// environments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DqnConfig {
+    /// `T`: environment steps to train for.
+    pub total_timesteps: usize,
+    /// Parallel environments.
+    pub num_envs: usize,
+    /// Adam's learning rate `α₀`.
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0 over `T`: each training phase uses
+    /// `α(t) = α₀ (1 − t / T)` (Stable-Baselines3's `progress_remaining` schedule, the Zoo's
+    /// `lin_` prefix); `false` keeps `α₀` throughout.
+    pub anneal_lr: bool,
+    /// Replay capacity (transitions).
+    pub buffer_size: usize,
+    /// Steps of uniformly random actions, and no training, before learning starts.
+    pub learning_starts: usize,
+    /// `B`: transitions per gradient step.
+    pub batch_size: usize,
+    /// `γ`.
+    pub gamma: f64,
+    /// `τ` of the target update `θ' ← τ θ + (1 − τ) θ'` (1: hard copy).
+    pub tau: f64,
+    /// `C`: steps between target updates.
+    pub target_update_interval: usize,
+    /// Steps between training phases.
+    pub train_freq: usize,
+    /// Gradient steps per training phase.
+    pub gradient_steps: usize,
+    /// `ε₀`: the initial exploration rate.
+    pub exploration_initial_eps: f64,
+    /// `ε_end`: the final exploration rate.
+    pub exploration_final_eps: f64,
+    /// `f`: the fraction of `T` over which `ε` decays linearly from `ε₀` to `ε_end`.
+    pub exploration_fraction: f64,
+    /// Maximum global gradient norm.
+    pub max_grad_norm: f64,
+    /// `κ`: the Huber loss threshold.
+    pub huber_delta: f64,
+    /// Hidden layer sizes (ReLU); a dueling network needs at least one for its trunk.
+    pub hidden: Vec<usize>,
+    /// Double DQN: select `a*` with the online network, evaluate it with the target network.
+    pub double: bool,
+    /// Dueling network `Q = V + A − mean_a A`.
+    pub dueling: bool,
+    /// Prioritised replay (proportional).
+    pub prioritized: bool,
+    /// `α`: prioritisation exponent (0: uniform).
+    pub prioritized_alpha: f64,
+    /// `β₀`: the initial importance-sampling exponent, annealed linearly to 1 over `T`.
+    pub prioritized_beta_0: f64,
+    /// `ε` of the priorities `p = |δ| + ε`.
+    pub prioritized_epsilon: f64,
+    /// `n` of n-step returns (1: ordinary one-step targets).
+    pub n_step: usize,
+    /// Steps between reported metrics: one iteration of the trainer.
+    pub log_interval: usize,
+    /// Random seed: the same seed gives the same run.
+    pub seed: u64,
+    /// Threads stepping the environments (1: step them on the learner's thread).
+    pub env_threads: usize,
+}
+
+impl Config for DqnConfig {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("num_envs", Range::at_least(1.0)),
+        ("learning_rate", Range::positive()),
+        ("buffer_size", Range::at_least(1.0)),
+        ("learning_starts", Range::at_least(0.0)),
+        ("batch_size", Range::at_least(1.0)),
+        ("gamma", Range::unit()),
+        ("tau", Range::left_open(0.0, 1.0)),
+        ("target_update_interval", Range::at_least(1.0)),
+        ("train_freq", Range::at_least(1.0)),
+        ("gradient_steps", Range::at_least(1.0)),
+        ("exploration_initial_eps", Range::unit()),
+        ("exploration_final_eps", Range::unit()),
+        ("exploration_fraction", Range::unit()),
+        ("max_grad_norm", Range::positive()),
+        ("huber_delta", Range::positive()),
+        ("hidden", Range::at_least(1.0)),
+        ("prioritized_alpha", Range::non_negative()),
+        ("prioritized_beta_0", Range::unit()),
+        ("prioritized_epsilon", Range::non_negative()),
+        ("n_step", Range::at_least(1.0)),
+        ("log_interval", Range::at_least(1.0)),
+        ("seed", Range::at_least(0.0)),
+        ("env_threads", Range::at_least(1.0)),
+    ];
+
+    fn check_relations(&self) -> Result<(), String> {
+        if self.dueling && self.hidden.is_empty() {
+            return Err(
+                "a dueling network needs at least one hidden layer (`hidden`) for its trunk".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `α(t)`: the learning rate of a training phase after `t` environment steps, `α₀ (1 − t / T)`
+/// with `anneal_lr`, else `α₀`.
+fn learning_rate(config: &DqnConfig, t: usize) -> f64 {
+    if config.anneal_lr {
+        let remaining = 1.0 - (t as f64 / config.total_timesteps.max(1) as f64).min(1.0);
+        config.learning_rate * remaining
+    } else {
+        config.learning_rate
+    }
+}
+
+// ---- the losses ----
+
+/// The targets `y = R + γ^m (1 − terminated) Q_θ'(o', a*)` of a minibatch, `a*` chosen by the
+/// target network `θ'` (DQN) or by the online network `θ` (`double`): a constant, whatever
+/// tapes `online` and `target` are bound to.
+pub fn td_target<T: Float>(
+    q: &QNetwork,
+    online: &Bound<'_, T>,
+    target: &Bound<'_, T>,
+    batch: &Batch,
+    double: bool,
+) -> Var<T> {
+    let q_next_target: Array2<T> = q.evaluate(target, &batch.next_observations);
+    let a_star = if double {
+        greedy(q.evaluate(online, &batch.next_observations).view())
+    } else {
+        greedy(q_next_target.view())
+    };
+    let bootstrap = batch.bootstrap_factors();
+    let y = Array1::from_iter((0..batch.len()).map(|i| {
+        let value = q_next_target[[i, a_star[i]]].as_f64();
+        T::from_f64(batch.rewards[i] + bootstrap[i] * value)
+    }));
+    Var::constant(y.into_dyn())
+}
+
+/// What [`td_loss`] reports besides the loss.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TdErrors {
+    /// The mean of `Q_θ(o, a)` over the minibatch.
+    pub mean_q: f64,
+    /// `|δ_i|` of every row: the new priorities (before `+ ε`).
+    pub priorities: Vec<f64>,
+}
+
+/// `L(θ) = (1/B) Σ_i w_i ℓ_κ(δ_i)`, `δ_i = Q_θ(o_i, a_i) − y_i`, with the weights `w_i` of the
+/// batch (all 1 for uniform replay) and `κ = kappa`.
+///
+/// # Panics
+/// If the batch's actions are not discrete.
+pub fn td_loss<T: Float>(
+    q: &QNetwork,
+    online: &Bound<'_, T>,
+    batch: &Batch,
+    y: &Var<T>,
+    kappa: f64,
+) -> (Var<T>, TdErrors) {
+    let BatchActions::Discrete(actions) = &batch.actions else {
+        panic!("DQN's minibatches hold discrete actions");
+    };
+    let b = batch.len();
+    let q_values = q.q_values(online, &observations_var::<T>(&batch.observations));
+    let index = Array2::from_shape_fn((b, 1), |(i, _)| actions[i]).into_dyn();
+    let q_taken = q_values.gather(1, &index).reshape(&[b]);
+    let terms = huber(&q_taken, y, T::from_f64(kappa), Reduction::None);
+    let w = Var::constant(batch.weights.mapv(T::from_f64).into_dyn());
+    let loss = (&terms * &w).mean_all();
+
+    let (q_taken, y) = (q_taken.value(), y.value());
+    let errors = TdErrors {
+        mean_q: (q_taken.sum() / T::from_f64(b as f64)).as_f64(),
+        priorities: q_taken
+            .iter()
+            .zip(y.iter())
+            .map(|(&q, &y)| (q - y).abs().as_f64())
+            .collect(),
+    };
+    (loss, errors)
+}
+
+// ---- the update ----
+
+/// What one gradient step reports.
+struct GradientStep {
+    loss: f64,
+    errors: TdErrors,
+    grad_norm: f64,
+}
+
+/// One gradient step on a minibatch: `y` from the target network, `L(θ)`, global-norm
+/// clipping, an Adam step. A non-finite loss stops with an error and leaves `θ` untouched.
+fn update(dqn: &mut Dqn, batch: &Batch, iteration: usize) -> Result<GradientStep, TrainError> {
+    let config = &dqn.config;
+    let (online, target) = (dqn.online.constants(), dqn.target.constants());
+    let y = td_target(&dqn.q, &online, &target, batch, config.double);
+    let tape = Tape::new();
+    let theta = dqn.online.bind(&tape);
+    let (loss, errors) = td_loss(&dqn.q, &theta, batch, &y, config.huber_delta);
+    check_finite(&loss, "DQN loss", iteration, &tape)?;
+    let mut gradients = theta.gradients(&loss);
+    let grad_norm = clip_grad_norm(&mut gradients, config.max_grad_norm as f32);
+    dqn.optimizer.step(&dqn.online, &gradients);
+    Ok(GradientStep {
+        loss: loss.item() as f64,
+        errors,
+        grad_norm: grad_norm as f64,
+    })
+}
+
+// ---- the loop ----
+
+/// A DQN trainer: the online and target networks, the optimiser, the generator, the replay and
+/// the environments.
+pub struct Dqn {
+    config: DqnConfig,
+    env_id: String,
+    q: QNetwork,
+    /// `θ`.
+    online: ParamStore<f32>,
+    /// `θ'`.
+    target: ParamStore<f32>,
+    optimizer: Adam<f32>,
+    rng: TrainerRng,
+    replay: Replay,
+    envs: OffPolicyEnvs,
+    gradient_clock: GradientClock,
+}
+
+impl Trainer for Dqn {
+    const NAME: &'static str = "dqn";
+    type Config = DqnConfig;
+    type Agent = GreedyAgent;
+
+    fn steps_per_iteration(config: &DqnConfig) -> usize {
+        config.log_interval
+    }
+
+    fn iterations(config: &DqnConfig) -> usize {
+        reports(config.total_timesteps, config.num_envs, config.log_interval)
+    }
+
+    fn new(env_id: &str, config: &DqnConfig) -> Result<Self, TrainError> {
+        let settings = EnvSettings {
+            num_envs: config.num_envs,
+            env_threads: config.env_threads,
+            seed: config.seed,
+            n_step: config.n_step,
+            gamma: config.gamma,
+        };
+        let envs = OffPolicyEnvs::new(env_id, &settings, ActionShape::Discrete)?;
+        let num_actions = match envs.action_space() {
+            Space::Discrete { n } => n,
+            space => {
+                return Err(TrainError::Config(format!(
+                    "DQN needs a discrete action space, but {env_id} has {space}"
+                )));
+            }
+        };
+        let observation_dim = envs.observation_dim();
+        let mut rng = TrainerRng::seed_from_u64(config.seed);
+        let mut online = ParamStore::<f32>::new();
+        let q = QNetwork::new(
+            &mut online.root().sub("q"),
+            observation_dim,
+            num_actions,
+            &config.hidden,
+            config.dueling,
+            &mut rng,
+        );
+        let target = online.clone();
+        let optimizer = Adam::new(
+            online.trainable(),
+            AdamConfig {
+                lr: config.learning_rate as f32,
+                ..AdamConfig::default()
+            },
+        );
+        let priorities = config.prioritized.then_some(Priorities {
+            alpha: config.prioritized_alpha,
+            epsilon: config.prioritized_epsilon,
+        });
+        let replay = Replay::new(
+            config.buffer_size,
+            observation_dim,
+            ActionShape::Discrete,
+            priorities,
+        );
+        Ok(Dqn {
+            config: config.clone(),
+            env_id: env_id.to_string(),
+            q,
+            online,
+            target,
+            optimizer,
+            rng,
+            replay,
+            envs,
+            gradient_clock: GradientClock::default(),
+        })
+    }
+
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        let config = self.config.clone();
+        let exploration = ExplorationSchedule {
+            initial: config.exploration_initial_eps,
+            last: config.exploration_final_eps,
+            fraction: config.exploration_fraction,
+            total_timesteps: config.total_timesteps,
+        };
+        let beta_schedule = BetaSchedule {
+            beta_0: config.prioritized_beta_0,
+            steps: config.total_timesteps,
+        };
+        let first_step = self.envs.steps.0;
+        let mut observations = self.envs.observations();
+        let mut episode_returns = Vec::new();
+        let mut steps: Vec<GradientStep> = Vec::new();
+        loop {
+            // act ε-greedily (uniformly at random before learning starts)
+            let before = self.envs.steps.0;
+            let (q, online) = (&self.q, &self.online);
+            let actions = epsilon_greedy(
+                config.num_envs,
+                q.num_actions(),
+                exploration.epsilon(before),
+                before < config.learning_starts,
+                &mut self.rng,
+                || greedy(q.evaluate(&online.constants(), &observations).view()),
+            );
+
+            // step and store (o, a, R, o', terminated, γ^m)
+            let (next, returns) = self.envs.step(
+                &observations,
+                VectorActions::Discrete(&actions),
+                &mut self.replay,
+            )?;
+            observations = next;
+            episode_returns.extend(returns);
+            let t = self.envs.steps.0;
+
+            // θ' ← τ θ + (1 − τ) θ' every C steps
+            if crossed(before, t, config.target_update_interval) {
+                self.target.polyak_from(&self.online, config.tau as f32);
+            }
+
+            // a training phase of gradient steps
+            if t > config.learning_starts
+                && crossed(before, t, config.train_freq)
+                && !self.replay.is_empty()
+            {
+                let phase = Instant::now();
+                if config.anneal_lr {
+                    self.optimizer.set_lr(0, learning_rate(&config, t) as f32);
+                }
+                let beta = beta_schedule.beta(t);
+                for _ in 0..config.gradient_steps {
+                    let batch = self.replay.sample(config.batch_size, beta, &mut self.rng);
+                    let step = update(self, &batch, iteration)?;
+                    self.replay
+                        .update_priorities(&batch.indices, &step.errors.priorities);
+                    steps.push(step);
+                }
+                self.gradient_clock
+                    .add(config.gradient_steps, phase.elapsed().as_secs_f64());
+            }
+
+            if crossed(before, t, config.log_interval) || t >= config.total_timesteps {
+                break;
+            }
+        }
+
+        let t = self.envs.steps.0;
+        let mean = |f: fn(&GradientStep) -> f64| match steps.len() {
+            0 => f64::NAN,
+            n => steps.iter().map(f).fold(0.0, |sum, x| sum + x) / n as f64,
+        };
+        let beta = if config.prioritized {
+            beta_schedule.beta(t)
+        } else {
+            1.0
+        };
+        let clock = &self.gradient_clock;
+        Ok(Report {
+            env_steps: t - first_step,
+            episode_returns,
+            losses: vec![
+                ("loss", mean(|s| s.loss)),
+                ("mean_q", mean(|s| s.errors.mean_q)),
+                ("grad_norm", mean(|s| s.grad_norm)),
+                ("epsilon", exploration.epsilon(t)),
+                ("learning_rate", learning_rate(&config, t)),
+                ("beta", beta),
+                ("gradient_steps", clock.steps as f64),
+                ("gradient_steps_per_second", clock.per_second()),
+            ],
+        })
+    }
+
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        vec![
+            ("agent", Part::Params(&self.online)),
+            ("target", Part::Params(&self.target)),
+            (
+                "optimizer",
+                Part::Optimizer(&mut self.optimizer, &self.online),
+            ),
+            ("rng", Part::State(&mut self.rng)),
+            ("replay", Part::State(&mut self.replay)),
+            ("gradient_steps", Part::State(&mut self.gradient_clock)),
+        ]
+        .into_iter()
+        .chain(self.envs.parts())
+        .collect()
+    }
+
+    fn into_agent(self) -> GreedyAgent {
+        GreedyAgent {
+            env_id: self.env_id,
+            q: self.q,
+            store: self.online,
+        }
+    }
+}
