@@ -96,7 +96,7 @@ fn check(algo: &str, env: &str, settings: &[(&str, &str)], k: usize) {
         whole.metrics[k..],
         "{algo}: the iterations after the restore"
     );
-    assert_eq!(rest.run.agent.history().len(), total - k);
+    assert_eq!(rest.run.history.len(), total - k);
     // The final parameters, and everything else a trainer holds (optimiser, generators,
     // environments, buffers, normalisers).
     let (a, b) = (whole.run.agent.store(), rest.run.agent.store());
