@@ -1,6 +1,6 @@
 //! DDPG smoke tests: it learns a little of Pendulum within seconds and reports its diagnostics.
 
-use wengert_rl::algorithms::ddpg::{DdpgConfig, Ddpg};
+use wengert_rl::algorithms::ddpg::{Ddpg, DdpgConfig};
 use wengert_rl::algorithms::preset;
 use wengert_rl::common::trainer::{Trained, train_from};
 use wengert_rl::continuous::ContinuousAgent;

@@ -23,8 +23,13 @@ struct Fixture {
 fn fixture() -> Fixture {
     let mut rng = StdRng::seed_from_u64(11);
     let mut actor_store = ParamStore::<f64>::new();
-    let actor =
-        DeterministicActor::new(&mut actor_store.root().sub("actor"), 3, 2, &[6, 5], &mut rng);
+    let actor = DeterministicActor::new(
+        &mut actor_store.root().sub("actor"),
+        3,
+        2,
+        &[6, 5],
+        &mut rng,
+    );
     let mut critic_store = ParamStore::<f64>::new();
     let critic = QNetwork::new(&mut critic_store.root().sub("q"), 3, 2, &[6, 5], &mut rng);
     let rows = |n: usize, f: &dyn Fn(usize, usize) -> f64| {
@@ -107,14 +112,18 @@ fn the_losses_are_the_equations() {
     let mu_next = f.actor.forward(&actor_params, &f.batch.next_observations);
     let q_next = q(&f.batch.next_observations, &mu_next);
     for i in 0..4 {
-        let expected = f.batch.rewards.value()[i] + f.batch.bootstrap.value()[i] * q_next.value()[i];
+        let expected =
+            f.batch.rewards.value()[i] + f.batch.bootstrap.value()[i] * q_next.value()[i];
         assert!((y.value()[i] - expected).abs() < 1e-12);
     }
     assert_eq!(y.value()[1], f.batch.rewards.value()[1]); // terminal: no bootstrap
 
     let (loss, q_mean) = critic_loss(&f.critic, &critic_params, &f.batch, &y);
     let q_sa = q(&f.batch.observations, &f.batch.actions);
-    let expected = (0..4).map(|i| (q_sa.value()[i] - y.value()[i]).powi(2)).sum::<f64>() / 4.0;
+    let expected = (0..4)
+        .map(|i| (q_sa.value()[i] - y.value()[i]).powi(2))
+        .sum::<f64>()
+        / 4.0;
     assert!((loss.item() - expected).abs() < 1e-12);
     assert!((q_mean - q_sa.value().iter().sum::<f64>() / 4.0).abs() < 1e-12);
 

@@ -139,9 +139,11 @@ fn the_actor_loss_is_alpha_log_pi_minus_the_smaller_q() {
             "{computed} vs {expected}"
         );
     }
-    let (q1, q2) = f
-        .critics
-        .forward(&critic_params, &f.batch.observations, &Var::constant(actions));
+    let (q1, q2) = f.critics.forward(
+        &critic_params,
+        &f.batch.observations,
+        &Var::constant(actions),
+    );
     let expected: f64 = (0..4)
         .map(|i| 0.5 * expected_log_prob[i] - q1.value()[i].min(q2.value()[i]))
         .sum::<f64>()

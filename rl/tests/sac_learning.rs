@@ -185,8 +185,8 @@ fn the_registry_trains_each_continuous_algorithm_by_name() {
             ("hidden".to_string(), "16".to_string()),
         ];
         let run = algorithms::train(name, "Pendulum-v1", 1, &settings, &mut |_| true).unwrap();
-        assert_eq!(run.run.history().last().unwrap().env_steps, 300, "{name}");
-        assert!(run.config.contains("total_timesteps: 300"), "{name}");
+        assert_eq!(run.history.last().unwrap().env_steps, 300, "{name}");
+        assert!(run.config.contains("total_timesteps = 300"), "{name}");
         let returns = wengert_rl::train::evaluate(run.agent.as_ref(), 1, 0).unwrap();
         assert!(returns[0] < 0.0);
     }

@@ -28,8 +28,13 @@ struct Fixture {
 fn fixture() -> Fixture {
     let mut rng = StdRng::seed_from_u64(13);
     let mut actor_store = ParamStore::<f64>::new();
-    let actor =
-        SquashedGaussianActor::new(&mut actor_store.root().sub("actor"), 3, 2, &[6, 5], &mut rng);
+    let actor = SquashedGaussianActor::new(
+        &mut actor_store.root().sub("actor"),
+        3,
+        2,
+        &[6, 5],
+        &mut rng,
+    );
     let mut critic_store = ParamStore::<f64>::new();
     let critics = TwinQ::new(&mut critic_store.root(), 3, 2, &[6, 5], &mut rng);
     let rows = |n: usize, f: &dyn Fn(usize, usize) -> f64| {
@@ -119,7 +124,9 @@ fn the_actor_loss_gradient_equals_central_differences() {
 #[test]
 fn the_temperature_loss_gradient_equals_central_differences() {
     let mut store = ParamStore::<f64>::new();
-    let log_alpha = store.root().param("log_alpha", ndarray::arr1(&[0.2f64.ln()]));
+    let log_alpha = store
+        .root()
+        .param("log_alpha", ndarray::arr1(&[0.2f64.ln()]));
     let log_probs = [3.0, -2.5, 0.4, 1.1];
     let target_entropy = -2.0;
     let result = gradcheck(
@@ -145,7 +152,9 @@ fn the_soft_target_subtracts_alpha_log_pi_from_the_smaller_q() {
     let f = fixture();
     let y = target(&f);
     let actor_params = f.actor_store.constants();
-    let pi = f.actor.distribution(&actor_params, &f.batch.next_observations);
+    let pi = f
+        .actor
+        .distribution(&actor_params, &f.batch.next_observations);
     let draw = pi.rsample_with(&f.epsilon_next);
     let log_prob = pi.log_prob(&draw);
     let (q1, q2) = f.critics.forward(
@@ -166,7 +175,10 @@ fn the_soft_target_subtracts_alpha_log_pi_from_the_smaller_q() {
         &f.batch.actions,
     );
     let squares = |q: &Var<f64>| {
-        (0..4).map(|i| (q.value()[i] - y.value()[i]).powi(2)).sum::<f64>() / 4.0
+        (0..4)
+            .map(|i| (q.value()[i] - y.value()[i]).powi(2))
+            .sum::<f64>()
+            / 4.0
     };
     assert!((loss.item() - 0.5 * (squares(&q1) + squares(&q2))).abs() < 1e-12);
 }

@@ -1,7 +1,7 @@
 //! TD3 smoke tests: it learns a little of Pendulum within seconds and reports its diagnostics.
 
-use wengert_rl::algorithms::td3::{Td3Config, Td3};
 use wengert_rl::algorithms::preset;
+use wengert_rl::algorithms::td3::{Td3, Td3Config};
 use wengert_rl::common::trainer::{Trained, train_from};
 use wengert_rl::continuous::ContinuousAgent;
 

@@ -25,8 +25,13 @@ struct Fixture {
 fn fixture() -> Fixture {
     let mut rng = StdRng::seed_from_u64(12);
     let mut actor_store = ParamStore::<f64>::new();
-    let actor =
-        DeterministicActor::new(&mut actor_store.root().sub("actor"), 3, 2, &[6, 5], &mut rng);
+    let actor = DeterministicActor::new(
+        &mut actor_store.root().sub("actor"),
+        3,
+        2,
+        &[6, 5],
+        &mut rng,
+    );
     let mut critic_store = ParamStore::<f64>::new();
     let critics = TwinQ::new(&mut critic_store.root(), 3, 2, &[6, 5], &mut rng);
     let rows = |n: usize, f: &dyn Fn(usize, usize) -> f64| {
@@ -135,7 +140,10 @@ fn the_losses_are_the_equations() {
         .critics
         .forward(&critic_params, &f.batch.observations, &f.batch.actions);
     let squares = |q: &Var<f64>| {
-        (0..4).map(|i| (q.value()[i] - y.value()[i]).powi(2)).sum::<f64>() / 4.0
+        (0..4)
+            .map(|i| (q.value()[i] - y.value()[i]).powi(2))
+            .sum::<f64>()
+            / 4.0
     };
     assert!((loss.item() - (squares(&q1) + squares(&q2))).abs() < 1e-12);
     let sum = |q: &Var<f64>| q.value().iter().sum::<f64>();
@@ -143,7 +151,16 @@ fn the_losses_are_the_equations() {
 
     // through the first critic only
     let mu = f.actor.forward(&actor_params, &f.batch.observations);
-    let l_theta = actor_loss(&f.actor, &actor_params, &f.critics, &critic_params, &f.batch);
-    let q1_mu = f.critics.q1.forward(&critic_params, &f.batch.observations, &mu);
+    let l_theta = actor_loss(
+        &f.actor,
+        &actor_params,
+        &f.critics,
+        &critic_params,
+        &f.batch,
+    );
+    let q1_mu = f
+        .critics
+        .q1
+        .forward(&critic_params, &f.batch.observations, &mu);
     assert!((l_theta.item() + sum(&q1_mu) / 4.0).abs() < 1e-12);
 }

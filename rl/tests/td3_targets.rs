@@ -47,7 +47,11 @@ fn the_td3_target_takes_the_smaller_twin_at_a_clipped_smoothed_action() {
     let next_observations = array![[2.0], [-2.0], [0.0]];
     let rewards = array![1.0, 0.5, -1.0];
     // the second transition is terminal
-    let batch = transitions(next_observations.clone(), rewards.clone(), array![0.99, 0.0, 0.9]);
+    let batch = transitions(
+        next_observations.clone(),
+        rewards.clone(),
+        array![0.99, 0.0, 0.9],
+    );
     let epsilon = array![[0.8], [-0.1], [-0.7]].into_dyn();
     let noise_clip = 0.5;
     let y = wengert_rl::algorithms::td3::critic_target(

@@ -358,8 +358,13 @@ pub struct Networks {
 }
 
 impl Learner for Networks {
-    const DIAGNOSTICS: &'static [&'static str] =
-        &["critic_loss", "actor_loss", "alpha_loss", "q_mean", "entropy"];
+    const DIAGNOSTICS: &'static [&'static str] = &[
+        "critic_loss",
+        "actor_loss",
+        "alpha_loss",
+        "q_mean",
+        "entropy",
+    ];
 
     /// `ã ~ π_θ(·|s)`.
     fn act(&self, observations: &Array2<f32>, rng: &mut TrainerRng) -> Array2<f32> {
