@@ -514,7 +514,8 @@ pub fn mean<T: Float>(value: &Var<T>) -> f64 {
 }
 
 /// The environment side of the off-policy loop: one environment, the replay buffer `D` of
-/// unit-box transitions, the count of gradient steps, and a clock for the throughput.
+/// unit-box transitions, the counts of environment and gradient steps, and a clock for the
+/// throughput.
 ///
 /// ```
 /// use rand::SeedableRng;
@@ -537,6 +538,8 @@ pub struct Collector {
     pub buffer: ReplayBuffer,
     /// `s_t`, `(1, obs_dim)`: what the agent acts on next.
     pub observations: Array2<f32>,
+    /// Environment steps so far.
+    pub env_steps: usize,
     /// Gradient steps so far.
     pub gradient_steps: usize,
     gamma: f64,
@@ -566,6 +569,7 @@ impl Collector {
             scale,
             buffer,
             observations,
+            env_steps: 0,
             gradient_steps: 0,
             gamma,
             clock: Clock::start(),
@@ -603,6 +607,7 @@ impl Collector {
             self.gamma,
         );
         self.observations = step.observations;
+        self.env_steps += 1;
         Ok(step
             .finished_episodes
             .iter()
@@ -611,11 +616,11 @@ impl Collector {
     }
 
     /// `steps_per_second` and `gradient_steps_per_second` since the start (wall-clock, warm-up
-    /// included) after `env_steps` environment steps, and the count `gradient_steps`.
-    pub fn throughput(&self, env_steps: usize) -> Vec<(&'static str, f64)> {
+    /// included), and the count `gradient_steps`.
+    pub fn throughput(&self) -> Vec<(&'static str, f64)> {
         let wall_time = self.clock.seconds();
         vec![
-            ("steps_per_second", env_steps as f64 / wall_time),
+            ("steps_per_second", self.env_steps as f64 / wall_time),
             (
                 "gradient_steps_per_second",
                 self.gradient_steps as f64 / wall_time,
@@ -626,22 +631,23 @@ impl Collector {
 }
 
 /// The environment (`name.envs`, with the observation acted on next), the replay buffer
-/// (`name.buffer`) and the gradient steps (`name.gradient_steps`); the clock resumes at the
-/// state's wall time.
+/// (`name.buffer`) and the environment and gradient steps (`name.counters`); the clock
+/// resumes at the state's wall time.
 impl Resumable for Collector {
     fn save(&self, name: &str, state: &mut TrainingState) {
         self.envs.save(&format!("{name}.envs"), state);
         self.buffer.save(&format!("{name}.buffer"), state);
         state.put_u64(
-            format!("{name}.gradient_steps"),
-            vec![self.gradient_steps as u64],
+            format!("{name}.counters"),
+            vec![self.env_steps as u64, self.gradient_steps as u64],
         );
     }
 
     fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
         self.envs.load(&format!("{name}.envs"), state)?;
         self.buffer.load(&format!("{name}.buffer"), state)?;
-        self.gradient_steps = state.count(&format!("{name}.gradient_steps"))?;
+        let counters = state.u64s(&format!("{name}.counters"), Some(2))?;
+        (self.env_steps, self.gradient_steps) = (counters[0] as usize, counters[1] as usize);
         self.observations = self.envs.observations();
         self.clock = Clock::resume_at(state.wall_time);
         Ok(())
@@ -731,8 +737,10 @@ impl OffPolicy {
     }
 
     /// Iteration `iteration` (from 1) of the loop in the [module doc](self): environment
-    /// steps `t = (iteration − 1)·log_interval + 1 …` up to `iteration·log_interval` (or
-    /// `total_timesteps`), with `learner`'s policy and updates.
+    /// steps `t` from the next one up to `iteration·log_interval` (or `total_timesteps`), with
+    /// `learner`'s policy and updates. (Counting from the steps taken, not from the iteration,
+    /// keeps every step when a run stopped after a short last iteration resumes with a larger
+    /// budget.)
     pub fn iterate<L: Learner>(
         &mut self,
         learner: &mut L,
@@ -744,7 +752,7 @@ impl OffPolicy {
             noise,
             rng,
         } = self;
-        let first = (iteration - 1) * schedule.log_interval + 1;
+        let first = collector.env_steps + 1;
         let last = (iteration * schedule.log_interval).min(schedule.total_timesteps);
         let mut window = Averages::default();
         let mut episode_returns = Vec::new();
@@ -776,7 +784,7 @@ impl OffPolicy {
         }
         let mut losses = window.take_as(L::DIAGNOSTICS);
         losses.extend(learner.report(collector.gradient_steps));
-        losses.extend(collector.throughput(last));
+        losses.extend(collector.throughput());
         Ok(Report {
             env_steps: (last + 1).saturating_sub(first),
             episode_returns,
