@@ -1,9 +1,9 @@
-//! # Pieces shared by the continuous-control off-policy agents (DDPG, TD3, SAC)
+//! # What DDPG, TD3 and SAC share: critics, the deterministic actor, exploration, the loop
 //!
 //! ## Background
 //! DDPG, TD3 and SAC all learn an action-value function `Q_φ(s, a)` from replayed transitions
 //! and improve a policy by following `∇_a Q_φ(s, a)`. What they share lives here; what makes
-//! each one itself (its targets, its policy, its exploration) lives in its own module.
+//! each one itself (its targets, its policy, its losses) lives in its own file.
 //!
 //! ## Key equations
 //! - **Action scaling.** The policies act in the unit box `ã ∈ [−1, 1]^|A|` (a `tanh` output);
@@ -12,6 +12,9 @@
 //!   environment's bounds (as Stable-Baselines3 does).
 //! - **Critic.** `Q_φ(s, a) = f_φ([s; a])`, an MLP on the concatenated state and action.
 //!   TD3 and SAC keep two, `Q_φ1, Q_φ2` ([`TwinQ`]), and use the smaller estimate.
+//! - **Deterministic policy gradient** (DDPG and TD3): `μ_θ(s) = tanh(f_θ(s))` and
+//!   `L(θ) = −E_{s~D}[Q_φ(s, μ_θ(s))]` ([`deterministic_policy_loss`]), whose gradient is
+//!   `−E_s[∇_a Q_φ(s, a)|_{a=μ_θ(s)} ∇_θ μ_θ(s)]`.
 //! - **Exploration noise** ([`ActionNoise`]), added to `ã` and clipped back into `[−1, 1]`:
 //!   Gaussian `ε_t ~ N(0, σ² I)`, or Ornstein–Uhlenbeck (temporally correlated, as DDPG's
 //!   paper uses) `x_{t+1} = x_t + θ (0 − x_t) dt + σ √dt ξ_t`, `ξ_t ~ N(0, I)`, reset to 0 at
@@ -20,26 +23,28 @@
 //!   [`ParamStore::polyak_from`].
 //!
 //! ## The loop they share
+//! One iteration of [`OffPolicy::iterate`] is `log_interval` environment steps of
 //! ```text
-//! for t = 1 … total_timesteps:
+//! for t = …:
 //!     ã ← uniform in [−1, 1]^|A| while t ≤ learning_starts, else the policy's action (+ noise)
 //!     step the environment with a = scale(ã); store (s, ã, r, s', terminated) in D
-//!     if t > learning_starts and t mod train_freq = 0: take gradient_steps updates on batches from D
-//!     every log_interval steps: report losses, returns, env steps/s, gradient steps/s
+//!     if t > learning_starts and t mod train_freq = 0, repeat gradient_steps times:
+//!         sample a batch B from D; the algorithm's update on B        (Learner::update)
 //! ```
-//! [`Collector`] does the environment side of it; each algorithm writes the loop itself.
+//! then a report of the mean of each loss over the iteration's gradient steps.
 
 use autograd::{Float, Tensor, Var, no_grad};
-use ndarray::{Array1, Array2};
-use nn::{Kind, Mlp, Module, ParamStore, Path};
+use ndarray::{Array1, Array2, ArrayD};
+use nn::{Bound, Kind, Mlp, Module, ParamStore, Path};
 use rand::{Rng, RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::buffers::{ActionShape, Batch, BatchActions, ReplayBuffer, ReplayStorage};
+use crate::common::trainer::{Part, Report};
 use crate::env::{Env, Space, VectorActions, VectorEnv, make};
 use crate::policy::Actions;
 use crate::snapshot::{Clock, Resumable, StateError, TrainerRng, TrainingState};
-use crate::train::{Agent, IterationMetrics, TrainError};
+use crate::train::{Agent, TrainError};
 
 /// The affine map between the unit box `[−1, 1]^d` the policies act in and an environment's
 /// bounded action box.
@@ -111,27 +116,35 @@ impl ActionScale {
     }
 }
 
-/// The exploration noise added to the policy's unit-box action while collecting data.
+/// The exploration noise added to the policy's unit-box action while collecting data; written
+/// (and saved in a configuration) as `none`, `normal:SIGMA` or `ou:SIGMA`.
 ///
 /// ```
 /// use wengert_rl::continuous::ActionNoise;
 /// assert_eq!(ActionNoise::parse("normal:0.1").unwrap(), ActionNoise::Normal { sigma: 0.1 });
 /// assert_eq!(ActionNoise::parse("ou:0.5").unwrap().to_string(), "ou:0.5");
 /// assert!(ActionNoise::parse("pink:1").unwrap_err().contains("normal:SIGMA"));
+/// assert!(ActionNoise::parse("normal:inf").is_err());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum ActionNoise {
     /// No noise (SAC explores through its own stochastic policy).
     None,
     /// `ε_t ~ N(0, σ² I)`, independent across steps.
     Normal { sigma: f64 },
     /// `x_{t+1} = x_t − θ x_t dt + σ √dt ξ_t`, Stable-Baselines3's `OrnsteinUhlenbeckActionNoise`
-    /// (`θ = 0.15`, `dt = 0.01` when parsed from text).
-    OrnsteinUhlenbeck { sigma: f64, theta: f64, dt: f64 },
+    /// with `θ =` [`ActionNoise::OU_THETA`] and `dt =` [`ActionNoise::OU_DT`].
+    OrnsteinUhlenbeck { sigma: f64 },
 }
 
 impl ActionNoise {
-    /// Parses `none`, `normal:SIGMA` or `ou:SIGMA`.
+    /// `θ` of the Ornstein–Uhlenbeck process.
+    pub const OU_THETA: f64 = 0.15;
+    /// `dt` of the Ornstein–Uhlenbeck process.
+    pub const OU_DT: f64 = 1e-2;
+
+    /// Parses `none`, `normal:SIGMA` or `ou:SIGMA` (`SIGMA` a finite number ≥ 0).
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let expected = "none, normal:SIGMA or ou:SIGMA (e.g. normal:0.1)";
@@ -145,15 +158,11 @@ impl ActionNoise {
             .trim()
             .parse()
             .ok()
-            .filter(|s: &f64| *s >= 0.0)
-            .ok_or_else(|| format!("action noise `{text}`: SIGMA must be a number ≥ 0"))?;
+            .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+            .ok_or_else(|| format!("action noise `{text}`: SIGMA must be a finite number ≥ 0"))?;
         match kind.trim() {
             "normal" => Ok(ActionNoise::Normal { sigma }),
-            "ou" => Ok(ActionNoise::OrnsteinUhlenbeck {
-                sigma,
-                theta: 0.15,
-                dt: 1e-2,
-            }),
+            "ou" => Ok(ActionNoise::OrnsteinUhlenbeck { sigma }),
             _ => Err(format!("action noise expects {expected}, found `{text}`")),
         }
     }
@@ -164,8 +173,21 @@ impl std::fmt::Display for ActionNoise {
         match self {
             ActionNoise::None => write!(f, "none"),
             ActionNoise::Normal { sigma } => write!(f, "normal:{sigma}"),
-            ActionNoise::OrnsteinUhlenbeck { sigma, .. } => write!(f, "ou:{sigma}"),
+            ActionNoise::OrnsteinUhlenbeck { sigma } => write!(f, "ou:{sigma}"),
         }
+    }
+}
+
+impl TryFrom<String> for ActionNoise {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        ActionNoise::parse(&text)
+    }
+}
+
+impl From<ActionNoise> for String {
+    fn from(noise: ActionNoise) -> String {
+        noise.to_string()
     }
 }
 
@@ -175,7 +197,7 @@ impl std::fmt::Display for ActionNoise {
 /// use rand::SeedableRng;
 /// use wengert_rl::continuous::{ActionNoise, NoiseProcess};
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-/// let mut ou = NoiseProcess::new(ActionNoise::OrnsteinUhlenbeck { sigma: 0.3, theta: 0.15, dt: 0.01 }, 2);
+/// let mut ou = NoiseProcess::new(ActionNoise::OrnsteinUhlenbeck { sigma: 0.3 }, 2);
 /// let (first, second) = (ou.sample(&mut rng), ou.sample(&mut rng));
 /// assert!((first[0] - second[0]).abs() < 0.3 * 0.1 * 5.0); // one step moves it by about σ√dt
 /// ou.reset();
@@ -203,7 +225,8 @@ impl NoiseProcess {
             ActionNoise::Normal { sigma } => (0..self.state.len())
                 .map(|_| (sigma * standard_normal(rng)) as f32)
                 .collect(),
-            ActionNoise::OrnsteinUhlenbeck { sigma, theta, dt } => {
+            ActionNoise::OrnsteinUhlenbeck { sigma } => {
+                let (theta, dt) = (ActionNoise::OU_THETA, ActionNoise::OU_DT);
                 for x in &mut self.state {
                     *x += -theta * *x * dt + sigma * dt.sqrt() * standard_normal(rng);
                 }
@@ -221,11 +244,51 @@ impl NoiseProcess {
     pub fn state(&self) -> &[f64] {
         &self.state
     }
+
+    /// `clip(ã + ε, −1, 1)` for a policy's action row `(1, |A|)` and the next noise `ε`.
+    pub fn add_to(&mut self, unit: Array2<f32>, rng: &mut (impl Rng + ?Sized)) -> Array2<f32> {
+        let epsilon = self.sample(rng);
+        let mut noisy = unit;
+        for (a, e) in noisy.row_mut(0).iter_mut().zip(epsilon) {
+            *a = (*a + e).clamp(-1.0, 1.0);
+        }
+        noisy
+    }
+}
+
+/// The Ornstein–Uhlenbeck state `x_t` (`name`).
+impl Resumable for NoiseProcess {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        state.put_f64(name, self.state.clone());
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        self.state = state.f64s(name, Some(self.state.len()))?;
+        Ok(())
+    }
 }
 
 /// One draw of `N(0, 1)`.
 pub fn standard_normal(rng: &mut (impl Rng + ?Sized)) -> f64 {
     StandardNormal.sample(rng)
+}
+
+/// `ξ ~ N(0, I)` of shape `(B, d)`, drawn row by row.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use wengert_rl::continuous::standard_normal_array;
+/// let xi = standard_normal_array::<f64>(4, 2, &mut rand::rngs::StdRng::seed_from_u64(0));
+/// assert_eq!(xi.shape(), &[4, 2]);
+/// ```
+pub fn standard_normal_array<T: Float>(
+    batch: usize,
+    d: usize,
+    rng: &mut (impl Rng + ?Sized),
+) -> ArrayD<T> {
+    ArrayD::from_shape_simple_fn(ndarray::IxDyn(&[batch, d]), || {
+        T::from_f64(standard_normal(rng))
+    })
 }
 
 /// Layer sizes `[input, hidden…, output]`.
@@ -391,41 +454,81 @@ impl DeterministicActor {
     }
 }
 
-/// A batch of `f32` rows as a constant.
-pub fn rows(a: &Array2<f32>) -> Var<f32> {
-    Var::constant(a.clone())
+/// The deterministic policy gradient loss `L(θ) = −mean_B Q_φ(s, μ_θ(s))` through one critic,
+/// DDPG's and TD3's actor loss (bind `critic_params` as constants so that only `θ` is
+/// trained).
+pub fn deterministic_policy_loss<T: Float>(
+    actor: &DeterministicActor,
+    actor_params: &Bound<'_, T>,
+    critic: &QNetwork,
+    critic_params: &Bound<'_, T>,
+    observations: &Var<T>,
+) -> Var<T> {
+    let actions = actor.forward(actor_params, observations);
+    critic
+        .forward(critic_params, observations, &actions)
+        .mean_all()
+        .neg()
 }
 
-/// The unit-box actions of a replayed batch.
-///
-/// # Panics
-/// If the batch holds discrete actions.
-pub fn batch_actions(batch: &Batch) -> Var<f32> {
-    match &batch.actions {
-        BatchActions::Continuous(a) => rows(a),
-        BatchActions::Discrete(_) => panic!("continuous agents replay continuous actions"),
+/// A replayed batch of transitions `(s, ã, r, s', γ^m(1 − d))` as constants of type `T`.
+#[derive(Clone, Debug)]
+pub struct Transitions<T: Float> {
+    /// `s`, `(B, obs_dim)`.
+    pub observations: Var<T>,
+    /// `ã`, unit-box actions, `(B, |A|)`.
+    pub actions: Var<T>,
+    /// `r` (the discounted sum of the rewards of an n-step transition), `(B)`.
+    pub rewards: Var<T>,
+    /// `s'`, `(B, obs_dim)`.
+    pub next_observations: Var<T>,
+    /// `γ^m (1 − d)`, the factor of the bootstrap value, `(B)`.
+    pub bootstrap: Var<T>,
+}
+
+impl<T: Float> Transitions<T> {
+    /// The batch's arrays as constants.
+    ///
+    /// # Panics
+    /// If the batch holds discrete actions.
+    pub fn new(batch: &Batch) -> Self {
+        let rows = |a: &Array2<f32>| Var::constant(a.mapv(|v| T::from_f64(v as f64)));
+        let vector = |a: &Array1<f64>| Var::constant(a.mapv(T::from_f64));
+        let BatchActions::Continuous(actions) = &batch.actions else {
+            panic!("continuous agents replay continuous actions")
+        };
+        Transitions {
+            observations: rows(&batch.observations),
+            actions: rows(actions),
+            rewards: vector(&batch.rewards),
+            next_observations: rows(&batch.next_observations),
+            bootstrap: vector(&batch.bootstrap_factors()),
+        }
     }
 }
 
-/// A vector of `f64`s as an `f32` constant `(B)`.
-pub fn vector(a: &Array1<f64>) -> Var<f32> {
-    Var::constant(a.mapv(|v| v as f32))
+/// The mean of a value's elements, as `f64`.
+pub fn mean<T: Float>(value: &Var<T>) -> f64 {
+    let v = value.value();
+    v.iter().map(|&x| x.as_f64()).sum::<f64>() / v.len().max(1) as f64
 }
 
-/// The environment side of the off-policy loop (see the [module doc](self)): one environment,
-/// the replay buffer `D` of unit-box transitions, episode returns, and throughput counters.
+/// The environment side of the off-policy loop: one environment, the replay buffer `D` of
+/// unit-box transitions, the counts of environment and gradient steps, and a clock for the
+/// throughput.
 ///
 /// ```
 /// use rand::SeedableRng;
 /// use wengert_rl::continuous::Collector;
 /// let mut collector = Collector::new("Pendulum-v1", 1000, 0, 0.99).unwrap();
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mut returns = Vec::new();
 /// for _ in 0..200 {
 ///     let actions = collector.random_actions(&mut rng);
-///     collector.step(&actions).unwrap();
+///     returns.extend(collector.step(&actions).unwrap());
 /// }
-/// assert_eq!((collector.buffer.len(), collector.episodes()), (200, 1)); // the 200-step limit
-/// assert!(collector.mean_return(20).unwrap() < 0.0);
+/// assert_eq!(collector.buffer.len(), 200);
+/// assert!(returns.len() == 1 && returns[0] < 0.0); // the 200-step limit
 /// ```
 pub struct Collector {
     envs: VectorEnv<Box<dyn Env + Send>>,
@@ -437,9 +540,8 @@ pub struct Collector {
     pub observations: Array2<f32>,
     /// Environment steps so far.
     pub env_steps: usize,
-    /// Gradient steps so far (counted by the learner).
+    /// Gradient steps so far.
     pub gradient_steps: usize,
-    returns: Vec<f64>,
     gamma: f64,
     clock: Clock,
 }
@@ -469,7 +571,6 @@ impl Collector {
             observations,
             env_steps: 0,
             gradient_steps: 0,
-            returns: Vec::new(),
             gamma,
             clock: Clock::start(),
         })
@@ -491,9 +592,9 @@ impl Collector {
     }
 
     /// Steps the environment with unit-box actions `(1, |A|)` (clipped into `[−1, 1]`), stores
-    /// the transition (bootstrapping through truncation, not termination), and returns whether
-    /// the episode ended.
-    pub fn step(&mut self, unit_actions: &Array2<f32>) -> Result<bool, TrainError> {
+    /// the transition (bootstrapping through truncation, not termination), and returns the
+    /// returns of the episodes that ended.
+    pub fn step(&mut self, unit_actions: &Array2<f32>) -> Result<Vec<f64>, TrainError> {
         let unit = unit_actions.mapv(|u| u.clamp(-1.0, 1.0));
         let env_actions = self.scale.rows_to_env(&unit);
         let step = self.envs.step(VectorActions::Continuous(
@@ -505,53 +606,33 @@ impl Collector {
             &step,
             self.gamma,
         );
-        self.env_steps += 1;
-        self.returns
-            .extend(step.finished_episodes.iter().map(|(_, e)| e.episode_return));
         self.observations = step.observations;
-        Ok(!step.finished_episodes.is_empty())
+        self.env_steps += 1;
+        Ok(step
+            .finished_episodes
+            .iter()
+            .map(|(_, e)| e.episode_return)
+            .collect())
     }
 
-    /// Finished episodes so far.
-    pub fn episodes(&self) -> usize {
-        self.returns.len()
-    }
-
-    /// The mean return of the last `n` finished episodes.
-    pub fn mean_return(&self, n: usize) -> Option<f64> {
-        let tail = &self.returns[self.returns.len().saturating_sub(n)..];
-        (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64)
-    }
-
-    /// This iteration's metrics: returns, `losses`, and the throughput since the start,
-    /// `steps_per_second` and `gradient_steps_per_second` (wall-clock, warm-up included), and
-    /// the count `gradient_steps`.
-    pub fn metrics(
-        &self,
-        iteration: usize,
-        mut losses: Vec<(&'static str, f64)>,
-    ) -> IterationMetrics {
+    /// `steps_per_second` and `gradient_steps_per_second` since the start (wall-clock, warm-up
+    /// included), and the count `gradient_steps`.
+    pub fn throughput(&self) -> Vec<(&'static str, f64)> {
         let wall_time = self.clock.seconds();
-        losses.push(("steps_per_second", self.env_steps as f64 / wall_time));
-        losses.push((
-            "gradient_steps_per_second",
-            self.gradient_steps as f64 / wall_time,
-        ));
-        losses.push(("gradient_steps", self.gradient_steps as f64));
-        IterationMetrics {
-            iteration,
-            env_steps: self.env_steps,
-            wall_time,
-            mean_return: self.mean_return(20),
-            episodes: self.returns.len(),
-            losses,
-        }
+        vec![
+            ("steps_per_second", self.env_steps as f64 / wall_time),
+            (
+                "gradient_steps_per_second",
+                self.gradient_steps as f64 / wall_time,
+            ),
+            ("gradient_steps", self.gradient_steps as f64),
+        ]
     }
 }
 
 /// The environment (`name.envs`, with the observation acted on next), the replay buffer
-/// (`name.buffer`), the counters (`name.counters`: environment and gradient steps), the
-/// finished episodes' returns (`name.returns`); the clock resumes at the state's wall time.
+/// (`name.buffer`) and the environment and gradient steps (`name.counters`); the clock
+/// resumes at the state's wall time.
 impl Resumable for Collector {
     fn save(&self, name: &str, state: &mut TrainingState) {
         self.envs.save(&format!("{name}.envs"), state);
@@ -560,7 +641,6 @@ impl Resumable for Collector {
             format!("{name}.counters"),
             vec![self.env_steps as u64, self.gradient_steps as u64],
         );
-        self.returns.save(&format!("{name}.returns"), state);
     }
 
     fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
@@ -568,34 +648,170 @@ impl Resumable for Collector {
         self.buffer.load(&format!("{name}.buffer"), state)?;
         let counters = state.u64s(&format!("{name}.counters"), Some(2))?;
         (self.env_steps, self.gradient_steps) = (counters[0] as usize, counters[1] as usize);
-        self.returns.load(&format!("{name}.returns"), state)?;
         self.observations = self.envs.observations();
         self.clock = Clock::resume_at(state.wall_time);
         Ok(())
     }
 }
 
-/// The Ornstein–Uhlenbeck state `x_t` (`name`).
-impl Resumable for NoiseProcess {
-    fn save(&self, name: &str, state: &mut TrainingState) {
-        state.put_f64(name, self.state.clone());
-    }
+/// When the shared loop acts and learns: the settings DDPG, TD3 and SAC have in common.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Schedule {
+    /// Environment steps to train for.
+    pub total_timesteps: usize,
+    /// Steps of uniformly random actions before learning starts.
+    pub learning_starts: usize,
+    /// Transitions per gradient step.
+    pub batch_size: usize,
+    /// Environment steps between training phases.
+    pub train_freq: usize,
+    /// Gradient steps per training phase.
+    pub gradient_steps: usize,
+    /// Environment steps per iteration (between reports).
+    pub log_interval: usize,
+}
 
-    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
-        self.state = state.f64s(name, Some(self.state.len()))?;
-        Ok(())
+impl Schedule {
+    /// The iterations of the run: the last one may be shorter than `log_interval`.
+    pub fn iterations(&self) -> usize {
+        self.total_timesteps.div_ceil(self.log_interval.max(1))
     }
 }
 
-/// Running means of named scalars over one logging window.
+/// What an algorithm brings to the shared loop: its policy and its update.
+pub trait Learner {
+    /// The diagnostics [`Learner::update`] reports, averaged over an iteration, in report order.
+    const DIAGNOSTICS: &'static [&'static str];
+
+    /// The policy's unit-box action `(1, |A|)` at `observations`, before exploration noise.
+    fn act(&self, observations: &Array2<f32>, rng: &mut TrainerRng) -> Array2<f32>;
+
+    /// One gradient step on a replayed batch; `step` counts the run's gradient steps from 1.
+    /// Returns named diagnostics (losses, `q_mean`, …).
+    fn update(
+        &mut self,
+        batch: &Batch,
+        step: usize,
+        rng: &mut TrainerRng,
+        iteration: usize,
+    ) -> Result<Vec<(&'static str, f64)>, TrainError>;
+
+    /// Values reported once per iteration, after the averaged diagnostics (none by default);
+    /// `gradient_steps` counts the run's gradient steps.
+    fn report(&self, gradient_steps: usize) -> Vec<(&'static str, f64)> {
+        let _ = gradient_steps;
+        Vec::new()
+    }
+}
+
+/// The off-policy loop's state besides the networks: the environment and replay buffer, the
+/// exploration noise and the generator every draw comes from.
+pub struct OffPolicy {
+    /// The environment, `D` and the counters.
+    pub collector: Collector,
+    /// The exploration noise's state.
+    pub noise: NoiseProcess,
+    /// The generator: networks' initialisation, actions, batches, noise.
+    pub rng: TrainerRng,
+}
+
+impl OffPolicy {
+    /// A fresh environment and buffer (at most `total_timesteps` slots), the generator seeded,
+    /// and the noise at 0.
+    pub fn new(
+        env_id: &str,
+        buffer_size: usize,
+        total_timesteps: usize,
+        gamma: f64,
+        action_noise: ActionNoise,
+        seed: u64,
+    ) -> Result<Self, TrainError> {
+        let rng = TrainerRng::seed_from_u64(seed);
+        let collector = Collector::new(env_id, buffer_size.min(total_timesteps), seed, gamma)?;
+        let noise = NoiseProcess::new(action_noise, collector.action_dim());
+        Ok(OffPolicy {
+            collector,
+            noise,
+            rng,
+        })
+    }
+
+    /// Iteration `iteration` (from 1) of the loop in the [module doc](self): environment
+    /// steps `t` from the next one up to `iteration·log_interval` (or `total_timesteps`), with
+    /// `learner`'s policy and updates. (Counting from the steps taken, not from the iteration,
+    /// keeps every step when a run stopped after a short last iteration resumes with a larger
+    /// budget.)
+    pub fn iterate<L: Learner>(
+        &mut self,
+        learner: &mut L,
+        schedule: &Schedule,
+        iteration: usize,
+    ) -> Result<Report, TrainError> {
+        let OffPolicy {
+            collector,
+            noise,
+            rng,
+        } = self;
+        let first = collector.env_steps + 1;
+        let last = (iteration * schedule.log_interval).min(schedule.total_timesteps);
+        let mut window = Averages::default();
+        let mut episode_returns = Vec::new();
+        for t in first..=last {
+            // act: uniform warm-up, then the policy's action plus noise
+            let unit = if t <= schedule.learning_starts {
+                collector.random_actions(rng)
+            } else {
+                let action = learner.act(&collector.observations, rng);
+                noise.add_to(action, rng)
+            };
+            let finished = collector.step(&unit)?;
+            if !finished.is_empty() {
+                noise.reset();
+            }
+            episode_returns.extend(finished);
+
+            // learn
+            if t > schedule.learning_starts && t % schedule.train_freq == 0 {
+                for _ in 0..schedule.gradient_steps {
+                    let batch = collector.buffer.sample(schedule.batch_size, rng);
+                    let step = collector.gradient_steps + 1;
+                    for (name, value) in learner.update(&batch, step, rng, iteration)? {
+                        window.add(name, value);
+                    }
+                    collector.gradient_steps = step;
+                }
+            }
+        }
+        let mut losses = window.take_as(L::DIAGNOSTICS);
+        losses.extend(learner.report(collector.gradient_steps));
+        losses.extend(collector.throughput());
+        Ok(Report {
+            env_steps: (last + 1).saturating_sub(first),
+            episode_returns,
+            losses,
+        })
+    }
+
+    /// The resumable parts: `noise`, `collector` (environment, buffer, counters) and `rng`.
+    pub fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        vec![
+            ("noise", Part::State(&mut self.noise)),
+            ("collector", Part::State(&mut self.collector)),
+            ("rng", Part::State(&mut self.rng)),
+        ]
+    }
+}
+
+/// Running means of named scalars over one iteration.
 ///
 /// ```
 /// use wengert_rl::continuous::Averages;
 /// let mut window = Averages::default();
-/// window.add("loss", 1.0);
-/// window.add("loss", 3.0);
-/// assert_eq!(window.take(), vec![("loss", 2.0)]);
-/// assert!(window.take().is_empty());
+/// window.add("critic_loss", 1.0);
+/// window.add("critic_loss", 3.0);
+/// let means = window.take_as(&["critic_loss", "actor_loss"]);
+/// assert_eq!(means[0], ("critic_loss", 2.0));
+/// assert!(means[1].1.is_nan()); // no value this iteration (the warm-up)
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Averages {
@@ -614,48 +830,21 @@ impl Averages {
         }
     }
 
-    /// The means, in first-added order, and a fresh window.
-    pub fn take(&mut self) -> Vec<(&'static str, f64)> {
-        std::mem::take(&mut self.sums)
-            .into_iter()
-            .map(|(name, sum, count)| (name, sum / count as f64))
-            .collect()
-    }
-
     /// The means of exactly `names`, in that order, NaN for a name with no value in this
     /// window (so that every report has the same columns, warm-up included), and a fresh
     /// window.
-    ///
-    /// ```
-    /// use wengert_rl::continuous::Averages;
-    /// let mut window = Averages::default();
-    /// window.add("critic_loss", 0.5);
-    /// let means = window.take_as(&["critic_loss", "actor_loss"]);
-    /// assert_eq!(means[0], ("critic_loss", 0.5));
-    /// assert!(means[1].1.is_nan());
-    /// ```
     pub fn take_as(&mut self, names: &[&'static str]) -> Vec<(&'static str, f64)> {
-        let means = self.take();
+        let sums = std::mem::take(&mut self.sums);
         names
             .iter()
             .map(|&name| {
-                let mean = means.iter().find(|(n, _)| *n == name).map(|(_, m)| *m);
+                let mean = sums
+                    .iter()
+                    .find(|(n, _, _)| *n == name)
+                    .map(|(_, sum, count)| sum / *count as f64);
                 (name, mean.unwrap_or(f64::NAN))
             })
             .collect()
-    }
-}
-
-/// Checks a loss before it is used; a non-finite one stops training with an error naming it.
-pub fn check_finite(what: &str, value: f32, iteration: usize) -> Result<f32, TrainError> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(TrainError::NonFinite {
-            what: what.into(),
-            iteration,
-            anomaly: None,
-        })
     }
 }
 
@@ -682,15 +871,16 @@ pub struct ContinuousAgent {
     pub head: PolicyHead,
     /// Unit box → environment bounds.
     pub scale: ActionScale,
-    /// Every iteration's metrics.
-    pub history: Vec<IterationMetrics>,
 }
 
 impl ContinuousAgent {
     /// The deterministic unit-box action for each observation row.
     pub fn unit_actions(&self, observations: &Array2<f32>) -> Array2<f32> {
         let params = self.store.constants();
-        let out = no_grad(|| self.actor.forward(&params, &rows(observations)));
+        let out = no_grad(|| {
+            self.actor
+                .forward(&params, &Var::constant(observations.clone()))
+        });
         let d = self.scale.dim();
         let unit = match self.head {
             PolicyHead::Deterministic => out,
@@ -716,10 +906,6 @@ impl Agent for ContinuousAgent {
 
     fn store(&self) -> &ParamStore<f32> {
         &self.store
-    }
-
-    fn history(&self) -> &[IterationMetrics] {
-        &self.history
     }
 }
 
@@ -758,67 +944,4 @@ pub fn merge_stores(
         }
     }
     all
-}
-
-/// A seeded generator for one run.
-pub fn seeded(seed: u64) -> TrainerRng {
-    TrainerRng::seed_from_u64(seed)
-}
-
-/// Mean of a value's elements, as `f64`.
-pub fn mean(value: &Var<f32>) -> f64 {
-    let v = value.value();
-    v.iter().map(|&x| x as f64).sum::<f64>() / v.len().max(1) as f64
-}
-
-/// Parses one setting's text, or says which key expected what.
-pub(crate) fn parse<V: std::str::FromStr>(key: &str, value: &str, kind: &str) -> Result<V, String> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{key}` expects {kind}, found `{value}`"))
-}
-
-/// Parses comma-separated hidden layer sizes, e.g. `64,64`.
-pub(crate) fn parse_hidden(key: &str, value: &str) -> Result<Vec<usize>, String> {
-    value
-        .split(',')
-        .map(|v| parse(key, v, "comma-separated layer sizes, e.g. 64,64"))
-        .collect()
-}
-
-/// Settings every off-policy algorithm must satisfy.
-pub(crate) fn check_common(
-    total_timesteps: usize,
-    batch_size: usize,
-    train_freq: usize,
-    log_interval: usize,
-    gamma: f64,
-    tau: f64,
-) -> Result<(), TrainError> {
-    if total_timesteps == 0 || batch_size == 0 || train_freq == 0 || log_interval == 0 {
-        return Err(TrainError::Config(
-            "total_timesteps, batch_size, train_freq and log_interval must be positive".into(),
-        ));
-    }
-    if !(0.0..=1.0).contains(&gamma) || !(0.0..=1.0).contains(&tau) {
-        return Err(TrainError::Config(format!(
-            "gamma ({gamma}) and tau ({tau}) must lie in [0, 1]"
-        )));
-    }
-    Ok(())
-}
-
-/// The unit-box action of a policy output row `(1, |A|)` plus exploration noise, clipped.
-pub(crate) fn add_noise(
-    unit: Array2<f32>,
-    noise: &mut NoiseProcess,
-    rng: &mut TrainerRng,
-) -> Array2<f32> {
-    let epsilon = noise.sample(rng);
-    let mut noisy = unit;
-    for (a, e) in noisy.row_mut(0).iter_mut().zip(epsilon) {
-        *a = (*a + e).clamp(-1.0, 1.0);
-    }
-    noisy
 }

@@ -40,7 +40,7 @@ pub mod advantage;
 pub mod algorithms;
 pub mod buffers;
 pub mod common;
-// pub mod continuous;
+pub mod continuous;
 pub mod env;
 pub mod exec;
 pub mod irl;

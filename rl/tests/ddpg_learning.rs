@@ -1,6 +1,13 @@
 //! DDPG smoke tests: it learns a little of Pendulum within seconds and reports its diagnostics.
 
-use wengert_rl::ddpg::{DdpgConfig, train};
+use wengert_rl::algorithms::ddpg::{Ddpg, DdpgConfig};
+use wengert_rl::algorithms::preset;
+use wengert_rl::common::trainer::{Trained, train_from};
+use wengert_rl::continuous::ContinuousAgent;
+
+fn train(config: &DdpgConfig) -> Trained<ContinuousAgent> {
+    train_from::<Ddpg>("Pendulum-v1", config, None, |_| true).unwrap()
+}
 
 /// Small networks and batches, 1000 random steps: about 2 CPU-seconds in release mode.
 fn small(seed: u64, total_timesteps: usize) -> DdpgConfig {
@@ -10,16 +17,16 @@ fn small(seed: u64, total_timesteps: usize) -> DdpgConfig {
         hidden: vec![32, 32],
         batch_size: 64,
         seed,
-        ..DdpgConfig::for_env("Pendulum-v1")
+        ..preset("ddpg", "Pendulum-v1").unwrap()
     }
 }
 
 #[test]
 fn ddpg_improves_on_pendulum_within_6k_steps() {
-    let agent = train("Pendulum-v1", &small(1, 6000), |_| true).unwrap();
+    let run = train(&small(1, 6000));
     // The first 1000 steps are uniformly random: about −1200 per episode.
-    let first = agent.history[0].mean_return.unwrap();
-    let evaluation = agent.evaluate(5, 1000).unwrap();
+    let first = run.history[0].mean_return.unwrap();
+    let evaluation = run.agent.evaluate(5, 1000).unwrap();
     let mean = evaluation.iter().sum::<f64>() / 5.0;
     assert!(
         mean > -800.0 && mean > first + 300.0,
@@ -29,8 +36,8 @@ fn ddpg_improves_on_pendulum_within_6k_steps() {
 
 #[test]
 fn ddpg_reports_losses_and_throughput() {
-    let agent = train("Pendulum-v1", &small(1, 2000), |_| true).unwrap();
-    let last = agent.history.last().unwrap();
+    let run = train(&small(1, 2000));
+    let last = run.history.last().unwrap();
     for name in [
         "critic_loss",
         "actor_loss",
@@ -44,12 +51,12 @@ fn ddpg_reports_losses_and_throughput() {
     assert_eq!(last.get("gradient_steps"), Some(1000.0));
     // The warm-up reports the same columns, with no losses yet.
     let names = |i: usize| {
-        agent.history[i]
+        run.history[i]
             .losses
             .iter()
             .map(|(n, _)| *n)
             .collect::<Vec<_>>()
     };
     assert_eq!(names(0), names(1));
-    assert!(agent.history[0].get("critic_loss").unwrap().is_nan());
+    assert!(run.history[0].get("critic_loss").unwrap().is_nan());
 }

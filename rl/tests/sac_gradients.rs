@@ -7,15 +7,15 @@ use ndarray::Array2;
 use nn::{ParamId, ParamStore};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use wengert_rl::continuous::TwinQ;
-use wengert_rl::sac::{SquashedGaussianActor, Temperature, actor_loss, standard_normal_array};
+use wengert_rl::algorithms::sac::{SquashedGaussianActor, Temperature, actor_loss};
+use wengert_rl::continuous::{Transitions, TwinQ, standard_normal_array};
 
 struct Fixture {
     actor: SquashedGaussianActor,
     actor_store: ParamStore<f64>,
     critics: TwinQ,
     critic_store: ParamStore<f64>,
-    observations: Var<f64>,
+    batch: Transitions<f64>,
     epsilon: ndarray::ArrayD<f64>,
 }
 
@@ -38,7 +38,14 @@ fn fixture() -> Fixture {
         actor_store,
         critics,
         critic_store,
-        observations: Var::constant(observations),
+        // the actor loss reads only the states
+        batch: Transitions {
+            observations: Var::constant(observations.clone()),
+            actions: Var::constant(Array2::<f64>::zeros((4, 2))),
+            rewards: Var::constant(ndarray::Array1::<f64>::zeros(4)),
+            next_observations: Var::constant(observations),
+            bootstrap: Var::constant(ndarray::Array1::<f64>::zeros(4)),
+        },
         epsilon: standard_normal_array(4, 2, &mut rng),
     }
 }
@@ -59,7 +66,7 @@ fn the_actor_loss_gradient_equals_central_differences() {
                 &params,
                 &f.critics,
                 &f.critic_store.constants(),
-                &f.observations,
+                &f.batch,
                 &f.epsilon,
                 alpha,
             )
@@ -78,7 +85,7 @@ fn the_actor_loss_gradient_equals_central_differences() {
         &params,
         &f.critics,
         &f.critic_store.constants(),
-        &f.observations,
+        &f.batch,
         &f.epsilon,
         alpha,
     );
@@ -102,13 +109,13 @@ fn the_actor_loss_is_alpha_log_pi_minus_the_smaller_q() {
         &params,
         &f.critics,
         &critic_params,
-        &f.observations,
+        &f.batch,
         &f.epsilon,
         0.5,
     );
 
     // ln π(ã|s) by hand: u = μ + σ ε, ln N(u; μ, σ²) − Σ ln(1 − tanh² u).
-    let pi = f.actor.distribution(&params, &f.observations);
+    let pi = f.actor.distribution(&params, &f.batch.observations);
     let (mu, log_std) = (
         pi.base().mean().value().clone(),
         pi.base().log_std().value().clone(),
@@ -132,9 +139,11 @@ fn the_actor_loss_is_alpha_log_pi_minus_the_smaller_q() {
             "{computed} vs {expected}"
         );
     }
-    let (q1, q2) = f
-        .critics
-        .forward(&critic_params, &f.observations, &Var::constant(actions));
+    let (q1, q2) = f.critics.forward(
+        &critic_params,
+        &f.batch.observations,
+        &Var::constant(actions),
+    );
     let expected: f64 = (0..4)
         .map(|i| 0.5 * expected_log_prob[i] - q1.value()[i].min(q2.value()[i]))
         .sum::<f64>()

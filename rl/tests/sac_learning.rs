@@ -1,11 +1,16 @@
 //! SAC smoke tests: it learns a little of Pendulum within seconds, reports its diagnostics,
 //! repeats itself exactly for a seed, and rejects what it cannot train.
 
-use wengert_rl::algorithms;
-use wengert_rl::continuous::ActionNoise;
+use wengert_rl::algorithms::sac::{Sac, SacConfig};
+use wengert_rl::algorithms::{self, preset};
+use wengert_rl::common::trainer::{Trained, train_from};
+use wengert_rl::continuous::{ActionNoise, ContinuousAgent};
 use wengert_rl::policy::Actions;
-use wengert_rl::sac::{SacConfig, train};
-use wengert_rl::train::Agent;
+use wengert_rl::train::{Agent, TrainError};
+
+fn train(env_id: &str, config: &SacConfig) -> Result<Trained<ContinuousAgent>, TrainError> {
+    train_from::<Sac>(env_id, config, None, |_| true)
+}
 
 /// Small networks and batches: about 3 CPU-seconds in release mode.
 fn small(seed: u64, total_timesteps: usize) -> SacConfig {
@@ -14,16 +19,16 @@ fn small(seed: u64, total_timesteps: usize) -> SacConfig {
         hidden: vec![32, 32],
         batch_size: 64,
         seed,
-        ..SacConfig::for_env("Pendulum-v1")
+        ..preset("sac", "Pendulum-v1").unwrap()
     }
 }
 
 #[test]
 fn sac_improves_on_pendulum_within_6k_steps() {
-    let agent = train("Pendulum-v1", &small(2, 6000), |_| true).unwrap();
+    let run = train("Pendulum-v1", &small(2, 6000)).unwrap();
     // The first 1000 steps are mostly random: about −1200 per episode.
-    let first = agent.history[0].mean_return.unwrap();
-    let evaluation = agent.evaluate(5, 1000).unwrap();
+    let first = run.history[0].mean_return.unwrap();
+    let evaluation = run.agent.evaluate(5, 1000).unwrap();
     let mean = evaluation.iter().sum::<f64>() / 5.0;
     assert!(
         mean > -800.0 && mean > first + 300.0,
@@ -33,9 +38,9 @@ fn sac_improves_on_pendulum_within_6k_steps() {
 
 #[test]
 fn sac_reports_alpha_entropy_losses_and_throughput() {
-    let agent = train("Pendulum-v1", &small(1, 2000), |_| true).unwrap();
-    assert_eq!(agent.history.len(), 2);
-    let last = agent.history.last().unwrap();
+    let run = train("Pendulum-v1", &small(1, 2000)).unwrap();
+    assert_eq!(run.history.len(), 2);
+    let last = run.history.last().unwrap();
     for name in [
         "critic_loss",
         "actor_loss",
@@ -51,7 +56,7 @@ fn sac_reports_alpha_entropy_losses_and_throughput() {
     }
     // Every report has the same columns (the command line writes them to one CSV).
     let names = |i: usize| {
-        agent.history[i]
+        run.history[i]
             .losses
             .iter()
             .map(|(n, _)| *n)
@@ -65,11 +70,11 @@ fn sac_reports_alpha_entropy_losses_and_throughput() {
     // The deterministic action is tanh(μ(s)) scaled from [−1, 1] to Pendulum's [−2, 2].
     let observations = ndarray::array![[1.0f32, 0.0, 0.5], [-0.6, 0.8, -3.0]];
     let out = nn::Module::forward(
-        &agent.actor,
-        &agent.store().constants(),
+        &run.agent.actor,
+        &run.agent.store().constants(),
         &autograd::Var::constant(observations.clone()),
     );
-    let Actions::Continuous(actions) = agent.act(&observations) else {
+    let Actions::Continuous(actions) = run.agent.act(&observations) else {
         panic!("continuous actions")
     };
     for i in 0..2 {
@@ -77,7 +82,7 @@ fn sac_reports_alpha_entropy_losses_and_throughput() {
         assert!((actions[[i, 0]] - 2.0 * mu.tanh()).abs() < 1e-6);
     }
     // The checkpointable store holds every network, actor first.
-    let store = agent.store();
+    let store = run.agent.store();
     for name in [
         "actor.0.weight",
         "critic.q1.0.weight",
@@ -93,15 +98,11 @@ fn a_fixed_alpha_stays_fixed_and_action_noise_is_accepted() {
     let config = SacConfig {
         autotune: false,
         alpha: 0.05,
-        action_noise: ActionNoise::OrnsteinUhlenbeck {
-            sigma: 0.3,
-            theta: 0.15,
-            dt: 0.01,
-        },
+        action_noise: ActionNoise::OrnsteinUhlenbeck { sigma: 0.3 },
         ..small(1, 1000)
     };
-    let agent = train("Pendulum-v1", &config, |_| true).unwrap();
-    let last = agent.history.last().unwrap();
+    let run = train("Pendulum-v1", &config).unwrap();
+    let last = run.history.last().unwrap();
     assert!((last.get("alpha").unwrap() - 0.05).abs() < 1e-7);
     assert!(last.get("alpha_loss").unwrap().is_nan());
 }
@@ -109,17 +110,15 @@ fn a_fixed_alpha_stays_fixed_and_action_noise_is_accepted() {
 #[test]
 fn the_same_seed_gives_the_same_run() {
     let run = || {
-        let agent = train(
+        let run = train(
             "Pendulum-v1",
             &SacConfig {
                 log_interval: 100,
                 ..small(5, 400)
             },
-            |_| true,
         )
         .unwrap();
-        agent
-            .history
+        run.history
             .iter()
             .map(|m| {
                 // bit for bit (NaN, the warm-up's missing loss, included)
@@ -137,7 +136,7 @@ fn the_same_seed_gives_the_same_run() {
 
 #[test]
 fn discrete_action_spaces_and_bad_settings_are_rejected_with_a_reason() {
-    let error = train("CartPole-v1", &SacConfig::default(), |_| true)
+    let error = train("CartPole-v1", &preset("sac", "CartPole-v1").unwrap())
         .err()
         .unwrap();
     assert!(error.to_string().contains("discrete"), "{error}");
@@ -147,12 +146,11 @@ fn discrete_action_spaces_and_bad_settings_are_rejected_with_a_reason() {
             alpha: 0.0,
             ..small(1, 10)
         },
-        |_| true,
     )
     .err()
     .unwrap();
     assert!(
-        error.to_string().contains("alpha must be positive"),
+        error.to_string().contains("`alpha`") && error.to_string().contains("(0, ∞)"),
         "{error}"
     );
     let error = train(
@@ -161,7 +159,6 @@ fn discrete_action_spaces_and_bad_settings_are_rejected_with_a_reason() {
             batch_size: 0,
             ..small(1, 10)
         },
-        |_| true,
     )
     .err()
     .unwrap();
@@ -188,8 +185,8 @@ fn the_registry_trains_each_continuous_algorithm_by_name() {
             ("hidden".to_string(), "16".to_string()),
         ];
         let run = algorithms::train(name, "Pendulum-v1", 1, &settings, &mut |_| true).unwrap();
-        assert_eq!(run.agent.history().last().unwrap().env_steps, 300, "{name}");
-        assert!(run.config.contains("total_timesteps: 300"), "{name}");
+        assert_eq!(run.history.last().unwrap().env_steps, 300, "{name}");
+        assert!(run.config.contains("total_timesteps = 300"), "{name}");
         let returns = wengert_rl::train::evaluate(run.agent.as_ref(), 1, 0).unwrap();
         assert!(returns[0] < 0.0);
     }

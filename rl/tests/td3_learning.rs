@@ -1,6 +1,13 @@
 //! TD3 smoke tests: it learns a little of Pendulum within seconds and reports its diagnostics.
 
-use wengert_rl::td3::{Td3Config, train};
+use wengert_rl::algorithms::preset;
+use wengert_rl::algorithms::td3::{Td3, Td3Config};
+use wengert_rl::common::trainer::{Trained, train_from};
+use wengert_rl::continuous::ContinuousAgent;
+
+fn train(config: &Td3Config) -> Trained<ContinuousAgent> {
+    train_from::<Td3>("Pendulum-v1", config, None, |_| true).unwrap()
+}
 
 /// Small networks and batches, 1000 random steps: about 2 CPU-seconds in release mode.
 fn small(seed: u64, total_timesteps: usize) -> Td3Config {
@@ -10,16 +17,16 @@ fn small(seed: u64, total_timesteps: usize) -> Td3Config {
         hidden: vec![32, 32],
         batch_size: 64,
         seed,
-        ..Td3Config::for_env("Pendulum-v1")
+        ..preset("td3", "Pendulum-v1").unwrap()
     }
 }
 
 #[test]
 fn td3_improves_on_pendulum_within_6k_steps() {
-    let agent = train("Pendulum-v1", &small(2, 6000), |_| true).unwrap();
+    let run = train(&small(2, 6000));
     // The first 1000 steps are uniformly random: about −1200 per episode.
-    let first = agent.history[0].mean_return.unwrap();
-    let evaluation = agent.evaluate(5, 1000).unwrap();
+    let first = run.history[0].mean_return.unwrap();
+    let evaluation = run.agent.evaluate(5, 1000).unwrap();
     let mean = evaluation.iter().sum::<f64>() / 5.0;
     assert!(
         mean > -800.0 && mean > first + 300.0,
@@ -29,8 +36,8 @@ fn td3_improves_on_pendulum_within_6k_steps() {
 
 #[test]
 fn td3_reports_losses_and_throughput() {
-    let agent = train("Pendulum-v1", &small(1, 2000), |_| true).unwrap();
-    let last = agent.history.last().unwrap();
+    let run = train(&small(1, 2000));
+    let last = run.history.last().unwrap();
     for name in [
         "critic_loss",
         "actor_loss",
@@ -44,14 +51,14 @@ fn td3_reports_losses_and_throughput() {
     assert_eq!(last.get("gradient_steps"), Some(1000.0));
     // The warm-up reports the same columns, with no losses yet.
     let names = |i: usize| {
-        agent.history[i]
+        run.history[i]
             .losses
             .iter()
             .map(|(n, _)| *n)
             .collect::<Vec<_>>()
     };
     assert_eq!(names(0), names(1));
-    assert!(agent.history[0].get("critic_loss").unwrap().is_nan());
+    assert!(run.history[0].get("critic_loss").unwrap().is_nan());
 }
 
 #[test]
@@ -63,10 +70,10 @@ fn the_actor_and_the_targets_move_once_every_policy_delay_critic_steps() {
             policy_delay: delay,
             hidden: vec![8],
             log_interval: 400,
-            ..Td3Config::default()
+            ..preset("td3", "Pendulum-v1").unwrap()
         };
-        let agent = train("Pendulum-v1", &config, |_| true).unwrap();
-        let last = agent.history.last().unwrap();
+        let run = train(&config);
+        let last = run.history.last().unwrap();
         assert_eq!(last.get("gradient_steps"), Some(300.0));
         assert_eq!(
             last.get("actor_updates"),

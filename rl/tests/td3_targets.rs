@@ -4,7 +4,7 @@ use autograd::prelude::*;
 use ndarray::array;
 use nn::ParamStore;
 use rand::SeedableRng;
-use wengert_rl::continuous::{DeterministicActor, QNetwork, TwinQ};
+use wengert_rl::continuous::{DeterministicActor, QNetwork, Transitions, TwinQ};
 
 /// μ(s) = tanh(0.5 s); Q1(s, a) = s + 2a; Q2(s, a) = 0.5 s − a + 1.
 fn linear_networks() -> (DeterministicActor, ParamStore<f64>, TwinQ, ParamStore<f64>) {
@@ -25,22 +25,41 @@ fn linear_networks() -> (DeterministicActor, ParamStore<f64>, TwinQ, ParamStore<
     (actor, actor_store, critics, critic_store)
 }
 
+/// Transitions with the given `s'`, `r` and `γ(1 − d)` (the targets read nothing else).
+fn transitions(
+    next_observations: ndarray::Array2<f64>,
+    rewards: ndarray::Array1<f64>,
+    bootstrap: ndarray::Array1<f64>,
+) -> Transitions<f64> {
+    let n = rewards.len();
+    Transitions {
+        observations: Var::constant(next_observations.clone()),
+        actions: Var::constant(ndarray::Array2::<f64>::zeros((n, 1))),
+        rewards: Var::constant(rewards),
+        next_observations: Var::constant(next_observations),
+        bootstrap: Var::constant(bootstrap),
+    }
+}
+
 #[test]
 fn the_td3_target_takes_the_smaller_twin_at_a_clipped_smoothed_action() {
     let (actor, actor_store, critics, critic_store) = linear_networks();
-    let next_observations = Var::constant(array![[2.0], [-2.0], [0.0]]);
-    let rewards = Var::constant(array![1.0, 0.5, -1.0]);
-    let bootstrap = Var::constant(array![0.99, 0.0, 0.9]); // the second transition is terminal
+    let next_observations = array![[2.0], [-2.0], [0.0]];
+    let rewards = array![1.0, 0.5, -1.0];
+    // the second transition is terminal
+    let batch = transitions(
+        next_observations.clone(),
+        rewards.clone(),
+        array![0.99, 0.0, 0.9],
+    );
     let epsilon = array![[0.8], [-0.1], [-0.7]].into_dyn();
     let noise_clip = 0.5;
-    let y = wengert_rl::td3::critic_targets(
+    let y = wengert_rl::algorithms::td3::critic_target(
         &actor,
         &actor_store.constants(),
         &critics,
         &critic_store.constants(),
-        &next_observations,
-        &rewards,
-        &bootstrap,
+        &batch,
         &epsilon,
         noise_clip,
     );
@@ -69,14 +88,12 @@ fn the_td3_target_takes_the_smaller_twin_at_a_clipped_smoothed_action() {
     }
 
     // Without the terminal flag, row 1 bootstraps from min(Q1, Q2) at μ(−2) − 0.1.
-    let y = wengert_rl::td3::critic_targets(
+    let y = wengert_rl::algorithms::td3::critic_target(
         &actor,
         &actor_store.constants(),
         &critics,
         &critic_store.constants(),
-        &next_observations,
-        &rewards,
-        &Var::constant(array![0.99, 0.99, 0.9]),
+        &transitions(next_observations, rewards, array![0.99, 0.99, 0.9]),
         &epsilon,
         noise_clip,
     );
@@ -89,14 +106,12 @@ fn the_td3_target_takes_the_smaller_twin_at_a_clipped_smoothed_action() {
 fn the_ddpg_target_uses_one_critic_at_the_target_policys_action() {
     let (actor, actor_store, critics, critic_store) = linear_networks();
     let critic: &QNetwork = &critics.q1;
-    let y = wengert_rl::ddpg::critic_targets(
+    let y = wengert_rl::algorithms::ddpg::critic_target(
         &actor,
         &actor_store.constants(),
         critic,
         &critic_store.constants(),
-        &Var::constant(array![[2.0], [-1.0]]),
-        &Var::constant(array![1.0, 0.0]),
-        &Var::constant(array![0.98, 0.0]),
+        &transitions(array![[2.0], [-1.0]], array![1.0, 0.0], array![0.98, 0.0]),
     );
     let expected = 1.0 + 0.98 * (2.0 + 2.0 * 1f64.tanh());
     assert!((y.value()[0] - expected).abs() < 1e-12);
@@ -110,7 +125,7 @@ fn the_deterministic_policy_gradient_is_dq_da_times_dmu_dtheta() {
     let tape = Tape::new();
     let params = actor_store.bind(&tape);
     let s = 1.5;
-    let loss = wengert_rl::td3::actor_loss(
+    let loss = wengert_rl::continuous::deterministic_policy_loss(
         &actor,
         &params,
         &critics.q1,

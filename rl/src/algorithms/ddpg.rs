@@ -6,7 +6,7 @@
 //! trained to be that maximiser, by the deterministic policy gradient (Silver et al., 2014)
 //! `∇_θ J = E_s[∇_a Q_φ(s, a)|_{a=μ_θ(s)} ∇_θ μ_θ(s)]`. Slowly moving target networks keep the
 //! bootstrapped targets stable; exploration comes from noise added to `μ_θ(s)` (Gaussian, or
-//! the paper's Ornstein–Uhlenbeck process — [`crate::continuous::ActionNoise`]).
+//! the paper's Ornstein–Uhlenbeck process — [`ActionNoise`]).
 //!
 //! ## Key equations
 //! `y = r + γ (1 − d) Q_φ̄(s', μ_θ̄(s'))`,
@@ -14,7 +14,7 @@
 //! `L(φ) = E_D[(Q_φ(s, a) − y)²]`,  `L(θ) = −E_{s~D}[Q_φ(s, μ_θ(s))]`,
 //!
 //! then `θ̄ ← τ θ + (1 − τ) θ̄`, `φ̄ ← τ φ + (1 − τ) φ̄`. (TD3 is this with twin critics,
-//! target policy smoothing and delayed actor updates — [`crate::td3`].)
+//! target policy smoothing and delayed actor updates.)
 //!
 //! ## Pseudocode
 //! ```text
@@ -29,25 +29,29 @@
 //!         θ ← Adam step on −mean_B Q_φ(s, μ_θ(s))
 //!         θ̄ ← τ θ + (1 − τ) θ̄;  φ̄ ← τ φ + (1 − τ) φ̄
 //! ```
-//! Defaults are Stable-Baselines3's (with `N(0, 0.1²)` exploration noise);
-//! [`DdpgConfig::for_env`] gives the RL Baselines3 Zoo's settings.
+//! The environment side of the loop is [`crate::continuous::OffPolicy`]; this file is the
+//! update.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
+use ndarray::Array2;
 use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Bound, ParamStore};
+use serde::{Deserialize, Serialize};
 
+use crate::buffers::Batch;
+use crate::common::config::{Config, Range};
+use crate::common::trainer::{Part, Report, Trainer};
 use crate::continuous::{
-    ActionNoise, Averages, Collector, ContinuousAgent, DeterministicActor, NoiseProcess,
-    PolicyHead, QNetwork, add_noise, batch_actions, check_common, check_finite, mean, merge_stores,
-    parse, parse_hidden, rows, seeded, to_rows, vector,
+    ActionNoise, ContinuousAgent, DeterministicActor, Learner, OffPolicy, PolicyHead, QNetwork,
+    Schedule, Transitions, deterministic_policy_loss, mean, merge_stores, to_rows,
 };
-use crate::snapshot::{Iteration, TrainingState};
-use crate::td3::actor_loss;
-use crate::train::{IterationMetrics, TrainError};
+use crate::snapshot::TrainerRng;
+use crate::train::{TrainError, check_finite};
 
-/// DDPG's hyperparameters. Defaults are Stable-Baselines3's; [`DdpgConfig::for_env`] gives
-/// tuned settings per environment.
-#[derive(Clone, Debug, PartialEq)]
+/// DDPG's hyperparameters. The defaults (`[defaults]` of `rl/presets/ddpg.toml`) are
+/// Stable-Baselines3's; the file's per-environment tables are the RL Baselines3 Zoo's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DdpgConfig {
     /// Environment steps to train for.
     pub total_timesteps: usize,
@@ -67,312 +71,285 @@ pub struct DdpgConfig {
     pub train_freq: usize,
     /// Gradient steps per training phase.
     pub gradient_steps: usize,
-    /// Exploration noise on the actor's action.
+    /// Exploration noise on the actor's action: `none`, `normal:SIGMA` or `ou:SIGMA`.
     pub action_noise: ActionNoise,
     /// Hidden layer sizes of the actor and of the critic.
     pub hidden: Vec<usize>,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
-    /// Environment steps between reported metrics.
+    /// Environment steps per iteration (between reported metrics).
     pub log_interval: usize,
 }
 
-impl Default for DdpgConfig {
-    fn default() -> Self {
-        DdpgConfig {
-            total_timesteps: 1_000_000,
-            buffer_size: 1_000_000,
-            learning_starts: 100,
-            batch_size: 256,
-            gamma: 0.99,
-            tau: 0.005,
-            learning_rate: 1e-3,
-            train_freq: 1,
-            gradient_steps: 1,
-            action_noise: ActionNoise::Normal { sigma: 0.1 },
-            hidden: vec![256, 256],
-            seed: 1,
-            log_interval: 1000,
-        }
-    }
+impl Config for DdpgConfig {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("buffer_size", Range::at_least(1.0)),
+        ("learning_starts", Range::at_least(0.0)),
+        ("batch_size", Range::at_least(1.0)),
+        ("gamma", Range::unit()),
+        // τ = 0 would freeze the targets at their initial values
+        ("tau", Range::left_open(0.0, 1.0)),
+        ("learning_rate", Range::positive()),
+        ("train_freq", Range::at_least(1.0)),
+        ("gradient_steps", Range::at_least(1.0)),
+        ("hidden", Range::at_least(1.0)),
+        ("seed", Range::at_least(0.0)),
+        ("log_interval", Range::at_least(1.0)),
+    ];
 }
 
 impl DdpgConfig {
-    /// Tuned settings for a Gymnasium id (the defaults for an unknown one).
-    ///
-    /// ```
-    /// use wengert_rl::ddpg::DdpgConfig;
-    /// assert_eq!(DdpgConfig::for_env("Pendulum-v1").total_timesteps, 20_000);
-    /// ```
-    pub fn for_env(id: &str) -> Self {
-        let base = DdpgConfig::default();
-        match id {
-            // rl-baselines3-zoo hyperparams/ddpg.yml, Pendulum-v1, with 64-64 networks instead
-            // of 400-300 (a tenth of the arithmetic per step; Pendulum is learnt as well).
-            "Pendulum-v1" => DdpgConfig {
-                total_timesteps: 20_000,
-                buffer_size: 200_000,
-                learning_starts: 10_000,
-                gamma: 0.98,
-                learning_rate: 1e-3,
-                action_noise: ActionNoise::Normal { sigma: 0.1 },
-                hidden: vec![64, 64],
-                ..base
-            },
-            _ => base,
+    /// When the shared loop acts and learns.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            total_timesteps: self.total_timesteps,
+            learning_starts: self.learning_starts,
+            batch_size: self.batch_size,
+            train_freq: self.train_freq,
+            gradient_steps: self.gradient_steps,
+            log_interval: self.log_interval,
         }
-    }
-
-    /// The names [`DdpgConfig::set`] accepts.
-    pub const KEYS: [&'static str; 13] = [
-        "total_timesteps",
-        "buffer_size",
-        "learning_starts",
-        "batch_size",
-        "gamma",
-        "tau",
-        "learning_rate",
-        "train_freq",
-        "gradient_steps",
-        "action_noise",
-        "hidden",
-        "seed",
-        "log_interval",
-    ];
-
-    /// Sets one hyperparameter from text (`--set key=value`); an unknown key or a bad value is
-    /// an error that names what is valid.
-    ///
-    /// ```
-    /// use wengert_rl::ddpg::DdpgConfig;
-    /// let mut config = DdpgConfig::default();
-    /// config.set("tau", "0.01").unwrap();
-    /// assert_eq!(config.tau, 0.01);
-    /// assert!(config.set("tau", "fast").unwrap_err().contains("number"));
-    /// assert!(config.set("policy_delay", "2").unwrap_err().contains("valid settings"));
-    /// ```
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let (number, count) = ("a number", "a non-negative integer");
-        match key {
-            "total_timesteps" => self.total_timesteps = parse(key, value, count)?,
-            "buffer_size" => self.buffer_size = parse(key, value, count)?,
-            "learning_starts" => self.learning_starts = parse(key, value, count)?,
-            "batch_size" => self.batch_size = parse(key, value, count)?,
-            "gamma" => self.gamma = parse(key, value, number)?,
-            "tau" => self.tau = parse(key, value, number)?,
-            "learning_rate" => self.learning_rate = parse(key, value, number)?,
-            "train_freq" => self.train_freq = parse(key, value, count)?,
-            "gradient_steps" => self.gradient_steps = parse(key, value, count)?,
-            "action_noise" => self.action_noise = ActionNoise::parse(value)?,
-            "hidden" => self.hidden = parse_hidden(key, value)?,
-            "seed" => self.seed = parse(key, value, count)?,
-            "log_interval" => self.log_interval = parse(key, value, count)?,
-            _ => {
-                return Err(format!(
-                    "unknown DDPG setting `{key}`; valid settings: {}",
-                    Self::KEYS.join(", ")
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
-/// The DDPG targets `y = r + γ(1 − d) Q_φ̄(s', μ_θ̄(s'))`, computed without recording;
-/// `bootstrap` is `γ^m (1 − d)` per row.
-pub fn critic_targets<T: Float>(
+// ---- the losses ----
+
+/// The target `y = r + γ(1 − d) Q_φ̄(s', μ_θ̄(s'))` of a batch, computed without recording
+/// (`γ^m (1 − d)` is `batch.bootstrap`).
+pub fn critic_target<T: Float>(
     actor: &DeterministicActor,
-    actor_target_params: &Bound<'_, T>,
+    actor_target: &Bound<'_, T>,
     critic: &QNetwork,
-    critic_target_params: &Bound<'_, T>,
-    next_observations: &Var<T>,
-    rewards: &Var<T>,
-    bootstrap: &Var<T>,
+    critic_target: &Bound<'_, T>,
+    batch: &Transitions<T>,
 ) -> Var<T> {
     no_grad(|| {
-        let next_actions = actor.forward(actor_target_params, next_observations);
-        let q_next = critic.forward(critic_target_params, next_observations, &next_actions);
-        rewards.add(&bootstrap.mul(&q_next))
+        let next_actions = actor.forward(actor_target, &batch.next_observations);
+        let q_next = critic.forward(critic_target, &batch.next_observations, &next_actions);
+        batch.rewards.add(&batch.bootstrap.mul(&q_next))
     })
 }
 
-/// Trains a DDPG agent on the Gymnasium environment `env_id`, calling `on_iteration` every
-/// `log_interval` steps (return `false` from it to stop early).
-///
-/// ```no_run
-/// use wengert_rl::ddpg::{DdpgConfig, train};
-/// let agent = train("Pendulum-v1", &DdpgConfig::for_env("Pendulum-v1"), |_| true).unwrap();
-/// ```
-pub fn train(
-    env_id: &str,
-    config: &DdpgConfig,
-    mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
-) -> Result<ContinuousAgent, TrainError> {
-    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+/// The critic loss `L(φ) = mean_B (Q_φ(s, a) − y)²`, with `mean_B Q_φ(s, a)` (`q_mean`).
+pub fn critic_loss<T: Float>(
+    critic: &QNetwork,
+    params: &Bound<'_, T>,
+    batch: &Transitions<T>,
+    y: &Var<T>,
+) -> (Var<T>, f64) {
+    let q = critic.forward(params, &batch.observations, &batch.actions);
+    ((&q - y).powi(2).mean_all(), mean(&q))
 }
 
-/// [`train`], continuing from a saved training state when `resume` is given (see
-/// [`crate::snapshot`]); `on_iteration` can take a snapshot at every report.
-pub fn train_from(
-    env_id: &str,
-    config: &DdpgConfig,
-    resume: Option<&TrainingState>,
-    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
-) -> Result<ContinuousAgent, TrainError> {
-    check_common(
-        config.total_timesteps,
-        config.batch_size,
-        config.train_freq,
-        config.log_interval,
-        config.gamma,
-        config.tau,
-    )?;
-    let mut rng = seeded(config.seed);
-    let mut collector = Collector::new(
-        env_id,
-        config.buffer_size.min(config.total_timesteps),
-        config.seed,
-        config.gamma,
-    )?;
-    let (observation_dim, action_dim) = (collector.observation_dim(), collector.action_dim());
+/// The actor loss `L(θ) = −mean_B Q_φ(s, μ_θ(s))`: [`deterministic_policy_loss`].
+pub fn actor_loss<T: Float>(
+    actor: &DeterministicActor,
+    actor_params: &Bound<'_, T>,
+    critic: &QNetwork,
+    critic_params: &Bound<'_, T>,
+    batch: &Transitions<T>,
+) -> Var<T> {
+    deterministic_policy_loss(
+        actor,
+        actor_params,
+        critic,
+        critic_params,
+        &batch.observations,
+    )
+}
 
-    // ---- θ, φ and their targets θ̄ ← θ, φ̄ ← φ ----
-    let mut actor_store = ParamStore::<f32>::new();
-    let actor = DeterministicActor::new(
-        &mut actor_store.root().sub("actor"),
-        observation_dim,
-        action_dim,
-        &config.hidden,
-        &mut rng,
-    );
-    let mut critic_store = ParamStore::<f32>::new();
-    let critic = QNetwork::new(
-        &mut critic_store.root().sub("q"),
-        observation_dim,
-        action_dim,
-        &config.hidden,
-        &mut rng,
-    );
-    let actor_target = actor_store.clone();
-    let critic_target = critic_store.clone();
-    let adam = AdamConfig {
-        lr: config.learning_rate as f32,
-        ..AdamConfig::default()
-    };
-    let mut actor_optimizer = Adam::new(actor_store.trainable(), adam);
-    let mut critic_optimizer = Adam::new(critic_store.trainable(), adam);
-    let mut noise = NoiseProcess::new(config.action_noise, action_dim);
+// ---- the update ----
 
-    let mut window = Averages::default();
-    let mut history = Vec::new();
-    let mut first_iteration = 1;
-    if let Some(state) = resume {
-        state.check("ddpg", env_id, config)?;
-        state.load_params("agent", &actor_store)?;
-        state.load_params("agent.actor_target", &actor_target)?;
-        state.load_params("agent.critic", &critic_store)?;
-        state.load_params("agent.critic_target", &critic_target)?;
-        state.load_optimizer("actor_optimizer", &mut actor_optimizer, &actor_store)?;
-        state.load_optimizer("critic_optimizer", &mut critic_optimizer, &critic_store)?;
-        state.load("noise", &mut noise)?;
-        state.load("collector", &mut collector)?;
-        state.load("rng", &mut rng)?;
-        first_iteration = state.iteration + 1;
+/// `θ`, `φ`, their targets `θ̄`, `φ̄` and their optimisers.
+pub struct Networks {
+    actor: DeterministicActor,
+    critic: QNetwork,
+    actor_store: ParamStore<f32>,
+    actor_target: ParamStore<f32>,
+    critic_store: ParamStore<f32>,
+    critic_target: ParamStore<f32>,
+    actor_optimizer: Adam<f32>,
+    critic_optimizer: Adam<f32>,
+    tau: f32,
+}
+
+impl Learner for Networks {
+    const DIAGNOSTICS: &'static [&'static str] = &["critic_loss", "actor_loss", "q_mean"];
+
+    fn act(&self, observations: &Array2<f32>, _rng: &mut TrainerRng) -> Array2<f32> {
+        let params = self.actor_store.constants();
+        let mu = no_grad(|| {
+            self.actor
+                .forward(&params, &Var::constant(observations.clone()))
+        });
+        to_rows(mu.value(), mu.shape()[1])
     }
-    for t in collector.env_steps + 1..=config.total_timesteps {
-        // ---- act: uniform warm-up, then clip(μ_θ(s) + noise) ----
-        let unit = if t <= config.learning_starts {
-            collector.random_actions(&mut rng)
-        } else {
-            let params = actor_store.constants();
-            let mu = no_grad(|| actor.forward(&params, &rows(&collector.observations)));
-            add_noise(to_rows(mu.value(), action_dim), &mut noise, &mut rng)
+
+    fn update(
+        &mut self,
+        batch: &Batch,
+        _step: usize,
+        _rng: &mut TrainerRng,
+        iteration: usize,
+    ) -> Result<Vec<(&'static str, f64)>, TrainError> {
+        let batch = Transitions::<f32>::new(batch);
+        let y = critic_target(
+            &self.actor,
+            &self.actor_target.constants(),
+            &self.critic,
+            &self.critic_target.constants(),
+            &batch,
+        );
+
+        // φ
+        let tape = Tape::new();
+        let phi = self.critic_store.bind(&tape);
+        let (l_phi, q_mean) = critic_loss(&self.critic, &phi, &batch, &y);
+        check_finite(&l_phi, "DDPG critic loss", iteration, &tape)?;
+        self.critic_optimizer
+            .step(&self.critic_store, &phi.gradients(&l_phi));
+
+        // θ, through the updated critic
+        let tape = Tape::new();
+        let theta = self.actor_store.bind(&tape);
+        let critic_params = self.critic_store.constants();
+        let l_theta = actor_loss(&self.actor, &theta, &self.critic, &critic_params, &batch);
+        check_finite(&l_theta, "DDPG actor loss", iteration, &tape)?;
+        self.actor_optimizer
+            .step(&self.actor_store, &theta.gradients(&l_theta));
+
+        // θ̄, φ̄
+        self.actor_target.polyak_from(&self.actor_store, self.tau);
+        self.critic_target.polyak_from(&self.critic_store, self.tau);
+        Ok(vec![
+            ("critic_loss", l_phi.item() as f64),
+            ("actor_loss", l_theta.item() as f64),
+            ("q_mean", q_mean),
+        ])
+    }
+}
+
+// ---- the loop ----
+
+/// A DDPG trainer: the networks, and the environment, buffer, noise and generator of the loop.
+pub struct Ddpg {
+    config: DdpgConfig,
+    env_id: String,
+    networks: Networks,
+    off_policy: OffPolicy,
+}
+
+impl Trainer for Ddpg {
+    const NAME: &'static str = "ddpg";
+    type Config = DdpgConfig;
+    type Agent = ContinuousAgent;
+
+    fn steps_per_iteration(config: &DdpgConfig) -> usize {
+        config.log_interval
+    }
+
+    fn iterations(config: &DdpgConfig) -> usize {
+        config.schedule().iterations()
+    }
+
+    fn new(env_id: &str, config: &DdpgConfig) -> Result<Self, TrainError> {
+        let mut off_policy = OffPolicy::new(
+            env_id,
+            config.buffer_size,
+            config.total_timesteps,
+            config.gamma,
+            config.action_noise,
+            config.seed,
+        )?;
+        let (observation_dim, action_dim) = (
+            off_policy.collector.observation_dim(),
+            off_policy.collector.action_dim(),
+        );
+        let rng = &mut off_policy.rng;
+
+        // θ, φ and their targets θ̄ ← θ, φ̄ ← φ
+        let mut actor_store = ParamStore::<f32>::new();
+        let actor = DeterministicActor::new(
+            &mut actor_store.root().sub("actor"),
+            observation_dim,
+            action_dim,
+            &config.hidden,
+            rng,
+        );
+        let mut critic_store = ParamStore::<f32>::new();
+        let critic = QNetwork::new(
+            &mut critic_store.root().sub("q"),
+            observation_dim,
+            action_dim,
+            &config.hidden,
+            rng,
+        );
+        let adam = AdamConfig {
+            lr: config.learning_rate as f32,
+            ..AdamConfig::default()
         };
-        if collector.step(&unit)? {
-            noise.reset();
-        }
-
-        // ---- learn ----
-        if t > config.learning_starts && t % config.train_freq == 0 {
-            for _ in 0..config.gradient_steps {
-                let batch = collector.buffer.sample(config.batch_size, &mut rng);
-                let s = rows(&batch.observations);
-                let a = batch_actions(&batch);
-
-                // y = r + γ(1 − d) Q_φ̄(s', μ_θ̄(s'))
-                let y = critic_targets(
-                    &actor,
-                    &actor_target.constants(),
-                    &critic,
-                    &critic_target.constants(),
-                    &rows(&batch.next_observations),
-                    &vector(&batch.rewards),
-                    &vector(&batch.bootstrap_factors()),
-                );
-
-                // φ: mean (Q_φ(s, a) − y)²
-                let tape = Tape::new();
-                let params = critic_store.bind(&tape);
-                let q = critic.forward(&params, &s, &a);
-                let critic_loss = (&q - &y).powi(2).mean_all();
-                check_finite("DDPG critic loss", critic_loss.item(), t)?;
-                critic_optimizer.step(&critic_store, &params.gradients(&critic_loss));
-
-                // θ: −mean Q_φ(s, μ_θ(s))
-                let tape = Tape::new();
-                let params = actor_store.bind(&tape);
-                let policy_loss =
-                    actor_loss(&actor, &params, &critic, &critic_store.constants(), &s);
-                check_finite("DDPG actor loss", policy_loss.item(), t)?;
-                actor_optimizer.step(&actor_store, &params.gradients(&policy_loss));
-
-                // θ̄, φ̄
-                actor_target.polyak_from(&actor_store, config.tau as f32);
-                critic_target.polyak_from(&critic_store, config.tau as f32);
-                collector.gradient_steps += 1;
-                window.add("critic_loss", critic_loss.item() as f64);
-                window.add("actor_loss", policy_loss.item() as f64);
-                window.add("q_mean", mean(&q));
-            }
-        }
-
-        if t % config.log_interval == 0 || t == config.total_timesteps {
-            let losses = window.take_as(&["critic_loss", "actor_loss", "q_mean"]);
-            let metrics = collector.metrics(first_iteration + history.len(), losses);
-            history.push(metrics.clone());
-            let snapshot = || {
-                let mut state = TrainingState::new("ddpg", env_id, &format!("{config:#?}"));
-                state.save_params("agent", &actor_store);
-                state.save_params("agent.actor_target", &actor_target);
-                state.save_params("agent.critic", &critic_store);
-                state.save_params("agent.critic_target", &critic_target);
-                state.save_optimizer("actor_optimizer", &actor_optimizer, &actor_store);
-                state.save_optimizer("critic_optimizer", &critic_optimizer, &critic_store);
-                state.save("noise", &noise);
-                state.save("collector", &collector);
-                state.save("rng", &rng);
-                state
-            };
-            if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
-                break;
-            }
-        }
+        let networks = Networks {
+            actor,
+            critic,
+            actor_target: actor_store.clone(),
+            critic_target: critic_store.clone(),
+            actor_optimizer: Adam::new(actor_store.trainable(), adam),
+            critic_optimizer: Adam::new(critic_store.trainable(), adam),
+            actor_store,
+            critic_store,
+            tau: config.tau as f32,
+        };
+        Ok(Ddpg {
+            config: config.clone(),
+            env_id: env_id.to_string(),
+            networks,
+            off_policy,
+        })
     }
 
-    let store = merge_stores(
-        &actor_store,
-        &[
-            ("actor_target", &actor_target),
-            ("critic", &critic_store),
-            ("critic_target", &critic_target),
-        ],
-    );
-    Ok(ContinuousAgent {
-        env_id: env_id.to_string(),
-        store,
-        actor: actor.mlp,
-        head: PolicyHead::Deterministic,
-        scale: collector.scale.clone(),
-        history,
-    })
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        self.off_policy
+            .iterate(&mut self.networks, &self.config.schedule(), iteration)
+    }
+
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        let n = &mut self.networks;
+        vec![
+            ("agent", Part::Params(&n.actor_store)),
+            ("agent.actor_target", Part::Params(&n.actor_target)),
+            ("agent.critic", Part::Params(&n.critic_store)),
+            ("agent.critic_target", Part::Params(&n.critic_target)),
+            (
+                "actor_optimizer",
+                Part::Optimizer(&mut n.actor_optimizer, &n.actor_store),
+            ),
+            (
+                "critic_optimizer",
+                Part::Optimizer(&mut n.critic_optimizer, &n.critic_store),
+            ),
+        ]
+        .into_iter()
+        .chain(self.off_policy.parts())
+        .collect()
+    }
+
+    fn into_agent(self) -> ContinuousAgent {
+        let n = self.networks;
+        let store = merge_stores(
+            &n.actor_store,
+            &[
+                ("actor_target", &n.actor_target),
+                ("critic", &n.critic_store),
+                ("critic_target", &n.critic_target),
+            ],
+        );
+        ContinuousAgent {
+            env_id: self.env_id,
+            store,
+            actor: n.actor.mlp,
+            head: PolicyHead::Deterministic,
+            scale: self.off_policy.collector.scale,
+        }
+    }
 }

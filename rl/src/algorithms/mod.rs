@@ -12,7 +12,7 @@
 
 pub mod a2c;
 
-// pub mod ddpg;
+pub mod ddpg;
 
 pub mod dqn;
 
@@ -20,9 +20,9 @@ pub mod ppo;
 
 pub mod reinforce;
 
-// pub mod sac;
+pub mod sac;
 
-// pub mod td3;
+pub mod td3;
 
 pub mod trpo;
 
@@ -118,32 +118,32 @@ pub const ALGORITHMS: &[Algorithm] = &[
         driver: &Entry::<dqn::Dqn>(PhantomData),
     },
 
-    // Algorithm {
-    //     name: "ddpg",
-    //     about: "Deep Deterministic Policy Gradient: deterministic actor, target networks",
-    //     discrete: false,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/ddpg.toml"),
-    //     driver: &Entry::<ddpg::Ddpg>(PhantomData),
-    // },
+    Algorithm {
+        name: "ddpg",
+        about: "Deep Deterministic Policy Gradient: deterministic actor, target networks",
+        discrete: false,
+        continuous: true,
+        presets: include_str!("../../presets/ddpg.toml"),
+        driver: &Entry::<ddpg::Ddpg>(PhantomData),
+    },
 
-    // Algorithm {
-    //     name: "td3",
-    //     about: "TD3: clipped double Q, target policy smoothing, delayed policy updates",
-    //     discrete: false,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/td3.toml"),
-    //     driver: &Entry::<td3::Td3>(PhantomData),
-    // },
+    Algorithm {
+        name: "td3",
+        about: "TD3: clipped double Q, target policy smoothing, delayed policy updates",
+        discrete: false,
+        continuous: true,
+        presets: include_str!("../../presets/td3.toml"),
+        driver: &Entry::<td3::Td3>(PhantomData),
+    },
 
-    // Algorithm {
-    //     name: "sac",
-    //     about: "Soft Actor-Critic: twin Q, tanh-Gaussian policy, automatic temperature",
-    //     discrete: false,
-    //     continuous: true,
-    //     presets: include_str!("../../presets/sac.toml"),
-    //     driver: &Entry::<sac::Sac>(PhantomData),
-    // },
+    Algorithm {
+        name: "sac",
+        about: "Soft Actor-Critic: twin Q, tanh-Gaussian policy, automatic temperature",
+        discrete: false,
+        continuous: true,
+        presets: include_str!("../../presets/sac.toml"),
+        driver: &Entry::<sac::Sac>(PhantomData),
+    },
 ];
 
 /// A finished training run: the agent, every iteration's metrics, and the resolved

@@ -36,40 +36,44 @@
 //! for t = 1 … total_timesteps:
 //!     ã ← uniform in [−1, 1]^|A| if t ≤ learning_starts, else ã ~ π_θ(·|s) (+ action noise, option)
 //!     step the environment with scale(ã); store (s, ã, r, s', d) in D
-//!     if t > learning_starts and t mod train_freq = 0, repeat gradient_steps times:
+//!     if t > learning_starts and t mod train_freq = 0, repeat gradient_steps times (j = 1, 2, …):
 //!         sample a batch B from D
 //!         y = r + γ (1 − d) (min_i Q_φ̄i(s', ã') − α ln π_θ(ã'|s')),  ã' ~ π_θ(·|s')
 //!         φ ← Adam step on ½ Σ_i mean_B (Q_φi(s, a) − y)²
 //!         θ ← Adam step on mean_B (α ln π_θ(ã|s) − min_i Q_φi(s, ã)),  ã = tanh(μ + σ ⊙ ε)
 //!         if autotune: ln α ← Adam step on −mean_B (ln α (ln π_θ(ã|s) + H̄))
-//!         every target_update_interval steps: φ̄i ← τ φi + (1 − τ) φ̄i
+//!         if j mod target_update_interval = 0: φ̄i ← τ φi + (1 − τ) φ̄i
 //! ```
-//! Defaults are Stable-Baselines3's; [`SacConfig::for_env`] gives the RL Baselines3 Zoo's
-//! settings (with smaller networks where speed matters, said there).
+//! The environment side of the loop is [`crate::continuous::OffPolicy`]; this file is the
+//! policy and the update.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
-use ndarray::ArrayD;
+use ndarray::{Array2, ArrayD};
 use nn::distributions::TanhGaussian;
 use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Bound, Mlp, Module, ParamId, ParamStore, Path};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
+use crate::buffers::Batch;
+use crate::common::config::{Config, Range};
+use crate::common::trainer::{Part, Report, Trainer};
 use crate::continuous::{
-    ActionNoise, Averages, Collector, ContinuousAgent, NoiseProcess, PolicyHead, TwinQ, add_noise,
-    batch_actions, check_common, check_finite, mean, merge_stores, parse, parse_hidden, rows,
-    seeded, to_rows, vector,
+    ActionNoise, ContinuousAgent, Learner, OffPolicy, PolicyHead, Schedule, Transitions, TwinQ,
+    mean, merge_stores, standard_normal_array, to_rows,
 };
-use crate::snapshot::{Iteration, Resumable, StateError, TrainingState};
-use crate::train::{IterationMetrics, TrainError};
+use crate::snapshot::TrainerRng;
+use crate::train::{TrainError, check_finite};
 
 /// `ln σ` is clamped to `[LOG_STD_MIN, LOG_STD_MAX]` (Stable-Baselines3's bounds).
 pub const LOG_STD_MIN: f64 = -20.0;
 /// See [`LOG_STD_MIN`].
 pub const LOG_STD_MAX: f64 = 2.0;
 
-/// SAC's hyperparameters. Defaults are Stable-Baselines3's; [`SacConfig::for_env`] gives tuned
-/// settings per environment.
-#[derive(Clone, Debug, PartialEq)]
+/// SAC's hyperparameters. The defaults (`[defaults]` of `rl/presets/sac.toml`) are
+/// Stable-Baselines3's; the file's per-environment tables are the RL Baselines3 Zoo's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SacConfig {
     /// Environment steps to train for.
     pub total_timesteps: usize,
@@ -97,175 +101,50 @@ pub struct SacConfig {
     pub alpha: f64,
     /// Tune `α` towards the target entropy.
     pub autotune: bool,
-    /// `H̄`; `None` for `−|A|`.
+    /// `H̄` (`none`: `−|A|`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_entropy: Option<f64>,
-    /// Extra exploration noise on the sampled action (none by default).
+    /// Extra exploration noise on the sampled action: `none`, `normal:SIGMA` or `ou:SIGMA`.
     pub action_noise: ActionNoise,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
-    /// Environment steps between reported metrics.
+    /// Environment steps per iteration (between reported metrics).
     pub log_interval: usize,
 }
 
-impl Default for SacConfig {
-    fn default() -> Self {
-        SacConfig {
-            total_timesteps: 1_000_000,
-            buffer_size: 1_000_000,
-            learning_starts: 100,
-            batch_size: 256,
-            gamma: 0.99,
-            tau: 0.005,
-            learning_rate: 3e-4,
-            train_freq: 1,
-            gradient_steps: 1,
-            target_update_interval: 1,
-            hidden: vec![256, 256],
-            alpha: 1.0,
-            autotune: true,
-            target_entropy: None,
-            action_noise: ActionNoise::None,
-            seed: 1,
-            log_interval: 1000,
-        }
-    }
+impl Config for SacConfig {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("buffer_size", Range::at_least(1.0)),
+        ("learning_starts", Range::at_least(0.0)),
+        ("batch_size", Range::at_least(1.0)),
+        ("gamma", Range::unit()),
+        // τ = 0 would freeze the targets at their initial values
+        ("tau", Range::left_open(0.0, 1.0)),
+        ("learning_rate", Range::positive()),
+        ("train_freq", Range::at_least(1.0)),
+        ("gradient_steps", Range::at_least(1.0)),
+        ("target_update_interval", Range::at_least(1.0)),
+        ("hidden", Range::at_least(1.0)),
+        // a temperature: ln α must exist
+        ("alpha", Range::positive()),
+        ("target_entropy", Range::finite()),
+        ("seed", Range::at_least(0.0)),
+        ("log_interval", Range::at_least(1.0)),
+    ];
 }
 
 impl SacConfig {
-    /// Tuned settings for a Gymnasium id (the defaults for an unknown one).
-    ///
-    /// ```
-    /// use wengert_rl::sac::SacConfig;
-    /// assert_eq!(SacConfig::for_env("Pendulum-v1").total_timesteps, 20_000);
-    /// ```
-    pub fn for_env(id: &str) -> Self {
-        let base = SacConfig::default();
-        match id {
-            // rl-baselines3-zoo hyperparams/sac.yml, Pendulum-v1 (learning_rate 1e-3, 20k steps),
-            // with 64-64 networks instead of 256-256: 1/16 of the arithmetic per gradient step,
-            // and Pendulum is learnt just as well.
-            "Pendulum-v1" => SacConfig {
-                total_timesteps: 20_000,
-                learning_rate: 1e-3,
-                hidden: vec![64, 64],
-                ..base
-            },
-            // rl-baselines3-zoo hyperparams/sac.yml, MountainCarContinuous-v0, without gSDE:
-            // the zoo explores with state-dependent noise (use_sde); here temporally correlated
-            // Ornstein–Uhlenbeck noise on the action does that job.
-            "MountainCarContinuous-v0" => SacConfig {
-                total_timesteps: 50_000,
-                buffer_size: 50_000,
-                learning_starts: 0,
-                batch_size: 512,
-                gamma: 0.9999,
-                tau: 0.01,
-                learning_rate: 3e-4,
-                train_freq: 32,
-                gradient_steps: 32,
-                hidden: vec![64, 64],
-                alpha: 0.1,
-                autotune: false,
-                action_noise: ActionNoise::OrnsteinUhlenbeck {
-                    sigma: 0.5,
-                    theta: 0.15,
-                    dt: 1e-2,
-                },
-                ..base
-            },
-            _ => base,
+    /// When the shared loop acts and learns.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            total_timesteps: self.total_timesteps,
+            learning_starts: self.learning_starts,
+            batch_size: self.batch_size,
+            train_freq: self.train_freq,
+            gradient_steps: self.gradient_steps,
+            log_interval: self.log_interval,
         }
-    }
-
-    /// The names [`SacConfig::set`] accepts.
-    pub const KEYS: [&'static str; 17] = [
-        "total_timesteps",
-        "buffer_size",
-        "learning_starts",
-        "batch_size",
-        "gamma",
-        "tau",
-        "learning_rate",
-        "train_freq",
-        "gradient_steps",
-        "target_update_interval",
-        "hidden",
-        "alpha",
-        "autotune",
-        "target_entropy",
-        "action_noise",
-        "seed",
-        "log_interval",
-    ];
-
-    /// Sets one hyperparameter from text (`--set key=value`); an unknown key or a bad value is
-    /// an error that names what is valid.
-    ///
-    /// ```
-    /// use wengert_rl::sac::SacConfig;
-    /// let mut config = SacConfig::default();
-    /// config.set("hidden", "32,32").unwrap();
-    /// config.set("target_entropy", "-2").unwrap();
-    /// assert_eq!((&config.hidden, config.target_entropy), (&vec![32, 32], Some(-2.0)));
-    /// assert!(config.set("alhpa", "0.1").unwrap_err().contains("alpha"));
-    /// assert!(config.set("autotune", "yes").unwrap_err().contains("true or false"));
-    /// ```
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let (number, count, flag) = ("a number", "a non-negative integer", "true or false");
-        match key {
-            "total_timesteps" => self.total_timesteps = parse(key, value, count)?,
-            "buffer_size" => self.buffer_size = parse(key, value, count)?,
-            "learning_starts" => self.learning_starts = parse(key, value, count)?,
-            "batch_size" => self.batch_size = parse(key, value, count)?,
-            "gamma" => self.gamma = parse(key, value, number)?,
-            "tau" => self.tau = parse(key, value, number)?,
-            "learning_rate" => self.learning_rate = parse(key, value, number)?,
-            "train_freq" => self.train_freq = parse(key, value, count)?,
-            "gradient_steps" => self.gradient_steps = parse(key, value, count)?,
-            "target_update_interval" => self.target_update_interval = parse(key, value, count)?,
-            "hidden" => self.hidden = parse_hidden(key, value)?,
-            "alpha" => self.alpha = parse(key, value, number)?,
-            "autotune" => self.autotune = parse(key, value, flag)?,
-            "target_entropy" => {
-                self.target_entropy = match value.trim() {
-                    "auto" | "none" | "" => None,
-                    v => Some(parse(key, v, "a number or auto")?),
-                }
-            }
-            "action_noise" => self.action_noise = ActionNoise::parse(value)?,
-            "seed" => self.seed = parse(key, value, count)?,
-            "log_interval" => self.log_interval = parse(key, value, count)?,
-            _ => {
-                return Err(format!(
-                    "unknown SAC setting `{key}`; valid settings: {}",
-                    Self::KEYS.join(", ")
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn check(&self) -> Result<(), TrainError> {
-        check_common(
-            self.total_timesteps,
-            self.batch_size,
-            self.train_freq,
-            self.log_interval,
-            self.gamma,
-            self.tau,
-        )?;
-        if self.target_update_interval == 0 {
-            return Err(TrainError::Config(
-                "target_update_interval must be positive".into(),
-            ));
-        }
-        if self.alpha.is_nan() || self.alpha <= 0.0 {
-            return Err(TrainError::Config(format!(
-                "alpha must be positive (it is a temperature), found {}",
-                self.alpha
-            )));
-        }
-        Ok(())
     }
 }
 
@@ -276,7 +155,7 @@ impl SacConfig {
 /// use rand::SeedableRng;
 /// use autograd::prelude::*;
 /// use nn::ParamStore;
-/// use wengert_rl::sac::SquashedGaussianActor;
+/// use wengert_rl::algorithms::sac::SquashedGaussianActor;
 /// let mut store = ParamStore::<f64>::new();
 /// let actor = SquashedGaussianActor::new(&mut store.root().sub("actor"), 3, 2, &[8], &mut rand::rngs::StdRng::seed_from_u64(0));
 /// let pi = actor.distribution(&store.constants(), &Var::constant(ndarray::Array2::<f64>::zeros((4, 3))));
@@ -323,57 +202,93 @@ impl SquashedGaussianActor {
     }
 }
 
+// ---- the losses ----
+
+/// The soft target `y = r + γ(1 − d)(min_i Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))` with
+/// `ã' = tanh(μ_θ(s') + σ_θ(s') ⊙ ε')` for the given noise `ε'` `(B, |A|)`, computed without
+/// recording.
+pub fn critic_target<T: Float>(
+    actor: &SquashedGaussianActor,
+    actor_params: &Bound<'_, T>,
+    critics: &TwinQ,
+    critic_target: &Bound<'_, T>,
+    batch: &Transitions<T>,
+    epsilon: &ArrayD<T>,
+    alpha: T,
+) -> Var<T> {
+    no_grad(|| {
+        let pi = actor.distribution(actor_params, &batch.next_observations);
+        let draw = pi.rsample_with(epsilon);
+        let soft_value = critics
+            .min(critic_target, &batch.next_observations, &draw.action)
+            .sub(&pi.log_prob(&draw).mul_scalar(alpha));
+        batch.rewards.add(&batch.bootstrap.mul(&soft_value))
+    })
+}
+
+/// The critic loss `L(φ) = ½ Σ_i mean_B (Q_φi(s, a) − y)²`, with `½ Σ_i mean_B Q_φi(s, a)`
+/// (`q_mean`).
+pub fn critic_loss<T: Float>(
+    critics: &TwinQ,
+    params: &Bound<'_, T>,
+    batch: &Transitions<T>,
+    y: &Var<T>,
+) -> (Var<T>, f64) {
+    let (q1, q2) = critics.forward(params, &batch.observations, &batch.actions);
+    let loss = (&q1 - y)
+        .powi(2)
+        .mean_all()
+        .add(&(&q2 - y).powi(2).mean_all())
+        .mul_scalar(T::from_f64(0.5));
+    (loss, 0.5 * (mean(&q1) + mean(&q2)))
+}
+
 /// The actor loss `L(θ) = mean_B(α ln π_θ(ã|s) − min_i Q_φi(s, ã))` with
 /// `ã = tanh(μ_θ(s) + σ_θ(s) ⊙ ε)` for the given noise `ε` `(B, |A|)`; returns the loss and
-/// `ln π_θ(ã|s)` `(B)`. Gradients flow into whatever `actor_params` tracks; bind
-/// `critic_params` as constants so that only `θ` is trained.
+/// `ln π_θ(ã|s)` `(B)`. Bind `critic_params` as constants so that only `θ` is trained.
 pub fn actor_loss<T: Float>(
     actor: &SquashedGaussianActor,
     actor_params: &Bound<'_, T>,
     critics: &TwinQ,
     critic_params: &Bound<'_, T>,
-    observations: &Var<T>,
+    batch: &Transitions<T>,
     epsilon: &ArrayD<T>,
     alpha: T,
 ) -> (Var<T>, Var<T>) {
-    let pi = actor.distribution(actor_params, observations);
+    let pi = actor.distribution(actor_params, &batch.observations);
     let draw = pi.rsample_with(epsilon);
     let log_prob = pi.log_prob(&draw);
-    let q = critics.min(critic_params, observations, &draw.action);
+    let q = critics.min(critic_params, &batch.observations, &draw.action);
     let loss = log_prob.mul_scalar(alpha).sub(&q).mean_all();
     (loss, log_prob)
 }
 
-/// The soft Bellman targets `y = r + γ(1 − d)(min_i Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))` with
-/// `ã' = tanh(μ_θ(s') + σ_θ(s') ⊙ ε')`, computed without recording. `bootstrap` is
-/// `γ^m (1 − d)` per row ([`crate::buffers::Batch::bootstrap_factors`]).
-#[allow(clippy::too_many_arguments)]
-pub fn critic_targets<T: Float>(
-    actor: &SquashedGaussianActor,
-    actor_params: &Bound<'_, T>,
-    critics: &TwinQ,
-    target_params: &Bound<'_, T>,
-    next_observations: &Var<T>,
-    rewards: &Var<T>,
-    bootstrap: &Var<T>,
-    epsilon: &ArrayD<T>,
-    alpha: T,
+/// The temperature loss `L(α) = −mean_B(ln α · (ln π_θ(ã|s) + H̄))` in the parameter
+/// `log_alpha` of `params`, given the batch's `ln π_θ(ã|s)`.
+pub fn temperature_loss<T: Float>(
+    params: &Bound<'_, T>,
+    log_alpha: ParamId,
+    log_probs: &[T],
+    target_entropy: f64,
 ) -> Var<T> {
-    no_grad(|| {
-        let pi = actor.distribution(actor_params, next_observations);
-        let draw = pi.rsample_with(epsilon);
-        let soft_value = critics
-            .min(target_params, next_observations, &draw.action)
-            .sub(&pi.log_prob(&draw).mul_scalar(alpha));
-        rewards.add(&bootstrap.mul(&soft_value))
-    })
+    let shifted = ndarray::Array1::from_iter(
+        log_probs
+            .iter()
+            .map(|&l| T::from_f64(l.as_f64() + target_entropy)),
+    );
+    params[log_alpha]
+        .mul(&Var::constant(shifted))
+        .mean_all()
+        .neg()
 }
 
+// ---- the update ----
+
 /// The temperature `α = exp(ln α)`, fixed or tuned towards the target entropy `H̄` by Adam on
-/// `L(α) = −mean(ln α · (ln π + H̄))` (see the [module doc](self)).
+/// [`temperature_loss`].
 ///
 /// ```
-/// use wengert_rl::sac::Temperature;
+/// use wengert_rl::algorithms::sac::Temperature;
 /// let target_entropy = -1.0;
 /// let mut temperature = Temperature::new(1.0, true, target_entropy, 3e-4);
 /// // samples with ln π = 2: entropy ≈ −2, below the target −1, so α must grow
@@ -416,285 +331,257 @@ impl Temperature {
         self.store.value(self.log_alpha)[0].exp()
     }
 
-    /// `H̄`.
-    pub fn target_entropy(&self) -> f64 {
-        self.target_entropy
-    }
-
-    /// The `ln α` parameter (for checkpoints).
-    pub fn store(&self) -> &ParamStore<f32> {
-        &self.store
-    }
-
     /// One Adam step on `L(α)` given the batch's `ln π_θ(ã|s)`; returns the loss, or `None`
     /// when `α` is fixed.
     pub fn update(&mut self, log_probs: &[f32]) -> Option<f64> {
         let optimizer = self.optimizer.as_mut()?;
         let tape = Tape::new();
         let params = self.store.bind(&tape);
-        let shifted = ndarray::Array1::from_iter(
-            log_probs
-                .iter()
-                .map(|&l| (l as f64 + self.target_entropy) as f32),
-        );
-        let loss = params[self.log_alpha]
-            .mul(&Var::constant(shifted))
-            .mean_all()
-            .neg();
-        let grads = params.gradients(&loss);
-        optimizer.step(&self.store, &grads);
+        let loss = temperature_loss(&params, self.log_alpha, log_probs, self.target_entropy);
+        optimizer.step(&self.store, &params.gradients(&loss));
         Some(loss.item() as f64)
     }
 }
 
-/// Adam's state for `ln α` (`name`), when `α` is tuned; `ln α` itself is a parameter of the
-/// agent (`agent.temperature.log_alpha`), saved with the others.
-impl Resumable for Temperature {
-    fn save(&self, name: &str, state: &mut TrainingState) {
-        if let Some(optimizer) = &self.optimizer {
-            state.save_optimizer(name, optimizer, &self.store);
-        }
+/// `θ`, `φ1`, `φ2`, `φ̄`, the temperature and the optimisers, with the update's settings.
+pub struct Networks {
+    actor: SquashedGaussianActor,
+    critics: TwinQ,
+    actor_store: ParamStore<f32>,
+    critic_store: ParamStore<f32>,
+    critic_target: ParamStore<f32>,
+    actor_optimizer: Adam<f32>,
+    critic_optimizer: Adam<f32>,
+    temperature: Temperature,
+    tau: f32,
+    target_update_interval: usize,
+}
+
+impl Learner for Networks {
+    const DIAGNOSTICS: &'static [&'static str] = &[
+        "critic_loss",
+        "actor_loss",
+        "alpha_loss",
+        "q_mean",
+        "entropy",
+    ];
+
+    /// `ã ~ π_θ(·|s)`.
+    fn act(&self, observations: &Array2<f32>, rng: &mut TrainerRng) -> Array2<f32> {
+        let params = self.actor_store.constants();
+        let draw = no_grad(|| {
+            self.actor
+                .distribution(&params, &Var::constant(observations.clone()))
+                .sample(rng)
+        });
+        to_rows(draw.action.value(), self.actor.action_dim)
     }
 
-    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
-        match &mut self.optimizer {
-            Some(optimizer) => state.load_optimizer(name, optimizer, &self.store),
-            None => Ok(()),
+    fn update(
+        &mut self,
+        batch: &Batch,
+        step: usize,
+        rng: &mut TrainerRng,
+        iteration: usize,
+    ) -> Result<Vec<(&'static str, f64)>, TrainError> {
+        let (n, d) = (batch.len(), self.actor.action_dim);
+        let batch = Transitions::<f32>::new(batch);
+        let alpha = self.temperature.alpha();
+        let epsilon_next = standard_normal_array(n, d, rng);
+        let y = critic_target(
+            &self.actor,
+            &self.actor_store.constants(),
+            &self.critics,
+            &self.critic_target.constants(),
+            &batch,
+            &epsilon_next,
+            alpha,
+        );
+
+        // φ1, φ2
+        let tape = Tape::new();
+        let phi = self.critic_store.bind(&tape);
+        let (l_phi, q_mean) = critic_loss(&self.critics, &phi, &batch, &y);
+        check_finite(&l_phi, "SAC critic loss", iteration, &tape)?;
+        self.critic_optimizer
+            .step(&self.critic_store, &phi.gradients(&l_phi));
+
+        // θ, through the updated critics
+        let tape = Tape::new();
+        let theta = self.actor_store.bind(&tape);
+        let epsilon = standard_normal_array(n, d, rng);
+        let critic_params = self.critic_store.constants();
+        let (l_theta, log_prob) = actor_loss(
+            &self.actor,
+            &theta,
+            &self.critics,
+            &critic_params,
+            &batch,
+            &epsilon,
+            alpha,
+        );
+        check_finite(&l_theta, "SAC actor loss", iteration, &tape)?;
+        self.actor_optimizer
+            .step(&self.actor_store, &theta.gradients(&l_theta));
+
+        // ln α
+        let log_probs: Vec<f32> = log_prob.value().iter().copied().collect();
+        let mut diagnostics = Vec::with_capacity(5);
+        if let Some(l_alpha) = self.temperature.update(&log_probs) {
+            diagnostics.push(("alpha_loss", l_alpha));
         }
+
+        // φ̄
+        if step % self.target_update_interval == 0 {
+            self.critic_target.polyak_from(&self.critic_store, self.tau);
+        }
+        diagnostics.extend([
+            ("critic_loss", l_phi.item() as f64),
+            ("actor_loss", l_theta.item() as f64),
+            ("q_mean", q_mean),
+            ("entropy", -mean(&log_prob)),
+        ]);
+        Ok(diagnostics)
+    }
+
+    /// The current `alpha`.
+    fn report(&self, _gradient_steps: usize) -> Vec<(&'static str, f64)> {
+        vec![("alpha", self.temperature.alpha() as f64)]
     }
 }
 
-/// Trains a SAC agent on the Gymnasium environment `env_id`, calling `on_iteration` every
-/// `log_interval` steps (return `false` from it to stop early).
-///
-/// ```no_run
-/// use wengert_rl::sac::{SacConfig, train};
-/// let agent = train("Pendulum-v1", &SacConfig::for_env("Pendulum-v1"), |m| {
-///     println!("{} steps: return {:?}, α {:?}", m.env_steps, m.mean_return, m.get("alpha"));
-///     true
-/// }).unwrap();
-/// ```
-pub fn train(
-    env_id: &str,
-    config: &SacConfig,
-    mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
-) -> Result<ContinuousAgent, TrainError> {
-    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+// ---- the loop ----
+
+/// A SAC trainer: the networks, and the environment, buffer, noise and generator of the loop.
+pub struct Sac {
+    config: SacConfig,
+    env_id: String,
+    networks: Networks,
+    off_policy: OffPolicy,
 }
 
-/// [`train`], continuing from a saved training state when `resume` is given (see
-/// [`crate::snapshot`]); `on_iteration` can take a snapshot at every report.
-pub fn train_from(
-    env_id: &str,
-    config: &SacConfig,
-    resume: Option<&TrainingState>,
-    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
-) -> Result<ContinuousAgent, TrainError> {
-    config.check()?;
-    let mut rng = seeded(config.seed);
-    let mut collector = Collector::new(
-        env_id,
-        config.buffer_size.min(config.total_timesteps),
-        config.seed,
-        config.gamma,
-    )?;
-    let (observation_dim, action_dim) = (collector.observation_dim(), collector.action_dim());
+impl Trainer for Sac {
+    const NAME: &'static str = "sac";
+    type Config = SacConfig;
+    type Agent = ContinuousAgent;
 
-    // ---- θ, φ1, φ2, φ̄ ← φ, ln α ----
-    let mut actor_store = ParamStore::<f32>::new();
-    let actor = SquashedGaussianActor::new(
-        &mut actor_store.root().sub("actor"),
-        observation_dim,
-        action_dim,
-        &config.hidden,
-        &mut rng,
-    );
-    let mut critic_store = ParamStore::<f32>::new();
-    let critics = TwinQ::new(
-        &mut critic_store.root(),
-        observation_dim,
-        action_dim,
-        &config.hidden,
-        &mut rng,
-    );
-    let critic_target = critic_store.clone();
-    let adam = AdamConfig {
-        lr: config.learning_rate as f32,
-        ..AdamConfig::default()
-    };
-    let mut actor_optimizer = Adam::new(actor_store.trainable(), adam);
-    let mut critic_optimizer = Adam::new(critic_store.trainable(), adam);
-    let target_entropy = config.target_entropy.unwrap_or(-(action_dim as f64));
-    let mut temperature = Temperature::new(
-        config.alpha,
-        config.autotune,
-        target_entropy,
-        config.learning_rate,
-    );
-    let mut noise = NoiseProcess::new(config.action_noise, action_dim);
-
-    let mut window = Averages::default();
-    let mut history = Vec::new();
-    let mut first_iteration = 1;
-    if let Some(state) = resume {
-        state.check("sac", env_id, config)?;
-        state.load_params("agent", &actor_store)?;
-        state.load_params("agent.critic", &critic_store)?;
-        state.load_params("agent.critic_target", &critic_target)?;
-        state.load_params("agent.temperature", temperature.store())?;
-        state.load_optimizer("actor_optimizer", &mut actor_optimizer, &actor_store)?;
-        state.load_optimizer("critic_optimizer", &mut critic_optimizer, &critic_store)?;
-        state.load("temperature_optimizer", &mut temperature)?;
-        state.load("noise", &mut noise)?;
-        state.load("collector", &mut collector)?;
-        state.load("rng", &mut rng)?;
-        first_iteration = state.iteration + 1;
+    fn steps_per_iteration(config: &SacConfig) -> usize {
+        config.log_interval
     }
-    for t in collector.env_steps + 1..=config.total_timesteps {
-        // ---- act: uniform warm-up, then ã ~ π_θ(·|s) ----
-        let unit = if t <= config.learning_starts {
-            collector.random_actions(&mut rng)
-        } else {
-            let params = actor_store.constants();
-            let draw = no_grad(|| {
-                actor
-                    .distribution(&params, &rows(&collector.observations))
-                    .sample(&mut rng)
-            });
-            add_noise(
-                to_rows(draw.action.value(), action_dim),
-                &mut noise,
-                &mut rng,
-            )
+
+    fn iterations(config: &SacConfig) -> usize {
+        config.schedule().iterations()
+    }
+
+    fn new(env_id: &str, config: &SacConfig) -> Result<Self, TrainError> {
+        let mut off_policy = OffPolicy::new(
+            env_id,
+            config.buffer_size,
+            config.total_timesteps,
+            config.gamma,
+            config.action_noise,
+            config.seed,
+        )?;
+        let (observation_dim, action_dim) = (
+            off_policy.collector.observation_dim(),
+            off_policy.collector.action_dim(),
+        );
+        let rng = &mut off_policy.rng;
+
+        // θ, φ1, φ2, φ̄ ← φ, ln α
+        let mut actor_store = ParamStore::<f32>::new();
+        let actor = SquashedGaussianActor::new(
+            &mut actor_store.root().sub("actor"),
+            observation_dim,
+            action_dim,
+            &config.hidden,
+            rng,
+        );
+        let mut critic_store = ParamStore::<f32>::new();
+        let critics = TwinQ::new(
+            &mut critic_store.root(),
+            observation_dim,
+            action_dim,
+            &config.hidden,
+            rng,
+        );
+        let adam = AdamConfig {
+            lr: config.learning_rate as f32,
+            ..AdamConfig::default()
         };
-        if collector.step(&unit)? {
-            noise.reset();
-        }
-
-        // ---- learn ----
-        if t > config.learning_starts && t % config.train_freq == 0 {
-            for _ in 0..config.gradient_steps {
-                let batch = collector.buffer.sample(config.batch_size, &mut rng);
-                let s = rows(&batch.observations);
-                let a = batch_actions(&batch);
-                let alpha = temperature.alpha();
-
-                // y = r + γ(1 − d)(min_i Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))
-                let s_next = rows(&batch.next_observations);
-                let epsilon_next = standard_normal_array(batch.len(), action_dim, &mut rng);
-                let y = critic_targets(
-                    &actor,
-                    &actor_store.constants(),
-                    &critics,
-                    &critic_target.constants(),
-                    &s_next,
-                    &vector(&batch.rewards),
-                    &vector(&batch.bootstrap_factors()),
-                    &epsilon_next,
-                    alpha,
-                );
-
-                // φ: ½ Σ_i mean (Q_φi(s, a) − y)²
-                let tape = Tape::new();
-                let params = critic_store.bind(&tape);
-                let (q1, q2) = critics.forward(&params, &s, &a);
-                let critic_loss = (&q1 - &y)
-                    .powi(2)
-                    .mean_all()
-                    .add(&(&q2 - &y).powi(2).mean_all())
-                    .mul_scalar(0.5);
-                check_finite("SAC critic loss", critic_loss.item(), t)?;
-                critic_optimizer.step(&critic_store, &params.gradients(&critic_loss));
-
-                // θ: mean(α ln π_θ(ã|s) − min_i Q_φi(s, ã))
-                let tape = Tape::new();
-                let params = actor_store.bind(&tape);
-                let epsilon = standard_normal_array(batch.len(), action_dim, &mut rng);
-                let (policy_loss, log_prob) = actor_loss(
-                    &actor,
-                    &params,
-                    &critics,
-                    &critic_store.constants(),
-                    &s,
-                    &epsilon,
-                    alpha,
-                );
-                check_finite("SAC actor loss", policy_loss.item(), t)?;
-                actor_optimizer.step(&actor_store, &params.gradients(&policy_loss));
-
-                // ln α: −mean(ln α (ln π + H̄))
-                let log_probs: Vec<f32> = log_prob.value().iter().copied().collect();
-                if let Some(alpha_loss) = temperature.update(&log_probs) {
-                    window.add("alpha_loss", alpha_loss);
-                }
-
-                collector.gradient_steps += 1;
-                if collector.gradient_steps % config.target_update_interval == 0 {
-                    critic_target.polyak_from(&critic_store, config.tau as f32);
-                }
-                window.add("critic_loss", critic_loss.item() as f64);
-                window.add("actor_loss", policy_loss.item() as f64);
-                window.add("q_mean", 0.5 * (mean(&q1) + mean(&q2)));
-                window.add("entropy", -mean(&log_prob));
-            }
-        }
-
-        if t % config.log_interval == 0 || t == config.total_timesteps {
-            let mut losses = window.take_as(&[
-                "critic_loss",
-                "actor_loss",
-                "alpha_loss",
-                "q_mean",
-                "entropy",
-            ]);
-            losses.push(("alpha", temperature.alpha() as f64));
-            let metrics = collector.metrics(first_iteration + history.len(), losses);
-            history.push(metrics.clone());
-            let snapshot = || {
-                let mut state = TrainingState::new("sac", env_id, &format!("{config:#?}"));
-                state.save_params("agent", &actor_store);
-                state.save_params("agent.critic", &critic_store);
-                state.save_params("agent.critic_target", &critic_target);
-                state.save_params("agent.temperature", temperature.store());
-                state.save_optimizer("actor_optimizer", &actor_optimizer, &actor_store);
-                state.save_optimizer("critic_optimizer", &critic_optimizer, &critic_store);
-                state.save("temperature_optimizer", &temperature);
-                state.save("noise", &noise);
-                state.save("collector", &collector);
-                state.save("rng", &rng);
-                state
-            };
-            if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
-                break;
-            }
-        }
+        let target_entropy = config.target_entropy.unwrap_or(-(action_dim as f64));
+        let networks = Networks {
+            actor,
+            critics,
+            critic_target: critic_store.clone(),
+            actor_optimizer: Adam::new(actor_store.trainable(), adam),
+            critic_optimizer: Adam::new(critic_store.trainable(), adam),
+            actor_store,
+            critic_store,
+            temperature: Temperature::new(
+                config.alpha,
+                config.autotune,
+                target_entropy,
+                config.learning_rate,
+            ),
+            tau: config.tau as f32,
+            target_update_interval: config.target_update_interval,
+        };
+        Ok(Sac {
+            config: config.clone(),
+            env_id: env_id.to_string(),
+            networks,
+            off_policy,
+        })
     }
 
-    let store = merge_stores(
-        &actor_store,
-        &[
-            ("critic", &critic_store),
-            ("critic_target", &critic_target),
-            ("temperature", temperature.store()),
-        ],
-    );
-    Ok(ContinuousAgent {
-        env_id: env_id.to_string(),
-        store,
-        actor: actor.mlp,
-        head: PolicyHead::TanhGaussian,
-        scale: collector.scale.clone(),
-        history,
-    })
-}
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        self.off_policy
+            .iterate(&mut self.networks, &self.config.schedule(), iteration)
+    }
 
-/// `ε ~ N(0, I)` of shape `(B, d)`.
-pub fn standard_normal_array<T: Float>(
-    batch: usize,
-    d: usize,
-    rng: &mut (impl Rng + ?Sized),
-) -> ArrayD<T> {
-    ArrayD::from_shape_simple_fn(ndarray::IxDyn(&[batch, d]), || {
-        T::from_f64(crate::continuous::standard_normal(rng))
-    })
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        let n = &mut self.networks;
+        let mut parts = vec![
+            ("agent", Part::Params(&n.actor_store)),
+            ("agent.critic", Part::Params(&n.critic_store)),
+            ("agent.critic_target", Part::Params(&n.critic_target)),
+            ("agent.temperature", Part::Params(&n.temperature.store)),
+            (
+                "actor_optimizer",
+                Part::Optimizer(&mut n.actor_optimizer, &n.actor_store),
+            ),
+            (
+                "critic_optimizer",
+                Part::Optimizer(&mut n.critic_optimizer, &n.critic_store),
+            ),
+        ];
+        if let Some(optimizer) = &mut n.temperature.optimizer {
+            parts.push((
+                "temperature_optimizer",
+                Part::Optimizer(optimizer, &n.temperature.store),
+            ));
+        }
+        parts.extend(self.off_policy.parts());
+        parts
+    }
+
+    fn into_agent(self) -> ContinuousAgent {
+        let n = self.networks;
+        let store = merge_stores(
+            &n.actor_store,
+            &[
+                ("critic", &n.critic_store),
+                ("critic_target", &n.critic_target),
+                ("temperature", &n.temperature.store),
+            ],
+        );
+        ContinuousAgent {
+            env_id: self.env_id,
+            store,
+            actor: n.actor.mlp,
+            head: PolicyHead::TanhGaussian,
+            scale: self.off_policy.collector.scale,
+        }
+    }
 }

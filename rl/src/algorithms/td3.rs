@@ -1,8 +1,8 @@
 //! # Twin Delayed Deep Deterministic policy gradient (TD3)
 //!
 //! ## Background
-//! DDPG ([`crate::ddpg`]) over-estimates `Q`: its actor climbs the critic's errors, and the
-//! bootstrapped targets feed them back. TD3 (Fujimoto et al., 2018) adds three fixes:
+//! DDPG over-estimates `Q`: its actor climbs the critic's errors, and the bootstrapped targets
+//! feed them back. TD3 (Fujimoto et al., 2018) adds three fixes:
 //!
 //! 1. **clipped double Q**: two critics, and the target uses the smaller of their estimates;
 //! 2. **target policy smoothing**: the target action gets clipped Gaussian noise, so `Q` is
@@ -38,26 +38,30 @@
 //!             θ ← Adam step on −mean_B Q_φ1(s, μ_θ(s))
 //!             θ̄ ← τ θ + (1 − τ) θ̄;  φ̄i ← τ φi + (1 − τ) φ̄i
 //! ```
-//! Defaults are Stable-Baselines3's (with the paper's `N(0, 0.1²)` exploration noise);
-//! [`Td3Config::for_env`] gives the RL Baselines3 Zoo's settings.
+//! The environment side of the loop is [`crate::continuous::OffPolicy`]; this file is the
+//! update.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
-use ndarray::ArrayD;
+use ndarray::{Array2, ArrayD};
 use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Bound, ParamStore};
+use serde::{Deserialize, Serialize};
 
+use crate::buffers::Batch;
+use crate::common::config::{Config, Range};
+use crate::common::trainer::{Part, Report, Trainer};
 use crate::continuous::{
-    ActionNoise, Averages, Collector, ContinuousAgent, DeterministicActor, NoiseProcess,
-    PolicyHead, TwinQ, add_noise, batch_actions, check_common, check_finite, mean, merge_stores,
-    parse, parse_hidden, rows, seeded, to_rows, vector,
+    ActionNoise, ContinuousAgent, DeterministicActor, Learner, OffPolicy, PolicyHead, Schedule,
+    Transitions, TwinQ, deterministic_policy_loss, mean, merge_stores, standard_normal_array,
+    to_rows,
 };
-use crate::sac::standard_normal_array;
-use crate::snapshot::{Iteration, TrainingState};
-use crate::train::{IterationMetrics, TrainError};
+use crate::snapshot::TrainerRng;
+use crate::train::{TrainError, check_finite};
 
-/// TD3's hyperparameters. Defaults are Stable-Baselines3's; [`Td3Config::for_env`] gives tuned
-/// settings per environment.
-#[derive(Clone, Debug, PartialEq)]
+/// TD3's hyperparameters. The defaults (`[defaults]` of `rl/presets/td3.toml`) are
+/// Stable-Baselines3's; the file's per-environment tables are the RL Baselines3 Zoo's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Td3Config {
     /// Environment steps to train for.
     pub total_timesteps: usize,
@@ -83,399 +87,316 @@ pub struct Td3Config {
     pub target_policy_noise: f64,
     /// `c`: the smoothing noise is clipped to `[−c, c]`.
     pub target_noise_clip: f64,
-    /// Exploration noise on the actor's action.
+    /// Exploration noise on the actor's action: `none`, `normal:SIGMA` or `ou:SIGMA`.
     pub action_noise: ActionNoise,
     /// Hidden layer sizes of the actor and of each critic.
     pub hidden: Vec<usize>,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
-    /// Environment steps between reported metrics.
+    /// Environment steps per iteration (between reported metrics).
     pub log_interval: usize,
 }
 
-impl Default for Td3Config {
-    fn default() -> Self {
-        Td3Config {
-            total_timesteps: 1_000_000,
-            buffer_size: 1_000_000,
-            learning_starts: 100,
-            batch_size: 256,
-            gamma: 0.99,
-            tau: 0.005,
-            learning_rate: 1e-3,
-            train_freq: 1,
-            gradient_steps: 1,
-            policy_delay: 2,
-            target_policy_noise: 0.2,
-            target_noise_clip: 0.5,
-            action_noise: ActionNoise::Normal { sigma: 0.1 },
-            hidden: vec![256, 256],
-            seed: 1,
-            log_interval: 1000,
-        }
-    }
+impl Config for Td3Config {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("buffer_size", Range::at_least(1.0)),
+        ("learning_starts", Range::at_least(0.0)),
+        ("batch_size", Range::at_least(1.0)),
+        ("gamma", Range::unit()),
+        // τ = 0 would freeze the targets at their initial values
+        ("tau", Range::left_open(0.0, 1.0)),
+        ("learning_rate", Range::positive()),
+        ("train_freq", Range::at_least(1.0)),
+        ("gradient_steps", Range::at_least(1.0)),
+        ("policy_delay", Range::at_least(1.0)),
+        // 0 switches the smoothing off
+        ("target_policy_noise", Range::non_negative()),
+        ("target_noise_clip", Range::non_negative()),
+        ("hidden", Range::at_least(1.0)),
+        ("seed", Range::at_least(0.0)),
+        ("log_interval", Range::at_least(1.0)),
+    ];
 }
 
 impl Td3Config {
-    /// Tuned settings for a Gymnasium id (the defaults for an unknown one).
-    ///
-    /// ```
-    /// use wengert_rl::td3::Td3Config;
-    /// assert_eq!(Td3Config::for_env("Pendulum-v1").gamma, 0.98);
-    /// ```
-    pub fn for_env(id: &str) -> Self {
-        let base = Td3Config::default();
-        match id {
-            // rl-baselines3-zoo hyperparams/td3.yml, Pendulum-v1, with 64-64 networks instead of
-            // 400-300 (a tenth of the arithmetic per step; Pendulum is learnt as well).
-            "Pendulum-v1" => Td3Config {
-                total_timesteps: 20_000,
-                buffer_size: 200_000,
-                learning_starts: 10_000,
-                gamma: 0.98,
-                learning_rate: 1e-3,
-                action_noise: ActionNoise::Normal { sigma: 0.1 },
-                hidden: vec![64, 64],
-                ..base
-            },
-            _ => base,
+    /// When the shared loop acts and learns.
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            total_timesteps: self.total_timesteps,
+            learning_starts: self.learning_starts,
+            batch_size: self.batch_size,
+            train_freq: self.train_freq,
+            gradient_steps: self.gradient_steps,
+            log_interval: self.log_interval,
         }
-    }
-
-    /// The names [`Td3Config::set`] accepts.
-    pub const KEYS: [&'static str; 16] = [
-        "total_timesteps",
-        "buffer_size",
-        "learning_starts",
-        "batch_size",
-        "gamma",
-        "tau",
-        "learning_rate",
-        "train_freq",
-        "gradient_steps",
-        "policy_delay",
-        "target_policy_noise",
-        "target_noise_clip",
-        "action_noise",
-        "hidden",
-        "seed",
-        "log_interval",
-    ];
-
-    /// Sets one hyperparameter from text (`--set key=value`); an unknown key or a bad value is
-    /// an error that names what is valid.
-    ///
-    /// ```
-    /// use wengert_rl::continuous::ActionNoise;
-    /// use wengert_rl::td3::Td3Config;
-    /// let mut config = Td3Config::default();
-    /// config.set("action_noise", "ou:0.3").unwrap();
-    /// assert!(matches!(config.action_noise, ActionNoise::OrnsteinUhlenbeck { .. }));
-    /// assert!(config.set("policy_dealy", "2").unwrap_err().contains("policy_delay"));
-    /// ```
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let (number, count) = ("a number", "a non-negative integer");
-        match key {
-            "total_timesteps" => self.total_timesteps = parse(key, value, count)?,
-            "buffer_size" => self.buffer_size = parse(key, value, count)?,
-            "learning_starts" => self.learning_starts = parse(key, value, count)?,
-            "batch_size" => self.batch_size = parse(key, value, count)?,
-            "gamma" => self.gamma = parse(key, value, number)?,
-            "tau" => self.tau = parse(key, value, number)?,
-            "learning_rate" => self.learning_rate = parse(key, value, number)?,
-            "train_freq" => self.train_freq = parse(key, value, count)?,
-            "gradient_steps" => self.gradient_steps = parse(key, value, count)?,
-            "policy_delay" => self.policy_delay = parse(key, value, count)?,
-            "target_policy_noise" => self.target_policy_noise = parse(key, value, number)?,
-            "target_noise_clip" => self.target_noise_clip = parse(key, value, number)?,
-            "action_noise" => self.action_noise = ActionNoise::parse(value)?,
-            "hidden" => self.hidden = parse_hidden(key, value)?,
-            "seed" => self.seed = parse(key, value, count)?,
-            "log_interval" => self.log_interval = parse(key, value, count)?,
-            _ => {
-                return Err(format!(
-                    "unknown TD3 setting `{key}`; valid settings: {}",
-                    Self::KEYS.join(", ")
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn check(&self) -> Result<(), TrainError> {
-        check_common(
-            self.total_timesteps,
-            self.batch_size,
-            self.train_freq,
-            self.log_interval,
-            self.gamma,
-            self.tau,
-        )?;
-        if self.policy_delay == 0 {
-            return Err(TrainError::Config("policy_delay must be positive".into()));
-        }
-        Ok(())
     }
 }
 
-/// The TD3 targets `y = r + γ(1 − d) min_i Q_φ̄i(s', ã')` with the smoothed target action
+// ---- the losses ----
+
+/// The target `y = r + γ(1 − d) min_i Q_φ̄i(s', ã')` with the smoothed target action
 /// `ã' = clip(μ_θ̄(s') + clip(ε, −c, c), −1, 1)`, computed without recording. `epsilon` is the
-/// already-scaled noise `ε ~ N(0, σ̃²)` `(B, |A|)`; `bootstrap` is `γ^m (1 − d)` per row.
-///
-/// ```
-/// use ndarray::array;
-/// use autograd::prelude::*;
-/// use nn::ParamStore;
-/// use wengert_rl::continuous::{DeterministicActor, TwinQ};
-/// use wengert_rl::td3::critic_targets;
-/// use rand::SeedableRng;
-/// // No hidden layers: μ(s) = tanh(w s + b), Q_i(s, a) = u_i·[s; a] + c_i.
-/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-/// let mut actor_store = ParamStore::<f64>::new();
-/// let actor = DeterministicActor::new(&mut actor_store.root().sub("actor"), 1, 1, &[], &mut rng);
-/// actor_store.set(actor_store.id("actor.0.weight").unwrap(), array![[0.0]]);
-/// actor_store.set(actor_store.id("actor.0.bias").unwrap(), array![0.0]);
-/// let mut critic_store = ParamStore::<f64>::new();
-/// let critics = TwinQ::new(&mut critic_store.root(), 1, 1, &[], &mut rng);
-/// for (name, value) in [("q1.0.weight", [0.0, 1.0]), ("q2.0.weight", [0.0, 2.0])] {
-///     critic_store.set(critic_store.id(name).unwrap(), array![value]);
-/// }
-/// for name in ["q1.0.bias", "q2.0.bias"] {
-///     critic_store.set(critic_store.id(name).unwrap(), array![0.0]);
-/// }
-/// // μ̄(s') = 0; ε = 0.8 is clipped to 0.5, so ã' = 0.5; Q1 = 0.5, Q2 = 1.0; y = 1 + 0.9 · 0.5
-/// let y = critic_targets(
-///     &actor, &actor_store.constants(), &critics, &critic_store.constants(),
-///     &Var::constant(array![[3.0]]), &Var::constant(array![1.0]), &Var::constant(array![0.9]),
-///     &array![[0.8]].into_dyn(), 0.5,
-/// );
-/// assert!((y.value()[0] - 1.45).abs() < 1e-12);
-/// ```
-#[allow(clippy::too_many_arguments)]
-pub fn critic_targets<T: Float>(
+/// noise `ε ~ N(0, σ̃²)` `(B, |A|)`, `noise_clip` is `c`.
+pub fn critic_target<T: Float>(
     actor: &DeterministicActor,
-    actor_target_params: &Bound<'_, T>,
+    actor_target: &Bound<'_, T>,
     critics: &TwinQ,
-    critic_target_params: &Bound<'_, T>,
-    next_observations: &Var<T>,
-    rewards: &Var<T>,
-    bootstrap: &Var<T>,
+    critic_target: &Bound<'_, T>,
+    batch: &Transitions<T>,
     epsilon: &ArrayD<T>,
     noise_clip: T,
 ) -> Var<T> {
     no_grad(|| {
         let smoothing = Var::constant(epsilon.mapv(|e| e.max(-noise_clip).min(noise_clip)));
         let next_actions = actor
-            .forward(actor_target_params, next_observations)
+            .forward(actor_target, &batch.next_observations)
             .add(&smoothing)
             .clamp(-T::one(), T::one());
-        let q_next = critics.min(critic_target_params, next_observations, &next_actions);
-        rewards.add(&bootstrap.mul(&q_next))
+        let q_next = critics.min(critic_target, &batch.next_observations, &next_actions);
+        batch.rewards.add(&batch.bootstrap.mul(&q_next))
     })
 }
 
-/// The deterministic policy gradient loss `L(θ) = −mean_B Q_φ(s, μ_θ(s))` through one critic
-/// (bind `critic_params` as constants so that only `θ` is trained).
+/// The critic loss `L(φ) = Σ_i mean_B (Q_φi(s, a) − y)²`, with `½ Σ_i mean_B Q_φi(s, a)`
+/// (`q_mean`).
+pub fn critic_loss<T: Float>(
+    critics: &TwinQ,
+    params: &Bound<'_, T>,
+    batch: &Transitions<T>,
+    y: &Var<T>,
+) -> (Var<T>, f64) {
+    let (q1, q2) = critics.forward(params, &batch.observations, &batch.actions);
+    let loss = (&q1 - y)
+        .powi(2)
+        .mean_all()
+        .add(&(&q2 - y).powi(2).mean_all());
+    (loss, 0.5 * (mean(&q1) + mean(&q2)))
+}
+
+/// The actor loss `L(θ) = −mean_B Q_φ1(s, μ_θ(s))` through the first critic:
+/// [`deterministic_policy_loss`].
 pub fn actor_loss<T: Float>(
     actor: &DeterministicActor,
     actor_params: &Bound<'_, T>,
-    critic: &crate::continuous::QNetwork,
+    critics: &TwinQ,
     critic_params: &Bound<'_, T>,
-    observations: &Var<T>,
+    batch: &Transitions<T>,
 ) -> Var<T> {
-    let actions = actor.forward(actor_params, observations);
-    critic
-        .forward(critic_params, observations, &actions)
-        .mean_all()
-        .neg()
+    deterministic_policy_loss(
+        actor,
+        actor_params,
+        &critics.q1,
+        critic_params,
+        &batch.observations,
+    )
 }
 
-/// Trains a TD3 agent on the Gymnasium environment `env_id`, calling `on_iteration` every
-/// `log_interval` steps (return `false` from it to stop early).
-///
-/// ```no_run
-/// use wengert_rl::td3::{Td3Config, train};
-/// let agent = train("Pendulum-v1", &Td3Config::for_env("Pendulum-v1"), |_| true).unwrap();
-/// ```
-pub fn train(
-    env_id: &str,
-    config: &Td3Config,
-    mut on_iteration: impl FnMut(&IterationMetrics) -> bool,
-) -> Result<ContinuousAgent, TrainError> {
-    train_from(env_id, config, None, |i| on_iteration(i.metrics))
+// ---- the update ----
+
+/// `θ`, `φ1`, `φ2`, their targets and their optimisers, with the update's settings.
+pub struct Networks {
+    actor: DeterministicActor,
+    critics: TwinQ,
+    actor_store: ParamStore<f32>,
+    actor_target: ParamStore<f32>,
+    critic_store: ParamStore<f32>,
+    critic_target: ParamStore<f32>,
+    actor_optimizer: Adam<f32>,
+    critic_optimizer: Adam<f32>,
+    tau: f32,
+    policy_delay: usize,
+    sigma: f32,
+    noise_clip: f32,
 }
 
-/// [`train`], continuing from a saved training state when `resume` is given (see
-/// [`crate::snapshot`]); `on_iteration` can take a snapshot at every report.
-pub fn train_from(
-    env_id: &str,
-    config: &Td3Config,
-    resume: Option<&TrainingState>,
-    mut on_iteration: impl FnMut(&Iteration<'_>) -> bool,
-) -> Result<ContinuousAgent, TrainError> {
-    config.check()?;
-    let mut rng = seeded(config.seed);
-    let mut collector = Collector::new(
-        env_id,
-        config.buffer_size.min(config.total_timesteps),
-        config.seed,
-        config.gamma,
-    )?;
-    let (observation_dim, action_dim) = (collector.observation_dim(), collector.action_dim());
+impl Learner for Networks {
+    const DIAGNOSTICS: &'static [&'static str] = &["critic_loss", "actor_loss", "q_mean"];
 
-    // ---- θ, φ1, φ2 and their targets θ̄ ← θ, φ̄i ← φi ----
-    let mut actor_store = ParamStore::<f32>::new();
-    let actor = DeterministicActor::new(
-        &mut actor_store.root().sub("actor"),
-        observation_dim,
-        action_dim,
-        &config.hidden,
-        &mut rng,
-    );
-    let mut critic_store = ParamStore::<f32>::new();
-    let critics = TwinQ::new(
-        &mut critic_store.root(),
-        observation_dim,
-        action_dim,
-        &config.hidden,
-        &mut rng,
-    );
-    let actor_target = actor_store.clone();
-    let critic_target = critic_store.clone();
-    let adam = AdamConfig {
-        lr: config.learning_rate as f32,
-        ..AdamConfig::default()
-    };
-    let mut actor_optimizer = Adam::new(actor_store.trainable(), adam);
-    let mut critic_optimizer = Adam::new(critic_store.trainable(), adam);
-    let mut noise = NoiseProcess::new(config.action_noise, action_dim);
-    let (sigma, clip) = (
-        config.target_policy_noise as f32,
-        config.target_noise_clip as f32,
-    );
-
-    let mut window = Averages::default();
-    let mut history = Vec::new();
-    let mut actor_updates = 0;
-    let mut first_iteration = 1;
-    if let Some(state) = resume {
-        state.check("td3", env_id, config)?;
-        state.load_params("agent", &actor_store)?;
-        state.load_params("agent.actor_target", &actor_target)?;
-        state.load_params("agent.critic", &critic_store)?;
-        state.load_params("agent.critic_target", &critic_target)?;
-        state.load_optimizer("actor_optimizer", &mut actor_optimizer, &actor_store)?;
-        state.load_optimizer("critic_optimizer", &mut critic_optimizer, &critic_store)?;
-        actor_updates = state.count("actor_updates")?;
-        state.load("noise", &mut noise)?;
-        state.load("collector", &mut collector)?;
-        state.load("rng", &mut rng)?;
-        first_iteration = state.iteration + 1;
+    fn act(&self, observations: &Array2<f32>, _rng: &mut TrainerRng) -> Array2<f32> {
+        let params = self.actor_store.constants();
+        let mu = no_grad(|| {
+            self.actor
+                .forward(&params, &Var::constant(observations.clone()))
+        });
+        to_rows(mu.value(), mu.shape()[1])
     }
-    for t in collector.env_steps + 1..=config.total_timesteps {
-        // ---- act: uniform warm-up, then clip(μ_θ(s) + noise) ----
-        let unit = if t <= config.learning_starts {
-            collector.random_actions(&mut rng)
-        } else {
-            let params = actor_store.constants();
-            let mu = no_grad(|| actor.forward(&params, &rows(&collector.observations)));
-            add_noise(to_rows(mu.value(), action_dim), &mut noise, &mut rng)
+
+    fn update(
+        &mut self,
+        batch: &Batch,
+        step: usize,
+        rng: &mut TrainerRng,
+        iteration: usize,
+    ) -> Result<Vec<(&'static str, f64)>, TrainError> {
+        let (n, batch) = (batch.len(), Transitions::<f32>::new(batch));
+        let sigma = self.sigma;
+        let epsilon =
+            standard_normal_array::<f32>(n, batch.actions.shape()[1], rng).mapv(|e| e * sigma);
+        let y = critic_target(
+            &self.actor,
+            &self.actor_target.constants(),
+            &self.critics,
+            &self.critic_target.constants(),
+            &batch,
+            &epsilon,
+            self.noise_clip,
+        );
+
+        // φ1, φ2
+        let tape = Tape::new();
+        let phi = self.critic_store.bind(&tape);
+        let (l_phi, q_mean) = critic_loss(&self.critics, &phi, &batch, &y);
+        check_finite(&l_phi, "TD3 critic loss", iteration, &tape)?;
+        self.critic_optimizer
+            .step(&self.critic_store, &phi.gradients(&l_phi));
+        let mut diagnostics = vec![("critic_loss", l_phi.item() as f64), ("q_mean", q_mean)];
+
+        // every d-th step: θ through the updated first critic, then the targets
+        if step % self.policy_delay == 0 {
+            let tape = Tape::new();
+            let theta = self.actor_store.bind(&tape);
+            let critic_params = self.critic_store.constants();
+            let l_theta = actor_loss(&self.actor, &theta, &self.critics, &critic_params, &batch);
+            check_finite(&l_theta, "TD3 actor loss", iteration, &tape)?;
+            self.actor_optimizer
+                .step(&self.actor_store, &theta.gradients(&l_theta));
+            self.actor_target.polyak_from(&self.actor_store, self.tau);
+            self.critic_target.polyak_from(&self.critic_store, self.tau);
+            diagnostics.push(("actor_loss", l_theta.item() as f64));
+        }
+        Ok(diagnostics)
+    }
+
+    /// `actor_updates`: one every `d` gradient steps.
+    fn report(&self, gradient_steps: usize) -> Vec<(&'static str, f64)> {
+        vec![("actor_updates", (gradient_steps / self.policy_delay) as f64)]
+    }
+}
+
+// ---- the loop ----
+
+/// A TD3 trainer: the networks, and the environment, buffer, noise and generator of the loop.
+pub struct Td3 {
+    config: Td3Config,
+    env_id: String,
+    networks: Networks,
+    off_policy: OffPolicy,
+}
+
+impl Trainer for Td3 {
+    const NAME: &'static str = "td3";
+    type Config = Td3Config;
+    type Agent = ContinuousAgent;
+
+    fn steps_per_iteration(config: &Td3Config) -> usize {
+        config.log_interval
+    }
+
+    fn iterations(config: &Td3Config) -> usize {
+        config.schedule().iterations()
+    }
+
+    fn new(env_id: &str, config: &Td3Config) -> Result<Self, TrainError> {
+        let mut off_policy = OffPolicy::new(
+            env_id,
+            config.buffer_size,
+            config.total_timesteps,
+            config.gamma,
+            config.action_noise,
+            config.seed,
+        )?;
+        let (observation_dim, action_dim) = (
+            off_policy.collector.observation_dim(),
+            off_policy.collector.action_dim(),
+        );
+        let rng = &mut off_policy.rng;
+
+        // θ, φ1, φ2 and their targets θ̄ ← θ, φ̄i ← φi
+        let mut actor_store = ParamStore::<f32>::new();
+        let actor = DeterministicActor::new(
+            &mut actor_store.root().sub("actor"),
+            observation_dim,
+            action_dim,
+            &config.hidden,
+            rng,
+        );
+        let mut critic_store = ParamStore::<f32>::new();
+        let critics = TwinQ::new(
+            &mut critic_store.root(),
+            observation_dim,
+            action_dim,
+            &config.hidden,
+            rng,
+        );
+        let adam = AdamConfig {
+            lr: config.learning_rate as f32,
+            ..AdamConfig::default()
         };
-        if collector.step(&unit)? {
-            noise.reset();
-        }
-
-        // ---- learn ----
-        if t > config.learning_starts && t % config.train_freq == 0 {
-            for _ in 0..config.gradient_steps {
-                let batch = collector.buffer.sample(config.batch_size, &mut rng);
-                let s = rows(&batch.observations);
-                let a = batch_actions(&batch);
-
-                // y = r + γ(1 − d) min_i Q_φ̄i(s', clip(μ_θ̄(s') + clip(ε, −c, c), −1, 1))
-                let epsilon = standard_normal_array::<f32>(batch.len(), action_dim, &mut rng)
-                    .mapv(|e| e * sigma);
-                let y = critic_targets(
-                    &actor,
-                    &actor_target.constants(),
-                    &critics,
-                    &critic_target.constants(),
-                    &rows(&batch.next_observations),
-                    &vector(&batch.rewards),
-                    &vector(&batch.bootstrap_factors()),
-                    &epsilon,
-                    clip,
-                );
-
-                // φ: Σ_i mean (Q_φi(s, a) − y)²
-                let tape = Tape::new();
-                let params = critic_store.bind(&tape);
-                let (q1, q2) = critics.forward(&params, &s, &a);
-                let critic_loss = (&q1 - &y)
-                    .powi(2)
-                    .mean_all()
-                    .add(&(&q2 - &y).powi(2).mean_all());
-                check_finite("TD3 critic loss", critic_loss.item(), t)?;
-                critic_optimizer.step(&critic_store, &params.gradients(&critic_loss));
-                collector.gradient_steps += 1;
-                window.add("critic_loss", critic_loss.item() as f64);
-                window.add("q_mean", 0.5 * (mean(&q1) + mean(&q2)));
-
-                // every d-th step: θ on −mean Q_φ1(s, μ_θ(s)), then the targets
-                if collector.gradient_steps % config.policy_delay == 0 {
-                    let tape = Tape::new();
-                    let params = actor_store.bind(&tape);
-                    let policy_loss =
-                        actor_loss(&actor, &params, &critics.q1, &critic_store.constants(), &s);
-                    check_finite("TD3 actor loss", policy_loss.item(), t)?;
-                    actor_optimizer.step(&actor_store, &params.gradients(&policy_loss));
-                    actor_updates += 1;
-                    actor_target.polyak_from(&actor_store, config.tau as f32);
-                    critic_target.polyak_from(&critic_store, config.tau as f32);
-                    window.add("actor_loss", policy_loss.item() as f64);
-                }
-            }
-        }
-
-        if t % config.log_interval == 0 || t == config.total_timesteps {
-            let mut losses = window.take_as(&["critic_loss", "actor_loss", "q_mean"]);
-            losses.push(("actor_updates", actor_updates as f64));
-            let metrics = collector.metrics(first_iteration + history.len(), losses);
-            history.push(metrics.clone());
-            let snapshot = || {
-                let mut state = TrainingState::new("td3", env_id, &format!("{config:#?}"));
-                state.save_params("agent", &actor_store);
-                state.save_params("agent.actor_target", &actor_target);
-                state.save_params("agent.critic", &critic_store);
-                state.save_params("agent.critic_target", &critic_target);
-                state.save_optimizer("actor_optimizer", &actor_optimizer, &actor_store);
-                state.save_optimizer("critic_optimizer", &critic_optimizer, &critic_store);
-                state.put_u64("actor_updates", vec![actor_updates as u64]);
-                state.save("noise", &noise);
-                state.save("collector", &collector);
-                state.save("rng", &rng);
-                state
-            };
-            if !on_iteration(&Iteration::new(&metrics, &snapshot)) {
-                break;
-            }
-        }
+        let networks = Networks {
+            actor,
+            critics,
+            actor_target: actor_store.clone(),
+            critic_target: critic_store.clone(),
+            actor_optimizer: Adam::new(actor_store.trainable(), adam),
+            critic_optimizer: Adam::new(critic_store.trainable(), adam),
+            actor_store,
+            critic_store,
+            tau: config.tau as f32,
+            policy_delay: config.policy_delay,
+            sigma: config.target_policy_noise as f32,
+            noise_clip: config.target_noise_clip as f32,
+        };
+        Ok(Td3 {
+            config: config.clone(),
+            env_id: env_id.to_string(),
+            networks,
+            off_policy,
+        })
     }
 
-    let store = merge_stores(
-        &actor_store,
-        &[
-            ("actor_target", &actor_target),
-            ("critic", &critic_store),
-            ("critic_target", &critic_target),
-        ],
-    );
-    Ok(ContinuousAgent {
-        env_id: env_id.to_string(),
-        store,
-        actor: actor.mlp,
-        head: PolicyHead::Deterministic,
-        scale: collector.scale.clone(),
-        history,
-    })
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        self.off_policy
+            .iterate(&mut self.networks, &self.config.schedule(), iteration)
+    }
+
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        let n = &mut self.networks;
+        vec![
+            ("agent", Part::Params(&n.actor_store)),
+            ("agent.actor_target", Part::Params(&n.actor_target)),
+            ("agent.critic", Part::Params(&n.critic_store)),
+            ("agent.critic_target", Part::Params(&n.critic_target)),
+            (
+                "actor_optimizer",
+                Part::Optimizer(&mut n.actor_optimizer, &n.actor_store),
+            ),
+            (
+                "critic_optimizer",
+                Part::Optimizer(&mut n.critic_optimizer, &n.critic_store),
+            ),
+        ]
+        .into_iter()
+        .chain(self.off_policy.parts())
+        .collect()
+    }
+
+    fn into_agent(self) -> ContinuousAgent {
+        let n = self.networks;
+        let store = merge_stores(
+            &n.actor_store,
+            &[
+                ("actor_target", &n.actor_target),
+                ("critic", &n.critic_store),
+                ("critic_target", &n.critic_target),
+            ],
+        );
+        ContinuousAgent {
+            env_id: self.env_id,
+            store,
+            actor: n.actor.mlp,
+            head: PolicyHead::Deterministic,
+            scale: self.off_policy.collector.scale,
+        }
+    }
 }
