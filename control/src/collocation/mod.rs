@@ -102,7 +102,7 @@
 #![allow(non_snake_case)]
 
 use crate::constrained::equality_terms;
-use crate::constrained::{ConstraintValues, Constraints, Multipliers};
+use crate::constrained::{ConstraintValues, Constraints, Multipliers, NotConverged};
 use crate::ilqr::Problem;
 use crate::ilqr::problem::{
     as_column, copies, first_column, jacobian_by_identity_cotangent, symmetrise, to_matrix,
@@ -673,6 +673,40 @@ impl CollocationSolution {
     /// Newton steps over all outer iterations.
     pub fn newton_iterations(&self) -> usize {
         self.iterations.iter().map(|i| i.newton_iterations).sum()
+    }
+
+    /// `Ok` if the stopping rule was met, else the last update's measures (as
+    /// [`crate::constrained::ConstrainedSolution::check`]; the violation includes `‖d‖_∞`).
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::collocation::{CollocationOptions, DirectCollocation, Transcription};
+    /// use wengert_control::constrained::Constraints;
+    /// use wengert_control::ilqr::Problem;
+    ///
+    /// let problem = Problem::new(1, 1, 3, |x, u| x + u,
+    ///     |_, u| u.powi(2).sum(&[0], false), |x| x.sum(&[0], false) * 0.0);
+    /// let contradiction = Constraints::new(1, 1).with_goal(array![1.0]).with_goal(array![2.0]);
+    /// let collocation = DirectCollocation::new(&problem, |_, u| u.clone(), 1.0, contradiction,
+    ///     Transcription::Euler);
+    /// let solution = collocation.solve(&array![0.0], None, None, &CollocationOptions::default());
+    /// let error = solution.check().unwrap_err();
+    /// assert!((error.violation - 0.5).abs() < 1e-6 && error.to_string().starts_with("did not converge"));
+    /// ```
+    pub fn check(&self) -> Result<(), NotConverged> {
+        NotConverged::unless(
+            self.converged,
+            self.iterations.last().map(|last| {
+                (
+                    self.iterations.len(),
+                    last.violation,
+                    last.complementarity,
+                    last.stationarity,
+                    last.penalty,
+                )
+            }),
+        )
     }
 
     /// `max(‖d‖_∞, violation of the constraints)`.

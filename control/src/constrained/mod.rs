@@ -126,8 +126,8 @@ mod constraints;
 mod dual_gradient;
 
 pub use augmented_lagrangian::{
-    AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, OuterIteration,
-    augmented_lagrangian_problem, lagrangian_stationarity,
+    AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, NotConverged,
+    OuterIteration, augmented_lagrangian_problem, lagrangian_stationarity,
 };
 pub(crate) use constraints::equality_terms;
 pub use constraints::{
