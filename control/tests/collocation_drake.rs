@@ -346,3 +346,81 @@ fn drakes_pendulum_swing_up_by_hermite_simpson_collocation() {
         solution.cost
     );
 }
+
+/// Cart-pole swing-up (defaults: `m_c = 1`, `m_p = 0.1`, `l = 0.5`) from rest hanging down to
+/// `x_N = (0, π, 0, 0)` in `N h = 2` s at cost `∫ u² dt` (`ℓ = h u²`), by collocation from a
+/// straight-line guess and by AL-iLQR shooting from zero controls; returns both costs.
+fn cart_pole_swing_up(transcription: Transcription, h: f64, N: usize) -> (f64, f64) {
+    use wengert_control::systems::CartPole;
+    let goal = array![0.0, std::f64::consts::PI, 0.0, 0.0];
+    let ell = move |_: &Var<f64>, u: &Var<f64>| u.powi(2).sum(&[0], false) * h;
+    let problem = if transcription == Transcription::Euler {
+        Problem::new(
+            4,
+            1,
+            N,
+            move |x, u| x + &(CartPole::default().continuous(x, u) * h),
+            ell,
+            |x| x.sum(&[0], false) * 0.0,
+        )
+    } else {
+        Problem::from_system(CartPole::default(), h, N, ell, |x| x.sum(&[0], false) * 0.0)
+    };
+    let constraints = Constraints::new(4, 1).with_goal(goal.clone());
+    let x0 = array![0.0, 0.0, 0.0, 0.0];
+    let start = std::time::Instant::now();
+    let shooting = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
+        .solve(&problem, &constraints, &x0, None)
+        .unwrap();
+    let shooting_time = start.elapsed().as_secs_f64();
+    let collocation = DirectCollocation::from_system(
+        CartPole::default(),
+        h,
+        &problem,
+        constraints,
+        transcription,
+    );
+    let line = Array2::from_shape_fn((N + 1, 4), |(k, i)| goal[i] * k as f64 / N as f64);
+    let start = std::time::Instant::now();
+    let solution = collocation.solve(&x0, Some(&line), None, &CollocationOptions::default());
+    println!(
+        "cart-pole, {transcription:?}, h = {h}: AL-iLQR J {:.6} ({} updates, {} iLQR iterations, {shooting_time:.2} s, violation {:.1e}); collocation J {:.6} ({} updates, {} Newton steps, {:.2} s, violation {:.1e})",
+        shooting.cost,
+        shooting.iterations.len(),
+        shooting.inner_iterations(),
+        shooting.values.max_violation(),
+        solution.cost,
+        solution.iterations.len(),
+        solution.newton_iterations(),
+        start.elapsed().as_secs_f64(),
+        solution.max_violation()
+    );
+    if let Err(error) = shooting.check() {
+        panic!("AL-iLQR: {error}");
+    }
+    if let Err(error) = solution.check() {
+        panic!("collocation: {error}");
+    }
+    assert!(solution.max_violation() <= 1e-6);
+    (solution.cost, shooting.cost)
+}
+
+/// With Euler steps collocation and iLQR solve the same finite-dimensional problem
+/// (`N = 20`, `h = 0.1`): the same optimum, far inside the 1 % bar.
+#[test]
+fn cart_pole_swing_up_by_euler_collocation_costs_what_ilqr_does() {
+    let (collocation, shooting) = cart_pole_swing_up(Transcription::Euler, 0.1, 20);
+    let relative = (collocation - shooting).abs() / shooting;
+    assert!(relative < 0.01 && relative < 1e-5, "{relative}");
+}
+
+/// Hermite–Simpson collocation against RK4 shooting (`N = 40`, `h = 0.05`; measured J 54.189288
+/// against 53.809137, 0.7 %; at `h = 0.1` they differ by 2.5 %): different transcriptions, and
+/// collocation integrates the cost by the trapezoidal rule. About 15 s, so ignored.
+#[test]
+#[ignore = "about 15 s"]
+fn cart_pole_swing_up_by_hermite_simpson_is_within_one_percent_of_rk4_ilqr() {
+    let (collocation, shooting) = cart_pole_swing_up(Transcription::HermiteSimpson, 0.05, 40);
+    let relative = (collocation - shooting).abs() / shooting;
+    assert!(relative < 0.01, "{relative}");
+}
