@@ -879,6 +879,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shooting_vs_collocation_demo_ends_with_the_pole_upright() {
+        let trajectory = shooting_vs_collocation().unwrap();
+        let end = trajectory.x.row(20);
+        assert!((end[1] - PI).abs() < 1e-6 && end[0].abs() < 1e-6, "{end}");
+        assert_eq!(trajectory.extra.len(), 2);
+    }
+
+    #[test]
     fn unknown_demos_list_the_valid_ones() {
         let error = run("lqg", None).unwrap_err();
         assert!(error.contains("valid demos: lqr, ilqr-pendulum"), "{error}");
