@@ -282,3 +282,145 @@ fn acrobot_swing_up_by_euler_collocation_matches_shooting() {
     assert!((solution.cost - shooting.cost).abs() < 1e-5 * shooting.cost);
     assert!(max_abs_difference(&solution.x, &shooting.x) < 1e-3);
 }
+
+/// Drake's pendulum swing-up (`examples/pendulum`, `DirectCollocation` with 21 knots, the
+/// torque limit `|u| ≤ 3`, running cost `∫ 10 u² dt`, `x(0) = (0, 0)`, `x(t_f) = (π, 0)`, the
+/// initial guess a straight line over 4 s) on Drake's `PendulumPlant` (`m = 1`, `l = 0.5`,
+/// `b = 0.1`, `g = 9.81`). Drake lets the step vary in [0.2, 0.5] s; here it is fixed at
+/// `h = 0.2` s (`t_f = 4` s, the guess's span); free final time is not done. Hermite–Simpson,
+/// as Drake's. The knots reach `x_f` to 1e-6 (Drake's bar is 1e-3) at `J = 61.185692`; over
+/// 4 s the torque stays under the limit (max `|u|` 2.31), which binds only for shorter `t_f`.
+/// Replaying the knot controls open loop through RK4 drifts 0.24 from the (unstable) upright
+/// goal, which is why Drake stabilises the replay with a controller.
+#[test]
+fn drakes_pendulum_swing_up_by_hermite_simpson_collocation() {
+    let pendulum = wengert_control::systems::Pendulum {
+        mass: 1.0,
+        length: 0.5,
+        damping: 0.1,
+        gravity: 9.81,
+    };
+    let (h, N) = (0.2, 20);
+    let x_f = array![std::f64::consts::PI, 0.0];
+    let problem = Problem::from_system(
+        pendulum,
+        h,
+        N,
+        // The transcription sums ½ (ℓ_t + ℓ_{t+1}), so ℓ carries the step: ∫ 10 u² dt.
+        move |_, u| u.powi(2).sum(&[0], false) * (10.0 * h),
+        |x| x.sum(&[0], false) * 0.0,
+    );
+    let constraints = Constraints::new(2, 1)
+        .with_control_bounds(array![-3.0], array![3.0])
+        .with_goal(x_f.clone());
+    let collocation = DirectCollocation::from_system(
+        pendulum,
+        h,
+        &problem,
+        constraints,
+        Transcription::HermiteSimpson,
+    );
+    let x0 = array![0.0, 0.0];
+    let line = Array2::from_shape_fn((N + 1, 2), |(k, i)| x_f[i] * k as f64 / N as f64);
+    let start = std::time::Instant::now();
+    let solution = collocation.solve(&x0, Some(&line), None, &CollocationOptions::default());
+    if let Err(error) = solution.check() {
+        panic!("{error}");
+    }
+    let x_N = solution.x.row(N).to_owned();
+    let u_max = solution.u.iter().fold(0.0f64, |a, u| a.max(u.abs()));
+    println!(
+        "pendulum: J {:.6} after {} updates and {} Newton steps ({:.2} s), x_N = {x_N}, violation {:.1e}, max |u| {u_max:.6}",
+        solution.cost,
+        solution.iterations.len(),
+        solution.newton_iterations(),
+        start.elapsed().as_secs_f64(),
+        solution.max_violation()
+    );
+    assert!(solution.max_violation() <= 1e-6);
+    assert!((&x_N - &x_f).iter().all(|e| e.abs() <= 1e-6));
+    assert!(u_max <= 3.0 + 1e-6);
+    assert!(
+        (solution.cost - 61.185692).abs() < 1e-4,
+        "{}",
+        solution.cost
+    );
+}
+
+/// Cart-pole swing-up (defaults: `m_c = 1`, `m_p = 0.1`, `l = 0.5`) from rest hanging down to
+/// `x_N = (0, π, 0, 0)` in `N h = 2` s at cost `∫ u² dt` (`ℓ = h u²`), by collocation from a
+/// straight-line guess and by AL-iLQR shooting from zero controls; returns both costs.
+fn cart_pole_swing_up(transcription: Transcription, h: f64, N: usize) -> (f64, f64) {
+    use wengert_control::systems::CartPole;
+    let goal = array![0.0, std::f64::consts::PI, 0.0, 0.0];
+    let ell = move |_: &Var<f64>, u: &Var<f64>| u.powi(2).sum(&[0], false) * h;
+    let problem = if transcription == Transcription::Euler {
+        Problem::new(
+            4,
+            1,
+            N,
+            move |x, u| x + &(CartPole::default().continuous(x, u) * h),
+            ell,
+            |x| x.sum(&[0], false) * 0.0,
+        )
+    } else {
+        Problem::from_system(CartPole::default(), h, N, ell, |x| x.sum(&[0], false) * 0.0)
+    };
+    let constraints = Constraints::new(4, 1).with_goal(goal.clone());
+    let x0 = array![0.0, 0.0, 0.0, 0.0];
+    let start = std::time::Instant::now();
+    let shooting = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
+        .solve(&problem, &constraints, &x0, None)
+        .unwrap();
+    let shooting_time = start.elapsed().as_secs_f64();
+    let collocation = DirectCollocation::from_system(
+        CartPole::default(),
+        h,
+        &problem,
+        constraints,
+        transcription,
+    );
+    let line = Array2::from_shape_fn((N + 1, 4), |(k, i)| goal[i] * k as f64 / N as f64);
+    let start = std::time::Instant::now();
+    let solution = collocation.solve(&x0, Some(&line), None, &CollocationOptions::default());
+    println!(
+        "cart-pole, {transcription:?}, h = {h}: AL-iLQR J {:.6} ({} updates, {} iLQR iterations, {shooting_time:.2} s, violation {:.1e}); collocation J {:.6} ({} updates, {} Newton steps, {:.2} s, violation {:.1e})",
+        shooting.cost,
+        shooting.iterations.len(),
+        shooting.inner_iterations(),
+        shooting.values.max_violation(),
+        solution.cost,
+        solution.iterations.len(),
+        solution.newton_iterations(),
+        start.elapsed().as_secs_f64(),
+        solution.max_violation()
+    );
+    if let Err(error) = shooting.check() {
+        panic!("AL-iLQR: {error}");
+    }
+    if let Err(error) = solution.check() {
+        panic!("collocation: {error}");
+    }
+    assert!(solution.max_violation() <= 1e-6);
+    (solution.cost, shooting.cost)
+}
+
+/// With Euler steps collocation and iLQR solve the same finite-dimensional problem
+/// (`N = 20`, `h = 0.1`): the same optimum, far inside the 1 % bar.
+#[test]
+fn cart_pole_swing_up_by_euler_collocation_costs_what_ilqr_does() {
+    let (collocation, shooting) = cart_pole_swing_up(Transcription::Euler, 0.1, 20);
+    let relative = (collocation - shooting).abs() / shooting;
+    assert!(relative < 1e-5, "{relative}");
+}
+
+/// Hermite–Simpson collocation against RK4 shooting (`N = 40`, `h = 0.05`; measured J 54.189288
+/// against 53.809137, 0.7 %; at `h = 0.1` they differ by 2.5 %): different transcriptions, and
+/// collocation integrates the cost by the trapezoidal rule. About 15 s, so ignored.
+#[test]
+#[ignore = "about 15 s"]
+fn cart_pole_swing_up_by_hermite_simpson_is_within_one_percent_of_rk4_ilqr() {
+    let (collocation, shooting) = cart_pole_swing_up(Transcription::HermiteSimpson, 0.05, 40);
+    let relative = (collocation - shooting).abs() / shooting;
+    assert!(relative < 0.01, "{relative}");
+}

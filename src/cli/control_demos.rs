@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use ndarray::{Array1, Array2, Axis, array, s};
 use wengert::autograd::{Tensor, Var};
-use wengert::control::collocation::{CollocationOptions, DirectCollocation, Transcription};
+use wengert::control::collocation::{
+    CollocationOptions, CollocationSolution, DirectCollocation, Transcription,
+};
 use wengert::control::constrained::{
     AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, Constraints,
     DualGradientDescent, DualGradientOptions,
@@ -16,7 +18,7 @@ use wengert::control::constrained::{
 use wengert::control::ilqr::{Ilqr, IlqrOptions, IlqrSolution, Method, Problem, quadratic_cost};
 use wengert::control::lqr::{DareProblem, LqrProblem, RiccatiOptions};
 use wengert::control::planners::{Mpc, Planner};
-use wengert::control::systems::{Acrobot, CartPole, DoubleIntegrator, Pendulum, Unicycle};
+use wengert::control::systems::{Acrobot, CartPole, DoubleIntegrator, Pendulum, System, Unicycle};
 use wengert::rl::env::{Env, PhysicalState};
 
 use super::plot::{self, Series};
@@ -78,6 +80,21 @@ pub const DEMOS: &[Demo] = &[
         name: "constrained-car",
         about: "trajax's car around an obstacle to a goal: augmented-Lagrangian iLQR, dual gradient descent, collocation",
         run: constrained_car,
+    },
+    Demo {
+        name: "collocation-pendulum",
+        about: "Drake's pendulum swing-up by Hermite–Simpson collocation: 21 knots, |u| ≤ 3, from a straight line",
+        run: collocation_pendulum,
+    },
+    Demo {
+        name: "al-ilqr-acrobot",
+        about: "trajax's acrobot swing-up to an exact goal with |u| ≤ 5 by augmented-Lagrangian iLQR",
+        run: al_ilqr_acrobot,
+    },
+    Demo {
+        name: "shooting-vs-collocation",
+        about: "cart-pole swing-up to an exact goal: AL-iLQR shooting against Euler collocation, the same problem",
+        run: shooting_vs_collocation,
     },
 ];
 
@@ -630,6 +647,224 @@ fn constrained_car() -> Result<Trajectory, String> {
     })
 }
 
+fn print_collocation(name: &str, solution: &CollocationSolution) {
+    println!(
+        "{name}: converged {} after {} multiplier updates ({} Newton steps), cost {:.6}, violation {:.1e}",
+        solution.converged,
+        solution.iterations.len(),
+        solution.newton_iterations(),
+        solution.cost,
+        solution.max_violation()
+    );
+    for (k, report) in solution.iterations.iter().enumerate() {
+        println!(
+            "  {:3}  J {:10.6}  violation {:.2e}  defect {:.2e}  ‖∇L‖ {:.2e}  ρ {:.0e}  Newton {:3}",
+            k + 1,
+            report.cost,
+            report.violation,
+            report.defect,
+            report.stationarity,
+            report.penalty,
+            report.newton_iterations
+        );
+    }
+}
+
+/// Drake's pendulum swing-up (`examples/pendulum`): `PendulumPlant` (`m = 1`, `l = 0.5`,
+/// `b = 0.1`), 21 knots, `|u| ≤ 3`, `∫ 10 u² dt`, `(0, 0)` to `(π, 0)`, the initial guess a
+/// straight line over 4 s; the step is fixed at 0.2 s (Drake lets it vary in [0.2, 0.5]).
+fn collocation_pendulum() -> Result<Trajectory, String> {
+    let pendulum = Pendulum {
+        mass: 1.0,
+        length: 0.5,
+        damping: 0.1,
+        gravity: 9.81,
+    };
+    let (h, N) = (0.2, 20);
+    let x_f = array![PI, 0.0];
+    let problem = Problem::from_system(
+        pendulum,
+        h,
+        N,
+        move |_, u| u.powi(2).sum(&[0], false) * (10.0 * h),
+        |x| x.sum(&[0], false) * 0.0,
+    );
+    let constraints = Constraints::new(2, 1)
+        .with_control_bounds(array![-3.0], array![3.0])
+        .with_goal(x_f.clone());
+    let line = Array2::from_shape_fn((N + 1, 2), |(k, i)| x_f[i] * k as f64 / N as f64);
+    let solution = DirectCollocation::from_system(
+        pendulum,
+        h,
+        &problem,
+        constraints,
+        Transcription::HermiteSimpson,
+    )
+    .solve(
+        &array![0.0, 0.0],
+        Some(&line),
+        None,
+        &CollocationOptions::default(),
+    );
+    print_collocation("Hermite–Simpson collocation on Drake's pendulum", &solution);
+    solution.check().map_err(|e| e.to_string())?;
+    println!("  x_N = {:.8}", solution.x.row(N));
+    let convergence = ExtraPlot {
+        file: "convergence.svg",
+        title: "Drake's pendulum: violation per multiplier update".into(),
+        x_label: "multiplier update",
+        y_label: "log10 max violation (defects included)",
+        series: vec![violation_series(
+            "Hermite–Simpson collocation",
+            solution.iterations.iter().map(|i| i.violation),
+        )],
+    };
+    Ok(Trajectory {
+        dt: h,
+        x: solution.x,
+        u: solution.u,
+        state_names: &["θ", "θ̇"],
+        control_names: &["u"],
+        extra: vec![convergence],
+    })
+}
+
+/// trajax's `testConstrainedAcrobotSolve`: its acrobot (this crate's with inertias 1.25 about
+/// the joints, g = 9.8), T = 50 Euler steps of 0.1 s, `½ 0.1 ‖x − goal‖² + ½ 0.01 u²`, no
+/// terminal cost, `x_T = goal = (π, 0, 0, 0)`, `|u| ≤ 5`, from rest with zero controls.
+fn al_ilqr_acrobot() -> Result<Trajectory, String> {
+    let acrobot = Acrobot {
+        inertias: [1.25, 1.25],
+        gravity: 9.8,
+        ..Acrobot::default()
+    };
+    let goal = array![PI, 0.0, 0.0, 0.0];
+    let target = goal.clone();
+    let problem = Problem::new(
+        4,
+        1,
+        50,
+        move |x, u| x + &(acrobot.continuous(x, u) * 0.1),
+        move |x, u| {
+            quadratic_cost(x, &target, &array![0.1, 0.1, 0.1, 0.1])
+                + u.powi(2).sum(&[0], false) * 0.005
+        },
+        |x| x.sum(&[0], false) * 0.0,
+    );
+    let constraints = Constraints::new(4, 1)
+        .with_control_bounds(array![-5.0], array![5.0])
+        .with_goal(goal);
+    let solution = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
+        .solve(&problem, &constraints, &array![0.0, 0.0, 0.0, 0.0], None)
+        .map_err(|e| e.to_string())?;
+    print_outer("augmented-Lagrangian iLQR on trajax's acrobot", &solution);
+    solution.check().map_err(|e| e.to_string())?;
+    println!(
+        "  x_T = {:.8}, λ_T = {:.4}",
+        solution.x.row(50),
+        solution.multipliers.lambda_T
+    );
+    let convergence = ExtraPlot {
+        file: "convergence.svg",
+        title: "trajax's acrobot: violation per multiplier update".into(),
+        x_label: "multiplier update",
+        y_label: "log10 max violation",
+        series: vec![violation_series(
+            "AL-iLQR",
+            solution.iterations.iter().map(|i| i.violation),
+        )],
+    };
+    Ok(Trajectory {
+        dt: 0.1,
+        x: solution.x,
+        u: solution.u,
+        state_names: &["θ₁", "θ₂", "θ̇₁", "θ̇₂"],
+        control_names: &["τ"],
+        extra: vec![convergence],
+    })
+}
+
+/// The cart-pole from rest hanging down to `x_N = (0, π, 0, 0)` in 2 s, `N = 20` Euler steps
+/// of 0.1 s, cost `∫ u² dt`: AL-iLQR (shooting, from zero controls) and Euler collocation (from
+/// a straight line) solve the same finite-dimensional problem, by different routes.
+fn shooting_vs_collocation() -> Result<Trajectory, String> {
+    let (h, N) = (0.1, 20);
+    let goal = array![0.0, PI, 0.0, 0.0];
+    let problem = Problem::new(
+        4,
+        1,
+        N,
+        move |x, u| x + &(CartPole::default().continuous(x, u) * h),
+        move |_, u| u.powi(2).sum(&[0], false) * h,
+        |x| x.sum(&[0], false) * 0.0,
+    );
+    let constraints = Constraints::new(4, 1).with_goal(goal.clone());
+    let x0 = array![0.0, 0.0, 0.0, 0.0];
+    let start = std::time::Instant::now();
+    let shooting = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
+        .solve(&problem, &constraints, &x0, None)
+        .map_err(|e| e.to_string())?;
+    let shooting_time = start.elapsed().as_secs_f64();
+    print_outer("AL-iLQR (shooting) on the cart-pole", &shooting);
+    let line = Array2::from_shape_fn((N + 1, 4), |(k, i)| goal[i] * k as f64 / N as f64);
+    let start = std::time::Instant::now();
+    let collocation = DirectCollocation::from_system(
+        CartPole::default(),
+        h,
+        &problem,
+        constraints,
+        Transcription::Euler,
+    )
+    .solve(&x0, Some(&line), None, &CollocationOptions::default());
+    let collocation_time = start.elapsed().as_secs_f64();
+    print_collocation("Euler collocation on the cart-pole", &collocation);
+    shooting.check().map_err(|e| format!("AL-iLQR: {e}"))?;
+    collocation
+        .check()
+        .map_err(|e| format!("collocation: {e}"))?;
+    println!(
+        "shooting: J {:.6} in {shooting_time:.2} s; collocation: J {:.6} in {collocation_time:.2} s; relative difference {:.1e}",
+        shooting.cost,
+        collocation.cost,
+        (collocation.cost - shooting.cost).abs() / shooting.cost
+    );
+    let time: Vec<f64> = (0..=N).map(|t| t as f64 * h).collect();
+    let convergence = ExtraPlot {
+        file: "convergence.svg",
+        title: "cart-pole: violation per multiplier update".into(),
+        x_label: "multiplier update",
+        y_label: "log10 max violation",
+        series: vec![
+            violation_series(
+                "AL-iLQR (shooting)",
+                shooting.iterations.iter().map(|i| i.violation),
+            ),
+            violation_series(
+                "Euler collocation (defects included)",
+                collocation.iterations.iter().map(|i| i.violation),
+            ),
+        ],
+    };
+    let angles = ExtraPlot {
+        file: "pole-angle.svg",
+        title: "cart-pole: pole angle θ, shooting and collocation".into(),
+        x_label: "time (s)",
+        y_label: "θ (rad)",
+        series: vec![
+            Series::line("AL-iLQR", time.clone(), shooting.x.column(1).to_vec()),
+            Series::line("Euler collocation", time, collocation.x.column(1).to_vec()),
+        ],
+    };
+    Ok(Trajectory {
+        dt: h,
+        x: shooting.x,
+        u: shooting.u,
+        state_names: &["p", "θ", "ṗ", "θ̇"],
+        control_names: &["u"],
+        extra: vec![convergence, angles],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,6 +876,14 @@ mod tests {
         assert_eq!(trajectory.u.nrows(), 50);
         let end = trajectory.x.row(50);
         assert!(end.iter().all(|v| v.abs() < 0.05), "{end}");
+    }
+
+    #[test]
+    fn the_shooting_vs_collocation_demo_ends_with_the_pole_upright() {
+        let trajectory = shooting_vs_collocation().unwrap();
+        let end = trajectory.x.row(20);
+        assert!((end[1] - PI).abs() < 1e-6 && end[0].abs() < 1e-6, "{end}");
+        assert_eq!(trajectory.extra.len(), 2);
     }
 
     #[test]

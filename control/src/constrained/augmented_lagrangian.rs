@@ -191,7 +191,98 @@ impl ConstrainedSolution {
     pub fn inner_iterations(&self) -> usize {
         self.iterations.iter().map(|i| i.inner_iterations).sum()
     }
+
+    /// `Ok` if the stopping rule was met, else the last update's violation, complementarity,
+    /// stationarity and penalty: on infeasible constraints (say `x_N = a` and `x_N = b`) the
+    /// solver stops after `max_outer_iterations` with a finite trajectory and a violation
+    /// bounded away from zero (`‖a − b‖_∞ / 2` there), and this names it.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::constrained::{AugmentedLagrangianIlqr, AugmentedLagrangianOptions, Constraints};
+    /// use wengert_control::ilqr::Problem;
+    ///
+    /// let problem = Problem::new(1, 1, 3, |x, u| x + u,
+    ///     |_, u| u.powi(2).sum(&[0], false), |x| x.sum(&[0], false) * 0.0);
+    /// let contradiction = Constraints::new(1, 1).with_goal(array![1.0]).with_goal(array![2.0]);
+    /// let solution = AugmentedLagrangianIlqr::new(AugmentedLagrangianOptions::default())
+    ///     .solve(&problem, &contradiction, &array![0.0], None).unwrap();
+    /// let error = solution.check().unwrap_err();
+    /// assert!((error.violation - 0.5).abs() < 1e-6);
+    /// assert!(error.to_string().starts_with("did not converge in 30 multiplier updates: constraint violation 5.0e-1"));
+    /// ```
+    pub fn check(&self) -> Result<(), NotConverged> {
+        NotConverged::unless(
+            self.converged,
+            self.iterations.last().map(|last| {
+                (
+                    self.iterations.len(),
+                    last.violation,
+                    last.complementarity,
+                    last.stationarity,
+                    last.penalty,
+                )
+            }),
+        )
+    }
 }
+
+/// A constrained solve that stopped without meeting its stopping rule (see
+/// [`ConstrainedSolution::check`]), with the last multiplier update's measures.
+///
+/// ```
+/// use wengert_control::constrained::NotConverged;
+/// let error = NotConverged { updates: 3, violation: 0.5, complementarity: 0.0, stationarity: 1e-9, penalty: 1e8 };
+/// assert!(error.to_string().contains("constraint violation 5.0e-1"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotConverged {
+    /// Multiplier updates made.
+    pub updates: usize,
+    /// `max(‖h‖_∞, max g⁺, ‖h_T‖_∞)` (and `‖d‖_∞` for collocation) at the last one.
+    pub violation: f64,
+    /// `max_i |min(−g_i, μ_i)|` there.
+    pub complementarity: f64,
+    /// The stationarity there.
+    pub stationarity: f64,
+    /// `ρ` there.
+    pub penalty: f64,
+}
+
+impl NotConverged {
+    pub(crate) fn unless(
+        converged: bool,
+        last: Option<(usize, f64, f64, f64, f64)>,
+    ) -> Result<(), NotConverged> {
+        if converged {
+            return Ok(());
+        }
+        let (updates, violation, complementarity, stationarity, penalty) =
+            last.unwrap_or((0, f64::INFINITY, f64::INFINITY, f64::INFINITY, 0.0));
+        Err(NotConverged {
+            updates,
+            violation,
+            complementarity,
+            stationarity,
+            penalty,
+        })
+    }
+}
+
+impl std::fmt::Display for NotConverged {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "did not converge in {} multiplier updates: constraint violation {:.1e}, \
+             complementarity {:.1e}, stationarity {:.1e} at penalty ρ = {:.0e} \
+             (a violation that stays put while ρ grows means infeasible constraints)",
+            self.updates, self.violation, self.complementarity, self.stationarity, self.penalty
+        )
+    }
+}
+
+impl std::error::Error for NotConverged {}
 
 /// Augmented-Lagrangian iLQR.
 ///

@@ -117,7 +117,10 @@
 //!   [`Multipliers`].
 //! - [`AugmentedLagrangianIlqr`] and [`DualGradientDescent`]: the two outer loops, returning a
 //!   [`ConstrainedSolution`] with one [`OuterIteration`] (cost, violation, stationarity,
-//!   penalty, multipliers) per multiplier update.
+//!   penalty, multipliers) per multiplier update. [`ConstrainedSolution::check`] turns a run
+//!   that missed the stopping rule into a [`NotConverged`] error naming the violation: on
+//!   infeasible constraints (`x_N = 1` and `x_N = 2`) both outer loops stop after their update
+//!   budget with a finite trajectory and the violation stuck at its least value, 0.5.
 //! - [`crate::collocation`]: the same problems by direct collocation.
 #![allow(non_snake_case)]
 
@@ -126,8 +129,8 @@ mod constraints;
 mod dual_gradient;
 
 pub use augmented_lagrangian::{
-    AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, OuterIteration,
-    augmented_lagrangian_problem, lagrangian_stationarity,
+    AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, NotConverged,
+    OuterIteration, augmented_lagrangian_problem, lagrangian_stationarity,
 };
 pub(crate) use constraints::equality_terms;
 pub use constraints::{
