@@ -3,8 +3,8 @@
 //!
 //! `cargo run --release --example npg_cartpole [seed] [env_id] [key=value]…`
 
-use wengert::rl::algorithms::trpo::{Trpo, TrpoConfig};
 use wengert::rl::algorithms::preset;
+use wengert::rl::algorithms::trpo::{Trpo, TrpoConfig};
 use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
 use wengert::rl::train::evaluate;

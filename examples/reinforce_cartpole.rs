@@ -2,8 +2,8 @@
 //!
 //! `cargo run --release --example reinforce_cartpole [seed] [key=value]…`
 
-use wengert::rl::algorithms::reinforce::{Reinforce, ReinforceConfig};
 use wengert::rl::algorithms::preset;
+use wengert::rl::algorithms::reinforce::{Reinforce, ReinforceConfig};
 use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
 use wengert::rl::train::evaluate;

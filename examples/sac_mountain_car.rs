@@ -4,8 +4,8 @@
 //!
 //! `cargo run --release --example sac_mountain_car [seed] [key=value]…`
 
-use wengert::rl::algorithms::sac::{Sac, SacConfig};
 use wengert::rl::algorithms::preset;
+use wengert::rl::algorithms::sac::{Sac, SacConfig};
 use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
 use wengert::rl::train::evaluate;

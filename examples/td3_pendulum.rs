@@ -3,8 +3,8 @@
 //!
 //! `cargo run --release --example td3_pendulum [seed] [key=value]…`
 
-use wengert::rl::algorithms::td3::{Td3, Td3Config};
 use wengert::rl::algorithms::preset;
+use wengert::rl::algorithms::td3::{Td3, Td3Config};
 use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
 use wengert::rl::train::evaluate;

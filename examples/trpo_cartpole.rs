@@ -4,8 +4,8 @@
 //! argument runs the same program on another environment with its preset (e.g. `Pendulum-v1`),
 //! the rest override settings (e.g. `target_kl=0.02`).
 
-use wengert::rl::algorithms::trpo::{Trpo, TrpoConfig};
 use wengert::rl::algorithms::preset;
+use wengert::rl::algorithms::trpo::{Trpo, TrpoConfig};
 use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
 use wengert::rl::train::evaluate;

@@ -45,21 +45,45 @@ const ENVIRONMENTS: [(&str, &str); 5] = [
 fn tiny(algorithm: &str) -> (Vec<&'static str>, usize) {
     match algorithm {
         "ppo" => (
-            vec!["num_envs=2", "num_steps=16", "num_minibatches=2", "update_epochs=2", "hidden=8,8"],
+            vec![
+                "num_envs=2",
+                "num_steps=16",
+                "num_minibatches=2",
+                "update_epochs=2",
+                "hidden=8,8",
+            ],
             64,
         ),
         "reinforce" => (vec!["num_envs=2", "num_steps=16", "hidden=8,8"], 64),
         "a2c" => (vec!["num_envs=2", "num_steps=16", "hidden=8,8"], 64),
         "trpo" | "npg" => (
-            vec!["num_envs=2", "num_steps=16", "batch_size=16", "n_critic_updates=1", "hidden=8,8"],
+            vec![
+                "num_envs=2",
+                "num_steps=16",
+                "batch_size=16",
+                "n_critic_updates=1",
+                "hidden=8,8",
+            ],
             64,
         ),
         "dqn" => (
-            vec!["buffer_size=256", "learning_starts=16", "batch_size=8", "log_interval=32", "hidden=8,8"],
+            vec![
+                "buffer_size=256",
+                "learning_starts=16",
+                "batch_size=8",
+                "log_interval=32",
+                "hidden=8,8",
+            ],
             64,
         ),
         _ => (
-            vec!["buffer_size=256", "learning_starts=16", "batch_size=8", "log_interval=32", "hidden=8,8"],
+            vec![
+                "buffer_size=256",
+                "learning_starts=16",
+                "batch_size=8",
+                "log_interval=32",
+                "hidden=8,8",
+            ],
             64,
         ),
     }
@@ -78,7 +102,14 @@ fn evaluation_line(stdout: &str) -> String {
 fn check_pair(algorithm: &str, env: &str, env_id: &str, runs: &Path) {
     let (settings, budget) = tiny(algorithm);
     let mut train = wengert();
-    train.args(["train", algorithm, env, "--no-progress", "--eval-episodes", "2"]);
+    train.args([
+        "train",
+        algorithm,
+        env,
+        "--no-progress",
+        "--eval-episodes",
+        "2",
+    ]);
     train.args(["--set", &format!("total_timesteps={budget}")]);
     for s in &settings {
         train.args(["--set", s]);
@@ -97,7 +128,10 @@ fn check_pair(algorithm: &str, env: &str, env_id: &str, runs: &Path) {
         .unwrap();
     assert!(output.status.success(), "{what} eval: {}", text(&output));
     let evaluated = evaluation_line(&String::from_utf8_lossy(&output.stdout));
-    assert_eq!(evaluated, trained, "{what}: eval reproduces the training's evaluation");
+    assert_eq!(
+        evaluated, trained,
+        "{what}: eval reproduces the training's evaluation"
+    );
 
     let gif = runs.join(format!("{algorithm}-{env}.gif"));
     let output = wengert()
@@ -176,7 +210,13 @@ fn every_setting_of_every_algorithm_out_of_range_on_the_command_line_exits_2_wri
                 .output()
                 .unwrap();
             let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(2), "{} {key}: {}", algorithm.name, text(&output));
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{} {key}: {}",
+                algorithm.name,
+                text(&output)
+            );
             assert!(
                 stderr.contains(&format!("`{key}`")) && stderr.contains(&range.to_string()),
                 "{} {key}: {stderr}",

@@ -46,7 +46,6 @@ use nn::ParamStore;
 use nn::optim::Optimizer;
 use rand::rngs::ChaCha12Rng;
 
-
 /// The generator every trainer draws from: ChaCha12, the algorithm behind `rand`'s `StdRng`
 /// (so `seed_from_u64(s)` gives the very same stream), but one whose position can be saved.
 pub type TrainerRng = ChaCha12Rng;
@@ -477,4 +476,3 @@ impl Clock {
         self.before + self.start.elapsed().as_secs_f64()
     }
 }
-

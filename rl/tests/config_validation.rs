@@ -53,14 +53,16 @@ fn every_out_of_range_value_of_every_setting_is_refused_with_its_name_and_range(
     let mut checked = 0;
     for algorithm in ALGORITHMS {
         let env = env_for(algorithm);
-        resolve(algorithm.name, env, 1, &[]).unwrap_or_else(|e| {
-            panic!("{}'s preset for {env} is valid: {e}", algorithm.name)
-        });
+        resolve(algorithm.name, env, 1, &[])
+            .unwrap_or_else(|e| panic!("{}'s preset for {env} is valid: {e}", algorithm.name));
         for (key, range) in algorithm.ranges() {
             for value in bad_values(range).into_iter().map(text) {
                 let settings = [(key.to_string(), value.clone())];
                 let error = match resolve(algorithm.name, env, 1, &settings) {
-                    Ok(_) => panic!("{} accepted {key} = {value} (range {range})", algorithm.name),
+                    Ok(_) => panic!(
+                        "{} accepted {key} = {value} (range {range})",
+                        algorithm.name
+                    ),
                     Err(e) => e.to_string(),
                 };
                 assert!(
@@ -105,7 +107,11 @@ fn every_numeric_setting_has_a_declared_range() {
                     1,
                     &[(key.to_string(), "none".to_string())],
                 );
-                assert!(error.is_ok(), "{}: `{key}` is not a setting", algorithm.name);
+                assert!(
+                    error.is_ok(),
+                    "{}: `{key}` is not a setting",
+                    algorithm.name
+                );
             }
         }
     }

@@ -58,7 +58,9 @@ fn a_batch_that_does_not_split_into_minibatches_is_rejected() {
         num_minibatches: 4,
         ..preset("ppo", "Unknown-v0").unwrap()
     };
-    let error = train::<Ppo>("CartPole-v1", &config, |_| true).err().unwrap();
+    let error = train::<Ppo>("CartPole-v1", &config, |_| true)
+        .err()
+        .unwrap();
     assert!(
         error
             .to_string()

@@ -128,7 +128,8 @@ fn the_whole_loss_is_gradchecked_and_is_the_sum_of_its_terms() {
         assert_eq!(diagnostics.value_loss, l_v.item());
         // −L^CLIP − c_H H
         assert!(
-            (policy_terms.item() - (diagnostics.policy_loss - config.ent_coef * diagnostics.entropy))
+            (policy_terms.item()
+                - (diagnostics.policy_loss - config.ent_coef * diagnostics.entropy))
                 .abs()
                 < 1e-12
         );

@@ -417,7 +417,7 @@ mod tests {
             env: "CartPole-v1".into(),
             seed: 3,
             settings: BTreeMap::from([("total_timesteps".into(), "2048".into())]),
-            resolved: "PpoConfig {\n    gamma: 0.98,\n}".into(),
+            resolved: toml::from_str("gamma = 0.98\nhidden = [64, 64]").unwrap(),
         };
         assert_eq!(config.directory_name(), "ppo-cartpole-v1-3");
         let text = toml::to_string(&config).unwrap();

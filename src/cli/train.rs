@@ -187,7 +187,9 @@ fn resume(run: &Path, args: &TrainArgs) -> Result<Outcome, String> {
         let resolved = algorithms::resolve(&config.algorithm, &config.env, config.seed, &settings)
             .map_err(|e| e.to_string())?;
         config.resolved = toml::from_str(&resolved).expect("resolve writes TOML");
-        config.settings.insert("total_timesteps".into(), budget.to_string());
+        config
+            .settings
+            .insert("total_timesteps".into(), budget.to_string());
         config.write(&run)?;
         if state.status == Status::Finished {
             state.status = Status::Stopped;
@@ -377,8 +379,8 @@ fn train(
                 || args.stop_after.is_some_and(|steps| m.env_steps >= steps);
             // The last iteration (the next one would pass the budget) also saves the training
             // state, so that a finished run's budget can be extended with `--resume`.
-            let last_iteration = budget
-                .is_some_and(|b| m.env_steps + (m.env_steps - previous_steps) > b);
+            let last_iteration =
+                budget.is_some_and(|b| m.env_steps + (m.env_steps - previous_steps) > b);
             let due = m.env_steps / checkpoint_every > previous_steps / checkpoint_every
                 || last_iteration;
             previous_steps = m.env_steps;

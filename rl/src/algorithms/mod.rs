@@ -99,7 +99,6 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/trpo.toml"),
         driver: &Entry::<trpo::Trpo>(PhantomData),
     },
-
     Algorithm {
         name: "npg",
         about: "Natural policy gradient: conjugate gradient on Fisher-vector products, step to the KL radius",
@@ -108,7 +107,6 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/npg.toml"),
         driver: &Entry::<trpo::Trpo>(PhantomData),
     },
-
     Algorithm {
         name: "dqn",
         about: "Deep Q-Network: replay, target network, Huber loss; switches double, dueling, prioritized, n_step",
@@ -117,7 +115,6 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/dqn.toml"),
         driver: &Entry::<dqn::Dqn>(PhantomData),
     },
-
     Algorithm {
         name: "ddpg",
         about: "Deep Deterministic Policy Gradient: deterministic actor, target networks",
@@ -126,7 +123,6 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/ddpg.toml"),
         driver: &Entry::<ddpg::Ddpg>(PhantomData),
     },
-
     Algorithm {
         name: "td3",
         about: "TD3: clipped double Q, target policy smoothing, delayed policy updates",
@@ -135,7 +131,6 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/td3.toml"),
         driver: &Entry::<td3::Td3>(PhantomData),
     },
-
     Algorithm {
         name: "sac",
         about: "Soft Actor-Critic: twin Q, tanh-Gaussian policy, automatic temperature",

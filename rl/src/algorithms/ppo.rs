@@ -233,7 +233,10 @@ pub fn loss<T: Float>(
     let (policy_terms, mut diagnostics) = policy_loss(agent, params, minibatch, config);
     let l_v = value_loss(agent, params, minibatch, config);
     diagnostics.value_loss = l_v.item().as_f64();
-    (policy_terms + l_v * T::from_f64(config.vf_coef), diagnostics)
+    (
+        policy_terms + l_v * T::from_f64(config.vf_coef),
+        diagnostics,
+    )
 }
 
 // ---- the update ----
@@ -274,11 +277,7 @@ fn gradient(
 
 /// `K` epochs of minibatch steps on one batch; each epoch shuffles the samples. Returns every
 /// minibatch's diagnostics (fewer epochs when the approximate KL passes `target_kl`).
-fn update(
-    ppo: &mut Ppo,
-    batch: &Batch,
-    iteration: usize,
-) -> Result<Vec<Diagnostics>, TrainError> {
+fn update(ppo: &mut Ppo, batch: &Batch, iteration: usize) -> Result<Vec<Diagnostics>, TrainError> {
     let config = &ppo.config;
     let cores = Cores::new();
     let minibatch_size = batch.len() / config.num_minibatches;
@@ -291,8 +290,9 @@ fn update(
             if config.norm_adv {
                 minibatch.advantages = normalize(&minibatch.advantages);
             }
-            let (mut g, diagnostics) =
-                gradient(&ppo.agent, &ppo.store, &minibatch, config, iteration, &cores)?;
+            let (mut g, diagnostics) = gradient(
+                &ppo.agent, &ppo.store, &minibatch, config, iteration, &cores,
+            )?;
             clip_grad_norm(&mut g, config.max_grad_norm as f32);
             ppo.optimizer.step(&ppo.store, &g);
             steps.push(diagnostics);
@@ -451,7 +451,10 @@ impl Trainer for Ppo {
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
         vec![
             ("agent", Part::Params(&self.store)),
-            ("optimizer", Part::Optimizer(&mut self.optimizer, &self.store)),
+            (
+                "optimizer",
+                Part::Optimizer(&mut self.optimizer, &self.store),
+            ),
             ("rng", Part::State(&mut self.rng)),
         ]
         .into_iter()
@@ -498,12 +501,13 @@ mod tests {
                 let (whole, _) = loss(&agent, &params, &batch, &config);
                 let expected = params.gradients(&whole);
                 for cores in [Cores::new(), Cores::sequential()] {
-                    let (split, _) =
-                        gradient(&agent, &store, &batch, &config, 1, &cores).unwrap();
+                    let (split, _) = gradient(&agent, &store, &batch, &config, 1, &cores).unwrap();
                     for id in store.trainable() {
                         let (a, b) = (&expected[id], &split[id]);
                         assert!(
-                            a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()),
+                            a.iter()
+                                .zip(b.iter())
+                                .all(|(x, y)| x.to_bits() == y.to_bits()),
                             "{} differs",
                             store.name(id)
                         );

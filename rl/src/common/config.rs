@@ -219,9 +219,7 @@ pub fn set<C: Config>(config: &mut C, key: &str, text: &str) -> Result<(), Strin
         table.remove(key);
     } else {
         let value = match table.get(key) {
-            Some(Value::Array(_)) if !text.starts_with('[') => {
-                parse_value(&format!("[{text}]"))
-            }
+            Some(Value::Array(_)) if !text.starts_with('[') => parse_value(&format!("[{text}]")),
             Some(Value::String(_)) => Value::String(text.to_string()),
             _ => parse_value(text),
         };
@@ -327,7 +325,13 @@ pub fn differences(saved: &str, now: &str) -> Result<Vec<String>, String> {
     Ok(keys
         .into_iter()
         .filter(|k| saved.get(*k) != now.get(*k))
-        .map(|k| format!("`{k}`: saved {}, now {}", show(saved.get(k)), show(now.get(k))))
+        .map(|k| {
+            format!(
+                "`{k}`: saved {}, now {}",
+                show(saved.get(k)),
+                show(now.get(k))
+            )
+        })
         .collect())
 }
 

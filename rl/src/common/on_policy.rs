@@ -15,11 +15,11 @@
 use autograd::Var;
 use ndarray::{Array1, Array2, Axis};
 
+use crate::common::trainer::Part;
 use crate::env::{Env, Space, VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
 use crate::policy::{Actions, select_rows};
 use crate::rollout::{Decision, Rollout};
-use crate::common::trainer::Part;
 use crate::train::TrainError;
 
 /// The environments of an on-policy trainer, and what sits between them and the policy.
@@ -104,7 +104,10 @@ impl OnPolicyEnvs {
     pub fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
         vec![
             ("envs", Part::State(&mut self.envs)),
-            ("observation_stats", Part::State(&mut self.observation_stats)),
+            (
+                "observation_stats",
+                Part::State(&mut self.observation_stats),
+            ),
             ("reward_scaler", Part::State(&mut self.reward_scaler)),
         ]
     }

@@ -54,7 +54,9 @@ impl Part<'_> {
     pub fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
         match self {
             Part::Params(store) => state.load_params(name, store),
-            Part::Optimizer(optimizer, store) => state.load_optimizer(name, &mut **optimizer, store),
+            Part::Optimizer(optimizer, store) => {
+                state.load_optimizer(name, &mut **optimizer, store)
+            }
             Part::State(part) => part.load(name, state),
         }
     }
@@ -175,8 +177,12 @@ pub fn train_from<T: Trainer>(
         // The budget may grow on resume (the rest of the configuration may not).
         let mut saved_budget: T::Config = config::from_toml(&state.config)
             .map_err(|e| TrainError::Resume(format!("the saved configuration: {e}")))?;
-        config::set(&mut saved_budget, "total_timesteps", &budget_of(config).to_string())
-            .map_err(TrainError::Resume)?;
+        config::set(
+            &mut saved_budget,
+            "total_timesteps",
+            &budget_of(config).to_string(),
+        )
+        .map_err(TrainError::Resume)?;
         state
             .check(T::NAME, env_id, &config_text)
             .or_else(|e| match config::to_toml(&saved_budget) == config_text {
