@@ -24,8 +24,13 @@ impl<T: Float> Op<T> {
             Op::Mul => binary(a, inputs[1], "mul", |x, y| x * y),
             Op::Div => binary(a, inputs[1], "div", |x, y| x / y),
             Op::Pow => binary(a, inputs[1], "pow", |x, y| x.powf(y)),
-            Op::Minimum => binary(a, inputs[1], "minimum", |x, y| if y < x { y } else { x }),
-            Op::Maximum => binary(a, inputs[1], "maximum", |x, y| if y > x { y } else { x }),
+            // NaN wins either way, as in PyTorch (`f64::min` and `max` would drop it).
+            Op::Minimum => binary(a, inputs[1], "minimum", |x, y| {
+                if y < x || y.is_nan() { y } else { x }
+            }),
+            Op::Maximum => binary(a, inputs[1], "maximum", |x, y| {
+                if y > x || y.is_nan() { y } else { x }
+            }),
             &Op::AddScalar(c) => unary(a, |x| x + c),
             &Op::MulScalar(c) => unary(a, |x| x * c),
             &Op::Powf(p) => unary(a, |x| x.powf(p)),
@@ -46,11 +51,11 @@ impl<T: Float> Op<T> {
             Op::Sigmoid => unary(a, sigmoid),
             Op::TanhGrad => binary(a, inputs[1], "tanh_grad", |g, y| g * (T::one() - y * y)),
             Op::SigmoidGrad => binary(a, inputs[1], "sigmoid_grad", |g, y| g * y * (T::one() - y)),
-            Op::Relu => unary(a, |x| if x > zero { x } else { zero }),
+            Op::Relu => unary(a, |x| if x <= zero { zero } else { x }), // relu(NaN) = NaN
             &Op::LeakyRelu(slope) => unary(a, |x| if x > zero { x } else { slope * x }),
             &Op::Elu(alpha) => unary(a, |x| if x > zero { x } else { alpha * x.exp_m1() }),
             Op::Softplus => unary(a, |x| x.max(zero) + (-x.abs()).exp().ln_1p()),
-            &Op::Clamp(lo, hi) => unary(a, |x| x.max(lo).min(hi)),
+            &Op::Clamp(lo, hi) => unary(a, |x| if x.is_nan() { x } else { x.max(lo).min(hi) }),
             Op::Where(mask) => select(mask, a, inputs[1]),
             Op::Sum(reduce) => sum(a, reduce),
             Op::Max(reduce) => fold(a, reduce, T::neg_infinity(), |m, x| {
@@ -112,13 +117,11 @@ impl<T: Float> Op<T> {
                 }
                 out.into_shared()
             }
-            Op::ScatterAdd { axis, index, size } => {
-                if let Some(out) = crate::kernels::scatter_add(a, index, *axis, *size) {
+            Op::ScatterAdd { axis, index, shape } => {
+                if let Some(out) = crate::kernels::scatter_add(a, index, *axis, shape) {
                     return out;
                 }
-                let mut shape = a.shape().to_vec();
-                shape[*axis] = *size;
-                let mut out = ArrayD::zeros(shape);
+                let mut out = ArrayD::zeros(IxDyn(shape));
                 let mut target = vec![0; a.ndim()];
                 for (position, &i) in index.indexed_iter() {
                     target.copy_from_slice(position.slice());
@@ -281,11 +284,16 @@ fn fold<T: Float>(
 }
 
 /// `m + ln Σ e^{a − m}` with `m` the maximum over the axes, so no exponential overflows.
+/// Over an empty axis the sum is 0 and the result `−∞`, as in PyTorch.
 fn log_sum_exp<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
     let kept = Reduce {
         axes: reduce.axes.clone(),
         keep_dims: true,
     };
+    if reduce.axes.iter().any(|&axis| a.shape()[axis] == 0) {
+        let shape = reduced_shape(a.shape(), &reduce.axes, reduce.keep_dims);
+        return ArrayD::from_elem(IxDyn(&shape), T::neg_infinity()).into_shared();
+    }
     let m = fold(
         a,
         &kept,

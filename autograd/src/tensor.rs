@@ -202,7 +202,8 @@ pub trait Tensor<T: Float>: Clone + Sized {
         Self::apply(Op::Softplus, &[self])
     }
 
-    /// `min(max(x, lo), hi)`; the gradient passes where `lo ≤ x ≤ hi`, bounds included (as PyTorch).
+    /// `min(max(x, lo), hi)` (NaN stays NaN); the gradient passes where `lo < x < hi`, not at the
+    /// bounds and not at NaN (as PyTorch).
     fn clamp(&self, lo: T, hi: T) -> Self {
         if lo > hi {
             panic!("clamp: lower bound {lo} exceeds upper bound {hi}");
@@ -264,20 +265,27 @@ pub trait Tensor<T: Float>: Clone + Sized {
 
     /// The variance over `axes`, `Σ (x − x̄)² / (N − correction)`: `correction = 1` is the
     /// unbiased estimate (PyTorch's default), `0` the population variance.
+    ///
+    /// With `N ≤ correction` the divisor is `max(N − correction, 0) = 0`, and the result is NaN
+    /// (or `+∞` for a positive sum of squares), as PyTorch returns (PyTorch also warns; anomaly
+    /// mode, [`Tape::detect_anomaly`](crate::Tape::detect_anomaly), names the op instead).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use wengert_autograd::prelude::*;
+    /// let x = Var::<f64>::constant(array![1.0, 2.0, 4.0]);
+    /// assert!((x.variance(&[0], 1, false).item() - 7.0 / 3.0).abs() < 1e-15);
+    /// assert!(x.slice(0, 0, 1).variance(&[0], 1, false).item().is_nan());
+    /// ```
     fn variance(&self, axes: &[isize], correction: usize, keep_dims: bool) -> Self {
         let resolved = normalize_axes(axes, self.ndim(), "variance");
         let count: usize = resolved.iter().map(|&a| self.shape()[a]).product();
-        if count <= correction {
-            panic!(
-                "variance: {count} elements over axes {axes:?} of shape {:?} are too few for correction {correction}",
-                self.shape()
-            );
-        }
+        let divisor = T::from_f64(count.saturating_sub(correction) as f64);
         let deviation = self.sub(&self.mean(axes, true));
         deviation
             .mul(&deviation)
             .sum(axes, keep_dims)
-            .mul_scalar(T::one() / T::from_f64((count - correction) as f64))
+            .mul_scalar(T::one() / divisor)
     }
 
     /// `softmax(x)_i = e^{x_i} / Σ_j e^{x_j}` along `axis`, computed as `e^{x − logsumexp(x)}`.

@@ -191,10 +191,10 @@ fn variables_and_tapes_can_be_sent_to_threads() {
 fn gradient_conventions_at_kinks_follow_pytorch() {
     let tape = Tape::<f64>::new();
     let x = tape.var(array![-1.0, 0.0, 1.0, 2.0]);
-    // clamp: the bounds pass the gradient
+    // clamp: only the open interval passes the gradient (PyTorch 2: none at the bounds)
     assert_eq!(
-        x.clamp(0.0, 1.0).sum_all().backward()[&x],
-        arr(array![0.0, 1.0, 1.0, 0.0].into_dyn())
+        x.clamp(-1.0, 1.0).sum_all().backward()[&x],
+        arr(array![0.0, 1.0, 0.0, 0.0].into_dyn())
     );
     // relu and abs: zero gradient at zero
     assert_eq!(
@@ -260,6 +260,23 @@ fn one_hot_selects_like_gather() {
     let q = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]);
     let chosen = (&q * &Var::constant(one_hot::<f64>(&[2, 0], 3))).sum(&[1], false);
     assert_eq!(chosen.value(), &arr(array![3.0, 4.0].into_dyn()));
+}
+
+#[test]
+fn gather_with_an_index_shorter_than_the_input_scatters_back_into_the_input_shape() {
+    // PyTorch's example shape: input (3, 3), index (2, 3) along axis 1. Row 2 is never read.
+    let tape = Tape::<f64>::new();
+    let x = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]);
+    let index = array![[0, 0, 2], [1, 2, 1]].into_dyn();
+    let y = x.gather(1, &index);
+    assert_eq!(
+        y.value(),
+        &arr(array![[1.0, 1.0, 3.0], [5.0, 6.0, 5.0]].into_dyn())
+    );
+    assert_eq!(
+        y.sum_all().backward()[&x],
+        arr(array![[2.0, 0.0, 1.0], [0.0, 2.0, 1.0], [0.0, 0.0, 0.0]].into_dyn())
+    );
 }
 
 #[test]

@@ -305,6 +305,20 @@ fn shape_ops() {
         move |x| x[0].gather(1, &index).powi(2),
         &[a.clone()],
     );
+    // An index smaller than the input along the other axes (PyTorch allows it): only the
+    // covered rows receive gradient.
+    let short = array![[0, 2, 2], [1, 0, 0]].into_dyn();
+    check(
+        "gather short index",
+        move |x| x[0].gather(1, &short).powi(2).cumulative_weights(),
+        &[uniform(&[3, 3], -1.0, 1.0, 44)],
+    );
+    let small = array![[[1, 0]], [[0, 0]]].into_dyn();
+    check(
+        "gather index smaller on two axes",
+        move |x| x[0].gather(0, &small).powi(2).cumulative_weights(),
+        &[a.clone()],
+    );
     check(
         "index_select repeats",
         |x| x[0].index_select(2, &[3, 0, 3]).powi(2),
