@@ -36,7 +36,7 @@
 //! | `Sum(axes)` | `Σ_axes a` | `broadcast(ḡ)` |
 //! | `Max(axes)`, `Min(axes)` | `max_axes a` | `broadcast(ḡ) [a = y] / #ties` (ties share evenly, as PyTorch's `amax`) |
 //! | `LogSumExp(axes)` | `m + ln Σ e^{a − m}`, `m = max a` (`−∞` over an empty axis) | `broadcast(ḡ) e^{a − y}` |
-//! | `MatMul` | `A B` (2-D, or batched 3-D) | `Ā = ḡ Bᵀ`, `B̄ = Aᵀ ḡ` (transposes are stride swaps) |
+//! | `MatMul` | `A B` (2-D, or 3-D batches of equal size; `matmul` reduces PyTorch's broadcast batches to these) | `Ā = ḡ Bᵀ`, `B̄ = Aᵀ ḡ` (transposes are stride swaps) |
 //! | `Reshape`, `Permute(p)` | | reshape back, permute by `p⁻¹` |
 //! | `BroadcastTo`, `SumTo` | | `sum_to`, `broadcast_to` (each the other's adjoint) |
 //! | `Slice`, `Pad` | | `Pad`, `Slice` (each the other's adjoint) |
