@@ -12,6 +12,7 @@ use std::sync::Arc;
 use ndarray::{ArrayD, IxDyn};
 
 use crate::forward::binary;
+use crate::grad::Adjoint;
 use crate::op::{Op, Reduce};
 use crate::shape::reduced_shape;
 use crate::tensor::Tensor;
@@ -20,7 +21,7 @@ use crate::{Float, SharedArray};
 /// The gradients of `op`'s inputs `x`, given its output `y` and the output's gradient `g`.
 /// Only the inputs marked in `needs` get one (`None` for the rest: a constant operand's
 /// gradient is never computed).
-pub(crate) fn vjp<T: Float, X: Tensor<T>>(
+pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
     op: &Op<T>,
     x: &[X],
     y: &X,
@@ -292,6 +293,12 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
             };
             vec![Some(X::apply(add, &[g]))]
         }
+        Op::Custom(call) => call.vjp(x, y, g, needs),
+        Op::OnceDifferentiable { name, .. } => panic!(
+            "{name}: its VJP is written on arrays (Function::with_array_vjp), so its gradient cannot be \
+             differentiated again (no grad-of-grad, Hessian-vector product or gradgradcheck); write \
+             the VJP with Var operations (Function::with_vjp) for that"
+        ),
         Op::IndexAdd { axis, index, .. } => {
             vec![Some(X::apply(
                 Op::IndexSelect {

@@ -130,6 +130,9 @@ impl<T: Float> Op<T> {
                 }
                 out.into_shared()
             }
+            // Evaluated once, by `Function::apply`, before the node is recorded.
+            Op::Custom(call) => call.packed.clone(),
+            Op::OnceDifferentiable { value, .. } => value.clone(),
             Op::IndexSelect { axis, index } => a.select(Axis(*axis), index).into_shared(),
             Op::IndexAdd { axis, index, size } => {
                 let mut shape = a.shape().to_vec();

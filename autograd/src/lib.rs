@@ -25,6 +25,8 @@
 //! * [`higher`] builds Hessian-vector products, Jacobians, Hessians and Jacobian-vector
 //!   products on that; [`gradcheck()`] compares all of it with finite differences.
 //! * [`no_grad`], [`Var::detach`], and anomaly mode ([`Tape::detect_anomaly`]).
+//! * [`custom::Function`]: your own forward pass and VJP — "Writing your own gradient", next
+//!   to PyTorch's `autograd.Function` and JAX's `custom_vjp`, is the [`custom`] module's page.
 //!
 //! ## NaN, infinities and edge points: PyTorch's conventions
 //!
@@ -52,6 +54,7 @@
 //!   (PyTorch: NaN for the whole row), since softmax is `e^{x − logsumexp x}`; NaN still shows.
 
 mod backprop;
+pub mod custom;
 mod float;
 mod forward;
 mod grad;

@@ -43,6 +43,7 @@
 //! | `Concat(axis)` | | a `Slice` of `ḡ` per input |
 //! | `Gather`, `ScatterAdd` | `y_i = a_{i with axis → index_i}` | `ScatterAdd`, `Gather` (each the other's adjoint) |
 //! | `IndexSelect`, `IndexAdd` | `y = a[…, index, …]` | `IndexAdd`, `IndexSelect` |
+//! | `Custom` | the user's forward ([`crate::custom`]) | the user's VJP |
 //!
 //! Because each product on the right is built from primitives on the left, a backward pass can
 //! itself be recorded and differentiated again, to any order.
@@ -50,6 +51,9 @@
 use std::sync::Arc;
 
 use ndarray::ArrayD;
+
+use crate::SharedArray;
+use crate::custom::Call;
 
 /// The axes a reduction runs over (sorted, distinct) and whether they stay as size-1 axes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,9 +138,17 @@ pub enum Op<T> {
         index: Arc<[usize]>,
         size: usize,
     },
+    /// A user-defined function ([`crate::custom::Function`]) with its own VJP.
+    Custom(Arc<Call<T>>),
+    /// A gradient computed by a VJP written on arrays, recorded so that differentiating it
+    /// again stops with a message naming the function: its value, fixed.
+    OnceDifferentiable {
+        name: &'static str,
+        value: SharedArray<T>,
+    },
 }
 
-impl<T> Op<T> {
+impl<T: crate::Float> Op<T> {
     /// The op's name, as messages show it.
     pub fn name(&self) -> &'static str {
         match self {
@@ -186,6 +198,8 @@ impl<T> Op<T> {
             Op::ScatterAdd { .. } => "scatter_add",
             Op::IndexSelect { .. } => "index_select",
             Op::IndexAdd { .. } => "index_add",
+            Op::Custom(call) => call.name(),
+            Op::OnceDifferentiable { name, .. } => name,
         }
     }
 }
