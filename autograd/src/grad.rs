@@ -58,7 +58,7 @@ impl<T: Float> Adjoint<T> for Eager<T> {
     }
 
     fn accumulate(mut self, other: Self) -> Self {
-        if crate::kernels::add_assign(&mut self.0, &other.0) {
+        if crate::backend::add_assign(&mut self.0, &other.0) {
             self
         } else if self.shape() == other.shape() {
             self.0.zip_mut_with(&other.0, |s, &o| *s += o);

@@ -5,7 +5,7 @@
 //! repeated along trailing axes), a scalar — and the sums that are their adjoints; and
 //! `gather`/`scatter_add` along one axis, the per-row pick of a class.
 //!
-//! They compute exactly what the general `Zip` paths in [`crate::forward`] compute, element for
+//! They compute exactly what the general `Zip` paths in `crate::forward` compute, element for
 //! element and in the same order of summation, but on plain slices: no per-row index or
 //! `IxDyn` bookkeeping, and loops the compiler can vectorise. Each returns `None` when the
 //! layout is not one it handles, and the caller falls back to the general path.
