@@ -12,6 +12,7 @@ use std::sync::Arc;
 use ndarray::{ArrayD, IxDyn};
 
 use crate::forward::binary;
+use crate::grad::Adjoint;
 use crate::op::{Op, Reduce};
 use crate::shape::reduced_shape;
 use crate::tensor::Tensor;
@@ -20,7 +21,7 @@ use crate::{Float, SharedArray};
 /// The gradients of `op`'s inputs `x`, given its output `y` and the output's gradient `g`.
 /// Only the inputs marked in `needs` get one (`None` for the rest: a constant operand's
 /// gradient is never computed).
-pub(crate) fn vjp<T: Float, X: Tensor<T>>(
+pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
     op: &Op<T>,
     x: &[X],
     y: &X,
@@ -55,13 +56,23 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
             ]
         }
         Op::Pow => {
+            // PyTorch's conventions at the edges: ∂y/∂a = 0 where b = 0 (even at a = 0, where
+            // b aᵇ⁻¹ is 0 · ∞), and ∂y/∂b = y ln a is taken as 0 where a = 0 and b ≥ 0.
             let b = &x[1];
-            let da = || g.mul(b).mul(&a.pow(&b.add_scalar(-one)));
-            // ∂y/∂b = y ln a, taken as 0 where a = 0 (PyTorch's convention for 0ᵇ).
+            let zero = || X::constant(ArrayD::zeros(IxDyn(&[])).into_shared());
+            let da = || {
+                let nonzero = b.data().mapv(|v| v != T::zero());
+                g.mul(b)
+                    .mul(&a.pow(&b.add_scalar(-one)))
+                    .where_(&nonzero, &zero())
+            };
             let db = || {
-                let nonzero = a_data.mapv(|v| v != T::zero());
-                let zero = X::constant(ArrayD::zeros(IxDyn(&[])).into_shared());
-                g.mul(y).mul(&a.log()).where_(&nonzero, &zero)
+                let defined = binary(a_data, b.data(), "pow", |p, q| {
+                    indicator(p != T::zero() || q < T::zero())
+                })
+                .mapv(|d| d == one);
+                // ḡ multiplies outside the selection, so a NaN in ḡ is never hidden by it.
+                g.mul(&y.mul(&a.log()).where_(&defined, &zero()))
             };
             vec![
                 needs[0].then(|| da().sum_to(shape_a)),
@@ -70,14 +81,16 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
         }
         Op::Minimum | Op::Maximum => {
             let b = &x[1];
-            let pick_a = |p: T, q: T| match (matches!(op, Op::Minimum), p.partial_cmp(&q)) {
+            // Against a NaN both sides get all of ḡ (PyTorch's rule: neither `a < b` nor `a > b`).
+            let pick = |p: T, q: T| match (matches!(op, Op::Minimum), p.partial_cmp(&q)) {
                 (_, Some(std::cmp::Ordering::Equal)) => T::from_f64(0.5),
                 (true, Some(std::cmp::Ordering::Less))
-                | (false, Some(std::cmp::Ordering::Greater)) => one,
+                | (false, Some(std::cmp::Ordering::Greater))
+                | (_, None) => one,
                 _ => T::zero(),
             };
-            let share_a = X::constant(binary(a_data, b.data(), op.name(), pick_a));
-            let share_b = X::constant(share_a.data().mapv(|s| one - s).into_shared());
+            let share_a = X::constant(binary(a_data, b.data(), op.name(), pick));
+            let share_b = X::constant(binary(b.data(), a_data, op.name(), pick));
             vec![
                 needs[0].then(|| g.mul(&share_a).sum_to(shape_a)),
                 needs[1].then(|| g.mul(&share_b).sum_to(b.shape())),
@@ -85,6 +98,7 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
         }
         Op::AddScalar(_) => vec![Some(g.clone())],
         &Op::MulScalar(c) => vec![Some(g.mul_scalar(c))],
+        &Op::Powf(p) if p == T::zero() => vec![Some(g.mul_scalar(T::zero()))],
         &Op::Powf(p) => vec![Some(g.mul(&a.powf(p - one)).mul_scalar(p))],
         &Op::Powi(n) => match n {
             0 => vec![Some(g.mul_scalar(T::zero()))],
@@ -129,23 +143,34 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
                 }),
             ]
         }
-        Op::Relu => vec![Some(
-            g.mul(&constant_map(a_data, |v| indicator(v > T::zero()))),
-        )],
+        Op::Relu => {
+            vec![Some(g.mul(&constant_map(a_data, |v| {
+                indicator(v > T::zero() || v.is_nan())
+            })))]
+        }
         &Op::LeakyRelu(slope) => vec![Some(g.mul(&constant_map(a_data, |v| {
             if v > T::zero() { one } else { slope }
         })))],
         &Op::Elu(alpha) => {
-            let positive: X = constant_map(a_data, |v| indicator(v > T::zero()));
-            let negative: X = constant_map(a_data, |v| indicator(v <= T::zero()));
-            let slope_negative = y.add_scalar(alpha).mul(&negative);
-            vec![Some(g.mul(&positive.add(&slope_negative)))]
+            // The slope is 1 above 0 (and at NaN), α at 0 itself — a constant, so the second
+            // derivative there is 0, as in PyTorch — and y + α = α eᵃ below, recorded through y.
+            let constant_slope: X = constant_map(a_data, |v| {
+                if v == T::zero() {
+                    alpha
+                } else {
+                    indicator(v > T::zero() || v.is_nan())
+                }
+            });
+            let negative = a_data.mapv(|v| v < T::zero());
+            let zero = X::constant(ArrayD::zeros(IxDyn(&[])).into_shared());
+            let slope_negative = y.add_scalar(alpha).where_(&negative, &zero);
+            vec![Some(g.mul(&constant_slope.add(&slope_negative)))]
         }
         Op::Softplus => vec![Some(g.mul(&a.sigmoid()))],
         &Op::Clamp(lo, hi) => {
-            vec![Some(g.mul(&constant_map(a_data, |v| {
-                indicator(lo <= v && v <= hi)
-            })))]
+            vec![Some(
+                g.mul(&constant_map(a_data, |v| indicator(lo < v && v < hi))),
+            )]
         }
         Op::Where(mask) => {
             let b = &x[1];
@@ -247,7 +272,7 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
             let scatter = Op::ScatterAdd {
                 axis: *axis,
                 index: Arc::clone(index),
-                size: shape_a[*axis],
+                shape: shape_a.to_vec(),
             };
             vec![Some(X::apply(scatter, &[g]))]
         }
@@ -268,6 +293,12 @@ pub(crate) fn vjp<T: Float, X: Tensor<T>>(
             };
             vec![Some(X::apply(add, &[g]))]
         }
+        Op::Custom(call) => call.vjp(x, y, g, needs),
+        Op::OnceDifferentiable { name, .. } => panic!(
+            "{name}: its VJP is written on arrays (Function::with_array_vjp), so its gradient cannot be \
+             differentiated again (no grad-of-grad, Hessian-vector product or gradgradcheck); write \
+             the VJP with Var operations (Function::with_vjp) for that"
+        ),
         Op::IndexAdd { axis, index, .. } => {
             vec![Some(X::apply(
                 Op::IndexSelect {

@@ -6,8 +6,9 @@ use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 /// A floating-point element type: `f32` or `f64`.
 ///
-/// Besides the usual arithmetic it knows which `matrixmultiply` kernel (`sgemm` or `dgemm`)
-/// multiplies its matrices, and converts to and from `f64` for gradient checks and literals.
+/// Besides the usual arithmetic it knows which kernel multiplies its matrices and which
+/// evaluates `tanh` (implemented for `f32` and `f64` in the backend, `autograd/src/backend/`,
+/// the only home of `unsafe`), and converts to and from `f64` for gradient checks and literals.
 ///
 /// ```
 /// use wengert_autograd::Float;
@@ -34,7 +35,7 @@ pub trait Float:
     const NAME: &'static str;
 
     /// `tanh` of every element of `x`, in order. `f32` uses the vectorised kernel of
-    /// `tanh.rs` (within 1 ulp of the exact value); `f64` calls the platform's `tanh`.
+    /// `backend/tanh.rs` (within 1 ulp of the exact value); `f64` calls the platform's `tanh`.
     fn tanh_all(x: &[Self]) -> Vec<Self> {
         x.iter().map(|&v| v.tanh()).collect()
     }
@@ -68,113 +69,4 @@ pub trait Float:
         row_stride_c: isize,
         col_stride_c: isize,
     );
-}
-
-impl Float for f32 {
-    const NAME: &'static str = "f32";
-
-    fn tanh_all(x: &[Self]) -> Vec<Self> {
-        crate::tanh::tanh_f32(x)
-    }
-
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-
-    fn as_f64(self) -> f64 {
-        self as f64
-    }
-
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        row_stride_a: isize,
-        col_stride_a: isize,
-        b: *const Self,
-        row_stride_b: isize,
-        col_stride_b: isize,
-        beta: Self,
-        c: *mut Self,
-        row_stride_c: isize,
-        col_stride_c: isize,
-    ) {
-        // SAFETY: forwarded from this function's contract.
-        unsafe {
-            let fresh = alpha == 1.0 && beta == 0.0;
-            let (a_strides, b_strides) =
-                ((row_stride_a, col_stride_a), (row_stride_b, col_stride_b));
-            let c_strides = (row_stride_c, col_stride_c);
-            if fresh && crate::tiles::sgemm(m, k, n, a, a_strides, b, b_strides, c, c_strides) {
-                return;
-            }
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                alpha,
-                a,
-                row_stride_a,
-                col_stride_a,
-                b,
-                row_stride_b,
-                col_stride_b,
-                beta,
-                c,
-                row_stride_c,
-                col_stride_c,
-            )
-        }
-    }
-}
-
-impl Float for f64 {
-    const NAME: &'static str = "f64";
-
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-
-    fn as_f64(self) -> f64 {
-        self
-    }
-
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        row_stride_a: isize,
-        col_stride_a: isize,
-        b: *const Self,
-        row_stride_b: isize,
-        col_stride_b: isize,
-        beta: Self,
-        c: *mut Self,
-        row_stride_c: isize,
-        col_stride_c: isize,
-    ) {
-        // SAFETY: forwarded from this function's contract.
-        unsafe {
-            matrixmultiply::dgemm(
-                m,
-                k,
-                n,
-                alpha,
-                a,
-                row_stride_a,
-                col_stride_a,
-                b,
-                row_stride_b,
-                col_stride_b,
-                beta,
-                c,
-                row_stride_c,
-                col_stride_c,
-            )
-        }
-    }
 }

@@ -1,10 +1,9 @@
 //! Forward kernels: each primitive [`Op`] evaluated on arrays. These run both when recording
 //! (the value stored on the tape) and when not (a backward pass on plain arrays).
 
-use std::mem::MaybeUninit;
+use ndarray::{ArrayD, Axis, Dimension, IxDyn, Slice, Zip};
 
-use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, IxDyn, Slice, Zip};
-
+use crate::backend;
 use crate::op::{Op, Reduce};
 use crate::shape::{broadcast_shapes, reduced_shape};
 use crate::{Float, SharedArray};
@@ -24,8 +23,13 @@ impl<T: Float> Op<T> {
             Op::Mul => binary(a, inputs[1], "mul", |x, y| x * y),
             Op::Div => binary(a, inputs[1], "div", |x, y| x / y),
             Op::Pow => binary(a, inputs[1], "pow", |x, y| x.powf(y)),
-            Op::Minimum => binary(a, inputs[1], "minimum", |x, y| if y < x { y } else { x }),
-            Op::Maximum => binary(a, inputs[1], "maximum", |x, y| if y > x { y } else { x }),
+            // NaN wins either way, as in PyTorch (`f64::min` and `max` would drop it).
+            Op::Minimum => binary(a, inputs[1], "minimum", |x, y| {
+                if y < x || y.is_nan() { y } else { x }
+            }),
+            Op::Maximum => binary(a, inputs[1], "maximum", |x, y| {
+                if y > x || y.is_nan() { y } else { x }
+            }),
             &Op::AddScalar(c) => unary(a, |x| x + c),
             &Op::MulScalar(c) => unary(a, |x| x * c),
             &Op::Powf(p) => unary(a, |x| x.powf(p)),
@@ -46,11 +50,11 @@ impl<T: Float> Op<T> {
             Op::Sigmoid => unary(a, sigmoid),
             Op::TanhGrad => binary(a, inputs[1], "tanh_grad", |g, y| g * (T::one() - y * y)),
             Op::SigmoidGrad => binary(a, inputs[1], "sigmoid_grad", |g, y| g * y * (T::one() - y)),
-            Op::Relu => unary(a, |x| if x > zero { x } else { zero }),
+            Op::Relu => unary(a, |x| if x <= zero { zero } else { x }), // relu(NaN) = NaN
             &Op::LeakyRelu(slope) => unary(a, |x| if x > zero { x } else { slope * x }),
             &Op::Elu(alpha) => unary(a, |x| if x > zero { x } else { alpha * x.exp_m1() }),
             Op::Softplus => unary(a, |x| x.max(zero) + (-x.abs()).exp().ln_1p()),
-            &Op::Clamp(lo, hi) => unary(a, |x| x.max(lo).min(hi)),
+            &Op::Clamp(lo, hi) => unary(a, |x| if x.is_nan() { x } else { x.max(lo).min(hi) }),
             Op::Where(mask) => select(mask, a, inputs[1]),
             Op::Sum(reduce) => sum(a, reduce),
             Op::Max(reduce) => fold(a, reduce, T::neg_infinity(), |m, x| {
@@ -64,8 +68,9 @@ impl<T: Float> Op<T> {
             Op::Reshape(shape) => reshape(a, shape),
             Op::Permute(axes) => a.clone().permuted_axes(IxDyn(axes)),
             Op::BroadcastTo(shape) => match a.broadcast(IxDyn(shape)) {
-                Some(view) => crate::kernels::broadcast(a, shape)
-                    .unwrap_or_else(|| view.to_owned().into_shared()),
+                Some(view) => {
+                    backend::broadcast(a, shape).unwrap_or_else(|| view.to_owned().into_shared())
+                }
                 None => panic!(
                     "broadcast_to: shape {:?} cannot be broadcast to {shape:?}",
                     a.shape()
@@ -100,7 +105,7 @@ impl<T: Float> Op<T> {
                     .into_shared()
             }
             Op::Gather { axis, index } => {
-                if let Some(out) = crate::kernels::gather(a, index, *axis) {
+                if let Some(out) = backend::gather(a, index, *axis) {
                     return out;
                 }
                 let mut out = ArrayD::zeros(index.raw_dim());
@@ -112,13 +117,11 @@ impl<T: Float> Op<T> {
                 }
                 out.into_shared()
             }
-            Op::ScatterAdd { axis, index, size } => {
-                if let Some(out) = crate::kernels::scatter_add(a, index, *axis, *size) {
+            Op::ScatterAdd { axis, index, shape } => {
+                if let Some(out) = backend::scatter_add(a, index, *axis, shape) {
                     return out;
                 }
-                let mut shape = a.shape().to_vec();
-                shape[*axis] = *size;
-                let mut out = ArrayD::zeros(shape);
+                let mut out = ArrayD::zeros(IxDyn(shape));
                 let mut target = vec![0; a.ndim()];
                 for (position, &i) in index.indexed_iter() {
                     target.copy_from_slice(position.slice());
@@ -127,6 +130,9 @@ impl<T: Float> Op<T> {
                 }
                 out.into_shared()
             }
+            // Evaluated once, by `Function::apply`, before the node is recorded.
+            Op::Custom(call) => call.packed.clone(),
+            Op::OnceDifferentiable { value, .. } => value.clone(),
             Op::IndexSelect { axis, index } => a.select(Axis(*axis), index).into_shared(),
             Op::IndexAdd { axis, index, size } => {
                 let mut shape = a.shape().to_vec();
@@ -179,7 +185,7 @@ pub(crate) fn binary<T: Float>(
     op: &str,
     f: impl Fn(T, T) -> T + Copy,
 ) -> SharedArray<T> {
-    if let Some(out) = crate::kernels::binary(a, b, f) {
+    if let Some(out) = backend::binary(a, b, f) {
         return out;
     }
     if a.shape() == b.shape() {
@@ -229,12 +235,12 @@ fn sum<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
     }
     if leading {
         let kept = reduced_shape(a.shape(), &reduce.axes, true);
-        if let Some(out) = crate::kernels::sum_leading_axes(a, &kept) {
+        if let Some(out) = backend::sum_leading_axes(a, &kept) {
             return keep_dims(out.into_owned(), a.shape(), reduce);
         }
     }
     if reduce.axes == [a.ndim() - 1] {
-        if let Some(out) = crate::kernels::sum_last_axis(a) {
+        if let Some(out) = backend::sum_last_axis(a) {
             return keep_dims(ndarray::Array1::from_vec(out).into_dyn(), a.shape(), reduce);
         }
     }
@@ -265,7 +271,7 @@ fn fold<T: Float>(
         }
     }
     if reduce.axes == [a.ndim() - 1] {
-        if let Some(out) = crate::kernels::fold_last_axis(a, init, &f) {
+        if let Some(out) = backend::fold_last_axis(a, init, &f) {
             return keep_dims(ndarray::Array1::from_vec(out).into_dyn(), a.shape(), reduce);
         }
     }
@@ -281,11 +287,16 @@ fn fold<T: Float>(
 }
 
 /// `m + ln Σ e^{a − m}` with `m` the maximum over the axes, so no exponential overflows.
+/// Over an empty axis the sum is 0 and the result `−∞`, as in PyTorch.
 fn log_sum_exp<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
     let kept = Reduce {
         axes: reduce.axes.clone(),
         keep_dims: true,
     };
+    if reduce.axes.iter().any(|&axis| a.shape()[axis] == 0) {
+        let shape = reduced_shape(a.shape(), &reduce.axes, reduce.keep_dims);
+        return ArrayD::from_elem(IxDyn(&shape), T::neg_infinity()).into_shared();
+    }
     let m = fold(
         a,
         &kept,
@@ -311,12 +322,12 @@ fn sum_to<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
             a.shape()
         );
     }
-    if let Some(out) = crate::kernels::sum_leading_axes(a, shape) {
+    if let Some(out) = backend::sum_leading_axes(a, shape) {
         return out;
     }
     if let Some((&1, kept)) = shape.split_last() {
         if a.ndim() == shape.len() && a.shape().starts_with(kept) {
-            if let Some(out) = crate::kernels::sum_last_axis(a) {
+            if let Some(out) = backend::sum_last_axis(a) {
                 return SharedArray::from_shape_vec(IxDyn(shape), out).expect("one sum per lane");
             }
         }
@@ -356,79 +367,20 @@ fn reshape<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
     }
 }
 
-/// `C = A B` for 2-D operands, or batch by batch for 3-D operands, through `matrixmultiply`
-/// with the operands' own strides (a transposed view is passed as swapped strides, not copied).
+/// `C = A B` for 2-D operands, or batch by batch for equal 3-D batches (the backend's
+/// products, which take the operands' strides: a transposed view is not copied).
 fn matmul<T: Float>(a: &SharedArray<T>, b: &SharedArray<T>) -> SharedArray<T> {
     match (a.shape(), b.shape()) {
-        (&[m, k], &[k2, n]) if k == k2 => {
+        (&[_, k], &[k2, _]) if k == k2 => {
             let a = a.view().into_dimensionality().unwrap();
             let b = b.view().into_dimensionality().unwrap();
-            product(m, n, |c| gemm(a, b, c)).into_dyn().into_shared()
+            backend::matrix_product(a, b).into_dyn().into_shared()
         }
-        (&[batch, m, k], &[batch2, k2, n]) if k == k2 && batch == batch2 => {
-            let mut c = ArrayD::uninit(IxDyn(&[batch, m, n]));
-            for i in 0..batch {
-                let mut ci = c.index_axis_mut(Axis(0), i).into_dimensionality().unwrap();
-                gemm(
-                    a.index_axis(Axis(0), i).into_dimensionality().unwrap(),
-                    b.index_axis(Axis(0), i).into_dimensionality().unwrap(),
-                    ci.view_mut(),
-                );
-            }
-            // SAFETY: every batch's gemm wrote all of its m × n block.
-            unsafe { c.assume_init() }.into_shared()
+        (&[batch, _, k], &[batch2, k2, _]) if k == k2 && batch == batch2 => {
+            let a = a.view().into_dimensionality().unwrap();
+            let b = b.view().into_dimensionality().unwrap();
+            backend::batched_product(a, b).into_dyn().into_shared()
         }
         (sa, sb) => panic!("matmul: shapes {sa:?} and {sb:?} are not compatible"),
-    }
-}
-
-/// An `m × n` matrix written entirely by `write` (so it need not be zeroed first).
-fn product<T: Float>(
-    m: usize,
-    n: usize,
-    write: impl FnOnce(ArrayViewMut2<'_, MaybeUninit<T>>),
-) -> ndarray::Array2<T> {
-    let mut c = ndarray::Array2::uninit((m, n));
-    write(c.view_mut());
-    // SAFETY: `write` is `gemm`, which stores every element of C.
-    unsafe { c.assume_init() }
-}
-
-/// `C ← A B` on 2-D views of any strides, writing every element of `C` (which may be
-/// uninitialised: with `β = 0`, `matrixmultiply` never reads `C`).
-pub(crate) fn gemm<T: Float>(
-    a: ArrayView2<T>,
-    b: ArrayView2<T>,
-    mut c: ArrayViewMut2<MaybeUninit<T>>,
-) {
-    let ((m, k), (_, n)) = (a.dim(), b.dim());
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        c.fill(MaybeUninit::new(T::zero()));
-        return;
-    }
-    let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
-    let (sc0, sc1) = (sc[0], sc[1]);
-    // SAFETY: the views describe valid m×k, k×n and m×n matrices with these strides; `c` is a
-    // distinct mutable view, and with β = 0 it is written, never read.
-    unsafe {
-        T::gemm(
-            m,
-            k,
-            n,
-            T::one(),
-            a.as_ptr(),
-            sa[0],
-            sa[1],
-            b.as_ptr(),
-            sb[0],
-            sb[1],
-            T::zero(),
-            c.as_mut_ptr().cast::<T>(),
-            sc0,
-            sc1,
-        );
     }
 }

@@ -28,6 +28,16 @@ pub(crate) trait Adjoint<T: Float>: Tensor<T> {
     fn accumulate(self, other: Self) -> Self {
         self.add(&other)
     }
+
+    /// As a variable (a constant, in a plain pass), for a VJP written with `Var` ops.
+    fn to_var(&self) -> Var<T>;
+
+    /// Back from a variable.
+    fn from_var(var: Var<T>) -> Self;
+
+    /// A gradient computed on arrays from `parents`; in a recorded pass, a node that stops any
+    /// attempt to differentiate it again, naming the function `name`.
+    fn once_differentiable(name: &'static str, value: SharedArray<T>, parents: &[&Self]) -> Self;
 }
 
 impl<T: Float> Adjoint<T> for Eager<T> {
@@ -35,8 +45,20 @@ impl<T: Float> Adjoint<T> for Eager<T> {
         Eager(input.value.clone())
     }
 
+    fn to_var(&self) -> Var<T> {
+        Var::constant(self.0.clone())
+    }
+
+    fn from_var(var: Var<T>) -> Self {
+        Eager(var.value)
+    }
+
+    fn once_differentiable(_: &'static str, value: SharedArray<T>, _: &[&Self]) -> Self {
+        Eager(value)
+    }
+
     fn accumulate(mut self, other: Self) -> Self {
-        if crate::kernels::add_assign(&mut self.0, &other.0) {
+        if crate::backend::add_assign(&mut self.0, &other.0) {
             self
         } else if self.shape() == other.shape() {
             self.0.zip_mut_with(&other.0, |s, &o| *s += o);
@@ -56,6 +78,18 @@ impl<T: Float> Adjoint<T> for Var<T> {
                 index,
             }),
         }
+    }
+
+    fn to_var(&self) -> Var<T> {
+        self.clone()
+    }
+
+    fn from_var(var: Var<T>) -> Self {
+        var
+    }
+
+    fn once_differentiable(name: &'static str, value: SharedArray<T>, parents: &[&Self]) -> Self {
+        Var::apply(crate::op::Op::OnceDifferentiable { name, value }, parents)
     }
 }
 

@@ -25,21 +25,60 @@
 //! * [`higher`] builds Hessian-vector products, Jacobians, Hessians and Jacobian-vector
 //!   products on that; [`gradcheck()`] compares all of it with finite differences.
 //! * [`no_grad`], [`Var::detach`], and anomaly mode ([`Tape::detect_anomaly`]).
+//! * [`custom::Function`]: your own forward pass and VJP — "Writing your own gradient", next
+//!   to PyTorch's `autograd.Function` and JAX's `custom_vjp`, is the [`custom`] module's page.
+//!
+//! ## NaN, infinities and edge points: PyTorch's conventions
+//!
+//! Values, gradients and second derivatives at NaN, ±∞, zero, kinks and empty axes follow
+//! PyTorch (float64), checked case by case against PyTorch's own numbers by
+//! `autograd/tests/nan_inf.rs` (data made by `autograd/tools/nan_inf_reference.py`). NaN
+//! propagates and is never hidden: `relu(NaN)`, `clamp(NaN)`, `maximum(NaN, x)` are NaN. The
+//! choices at edge points, as PyTorch makes them:
+//!
+//! * `relu` and `elu` pass the gradient at NaN; `elu`'s slope at 0 is `α`, its second
+//!   derivative there 0; `clamp` passes gradient only strictly inside `(lo, hi)`.
+//! * `maximum`/`minimum` split a tie ½, ½ and give both sides all of `ḡ` against a NaN.
+//! * `aᵖ` has gradient 0 for `p = 0` (even at `a = 0`); `∂aᵇ/∂b` is 0 at `a = 0, b ≥ 0`.
+//! * `logsumexp` over an empty axis is `−∞`, and `softmax`/`log_softmax` of an empty axis are
+//!   empty; `variance` with `N ≤ correction` elements is NaN (or `+∞`), not a panic.
+//!
+//! Deliberate differences, each with its reason:
+//!
+//! * `variance`'s gradient with an infinite entry, or with `N ≤ correction`, is NaN along the
+//!   whole axis (PyTorch: ±∞ at some entries). The engine's variance is the composition
+//!   `Σ (x − x̄)² / (N − c)`, whose backward pass also runs through `x̄`; PyTorch's hand-written
+//!   rule drops that path (zero in exact arithmetic). Adopting it would change LayerNorm's and
+//!   BatchNorm's gradients at round-off level for every finite input.
+//! * `softmax` of a row holding `+∞` is 0 at the finite entries and NaN at the infinite ones
+//!   (PyTorch: NaN for the whole row), since softmax is `e^{x − logsumexp x}`; NaN still shows.
 
+// `unsafe` lives in the backend alone (and `Float::gemm`'s declaration, whose contract the
+// backend implements); every other module is held to that.
+mod backend;
+#[deny(unsafe_code)]
 mod backprop;
+#[deny(unsafe_code)]
+pub mod custom;
 mod float;
+#[deny(unsafe_code)]
 mod forward;
+#[deny(unsafe_code)]
 mod grad;
+#[deny(unsafe_code)]
 pub mod gradcheck;
+#[deny(unsafe_code)]
 pub mod higher;
-mod kernels;
+#[deny(unsafe_code)]
 pub mod op;
+#[deny(unsafe_code)]
 mod operators;
+#[deny(unsafe_code)]
 pub mod shape;
-mod tanh;
+#[deny(unsafe_code)]
 mod tape;
+#[deny(unsafe_code)]
 mod tensor;
-mod tiles;
 
 pub use float::Float;
 pub use grad::{Gradients, grad, grad_graph, vjp, vjp_graph};

@@ -12,11 +12,11 @@
 //! | `Sub` | `a − b` | `ā = sum_to(ḡ)`, `b̄ = −sum_to(ḡ)` |
 //! | `Mul` | `a b` | `ā = sum_to(ḡ b)`, `b̄ = sum_to(ḡ a)` |
 //! | `Div` | `a / b` | `ā = sum_to(ḡ / b)`, `b̄ = −sum_to(ḡ y / b)` |
-//! | `Pow` | `aᵇ` | `ā = sum_to(ḡ b aᵇ⁻¹)`, `b̄ = sum_to(ḡ y ln a)` (0 where `a = 0`) |
-//! | `Minimum`, `Maximum` | `min(a, b)`, `max(a, b)` | `ḡ` to the chosen side, split `½, ½` on ties (as PyTorch) |
+//! | `Pow` | `aᵇ` | `ā = sum_to(ḡ b aᵇ⁻¹)` (0 where `b = 0`), `b̄ = sum_to(ḡ y ln a)` (0 where `a = 0, b ≥ 0`) |
+//! | `Minimum`, `Maximum` | `min(a, b)`, `max(a, b)` (NaN if either is) | `ḡ` to the chosen side, split `½, ½` on ties, all of `ḡ` to both against a NaN (as PyTorch) |
 //! | `AddScalar(c)` | `a + c` | `ḡ` |
 //! | `MulScalar(c)` | `c a` | `c ḡ` |
-//! | `Powf(p)`, `Powi(n)` | `aᵖ` | `ḡ p aᵖ⁻¹` |
+//! | `Powf(p)`, `Powi(n)` | `aᵖ` | `ḡ p aᵖ⁻¹` (0 for `p = 0`, even at `a = 0` or NaN) |
 //! | `Neg` | `−a` | `−ḡ` |
 //! | `Exp` | `eᵃ` | `ḡ y` |
 //! | `Log`, `Log1p` | `ln a`, `ln(1 + a)` | `ḡ / a`, `ḡ / (1 + a)` |
@@ -27,22 +27,23 @@
 //! | `Sigmoid` | `σ(a) = 1 / (1 + e⁻ᵃ)` | `SigmoidGrad(ḡ, y) = ḡ y (1 − y)` |
 //! | `TanhGrad` | `g (1 − y²)` (fused: one pass) | `ḡ_g = TanhGrad(ḡ, y)`, `ḡ_y = −2 ḡ g y` |
 //! | `SigmoidGrad` | `g y (1 − y)` (fused) | `ḡ_g = SigmoidGrad(ḡ, y)`, `ḡ_y = ḡ g (1 − 2y)` |
-//! | `Relu` | `max(a, 0)` | `ḡ [a > 0]` |
+//! | `Relu` | `max(a, 0)` (NaN stays NaN) | `ḡ [a > 0 or a = NaN]` (passes at NaN, as PyTorch) |
 //! | `LeakyRelu(s)` | `a` if `a > 0`, else `s a` | `ḡ ([a > 0] + s [a ≤ 0])` |
-//! | `Elu(α)` | `a` if `a > 0`, else `α (eᵃ − 1)` | `ḡ [a > 0] + ḡ (y + α) [a ≤ 0]` |
+//! | `Elu(α)` | `a` if `a > 0`, else `α (eᵃ − 1)` | `ḡ [a > 0 or a = NaN] + ḡ α [a = 0] + ḡ (y + α) [a < 0]` (PyTorch's: the slope `α` at 0 is a constant, so the second derivative there is 0) |
 //! | `Softplus` | `ln(1 + eᵃ) = max(a, 0) + ln(1 + e^{−|a|})` | `ḡ σ(a)` |
-//! | `Clamp(lo, hi)` | `min(max(a, lo), hi)` | `ḡ [lo ≤ a ≤ hi]` (PyTorch: the bounds pass gradient) |
+//! | `Clamp(lo, hi)` | `min(max(a, lo), hi)` (NaN stays NaN) | `ḡ [lo < a < hi]` (as PyTorch: none at the bounds, none at NaN) |
 //! | `Where(m)` | `m ? a : b` | `ā = sum_to(ḡ m)`, `b̄ = sum_to(ḡ (1 − m))` |
 //! | `Sum(axes)` | `Σ_axes a` | `broadcast(ḡ)` |
 //! | `Max(axes)`, `Min(axes)` | `max_axes a` | `broadcast(ḡ) [a = y] / #ties` (ties share evenly, as PyTorch's `amax`) |
-//! | `LogSumExp(axes)` | `m + ln Σ e^{a − m}`, `m = max a` | `broadcast(ḡ) e^{a − y}` |
-//! | `MatMul` | `A B` (2-D, or batched 3-D) | `Ā = ḡ Bᵀ`, `B̄ = Aᵀ ḡ` (transposes are stride swaps) |
+//! | `LogSumExp(axes)` | `m + ln Σ e^{a − m}`, `m = max a` (`−∞` over an empty axis) | `broadcast(ḡ) e^{a − y}` |
+//! | `MatMul` | `A B` (2-D, or 3-D batches of equal size; `matmul` reduces PyTorch's broadcast batches to these) | `Ā = ḡ Bᵀ`, `B̄ = Aᵀ ḡ` (transposes are stride swaps) |
 //! | `Reshape`, `Permute(p)` | | reshape back, permute by `p⁻¹` |
 //! | `BroadcastTo`, `SumTo` | | `sum_to`, `broadcast_to` (each the other's adjoint) |
 //! | `Slice`, `Pad` | | `Pad`, `Slice` (each the other's adjoint) |
 //! | `Concat(axis)` | | a `Slice` of `ḡ` per input |
 //! | `Gather`, `ScatterAdd` | `y_i = a_{i with axis → index_i}` | `ScatterAdd`, `Gather` (each the other's adjoint) |
 //! | `IndexSelect`, `IndexAdd` | `y = a[…, index, …]` | `IndexAdd`, `IndexSelect` |
+//! | `Custom` | the user's forward ([`crate::custom`]) | the user's VJP |
 //!
 //! Because each product on the right is built from primitives on the left, a backward pass can
 //! itself be recorded and differentiated again, to any order.
@@ -50,6 +51,9 @@
 use std::sync::Arc;
 
 use ndarray::ArrayD;
+
+use crate::SharedArray;
+use crate::custom::Call;
 
 /// The axes a reduction runs over (sorted, distinct) and whether they stay as size-1 axes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,10 +122,12 @@ pub enum Op<T> {
         axis: usize,
         index: Arc<ArrayD<usize>>,
     },
+    /// Adds `a`'s elements into zeros of `shape` at the positions [`Op::Gather`] reads from;
+    /// `shape` is the gathered input's, which may be larger than `index` along every axis.
     ScatterAdd {
         axis: usize,
         index: Arc<ArrayD<usize>>,
-        size: usize,
+        shape: Vec<usize>,
     },
     IndexSelect {
         axis: usize,
@@ -132,9 +138,17 @@ pub enum Op<T> {
         index: Arc<[usize]>,
         size: usize,
     },
+    /// A user-defined function ([`crate::custom::Function`]) with its own VJP.
+    Custom(Arc<Call<T>>),
+    /// A gradient computed by a VJP written on arrays, recorded so that differentiating it
+    /// again stops with a message naming the function: its value, fixed.
+    OnceDifferentiable {
+        name: &'static str,
+        value: SharedArray<T>,
+    },
 }
 
-impl<T> Op<T> {
+impl<T: crate::Float> Op<T> {
     /// The op's name, as messages show it.
     pub fn name(&self) -> &'static str {
         match self {
@@ -184,6 +198,8 @@ impl<T> Op<T> {
             Op::ScatterAdd { .. } => "scatter_add",
             Op::IndexSelect { .. } => "index_select",
             Op::IndexAdd { .. } => "index_add",
+            Op::Custom(call) => call.name(),
+            Op::OnceDifferentiable { name, .. } => name,
         }
     }
 }

@@ -202,7 +202,8 @@ pub trait Tensor<T: Float>: Clone + Sized {
         Self::apply(Op::Softplus, &[self])
     }
 
-    /// `min(max(x, lo), hi)`; the gradient passes where `lo ≤ x ≤ hi`, bounds included (as PyTorch).
+    /// `min(max(x, lo), hi)` (NaN stays NaN); the gradient passes where `lo < x < hi`, not at the
+    /// bounds and not at NaN (as PyTorch).
     fn clamp(&self, lo: T, hi: T) -> Self {
         if lo > hi {
             panic!("clamp: lower bound {lo} exceeds upper bound {hi}");
@@ -264,20 +265,27 @@ pub trait Tensor<T: Float>: Clone + Sized {
 
     /// The variance over `axes`, `Σ (x − x̄)² / (N − correction)`: `correction = 1` is the
     /// unbiased estimate (PyTorch's default), `0` the population variance.
+    ///
+    /// With `N ≤ correction` the divisor is `max(N − correction, 0) = 0`, and the result is NaN
+    /// (or `+∞` for a positive sum of squares), as PyTorch returns (PyTorch also warns; anomaly
+    /// mode, [`Tape::detect_anomaly`](crate::Tape::detect_anomaly), names the op instead).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use wengert_autograd::prelude::*;
+    /// let x = Var::<f64>::constant(array![1.0, 2.0, 4.0]);
+    /// assert!((x.variance(&[0], 1, false).item() - 7.0 / 3.0).abs() < 1e-15);
+    /// assert!(x.slice(0, 0, 1).variance(&[0], 1, false).item().is_nan());
+    /// ```
     fn variance(&self, axes: &[isize], correction: usize, keep_dims: bool) -> Self {
         let resolved = normalize_axes(axes, self.ndim(), "variance");
         let count: usize = resolved.iter().map(|&a| self.shape()[a]).product();
-        if count <= correction {
-            panic!(
-                "variance: {count} elements over axes {axes:?} of shape {:?} are too few for correction {correction}",
-                self.shape()
-            );
-        }
+        let divisor = T::from_f64(count.saturating_sub(correction) as f64);
         let deviation = self.sub(&self.mean(axes, true));
         deviation
             .mul(&deviation)
             .sum(axes, keep_dims)
-            .mul_scalar(T::one() / T::from_f64((count - correction) as f64))
+            .mul_scalar(T::one() / divisor)
     }
 
     /// `softmax(x)_i = e^{x_i} / Σ_j e^{x_j}` along `axis`, computed as `e^{x − logsumexp(x)}`.
@@ -292,21 +300,49 @@ pub trait Tensor<T: Float>: Clone + Sized {
 
     // ---- linear algebra ----
 
-    /// The matrix product, as NumPy's `matmul`: 2-D × 2-D, matrix × vector, vector × matrix,
-    /// vector · vector, and batched 3-D × 3-D (or 3-D × 2-D, the matrix shared by the batch).
+    /// The matrix product, with PyTorch's (and NumPy's) `matmul` rules: `C = A B` over the last
+    /// two axes, `C_{…ij} = Σ_k A_{…ik} B_{…kj}`, for every index `…` of the batch axes, which
+    /// broadcast against each other. A vector on the left is a one-row matrix and on the right a
+    /// one-column matrix, the added axis removed from the result. The gradient of an operand whose
+    /// batch axes were broadcast is summed over them (the adjoint of the broadcast).
+    ///
+    /// 2-D × 2-D is one `gemm`; a batch times a single matrix is one `gemm` over the stacked rows;
+    /// other batches are one `gemm` per matrix.
+    ///
+    /// ```
+    /// use ndarray::{Array, IxDyn};
+    /// use wengert_autograd::prelude::*;
+    /// let tape = Tape::<f64>::new();
+    /// let a = tape.var(Array::from_elem(IxDyn(&[1, 3, 4]), 0.5)); // one batch, broadcast
+    /// let b = tape.var(Array::from_elem(IxDyn(&[2, 4, 5]), 2.0));
+    /// let c = a.matmul(&b);
+    /// assert_eq!(c.shape(), &[2, 3, 5]);
+    /// assert_eq!(c.value()[[1, 2, 4]], 4.0); // Σ_k 0.5 · 2
+    /// let grads = c.sum_all().backward();
+    /// assert_eq!(grads[&a].shape(), &[1, 3, 4]); // summed over the broadcast batch
+    /// assert_eq!(grads[&a][[0, 0, 0]], 2.0 * 5.0 * 2.0);
+    /// let v = Var::constant(Array::from_elem(IxDyn(&[5]), 1.0));
+    /// assert_eq!(b.matmul(&v).shape(), &[2, 4]); // batched matrix × vector
+    /// ```
+    ///
+    /// # Panics
+    /// If an operand is 0-dimensional, the inner sizes differ, or the batch axes do not
+    /// broadcast, naming both shapes.
     fn matmul(&self, other: &Self) -> Self {
         match (self.shape(), other.shape()) {
             (&[k], &[k2]) if k == k2 => self.dot(other),
-            (&[_, _], &[k]) => {
+            (&[_, k], &[k2]) if k == k2 => {
                 let m = self.shape()[0];
                 self.matmul(&other.reshape(&[k, 1])).reshape(&[m])
             }
-            (&[k], &[_, n]) => self.reshape(&[1, k]).matmul(other).reshape(&[n]),
+            (&[k], &[k2, n]) if k == k2 => self.reshape(&[1, k]).matmul(other).reshape(&[n]),
             (&[_, _], &[_, _]) => Self::apply(Op::MatMul, &[self, other]),
-            (&[b, m, k], &[_, n]) => self.reshape(&[b * m, k]).matmul(other).reshape(&[b, m, n]),
-            (&[m, k], &[b, _, _]) => self.broadcast_to(&[b, m, k]).matmul(other),
+            (&[b, m, k], &[k2, n]) if k == k2 => {
+                self.reshape(&[b * m, k]).matmul(other).reshape(&[b, m, n])
+            }
+            (&[m, k], &[b, k2, _]) if k == k2 => self.broadcast_to(&[b, m, k]).matmul(other),
             (&[b, _, _], &[b2, _, _]) if b == b2 => Self::apply(Op::MatMul, &[self, other]),
-            (sa, sb) => panic!("matmul: shapes {sa:?} and {sb:?} are not compatible"),
+            _ => batched_matmul(self, other),
         }
     }
 
@@ -533,6 +569,77 @@ pub trait Tensor<T: Float>: Clone + Sized {
             &[self],
         )
     }
+}
+
+/// [`Tensor::matmul`] for the shapes its direct cases leave: batch axes of any number that
+/// broadcast, and vectors against batches. Built from reshapes, broadcasts and the 2-D or
+/// same-batch 3-D [`Op::MatMul`], so its gradient (and every higher derivative) comes from theirs.
+fn batched_matmul<T: Float, X: Tensor<T>>(a: &X, b: &X) -> X {
+    let incompatible = || -> ! {
+        panic!(
+            "matmul: shapes {:?} and {:?} are not compatible",
+            a.shape(),
+            b.shape()
+        )
+    };
+    if a.ndim() == 0 || b.ndim() == 0 {
+        panic!(
+            "matmul: both operands need at least one axis, found shapes {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        );
+    }
+    // A vector is a one-row matrix on the left and a one-column matrix on the right.
+    let a_matrix = match a.shape() {
+        &[k] => a.reshape(&[1, k]),
+        _ => a.clone(),
+    };
+    let b_matrix = match b.shape() {
+        &[k] => b.reshape(&[k, 1]),
+        _ => b.clone(),
+    };
+    let (sa, sb) = (a_matrix.shape(), b_matrix.shape());
+    let (batch_a, &[m, k]) = sa.split_at(sa.len() - 2) else {
+        unreachable!("a matrix has two axes")
+    };
+    let (batch_b, &[k2, n]) = sb.split_at(sb.len() - 2) else {
+        unreachable!("a matrix has two axes")
+    };
+    if k != k2 {
+        incompatible();
+    }
+    let rank = batch_a.len().max(batch_b.len());
+    let size = |batch: &[usize], axis: usize| match axis.checked_sub(rank - batch.len()) {
+        Some(i) => batch[i],
+        None => 1,
+    };
+    let batch: Vec<usize> = (0..rank)
+        .map(|axis| match (size(batch_a, axis), size(batch_b, axis)) {
+            (x, y) if x == y || y == 1 => x,
+            (1, y) => y,
+            _ => incompatible(),
+        })
+        .collect();
+    let count = size_of(&batch);
+    let with = |tail: [usize; 2]| [&batch[..], &tail].concat();
+
+    let product = if size_of(batch_b) == 1 {
+        // One matrix B for the whole batch: a single product over A's stacked rows.
+        let rows = a_matrix.reshape(&[size_of(batch_a) * m, k]);
+        rows.matmul(&b_matrix.reshape(&[k, n]))
+    } else {
+        let a3 = a_matrix.broadcast_to(&with([m, k])).reshape(&[count, m, k]);
+        let b3 = b_matrix.broadcast_to(&with([k, n])).reshape(&[count, k, n]);
+        X::apply(Op::MatMul, &[&a3, &b3])
+    };
+    let mut shape = batch.clone();
+    if a.ndim() > 1 {
+        shape.push(m);
+    }
+    if b.ndim() > 1 {
+        shape.push(n);
+    }
+    product.reshape(&shape)
 }
 
 /// A plain array as a [`Tensor`]: ops evaluate at once and record nothing. The backward pass

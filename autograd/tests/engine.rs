@@ -4,7 +4,7 @@
 mod common;
 
 use common::uniform;
-use ndarray::array;
+use ndarray::{Dimension, array};
 use wengert_autograd::prelude::*;
 use wengert_autograd::{SharedArray, one_hot};
 
@@ -191,10 +191,10 @@ fn variables_and_tapes_can_be_sent_to_threads() {
 fn gradient_conventions_at_kinks_follow_pytorch() {
     let tape = Tape::<f64>::new();
     let x = tape.var(array![-1.0, 0.0, 1.0, 2.0]);
-    // clamp: the bounds pass the gradient
+    // clamp: only the open interval passes the gradient (PyTorch 2: none at the bounds)
     assert_eq!(
-        x.clamp(0.0, 1.0).sum_all().backward()[&x],
-        arr(array![0.0, 1.0, 1.0, 0.0].into_dyn())
+        x.clamp(-1.0, 1.0).sum_all().backward()[&x],
+        arr(array![0.0, 1.0, 0.0, 0.0].into_dyn())
     );
     // relu and abs: zero gradient at zero
     assert_eq!(
@@ -263,6 +263,23 @@ fn one_hot_selects_like_gather() {
 }
 
 #[test]
+fn gather_with_an_index_shorter_than_the_input_scatters_back_into_the_input_shape() {
+    // PyTorch's example shape: input (3, 3), index (2, 3) along axis 1. Row 2 is never read.
+    let tape = Tape::<f64>::new();
+    let x = tape.var(array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]);
+    let index = array![[0, 0, 2], [1, 2, 1]].into_dyn();
+    let y = x.gather(1, &index);
+    assert_eq!(
+        y.value(),
+        &arr(array![[1.0, 1.0, 3.0], [5.0, 6.0, 5.0]].into_dyn())
+    );
+    assert_eq!(
+        y.sum_all().backward()[&x],
+        arr(array![[2.0, 0.0, 1.0], [0.0, 2.0, 1.0], [0.0, 0.0, 0.0]].into_dyn())
+    );
+}
+
+#[test]
 #[should_panic(expected = "add: shapes [2, 3] and [4] cannot be broadcast together")]
 fn broadcast_mismatch_names_the_op_and_both_shapes() {
     let a = Var::constant(ndarray::Array2::<f64>::zeros((2, 3)));
@@ -276,6 +293,117 @@ fn matmul_mismatch_names_both_shapes() {
     let a = Var::constant(ndarray::Array2::<f64>::zeros((2, 3)));
     let b = Var::constant(ndarray::Array2::<f64>::zeros((4, 5)));
     let _ = a.matmul(&b);
+}
+
+/// `C[…, i, j] = Σ_k A[…, i, k] B[…, k, j]` by loops, batch axes broadcast by hand.
+fn naive_batched_product(
+    a: &ndarray::ArrayD<f64>,
+    b: &ndarray::ArrayD<f64>,
+) -> ndarray::ArrayD<f64> {
+    let (sa, sb) = (a.shape(), b.shape());
+    let (m, k, n) = (sa[sa.len() - 2], sa[sa.len() - 1], sb[sb.len() - 1]);
+    let batch =
+        wengert_autograd::shape::broadcast_shapes(&sa[..sa.len() - 2], &sb[..sb.len() - 2], "test");
+    let out_shape = [&batch[..], &[m, n]].concat();
+    ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&out_shape), |index| {
+        let index = index.slice();
+        let pick = |shape: &[usize], row: usize, column: usize| {
+            let offset = batch.len() + 2 - shape.len();
+            let mut at: Vec<usize> = (0..shape.len() - 2)
+                .map(|d| if shape[d] == 1 { 0 } else { index[d + offset] })
+                .collect();
+            at.extend([row, column]);
+            at
+        };
+        let (i, j) = (index[batch.len()], index[batch.len() + 1]);
+        (0..k)
+            .map(|l| a[pick(sa, i, l).as_slice()] * b[pick(sb, l, j).as_slice()])
+            .sum()
+    })
+}
+
+#[test]
+fn batched_matmul_matches_loops_over_the_broadcast_batch() {
+    for (sa, sb) in [
+        (vec![2, 2, 3, 4], vec![2, 2, 4, 5]),
+        (vec![1, 3, 4], vec![2, 4, 5]),
+        (vec![2, 1, 3, 4], vec![3, 4, 2]),
+        (vec![3, 4], vec![2, 1, 4, 2]),
+        (vec![2, 3, 4], vec![1, 4, 5]),
+    ] {
+        let (a, b) = (
+            uniform(&sa, -1.0, 1.0, 3).to_owned(),
+            uniform(&sb, -1.0, 1.0, 4).to_owned(),
+        );
+        let c = Var::constant(a.clone()).matmul(&Var::constant(b.clone()));
+        let expected = naive_batched_product(&a, &b);
+        assert_eq!(c.shape(), expected.shape(), "{sa:?} @ {sb:?}");
+        assert!(
+            c.value()
+                .iter()
+                .zip(&expected)
+                .all(|(x, y)| (x - y).abs() < 1e-12),
+            "{sa:?} @ {sb:?}"
+        );
+    }
+    // Batched matrix × vector: the vector is a column, removed again.
+    let a = uniform(&[2, 3, 4], -1.0, 1.0, 5).to_owned();
+    let v = uniform(&[4], -1.0, 1.0, 6).to_owned();
+    let c = Var::constant(a.clone()).matmul(&Var::constant(v.clone()));
+    let column = v
+        .clone()
+        .into_shape_with_order(ndarray::IxDyn(&[4, 1]))
+        .unwrap();
+    let expected = naive_batched_product(&a, &column);
+    assert_eq!(c.shape(), &[2, 3]);
+    assert!(
+        c.value()
+            .iter()
+            .zip(&expected)
+            .all(|(x, y)| (x - y).abs() < 1e-12)
+    );
+}
+
+#[test]
+fn matmul_keeps_its_two_and_three_dimensional_products_bit_for_bit() {
+    // The direct cases are unchanged: the same op on the same arrays gives the same bits.
+    let a = uniform(&[2, 3, 4], -1.0, 1.0, 7);
+    let b = uniform(&[4, 5], -1.0, 1.0, 8);
+    let stacked = Var::constant(a.clone()).matmul(&Var::constant(b.clone()));
+    let rows = a
+        .to_owned()
+        .into_shape_with_order(ndarray::IxDyn(&[6, 4]))
+        .unwrap();
+    let flat = Var::constant(rows).matmul(&Var::constant(b.clone()));
+    assert!(
+        stacked
+            .value()
+            .iter()
+            .zip(flat.value().iter())
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+    );
+}
+
+#[test]
+#[should_panic(expected = "matmul: shapes [2, 3, 4] and [3, 4, 5] are not compatible")]
+fn matmul_batches_that_do_not_broadcast_are_reported() {
+    let a = Var::constant(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[2, 3, 4])));
+    let b = Var::constant(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[3, 4, 5])));
+    let _ = a.matmul(&b);
+}
+
+#[test]
+#[should_panic(expected = "matmul: shapes [2, 2, 3, 4] and [5] are not compatible")]
+fn matmul_inner_size_mismatch_names_the_original_shapes() {
+    let a = Var::constant(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[2, 2, 3, 4])));
+    let b = Var::constant(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[5])));
+    let _ = a.matmul(&b);
+}
+
+#[test]
+#[should_panic(expected = "matmul: both operands need at least one axis")]
+fn matmul_of_a_scalar_is_reported() {
+    let _ = Var::constant(1.0f64).matmul(&Var::constant(ndarray::array![1.0]));
 }
 
 #[test]

@@ -243,6 +243,37 @@ fn matmul_variants() {
 }
 
 #[test]
+fn batched_matmul_with_broadcast_batches() {
+    // PyTorch's matmul rules: any number of batch axes, broadcast against each other; vectors
+    // against batches. Gradients sum over the broadcast batch axes.
+    for (name, sa, sb) in [
+        ("4-d", vec![2, 2, 3, 4], vec![2, 2, 4, 5]),
+        ("broadcast left batch", vec![1, 3, 4], vec![2, 4, 5]),
+        ("broadcast right batch", vec![2, 3, 4], vec![1, 4, 2]),
+        (
+            "batches broadcast both ways",
+            vec![2, 1, 3, 4],
+            vec![3, 4, 2],
+        ),
+        ("2-d by 4-d", vec![3, 4], vec![2, 1, 4, 2]),
+        ("batched matrix-vector", vec![2, 3, 4], vec![4]),
+        ("vector by batch", vec![3], vec![2, 2, 3, 2]),
+        ("4-d vector", vec![2, 2, 3, 4], vec![4]),
+    ] {
+        let inputs = [uniform(&sa, -1.0, 1.0, 45), uniform(&sb, -1.0, 1.0, 46)];
+        check(name, |x| x[0].matmul(&x[1]).cumulative_weights(), &inputs);
+    }
+    check(
+        "4-d transposed operand",
+        |x| x[0].matmul(&x[1].transpose(-1, -2)).tanh(),
+        &[
+            uniform(&[2, 2, 3, 4], -1.0, 1.0, 47),
+            uniform(&[2, 1, 5, 4], -1.0, 1.0, 48),
+        ],
+    );
+}
+
+#[test]
 fn non_contiguous_inputs_through_elementwise_and_reductions() {
     let a = transposed(&[3, 4], 38);
     let b = uniform(&[4], -1.0, 1.0, 39);
@@ -303,6 +334,20 @@ fn shape_ops() {
     check(
         "gather",
         move |x| x[0].gather(1, &index).powi(2),
+        &[a.clone()],
+    );
+    // An index smaller than the input along the other axes (PyTorch allows it): only the
+    // covered rows receive gradient.
+    let short = array![[0, 2, 2], [1, 0, 0]].into_dyn();
+    check(
+        "gather short index",
+        move |x| x[0].gather(1, &short).powi(2).cumulative_weights(),
+        &[uniform(&[3, 3], -1.0, 1.0, 44)],
+    );
+    let small = array![[[1, 0]], [[0, 0]]].into_dyn();
+    check(
+        "gather index smaller on two axes",
+        move |x| x[0].gather(0, &small).powi(2).cumulative_weights(),
         &[a.clone()],
     );
     check(

@@ -34,6 +34,10 @@ pub(crate) fn tanh_f32(x: &[f32]) -> Vec<f32> {
     tanh_f32_portable::<false>(x)
 }
 
+/// [`tanh_f32_portable`] compiled for AVX2 and FMA (eight lanes, fused multiply-adds).
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tanh_f32_avx2_fma(x: &[f32]) -> Vec<f32> {

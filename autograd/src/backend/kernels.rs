@@ -5,7 +5,7 @@
 //! repeated along trailing axes), a scalar — and the sums that are their adjoints; and
 //! `gather`/`scatter_add` along one axis, the per-row pick of a class.
 //!
-//! They compute exactly what the general `Zip` paths in [`crate::forward`] compute, element for
+//! They compute exactly what the general `Zip` paths in `crate::forward` compute, element for
 //! element and in the same order of summation, but on plain slices: no per-row index or
 //! `IxDyn` bookkeeping, and loops the compiler can vectorise. Each returns `None` when the
 //! layout is not one it handles, and the caller falls back to the general path.
@@ -192,19 +192,21 @@ pub(crate) fn gather<T: Float>(
     Some(from_vec(index.shape(), out))
 }
 
-/// `out[o, index[o, j, t], t] += a[o, j, t]` into zeros with `size` along `axis` (the
-/// `ScatterAdd` op), adding in `index`'s order as the general path does.
+/// `out[o, index[o, j, t], t] += a[o, j, t]` into zeros of `shape` (the `ScatterAdd` op),
+/// adding in `index`'s order as the general path does, when `shape` differs from `index`'s
+/// shape at most along `axis`.
 pub(crate) fn scatter_add<T: Float>(
     a: &SharedArray<T>,
     index: &ndarray::ArrayD<usize>,
     axis: usize,
-    size: usize,
+    shape: &[usize],
 ) -> Option<SharedArray<T>> {
-    if a.shape() != index.shape() {
+    let fits =
+        shape.len() == a.ndim() && (0..shape.len()).all(|d| d == axis || shape[d] == a.shape()[d]);
+    if a.shape() != index.shape() || !fits {
         return None;
     }
-    let mut shape = a.shape().to_vec();
-    shape[axis] = size;
+    let size = shape[axis];
     let (outer, picks, inner) = (
         shape[..axis].iter().product::<usize>(),
         a.shape()[axis],
@@ -220,7 +222,7 @@ pub(crate) fn scatter_add<T: Float>(
             }
         }
     }
-    Some(from_vec(&shape, out))
+    Some(from_vec(shape, out))
 }
 
 /// The sum of a standard-layout `a` over its leading axes down to `shape` (a block that `a`
@@ -439,11 +441,11 @@ mod tests {
             );
 
             let g = fast.mapv(|v| v * 1.5 + 0.125).into_shared();
-            let scattered = scatter_add(&g, &index, axis, size).unwrap();
+            let scattered = scatter_add(&g, &index, axis, a.shape()).unwrap();
             let op = Op::ScatterAdd {
                 axis,
                 index: Arc::new(index.clone()),
-                size,
+                shape: a.shape().to_vec(),
             };
             assert_eq!(
                 scattered,
@@ -455,6 +457,11 @@ mod tests {
         assert!(
             gather(&counting(&[3, 2]), &short, 1).is_none(),
             "an index shorter than the input along another axis is left to the general path"
+        );
+        let g = counting(&[2, 1]);
+        assert!(
+            scatter_add(&g, &short, 1, &[3, 2]).is_none(),
+            "so is a scatter into an output larger than the index along another axis"
         );
     }
 

@@ -1,0 +1,158 @@
+//! The backend: the fast kernels behind the op layer, and the only home of `unsafe` in the
+//! crate. The op layer (`forward.rs`, `backprop.rs`, `grad.rs`) reads as math and calls these
+//! through safe functions; each either computes exactly what the plain `ndarray` path computes
+//! or declines (`None` / `false`) and leaves the case to that path.
+//!
+//! | kernel | what | against the plain reference |
+//! |---|---|---|
+//! | [`matrix_product`], [`batched_product`] (and `gemm::gemm` under them) | `C = A B` on strided views, through [`Float::gemm`](crate::Float::gemm) | bit for bit `ndarray`'s `dot` (`matrixmultiply`), within round-off of the triple loop |
+//! | `tiles::sgemm` (`f32`, AVX2 + FMA) | register-tiled product of in-cache sizes | bit for bit `matrixmultiply::sgemm` |
+//! | `tiles::narrow` (`f32`) | products with fewer than 8 columns, down the columns | bit for bit `matrixmultiply::sgemm` |
+//! | `tanh::tanh_f32` | vectorised `tanh` | within 1 ulp of `f64` `tanh` rounded to `f32` |
+//! | [`binary`], [`broadcast`], [`sum_last_axis`], [`fold_last_axis`], [`sum_leading_axes`], [`gather`], [`scatter_add`], [`add_assign`] | elementwise ops, reductions and picks on contiguous layouts | bit for bit the `Zip` / `sum_axis` / `fold_axis` paths |
+//!
+//! ## Safety contracts
+//!
+//! * [`Float::gemm`](crate::Float::gemm) (implemented in `scalar.rs`): the pointers and strides
+//!   describe valid `m×k`, `k×n`, `m×n` matrices and `C` aliases neither operand. `gemm::gemm` is
+//!   its safe form: `ndarray` views guarantee all of it.
+//! * `tiles::sgemm`: as `matrixmultiply::sgemm`; its inner functions (`product_fma`, `panels`,
+//!   `panel`, `tile`, `row_major`, `transpose`, and `narrow`'s) add that the CPU has AVX2 and
+//!   FMA, which `sgemm` checks at run time before calling them.
+//! * `tanh::tanh_f32_avx2_fma`: the CPU has AVX2 and FMA, checked by `tanh_f32`.
+//! * [`matrix_product`], [`batched_product`]: `assume_init` after `gemm`, which writes every
+//!   element of `C` (with `β = 0`, `C` is never read).
+//!
+//! Results are bit-identical to what the same op computed before the kernels moved here, so a
+//! seeded run is the same bit for bit.
+
+mod gemm;
+mod kernels;
+mod scalar;
+mod tanh;
+mod tiles;
+
+pub(crate) use gemm::{batched_product, matrix_product};
+pub(crate) use kernels::{
+    add_assign, binary, broadcast, fold_last_axis, gather, scatter_add, sum_last_axis,
+    sum_leading_axes,
+};
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, Array3, ArrayView2, Axis, ShapeBuilder};
+
+    use super::*;
+    use crate::Float;
+
+    /// A `rows × cols` matrix of values that round differently when summed in another order,
+    /// stored row- or column-major.
+    fn matrix<T: Float>(rows: usize, cols: usize, column_major: bool, seed: usize) -> Array2<T> {
+        let f = |(i, j): (usize, usize)| {
+            let x = ((i * 31 + j * 17 + seed * 7) as f64 * 0.618_034).sin();
+            T::from_f64(x * 10f64.powi(((i + j + seed) % 5) as i32 - 2))
+        };
+        if column_major {
+            Array2::from_shape_fn((rows, cols).f(), f)
+        } else {
+            Array2::from_shape_fn((rows, cols), f)
+        }
+    }
+
+    fn naive(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+        Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+            (0..a.ncols()).map(|p| a[[i, p]] * b[[p, j]]).sum()
+        })
+    }
+
+    /// The shapes the tiles, the narrow path and the `matrixmultiply` fallback each take.
+    const SHAPES: [(usize, usize, usize); 9] = [
+        (256, 64, 64), // a hidden layer: tiles
+        (64, 256, 64), // hᵀ ḡ
+        (256, 64, 4),  // a thin output layer: narrow
+        (4, 64, 256),
+        (2, 64, 64),     // one or two rows: one-row tiles
+        (3, 5, 2),       // small: matrixmultiply
+        (300, 300, 300), // out of cache: matrixmultiply
+        (0, 3, 4),
+        (3, 0, 4),
+    ];
+
+    fn agrees_with_ndarray<T: Float + std::fmt::Debug>(bits: impl Fn(T) -> u64) {
+        for (m, k, n) in SHAPES {
+            for (column_a, column_b) in [(false, false), (true, false), (false, true), (true, true)]
+            {
+                let a = matrix::<T>(m, k, column_a, 1);
+                let b = matrix::<T>(k, n, column_b, 2);
+                let ours = matrix_product(a.view(), b.view());
+                let reference = a.dot(&b);
+                assert_eq!(ours.dim(), (m, n));
+                assert!(
+                    ours.iter()
+                        .zip(&reference)
+                        .all(|(&x, &y)| bits(x) == bits(y)),
+                    "{} {m}×{k}·{k}×{n}, column-major A {column_a}, B {column_b}",
+                    T::NAME
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn products_agree_with_ndarray_dot_bit_for_bit() {
+        agrees_with_ndarray::<f32>(|x| x.to_bits() as u64);
+        agrees_with_ndarray::<f64>(f64::to_bits);
+    }
+
+    #[test]
+    fn products_agree_with_the_triple_loop() {
+        for (m, k, n) in SHAPES {
+            let (a, b) = (matrix::<f64>(m, k, false, 3), matrix::<f64>(k, n, true, 4));
+            let (ours, loops) = (
+                matrix_product(a.view(), b.view()),
+                naive(a.view(), b.view()),
+            );
+            let scale = a.iter().map(|x| x.abs()).fold(0.0, f64::max)
+                * b.iter().map(|x| x.abs()).fold(0.0, f64::max)
+                * k as f64;
+            assert!(
+                ours.iter()
+                    .zip(&loops)
+                    .all(|(x, y)| (x - y).abs() <= 1e-14 * scale),
+                "{m}×{k}·{k}×{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn batched_products_are_the_products_of_each_matrix() {
+        let a = Array3::from_shape_fn((3, 6, 40), |(b, i, j)| ((b * 7 + i * 3 + j) as f32).sin());
+        let b = Array3::from_shape_fn((3, 40, 24), |(b, i, j)| ((b * 5 + i + j * 2) as f32).cos());
+        let mut b_transposed = b.clone();
+        b_transposed.swap_axes(1, 2);
+        let b_transposed = b_transposed.as_standard_layout().to_owned();
+        let mut b_view = b_transposed.view();
+        b_view.swap_axes(1, 2); // the same values as `b`, read through swapped strides
+        for b in [b.view(), b_view] {
+            let c = batched_product(a.view(), b);
+            for i in 0..3 {
+                let single = a.index_axis(Axis(0), i).dot(&b.index_axis(Axis(0), i));
+                let same = c
+                    .index_axis(Axis(0), i)
+                    .iter()
+                    .zip(&single)
+                    .all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "batch {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn tanh_is_within_one_ulp_of_the_exact_value() {
+        let x: Vec<f32> = (-4000..=4000).map(|i| i as f32 * 0.003).collect();
+        for (&v, y) in x.iter().zip(<f32 as Float>::tanh_all(&x)) {
+            let exact = (v as f64).tanh() as f32;
+            assert!(exact.to_bits().abs_diff(y.to_bits()) <= 1, "tanh({v})");
+        }
+    }
+}

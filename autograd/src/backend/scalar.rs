@@ -1,0 +1,114 @@
+//! The two element types' kernels: `f32` multiplies through the register tiles of
+//! [`super::tiles`] where they apply (else `matrixmultiply::sgemm`) and takes `tanh` from
+//! [`super::tanh`]; `f64` multiplies through `matrixmultiply::dgemm`.
+
+use crate::Float;
+
+impl Float for f32 {
+    const NAME: &'static str = "f32";
+
+    fn tanh_all(x: &[Self]) -> Vec<Self> {
+        super::tanh::tanh_f32(x)
+    }
+
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        row_stride_a: isize,
+        col_stride_a: isize,
+        b: *const Self,
+        row_stride_b: isize,
+        col_stride_b: isize,
+        beta: Self,
+        c: *mut Self,
+        row_stride_c: isize,
+        col_stride_c: isize,
+    ) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            let fresh = alpha == 1.0 && beta == 0.0;
+            let (a_strides, b_strides) =
+                ((row_stride_a, col_stride_a), (row_stride_b, col_stride_b));
+            let c_strides = (row_stride_c, col_stride_c);
+            if fresh && super::tiles::sgemm(m, k, n, a, a_strides, b, b_strides, c, c_strides) {
+                return;
+            }
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                row_stride_a,
+                col_stride_a,
+                b,
+                row_stride_b,
+                col_stride_b,
+                beta,
+                c,
+                row_stride_c,
+                col_stride_c,
+            )
+        }
+    }
+}
+
+impl Float for f64 {
+    const NAME: &'static str = "f64";
+
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+
+    fn as_f64(self) -> f64 {
+        self
+    }
+
+    unsafe fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        row_stride_a: isize,
+        col_stride_a: isize,
+        b: *const Self,
+        row_stride_b: isize,
+        col_stride_b: isize,
+        beta: Self,
+        c: *mut Self,
+        row_stride_c: isize,
+        col_stride_c: isize,
+    ) {
+        // SAFETY: forwarded from this function's contract.
+        unsafe {
+            matrixmultiply::dgemm(
+                m,
+                k,
+                n,
+                alpha,
+                a,
+                row_stride_a,
+                col_stride_a,
+                b,
+                row_stride_b,
+                col_stride_b,
+                beta,
+                c,
+                row_stride_c,
+                col_stride_c,
+            )
+        }
+    }
+}
