@@ -203,33 +203,40 @@ fn every_setting_of_every_algorithm_out_of_range_on_the_command_line_exits_2_wri
             .unwrap()
             .0;
         for (key, range) in algorithm.ranges() {
-            let output = wengert()
-                .args(["train", algorithm.name, env, "--set", &format!("{key}=nan")])
-                .arg("--runs-dir")
-                .arg(&runs)
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(
-                output.status.code(),
-                Some(2),
-                "{} {key}: {}",
-                algorithm.name,
-                text(&output)
-            );
-            assert!(
-                stderr.contains(&format!("`{key}`")) && stderr.contains(&range.to_string()),
-                "{} {key}: {stderr}",
-                algorithm.name
-            );
-            assert!(!stderr.contains("panicked"), "{stderr}");
-            assert_eq!(
-                fs::read_dir(&runs).unwrap().count(),
-                0,
-                "{} {key}: a rejected run wrote {}",
-                algorithm.name,
-                runs.display()
-            );
+            for x in range.outside() {
+                let value = match x {
+                    x if x.is_nan() => "nan".to_string(),
+                    f64::INFINITY => "inf".to_string(),
+                    f64::NEG_INFINITY => "-inf".to_string(),
+                    x => format!("{x}"),
+                };
+                let output = wengert()
+                    .args([
+                        "train",
+                        algorithm.name,
+                        env,
+                        "--set",
+                        &format!("{key}={value}"),
+                    ])
+                    .arg("--runs-dir")
+                    .arg(&runs)
+                    .output()
+                    .unwrap();
+                let what = format!("{} {key}={value}", algorithm.name);
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert_eq!(output.status.code(), Some(2), "{what}: {}", text(&output));
+                assert!(
+                    stderr.contains(&format!("`{key}`")) && stderr.contains(&range.to_string()),
+                    "{what}: {stderr}"
+                );
+                assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+                assert_eq!(
+                    fs::read_dir(&runs).unwrap().count(),
+                    0,
+                    "{what}: a rejected run wrote into {}",
+                    runs.display()
+                );
+            }
         }
     }
     fs::remove_dir_all(&runs).unwrap();

@@ -3,7 +3,6 @@
 //! and its valid range; and no numeric setting escapes the list of ranges.
 
 use wengert_rl::algorithms::{ALGORITHMS, Algorithm, environment_ids, resolve};
-use wengert_rl::common::config::Range;
 use wengert_rl::env::{Space, make};
 
 /// An environment the algorithm handles.
@@ -14,28 +13,6 @@ fn env_for(algorithm: &Algorithm) -> &'static str {
             Space::Box(_) => algorithm.continuous,
         })
         .expect("an environment for every algorithm")
-}
-
-/// Values outside `range`: NaN always; ±∞, −1 and 0 where outside it; and just past each
-/// finite end (the end itself where it is open).
-fn bad_values(range: &Range) -> Vec<f64> {
-    let below = if range.min_inclusive {
-        range.min - 1.0
-    } else {
-        range.min
-    };
-    let above = if range.max_inclusive {
-        range.max + 1.0
-    } else {
-        range.max
-    };
-    let mut values = vec![f64::NAN];
-    for x in [f64::INFINITY, f64::NEG_INFINITY, -1.0, 0.0, below, above] {
-        if !range.contains(x) && !values.contains(&x) {
-            values.push(x);
-        }
-    }
-    values
 }
 
 /// As a user types it.
@@ -56,7 +33,7 @@ fn every_out_of_range_value_of_every_setting_is_refused_with_its_name_and_range(
         resolve(algorithm.name, env, 1, &[])
             .unwrap_or_else(|e| panic!("{}'s preset for {env} is valid: {e}", algorithm.name));
         for (key, range) in algorithm.ranges() {
-            for value in bad_values(range).into_iter().map(text) {
+            for value in range.outside().into_iter().map(text) {
                 let settings = [(key.to_string(), value.clone())];
                 let error = match resolve(algorithm.name, env, 1, &settings) {
                     Ok(_) => panic!(

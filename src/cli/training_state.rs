@@ -201,8 +201,7 @@ mod tests {
     use super::*;
 
     fn sample() -> TrainingState {
-        let mut state =
-            TrainingState::new("ppo", "CartPole-v1", "gamma = 0.98\n");
+        let mut state = TrainingState::new("ppo", "CartPole-v1", "gamma = 0.98\n");
         state.iteration = 3;
         state.env_steps = 768;
         state.wall_time = 1.5;

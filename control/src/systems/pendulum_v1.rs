@@ -45,11 +45,27 @@ pub const MAX_SPEED: f64 = 8.0;
 /// ```
 pub fn step(x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
     let (theta, theta_dot) = (x.slice(0, 0, 1), x.slice(0, 1, 2));
-    let u = u.clamp(-MAX_TORQUE, MAX_TORQUE);
+    let u = clip(u, MAX_TORQUE);
     let theta_ddot = theta.sin() * (3.0 * G / (2.0 * L)) + u * (3.0 / (M * L * L));
-    let theta_dot_next = (theta_dot + theta_ddot * DT).clamp(-MAX_SPEED, MAX_SPEED);
+    let theta_dot_next = clip(&(theta_dot + theta_ddot * DT), MAX_SPEED);
     let theta_next = theta + &theta_dot_next * DT;
     Var::concat(&[&theta_next, &theta_dot_next], 0)
+}
+
+/// `clip(v, −limit, limit)` with derivative 1 on the closed interval, bounds included. The
+/// planners hold `u` inside the torque box, often exactly on its bound, where they need the
+/// one-sided derivative from inside; `clamp` follows PyTorch and has derivative 0 exactly at a
+/// bound. The values are `clamp`'s, bit for bit.
+fn clip(v: &Var<f64>, limit: f64) -> Var<f64> {
+    let inside = v.value().mapv(|x| if x.abs() <= limit { 1.0 } else { 0.0 });
+    let outside = v.value().mapv(|x| {
+        if x.abs() <= limit {
+            0.0
+        } else {
+            x.clamp(-limit, limit)
+        }
+    });
+    v * &Var::constant(inside) + Var::constant(outside)
 }
 
 /// The planning problem over `horizon` steps: the true dynamics, the smooth stage cost

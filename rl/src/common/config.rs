@@ -112,6 +112,36 @@ impl Range {
         Range::open(f64::NEG_INFINITY, f64::INFINITY)
     }
 
+    /// Values a user might type that are outside the range: NaN always; ±∞, −1 and 0 where
+    /// outside it; and just past each finite end (the end itself where it is open). What the
+    /// validation tests feed every setting.
+    ///
+    /// ```
+    /// use wengert_rl::common::config::Range;
+    /// let outside = Range::unit().outside();
+    /// assert!(outside[0].is_nan());
+    /// assert_eq!(&outside[1..], &[f64::INFINITY, f64::NEG_INFINITY, -1.0, 2.0]);
+    /// ```
+    pub fn outside(&self) -> Vec<f64> {
+        let below = if self.min_inclusive {
+            self.min - 1.0
+        } else {
+            self.min
+        };
+        let above = if self.max_inclusive {
+            self.max + 1.0
+        } else {
+            self.max
+        };
+        let mut values = vec![f64::NAN];
+        for x in [f64::INFINITY, f64::NEG_INFINITY, -1.0, 0.0, below, above] {
+            if !self.contains(x) && !values.contains(&x) {
+                values.push(x);
+            }
+        }
+        values
+    }
+
     /// Whether `x` is in the range (NaN never is).
     pub fn contains(&self, x: f64) -> bool {
         let above = if self.min_inclusive {

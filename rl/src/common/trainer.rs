@@ -117,6 +117,20 @@ pub struct Trained<A> {
     pub history: Vec<IterationMetrics>,
 }
 
+/// Whether the saved configuration (TOML) is `config` but for `total_timesteps`.
+fn only_the_budget_differs<C: Config>(saved: &str, config: &C) -> bool {
+    let Ok(mut saved) = config::from_toml::<C>(saved) else {
+        return false;
+    };
+    config::set(
+        &mut saved,
+        "total_timesteps",
+        &budget_of(config).to_string(),
+    )
+    .is_ok()
+        && saved == *config
+}
+
 /// The `total_timesteps` of a configuration.
 fn budget_of<C: Config>(config: &C) -> i64 {
     toml::from_str::<toml::Table>(&config::to_toml(config))
@@ -175,20 +189,14 @@ pub fn train_from<T: Trainer>(
     let (mut first_iteration, mut env_steps, mut clock) = (1, 0, Clock::start());
     if let Some(state) = resume {
         // The budget may grow on resume (the rest of the configuration may not).
-        let mut saved_budget: T::Config = config::from_toml(&state.config)
-            .map_err(|e| TrainError::Resume(format!("the saved configuration: {e}")))?;
-        config::set(
-            &mut saved_budget,
-            "total_timesteps",
-            &budget_of(config).to_string(),
-        )
-        .map_err(TrainError::Resume)?;
         state
             .check(T::NAME, env_id, &config_text)
-            .or_else(|e| match config::to_toml(&saved_budget) == config_text {
-                true => Ok(()),
-                false => Err(e),
-            })
+            .or_else(
+                |e| match only_the_budget_differs::<T::Config>(&state.config, config) {
+                    true => Ok(()),
+                    false => Err(e),
+                },
+            )
             .map_err(TrainError::Resume)?;
         for (name, mut part) in trainer.parts() {
             part.load(name, state)?;
