@@ -22,22 +22,21 @@
 //!
 //! **Key equations.**
 //!
-//! ```text
-//! r_θ(s)       = θᵀ f(s)                                       (linear reward)
-//! Q(s, a)      = r_θ(s) + γ Σ_{s'} P(s'|s, a) V(s')            (soft Bellman backup)
-//! V(s)         = log Σ_a exp Q(s, a)
-//! π_θ(a|s)     = exp(Q(s, a) − V(s))
-//! μ_0(s)       = fraction of demonstrations that start in s
-//! μ_{t+1}(s')  = Σ_{s,a} μ_t(s) π_θ(a|s) P(s'|s, a)             (forward pass)
-//! D(s)         = (1 − γ) Σ_t γᵗ μ_t(s)                          (discounted visitation)
-//! f̃            = (1 − γ) (1/N) Σ_i Σ_t γᵗ f(s_t^i)              (expert feature counts)
-//! L(θ)         = θᵀ f̃ − (1 − γ) Σ_s μ_0(s) V(s)                 (log-likelihood)
-//! ∇_θ L        = f̃ − Σ_s D(s) f(s)
-//! ```
+//! $$ r_\theta(s) = \theta^{\top} f(s) \qquad \text{(linear reward)} $$
+//! $$ Q(s, a) = r_\theta(s) + \gamma \sum_{s'} P(s' \mid s, a) V(s') \qquad \text{(soft Bellman backup)} $$
+//! $$ V(s) = \log \sum_a \exp Q(s, a) , \qquad \pi_\theta(a \mid s) = \exp\big(Q(s, a) - V(s)\big) $$
+//! $$ \mu_0(s) = \text{fraction of demonstrations that start in } s $$
+//! $$ \mu_{t+1}(s') = \sum_{s, a} \mu_t(s) \pi_\theta(a \mid s) P(s' \mid s, a) \qquad \text{(forward pass)} $$
+//! $$ D(s) = (1 - \gamma) \sum_t \gamma^t \mu_t(s) \qquad \text{(discounted visitation)} $$
+//! $$ \tilde f = (1 - \gamma) \frac{1}{N} \sum_i \sum_t \gamma^t f(s_t^i) \qquad \text{(expert feature counts)} $$
+//! $$ L(\theta) = \theta^{\top} \tilde f - (1 - \gamma) \sum_s \mu_0(s) V(s) \qquad \text{(log-likelihood)} $$
+//! $$ \nabla_\theta L = \tilde f - \sum_s D(s) f(s) $$
 //!
-//! `L(θ)` is the discounted log-likelihood `(1 − γ) E[Σ_t γᵗ log π_θ(a_t|s_t)]` of the
-//! demonstrations with the randomness of the dynamics averaged out: `log π = Q − V` telescopes
-//! along a path. Its gradient follows from `∂V(s)/∂θ = Σ_t γᵗ E[f(s_t) | s_0 = s]`.
+//! $L(\theta)$ is the discounted log-likelihood
+//! $(1 - \gamma) \mathbb E\big[\sum_t \gamma^t \log \pi_\theta(a_t \mid s_t)\big]$ of the
+//! demonstrations with the randomness of the dynamics averaged out: $\log \pi = Q - V$
+//! telescopes along a path. Its gradient follows from
+//! $\partial V(s) / \partial \theta = \sum_t \gamma^t \mathbb E\big[f(s_t) \mid s_0 = s\big]$.
 //!
 //! **Pseudocode.**
 //!
@@ -245,6 +244,7 @@ fn log_sum_exp(x: &[f64]) -> f64 {
 }
 
 /// `Q(s, a) = r(s) + γ Σ_{s'} P(s'|s, a) V(s')` for every `(s, a)` (no bootstrap on termination).
+// ANCHOR: soft_action_values
 fn soft_action_values(
     model: &TabularModel,
     reward: &[f64],
@@ -267,6 +267,7 @@ fn soft_action_values(
         })
         .collect()
 }
+// ANCHOR_END: soft_action_values
 
 /// Soft value iteration: iterate `Q ← r + γ P V`, `V ← log Σ_a exp Q` from `V = 0` until no
 /// `V(s)` changes by `tolerance`; then `π(a|s) = exp(Q(s, a) − V(s))`. The soft backup is a
@@ -358,6 +359,7 @@ fn soft_value_iteration_from(
 /// // One step in the left cell, then the right cell forever: D = (1 − γ) (1, γ / (1 − γ)).
 /// assert!((d[0] - 0.5).abs() < 1e-12 && (d[1] - 0.5).abs() < 1e-12);
 /// ```
+// ANCHOR: state_visitation
 pub fn state_visitation(
     model: &TabularModel,
     policy: &[Vec<f64>],
@@ -394,6 +396,7 @@ pub fn state_visitation(
     }
     visitation.iter().map(|d| (1.0 - gamma) * d).collect()
 }
+// ANCHOR_END: state_visitation
 
 /// `Σ_s D(s) f(s)`: the feature counts of a visitation.
 ///
