@@ -3,14 +3,14 @@
 //! For a trajectory of rewards $r_t$, value estimates $V(s_t)$, and discount $\gamma$:
 //!
 //! * **reward-to-go** $\hat R_t = \sum_{k \ge t} \gamma^{k-t} r_k$, summed to the episode's end;
-//! * the **TD residual** $\delta_t = r_t + \gamma (1 - \text{terminated}_t) V(s_{t+1}) - V(s_t)$;
+//! * the **TD residual** $\delta_t = r_t + \gamma (1 - \text{terminated}\_t) V(s_{t+1}) - V(s_t)$;
 //! * the **k-step advantage**
 //!   $\hat A_t^{(k)} = \sum_{l<k} \gamma^l \delta_{t+l} = -V(s_t) + r_t + \dots + \gamma^{k-1} r_{t+k-1} + \gamma^k V(s_{t+k})$,
 //!   from $\hat A^{(1)} = \delta_t$ (low variance, biased by $V$) to
 //!   $\hat A^{(\infty)} = \hat R_t - V(s_t)$ (unbiased, high variance);
 //! * **GAE(λ)** (Schulman et al., 2016), their exponentially weighted average
 //!   $$ \hat A_t = (1 - \lambda) \sum_k \lambda^{k-1} \hat A_t^{(k)} = \sum_l (\gamma\lambda)^l \delta_{t+l} , $$
-//!   computed backwards as $\hat A_t = \delta_t + \gamma \lambda (1 - \text{done}_t) \hat A_{t+1}$:
+//!   computed backwards as $\hat A_t = \delta_t + \gamma \lambda (1 - \text{done}\_t) \hat A_{t+1}$:
 //!   $\lambda = 0$ gives $\hat A^{(1)}$, $\lambda = 1$ gives $\hat A^{(\infty)}$. The value targets
 //!   are $R_t = \hat A_t + V(s_t)$.
 //!

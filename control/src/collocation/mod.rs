@@ -253,6 +253,7 @@ impl DirectCollocation {
     }
 
     /// The defect `d_t` of the module docs on a batch of intervals (columns).
+    // ANCHOR: collocation_defect
     pub fn defect(
         &self,
         x_t: &Var<f64>,
@@ -277,6 +278,7 @@ impl DirectCollocation {
             }
         }
     }
+    // ANCHOR_END: collocation_defect
 
     /// All defects along a trajectory (`x`: `(N+1) × n`, `u`: `K × m`), one interval per row.
     pub fn defects(&self, x: &Array2<f64>, u: &Array2<f64>) -> Array2<f64> {

@@ -163,11 +163,13 @@ impl<T: Float> FisherVectorProduct<T> {
         &self.shapes
     }
 
+    // ANCHOR: fisher_vector_product
     /// `(F + λI) v` for a flat `v` (parameters in the order given to [`new`](Self::new)).
     pub fn apply(&self, v: &Array1<T>) -> Array1<T> {
         let f_v = flatten(&self.hvp.apply(&unflatten(v, &self.shapes)));
         f_v + &(v * self.damping)
     }
+    // ANCHOR_END: fisher_vector_product
 
     /// The natural gradient `x ≈ (F + λI)⁻¹ g` by [`conjugate_gradient`] (at most
     /// `cg_iterations` products, stopping at residual `cg_tolerance`), with `xᵀ (F + λI) x`.

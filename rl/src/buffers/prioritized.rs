@@ -168,6 +168,7 @@ impl PrioritizedReplay {
     /// let expected = [1.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0];
     /// assert!(batch.weights.iter().zip(expected).all(|(w, e)| (w - e).abs() < 1e-12));
     /// ```
+    // ANCHOR: prioritized_sample
     pub fn sample<R: rand::Rng + ?Sized>(
         &self,
         batch_size: usize,
@@ -196,6 +197,7 @@ impl PrioritizedReplay {
         batch.weights = weights;
         batch
     }
+    // ANCHOR_END: prioritized_sample
 
     /// Sets `p_i = |δ_i| + ε` for each sampled slot `i` and its new TD error `δ_i`
     /// (the tree stores `p_i^α`).
