@@ -457,7 +457,6 @@ impl DeterministicActor {
 /// The deterministic policy gradient loss `L(θ) = −mean_B Q_φ(s, μ_θ(s))` through one critic,
 /// DDPG's and TD3's actor loss (bind `critic_params` as constants so that only `θ` is
 /// trained).
-// ANCHOR: deterministic_policy_loss
 pub fn deterministic_policy_loss<T: Float>(
     actor: &DeterministicActor,
     actor_params: &Bound<'_, T>,
@@ -471,7 +470,6 @@ pub fn deterministic_policy_loss<T: Float>(
         .mean_all()
         .neg()
 }
-// ANCHOR_END: deterministic_policy_loss
 
 /// A replayed batch of transitions `(s, ã, r, s', γ^m(1 − d))` as constants of type `T`.
 #[derive(Clone, Debug)]
