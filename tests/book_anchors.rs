@@ -167,7 +167,9 @@ fn link_targets(line: &str, images_only: bool) -> Vec<&str> {
     let mut rest = line;
     while let Some(open) = rest.find(opener) {
         let after = &rest[open..];
-        let Some(middle) = after.find("](") else { break };
+        let Some(middle) = after.find("](") else {
+            break;
+        };
         let target = &after[middle + 2..];
         let close = target.find(')').unwrap_or(target.len());
         targets.push(&target[..close]);
@@ -209,9 +211,21 @@ fn every_chapter_in_the_summary_and_every_image_exists() {
 #[test]
 fn a_missing_or_unclosed_anchor_is_reported() {
     let source = "fn a() {}\n// ANCHOR: open\nfn b() {}\n// ANCHOR: empty\n// ANCHOR_END: empty\n";
-    assert!(anchored_lines(source, "absent").unwrap_err().contains("no `// ANCHOR: absent`"));
-    assert!(anchored_lines(source, "open").unwrap_err().contains("never closed"));
-    assert!(anchored_lines(source, "empty").unwrap_err().contains("no code"));
+    assert!(
+        anchored_lines(source, "absent")
+            .unwrap_err()
+            .contains("no `// ANCHOR: absent`")
+    );
+    assert!(
+        anchored_lines(source, "open")
+            .unwrap_err()
+            .contains("never closed")
+    );
+    assert!(
+        anchored_lines(source, "empty")
+            .unwrap_err()
+            .contains("no code")
+    );
     let closed = "// ANCHOR: gae\nlet x = 1;\n// ANCHOR_END: gae\n";
     assert_eq!(anchored_lines(closed, "gae").unwrap(), vec!["let x = 1;"]);
     // A name that only starts like another is not that anchor.

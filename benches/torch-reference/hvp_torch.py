@@ -13,7 +13,7 @@ and `torch.func` (`jvp(grad(f))`, forward over reverse) from scratch for compari
 
     /work/scratch-venv/bin/python benches/torch-reference/hvp_torch.py [--check]
 
-Prints one line per timing (median of `--rounds` rounds of `--inner` calls each) and writes
+Prints one line per timing (median of `--rounds` rounds of `--round-seconds` each) and writes
 `hvp_torch.json` beside this file. `--check` also prints `|H v|` per parameter in f64, to compare
 with the engine's.
 """
@@ -100,29 +100,35 @@ def hvp_func(params, x, t, v):
     return torch.func.jvp(torch.func.grad(f), (tuple(params),), (tuple(v),))[1]
 
 
-def time_it(fn, rounds, inner):
+def time_it(fn, rounds, round_seconds):
+    """Median over `rounds` rounds of the mean time of one call, each round about
+    `round_seconds` long (the number of calls per round is calibrated first)."""
     fn()
-    fn()
+    start, calls = time.perf_counter(), 0
+    while time.perf_counter() - start < round_seconds:
+        fn()
+        calls += 1
     samples = []
     for _ in range(rounds):
         start = time.perf_counter()
-        for _ in range(inner):
+        for _ in range(calls):
             fn()
-        samples.append((time.perf_counter() - start) / inner)
+        samples.append((time.perf_counter() - start) / calls)
     return statistics.median(samples)
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--round-seconds", type=float, default=0.3)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
     small, large = (4, 64, 2, 64), (17, 256, 6, 256)
-    cases = [(small, torch.float32, "f32", 200), (small, torch.float64, "f64", 100), (large, torch.float32, "f32", 10)]
+    cases = [(small, torch.float32, "f32"), (small, torch.float64, "f64"), (large, torch.float32, "f32")]
     results = []
-    for sizes, dtype, name, inner in cases:
+    for sizes, dtype, name in cases:
         params, x, t = problem(sizes, 42, dtype)
         v = direction(params)
         ps = [p.detach().requires_grad_() for p in params]
@@ -131,10 +137,10 @@ def main():
         label = f"hvp {sizes[0]}-{sizes[1]}-{sizes[1]}-{sizes[2]} batch {sizes[3]} {name}"
         row = {
             "group": label,
-            "gradient": time_it(lambda: gradient(params, x, t), args.rounds, inner),
-            "hvp_from_scratch": time_it(lambda: hvp_from_scratch(params, x, t, v), args.rounds, inner),
-            "hvp_apply": time_it(apply, args.rounds, inner),
-            "torch_func_hvp": time_it(lambda: hvp_func(params, x, t, v), args.rounds, inner),
+            "gradient": time_it(lambda: gradient(params, x, t), args.rounds, args.round_seconds),
+            "hvp_from_scratch": time_it(lambda: hvp_from_scratch(params, x, t, v), args.rounds, args.round_seconds),
+            "hvp_apply": time_it(apply, args.rounds, args.round_seconds),
+            "torch_func_hvp": time_it(lambda: hvp_func(params, x, t, v), args.rounds, args.round_seconds),
         }
         for key in ["gradient", "hvp_from_scratch", "hvp_apply", "torch_func_hvp"]:
             print(f"{label}/{key}: {row[key] * 1e6:.1f} µs")
