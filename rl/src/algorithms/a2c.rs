@@ -24,8 +24,8 @@
 //!
 //! The loss minimised ([`loss`]), with `Â` and `R` held constant, is
 //!
-//! `L(θ, φ) = −E_t[ln π_θ(a_t|s_t) Â_t] + c_v L^V(φ) − c_H E_t[H[π_θ(·|s_t)]]`,
-//! `L^V(φ) = E_t[(V_φ(s_t) − R_t)²]`,
+//! $$ L(\theta, \phi) = -\mathbb E_t\big[\ln \pi_\theta(a_t \mid s_t) \hat A_t\big] + c_v L^V(\phi) - c_H \mathbb E_t\big[H[\pi_\theta(\cdot \mid s_t)]\big] , $$
+//! $$ L^V(\phi) = \mathbb E_t\big[(V_\phi(s_t) - R_t)^2\big] , $$
 //!
 //! where the entropy bonus keeps the policy from collapsing early. `θ` and `φ` are either two
 //! networks ([`crate::policy::ActorCritic`]) or two heads on a shared trunk
@@ -267,6 +267,7 @@ pub struct Diagnostics {
     pub entropy: f64,
 }
 
+// ANCHOR: loss
 /// A2C's loss `−E_t[ln π_θ(a_t|s_t) Â_t] + c_v E_t[(V_φ(s_t) − R_t)²] − c_H E_t[H[π_θ(·|s_t)]]`
 /// on a batch whose advantages are final (normalised when the config says so).
 pub fn loss<T: Float>(
@@ -290,6 +291,7 @@ pub fn loss<T: Float>(
     };
     (loss, diagnostics)
 }
+// ANCHOR_END: loss
 
 // ---- the update ----
 

@@ -9,9 +9,9 @@
 //! the paper's Ornstein–Uhlenbeck process — [`ActionNoise`]).
 //!
 //! ## Key equations
-//! `y = r + γ (1 − d) Q_φ̄(s', μ_θ̄(s'))`,
+//! $$ y = r + \gamma (1 - d) Q_{\bar\phi}\big(s', \mu_{\bar\theta}(s')\big) , $$
 //!
-//! `L(φ) = E_D[(Q_φ(s, a) − y)²]`,  `L(θ) = −E_{s~D}[Q_φ(s, μ_θ(s))]`,
+//! $$ L(\phi) = \mathbb E_D\big[(Q_\phi(s, a) - y)^2\big] , \qquad L(\theta) = -\mathbb E_{s \sim D}\big[Q_\phi(s, \mu_\theta(s))\big] , $$
 //!
 //! then `θ̄ ← τ θ + (1 − τ) θ̄`, `φ̄ ← τ φ + (1 − τ) φ̄`. (TD3 is this with twin critics,
 //! target policy smoothing and delayed actor updates.)

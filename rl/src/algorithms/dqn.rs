@@ -25,15 +25,17 @@
 //! A stored transition is `(o, a, R, o', terminated, γ^m)` with `R = Σ_{k<m} γ^k r_{t+k+1}`
 //! (`m = 1` unless n-step, see [`crate::buffers`]). Its target and TD error are
 //!
-//! `y = R + γ^m (1 − terminated) Q_θ'(o', a*)`,  `δ = Q_θ(o, a) − y`,
+//! $$ y = R + \gamma^m (1 - d) Q_{\theta'}(o', a^\star) , \qquad \delta = Q_\theta(o, a) - y , $$
 //!
-//! `a* = argmax_a Q_θ'(o', a)` (DQN) or `a* = argmax_a Q_θ(o', a)` (Double DQN),
+//! with $d$ = terminated and $a^\star = \arg\max_a Q_{\theta'}(o', a)$ (DQN) or
+//! $a^\star = \arg\max_a Q_\theta(o', a)$ (Double DQN),
 //!
 //! `y` being a constant of the loss (no gradient flows into it). The loss over a minibatch of
 //! `B` is the weighted mean Huber loss (`κ = 1`: PyTorch's `smooth_l1_loss`, as
 //! Stable-Baselines3)
 //!
-//! `L(θ) = (1/B) Σ_i w_i ℓ_κ(δ_i)`,  `ℓ_κ(δ) = ½ δ²` if `|δ| < κ`, else `κ (|δ| − ½ κ)`,
+//! $$ L(\theta) = \frac1B \sum_i w_i \ell_\kappa(\delta_i) , \qquad
+//!    \ell_\kappa(\delta) = \tfrac12 \delta^2 \text{ if } |\delta| < \kappa , \text{ else } \kappa \big(|\delta| - \tfrac12 \kappa\big) , $$
 //!
 //! with `w_i = 1` for uniform replay and the importance weights `w_i = (N P(i))^{−β} / max_j w_j`
 //! for prioritised replay, whose priorities become `p_i = |δ_i| + ε`. The exploration rate
@@ -202,6 +204,7 @@ fn learning_rate(config: &DqnConfig, t: usize) -> f64 {
 
 // ---- the losses ----
 
+// ANCHOR: td_target
 /// The targets `y = R + γ^m (1 − terminated) Q_θ'(o', a*)` of a minibatch, `a*` chosen by the
 /// target network `θ'` (DQN) or by the online network `θ` (`double`): a constant, whatever
 /// tapes `online` and `target` are bound to.
@@ -225,6 +228,7 @@ pub fn td_target<T: Float>(
     }));
     Var::constant(y.into_dyn())
 }
+// ANCHOR_END: td_target
 
 /// What [`td_loss`] reports besides the loss.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,6 +239,7 @@ pub struct TdErrors {
     pub priorities: Vec<f64>,
 }
 
+// ANCHOR: td_loss
 /// `L(θ) = (1/B) Σ_i w_i ℓ_κ(δ_i)`, `δ_i = Q_θ(o_i, a_i) − y_i`, with the weights `w_i` of the
 /// batch (all 1 for uniform replay) and `κ = kappa`.
 ///
@@ -269,6 +274,7 @@ pub fn td_loss<T: Float>(
     };
     (loss, errors)
 }
+// ANCHOR_END: td_loss
 
 // ---- the update ----
 

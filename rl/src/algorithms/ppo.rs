@@ -7,20 +7,22 @@
 //! trust region.
 //!
 //! ## Key equations
-//! With the ratio `ρ_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)` and GAE(λ) advantages `Â_t`
-//! ([`crate::advantage`]) of a rollout ([`crate::rollout`]), normalised per minibatch, the clipped
-//! surrogate objective is
+//! With the ratio
+//! $\rho_t(\theta) = \pi_\theta(a_t \mid s_t) / \pi_{\theta_{\text{old}}}(a_t \mid s_t)$ and GAE(λ)
+//! advantages $\hat A_t$ ([`crate::advantage`]) of a rollout ([`crate::rollout`]), normalised per
+//! minibatch, the clipped surrogate objective is
 //!
-//! `L^CLIP(θ) = E_t[ min(ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t) ]`,
+//! $$ L^{\text{CLIP}}(\theta) = \mathbb E_t \Big[ \min\big( \rho_t \hat A_t ,\ \operatorname{clip}(\rho_t, 1 - \varepsilon, 1 + \varepsilon) \hat A_t \big) \Big] , $$
 //!
-//! the value loss (optionally clipped around the old values `V_old`)
+//! the value loss (optionally clipped around the old values $V_{\text{old}}$)
 //!
-//! `L^V(φ) = ½ E_t[ max((V_φ(s_t) − R_t)², (V_old + clip(V_φ − V_old, −ε, ε) − R_t)²) ]`,
+//! $$ L^V(\phi) = \tfrac12 \mathbb E_t \Big[ \max\big( (V_\phi(s_t) - R_t)^2 ,\ (V_{\text{old}} + \operatorname{clip}(V_\phi - V_{\text{old}}, -\varepsilon, \varepsilon) - R_t)^2 \big) \Big] , $$
 //!
-//! and the loss minimised is `−L^CLIP + c_v L^V − c_H E_t[H[π_θ(·|s_t)]]`. Diagnostics: the
-//! approximate KL `E[(ρ − 1) − ln ρ]` (Schulman's unbiased, non-negative estimator), the clip
-//! fraction `E[|ρ − 1| > ε]`, and the value function's explained variance
-//! `1 − Var[R − V] / Var[R]`.
+//! and the loss minimised is
+//! $-L^{\text{CLIP}} + c_v L^V - c_H \mathbb E_t\big[H[\pi_\theta(\cdot \mid s_t)]\big]$.
+//! Diagnostics: the approximate KL $\mathbb E[(\rho - 1) - \ln \rho]$ (Schulman's unbiased,
+//! non-negative estimator), the clip fraction $\mathbb E\big[|\rho - 1| > \varepsilon\big]$, and the
+//! value function's explained variance $1 - \operatorname{Var}[R - V] / \operatorname{Var}[R]$.
 //!
 //! ## Pseudocode
 //! ```text
@@ -158,6 +160,7 @@ pub struct Diagnostics {
     pub clip_fraction: f64,
 }
 
+// ANCHOR: policy_loss
 /// The policy's terms of the loss, `−L^CLIP(θ) − c_H E_t[H[π_θ(·|s_t)]]`, on a minibatch whose
 /// advantages are already normalised (when the config says so), with the diagnostics that
 /// depend on `θ` alone.
@@ -195,7 +198,9 @@ pub fn policy_loss<T: Float>(
     };
     (loss, diagnostics)
 }
+// ANCHOR_END: policy_loss
 
+// ANCHOR: value_loss
 /// The value loss `L^V(φ) = ½ E_t[(V_φ(s_t) − R_t)²]`, or with `clip_vloss` its clipped form
 /// `½ E_t[max((V_φ − R_t)², (V_old + clip(V_φ − V_old, −ε, ε) − R_t)²)]`.
 pub fn value_loss<T: Float>(
@@ -221,6 +226,7 @@ pub fn value_loss<T: Float>(
         (&value - &target).powi(2).mean_all() * half
     }
 }
+// ANCHOR_END: value_loss
 
 /// PPO's loss `−L^CLIP + c_v L^V − c_H H`, all on one tape: what [`update`] differentiates, in
 /// two halves.

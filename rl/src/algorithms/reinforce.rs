@@ -12,7 +12,7 @@
 //! The **score-function** (likelihood-ratio) estimator: since `∇θ p_θ(τ) = p_θ(τ) ∇θ ln p_θ(τ)`
 //! and the dynamics do not depend on `θ`,
 //!
-//! `∇θ J(θ) = ∇θ E_τ~π_θ[R(τ)] = E_τ[ Σ_t ∇θ ln π_θ(a_t|s_t) Â_t ]`,
+//! $$ \nabla_\theta J(\theta) = \nabla_\theta \mathbb E_{\tau \sim \pi_\theta}[R(\tau)] = \mathbb E_\tau \Big[ \sum_t \nabla_\theta \ln \pi_\theta(a_t \mid s_t) \hat A_t \Big] , $$
 //!
 //! which holds for any weight `Â_t` of the form
 //!
@@ -25,12 +25,12 @@
 //! With `b = V_φ`, `Â_t = R̂_t − V_φ(s_t)` is the Monte Carlo advantage `Â^{(∞)}` of
 //! [`crate::advantage`]. The policy takes one descent step on the loss ([`loss`])
 //!
-//! `L(θ) = −(1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t − c_H (1/|D|) Σ_t H[π_θ(·|s_t)]`,
+//! $$ L(\theta) = -\frac{1}{|D|} \sum_t \ln \pi_\theta(a_t \mid s_t) \hat A_t - c_H \frac{1}{|D|} \sum_t H\big[\pi_\theta(\cdot \mid s_t)\big] , $$
 //!
 //! whose negative gradient is the estimator above (plus the entropy bonus), and the baseline is
 //! refitted by `K` steps on the regression loss ([`baseline_loss`])
 //!
-//! `L^V(φ) = (1/|D|) Σ_t (V_φ(s_t) − R̂_t)²`.
+//! $$ L^V(\phi) = \frac{1}{|D|} \sum_t \big(V_\phi(s_t) - \hat R_t\big)^2 . $$
 //!
 //! A batch is a rollout of `T` steps of `N` environments ([`crate::rollout`]), so episodes are
 //! cut at its end. As in Spinning Up, a cut episode's reward-to-go is bootstrapped with
@@ -136,6 +136,7 @@ pub struct Diagnostics {
     pub log_probs: ndarray::Array1<f64>,
 }
 
+// ANCHOR: loss
 /// The policy's loss `L(θ) = −(1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t − c_H (1/|D|) Σ_t H[π_θ(·|s_t)]`
 /// on a batch whose advantages `Â` (`R̂ − V_φ`, or `R̂`) are final (normalised when the config
 /// says so): its negative gradient is the score-function estimator of `∇θ J`.
@@ -158,6 +159,7 @@ pub fn loss<T: Float>(
     };
     (loss, diagnostics)
 }
+// ANCHOR_END: loss
 
 /// The baseline's regression loss `L^V(φ) = (1/|D|) Σ_t (V_φ(s_t) − R̂_t)²`.
 pub fn baseline_loss<T: Float>(

@@ -12,17 +12,17 @@
 //! The policy `π_θ(·|s)`: `u = μ_θ(s) + σ_θ(s) ⊙ ε`, `ε ~ N(0, I)`, action `ã = tanh(u)`, with
 //! `ln σ_θ` clamped to `[−20, 2]`, and by the change of variables
 //!
-//! `ln π_θ(ã|s) = ln N(u; μ_θ(s), σ_θ(s)²) − Σ_j ln(1 − tanh² u_j)`
+//! $$ \ln \pi_\theta(\tilde a \mid s) = \ln \mathcal N\big(u; \mu_\theta(s), \sigma_\theta(s)^2\big) - \sum_j \ln\big(1 - \tanh^2 u_j\big) $$
 //!
 //! ([`nn::distributions::TanhGaussian`], computed stably). The soft Bellman target, with a fresh
 //! action from the current policy at the next state `ã' ~ π_θ(·|s')`,
 //!
-//! `y = r + γ (1 − d) (min_{i=1,2} Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))`,
+//! $$ y = r + \gamma (1 - d) \Big( \min_{i=1,2} Q_{\bar\phi_i}(s', \tilde a') - \alpha \ln \pi_\theta(\tilde a' \mid s') \Big) , $$
 //!
 //! the critic loss `L(φ) = ½ Σ_i E_D[(Q_φi(s, a) − y)²]`, the actor loss (pathwise gradient
 //! through `ã = tanh(μ_θ(s) + σ_θ(s) ⊙ ε)`)
 //!
-//! `L(θ) = E_{s~D, ε}[α ln π_θ(ã|s) − min_i Q_φi(s, ã)]`,
+//! $$ L(\theta) = \mathbb E_{s \sim D, \varepsilon}\Big[\alpha \ln \pi_\theta(\tilde a \mid s) - \min_i Q_{\phi_i}(s, \tilde a)\Big] , $$
 //!
 //! and the temperature loss, written in `ln α` as Stable-Baselines3 does,
 //!
@@ -204,6 +204,7 @@ impl SquashedGaussianActor {
 
 // ---- the losses ----
 
+// ANCHOR: critic_target
 /// The soft target `y = r + γ(1 − d)(min_i Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))` with
 /// `ã' = tanh(μ_θ(s') + σ_θ(s') ⊙ ε')` for the given noise `ε'` `(B, |A|)`, computed without
 /// recording.
@@ -225,6 +226,7 @@ pub fn critic_target<T: Float>(
         batch.rewards.add(&batch.bootstrap.mul(&soft_value))
     })
 }
+// ANCHOR_END: critic_target
 
 /// The critic loss `L(φ) = ½ Σ_i mean_B (Q_φi(s, a) − y)²`, with `½ Σ_i mean_B Q_φi(s, a)`
 /// (`q_mean`).
@@ -243,6 +245,7 @@ pub fn critic_loss<T: Float>(
     (loss, 0.5 * (mean(&q1) + mean(&q2)))
 }
 
+// ANCHOR: actor_loss
 /// The actor loss `L(θ) = mean_B(α ln π_θ(ã|s) − min_i Q_φi(s, ã))` with
 /// `ã = tanh(μ_θ(s) + σ_θ(s) ⊙ ε)` for the given noise `ε` `(B, |A|)`; returns the loss and
 /// `ln π_θ(ã|s)` `(B)`. Bind `critic_params` as constants so that only `θ` is trained.
@@ -262,7 +265,9 @@ pub fn actor_loss<T: Float>(
     let loss = log_prob.mul_scalar(alpha).sub(&q).mean_all();
     (loss, log_prob)
 }
+// ANCHOR_END: actor_loss
 
+// ANCHOR: temperature_loss
 /// The temperature loss `L(α) = −mean_B(ln α · (ln π_θ(ã|s) + H̄))` in the parameter
 /// `log_alpha` of `params`, given the batch's `ln π_θ(ã|s)`.
 pub fn temperature_loss<T: Float>(
@@ -281,6 +286,7 @@ pub fn temperature_loss<T: Float>(
         .mean_all()
         .neg()
 }
+// ANCHOR_END: temperature_loss
 
 // ---- the update ----
 

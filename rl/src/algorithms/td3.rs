@@ -13,14 +13,14 @@
 //! ## Key equations
 //! With the target networks `μ_θ̄`, `Q_φ̄1`, `Q_φ̄2`, the smoothed target action and the target,
 //!
-//! `ã' = clip(μ_θ̄(s') + clip(ε, −c, c), −1, 1)`,  `ε ~ N(0, σ̃² I)`,
+//! $$ \tilde a' = \operatorname{clip}\big(\mu_{\bar\theta}(s') + \operatorname{clip}(\varepsilon, -c, c), -1, 1\big) , \qquad \varepsilon \sim \mathcal N(0, \tilde\sigma^2 I) , $$
 //!
-//! `y = r + γ (1 − d) min_{i=1,2} Q_φ̄i(s', ã')`,
+//! $$ y = r + \gamma (1 - d) \min_{i=1,2} Q_{\bar\phi_i}(s', \tilde a') , $$
 //!
 //! the critic loss `L(φ) = Σ_i E_D[(Q_φi(s, a) − y)²]`, and every `d`-th step the deterministic
 //! policy gradient on the first critic,
 //!
-//! `L(θ) = −E_{s~D}[Q_φ1(s, μ_θ(s))]`,
+//! $$ L(\theta) = -\mathbb E_{s \sim D}\big[Q_{\phi_1}(s, \mu_\theta(s))\big] , $$
 //!
 //! followed by `θ̄ ← τ θ + (1 − τ) θ̄` and `φ̄i ← τ φi + (1 − τ) φ̄i`.
 //!

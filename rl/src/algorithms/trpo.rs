@@ -17,20 +17,25 @@
 //! normalised over the batch, the surrogate objective ([`surrogate`]) and the mean KL from the
 //! policy that collected the data ([`mean_kl`]) are
 //!
-//! `L(θ) = E_t[ π_θ(a_t|s_t) / π_θ_old(a_t|s_t) · Â_t ]`,
-//! `D̄_KL(θ) = E_t[ KL(π_θ_old(·|s_t) ‖ π_θ(·|s_t)) ]`,
+//! $$ L(\theta) = \mathbb E_t\Big[ \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\theta_{\text{old}}}(a_t \mid s_t)} \hat A_t \Big] , \qquad
+//!    \bar D_{\mathrm{KL}}(\theta) = \mathbb E_t\big[ \mathrm{KL}(\pi_{\theta_{\text{old}}}(\cdot \mid s_t) \Vert \pi_\theta(\cdot \mid s_t)) \big] , $$
 //!
 //! and the trust-region problem is `maximise L(θ) subject to D̄_KL(θ) ≤ δ`. Around `θ_old`,
 //! `L(θ) ≈ gᵀ(θ − θ_old)` with `g = ∇θ L(θ_old)`, and `D̄_KL(θ) ≈ ½ (θ − θ_old)ᵀ F (θ − θ_old)`
 //! with `F = ∇²θ D̄_KL(θ_old)`, the Fisher information matrix. The products with `F` are
 //! double backward passes through the KL (π_θ_old held constant), damped by `λ`:
 //!
-//! `F v = ∇θ ((∇θ D̄_KL(θ)) · v) + λ v`   ([`nn::optim::FisherVectorProduct`]).
+//! $$ F v = \nabla_\theta \big( (\nabla_\theta \bar D_{\mathrm{KL}}(\theta)) \cdot v \big) + \lambda v $$
+//!
+//! ([`nn::optim::FisherVectorProduct`]).
 //!
 //! The quadratic problem's solution is the natural gradient scaled to the KL radius:
 //!
-//! `x ≈ F⁻¹ g` (conjugate gradient, [`nn::optim::FisherVectorProduct::solve`]),
-//! `Δθ = √(2δ / xᵀ F x) · x = √(2δ / gᵀF⁻¹g) · F⁻¹ g`   ([`nn::optim::NaturalStep::MaxKl`]).
+//! $$ x \approx F^{-1} g , \qquad
+//!    \Delta\theta = \sqrt{\frac{2\delta}{x^{\top} F x}} x = \sqrt{\frac{2\delta}{g^{\top} F^{-1} g}} F^{-1} g $$
+//!
+//! (conjugate gradient, [`nn::optim::FisherVectorProduct::solve`]; the step,
+//! [`nn::optim::NaturalStep::MaxKl`]).
 //!
 //! NPG takes `θ = θ_old + Δθ`. TRPO takes `θ = θ_old + αʲ Δθ` for the smallest `j = 0, 1, …`
 //! such that the step satisfies the constraint and improves the surrogate by at least a
@@ -158,6 +163,7 @@ impl Config for TrpoConfig {
 
 // ---- the losses ----
 
+// ANCHOR: surrogate
 /// The surrogate objective `L(θ) = E_t[π_θ(a_t|s_t) / π_θ_old(a_t|s_t) · Â_t]`, the ratio taken
 /// as `exp(ln π_θ − ln π_old)` with `ln π_old` = `batch.log_probs`, and the mean entropy
 /// `E_t[H[π_θ(·|s_t)]]` (a diagnostic).
@@ -195,7 +201,9 @@ pub fn surrogate<T: Float>(
     let l = (&ratio * &constant(&batch.advantages)).mean_all();
     (l, pi.entropy().mean_all().item().as_f64())
 }
+// ANCHOR_END: surrogate
 
+// ANCHOR: mean_kl
 /// The mean KL divergence `D̄_KL(θ) = E_t[KL(π_θ_old(·|s_t) ‖ π_θ(·|s_t))]` from `pi_old`, the
 /// policy that collected `batch` (held constant): zero, with zero gradient, at `θ = θ_old`, and
 /// its Hessian there is the Fisher matrix `F`.
@@ -222,6 +230,7 @@ pub fn mean_kl<T: Float>(
     let pi = agent.policy(params, &observations_var::<T>(&batch.observations));
     pi_old.kl(&pi).mean_all()
 }
+// ANCHOR_END: mean_kl
 
 /// The critic's loss `L^V(φ) = E_t[(V_φ(s_t) − R_t)²]` on a minibatch.
 ///
@@ -292,6 +301,7 @@ fn update(
     let params = store.bind_under(&tape, ActorCritic::ACTOR);
     let theta: Vec<&Var<f32>> = theta_ids.iter().map(|&id| &params[id]).collect();
     let (l, entropy) = surrogate(agent, &params, batch);
+    // ANCHOR: natural_step
     let g = flatten(&autograd::grad(&[&l], &theta));
     let fisher = FisherVectorProduct::new(
         &mean_kl(agent, &params, pi_old, batch),
@@ -300,6 +310,7 @@ fn update(
     );
     let natural = fisher.solve(&g, config.cg_max_steps, config.cg_residual_tolerance as f32);
     let step = &natural.x * NaturalStep::MaxKl(config.target_kl as f32).size(natural.x_f_x);
+    // ANCHOR_END: natural_step
     if !step.iter().all(|v| v.is_finite()) || !l.item().is_finite() {
         return Err(TrainError::NonFinite {
             what: "TRPO natural gradient step".into(),

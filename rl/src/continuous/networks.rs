@@ -168,6 +168,7 @@ impl DeterministicActor {
     }
 }
 
+// ANCHOR: deterministic_policy_loss
 /// The deterministic policy gradient loss `L(θ) = −mean_B Q_φ(s, μ_θ(s))` through one critic,
 /// DDPG's and TD3's actor loss (bind `critic_params` as constants so that only `θ` is
 /// trained).
@@ -184,3 +185,4 @@ pub fn deterministic_policy_loss<T: Float>(
         .mean_all()
         .neg()
 }
+// ANCHOR_END: deterministic_policy_loss
