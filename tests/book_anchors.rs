@@ -84,7 +84,7 @@ fn is_line_range(selector: &str) -> bool {
 fn anchored_lines<'a>(source: &'a str, name: &str) -> Result<Vec<&'a str>, String> {
     let marks = |line: &str, keyword: &str| {
         line.split_once(keyword)
-            .is_some_and(|(_, rest)| rest.trim_start().split_whitespace().next() == Some(name))
+            .is_some_and(|(_, rest)| rest.split_whitespace().next() == Some(name))
     };
     let lines: Vec<&str> = source.lines().collect();
     let start = lines
