@@ -38,7 +38,7 @@
 //! Lagrangian is a sum of interval terms
 //!
 //! $$ L_\rho(z; \nu, \lambda, \mu) = \sum_{t<N} L_t(x_t, u_t, x_{t+1}, u_{t+1}) , $$
-//! $$ L_t = \text{cost}_t + \varphi_\rho(d_t; \nu_t) + \varphi_\rho\big(h(x_t, u_t); \lambda_t\big) + \psi_\rho\big(g(x_t, u_t); \mu_t\big) $$
+//! $$ L_t = \text{cost}\_t + \varphi_\rho(d_t; \nu_t) + \varphi_\rho\big(h(x_t, u_t); \lambda_t\big) + \psi_\rho\big(g(x_t, u_t); \mu_t\big) $$
 //!
 //! (for $t = N - 1$ also $\ell_T(x_N) + \varphi_\rho(h_T(x_N); \lambda_T)$ and the knot terms at
 //! $t = N$),
