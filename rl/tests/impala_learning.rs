@@ -23,8 +23,16 @@ fn impala_improves_on_cartpole_in_the_deterministic_mode() {
     let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
     let last = trained.history.last().unwrap().mean_return.unwrap();
     // a random policy averages about 22
-    assert!(last > 100.0 && last > 2.0 * first, "mean return {last} (first {first})");
-    assert!(trained.history.iter().all(|m| m.get("policy_lag_max") == Some(0.0)));
+    assert!(
+        last > 100.0 && last > 2.0 * first,
+        "mean return {last} (first {first})"
+    );
+    assert!(
+        trained
+            .history
+            .iter()
+            .all(|m| m.get("policy_lag_max") == Some(0.0))
+    );
     let evaluation = evaluate(&trained.agent, 3, 0).unwrap();
     assert!(evaluation.iter().all(|r| *r > 50.0), "{evaluation:?}");
 }
@@ -50,7 +58,10 @@ fn the_deterministic_mode_repeats_bit_for_bit_and_the_asynchronous_mode_logs_its
     let trained = train::<Impala>("CartPole-v1", &small(false, 8000), |_| true).unwrap();
     assert_eq!(trained.history.len(), 20);
     for m in &trained.history {
-        let (mean, max) = (m.get("policy_lag_mean").unwrap(), m.get("policy_lag_max").unwrap());
+        let (mean, max) = (
+            m.get("policy_lag_mean").unwrap(),
+            m.get("policy_lag_max").unwrap(),
+        );
         assert!(0.0 <= mean && mean <= max && max < 20.0, "lag {mean} {max}");
         assert!(m.get("rho_mean").unwrap() <= 1.0);
     }
@@ -68,6 +79,11 @@ fn auto_actors_resolve_to_the_cores_minus_one_and_are_recorded() {
     let config = resolve("impala", "CartPole-v1", 1, &[]).unwrap();
     assert!(config.contains(&expected), "{config}");
     let set = vec![("num_actors".to_string(), "many".to_string())];
-    let error = resolve("impala", "CartPole-v1", 1, &set).unwrap_err().to_string();
-    assert!(error.contains("`num_actors`") && error.contains("auto"), "{error}");
+    let error = resolve("impala", "CartPole-v1", 1, &set)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`num_actors`") && error.contains("auto"),
+        "{error}"
+    );
 }

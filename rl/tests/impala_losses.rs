@@ -33,7 +33,12 @@ fn fixture(space: &Space) -> Fixture {
         ..NetworkConfig::default()
     };
     let agent = ActorCritic::new(&mut store, 3, space, &network, &mut rng);
-    for (k, id) in store.trainable().collect::<Vec<_>>().into_iter().enumerate() {
+    for (k, id) in store
+        .trainable()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .enumerate()
+    {
         let moved = store
             .value(id)
             .to_owned()
@@ -88,7 +93,11 @@ fn the_loss_is_the_headers_equation() {
         let value_loss = 0.5 * mean(&|k| (f.batch.vs[k] - v.value()[k]).powi(2));
         let entropy = mean(&|k| pi.entropy().value()[k]);
         let expected = policy_loss + f.config.vf_coef * value_loss - f.config.ent_coef * entropy;
-        assert!((l.item() - expected).abs() < 1e-12, "{space}: {} vs {expected}", l.item());
+        assert!(
+            (l.item() - expected).abs() < 1e-12,
+            "{space}: {} vs {expected}",
+            l.item()
+        );
         assert!((l_pi - policy_loss).abs() < 1e-12);
         assert!((l_v - value_loss).abs() < 1e-12);
         assert!((h - entropy).abs() < 1e-12);

@@ -32,7 +32,10 @@ fn flags(value: &Value) -> Array2<bool> {
 fn assert_close(what: &str, a: &Array2<f64>, b: &Array2<f64>) {
     assert_eq!(a.dim(), b.dim(), "{what}");
     for ((index, x), y) in a.indexed_iter().zip(b.iter()) {
-        assert!((x - y).abs() <= 1e-12, "{what} at {index:?}: {x} against {y}");
+        assert!(
+            (x - y).abs() <= 1e-12,
+            "{what} at {index:?}: {x} against {y}"
+        );
     }
 }
 

@@ -66,10 +66,8 @@
 //! The policy is an MLP ([`ActorCritic`]); recurrent policies would need the LSTM state at the
 //! start of each trajectory carried in [`Unroll`] and re-run over the sequence by the learner.
 
-use std::cell::RefCell;
-
 use autograd::{Float, Tape, Tensor, Var, no_grad};
-use ndarray::{Array1, Array2, Axis, Ix2};
+use ndarray::{Array1, Array2};
 use nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, clip_grad_norm};
 use nn::{Activation, Bound, ParamStore};
 use rand::SeedableRng;
@@ -77,14 +75,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::advantage::Trajectory;
 use crate::common::config::{Config, Range};
-use crate::common::on_policy::flatten_actions;
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::env::{Env, VectorEnv, make};
-use crate::exec::actor_learner::{Actor, ActorFailure, ActorLearner, Delivery, Schedule};
+use crate::env::{VectorEnv, make};
+use crate::exec::actor_learner::{ActorFailure, ActorLearner, Delivery, Schedule};
 use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
-use crate::rollout::{Decision, Rollout};
-use crate::snapshot::{Resumable, StateError, TrainerRng, TrainingState};
+use crate::snapshot::TrainerRng;
 use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
+use crate::unroll::{Unroll, UnrollActor, UnrollBatch};
 use crate::vtrace::{VTraceConfig, vtrace};
 
 /// The optimiser of the learner.
@@ -224,7 +221,11 @@ pub struct TargetBatch {
 }
 
 /// The value loss `L^V(φ) = ½ E_s[(v_s − V_φ(x_s))²]`.
-pub fn value_loss<T: Float>(agent: &ActorCritic, params: &Bound<'_, T>, batch: &TargetBatch) -> Var<T> {
+pub fn value_loss<T: Float>(
+    agent: &ActorCritic,
+    params: &Bound<'_, T>,
+    batch: &TargetBatch,
+) -> Var<T> {
     let value = agent.value(params, &observations_var::<T>(&batch.observations));
     let target = Var::constant(batch.vs.mapv(T::from_f64));
     (&target - &value).powi(2).mean_all() * T::from_f64(0.5)
@@ -252,173 +253,27 @@ pub fn loss<T: Float>(
     let (l_pi, entropy) = policy_loss(agent, params, batch);
     let l_v = value_loss(agent, params, batch);
     let terms = [l_pi.item(), l_v.item(), entropy.item()].map(|x| x.as_f64());
-    let total = &l_pi + &(&l_v * T::from_f64(config.vf_coef))
-        - &entropy * T::from_f64(config.ent_coef);
+    let total =
+        &l_pi + &(&l_v * T::from_f64(config.vf_coef)) - &entropy * T::from_f64(config.ent_coef);
     (total, terms)
-}
-
-// ---- the actors' trajectories ----
-
-/// One actor's trajectory of `T` steps in its `E` environments: the rollout as the actor saw
-/// it (its `ln μ(a|x)` in `log_probs`; its values are left to the learner, 0 here) and every
-/// state the learner needs `V` of, `value_observations`: the `T·E` states `x_t` in order, the
-/// final observations of the episodes truncated inside it, and `x_T` (see [`Rollout::collect`]).
-#[derive(Clone, Debug)]
-pub struct Unroll {
-    pub rollout: Rollout,
-    pub value_observations: Array2<f32>,
-}
-
-/// An actor: its copy of the network's shape, its environments and its generator.
-pub struct ImpalaActor {
-    agent: ActorCritic,
-    envs: VectorEnv<Box<dyn Env + Send>>,
-    rng: TrainerRng,
-    unroll_length: usize,
-}
-
-impl Actor for ImpalaActor {
-    type Params = ParamStore<f32>;
-    type Trajectory = Unroll;
-    type Error = TrainError;
-
-    /// Runs `μ = π_θ_v` for `T` steps, keeping `ln μ(a|x)`.
-    fn act(&mut self, store: &ParamStore<f32>) -> Result<Unroll, TrainError> {
-        let params = store.constants();
-        let (agent, rng) = (&self.agent, &mut self.rng);
-        let mut observations = self.envs.observations();
-        let value_observations = RefCell::new(None);
-        let rollout = Rollout::collect(
-            &mut self.envs,
-            self.unroll_length,
-            &mut observations,
-            &mut None,
-            None,
-            |x| {
-                let mu = agent.policy(&params, x);
-                let actions = mu.sample(rng);
-                let log_prob = mu.log_prob(&actions);
-                Decision {
-                    actions,
-                    log_prob: Some(log_prob),
-                }
-            },
-            |x| {
-                let rows = x.value().to_owned().into_dimensionality::<Ix2>();
-                let rows = rows.expect("observations are (rows, obs_dim)");
-                let zeros = Var::constant(Array1::<f32>::zeros(rows.nrows()));
-                *value_observations.borrow_mut() = Some(rows);
-                zeros
-            },
-        )?;
-        let value_observations = value_observations.into_inner();
-        Ok(Unroll {
-            rollout,
-            value_observations: value_observations.expect("the rollout asks for values once"),
-        })
-    }
-}
-
-/// An actor's environments under `name.envs`, its generator under `name.rng`.
-impl Resumable for ImpalaActor {
-    fn save(&self, name: &str, state: &mut TrainingState) {
-        self.envs.save(&format!("{name}.envs"), state);
-        self.rng.save(&format!("{name}.rng"), state);
-    }
-
-    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
-        self.envs.load(&format!("{name}.envs"), state)?;
-        self.rng.load(&format!("{name}.rng"), state)
-    }
-}
-
-/// `B` trajectories side by side: `M = B·E` columns of `T` steps.
-struct LearnerBatch {
-    /// The `T·M` states `x_t` (row `t·M + m`), then every trajectory's extra states.
-    observations: Array2<f32>,
-    actions: Actions,
-    /// `ln μ(a_t|x_t)`, `T × M`.
-    behaviour_log_probs: Array2<f64>,
-    rewards: Array2<f64>,
-    terminated: Array2<bool>,
-    done: Array2<bool>,
-    /// The row of `observations` holding `x_{t+1}` of sample `(t, m)`.
-    next_rows: Array2<usize>,
-    episode_returns: Vec<f64>,
-}
-
-impl LearnerBatch {
-    fn new(unrolls: &[Unroll]) -> Self {
-        let (steps, envs) = unrolls[0].rollout.rewards.dim();
-        let columns = unrolls.len() * envs;
-        let mut rows: Vec<_> = (0..steps)
-            .flat_map(|t| {
-                unrolls.iter().map(move |u| {
-                    u.value_observations
-                        .slice(ndarray::s![t * envs..(t + 1) * envs, ..])
-                })
-            })
-            .collect();
-        let mut next_rows = Array2::zeros((steps, columns));
-        let mut extra = steps * columns;
-        for (b, u) in unrolls.iter().enumerate() {
-            let r = &u.rollout;
-            let truncations = r.done.iter().zip(&r.terminated).filter(|(d, t)| **d && !**t).count();
-            let mut truncation = 0;
-            for t in 0..steps {
-                for i in 0..envs {
-                    let m = b * envs + i;
-                    next_rows[[t, m]] = if r.done[[t, i]] && !r.terminated[[t, i]] {
-                        truncation += 1;
-                        extra + truncation - 1
-                    } else if t + 1 < steps {
-                        (t + 1) * columns + m
-                    } else {
-                        extra + truncations + i
-                    };
-                }
-            }
-            rows.push(u.value_observations.slice(ndarray::s![steps * envs.., ..]));
-            extra += truncations + envs;
-        }
-        let side_by_side = |f: &dyn Fn(&Rollout) -> ndarray::ArrayView2<'_, f64>| {
-            let views: Vec<_> = unrolls.iter().map(|u| f(&u.rollout)).collect();
-            ndarray::concatenate(Axis(1), &views).expect("equal lengths")
-        };
-        let flags = |f: &dyn Fn(&Rollout) -> ndarray::ArrayView2<'_, bool>| {
-            let views: Vec<_> = unrolls.iter().map(|u| f(&u.rollout)).collect();
-            ndarray::concatenate(Axis(1), &views).expect("equal lengths")
-        };
-        let per_step: Vec<Actions> = (0..steps)
-            .map(|t| {
-                let at_t: Vec<Actions> = unrolls.iter().map(|u| u.rollout.actions[t].clone()).collect();
-                flatten_actions(&at_t)
-            })
-            .collect();
-        LearnerBatch {
-            observations: ndarray::concatenate(Axis(0), &rows).expect("equal widths"),
-            actions: flatten_actions(&per_step),
-            behaviour_log_probs: side_by_side(&|r| r.log_probs.view()),
-            rewards: side_by_side(&|r| r.rewards.view()),
-            terminated: flags(&|r| r.terminated.view()),
-            done: flags(&|r| r.done.view()),
-            next_rows,
-            episode_returns: unrolls
-                .iter()
-                .flat_map(|u| u.rollout.episode_returns.iter().copied())
-                .collect(),
-        }
-    }
 }
 
 // ---- the update ----
 
 /// V-trace on a batch with the learner's current parameters (no gradient): the targets, `V(x_s)`
 /// for the logs, and the mean of `ρ_s = min(ρ̄, π̄_s)`.
-fn targets(agent: &ActorCritic, store: &ParamStore<f32>, batch: &LearnerBatch, config: &ImpalaConfig) -> (TargetBatch, Array1<f64>, f64) {
+fn targets(
+    agent: &ActorCritic,
+    store: &ParamStore<f32>,
+    batch: &UnrollBatch,
+    config: &ImpalaConfig,
+) -> (TargetBatch, Array1<f64>, f64) {
     let (steps, columns) = batch.rewards.dim();
     let samples = steps * columns;
-    let x_s = batch.observations.slice(ndarray::s![..samples, ..]).to_owned();
+    let x_s = batch
+        .observations
+        .slice(ndarray::s![..samples, ..])
+        .to_owned();
     let params = store.constants();
     let (v_all, log_pi) = no_grad(|| {
         let v = agent.value(&params, &observations_var::<f32>(&batch.observations));
@@ -448,7 +303,10 @@ fn targets(agent: &ActorCritic, store: &ParamStore<f32>, batch: &LearnerBatch, c
         },
     );
     let flat = |a: Array2<f64>| Array1::from_iter(a.iter().copied());
-    let rho_mean = log_rhos.mapv(|l| l.exp().min(config.rho_bar)).mean().unwrap_or(1.0);
+    let rho_mean = log_rhos
+        .mapv(|l| l.exp().min(config.rho_bar))
+        .mean()
+        .unwrap_or(1.0);
     let target_batch = TargetBatch {
         observations: x_s,
         actions: batch.actions.clone(),
@@ -459,7 +317,11 @@ fn targets(agent: &ActorCritic, store: &ParamStore<f32>, batch: &LearnerBatch, c
 }
 
 /// One optimiser step on `L`; returns `(L^π, L^V, H)` and the gradient's norm before clipping.
-fn update(impala: &mut Impala, batch: &TargetBatch, iteration: usize) -> Result<([f64; 3], f64), TrainError> {
+fn update(
+    impala: &mut Impala,
+    batch: &TargetBatch,
+    iteration: usize,
+) -> Result<([f64; 3], f64), TrainError> {
     let tape = Tape::new();
     let params = impala.store.bind(&tape);
     let (l, terms) = loss(&impala.agent, &params, batch, &impala.config);
@@ -480,7 +342,7 @@ pub struct Impala {
     store: ParamStore<f32>,
     agent: ActorCritic,
     optimizer: Box<dyn Optimizer<f32>>,
-    actors: ActorLearner<ImpalaActor>,
+    actors: ActorLearner<UnrollActor>,
 }
 
 impl Trainer for Impala {
@@ -509,7 +371,9 @@ impl Trainer for Impala {
     fn new(env_id: &str, config: &ImpalaConfig) -> Result<Self, TrainError> {
         let mut actors = Vec::with_capacity(config.num_actors);
         for j in 0..config.num_actors {
-            let copies = (0..config.num_envs).map(|_| make(env_id)).collect::<Result<Vec<_>, _>>()?;
+            let copies = (0..config.num_envs)
+                .map(|_| make(env_id))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut envs = VectorEnv::new(copies, 1)?;
             envs.reset(Some(config.seed + (j * config.num_envs) as u64));
             // every actor its own stream, none the learner's
@@ -524,7 +388,10 @@ impl Trainer for Impala {
             log_std_init: config.log_std_init,
         };
         let envs = &actors[0].0;
-        let (dim, space) = (envs.single_observation_space().dim(), envs.single_action_space().clone());
+        let (dim, space) = (
+            envs.single_observation_space().dim(),
+            envs.single_action_space().clone(),
+        );
         let agent = ActorCritic::new(&mut store, dim, &space, &network, &mut rng);
         let (lr, eps) = (config.learning_rate as f32, config.optimizer_eps as f32);
         let optimizer: Box<dyn Optimizer<f32>> = match config.optimizer {
@@ -548,12 +415,7 @@ impl Trainer for Impala {
         };
         let actors = actors
             .into_iter()
-            .map(|(envs, rng)| ImpalaActor {
-                agent: agent.clone(),
-                envs,
-                rng,
-                unroll_length: config.unroll_length,
-            })
+            .map(|(envs, rng)| UnrollActor::new(agent.clone(), envs, rng, config.unroll_length))
             .collect();
         let schedule = if config.deterministic {
             Schedule::Deterministic
@@ -576,19 +438,30 @@ impl Trainer for Impala {
         // publish θ as version k − 1 (the updates behind it); take B trajectories
         let version = iteration as u64 - 1;
         self.actors.publish(version, self.store.clone());
-        let deliveries = self.actors.next_batch(self.config.batch_size).map_err(|failure| match failure {
-            ActorFailure::Actor { error, .. } => error,
-            ActorFailure::Panic { actor, message } => {
-                TrainError::Config(format!("IMPALA actor {actor} panicked: {message}"))
-            }
-        })?;
-        let lags: Vec<f64> = deliveries.iter().map(|d| (version - d.version) as f64).collect();
-        let unrolls: Vec<Unroll> = deliveries.into_iter().map(|d: Delivery<Unroll>| d.trajectory).collect();
-        let batch = LearnerBatch::new(&unrolls);
+        let deliveries = self
+            .actors
+            .next_batch(self.config.batch_size)
+            .map_err(|failure| match failure {
+                ActorFailure::Actor { error, .. } => error,
+                ActorFailure::Panic { actor, message } => {
+                    TrainError::Config(format!("IMPALA actor {actor} panicked: {message}"))
+                }
+            })?;
+        let lags: Vec<f64> = deliveries
+            .iter()
+            .map(|d| (version - d.version) as f64)
+            .collect();
+        let unrolls: Vec<Unroll> = deliveries
+            .into_iter()
+            .map(|d: Delivery<Unroll>| d.trajectory)
+            .collect();
+        let batch = UnrollBatch::new(&unrolls);
 
         // V-trace targets with the current θ, then one step on L
-        let (target_batch, values, rho_mean) = targets(&self.agent, &self.store, &batch, &self.config);
-        let ([policy_loss, value_loss, entropy], grad_norm) = update(self, &target_batch, iteration)?;
+        let (target_batch, values, rho_mean) =
+            targets(&self.agent, &self.store, &batch, &self.config);
+        let ([policy_loss, value_loss, entropy], grad_norm) =
+            update(self, &target_batch, iteration)?;
 
         Ok(Report {
             env_steps: Self::steps_per_iteration(&self.config),
@@ -597,10 +470,16 @@ impl Trainer for Impala {
                 ("policy_loss", policy_loss),
                 ("value_loss", value_loss),
                 ("entropy", entropy),
-                ("explained_variance", explained_variance(&values, &target_batch.vs)),
+                (
+                    "explained_variance",
+                    explained_variance(&values, &target_batch.vs),
+                ),
                 ("rho_mean", rho_mean),
                 ("grad_norm", grad_norm),
-                ("policy_lag_mean", lags.iter().sum::<f64>() / lags.len() as f64),
+                (
+                    "policy_lag_mean",
+                    lags.iter().sum::<f64>() / lags.len() as f64,
+                ),
                 ("policy_lag_max", lags.iter().copied().fold(0.0, f64::max)),
             ],
         })
@@ -609,7 +488,10 @@ impl Trainer for Impala {
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
         vec![
             ("agent", Part::Params(&self.store)),
-            ("optimizer", Part::Optimizer(&mut *self.optimizer, &self.store)),
+            (
+                "optimizer",
+                Part::Optimizer(&mut *self.optimizer, &self.store),
+            ),
             ("actors", Part::State(&mut self.actors)),
         ]
     }

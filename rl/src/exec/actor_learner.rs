@@ -92,10 +92,7 @@ struct Published<P> {
     stop: AtomicBool,
 }
 
-type Message<A> = Result<
-    Delivery<<A as Actor>::Trajectory>,
-    ActorFailure<<A as Actor>::Error>,
->;
+type Message<A> = Result<Delivery<<A as Actor>::Trajectory>, ActorFailure<<A as Actor>::Error>>;
 
 struct Running<A: Actor> {
     receiver: Option<Receiver<Message<A>>>,
@@ -120,7 +117,10 @@ impl<A: Actor> ActorLearner<A> {
     /// # Panics
     /// If there are no actors, or an asynchronous queue of capacity 0.
     pub fn new(actors: Vec<A>, params: A::Params, schedule: Schedule) -> Self {
-        assert!(!actors.is_empty(), "actor-learner: needs at least one actor");
+        assert!(
+            !actors.is_empty(),
+            "actor-learner: needs at least one actor"
+        );
         if let Schedule::Asynchronous { queue_capacity } = schedule {
             assert!(queue_capacity > 0, "actor-learner: a queue of capacity 0");
         }
@@ -150,8 +150,11 @@ impl<A: Actor> ActorLearner<A> {
     /// Makes `params` the newest parameters, as `version`; actors pick them up before their
     /// next trajectory.
     pub fn publish(&self, version: u64, params: A::Params) {
-        *self.published.latest.lock().expect("no panic while publishing") =
-            (version, Arc::new(params));
+        *self
+            .published
+            .latest
+            .lock()
+            .expect("no panic while publishing") = (version, Arc::new(params));
     }
 
     /// The next `size` trajectories: in the deterministic mode the next `size` turns, in the
@@ -213,7 +216,9 @@ impl<A: Actor> ActorLearner<A> {
             out
         };
         let run = &run;
-        let busy = (0..self.num_actors).filter(|&j| !turns_of(j).is_empty()).count();
+        let busy = (0..self.num_actors)
+            .filter(|&j| !turns_of(j).is_empty())
+            .count();
         let results: Vec<(usize, Message<A>)> = if busy <= 1 {
             let mut out = Vec::new();
             for (j, actor) in self.actors.iter_mut().enumerate() {
@@ -252,7 +257,11 @@ impl<A: Actor> ActorLearner<A> {
     }
 
     fn latest(&self) -> (u64, Arc<A::Params>) {
-        let latest = self.published.latest.lock().expect("no panic while publishing");
+        let latest = self
+            .published
+            .latest
+            .lock()
+            .expect("no panic while publishing");
         (latest.0, latest.1.clone())
     }
 
@@ -447,7 +456,11 @@ mod tests {
                 theta = update(theta, &batch);
                 seen.extend(batch);
             }
-            assert_eq!(theta.to_bits(), expected_theta.to_bits(), "N {n}, B {batch_size}");
+            assert_eq!(
+                theta.to_bits(),
+                expected_theta.to_bits(),
+                "N {n}, B {batch_size}"
+            );
             assert_eq!(seen.len(), expected.len());
             for (a, b) in seen.iter().zip(&expected) {
                 assert_eq!((a.0, a.1, a.2.to_bits()), (b.0, b.1, b.2.to_bits()));
