@@ -236,3 +236,87 @@ impl UnrollBatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::make;
+    use crate::policy::{NetworkConfig, observations_var, to_f64};
+    use autograd::no_grad;
+    use rand::SeedableRng;
+
+    fn actor(store: &mut ParamStore<f32>, seed: u64) -> UnrollActor {
+        let mut rng = TrainerRng::seed_from_u64(seed);
+        let space = make("Pendulum-v1").unwrap().action_space();
+        let agent = ActorCritic::new(store, 3, &space, &NetworkConfig::default(), &mut rng);
+        let copies = (0..2).map(|_| make("Pendulum-v1").unwrap()).collect();
+        let mut envs = VectorEnv::new(copies, 1).unwrap();
+        envs.reset(Some(seed));
+        UnrollActor::new(agent, envs, rng, 150)
+    }
+
+    /// `V(x_{t+1})` read through `next_rows` is, bit for bit, the `next_values` that
+    /// [`Rollout::collect`] gives with the same value function — across two trajectories side
+    /// by side and Pendulum's truncations at 200 steps (inside the second trajectory).
+    #[test]
+    fn next_rows_give_the_rollouts_bootstrap_values() {
+        let mut store = ParamStore::<f32>::new();
+        let mut deferred = actor(&mut store, 4);
+        let mut direct = actor(&mut ParamStore::<f32>::new(), 4);
+        let params = store.constants();
+        let value = |x: &Var<f32>| x.value().index_axis(ndarray::Axis(1), 2).to_owned();
+        let value =
+            |x: &Var<f32>| Var::constant(value(x).into_dimensionality::<ndarray::Ix1>().unwrap());
+        let mut expected = Vec::new();
+        for _ in 0..2 {
+            let (agent, rng) = (&direct.agent, &mut direct.rng);
+            let mut observations = direct.envs.observations();
+            let rollout = Rollout::collect(
+                &mut direct.envs,
+                150,
+                &mut observations,
+                &mut None,
+                None,
+                |x| Decision {
+                    actions: {
+                        let mu = agent.policy(&params, x);
+                        let a = mu.sample(rng);
+                        let _ = mu.log_prob(&a);
+                        a
+                    },
+                    log_prob: None,
+                },
+                value,
+            )
+            .unwrap();
+            expected.push(rollout);
+        }
+        let unrolls = vec![deferred.act(&store).unwrap(), deferred.act(&store).unwrap()];
+        let batch = UnrollBatch::new(&unrolls);
+        assert!(
+            batch
+                .done
+                .iter()
+                .zip(&batch.terminated)
+                .any(|(d, t)| *d && !*t),
+            "a truncation inside the batch"
+        );
+        let v = to_f64(&no_grad(|| {
+            value(&observations_var::<f32>(&batch.observations))
+        }));
+        for (b, rollout) in expected.iter().enumerate() {
+            for ((t, i), &next) in rollout.next_values.indexed_iter() {
+                let got = v[batch.next_rows[[t, b * 2 + i]]];
+                assert_eq!(
+                    got.to_bits(),
+                    next.to_bits(),
+                    "unroll {b}, step {t}, env {i}"
+                );
+            }
+            assert_eq!(
+                batch.rewards.slice(ndarray::s![.., 2 * b..2 * b + 2]),
+                rollout.rewards
+            );
+        }
+    }
+}

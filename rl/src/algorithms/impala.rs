@@ -199,10 +199,6 @@ impl Config for ImpalaConfig {
         ("log_std_init", Range::finite()),
         ("seed", Range::at_least(0.0)),
     ];
-
-    fn check_relations(&self) -> Result<(), String> {
-        Ok(())
-    }
 }
 
 // ---- the losses ----
