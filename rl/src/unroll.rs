@@ -19,7 +19,7 @@
 //! use wengert_rl::unroll::{UnrollActor, UnrollBatch};
 //! let mut store = ParamStore::<f32>::new();
 //! let mut rng = TrainerRng::seed_from_u64(0);
-//! let space = make("CartPole-v1").unwrap().action_space();
+//! let space = make("CartPole-v1").unwrap().action_space().clone();
 //! let agent = ActorCritic::new(&mut store, 4, &space, &NetworkConfig::default(), &mut rng);
 //! let mut envs = VectorEnv::new((0..3).map(|_| make("CartPole-v1").unwrap()).collect(), 1).unwrap();
 //! envs.reset(Some(0));
@@ -35,7 +35,7 @@
 
 use std::cell::RefCell;
 
-use autograd::{Tensor, Var};
+use autograd::Var;
 use ndarray::{Array1, Array2, Axis, Ix2};
 use nn::ParamStore;
 
@@ -247,7 +247,7 @@ mod tests {
 
     fn actor(store: &mut ParamStore<f32>, seed: u64) -> UnrollActor {
         let mut rng = TrainerRng::seed_from_u64(seed);
-        let space = make("Pendulum-v1").unwrap().action_space();
+        let space = make("Pendulum-v1").unwrap().action_space().clone();
         let agent = ActorCritic::new(store, 3, &space, &NetworkConfig::default(), &mut rng);
         let copies = (0..2).map(|_| make("Pendulum-v1").unwrap()).collect();
         let mut envs = VectorEnv::new(copies, 1).unwrap();
