@@ -21,15 +21,16 @@
 //!   actors, exploration noise and the off-policy collector of DDPG, TD3 and SAC; [`q_network`]
 //!   and [`off_policy`]: DQN's networks, replay and exploration.
 //! - [`rollout`]: the on-policy agents' rollout of `T` steps in `N` environments, with the
-//!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only.
+//!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only;
+//!   [`unroll`]: the fixed-length trajectories of IMPALA's actors, batched for its learner.
 //! - [`common`]: what every trainer shares — configurations as data (`rl/presets/*.toml`, one
 //!   validator of declared ranges), the [`common::trainer::Trainer`] trait and the one loop
 //!   around it (resume, metrics, snapshots), the on-policy environments and batch;
 //!   [`exec`]: parallel work below the algorithms (two independent gradients on two cores, bit
-//!   for bit the sequential result); [`train`]: metrics, errors, the [`train::Agent`] trait and
+//!   for bit the sequential result; IMPALA's actor threads and queue); [`train`]: metrics, errors, the [`train::Agent`] trait and
 //!   deterministic evaluation; [`snapshot`]: the training state.
 //! - [`algorithms`]: one file per algorithm — REINFORCE, A2C, PPO, TRPO/NPG, DQN (Double,
-//!   dueling, prioritised, n-step), DDPG, TD3, SAC — each in the same order (math header, config,
+//!   dueling, prioritised, n-step), DDPG, TD3, SAC, IMPALA — each in the same order (math header, config,
 //!   loss functions, update, loop), none importing another; and the registry that trains any of
 //!   them by name.
 //!
@@ -53,4 +54,5 @@ pub mod shared_actor_critic;
 pub mod snapshot;
 pub mod tabular;
 pub mod train;
+pub mod unroll;
 pub mod vtrace;

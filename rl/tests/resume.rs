@@ -188,6 +188,22 @@ fn trpo_and_npg_resume_bit_for_bit() {
     check("npg", "Pendulum-v1", &settings, 2);
 }
 
+#[test]
+fn impala_resumes_bit_for_bit_in_the_deterministic_mode() {
+    // three actors and batches of two: the schedule's position is mid-round at the snapshot
+    let settings = [
+        ("total_timesteps", "320"),
+        ("deterministic", "true"),
+        ("num_actors", "3"),
+        ("num_envs", "2"),
+        ("unroll_length", "16"),
+        ("batch_size", "2"),
+        ("hidden", "16,16"),
+    ];
+    check("impala", "CartPole-v1", &settings, 2);
+    check("impala", "Pendulum-v1", &settings, 3);
+}
+
 const OFF_POLICY: [(&str, &str); 6] = [
     ("total_timesteps", "700"),
     ("learning_starts", "150"),

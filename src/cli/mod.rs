@@ -7,6 +7,7 @@ pub mod plot;
 pub mod render;
 pub mod report;
 pub mod runs;
+pub mod scaling;
 pub mod train;
 pub mod training_state;
 
