@@ -12,7 +12,8 @@ use rand::rngs::StdRng;
 use wengert_rl::algorithms::sac::{
     SquashedGaussianActor, actor_loss, critic_loss, critic_target, temperature_loss,
 };
-use wengert_rl::continuous::{Transitions, TwinQ, standard_normal_array};
+use wengert_rl::common::off_policy::standard_normal_array;
+use wengert_rl::continuous::{Transitions, TwinQ};
 
 struct Fixture {
     actor: SquashedGaussianActor,

@@ -10,7 +10,8 @@ use nn::{ParamId, ParamStore};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wengert_rl::algorithms::td3::{actor_loss, critic_loss, critic_target};
-use wengert_rl::continuous::{DeterministicActor, Transitions, TwinQ, standard_normal_array};
+use wengert_rl::common::off_policy::standard_normal_array;
+use wengert_rl::continuous::{DeterministicActor, Transitions, TwinQ};
 
 struct Fixture {
     actor: DeterministicActor,

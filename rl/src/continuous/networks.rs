@@ -5,8 +5,27 @@ use autograd::{Float, Tensor, Var};
 use nn::{Bound, Mlp, Module, Path};
 use rand::Rng;
 
+use crate::snapshot::TrainerRng;
+
+/// A network of a continuous learner, built for `obs_dim`-dimensional states and
+/// `|A|`-dimensional actions with the given hidden layers: what [`Parameters::init`]
+/// (super::Parameters::init) builds.
+pub trait Network: Sized {
+    /// The name its parameters live under in their store (empty: at the root).
+    const PATH: &'static str;
+
+    /// The network under `path`, initialised from `rng`.
+    fn build(
+        path: &mut Path<'_, f32>,
+        observation_dim: usize,
+        action_dim: usize,
+        hidden: &[usize],
+        rng: &mut TrainerRng,
+    ) -> Self;
+}
+
 /// Layer sizes `[input, hidden…, output]`.
-fn sizes(input: usize, hidden: &[usize], output: usize) -> Vec<usize> {
+pub fn sizes(input: usize, hidden: &[usize], output: usize) -> Vec<usize> {
     let mut s = vec![input];
     s.extend(hidden);
     s.push(output);
@@ -58,6 +77,21 @@ impl QNetwork {
     }
 }
 
+/// `Q_φ` under `q`.
+impl Network for QNetwork {
+    const PATH: &'static str = "q";
+
+    fn build(
+        path: &mut Path<'_, f32>,
+        observation_dim: usize,
+        action_dim: usize,
+        hidden: &[usize],
+        rng: &mut TrainerRng,
+    ) -> Self {
+        QNetwork::new(path, observation_dim, action_dim, hidden, rng)
+    }
+}
+
 /// Two independent critics `Q_φ1, Q_φ2` (parameters `q1.*`, `q2.*`), for the clipped double-Q
 /// estimate `min_i Q_φi(s, a)` of TD3 and SAC.
 #[derive(Clone, Debug)]
@@ -84,22 +118,10 @@ impl TwinQ {
         hidden: &[usize],
         rng: &mut (impl Rng + ?Sized),
     ) -> Self {
-        TwinQ {
-            q1: QNetwork::new(
-                &mut path.sub("q1"),
-                observation_dim,
-                action_dim,
-                hidden,
-                rng,
-            ),
-            q2: QNetwork::new(
-                &mut path.sub("q2"),
-                observation_dim,
-                action_dim,
-                hidden,
-                rng,
-            ),
-        }
+        let [q1, q2] = ["q1", "q2"].map(|name| {
+            QNetwork::new(&mut path.sub(name), observation_dim, action_dim, hidden, rng)
+        });
+        TwinQ { q1, q2 }
     }
 
     /// `(Q_φ1(s, a), Q_φ2(s, a))`, each `(B)`.
@@ -124,6 +146,21 @@ impl TwinQ {
     ) -> Var<T> {
         let (q1, q2) = self.forward(params, observations, actions);
         q1.minimum(&q2)
+    }
+}
+
+/// `Q_φ1`, `Q_φ2` under `q1`, `q2` at the store's root.
+impl Network for TwinQ {
+    const PATH: &'static str = "";
+
+    fn build(
+        path: &mut Path<'_, f32>,
+        observation_dim: usize,
+        action_dim: usize,
+        hidden: &[usize],
+        rng: &mut TrainerRng,
+    ) -> Self {
+        TwinQ::new(path, observation_dim, action_dim, hidden, rng)
     }
 }
 
@@ -165,6 +202,21 @@ impl DeterministicActor {
     /// `μ_θ(s)`, `(B, |A|)`.
     pub fn forward<T: Float>(&self, params: &nn::Bound<'_, T>, observations: &Var<T>) -> Var<T> {
         self.mlp.forward(params, observations)
+    }
+}
+
+/// `μ_θ` under `actor`.
+impl Network for DeterministicActor {
+    const PATH: &'static str = "actor";
+
+    fn build(
+        path: &mut Path<'_, f32>,
+        observation_dim: usize,
+        action_dim: usize,
+        hidden: &[usize],
+        rng: &mut TrainerRng,
+    ) -> Self {
+        DeterministicActor::new(path, observation_dim, action_dim, hidden, rng)
     }
 }
 
