@@ -245,8 +245,11 @@ impl ActorCritic {
 /// on-policy trainer samples from and what its agent acts with.
 pub trait PolicyNetwork: Send {
     /// `π(·|s)` for a batch of observations `(B, obs_dim)`.
-    fn policy<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>)
-    -> PolicyDistribution<T>;
+    fn policy<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+    ) -> PolicyDistribution<T>;
 
     /// `V(s)` for a batch of observations, shape `(B)`.
     fn value<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> Var<T>;

@@ -258,7 +258,10 @@ fn an_extended_budget_grows_the_replay_as_a_run_started_with_it() {
         ("anneal_lr", "false"),
         ("target_update_interval", "50"),
     ];
-    for (algo, env, extra) in [("sac", "Pendulum-v1", &[][..]), ("dqn", "CartPole-v1", &dqn)] {
+    for (algo, env, extra) in [
+        ("sac", "Pendulum-v1", &[][..]),
+        ("dqn", "CartPole-v1", &dqn),
+    ] {
         let (mut short, mut long) = (settings("400"), settings("800"));
         short.extend(extra);
         long.extend(extra);

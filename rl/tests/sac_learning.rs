@@ -3,8 +3,8 @@
 
 use wengert_rl::algorithms::sac::{Sac, SacConfig};
 use wengert_rl::algorithms::{self, preset};
-use wengert_rl::common::trainer::{Trained, train_from};
 use wengert_rl::common::off_policy::ActionNoise;
+use wengert_rl::common::trainer::{Trained, train_from};
 use wengert_rl::continuous::ContinuousAgent;
 use wengert_rl::policy::Actions;
 use wengert_rl::train::{Agent, TrainError};

@@ -179,7 +179,6 @@ impl A2cNetwork {
             A2cNetwork::Shared(net) => net.forward(params, observations),
         }
     }
-
 }
 
 impl PolicyNetwork for A2cNetwork {
@@ -287,12 +286,19 @@ impl Trainer for A2c {
     }
 
     fn new(env_id: &str, config: &A2cConfig) -> Result<Self, TrainError> {
-        let on_policy = OnPolicy::with(env_id, config, |store, dim, space, network, rng| {
-            match config.shared_network {
-                true => A2cNetwork::Shared(SharedActorCritic::new(store, dim, space, network, rng)),
-                false => A2cNetwork::Separate(ActorCritic::new(store, dim, space, network, rng)),
-            }
-        })?;
+        let on_policy =
+            OnPolicy::with(
+                env_id,
+                config,
+                |store, dim, space, network, rng| match config.shared_network {
+                    true => {
+                        A2cNetwork::Shared(SharedActorCritic::new(store, dim, space, network, rng))
+                    }
+                    false => {
+                        A2cNetwork::Separate(ActorCritic::new(store, dim, space, network, rng))
+                    }
+                },
+            )?;
         let trainable = on_policy.store.trainable();
         let (lr, eps) = (config.learning_rate as f32, config.optimizer_eps as f32);
         let optimizer: Box<dyn Optimizer<f32>> = match config.optimizer {
@@ -325,7 +331,12 @@ impl Trainer for A2c {
         let config = self.config.clone();
         if config.anneal_lr {
             let iterations = Self::iterations(&config);
-            anneal(self.optimizer.as_mut(), config.learning_rate, iteration, iterations);
+            anneal(
+                self.optimizer.as_mut(),
+                config.learning_rate,
+                iteration,
+                iterations,
+            );
         }
 
         // run π_θ for n steps in N environments; Â by GAE(γ, λ) (n-step returns at λ = 1),

@@ -34,8 +34,8 @@
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::Array2;
-use nn::optim::Optimizer;
 use nn::Bound;
+use nn::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
@@ -228,7 +228,11 @@ impl OffPolicyAlgorithm for Networks {
     type Agent = ContinuousAgent;
 
     /// `θ`, `φ` and their targets `θ̄ ← θ`, `φ̄ ← φ`.
-    fn new(_env_id: &str, config: &DdpgConfig, off_policy: &mut OffPolicy) -> Result<Self, TrainError> {
+    fn new(
+        _env_id: &str,
+        config: &DdpgConfig,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
         let (actor, critic, params) =
             Parameters::init(off_policy, &config.hidden, true, config.learning_rate)?;
         Ok(Networks {
@@ -245,6 +249,12 @@ impl OffPolicyAlgorithm for Networks {
 
     fn into_agent(self, env_id: String, off_policy: OffPolicy) -> ContinuousAgent {
         let store = self.params.merged(&[]);
-        ContinuousAgent::new(env_id, store, self.actor.mlp, PolicyHead::Deterministic, &off_policy)
+        ContinuousAgent::new(
+            env_id,
+            store,
+            self.actor.mlp,
+            PolicyHead::Deterministic,
+            &off_policy,
+        )
     }
 }

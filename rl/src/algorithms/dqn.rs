@@ -71,8 +71,8 @@ use serde::{Deserialize, Serialize};
 use crate::buffers::{Batch, BatchActions, BetaSchedule};
 use crate::common::config::{Config, Range};
 use crate::common::off_policy::{
-    ExplorationSchedule, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer,
-    Priorities, Settings, Update, crossed, epsilon_greedy,
+    ExplorationSchedule, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Priorities,
+    Settings, Update, crossed, epsilon_greedy,
 };
 use crate::common::trainer::Part;
 use crate::env::Space;
@@ -312,7 +312,8 @@ impl Learner for Networks {
     /// `θ' ← τ θ + (1 − τ) θ'` every `C` environment steps.
     fn on_step(&mut self, before: usize, t: usize) {
         if crossed(before, t, self.config.target_update_interval) {
-            self.target.polyak_from(&self.online, self.config.tau as f32);
+            self.target
+                .polyak_from(&self.online, self.config.tau as f32);
         }
     }
 
@@ -399,7 +400,11 @@ impl OffPolicyAlgorithm for Networks {
     }
 
     /// `Q_θ` initialised from the generator, `θ' ← θ`, Adam.
-    fn new(env_id: &str, config: &DqnConfig, off_policy: &mut OffPolicy) -> Result<Self, TrainError> {
+    fn new(
+        env_id: &str,
+        config: &DqnConfig,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
         let num_actions = match off_policy.envs.action_space() {
             Space::Discrete { n } => n,
             space => {

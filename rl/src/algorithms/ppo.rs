@@ -355,7 +355,12 @@ impl Trainer for Ppo {
         let config = self.config.clone();
         if config.anneal_lr {
             let iterations = Self::iterations(&config);
-            anneal(&mut self.optimizer, config.learning_rate, iteration, iterations);
+            anneal(
+                &mut self.optimizer,
+                config.learning_rate,
+                iteration,
+                iterations,
+            );
         }
 
         // collect a rollout with π_θ_old; Â by GAE(λ), R = Â + V_old

@@ -463,12 +463,14 @@ impl OffPolicyAlgorithm for Networks {
     type Agent = ContinuousAgent;
 
     /// `θ`, `φ1`, `φ2`, `φ̄ ← φ`, `ln α ← ln α₀`, `H̄ ← −|A|` unless set.
-    fn new(_env_id: &str, config: &SacConfig, off_policy: &mut OffPolicy) -> Result<Self, TrainError> {
+    fn new(
+        _env_id: &str,
+        config: &SacConfig,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
         let (actor, critics, params): (SquashedGaussianActor, _, _) =
             Parameters::init(off_policy, &config.hidden, false, config.learning_rate)?;
-        let target_entropy = config
-            .target_entropy
-            .unwrap_or(-(actor.action_dim as f64));
+        let target_entropy = config.target_entropy.unwrap_or(-(actor.action_dim as f64));
         Ok(Networks {
             actor,
             critics,
@@ -498,7 +500,15 @@ impl OffPolicyAlgorithm for Networks {
     }
 
     fn into_agent(self, env_id: String, off_policy: OffPolicy) -> ContinuousAgent {
-        let store = self.params.merged(&[("temperature", &self.temperature.store)]);
-        ContinuousAgent::new(env_id, store, self.actor.mlp, PolicyHead::TanhGaussian, &off_policy)
+        let store = self
+            .params
+            .merged(&[("temperature", &self.temperature.store)]);
+        ContinuousAgent::new(
+            env_id,
+            store,
+            self.actor.mlp,
+            PolicyHead::TanhGaussian,
+            &off_policy,
+        )
     }
 }

@@ -43,8 +43,8 @@
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::{Array2, ArrayD};
-use nn::optim::Optimizer;
 use nn::Bound;
+use nn::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
@@ -272,7 +272,11 @@ impl OffPolicyAlgorithm for Networks {
     type Agent = ContinuousAgent;
 
     /// `θ`, `φ1`, `φ2` and their targets `θ̄ ← θ`, `φ̄i ← φi`.
-    fn new(_env_id: &str, config: &Td3Config, off_policy: &mut OffPolicy) -> Result<Self, TrainError> {
+    fn new(
+        _env_id: &str,
+        config: &Td3Config,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
         let (actor, critics, params) =
             Parameters::init(off_policy, &config.hidden, true, config.learning_rate)?;
         Ok(Networks {
@@ -292,6 +296,12 @@ impl OffPolicyAlgorithm for Networks {
 
     fn into_agent(self, env_id: String, off_policy: OffPolicy) -> ContinuousAgent {
         let store = self.params.merged(&[]);
-        ContinuousAgent::new(env_id, store, self.actor.mlp, PolicyHead::Deterministic, &off_policy)
+        ContinuousAgent::new(
+            env_id,
+            store,
+            self.actor.mlp,
+            PolicyHead::Deterministic,
+            &off_policy,
+        )
     }
 }

@@ -305,7 +305,11 @@ impl Resumable for PrioritizedReplay {
                 leaves.rotate_left(first);
                 Ok(leaves)
             };
-            for (i, (p, m)) in leaves("sums")?.into_iter().zip(leaves("minima")?).enumerate() {
+            for (i, (p, m)) in leaves("sums")?
+                .into_iter()
+                .zip(leaves("minima")?)
+                .enumerate()
+            {
                 self.sums.update(i, p);
                 self.minima.update(i, m);
             }

@@ -540,7 +540,11 @@ pub(super) fn saved_ring(
 /// The slot of the oldest of `n` transitions in a ring of `capacity` slots whose next write goes
 /// to `position`: that slot when the ring is full, else slot 0.
 pub(super) fn oldest(position: usize, n: usize, capacity: usize) -> usize {
-    if n == capacity { position % n.max(1) } else { 0 }
+    if n == capacity {
+        position % n.max(1)
+    } else {
+        0
+    }
 }
 
 impl ReplayBuffer {

@@ -190,7 +190,12 @@ pub fn gae_batch(rollout: &Rollout, gamma: f64, lambda: f64) -> Batch {
 /// anneal(&mut adam, 1.0, 3, 4);
 /// assert_eq!(adam.lr(0), 0.5);
 /// ```
-pub fn anneal(optimizer: &mut dyn Optimizer<f32>, learning_rate: f64, iteration: usize, iterations: usize) {
+pub fn anneal(
+    optimizer: &mut dyn Optimizer<f32>,
+    learning_rate: f64,
+    iteration: usize,
+    iterations: usize,
+) {
     let fraction = 1.0 - (iteration - 1) as f64 / iterations as f64;
     optimizer.set_lr(0, (fraction * learning_rate) as f32);
 }

@@ -119,7 +119,13 @@ impl TwinQ {
         rng: &mut (impl Rng + ?Sized),
     ) -> Self {
         let [q1, q2] = ["q1", "q2"].map(|name| {
-            QNetwork::new(&mut path.sub(name), observation_dim, action_dim, hidden, rng)
+            QNetwork::new(
+                &mut path.sub(name),
+                observation_dim,
+                action_dim,
+                hidden,
+                rng,
+            )
         });
         TwinQ { q1, q2 }
     }

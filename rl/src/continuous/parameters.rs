@@ -148,7 +148,13 @@ fn build<N: Network>(
     let mut root = store.root();
     match N::PATH {
         "" => N::build(&mut root, observation_dim, action_dim, hidden, rng),
-        name => N::build(&mut root.sub(name), observation_dim, action_dim, hidden, rng),
+        name => N::build(
+            &mut root.sub(name),
+            observation_dim,
+            action_dim,
+            hidden,
+            rng,
+        ),
     }
 }
 

@@ -126,10 +126,11 @@ impl OffPolicyEnvs {
     pub fn random_actions(&self, rng: &mut TrainerRng) -> Actions {
         let copies = self.envs.num_envs();
         match (&self.scale, self.envs.single_action_space()) {
-            (Some(scale), _) => Actions::Continuous(Array2::from_shape_fn(
-                (copies, scale.dim()),
-                |_| rng.random_range(-1.0..=1.0),
-            )),
+            (Some(scale), _) => {
+                Actions::Continuous(Array2::from_shape_fn((copies, scale.dim()), |_| {
+                    rng.random_range(-1.0..=1.0)
+                }))
+            }
             (None, Space::Discrete { n }) => {
                 Actions::Discrete((0..copies).map(|_| rng.random_range(0..*n)).collect())
             }

@@ -44,13 +44,7 @@ impl Replay {
     ) -> Self {
         match priorities {
             Some(p) => Replay::Prioritized(
-                PrioritizedReplay::new(
-                    capacity,
-                    observation_dim,
-                    action_shape,
-                    p.alpha,
-                    p.epsilon,
-                ),
+                PrioritizedReplay::new(capacity, observation_dim, action_shape, p.alpha, p.epsilon),
                 p.beta,
             ),
             None => Replay::Uniform(ReplayBuffer::new(capacity, observation_dim, action_shape)),
