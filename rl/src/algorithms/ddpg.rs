@@ -46,7 +46,7 @@ use crate::common::off_policy::{
 use crate::common::trainer::Part;
 use crate::continuous::{
     ContinuousAgent, DeterministicActor, Parameters, PolicyHead, QNetwork, Transitions,
-    deterministic_policy_loss, mean, to_rows,
+    deterministic_policy_loss, mean,
 };
 use crate::policy::Actions;
 use crate::snapshot::TrainerRng;
@@ -164,12 +164,7 @@ impl Learner for Networks {
 
     /// `μ_θ(s)` (the loop adds the exploration noise).
     fn act(&mut self, observations: &Array2<f32>, _t: usize, _rng: &mut TrainerRng) -> Actions {
-        let params = self.params.actor.constants();
-        let mu = no_grad(|| {
-            self.actor
-                .forward(&params, &Var::constant(observations.clone()))
-        });
-        Actions::Continuous(to_rows(mu.value(), mu.shape()[1]))
+        self.actor.act(&self.params.actor, observations)
     }
 
     fn update(

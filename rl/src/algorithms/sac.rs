@@ -49,10 +49,8 @@
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::{Array2, ArrayD};
-use nn::distributions::TanhGaussian;
 use nn::optim::{Adam, AdamConfig, Optimizer};
-use nn::{Bound, Mlp, Module, ParamId, ParamStore, Path};
-use rand::Rng;
+use nn::{Bound, ParamId, ParamStore};
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
@@ -62,18 +60,13 @@ use crate::common::off_policy::{
     standard_normal_array,
 };
 use crate::common::trainer::Part;
-use crate::continuous::networks::sizes;
 use crate::continuous::{
-    ContinuousAgent, Network, Parameters, PolicyHead, Transitions, TwinQ, mean, to_rows,
+    ContinuousAgent, Parameters, PolicyHead, SquashedGaussianActor, Transitions, TwinQ, mean,
+    to_rows,
 };
 use crate::policy::Actions;
 use crate::snapshot::TrainerRng;
 use crate::train::{TrainError, check_finite};
-
-/// `ln σ` is clamped to `[LOG_STD_MIN, LOG_STD_MAX]` (Stable-Baselines3's bounds).
-pub const LOG_STD_MIN: f64 = -20.0;
-/// See [`LOG_STD_MIN`].
-pub const LOG_STD_MAX: f64 = 2.0;
 
 /// SAC's hyperparameters. The defaults (`[defaults]` of `rl/presets/sac.toml`) are
 /// Stable-Baselines3's; the file's per-environment tables are the RL Baselines3 Zoo's.
@@ -137,72 +130,6 @@ impl Config for SacConfig {
         ("seed", Range::at_least(0.0)),
         ("log_interval", Range::at_least(1.0)),
     ];
-}
-
-/// The squashed Gaussian policy: an MLP from `s` to `[μ_θ(s); ln σ_θ(s)]` (one linear head of
-/// `2|A|` outputs on the shared hidden layers, equivalent to Stable-Baselines3's two heads).
-///
-/// ```
-/// use rand::SeedableRng;
-/// use autograd::prelude::*;
-/// use nn::ParamStore;
-/// use wengert_rl::algorithms::sac::SquashedGaussianActor;
-/// let mut store = ParamStore::<f64>::new();
-/// let actor = SquashedGaussianActor::new(&mut store.root().sub("actor"), 3, 2, &[8], &mut rand::rngs::StdRng::seed_from_u64(0));
-/// let pi = actor.distribution(&store.constants(), &Var::constant(ndarray::Array2::<f64>::zeros((4, 3))));
-/// assert_eq!(pi.mode().shape(), &[4, 2]);
-/// ```
-#[derive(Clone, Debug)]
-pub struct SquashedGaussianActor {
-    pub mlp: Mlp,
-    pub action_dim: usize,
-}
-
-impl SquashedGaussianActor {
-    /// A policy for `observation_dim`-dimensional states and `action_dim`-dimensional actions
-    /// (ReLU hidden layers, PyTorch's default initialisation).
-    pub fn new<T: Float>(
-        path: &mut Path<'_, T>,
-        observation_dim: usize,
-        action_dim: usize,
-        hidden: &[usize],
-        rng: &mut (impl Rng + ?Sized),
-    ) -> Self {
-        SquashedGaussianActor {
-            mlp: Mlp::builder(&sizes(observation_dim, hidden, 2 * action_dim)).build(path, rng),
-            action_dim,
-        }
-    }
-
-    /// `π_θ(·|s)` for a batch of states `(B, obs_dim)`.
-    pub fn distribution<T: Float>(
-        &self,
-        params: &Bound<'_, T>,
-        observations: &Var<T>,
-    ) -> TanhGaussian<T> {
-        let out = self.mlp.forward(params, observations);
-        let d = self.action_dim;
-        let mean = out.narrow(-1, 0, d);
-        let log_std = out
-            .narrow(-1, d, d)
-            .clamp(T::from_f64(LOG_STD_MIN), T::from_f64(LOG_STD_MAX));
-        TanhGaussian::new(&mean, &log_std)
-    }
-}
-
-/// `π_θ` under `actor`.
-impl Network for SquashedGaussianActor {
-    const PATH: &'static str = "actor";
-
-    fn build(
-        path: &mut Path<'_, f32>,
-        observation_dim: usize,
-        action_dim: usize,
-        hidden: &[usize],
-        rng: &mut TrainerRng,
-    ) -> Self {
-        SquashedGaussianActor::new(path, observation_dim, action_dim, hidden, rng)
-    }
 }
 
 // ---- the losses ----

@@ -39,6 +39,9 @@ pub mod parameters;
 pub mod transitions;
 
 pub use agent::{ContinuousAgent, PolicyHead, merge_stores, to_rows};
-pub use networks::{DeterministicActor, Network, QNetwork, TwinQ, deterministic_policy_loss};
+pub use networks::{
+    DeterministicActor, LOG_STD_MAX, LOG_STD_MIN, Network, QNetwork, SquashedGaussianActor, TwinQ,
+    deterministic_policy_loss,
+};
 pub use parameters::{Parameters, dimensions};
 pub use transitions::{Transitions, mean};

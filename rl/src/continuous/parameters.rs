@@ -147,8 +147,8 @@ fn build<N: Network>(
 ) -> N {
     let mut root = store.root();
     match N::PATH {
-        "" => N::build(&mut root, observation_dim, action_dim, hidden, rng),
-        name => N::build(
+        "" => N::new(&mut root, observation_dim, action_dim, hidden, rng),
+        name => N::new(
             &mut root.sub(name),
             observation_dim,
             action_dim,
