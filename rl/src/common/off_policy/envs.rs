@@ -147,7 +147,7 @@ impl OffPolicyEnvs {
         observations: &Array2<f32>,
         actions: &Actions,
         replay: &mut Replay,
-    ) -> Result<(Array2<f32>, Vec<(usize, f64)>), TrainError> {
+    ) -> Result<(Array2<f32>, FinishedEpisodes), TrainError> {
         let unit;
         let (stored, step) = match (actions, &self.scale) {
             (Actions::Discrete(a), _) => {
@@ -196,6 +196,9 @@ impl OffPolicyEnvs {
         ]
     }
 }
+
+/// The copy and the return of each episode that finished in a step.
+pub type FinishedEpisodes = Vec<(usize, f64)>;
 
 /// One n-step window per copy, saved as `name.0`, `name.1`, ….
 pub struct NStepWindows(pub Vec<NStepAccumulator>);
