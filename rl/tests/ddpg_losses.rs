@@ -54,7 +54,7 @@ fn the_critic_loss_gradient_equals_central_differences() {
         &f.batch,
     );
     let result = support::gradcheck_in(&f.critic_store, |params| {
-        critic_loss(&f.critic, &params, &f.batch, &y).0
+        critic_loss(&f.critic, params, &f.batch, &y).0
     });
     assert!(result.is_ok(), "{}", result.unwrap_err());
 }
@@ -65,7 +65,7 @@ fn the_actor_loss_gradient_equals_central_differences() {
     let result = support::gradcheck_in(&f.actor_store, |params| {
         actor_loss(
             &f.actor,
-            &params,
+            params,
             &f.critic,
             &f.critic_store.constants(),
             &f.batch,

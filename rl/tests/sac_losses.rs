@@ -69,7 +69,7 @@ fn the_critic_loss_gradient_equals_central_differences() {
     let f = fixture();
     let y = target(&f);
     let result = support::gradcheck_in(&f.critic_store, |params| {
-        critic_loss(&f.critics, &params, &f.batch, &y).0
+        critic_loss(&f.critics, params, &f.batch, &y).0
     });
     assert!(result.is_ok(), "{}", result.unwrap_err());
 }
@@ -81,7 +81,7 @@ fn the_actor_loss_gradient_equals_central_differences() {
         let critic_params = f.critic_store.constants();
         actor_loss(
             &f.actor,
-            &params,
+            params,
             &f.critics,
             &critic_params,
             &f.batch,
