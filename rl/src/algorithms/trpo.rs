@@ -68,18 +68,14 @@ use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::Array1;
 use nn::optim::conjugate_gradient::{flatten, unflatten};
 use nn::optim::{Adam, AdamConfig, FisherVectorProduct, NaturalStep, Optimizer};
-use nn::{Activation, Bound, ParamId, ParamStore};
-use rand::SeedableRng;
+use nn::{Activation, Bound, ParamId};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::advantage::{Trajectory, gae};
 use crate::common::config::{Config, Range};
-use crate::common::on_policy::{Batch, EnvSettings, OnPolicyEnvs, normalize};
+use crate::common::on_policy::{Batch, OnPolicy, gae_batch, normalize};
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::policy::{ActorCritic, NetworkConfig, PolicyDistribution, observations_var, to_f64};
-use crate::rollout::Decision;
-use crate::snapshot::TrainerRng;
+use crate::policy::{ActorCritic, PolicyDistribution, observations_var, to_f64};
 use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 
 /// TRPO's (and NPG's) hyperparameters. The defaults (`[defaults]` of `rl/presets/trpo.toml`)
@@ -288,13 +284,16 @@ fn update(
 ) -> Result<Outcome, TrainError> {
     let Trpo {
         config,
-        store,
-        agent,
+        on_policy,
         theta_ids,
         critic_optimizer,
+    } = trpo;
+    let OnPolicy {
+        store,
+        network: agent,
         rng,
         ..
-    } = trpo;
+    } = on_policy;
 
     // g = ∇θ L(θ_old); F v = ∇θ((∇θ D̄_KL)·v) + λv, recorded once; x ≈ F⁻¹g; Δθ = √(2δ/xᵀFx) x
     let tape = Tape::new();
@@ -393,18 +392,14 @@ fn update(
 
 // ---- the loop ----
 
-/// A TRPO (or NPG) trainer: the actor-critic, the critic's optimiser, the generator and the
-/// environments.
+/// A TRPO (or NPG) trainer: the actor-critic with its environments and generator, and the
+/// critic's optimiser.
 pub struct Trpo {
     config: TrpoConfig,
-    env_id: String,
-    store: ParamStore<f32>,
-    agent: ActorCritic,
+    on_policy: OnPolicy,
     /// `θ`: the actor's parameters (including a Gaussian's `ln σ`); the critic's `φ` are Adam's.
     theta_ids: Vec<ParamId>,
     critic_optimizer: Adam<f32>,
-    rng: TrainerRng,
-    envs: OnPolicyEnvs,
 }
 
 impl Trainer for Trpo {
@@ -421,30 +416,8 @@ impl Trainer for Trpo {
     }
 
     fn new(env_id: &str, config: &TrpoConfig) -> Result<Self, TrainError> {
-        let envs = OnPolicyEnvs::new(
-            env_id,
-            &EnvSettings {
-                num_envs: config.num_envs,
-                env_threads: config.env_threads,
-                seed: config.seed,
-                normalize_observations: config.normalize_observations,
-                reward_scale_gamma: None,
-            },
-        )?;
-        let mut rng = TrainerRng::seed_from_u64(config.seed);
-        let mut store = ParamStore::<f32>::new();
-        let network = NetworkConfig {
-            hidden: config.hidden.clone(),
-            activation: config.activation,
-            log_std_init: config.log_std_init,
-        };
-        let agent = ActorCritic::new(
-            &mut store,
-            envs.observation_dim(),
-            &envs.action_space(),
-            &network,
-            &mut rng,
-        );
+        let on_policy = OnPolicy::new(env_id, config)?;
+        let store = &on_policy.store;
         let is_actor = |id: ParamId| store.name(id).starts_with("actor.");
         let theta_ids: Vec<ParamId> = store.trainable().filter(|&id| is_actor(id)).collect();
         let phi_ids: Vec<ParamId> = store.trainable().filter(|&id| !is_actor(id)).collect();
@@ -458,13 +431,9 @@ impl Trainer for Trpo {
         );
         Ok(Trpo {
             config: config.clone(),
-            env_id: env_id.to_string(),
-            store,
-            agent,
+            on_policy,
             theta_ids,
             critic_optimizer,
-            rng,
-            envs,
         })
     }
 
@@ -472,35 +441,16 @@ impl Trainer for Trpo {
         let config = self.config.clone();
 
         // collect a rollout with π_θ_old
-        let params = self.store.constants();
-        let (agent, rng) = (&self.agent, &mut self.rng);
-        let rollout = self.envs.collect(
-            config.num_steps,
-            |s| Decision {
-                actions: agent.policy(&params, s).sample(rng),
-                log_prob: None,
-            },
-            |s| agent.value(&params, s),
-        )?;
+        let rollout = self.on_policy.rollout(config.num_steps, false)?;
 
         // Â by GAE(λ), R = Â + V_old; Â normalised over the batch
-        let (advantages, returns) = gae(
-            &Trajectory {
-                rewards: &rollout.rewards,
-                values: &rollout.values,
-                next_values: &rollout.next_values,
-                terminated: &rollout.terminated,
-                done: &rollout.done,
-            },
-            config.gamma,
-            config.gae_lambda,
-        );
-        let mut batch = Batch::new(&rollout, &advantages, &returns);
+        let mut batch = gae_batch(&rollout, config.gamma, config.gae_lambda);
         if config.normalize_advantage {
             batch.advantages = normalize(&batch.advantages);
         }
 
         // π_θ_old and ln π_θ_old(a|s) in one forward pass over the whole batch
+        let (agent, params) = (&self.on_policy.network, self.on_policy.store.constants());
         let pi_old =
             no_grad(|| agent.policy(&params, &observations_var::<f32>(&batch.observations)));
         batch.log_probs = to_f64(&pi_old.log_prob(&batch.actions));
@@ -532,25 +482,11 @@ impl Trainer for Trpo {
     }
 
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        vec![
-            ("agent", Part::Params(&self.store)),
-            (
-                "critic_optimizer",
-                Part::Optimizer(&mut self.critic_optimizer, &self.store),
-            ),
-            ("rng", Part::State(&mut self.rng)),
-        ]
-        .into_iter()
-        .chain(self.envs.parts())
-        .collect()
+        self.on_policy
+            .parts(vec![("critic_optimizer", &mut self.critic_optimizer)])
     }
 
     fn into_agent(self) -> PolicyAgent {
-        PolicyAgent {
-            env_id: self.env_id,
-            store: self.store,
-            network: self.agent,
-            observation_stats: self.envs.observation_stats,
-        }
+        self.on_policy.into_agent()
     }
 }
