@@ -35,7 +35,9 @@ fn filled<T: Float>(shape: (usize, usize, usize, usize), salt: usize) -> Array4<
 
 fn bench_type<T: Float>(c: &mut Criterion) {
     let options = Conv2dOptions::default().padding(1);
-    let x = filled::<T>((N, C_IN, SIDE, SIDE), 1).into_shared().into_dyn();
+    let x = filled::<T>((N, C_IN, SIDE, SIDE), 1)
+        .into_shared()
+        .into_dyn();
     let w = filled::<T>((C_OUT, C_IN, 3, 3), 2).into_shared().into_dyn();
     let b = ndarray::Array1::from_shape_fn(C_OUT, |i| T::from_f64(i as f64 * 0.01))
         .into_shared()
@@ -45,7 +47,11 @@ fn bench_type<T: Float>(c: &mut Criterion) {
     group.bench_function(format!("{}/forward_backward", T::NAME), |bench| {
         bench.iter(|| {
             let tape = Tape::<T>::new();
-            let (x, w, b) = (tape.var(x.clone()), tape.var(w.clone()), tape.var(b.clone()));
+            let (x, w, b) = (
+                tape.var(x.clone()),
+                tape.var(w.clone()),
+                tape.var(b.clone()),
+            );
             let y = conv2d(&x, &w, &options) + b.reshape(&[1, C_OUT, 1, 1]);
             let loss = (&y * &probe).sum_all();
             let grads = loss.backward();

@@ -118,13 +118,35 @@ impl Net {
     fn new(store: &mut ParamStore<f32>, rng: &mut impl rand::Rng) -> Self {
         let same = Conv2dOptions::default().padding(1);
         let halve = same.stride(2);
-        let conv1 = Conv2d::with_options(&mut store.root().sub("conv1"), 1, 8, [3, 3], same, false, rng);
+        let conv1 = Conv2d::with_options(
+            &mut store.root().sub("conv1"),
+            1,
+            8,
+            [3, 3],
+            same,
+            false,
+            rng,
+        );
         let bn1 = BatchNorm::new_2d(&mut store.root().sub("bn1"), 8);
-        let conv2 = Conv2d::with_options(&mut store.root().sub("conv2"), 8, 16, [3, 3], halve, false, rng);
+        let conv2 = Conv2d::with_options(
+            &mut store.root().sub("conv2"),
+            8,
+            16,
+            [3, 3],
+            halve,
+            false,
+            rng,
+        );
         let bn2 = BatchNorm::new_2d(&mut store.root().sub("bn2"), 16);
         let [h, w] = conv2.output_size([SIDE, SIDE]);
         let head = Linear::new(&mut store.root().sub("head"), 16 * h * w, CLASSES, rng);
-        Net { conv1, bn1, conv2, bn2, head }
+        Net {
+            conv1,
+            bn1,
+            conv2,
+            bn2,
+            head,
+        }
     }
 
     /// The logits, and the two BatchNorm inputs `z₁`, `z₂` (the convolutions' outputs).
@@ -133,7 +155,9 @@ impl Net {
         let a1 = self.bn1.forward(params, &z1).relu();
         let z2 = self.conv2.forward(params, &a1);
         let a2 = self.bn2.forward(params, &z2).relu();
-        let logits = self.head.forward(params, &Flatten::default().forward(params, &a2));
+        let logits = self
+            .head
+            .forward(params, &Flatten::default().forward(params, &a2));
         [logits, z1, z2]
     }
 }
@@ -197,7 +221,9 @@ fn main() {
             ..AdamConfig::default()
         },
     );
-    println!("4-class 12×12 images, conv(1→8) → BN → ReLU → conv(8→16, stride 2) → BN → ReLU → linear");
+    println!(
+        "4-class 12×12 images, conv(1→8) → BN → ReLU → conv(8→16, stride 2) → BN → ReLU → linear"
+    );
     for step in 1..=STEPS {
         let batch: Vec<usize> = (0..BATCH).map(|_| rng.random_range(0..EXAMPLES)).collect();
         let x = Var::constant(x_train.select(ndarray::Axis(0), &batch));
@@ -223,7 +249,10 @@ fn main() {
             let best = row
                 .iter()
                 .enumerate()
-                .fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                );
             best.0 as i64 == **label
         })
         .count();
@@ -231,6 +260,16 @@ fn main() {
         "test accuracy (evaluation mode, running statistics): {:.1} %",
         100.0 * correct as f64 / EXAMPLES as f64
     );
-    report("bn1 (after conv1)", &store, &net.bn1, &channel_statistics(z1.value()));
-    report("bn2 (after conv2)", &store, &net.bn2, &channel_statistics(z2.value()));
+    report(
+        "bn1 (after conv1)",
+        &store,
+        &net.bn1,
+        &channel_statistics(z1.value()),
+    );
+    report(
+        "bn2 (after conv2)",
+        &store,
+        &net.bn2,
+        &channel_statistics(z2.value()),
+    );
 }

@@ -215,7 +215,12 @@ pub fn conv2d_input_grad<T: Float>(
     let geometry = options
         .geometry(&x_shape, w.shape())
         .unwrap_or_else(|message| panic!("conv2d_input_grad: {message}"));
-    let expected = [x_shape[0], geometry.c_out, geometry.output[0], geometry.output[1]];
+    let expected = [
+        x_shape[0],
+        geometry.c_out,
+        geometry.output[0],
+        geometry.output[1],
+    ];
     if g != expected {
         panic!("conv2d_input_grad: expected a gradient of shape {expected:?}, found {g:?}");
     }

@@ -137,7 +137,8 @@ impl MaxPool2dOptions {
     /// the dilation, and the positions it covers: PyTorch's `ih0 … ih_end`.
     fn window(&self, a: usize, o: usize, size: usize) -> impl Iterator<Item = usize> {
         let start = (o * self.stride[a]) as isize - self.padding[a] as isize;
-        let end = (start + ((self.kernel[a] - 1) * self.dilation[a] + 1) as isize).min(size as isize);
+        let end =
+            (start + ((self.kernel[a] - 1) * self.dilation[a] + 1) as isize).min(size as isize);
         let step = self.dilation[a];
         let mut first = start;
         while first < 0 {

@@ -101,7 +101,11 @@ fn message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
 fn conv2d_shape_errors_name_what_was_expected() {
     let var = |shape: &[usize]| Var::constant(ArrayD::<f64>::zeros(IxDyn(shape)));
     let wrong_channels = message(|| {
-        conv2d(&var(&[1, 3, 5, 5]), &var(&[2, 4, 3, 3]), &Default::default());
+        conv2d(
+            &var(&[1, 3, 5, 5]),
+            &var(&[2, 4, 3, 3]),
+            &Default::default(),
+        );
     });
     assert!(
         wrong_channels.contains("expects an input with 4 channels, found 3 channels"),
@@ -126,7 +130,9 @@ fn conv2d_shape_errors_name_what_was_expected() {
         );
     });
     assert!(
-        too_large.contains("the kernel [3, 3] (dilated to [3, 3]) is larger than the padded input [2, 2]"),
+        too_large.contains(
+            "the kernel [3, 3] (dilated to [3, 3]) is larger than the padded input [2, 2]"
+        ),
         "{too_large}"
     );
     let dilated = message(|| {
@@ -193,7 +199,10 @@ fn max_pool2d_errors_name_the_shape() {
     let small = message(|| {
         max_pool2d(&x(), &MaxPool2dOptions::new(3));
     });
-    assert!(small.contains("input [1, 1, 2, 2]") && small.contains("too small"), "{small}");
+    assert!(
+        small.contains("input [1, 1, 2, 2]") && small.contains("too small"),
+        "{small}"
+    );
     let rank = message(|| {
         max_pool2d(
             &Var::constant(ArrayD::<f64>::zeros(IxDyn(&[2, 2]))),

@@ -89,8 +89,9 @@ fn im2col<T: Float>(x: ArrayView4<T>, image: usize, geometry: &Geometry, cols: &
                     let q0 = geometry.source(1, q_first, j);
                     let step = geometry.stride[1];
                     match source.as_slice() {
-                        Some(source) if step == 1 => line[q_first..q_end]
-                            .copy_from_slice(&source[q0..q0 + q_end - q_first]),
+                        Some(source) if step == 1 => {
+                            line[q_first..q_end].copy_from_slice(&source[q0..q0 + q_end - q_first])
+                        }
                         _ => {
                             for (k, q) in (q_first..q_end).enumerate() {
                                 line[q] = source[q0 + k * step];
@@ -333,6 +334,7 @@ mod tests {
         )
     }
 
+    #[allow(clippy::too_many_arguments)] // the convolution's own list of sizes, as PyTorch's
     fn geometry(
         c_in: usize,
         c_out: usize,
@@ -399,9 +401,15 @@ mod tests {
             let (x_probe, w_probe) = (values(x.dim(), 4), values(w.dim(), 5));
             let inner = |a: &Array4<f64>, b: &Array4<f64>| (a * b).sum();
             let lhs = inner(&g, &direct(&x_probe, &w, &geometry));
-            assert!((lhs - inner(&x_bar, &x_probe)).abs() < 1e-10, "x̄ {geometry:?}");
+            assert!(
+                (lhs - inner(&x_bar, &x_probe)).abs() < 1e-10,
+                "x̄ {geometry:?}"
+            );
             let lhs = inner(&g, &direct(&x, &w_probe, &geometry));
-            assert!((lhs - inner(&w_bar, &w_probe)).abs() < 1e-10, "w̄ {geometry:?}");
+            assert!(
+                (lhs - inner(&w_bar, &w_probe)).abs() < 1e-10,
+                "w̄ {geometry:?}"
+            );
         }
     }
 }

@@ -58,7 +58,15 @@ impl Conv2d {
     ) -> Self {
         let options = Conv2dOptions::default();
         let kernel_size = [kernel_size, kernel_size];
-        Self::with_options(path, in_channels, out_channels, kernel_size, options, true, rng)
+        Self::with_options(
+            path,
+            in_channels,
+            out_channels,
+            kernel_size,
+            options,
+            true,
+            rng,
+        )
     }
 
     /// A convolution with the given kernel size, stride, padding, dilation, groups and bias.
@@ -84,7 +92,12 @@ impl Conv2d {
         if kernel_size.contains(&0) {
             panic!("conv2d: kernel_size {kernel_size:?} must be positive");
         }
-        let shape = [out_channels, in_channels / groups, kernel_size[0], kernel_size[1]];
+        let shape = [
+            out_channels,
+            in_channels / groups,
+            kernel_size[0],
+            kernel_size[1],
+        ];
         let weight = path.param("weight", Init::TorchDefault.sample::<T>(&shape, rng));
         let fan_in = shape[1] * shape[2] * shape[3];
         let bias = bias.then(|| {
