@@ -71,9 +71,38 @@ fn im2col<T: Float>(x: ArrayView4<T>, image: usize, geometry: &Geometry, cols: &
     let [kh, kw] = geometry.kernel;
     let [out_h, out_w] = geometry.output;
     let x = x.slice(s![image, .., .., ..]);
+    // Stride 1 and an output as wide as the input ("same" padding): the rows of a kernel
+    // offset's picture are consecutive rows of the image, shifted, so one copy moves them all
+    // and only the columns that fall in the padding are zeroed after it.
+    let shifted_block = geometry.stride == [1, 1] && out_w == geometry.input[1];
     let mut row = 0;
     for c in 0..geometry.c_in {
         let plane = x.slice(s![c, .., ..]);
+        if let (true, Some(plane)) = (shifted_block, plane.as_slice()) {
+            for i in 0..kh {
+                let (p_first, p_end) = geometry.valid(0, i);
+                for j in 0..kw {
+                    let (q_first, q_end) = geometry.valid(1, j);
+                    let out = &mut cols[row * out_h * out_w..(row + 1) * out_h * out_w];
+                    row += 1;
+                    if p_first == p_end || q_first == q_end {
+                        out.fill(T::zero());
+                        continue;
+                    }
+                    let start =
+                        geometry.source(0, p_first, i) * out_w + geometry.source(1, q_first, j);
+                    let (first, end) = (p_first * out_w + q_first, (p_end - 1) * out_w + q_end);
+                    out[first..end].copy_from_slice(&plane[start..start + end - first]);
+                    out[..first].fill(T::zero());
+                    out[end..].fill(T::zero());
+                    for p in p_first..p_end {
+                        out[p * out_w..p * out_w + q_first].fill(T::zero());
+                        out[p * out_w + q_end..(p + 1) * out_w].fill(T::zero());
+                    }
+                }
+            }
+            continue;
+        }
         for i in 0..kh {
             let (p_first, p_end) = geometry.valid(0, i);
             for j in 0..kw {
@@ -125,8 +154,15 @@ fn col2im<T: Float>(cols: &[T], geometry: &Geometry, gradient: &mut [T]) {
                     let target = geometry.source(0, p, i) * w;
                     let q0 = geometry.source(1, q_first, j);
                     let step = geometry.stride[1];
-                    for (k, q) in (q_first..q_end).enumerate() {
-                        plane[target + q0 + k * step] += line[q];
+                    if step == 1 {
+                        let into = &mut plane[target + q0..target + q0 + q_end - q_first];
+                        for (sum, &v) in into.iter_mut().zip(&line[q_first..q_end]) {
+                            *sum += v;
+                        }
+                    } else {
+                        for (k, q) in (q_first..q_end).enumerate() {
+                            plane[target + q0 + k * step] += line[q];
+                        }
                     }
                 }
                 row += 1;
@@ -374,6 +410,10 @@ mod tests {
             geometry(4, 6, [7, 9], [2, 3], [2, 3], [1, 2], [2, 1], 2),
             geometry(6, 3, [5, 5], [3, 1], [1, 2], [0, 0], [1, 3], 3),
             geometry(2, 2, [3, 3], [5, 5], [1, 1], [2, 2], [1, 1], 1),
+            // "same" outputs, which im2col copies as shifted blocks
+            geometry(2, 3, [5, 7], [3, 3], [1, 1], [2, 2], [2, 2], 1),
+            geometry(4, 2, [4, 6], [1, 3], [1, 1], [0, 1], [1, 1], 2),
+            geometry(1, 1, [3, 3], [3, 5], [1, 1], [1, 2], [1, 1], 1),
         ];
         for geometry in cases {
             let x = values((2, geometry.c_in, geometry.input[0], geometry.input[1]), 1);
