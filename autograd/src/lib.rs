@@ -29,6 +29,7 @@
 //! * [`higher`] builds Hessian-vector products, Jacobians, Hessians and Jacobian-vector
 //!   products on that; [`gradcheck()`] compares all of it with finite differences.
 //! * [`no_grad`], [`Var::detach`], and anomaly mode ([`Tape::detect_anomaly`]).
+//! * [`conv::conv2d`] (im2col + GEMM, differentiable to any order) and [`pool::max_pool2d`].
 //! * [`custom::Function`]: your own forward pass and VJP — "Writing your own gradient", next
 //!   to PyTorch's `autograd.Function` and JAX's `custom_vjp`, is the [`custom`] module's page.
 //!
@@ -63,6 +64,8 @@ mod backend;
 #[deny(unsafe_code)]
 mod backprop;
 #[deny(unsafe_code)]
+pub mod conv;
+#[deny(unsafe_code)]
 pub mod custom;
 mod float;
 #[deny(unsafe_code)]
@@ -77,6 +80,8 @@ pub mod higher;
 pub mod op;
 #[deny(unsafe_code)]
 mod operators;
+#[deny(unsafe_code)]
+pub mod pool;
 #[deny(unsafe_code)]
 pub mod shape;
 #[deny(unsafe_code)]

@@ -34,5 +34,7 @@ pub mod optim;
 mod params;
 
 pub use init::Init;
-pub use layers::{Activation, BatchNorm, LayerNorm, Linear, Mlp, MlpBuilder, Module};
+pub use layers::{
+    Activation, BatchNorm, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, Mlp, MlpBuilder, Module,
+};
 pub use params::{Bound, Kind, ParamGradients, ParamId, ParamStore, Path};

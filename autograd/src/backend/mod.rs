@@ -8,6 +8,7 @@
 //! | [`matrix_product`], [`batched_product`] (and `gemm::gemm` under them) | `C = A B` on strided views, through [`Float::gemm`](crate::Float::gemm) | bit for bit `ndarray`'s `dot` (`matrixmultiply`), within round-off of the triple loop |
 //! | `tiles::sgemm` (`f32`, AVX2 + FMA) | register-tiled product of in-cache sizes | bit for bit `matrixmultiply::sgemm` |
 //! | `tiles::narrow` (`f32`) | products with fewer than 8 columns, down the columns | bit for bit `matrixmultiply::sgemm` |
+//! | [`conv2d`], [`conv2d_input_grad`], [`conv2d_weight_grad`] | a convolution and its two VJPs as im2col / col2im around [`Float::gemm`](crate::Float::gemm) | the direct sum over channels and kernel offsets, and the adjoint identities |
 //! | `tanh::tanh_f32` | vectorised `tanh` | within 1 ulp of `f64` `tanh` rounded to `f32` |
 //! | [`binary`], [`broadcast`], [`sum_last_axis`], [`fold_last_axis`], [`sum_leading_axes`], [`gather`], [`scatter_add`], [`add_assign`] | elementwise ops, reductions and picks on contiguous layouts | bit for bit the `Zip` / `sum_axis` / `fold_axis` paths |
 //!
@@ -20,18 +21,22 @@
 //!   `panel`, `tile`, `row_major`, `transpose`, and `narrow`'s) add that the CPU has AVX2 and
 //!   FMA, which `sgemm` checks at run time before calling them.
 //! * `tanh::tanh_f32_avx2_fma`: the CPU has AVX2 and FMA, checked by `tanh_f32`.
+//! * `conv::conv2d`, `conv::conv2d_input_grad`: `assume_init` after the groups' `gemm`s, whose
+//!   row blocks tile the output; `conv::accumulate_product`: as [`Float::gemm`](crate::Float::gemm).
 //! * [`matrix_product`], [`batched_product`]: `assume_init` after `gemm`, which writes every
 //!   element of `C` (with `β = 0`, `C` is never read).
 //!
 //! Results are bit-identical to what the same op computed before the kernels moved here, so a
 //! seeded run is the same bit for bit.
 
+mod conv;
 mod gemm;
 mod kernels;
 mod scalar;
 mod tanh;
 mod tiles;
 
+pub(crate) use conv::{Geometry, conv2d, conv2d_input_grad, conv2d_weight_grad};
 pub(crate) use gemm::{batched_product, matrix_product};
 pub(crate) use kernels::{
     add_assign, binary, broadcast, fold_last_axis, gather, scatter_add, sum_last_axis,

@@ -1,15 +1,21 @@
 //! Batch normalisation (Ioffe & Szegedy, 2015) over the channel axis, with PyTorch's semantics.
 //!
-//! For an input of shape `(N, C)` or `(N, C, …)`, statistics are taken per channel `c` over
-//! every other axis (`m` elements):
+//! For an input of shape `(N, C)` or `(N, C, …)` — `(N, C, H, W)` after a convolution —
+//! statistics are taken per channel `c` over every other axis (`m = N·H·W` elements for an
+//! image batch):
 //!
 //! * training mode: `y = (x − μ_B) / √(σ²_B + ε) · γ + β` with the batch mean `μ_B` and the
 //!   biased batch variance `σ²_B = Σ (x − μ_B)² / m`; the running statistics are updated as
 //!   `running ← (1 − momentum) · running + momentum · batch`, using the *unbiased* variance
-//!   `Σ (x − μ_B)² / (m − 1)` for `running_var`;
+//!   `Σ (x − μ_B)² / (m − 1)` for `running_var`, and `num_batches_tracked` counts the updates.
+//!   With no momentum ([`BatchNorm::with_cumulative_average`], PyTorch's `momentum=None`) the
+//!   factor is `1 / num_batches_tracked`: the running statistics are the plain averages of the
+//!   batch statistics seen so far;
 //! * evaluation mode: the same with `running_mean` and `running_var` in place of the batch's.
 //!
 //! Defaults: `momentum = 0.1`, `ε = 1e-5`, `γ = 1`, `β = 0`, `running_mean = 0`, `running_var = 1`.
+//! Names as PyTorch's: `weight` (γ), `bias` (β), `running_mean`, `running_var`,
+//! `num_batches_tracked` (the last three are buffers, saved in checkpoints, not trained).
 
 use autograd::{Float, Tensor, Var};
 use ndarray::ArrayD;
@@ -36,9 +42,13 @@ pub struct BatchNorm {
     pub bias: ParamId,
     pub running_mean: ParamId,
     pub running_var: ParamId,
+    pub num_batches_tracked: ParamId,
     pub channels: usize,
-    pub momentum: f64,
+    /// The factor of the running-statistics update; `None`: the cumulative average.
+    pub momentum: Option<f64>,
     pub eps: f64,
+    /// The input rank the layer accepts (`Some(4)` for [`BatchNorm::new_2d`]); `None`: any ≥ 2.
+    pub rank: Option<usize>,
 }
 
 impl BatchNorm {
@@ -49,15 +59,43 @@ impl BatchNorm {
             bias: path.param("bias", ArrayD::<T>::zeros(vec![channels])),
             running_mean: path.buffer("running_mean", ArrayD::<T>::zeros(vec![channels])),
             running_var: path.buffer("running_var", ArrayD::<T>::ones(vec![channels])),
+            num_batches_tracked: path.buffer("num_batches_tracked", ndarray::arr0(T::zero())),
             channels,
-            momentum: 0.1,
+            momentum: Some(0.1),
             eps: 1e-5,
+            rank: None,
+        }
+    }
+
+    /// PyTorch's `BatchNorm2d`: as [`BatchNorm::new`], for inputs `(N, C, H, W)` only, with
+    /// statistics per channel over `(N, H, W)`.
+    ///
+    /// ```
+    /// use autograd::prelude::*;
+    /// use wengert_nn::{BatchNorm, Module, ParamStore};
+    /// let mut store = ParamStore::<f64>::new();
+    /// let bn = BatchNorm::new_2d(&mut store.root().sub("bn"), 2);
+    /// let x = Var::constant(ndarray::Array4::from_shape_fn((2, 2, 3, 3), |(n, c, i, j)| (n + 10 * c + i * j) as f64));
+    /// bn.forward(&store.constants(), &x);
+    /// assert_eq!(store.value(bn.num_batches_tracked)[[]], 1.0);
+    /// ```
+    pub fn new_2d<T: Float>(path: &mut Path<'_, T>, channels: usize) -> Self {
+        BatchNorm {
+            rank: Some(4),
+            ..Self::new(path, channels)
         }
     }
 
     /// Sets the momentum of the running statistics.
     pub fn with_momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
+        self.momentum = Some(momentum);
+        self
+    }
+
+    /// No momentum (PyTorch's `momentum=None`): the running statistics become the cumulative
+    /// average of the batch statistics, with factor `1 / num_batches_tracked`.
+    pub fn with_cumulative_average(mut self) -> Self {
+        self.momentum = None;
         self
     }
 
@@ -70,6 +108,13 @@ impl BatchNorm {
 
 impl<T: Float> Module<T> for BatchNorm {
     fn forward(&self, params: &Bound<'_, T>, x: &Var<T>) -> Var<T> {
+        if self.rank == Some(4) && (x.ndim() != 4 || x.shape()[1] != self.channels) {
+            panic!(
+                "batch_norm2d: expected input (N, {}, H, W), found shape {:?}",
+                self.channels,
+                x.shape()
+            );
+        }
         if x.ndim() < 2 || x.shape()[1] != self.channels {
             panic!(
                 "batch_norm: expected input (N, {}, …), found shape {:?}",
@@ -94,7 +139,12 @@ impl<T: Float> Module<T> for BatchNorm {
             }
             let mean = x.mean(&reduce, true);
             let biased = x.variance(&reduce, 0, true);
-            let momentum = T::from_f64(self.momentum);
+            let batches = store.value(self.num_batches_tracked)[[]] + T::one();
+            store.set(self.num_batches_tracked, ndarray::arr0(batches));
+            let momentum = match self.momentum {
+                Some(momentum) => T::from_f64(momentum),
+                None => T::one() / batches,
+            };
             let keep = T::one() - momentum;
             let unbiased_factor = T::from_f64(count as f64 / (count - 1) as f64);
             let batch_mean = mean.value().to_shape(self.channels).unwrap().to_owned();

@@ -2,15 +2,19 @@
 
 mod activation;
 mod batch_norm;
+mod conv2d;
 mod layer_norm;
 mod linear;
 mod mlp;
+mod pool;
 
 pub use activation::Activation;
 pub use batch_norm::BatchNorm;
+pub use conv2d::Conv2d;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use mlp::{Mlp, MlpBuilder};
+pub use pool::{Flatten, MaxPool2d};
 
 use autograd::{Float, Var};
 
