@@ -8,6 +8,7 @@
 //! wengert train --resume runs/ppo-cartpole-v1-1
 //! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
 //! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5 [--seed-start 101] | --seeds 101,102,103]
+//! wengert report shooting-vs-collocation [--seed 1] [--out reports]
 //! wengert control ilqr-pendulum
 //! ```
 
@@ -104,7 +105,7 @@ enum Command {
         gif: Option<PathBuf>,
     },
     /// Reports: `learning` runs the learning-results table of the policy-gradient and
-    /// value-based issues.
+    /// value-based issues; `shooting-vs-collocation` the constrained-control comparison.
     Report {
         #[command(subcommand)]
         report: ReportCommand,
@@ -145,6 +146,17 @@ enum ReportCommand {
         #[arg(long, value_name = "STEPS")]
         max_steps: Option<usize>,
         /// Where the table and plots go.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
+    /// Solve the cart-pole swing-up by shooting (AL-iLQR) and by direct collocation from the
+    /// same bad initial guesses (infeasible states, unstable rollouts); tabulate convergence,
+    /// iterations, time, cost and violation.
+    ShootingVsCollocation {
+        /// Seed of the noisy and random guesses.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the table goes.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
     },
@@ -253,6 +265,9 @@ fn main() -> ExitCode {
             out,
         })
         .map(|()| Outcome::Finished),
+        Command::Report {
+            report: ReportCommand::ShootingVsCollocation { seed, out },
+        } => cli::shooting_report::run(&out, seed).map(|()| Outcome::Finished),
         Command::Control { demo, out } => {
             cli::control_demos::run(&demo, out).map(|()| Outcome::Finished)
         }

@@ -13,7 +13,9 @@
 //!   eigenvalues, spectral radius).
 //!
 //! - [`systems`]: pendulum, cart-pole, acrobot and double integrator, their continuous
-//!   dynamics written with autograd ops (equations of motion in each module) and the RK4 step.
+//!   dynamics on autograd variables and the RK4 step. The pendulum's, cart-pole's and
+//!   acrobot's equations of motion are the `dynamics` crate's, written once for this crate and
+//!   for `rl`'s Gymnasium environments; `control` does not depend on `rl` ([`plant`]).
 //! - [`ilqr`]: iLQR and DDP for nonlinear dynamics and costs given as closures on autograd
 //!   variables; every derivative (`f_x, f_u, ℓ_x, ℓ_u, ℓ_xx, ℓ_ux, ℓ_uu`, and DDP's
 //!   `V_x · f_zz`) comes from autograd over one tape per time step. The backward pass is the LQR
@@ -64,4 +66,5 @@ pub mod linalg;
 pub mod lqr;
 pub mod model_based;
 pub mod planners;
+pub mod plant;
 pub mod systems;

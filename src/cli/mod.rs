@@ -7,6 +7,7 @@ pub mod plot;
 pub mod render;
 pub mod report;
 pub mod runs;
+pub mod shooting_report;
 pub mod train;
 pub mod training_state;
 
