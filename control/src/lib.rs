@@ -37,6 +37,11 @@
 //!   on a banded Cholesky ([`linalg::BandedCholesky`]); checked against Drake's collocation
 //!   tests and against shooting.
 //!
+//! - [`gps`]: from trajectory optimisation to an MLP policy — guided policy search with the
+//!   augmented Lagrangian (iLQR on `c(τ) + λᵀ(u − π_θ(x)) + ρ/2 ‖u − π_θ(x)‖²`, regression of
+//!   `π_θ`, `λ ← λ + ρ(u − π_θ(x))`, several starts and one policy), and DAgger against
+//!   behaviour cloning with any expert.
+//!
 //! - [`model_based`]: model-based RL after Nagabandi et al. (2018): an MLP dynamics model
 //!   `f̂(s, a) = s + Δ(s, a)` on normalised inputs and outputs, planned with by CEM through the
 //!   [`ilqr::Problem`] interface, its data aggregated DAgger-style from the controller's own
@@ -61,6 +66,7 @@
 
 pub mod collocation;
 pub mod constrained;
+pub mod gps;
 pub mod ilqr;
 pub mod linalg;
 pub mod lqr;
