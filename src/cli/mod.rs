@@ -4,6 +4,7 @@
 pub mod control_demos;
 pub mod eval;
 pub mod plot;
+pub mod policy_report;
 pub mod render;
 pub mod report;
 pub mod runs;
