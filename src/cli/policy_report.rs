@@ -74,7 +74,7 @@ pub fn gps_pendulum(seed: u64, verbose: bool) -> Result<GpsPendulum, String> {
         rho_growth: 1.8,
         hidden: vec![32, 32],
         fit: FitConfig {
-            epochs: 60,
+            epochs: 200,
             batch_size: 100,
             learning_rate: 3e-3,
         },
@@ -257,7 +257,7 @@ fn pendulum_v1(seed: u64) -> Result<(f64, f64, usize), String> {
         episodes_per_round: 3,
         episode_length: 200,
         fit: FitConfig {
-            epochs: 40,
+            epochs: 150,
             batch_size: 64,
             learning_rate: 3e-3,
         },
