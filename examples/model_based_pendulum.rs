@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 use wengert::control::model_based::{MbmpcConfig, pendulum_v1_cost, run};
+use wengert::plant::GymPlant;
 use wengert::rl::env::Pendulum;
 
 fn main() {
@@ -23,7 +24,7 @@ fn main() {
     println!("{config:?}");
     let start = Instant::now();
     let result = run(
-        &mut Pendulum::new(),
+        &mut GymPlant::new(Pendulum::new()),
         Arc::new(pendulum_v1_cost),
         &config,
         |metrics| {

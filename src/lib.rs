@@ -11,11 +11,16 @@
 //! | [`autograd`] | the tape, differentiable ops, first- and higher-order gradients, `gradcheck` |
 //! | [`nn`] | parameters, layers, losses, distributions, optimisers, checkpoints |
 //! | [`rl`] | environments and reinforcement-learning agents |
+//! | [`dynamics`] | the pendulum, cart-pole and acrobot equations of motion, shared by `rl` and `control` |
 //! | [`control`] | LQR, iLQR/DDP, MPC and planners |
+//!
+//! [`plant`] adapts `rl`'s environments to `control`'s [`control::plant::Plant`].
 
 pub mod allocator;
+pub mod plant;
 
 pub use autograd;
 pub use control;
+pub use dynamics;
 pub use nn;
 pub use rl;

@@ -9,6 +9,8 @@
 //! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
 //! wengert report scaling [--algo impala] [--env cartpole] [--actors 1,2] [--steps 200000]
 //! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5 [--seed-start 101] | --seeds 101,102,103]
+//! wengert report policy-from-control [--seeds 5] [--out reports]
+//! wengert report shooting-vs-collocation [--seed 1] [--out reports]
 //! wengert control ilqr-pendulum
 //! ```
 
@@ -105,7 +107,7 @@ enum Command {
         gif: Option<PathBuf>,
     },
     /// Reports: `learning` runs the learning-results table of the policy-gradient and
-    /// value-based issues.
+    /// value-based issues; `shooting-vs-collocation` the constrained-control comparison.
     Report {
         #[command(subcommand)]
         report: ReportCommand,
@@ -168,6 +170,28 @@ enum ReportCommand {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         settings: Vec<String>,
         /// The training seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the table goes.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
+    /// Train MLP policies from optimal control — guided policy search on the pendulum swing-up,
+    /// DAgger and behaviour cloning with an MPC expert on Pendulum-v1 and with an LQR expert on a
+    /// linear system — and run them alone, over seeds.
+    PolicyFromControl {
+        /// Seeds: a count (`5`: seeds 1 to 5) or a list (`101,102`).
+        #[arg(long, value_name = "COUNT|LIST", default_value = "5")]
+        seeds: cli::report::Seeds,
+        /// Where the table goes.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
+    /// Solve the cart-pole swing-up by shooting (AL-iLQR) and by direct collocation from the
+    /// same bad initial guesses (infeasible states, unstable rollouts); tabulate convergence,
+    /// iterations, time, cost and violation.
+    ShootingVsCollocation {
+        /// Seed of the noisy and random guesses.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Where the table goes.
@@ -310,6 +334,15 @@ fn main() -> ExitCode {
                 })
             })
             .map(|()| Outcome::Finished),
+        Command::Report {
+            report: ReportCommand::PolicyFromControl { seeds, out },
+        } => seeds
+            .resolve(None)
+            .and_then(|seeds| cli::policy_report::run(&out, &seeds))
+            .map(|()| Outcome::Finished),
+        Command::Report {
+            report: ReportCommand::ShootingVsCollocation { seed, out },
+        } => cli::shooting_report::run(&out, seed).map(|()| Outcome::Finished),
         Command::Control { demo, out } => {
             cli::control_demos::run(&demo, out).map(|()| Outcome::Finished)
         }

@@ -13,7 +13,9 @@
 //!   eigenvalues, spectral radius).
 //!
 //! - [`systems`]: pendulum, cart-pole, acrobot and double integrator, their continuous
-//!   dynamics written with autograd ops (equations of motion in each module) and the RK4 step.
+//!   dynamics on autograd variables and the RK4 step. The pendulum's, cart-pole's and
+//!   acrobot's equations of motion are the `dynamics` crate's, written once for this crate and
+//!   for `rl`'s Gymnasium environments; `control` does not depend on `rl` ([`plant`]).
 //! - [`ilqr`]: iLQR and DDP for nonlinear dynamics and costs given as closures on autograd
 //!   variables; every derivative (`f_x, f_u, ℓ_x, ℓ_u, ℓ_xx, ℓ_ux, ℓ_uu`, and DDP's
 //!   `V_x · f_zz`) comes from autograd over one tape per time step. The backward pass is the LQR
@@ -34,6 +36,11 @@
 //!   equality constraints on all knots), solved by the augmented Lagrangian with Newton steps
 //!   on a banded Cholesky ([`linalg::BandedCholesky`]); checked against Drake's collocation
 //!   tests and against shooting.
+//!
+//! - [`gps`]: from trajectory optimisation to an MLP policy — guided policy search with the
+//!   augmented Lagrangian (iLQR on `c(τ) + λᵀ(u − π_θ(x)) + ρ/2 ‖u − π_θ(x)‖²`, regression of
+//!   `π_θ`, `λ ← λ + ρ(u − π_θ(x))`, several starts and one policy), and DAgger against
+//!   behaviour cloning with any expert.
 //!
 //! - [`model_based`]: model-based RL after Nagabandi et al. (2018): an MLP dynamics model
 //!   `f̂(s, a) = s + Δ(s, a)` on normalised inputs and outputs, planned with by CEM through the
@@ -59,9 +66,11 @@
 
 pub mod collocation;
 pub mod constrained;
+pub mod gps;
 pub mod ilqr;
 pub mod linalg;
 pub mod lqr;
 pub mod model_based;
 pub mod planners;
+pub mod plant;
 pub mod systems;

@@ -1,6 +1,7 @@
 //! Parity with Gymnasium 1.4 (`tests/reference/classic_control.json`): each trajectory sets the
-//! unwrapped environment's physical state, then steps; states must agree to 1e-12, observations
-//! to `f32` precision, rewards and terminations exactly.
+//! unwrapped environment's physical state, then steps; states must agree bit for bit (the
+//! equations of motion in `dynamics` keep Gymnasium's order of operations), observations to
+//! `f32` precision, rewards and terminations exactly.
 
 use serde_json::Value;
 use wengert_rl::env::{
@@ -52,7 +53,7 @@ where
             .enumerate()
         {
             assert!(
-                (got - want).abs() <= 1e-12,
+                got.to_bits() == want.to_bits(),
                 "{name} step {t}: state[{i}] = {got:e}, Gymnasium {want:e}"
             );
         }

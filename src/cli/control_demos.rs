@@ -92,6 +92,11 @@ pub const DEMOS: &[Demo] = &[
         run: al_ilqr_acrobot,
     },
     Demo {
+        name: "gps-pendulum",
+        about: "guided policy search: one MLP policy from 8 pendulum swing-ups, then the policy alone",
+        run: gps_pendulum,
+    },
+    Demo {
         name: "shooting-vs-collocation",
         about: "cart-pole swing-up to an exact goal: AL-iLQR shooting against Euler collocation, the same problem",
         run: shooting_vs_collocation,
@@ -862,6 +867,65 @@ fn shooting_vs_collocation() -> Result<Trajectory, String> {
         state_names: &["p", "θ", "ṗ", "θ̇"],
         control_names: &["u"],
         extra: vec![convergence, angles],
+    })
+}
+
+/// Guided policy search on the pendulum swing-up from 8 starts (seed 0): prints the
+/// disagreement per iteration, plots θ of the trajectories and of the policy run alone.
+fn gps_pendulum() -> Result<Trajectory, String> {
+    let run = super::policy_report::gps_pendulum(0, true)?;
+    println!(
+        "the policy alone holds upright (|θ − π| < 0.1 over its last 50 steps) from {} of 8 starts",
+        run.held
+    );
+    let h = 0.1;
+    let mut series = Vec::new();
+    for (i, (x, rollout)) in run.result.x.iter().zip(&run.rollouts).enumerate() {
+        let time = |rows: usize| (0..rows).map(|t| t as f64 * h).collect::<Vec<_>>();
+        series.push(Series::line(
+            &format!("trajectory {i}"),
+            time(x.nrows()),
+            x.column(0).to_vec(),
+        ));
+        series.push(Series::line(
+            &format!("policy alone {i}"),
+            time(rollout.nrows()),
+            rollout.column(0).to_vec(),
+        ));
+    }
+    let disagreement = ExtraPlot {
+        file: "disagreement.svg",
+        title: "GPS: max ‖u − π_θ(x)‖ per iteration".into(),
+        x_label: "iteration",
+        y_label: "log10 disagreement",
+        series: vec![Series::line(
+            "disagreement",
+            run.result
+                .iterations
+                .iter()
+                .map(|k| k.iteration as f64)
+                .collect(),
+            run.result
+                .iterations
+                .iter()
+                .map(|k| k.disagreement.log10())
+                .collect(),
+        )],
+    };
+    let angles = ExtraPlot {
+        file: "policy-vs-trajectories.svg",
+        title: "GPS: θ of the optimised trajectories and of the policy alone, per start".into(),
+        x_label: "time (s)",
+        y_label: "θ (rad)",
+        series,
+    };
+    Ok(Trajectory {
+        dt: h,
+        x: run.rollouts[0].clone(),
+        u: run.result.u[0].clone(),
+        state_names: &["θ", "θ̇"],
+        control_names: &["u"],
+        extra: vec![disagreement, angles],
     })
 }
 

@@ -4,10 +4,12 @@
 pub mod control_demos;
 pub mod eval;
 pub mod plot;
+pub mod policy_report;
 pub mod render;
 pub mod report;
 pub mod runs;
 pub mod scaling;
+pub mod shooting_report;
 pub mod train;
 pub mod training_state;
 

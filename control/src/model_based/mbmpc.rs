@@ -7,12 +7,12 @@ use super::*;
 use crate::ilqr::Problem;
 use crate::ilqr::problem::RunningCost;
 use crate::planners::{CemOptions, CrossEntropyMethod, Planner};
+use crate::plant::Plant;
 use autograd::{Tensor, Var};
 use ndarray::{Array1, Array2};
 use nn::optim::{Adam, AdamConfig};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use rl::env::{Action, Env, Space};
 use std::f64::consts::PI;
 use std::sync::Arc;
 
@@ -188,73 +188,46 @@ pub struct MbmpcResult {
     pub data: Transitions,
 }
 
-/// The action box of a continuous environment.
-fn action_box(env: &impl Env) -> (Array1<f64>, Array1<f64>) {
-    match env.action_space() {
-        Space::Box(bounds) => (
-            bounds.low.iter().map(|&x| f64::from(x)).collect(),
-            bounds.high.iter().map(|&x| f64::from(x)).collect(),
-        ),
-        other => panic!(
-            "model_based: {} has the non-continuous action space {other:?}",
-            env.id()
-        ),
-    }
-}
-
 /// Runs one episode of at most `steps` steps from `reset(seed)`, choosing each action with
 /// `act`, appending every transition to `data`; returns the episode's return.
 fn episode(
-    env: &mut impl Env,
+    plant: &mut impl Plant,
     seed: u64,
     steps: usize,
     data: &mut Transitions,
     mut act: impl FnMut(&Array1<f64>) -> Array1<f64>,
 ) -> f64 {
-    let mut s: Array1<f64> = env
-        .reset(Some(seed))
-        .iter()
-        .map(|&x| f64::from(x))
-        .collect();
+    let mut s = plant.reset(seed);
     let mut total = 0.0;
     for _ in 0..steps {
         let a = act(&s);
-        let action: Vec<f32> = a.iter().map(|&x| x as f32).collect();
-        let step = env
-            .step(Action::Continuous(&action))
-            .unwrap_or_else(|error| panic!("model_based: {} step failed: {error}", env.id()));
-        let s_next: Array1<f64> = step.observation.iter().map(|&x| f64::from(x)).collect();
-        data.push(&s, &a, &s_next);
+        let step = plant
+            .step(&a)
+            .unwrap_or_else(|error| panic!("model_based: {} step failed: {error}", plant.name()));
+        data.push(&s, &a, &step.observation);
         total += step.reward;
-        s = s_next;
-        if step.terminated || step.truncated {
+        s = step.observation;
+        if step.done {
             break;
         }
     }
     total
 }
 
-/// The whole loop of the module docs on `env` (continuous actions; its observation is the
-/// state), with the task's cost `−r(s, a)` on batches of columns. Calls `on_round` after each
+/// The whole loop of the module docs on `plant` (continuous actions; its observation is the
+/// state; `wengert::plant::GymPlant` adapts an `rl` environment), with the task's cost `−r(s, a)` on batches of columns. Calls `on_round` after each
 /// round.
 ///
-/// ```no_run
-/// use std::sync::Arc;
-/// use wengert_control::model_based::{MbmpcConfig, pendulum_v1_cost, run};
-/// use rl::env::Pendulum;
-///
-/// let result = run(&mut Pendulum::new(), Arc::new(pendulum_v1_cost), &MbmpcConfig::default(),
-///     |metrics| println!("round {}: {:?}", metrics.round, metrics.returns));
-/// assert_eq!(result.rounds.len(), 3);
-/// ```
-pub fn run<E: Env>(
-    env: &mut E,
+/// `examples/model_based_pendulum.rs` runs it on `rl`'s Pendulum-v1:
+/// `run(&mut GymPlant::new(Pendulum::new()), Arc::new(pendulum_v1_cost), &config, on_round)`.
+pub fn run<P: Plant>(
+    plant: &mut P,
     cost: RunningCost,
     config: &MbmpcConfig,
     mut on_round: impl FnMut(&RoundMetrics),
 ) -> MbmpcResult {
-    let n = env.observation_space().dim();
-    let (lower, upper) = action_box(env);
+    let n = plant.observation_dim();
+    let (lower, upper) = plant.action_bounds();
     let m = lower.len();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut episode_seed = config.seed;
@@ -267,7 +240,7 @@ pub fn run<E: Env>(
     let random_returns = (0..config.random_episodes)
         .map(|_| {
             let seed = next_seed();
-            episode(env, seed, config.episode_length, &mut data, |_| {
+            episode(plant, seed, config.episode_length, &mut data, |_| {
                 (0..m)
                     .map(|i| rng.random_range(lower[i]..upper[i]))
                     .collect()
@@ -316,7 +289,7 @@ pub fn run<E: Env>(
             .map(|_| {
                 planner.reset();
                 let seed = next_seed();
-                episode(env, seed, config.episode_length, &mut data, |s| {
+                episode(plant, seed, config.episode_length, &mut data, |s| {
                     planner.plan(s)
                 })
             })

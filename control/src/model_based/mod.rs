@@ -73,10 +73,10 @@
 //! the MPC controller); a policy trained through the model on Pendulum-v1 (its cost,
 //! [`pendulum_v1_cost`], has no gradient in the angle).
 //!
-//! **Where this lives.** The model needs `nn` (MLP, Adam) and the loop needs `rl`'s
-//! environments; `rl` depends on `autograd` and `nn` only, not on `control`, so `control` can
-//! depend on both without a cycle, and DESIGN.md lists model-based RL under `control`. The price:
-//! `rl` cannot now depend on `control` (an MPC agent in `rl` would have to live here instead).
+//! **Where this lives.** The model needs `nn` (MLP, Adam); the loop acts in any
+//! [`Plant`](crate::plant::Plant), so `control` does not depend on `rl`: the `wengert` facade
+//! adapts `rl`'s environments (`wengert::plant::GymPlant`), and `tests/mpc_pendulum.rs` runs the
+//! loop on Pendulum-v1.
 
 #![allow(non_snake_case)]
 

@@ -4,24 +4,15 @@
 //! joint and moment of inertia `I_i` about that joint; gravity `g`; torque `u` at the elbow.
 //! State `x = [q₁, q₂, q̇₁, q̇₂]`: shoulder angle from hanging straight down (`q₁ = π`,
 //! `q₂ = 0` is upright) and elbow angle relative to the first link. The manipulator equations
-//! (Spong 1995; Tedrake, *Underactuated Robotics*, §3.1), with `sᵢ = sin qᵢ`, `cᵢ = cos qᵢ`,
-//! `s₁₂ = sin(q₁ + q₂)`:
+//! (Spong 1995; Tedrake, *Underactuated Robotics*, §3.1)
 //!
 //! ```text
 //! M(q) q̈ + C(q, q̇) q̇ = τ_g(q) + B u,    B = [0; 1]
-//!
-//! M = [ I₁ + I₂ + m₂l₁² + 2m₂l₁l_c2 c₂    I₂ + m₂l₁l_c2 c₂ ]
-//!     [ I₂ + m₂l₁l_c2 c₂                  I₂               ]
-//!
-//! C q̇ = [ −2m₂l₁l_c2 s₂ q̇₁q̇₂ − m₂l₁l_c2 s₂ q̇₂² ]
-//!       [  m₂l₁l_c2 s₂ q̇₁²                    ]
-//!
-//! τ_g = [ −m₁g l_c1 s₁ − m₂g (l₁ s₁ + l_c2 s₁₂) ]
-//!       [ −m₂g l_c2 s₁₂                         ]
 //! ```
 //!
-//! and `q̈ = M⁻¹ (τ_g + B u − C q̇)`, with the 2×2 inverse written out
-//! (`M = [a b; b d]`, `M⁻¹ = [d −b; −b a] / (ad − b²)`).
+//! are [`dynamics::Acrobot`]'s, written once for this crate and for `rl`'s Acrobot-v1 (with the
+//! mass matrix eliminated by hand, Sutton & Barto's form). That one takes the inertias about the
+//! centres of mass: `I_i − m_i l_ci²` by the parallel-axis theorem.
 //!
 //! Defaults: uniform rods, `m₁ = m₂ = 1 kg`, `l₁ = l₂ = 1 m`, `l_c1 = l_c2 = 0.5 m`,
 //! `I₁ = I₂ = m l²/3 = 1/3 kg·m²`, `g = 9.81 m/s²`.
@@ -29,7 +20,7 @@
 #![allow(non_snake_case)]
 
 use super::{System, element, join};
-use autograd::{Tensor, Var};
+use autograd::Var;
 
 /// The acrobot, `q₁ = 0` hanging down, actuated at the elbow.
 ///
@@ -37,9 +28,10 @@ use autograd::{Tensor, Var};
 /// use ndarray::array;
 /// use wengert_control::systems::{Acrobot, System};
 ///
-/// // Hanging straight down at rest is an equilibrium.
+/// // Hanging straight down at rest is an equilibrium (to the rounding of cos(−π/2) in the
+/// // shared equations).
 /// let x = Acrobot::default().rk4_step_array(&array![0.0, 0.0, 0.0, 0.0], &array![0.0], 0.05);
-/// assert_eq!(x, array![0.0, 0.0, 0.0, 0.0]);
+/// assert!(x.iter().all(|v| v.abs() < 1e-15), "{x}");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Acrobot {
@@ -67,6 +59,30 @@ impl Default for Acrobot {
     }
 }
 
+impl Acrobot {
+    /// The shared equations of motion with these parameters: inertias about the centres of
+    /// mass, `I_i − m_i l_ci²`.
+    ///
+    /// ```
+    /// use wengert_control::systems::Acrobot;
+    /// // Gymnasium's acrobot has I = 1 about each centre of mass: 1.25 about the joint.
+    /// let acrobot = Acrobot { inertias: [1.25, 1.25], gravity: 9.8, ..Acrobot::default() };
+    /// assert_eq!(acrobot.equation(), dynamics::Acrobot::GYMNASIUM);
+    /// ```
+    pub fn equation(&self) -> dynamics::Acrobot {
+        let [m1, m2] = self.masses;
+        let [lc1, lc2] = self.centres_of_mass;
+        let [i1, i2] = self.inertias;
+        dynamics::Acrobot {
+            masses: self.masses,
+            lengths: self.lengths,
+            centres_of_mass: self.centres_of_mass,
+            inertias: [i1 - m1 * lc1 * lc1, i2 - m2 * lc2 * lc2],
+            gravity: self.gravity,
+        }
+    }
+}
+
 impl System for Acrobot {
     fn state_dim(&self) -> usize {
         4
@@ -77,32 +93,11 @@ impl System for Acrobot {
     }
 
     fn continuous(&self, x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
-        let Acrobot {
-            masses: [m1, m2],
-            lengths: [l1, _],
-            centres_of_mass: [lc1, lc2],
-            inertias: [I1, I2],
-            gravity: g,
-        } = *self;
         let (q1, q2) = (element(x, 0), element(x, 1));
         let (q1_dot, q2_dot) = (element(x, 2), element(x, 3));
-        let (s1, s2, c2) = (q1.sin(), q2.sin(), q2.cos());
-        let s12 = (&q1 + &q2).sin();
-        let coupling = m2 * l1 * lc2;
-
-        // M = [a b; b d]
-        let b = (&c2 * coupling) + I2;
-        let a = (&c2 * (2.0 * coupling)) + (I1 + I2 + m2 * l1 * l1);
-        let d = I2;
-
-        // r = τ_g + B u − C q̇
-        let r1 = -(&s1 * ((m1 * lc1 + m2 * l1) * g)) - &(&s12 * (m2 * lc2 * g))
-            + &(&s2 * &q2_dot * &(&(&q1_dot * 2.0) + &q2_dot) * coupling);
-        let r2 = -(&s12 * (m2 * lc2 * g)) + u - &(&s2 * &q1_dot.powi(2) * coupling);
-
-        let determinant = (&a * d) - &b.powi(2);
-        let q1_ddot = ((&r1 * d) - &(&b * &r2)) / &determinant;
-        let q2_ddot = (&(&a * &r2) - &(&b * &r1)) / &determinant;
+        let (q1_ddot, q2_ddot) =
+            self.equation()
+                .acceleration(q1, q2, q1_dot.clone(), q2_dot.clone(), u.clone());
         join(&[&q1_dot, &q2_dot, &q1_ddot, &q2_ddot])
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! Cart mass `m_c`, a point mass `m_p` at distance `l` from the hinge on a massless pole,
 //! gravity `g`, force `u` on the cart, no friction. State `x = [p, θ, ṗ, θ̇]`: cart position,
-//! pole angle from hanging straight down (so `θ = π` is upright), and their rates. From the
-//! Lagrangian (Tedrake, *Underactuated Robotics*, §3.2):
+//! pole angle from hanging straight down (so `θ = π` is upright; Tedrake's convention), and
+//! their rates. The equations of motion are [`dynamics::CartPole`]'s with a point-mass pole
+//! (`κ = 1`), written once for this crate and for `rl`'s CartPole-v1. That one measures the pole
+//! from upright in the opposite sense, `θ_up = π − θ`, `θ̇_up = −θ̇`, `θ̈ = −θ̈_up`; in these
+//! coordinates it reads (Tedrake, *Underactuated Robotics*, §3.2)
 //!
 //! ```text
 //! p̈ = [u + m_p sin θ (l θ̇² + g cos θ)] / (m_c + m_p sin² θ)
@@ -14,7 +17,8 @@
 //! `g = 9.81 m/s²`.
 
 use super::{System, element, join};
-use autograd::{Tensor, Var};
+use autograd::Var;
+use std::f64::consts::PI;
 
 /// Cart-pole with a point-mass pole, `θ = 0` hanging down.
 ///
@@ -52,6 +56,19 @@ impl Default for CartPole {
     }
 }
 
+impl CartPole {
+    /// The shared equations of motion with these parameters (a point-mass pole).
+    pub fn equation(&self) -> dynamics::CartPole {
+        dynamics::CartPole {
+            cart_mass: self.cart_mass,
+            pole_mass: self.pole_mass,
+            length: self.length,
+            gravity: self.gravity,
+            pole: dynamics::Body::PointMass,
+        }
+    }
+}
+
 impl System for CartPole {
     fn state_dim(&self) -> usize {
         4
@@ -62,21 +79,11 @@ impl System for CartPole {
     }
 
     fn continuous(&self, x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
-        let CartPole {
-            cart_mass: m_c,
-            pole_mass: m_p,
-            length: l,
-            gravity: g,
-        } = *self;
         let (theta, p_dot, theta_dot) = (element(x, 1), element(x, 2), element(x, 3));
-        let (sin, cos) = (theta.sin(), theta.cos());
-        let theta_dot_squared = theta_dot.powi(2);
-        let denominator = (sin.powi(2) * m_p) + m_c;
-        let p_ddot = (u + &(&sin * &((&theta_dot_squared * l) + &(&cos * g)) * m_p)) / &denominator;
-        let theta_ddot = (-(u * &cos)
-            - &(&theta_dot_squared * &cos * &sin * (m_p * l))
-            - &(&sin * ((m_c + m_p) * g)))
-            / &(&denominator * l);
+        let (p_ddot, theta_ddot_up) =
+            self.equation()
+                .acceleration(PI - theta, -theta_dot.clone(), u.clone());
+        let theta_ddot = -theta_ddot_up;
         join(&[&p_dot, &theta_dot, &p_ddot, &theta_ddot])
     }
 }

@@ -1,16 +1,22 @@
 //! A damped pendulum driven by a torque at its pivot.
 //!
 //! A point mass `m` on a massless rod of length `l`, angle `θ` from hanging straight down
-//! (so `θ = π` is upright), viscous damping `b`, gravity `g`, torque `u`. State `x = [θ, θ̇]`:
+//! (so `θ = π` is upright; Drake's and Tedrake's convention), viscous damping `b`, gravity
+//! `g`, torque `u`. State `x = [θ, θ̇]`:
 //!
 //! ```text
 //! m l² θ̈ = u − b θ̇ − m g l sin θ
 //! ```
 //!
+//! The equation is [`dynamics::Pendulum`]'s, written once for this crate and for `rl`'s
+//! Pendulum-v1; that one measures from upright, so it is evaluated at `θ − π`
+//! (`sin(θ − π) = −sin θ`).
+//!
 //! Defaults: `m = 1 kg`, `l = 1 m`, `g = 9.81 m/s²`, `b = 0.1 N·m·s`.
 
 use super::{System, element, join};
-use autograd::{Tensor, Var};
+use autograd::Var;
+use std::f64::consts::PI;
 
 /// `m l² θ̈ = u − b θ̇ − m g l sin θ`, `θ = 0` hanging down.
 ///
@@ -46,6 +52,19 @@ impl Default for Pendulum {
     }
 }
 
+impl Pendulum {
+    /// The shared equation of motion with these parameters (a point mass).
+    pub fn equation(&self) -> dynamics::Pendulum {
+        dynamics::Pendulum {
+            mass: self.mass,
+            length: self.length,
+            gravity: self.gravity,
+            damping: self.damping,
+            body: dynamics::Body::PointMass,
+        }
+    }
+}
+
 impl System for Pendulum {
     fn state_dim(&self) -> usize {
         2
@@ -56,14 +75,10 @@ impl System for Pendulum {
     }
 
     fn continuous(&self, x: &Var<f64>, u: &Var<f64>) -> Var<f64> {
-        let Pendulum {
-            mass: m,
-            length: l,
-            gravity: g,
-            damping: b,
-        } = *self;
         let (theta, theta_dot) = (element(x, 0), element(x, 1));
-        let theta_ddot = (u - &(&theta_dot * b) - theta.sin() * (m * g * l)) * (1.0 / (m * l * l));
+        let theta_ddot = self
+            .equation()
+            .acceleration(theta - PI, theta_dot.clone(), u.clone());
         join(&[&theta_dot, &theta_ddot])
     }
 }

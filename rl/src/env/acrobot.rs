@@ -6,17 +6,9 @@
 //! `I₁ = I₂ = 1`, `g = 9.8`, time step `dt = 0.2`, speed bounds `4π` and `9π`.
 //!
 //! State `(θ₁, θ₂, θ̇₁, θ̇₂)`, `θ₁ = 0` hanging down; actions 0, 1, 2 apply torque `τ = −1, 0, +1`
-//! at the second joint. The equations of motion:
-//!
-//! ```text
-//! d₁ = m₁ l_c1² + m₂ (l₁² + l_c2² + 2 l₁ l_c2 cos θ₂) + I₁ + I₂
-//! d₂ = m₂ (l_c2² + l₁ l_c2 cos θ₂) + I₂
-//! φ₂ = m₂ l_c2 g cos(θ₁ + θ₂ − π/2)
-//! φ₁ = −m₂ l₁ l_c2 θ̇₂² sin θ₂ − 2 m₂ l₁ l_c2 θ̇₂ θ̇₁ sin θ₂ + (m₁ l_c1 + m₂ l₁) g cos(θ₁ − π/2) + φ₂
-//! θ̈₂ = (τ + d₂/d₁ φ₁ − m₂ l₁ l_c2 θ̇₁² sin θ₂ − φ₂) / (m₂ l_c2² + I₂ − d₂²/d₁)
-//! θ̈₁ = −(d₂ θ̈₂ + φ₁) / d₁
-//! ```
-//!
+//! at the second joint. The equations of motion are [`dynamics::Acrobot`]'s (Sutton & Barto's
+//! "book" form, in Gymnasium's order) with [`dynamics::Acrobot::GYMNASIUM`]'s constants,
+//! `(θ̈₁, θ̈₂) = f(θ₁, θ₂, θ̇₁, θ̇₂, τ)`,
 //! integrated over one `dt` by a single classical Runge–Kutta step
 //! `y' = y + dt/6 (k₁ + 2k₂ + 2k₃ + k₄)`; then the angles are wrapped into `[−π, π]` and the
 //! speeds bounded. The episode terminates when the tip is one link above the pivot,
@@ -33,16 +25,10 @@ use rand::RngExt;
 use std::f64::consts::PI;
 
 const DT: f64 = 0.2;
-const LINK_LENGTH_1: f64 = 1.0;
-const LINK_MASS_1: f64 = 1.0;
-const LINK_MASS_2: f64 = 1.0;
-const LINK_COM_POS_1: f64 = 0.5;
-const LINK_COM_POS_2: f64 = 0.5;
-const LINK_MOI: f64 = 1.0;
+const ACROBOT: dynamics::Acrobot = dynamics::Acrobot::GYMNASIUM;
 const MAX_VEL_1: f64 = 4.0 * PI;
 const MAX_VEL_2: f64 = 9.0 * PI;
 const AVAILABLE_TORQUE: [f64; 3] = [-1.0, 0.0, 1.0];
-const G: f64 = 9.8;
 
 /// Acrobot-v1 (see the module doc). Physical state `[θ₁, θ₂, θ̇₁, θ̇₂]`.
 ///
@@ -71,28 +57,8 @@ impl Default for Acrobot {
 
 /// `dy/dt` of the augmented state `(θ₁, θ₂, θ̇₁, θ̇₂, τ)` (τ is held constant).
 fn dynamics_derivative(y: [f64; 5]) -> [f64; 5] {
-    let (m1, m2, l1, lc1, lc2, i1, i2) = (
-        LINK_MASS_1,
-        LINK_MASS_2,
-        LINK_LENGTH_1,
-        LINK_COM_POS_1,
-        LINK_COM_POS_2,
-        LINK_MOI,
-        LINK_MOI,
-    );
     let [theta1, theta2, dtheta1, dtheta2, torque] = y;
-    let d1 =
-        m1 * (lc1 * lc1) + m2 * (l1 * l1 + lc2 * lc2 + 2.0 * l1 * lc2 * theta2.cos()) + i1 + i2;
-    let d2 = m2 * (lc2 * lc2 + l1 * lc2 * theta2.cos()) + i2;
-    let phi2 = m2 * lc2 * G * (theta1 + theta2 - PI / 2.0).cos();
-    let phi1 = -m2 * l1 * lc2 * (dtheta2 * dtheta2) * theta2.sin()
-        - 2.0 * m2 * l1 * lc2 * dtheta2 * dtheta1 * theta2.sin()
-        + (m1 * lc1 + m2 * l1) * G * (theta1 - PI / 2.0).cos()
-        + phi2;
-    let ddtheta2 =
-        (torque + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * theta2.sin() - phi2)
-            / (m2 * (lc2 * lc2) + i2 - (d2 * d2) / d1);
-    let ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
+    let (ddtheta1, ddtheta2) = ACROBOT.acceleration(theta1, theta2, dtheta1, dtheta2, torque);
     [dtheta1, dtheta2, ddtheta1, ddtheta2, 0.0]
 }
 

@@ -4,8 +4,10 @@
 //! 1983), with Gymnasium's constants: gravity `g = 9.8`, cart mass `m_c = 1.0`, pole mass
 //! `m_p = 0.1`, half pole length `l = 0.5`, force magnitude `10`, time step `τ = 0.02`.
 //!
-//! State `s = (x, ẋ, θ, θ̇)`; action 0 pushes left with `F = −10`, action 1 right with `F = +10`.
-//! The equations of motion (Florian's correction of the original paper), in Gymnasium's order:
+//! State `s = (x, ẋ, θ, θ̇)`, `θ = 0` upright; action 0 pushes left with `F = −10`, action 1
+//! right with `F = +10`. The equations of motion are [`dynamics::CartPole`]'s (Florian's
+//! correction of the original paper, in Gymnasium's order) with Gymnasium's uniform pole
+//! ([`dynamics::CartPole::GYMNASIUM`]):
 //!
 //! ```text
 //! temp = (F + m_p l θ̇² sin θ) / (m_c + m_p)
@@ -28,13 +30,7 @@ use super::{
 };
 use rand::RngExt;
 
-const GRAVITY: f64 = 9.8;
-const MASS_CART: f64 = 1.0;
-const MASS_POLE: f64 = 0.1;
-const TOTAL_MASS: f64 = MASS_POLE + MASS_CART;
-/// Half the pole's length.
-const LENGTH: f64 = 0.5;
-const POLE_MASS_LENGTH: f64 = MASS_POLE * LENGTH;
+const CART_POLE: dynamics::CartPole = dynamics::CartPole::GYMNASIUM;
 const FORCE_MAG: f64 = 10.0;
 const TAU: f64 = 0.02;
 const THETA_THRESHOLD_RADIANS: f64 = 12.0 * 2.0 * std::f64::consts::PI / 360.0;
@@ -95,12 +91,7 @@ impl CartPole {
     pub fn dynamics(state: [f64; 4], action: usize) -> ([f64; 4], bool) {
         let [x, x_dot, theta, theta_dot] = state;
         let force = if action == 1 { FORCE_MAG } else { -FORCE_MAG };
-        let cos_theta = theta.cos();
-        let sin_theta = theta.sin();
-        let temp = (force + POLE_MASS_LENGTH * (theta_dot * theta_dot) * sin_theta) / TOTAL_MASS;
-        let theta_acc = (GRAVITY * sin_theta - cos_theta * temp)
-            / (LENGTH * (4.0 / 3.0 - MASS_POLE * (cos_theta * cos_theta) / TOTAL_MASS));
-        let x_acc = temp - POLE_MASS_LENGTH * theta_acc * cos_theta / TOTAL_MASS;
+        let (x_acc, theta_acc): (f64, f64) = CART_POLE.acceleration(theta, theta_dot, force);
         let next = [
             x + TAU * x_dot,
             x_dot + TAU * x_acc,

@@ -3,12 +3,15 @@
 //! The inverted-pendulum swing-up, with Gymnasium's constants: `g = 10`, mass `m = 1`, length
 //! `l = 1`, time step `dt = 0.05`, maximum speed 8, maximum torque 2.
 //!
-//! State `(θ, θ̇)` with `θ = 0` upright; the action is a torque `u`, clipped to `[−2, 2]`. With
+//! State `(θ, θ̇)` with `θ = 0` upright; the action is a torque `u`, clipped to `[−2, 2]`. The
+//! equation of motion is [`dynamics::Pendulum`]'s with Gymnasium's uniform rod
+//! ([`dynamics::Pendulum::GYMNASIUM`]), `θ̈ = 3g / (2l) · sin θ + 3 / (m l²) · u`; this module
+//! adds Gymnasium's integrator, clipping, reward and observation. With
 //! `normalize(θ) = ((θ + π) mod 2π) − π`:
 //!
 //! ```text
 //! r     = −(normalize(θ)² + 0.1 θ̇² + 0.001 u²)
-//! θ̇'    = clip(θ̇ + (3g / (2l) · sin θ + 3 / (m l²) · u) · dt, −8, 8)
+//! θ̇'    = clip(θ̇ + θ̈ · dt, −8, 8)
 //! θ'    = θ + θ̇' dt                     (semi-implicit Euler)
 //! ```
 //!
@@ -28,9 +31,7 @@ use std::f64::consts::PI;
 const MAX_SPEED: f64 = 8.0;
 const MAX_TORQUE: f32 = 2.0;
 const DT: f64 = 0.05;
-const G: f64 = 10.0;
-const M: f64 = 1.0;
-const L: f64 = 1.0;
+const PENDULUM: dynamics::Pendulum = dynamics::Pendulum::GYMNASIUM;
 
 /// `((θ + π) mod 2π) − π`, with the floored modulo of NumPy (result in `[−π, π)`).
 fn angle_normalize(x: f64) -> f64 {
@@ -106,8 +107,8 @@ impl Pendulum {
         let cost = normalized * normalized
             + 0.1 * (theta_dot * theta_dot)
             + f64::from(0.001_f32 * (u * u));
-        let torque_term = f64::from((3.0 / (M * L * L)) as f32 * u);
-        let new_theta_dot = theta_dot + (3.0 * G / (2.0 * L) * theta.sin() + torque_term) * DT;
+        let theta_ddot: f64 = PENDULUM.acceleration(theta, theta_dot, u);
+        let new_theta_dot = theta_dot + theta_ddot * DT;
         let new_theta_dot = new_theta_dot.clamp(-MAX_SPEED, MAX_SPEED);
         let new_theta = theta + new_theta_dot * DT;
         ([new_theta, new_theta_dot], -cost)

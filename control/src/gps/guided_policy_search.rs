@@ -1,0 +1,334 @@
+//! Guided policy search with the augmented Lagrangian (Levine & Koltun 2013; Mordatch &
+//! Todorov 2014; Levine et al. 2016, the ADMM form).
+//!
+//! ## Background
+//!
+//! `I` start states `x_0^i`, one trajectory `τ_i = (x^i, u^i)` each, one shared policy `π_θ`.
+//! The problem `min Σ_i c(τ_i)` subject to `u_t^i = π_θ(x_t^i)` is split by the augmented
+//! Lagrangian into steps that each use a solver we have: iLQR for the trajectories (the policy
+//! enters their cost as a penalty) and supervised regression for the policy (the trajectories
+//! are its data). The multipliers `λ_t^i` price the disagreement; at a fixed point `u = π_θ(x)`
+//! everywhere, and the policy alone reproduces the optimised trajectories.
+//!
+//! ## Key equations
+//!
+//! ```text
+//! φ_ρ(u, π; λ) = λᵀ(u − π) + (ρ/2) ‖u − π‖²                       (policy_constraint_terms)
+//! trajectory step  τ_i ← argmin_τ  c(τ) + Σ_t φ_ρ(u_t, π_θ(x_t); λ_t^i)    (iLQR, θ fixed)
+//! policy step      θ   ← argmin_θ  Σ_i Σ_t φ_ρ(u_t^i, π_θ(x_t^i); λ_t^i)  (Adam, τ fixed)
+//!                    = argmin_θ Σ ½ ‖π_θ(x) − (u + λ/ρ)‖² · ρ  + const   (a regression)
+//! multiplier step  λ_t^i ← λ_t^i + ρ (u_t^i − π_θ(x_t^i))                  (multiplier_update)
+//! disagreement     max_{i,t} ‖u_t^i − π_θ(x_t^i)‖₂  → 0
+//! ```
+//!
+//! ## Pseudocode
+//!
+//! ```text
+//! τ_i ← iLQR on c from x_0^i (zero controls);  λ ← 0;  ρ ← ρ₀
+//! for k = 1, …, K:
+//!     θ ← policy step (warm-started)
+//!     for each i: τ_i ← trajectory step (warm-started from τ_i)
+//!     λ ← multiplier step;  log the disagreement and Σ_i c(τ_i)
+//!     ρ ← min(γ ρ, ρ_max)
+//! ```
+
+#![allow(non_snake_case)]
+
+use super::policy::{FitConfig, fit_policy};
+use crate::ilqr::{Ilqr, IlqrError, IlqrOptions, Problem};
+use crate::model_based::ModelPolicy;
+use autograd::{Float, Tensor, Var};
+use ndarray::{Array1, Array2, Axis, concatenate};
+
+/// `φ_ρ(u, π; λ) = λᵀ(u − π) + (ρ/2) ‖u − π‖²`, summed over the action components (axis 0):
+/// one value per column for batches (`m × B`), a scalar for vectors (`m`).
+///
+/// ```
+/// use autograd::prelude::*;
+/// use ndarray::array;
+/// use wengert_control::gps::policy_constraint_terms;
+/// let (u, pi, lambda) = (array![2.0], array![1.0], array![3.0]);
+/// let phi = policy_constraint_terms(&Var::constant(u), &Var::constant(pi), &Var::constant(lambda), 4.0);
+/// assert_eq!(phi.item(), 3.0 + 2.0); // λ(u − π) + ρ/2 (u − π)²
+/// ```
+pub fn policy_constraint_terms<T: Float>(
+    u: &Var<T>,
+    pi: &Var<T>,
+    lambda: &Var<T>,
+    rho: T,
+) -> Var<T> {
+    let r = u - pi;
+    (lambda * &r + r.powi(2) * (rho * T::from_f64(0.5))).sum(&[0], false)
+}
+
+/// `λ ← λ + ρ (u − π)`: the multiplier step, every argument `N × m` (one row per time step).
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_control::gps::multiplier_update;
+/// assert_eq!(multiplier_update(&array![[1.0]], &array![[0.5]], &array![[0.0]], 2.0), array![[2.0]]);
+/// ```
+pub fn multiplier_update(
+    lambda: &Array2<f64>,
+    u: &Array2<f64>,
+    pi: &Array2<f64>,
+    rho: f64,
+) -> Array2<f64> {
+    lambda + &((u - pi) * rho)
+}
+
+/// Settings of [`guided_policy_search`], with the symbols of the module doc.
+///
+/// ```
+/// use wengert_control::gps::GpsConfig;
+/// let config = GpsConfig::default();
+/// assert_eq!((config.rho, config.iterations), (1.0, 20));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpsConfig {
+    /// Outer iterations `K` (default 20).
+    pub iterations: usize,
+    /// Initial penalty `ρ₀` (default 1).
+    pub rho: f64,
+    /// Penalty growth `γ` per iteration (default 1.5).
+    pub rho_growth: f64,
+    /// Largest penalty `ρ_max` (default 1e3).
+    pub rho_max: f64,
+    /// Hidden widths of the policy's MLP (default `[32, 32]`).
+    pub hidden: Vec<usize>,
+    /// The policy step's Adam fit.
+    pub fit: FitConfig,
+    /// The trajectory step's iLQR.
+    pub ilqr: IlqrOptions,
+    /// Seed of the policy's initialisation and minibatches (default 0).
+    pub seed: u64,
+}
+
+impl Default for GpsConfig {
+    fn default() -> Self {
+        GpsConfig {
+            iterations: 20,
+            rho: 1.0,
+            rho_growth: 1.5,
+            rho_max: 1e3,
+            hidden: vec![32, 32],
+            fit: FitConfig::default(),
+            ilqr: IlqrOptions {
+                max_iterations: 50,
+                ..IlqrOptions::default()
+            },
+            seed: 0,
+        }
+    }
+}
+
+/// What one outer iteration logged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpsIteration {
+    /// `k`, from 1.
+    pub iteration: usize,
+    /// `max_{i,t} ‖u_t^i − π_θ(x_t^i)‖₂` after the trajectory step.
+    pub disagreement: f64,
+    /// The mean over `i, t` of the same norm.
+    pub mean_disagreement: f64,
+    /// `Σ_i c(τ_i)` of the trajectories.
+    pub trajectory_cost: f64,
+    /// `ρ` of the iteration.
+    pub rho: f64,
+    /// `max |λ|`.
+    pub max_multiplier: f64,
+    /// The policy step's last-epoch loss.
+    pub policy_loss: f64,
+}
+
+/// The trajectories, multipliers and policy [`guided_policy_search`] ends with.
+#[derive(Clone, Debug)]
+pub struct GpsResult {
+    /// `x^i` (`(N+1) × n`), one per start.
+    pub x: Vec<Array2<f64>>,
+    /// `u^i` (`N × m`), one per start.
+    pub u: Vec<Array2<f64>>,
+    /// `λ^i` (`N × m`), one per start.
+    pub lambda: Vec<Array2<f64>>,
+    /// `π_θ`.
+    pub policy: ModelPolicy,
+    /// One entry per outer iteration.
+    pub iterations: Vec<GpsIteration>,
+}
+
+/// `π_θ(x)` of a state `[n]` or a batch `[n, B]` on autograd variables, in the same shape
+/// convention (`[m]` or `[m, B]`), with `θ` constant.
+fn policy_on(policy: &ModelPolicy, x: &Var<f64>) -> Var<f64> {
+    let theta = policy.store.constants();
+    if x.shape().len() == 1 {
+        let m = policy.lower.len();
+        policy
+            .action(&theta, &x.reshape(&[x.shape()[0], 1]))
+            .reshape(&[m])
+    } else {
+        policy.action(&theta, x)
+    }
+}
+
+/// `π_θ(x_t)` for every row of `x` (`rows × n`), as rows (`rows × m`).
+fn policy_rows(policy: &ModelPolicy, x: &Array2<f64>) -> Array2<f64> {
+    let theta = policy.store.constants();
+    let actions = policy.action(&theta, &Var::constant(x.t().to_owned()));
+    actions
+        .value()
+        .t()
+        .to_owned()
+        .into_dimensionality()
+        .expect("π_θ of a batch is m × B")
+}
+
+/// The trajectory step's problem: `c(τ) + Σ_t φ_ρ(u_t, π_θ(x_t); λ_t)`, `θ` and `λ` fixed.
+fn augmented_problem(
+    problem: &Problem,
+    policy: &ModelPolicy,
+    lambda: &Array2<f64>,
+    rho: f64,
+) -> Problem {
+    let previous = problem.stage_cost.clone();
+    let (policy, lambda) = (policy.clone(), lambda.clone());
+    problem.clone().with_stage_cost(move |t, x, u| {
+        let pi = policy_on(&policy, x);
+        let lambda_t = lambda.row(t).to_owned();
+        let lambda_t = if x.shape().len() == 1 {
+            Var::constant(lambda_t)
+        } else {
+            Var::constant(lambda_t.insert_axis(Axis(1)))
+        };
+        let terms = policy_constraint_terms(u, &pi, &lambda_t, rho);
+        match &previous {
+            Some(stage_cost) => terms + stage_cost(t, x, u),
+            None => terms,
+        }
+    })
+}
+
+/// Guided policy search from the start states `x0s` on `problem` (its control box, if any, is
+/// also the policy's; otherwise `±action_limit`), calling `on_iteration` after each outer
+/// iteration.
+pub fn guided_policy_search(
+    problem: &Problem,
+    x0s: &[Array1<f64>],
+    (lower, upper): (Array1<f64>, Array1<f64>),
+    config: &GpsConfig,
+    mut on_iteration: impl FnMut(&GpsIteration),
+) -> Result<GpsResult, IlqrError> {
+    let (N, m) = (problem.horizon, problem.m);
+    let ilqr = Ilqr::new(config.ilqr.clone());
+    let mut x = Vec::with_capacity(x0s.len());
+    let mut u = Vec::with_capacity(x0s.len());
+    for x0 in x0s {
+        let solution = ilqr.solve(problem, x0, None)?;
+        x.push(solution.x);
+        u.push(solution.u);
+    }
+    let mut lambda = vec![Array2::<f64>::zeros((N, m)); x0s.len()];
+    let mut policy = ModelPolicy::new(problem.n, &config.hidden, lower, upper, config.seed);
+    let mut rho = config.rho;
+    let mut iterations = Vec::with_capacity(config.iterations);
+    for k in 1..=config.iterations {
+        // policy step: regression of π_θ(x) onto u + λ/ρ, i.e. argmin Σ φ_ρ(u, π_θ(x); λ)
+        let states: Vec<_> = x
+            .iter()
+            .map(|x_i| x_i.slice(ndarray::s![..N, ..]))
+            .collect();
+        let targets: Vec<Array2<f64>> = u
+            .iter()
+            .zip(&lambda)
+            .map(|(u_i, lambda_i)| u_i + &(lambda_i / rho))
+            .collect();
+        let target_views: Vec<_> = targets.iter().map(|t| t.view()).collect();
+        let X = concatenate(Axis(0), &states)
+            .expect("equal widths")
+            .t()
+            .to_owned();
+        let U = concatenate(Axis(0), &target_views)
+            .expect("equal widths")
+            .t()
+            .to_owned();
+        let policy_loss = fit_policy(
+            &mut policy,
+            &X,
+            &U,
+            &config.fit,
+            config.seed.wrapping_add(k as u64),
+            |pi, target| (pi - target).powi(2).sum_all() * (rho / 2.0 / pi.shape()[1] as f64),
+        );
+        // trajectory step, then the multiplier step
+        let mut trajectory_cost = 0.0;
+        let (mut disagreement, mut total, mut count) = (0.0_f64, 0.0, 0);
+        for i in 0..x0s.len() {
+            let augmented = augmented_problem(problem, &policy, &lambda[i], rho);
+            let solution = ilqr.solve(&augmented, &x0s[i], Some(&u[i]))?;
+            (x[i], u[i]) = (solution.x, solution.u);
+            trajectory_cost += problem.rollout(&x0s[i], &u[i]).1;
+            let pi = policy_rows(&policy, &x[i].slice(ndarray::s![..N, ..]).to_owned());
+            for t in 0..N {
+                let norm = (&u[i].row(t) - &pi.row(t)).mapv(|r| r * r).sum().sqrt();
+                disagreement = disagreement.max(norm);
+                total += norm;
+                count += 1;
+            }
+            lambda[i] = multiplier_update(&lambda[i], &u[i], &pi, rho);
+        }
+        let report = GpsIteration {
+            iteration: k,
+            disagreement,
+            mean_disagreement: total / count as f64,
+            trajectory_cost,
+            rho,
+            max_multiplier: lambda
+                .iter()
+                .flat_map(|l| l.iter())
+                .fold(0.0_f64, |a, b| a.max(b.abs())),
+            policy_loss,
+        };
+        on_iteration(&report);
+        iterations.push(report);
+        rho = (rho * config.rho_growth).min(config.rho_max);
+    }
+    Ok(GpsResult {
+        x,
+        u,
+        lambda,
+        policy,
+        iterations,
+    })
+}
+
+/// The policy alone from `x0` for `steps` steps of `problem`'s dynamics (its action clamped to
+/// the problem's box): the states (`(steps+1) × n`) and controls (`steps × m`).
+///
+/// ```
+/// use autograd::Tensor;
+/// use ndarray::array;
+/// use wengert_control::gps::guided_policy_search::policy_rollout;
+/// use wengert_control::ilqr::Problem;
+/// use wengert_control::model_based::ModelPolicy;
+///
+/// let problem = Problem::new(1, 1, 3, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.sum(&[0], false) * 0.0);
+/// let policy = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0);
+/// let (x, u) = policy_rollout(&problem, &policy, &array![0.5], 3);
+/// assert_eq!((x.nrows(), u.nrows()), (4, 3));
+/// ```
+pub fn policy_rollout(
+    problem: &Problem,
+    policy: &ModelPolicy,
+    x0: &Array1<f64>,
+    steps: usize,
+) -> (Array2<f64>, Array2<f64>) {
+    let mut x = Array2::zeros((steps + 1, problem.n));
+    let mut u = Array2::zeros((steps, problem.m));
+    x.row_mut(0).assign(x0);
+    for t in 0..steps {
+        let u_t = problem.clamp_control(policy.act(&x.row(t).to_owned()));
+        let next = problem.step(&x.row(t).to_owned(), &u_t);
+        u.row_mut(t).assign(&u_t);
+        x.row_mut(t + 1).assign(&next);
+    }
+    (x, u)
+}

@@ -1,0 +1,37 @@
+//! From trajectory optimisation to a policy: guided policy search with the augmented
+//! Lagrangian, and DAgger against behaviour cloning — one family, sharing the MLP policy and its
+//! supervised fit ([`policy`]).
+//!
+//! ## Background
+//!
+//! Trajectory optimisation (iLQR, collocation) finds good controls for one start state; a policy
+//! `u = π_θ(x)` must act well from many, with no planner at test time. The notes write the
+//! problem as
+//!
+//! ```text
+//! min_{τ, θ} c(τ)   subject to   u_t = π_θ(x_t) for every t (and every start state)
+//! ```
+//!
+//! - **Guided policy search** ([`guided_policy_search`]; Levine & Koltun 2013, Mordatch &
+//!   Todorov 2014, Levine et al. 2016) solves it by the augmented Lagrangian: alternate a
+//!   trajectory step (iLQR on `c(τ) + λᵀ(u − π_θ(x)) + ρ/2 ‖u − π_θ(x)‖²`), a policy step
+//!   (supervised regression of `π_θ` onto the trajectories, with the same terms) and the
+//!   multiplier step `λ ← λ + ρ (u − π_θ(x))`, until trajectory and policy agree.
+//! - **DAgger** ([`dagger`]; Ross, Gordon & Bagnell 2011) needs only an expert that labels
+//!   states: the learner's own states, labelled by the expert, are aggregated into the data set,
+//!   so it learns to recover from its own mistakes; behaviour cloning trains on the expert's
+//!   states alone, and its errors compound (`O(T²ε)` against DAgger's `O(Tε)`).
+//!
+//! **Not built:** PLATO (Kahn et al. 2017: an MPC teacher pulled towards the learner) — see
+//! BENCHMARKS.md.
+
+pub mod dagger;
+pub mod guided_policy_search;
+pub mod policy;
+
+pub use dagger::{DaggerConfig, DaggerResult, Dataset, behaviour_cloning, dagger, evaluate};
+pub use guided_policy_search::{
+    GpsConfig, GpsIteration, GpsResult, guided_policy_search, multiplier_update,
+    policy_constraint_terms,
+};
+pub use policy::{FitConfig, fit_policy, imitation_loss};

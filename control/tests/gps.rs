@@ -1,0 +1,130 @@
+//! Guided policy search and DAgger: the losses against central differences, the
+//! augmented-Lagrangian update on a 1-D problem with a known solution, and GPS's fixed point
+//! (policy and trajectories agree).
+
+use autograd::{SharedArray, Tape, Tensor, Var, grad, gradcheck};
+use ndarray::{Array1, Array2, array};
+use wengert_control::gps::guided_policy_search::policy_rollout;
+use wengert_control::gps::{
+    FitConfig, GpsConfig, guided_policy_search, imitation_loss, multiplier_update,
+    policy_constraint_terms,
+};
+use wengert_control::ilqr::{IlqrOptions, Problem};
+
+fn shared(a: Array2<f64>) -> SharedArray<f64> {
+    a.into_dyn().into_shared()
+}
+
+#[test]
+fn the_losses_pass_gradcheck() {
+    let u = array![[0.3, -1.2, 0.7], [2.0, 0.1, -0.4]];
+    let pi = array![[0.1, -0.2, 0.9], [1.5, 0.3, 0.2]];
+    let lambda = array![[0.5], [-1.5]];
+    gradcheck(
+        |v: &[Var<f64>]| imitation_loss(&v[0], &v[1]),
+        &[shared(pi.clone()), shared(u.clone())],
+    )
+    .unwrap();
+    gradcheck(
+        |v: &[Var<f64>]| policy_constraint_terms(&v[0], &v[1], &v[2], 2.5).sum_all(),
+        &[shared(u), shared(pi), shared(lambda)],
+    )
+    .unwrap();
+}
+
+/// `min ½(u₁ − 1)² + ½(u₂ − 3)²` subject to `u₁ = θ`, `u₂ = θ` (two trajectories of one step
+/// from the same state, one constant policy): `θ = u₁ = u₂ = 2`, and stationarity
+/// `u_i − a_i + λ_i = 0` gives `λ = (−1, 1)`. Each block is minimised in closed form; the
+/// multiplier step is the library's, and the solution's stationarity is checked with the
+/// library's `φ_ρ` differentiated by autograd.
+#[test]
+fn the_augmented_lagrangian_update_solves_a_one_dimensional_problem() {
+    let a = [1.0, 3.0];
+    let rho = 2.0;
+    let (mut u, mut lambda, mut theta) = ([0.0; 2], [0.0; 2], 0.0);
+    for _ in 0..100 {
+        // policy step: argmin_θ Σ φ_ρ(u_i, θ; λ_i) = mean(u_i + λ_i/ρ)
+        theta = (0..2).map(|i| u[i] + lambda[i] / rho).sum::<f64>() / 2.0;
+        for i in 0..2 {
+            // trajectory step: argmin_u ½(u − a)² + φ_ρ(u, θ; λ)
+            u[i] = (a[i] - lambda[i] + rho * theta) / (1.0 + rho);
+            lambda[i] =
+                multiplier_update(&array![[lambda[i]]], &array![[u[i]]], &array![[theta]], rho)
+                    [[0, 0]];
+        }
+    }
+    assert!((theta - 2.0).abs() < 1e-9, "θ = {theta}");
+    assert!(
+        (u[0] - 2.0).abs() < 1e-9 && (u[1] - 2.0).abs() < 1e-9,
+        "u = {u:?}"
+    );
+    assert!(
+        (lambda[0] + 1.0).abs() < 1e-9 && (lambda[1] - 1.0).abs() < 1e-9,
+        "λ = {lambda:?}"
+    );
+    // stationarity of the Lagrangian in u: (u − a) + ∂φ₀/∂u = 0 at ρ = 0
+    for i in 0..2 {
+        let tape = Tape::new();
+        let u_var = tape.var(array![u[i]]);
+        let phi = policy_constraint_terms(
+            &u_var,
+            &Var::constant(array![theta]),
+            &Var::constant(array![lambda[i]]),
+            0.0,
+        );
+        let [d] = grad(&[&phi], &[&u_var]).try_into().unwrap();
+        assert!((u[i] - a[i] + d[0]).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
+    // x' = x + 0.1 u, ℓ = x² + 0.1 u², 10 steps, four starts, one policy.
+    let problem = Problem::new(
+        1,
+        1,
+        10,
+        |x, u| x + &(u * 0.1),
+        |x, u| x.powi(2).sum(&[0], false) + u.powi(2).sum(&[0], false) * 0.1,
+        |x| x.powi(2).sum(&[0], false),
+    );
+    let starts: Vec<Array1<f64>> = [-1.0, -0.5, 0.5, 1.0].iter().map(|&x| array![x]).collect();
+    let config = GpsConfig {
+        iterations: 12,
+        hidden: vec![16],
+        fit: FitConfig {
+            epochs: 150,
+            batch_size: 40,
+            learning_rate: 1e-2,
+        },
+        ilqr: IlqrOptions {
+            max_iterations: 30,
+            ..IlqrOptions::default()
+        },
+        ..GpsConfig::default()
+    };
+    let result = guided_policy_search(
+        &problem,
+        &starts,
+        (array![-10.0], array![10.0]),
+        &config,
+        |k| println!("{k:?}"),
+    )
+    .unwrap();
+    let first = result.iterations[0].disagreement;
+    let last = result.iterations.last().unwrap().disagreement;
+    assert!(
+        last < 1e-2 && last < first / 10.0,
+        "disagreement {first} → {last}"
+    );
+    for (i, x0) in starts.iter().enumerate() {
+        let (x, _) = policy_rollout(&problem, &result.policy, x0, 10);
+        let gap = (&x - &result.x[i])
+            .iter()
+            .fold(0.0_f64, |a, b| a.max(b.abs()));
+        assert!(
+            gap < 1e-2,
+            "start {x0}: the policy's rollout is {gap} from the trajectory"
+        );
+    }
+}
