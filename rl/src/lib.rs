@@ -53,4 +53,5 @@ pub mod shared_actor_critic;
 pub mod snapshot;
 pub mod tabular;
 pub mod train;
+pub mod value_rescaling;
 pub mod vtrace;
