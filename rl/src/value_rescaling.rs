@@ -95,7 +95,10 @@ mod tests {
                 let (a, b) = (h(x, e), h_naive(x, e));
                 assert!((a - b).abs() <= 1e-13 * b.abs(), "h({x}, {e}): {a} vs {b}");
                 let (a, b) = (h_inverse(x, e), h_inverse_naive(x, e));
-                assert!((a - b).abs() <= 1e-11 * b.abs(), "h⁻¹({x}, {e}): {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-11 * b.abs(),
+                    "h⁻¹({x}, {e}): {a} vs {b}"
+                );
             }
         }
     }

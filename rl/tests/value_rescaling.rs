@@ -44,10 +44,10 @@ fn h_and_its_inverse_match_numpy() {
 
 #[test]
 fn the_inverse_undoes_h_to_round_off_over_six_hundred_decades() {
-    for epsilon in [0.0, 1e-6, EPSILON, 0.1, 1.0] {
+    for epsilon in [0.0_f64, 1e-6, EPSILON, 0.1, 1.0] {
         let mut worst: f64 = 0.0;
         for k in -3000..=3000 {
-            for sign in [-1.0, 1.0] {
+            for sign in [-1.0_f64, 1.0] {
                 let x = sign * 10f64.powf(k as f64 / 10.0) * 1.2345;
                 let (forward, back) = (h(x, epsilon), h_inverse(x, epsilon));
                 for (y, target) in [(h_inverse(forward, epsilon), x), (h(back, epsilon), x)] {
@@ -65,11 +65,11 @@ fn the_inverse_undoes_h_to_round_off_over_six_hundred_decades() {
         assert_eq!(h_inverse(0.0, epsilon), 0.0);
     }
     // f32, where the textbook inverse would keep only about four digits.
-    let mut worst: f32 = 0.0;
+    let mut worst = 0.0_f32;
     for k in -370..=370 {
-        let x = 10f32.powf(k as f32 / 10.0) * 1.2345;
+        let x: f32 = 10f32.powf(k as f32 / 10.0) * 1.2345;
         for x in [x, -x] {
-            let y = h_inverse(h(x, 1e-3), 1e-3);
+            let y: f32 = h_inverse(h(x, 1e-3_f32), 1e-3_f32);
             worst = worst.max((y - x).abs() / x.abs());
         }
     }
@@ -80,12 +80,16 @@ fn the_inverse_undoes_h_to_round_off_over_six_hundred_decades() {
 fn h_is_odd_increasing_and_squashes_like_a_square_root() {
     let xs: Vec<f64> = (-400..=400).map(|i| (i as f64 / 20.0).sinh()).collect();
     for w in xs.windows(2) {
-        assert!(h(w[1], EPSILON) > h(w[0], EPSILON), "increasing at {}", w[0]);
+        assert!(
+            h(w[1], EPSILON) > h(w[0], EPSILON),
+            "increasing at {}",
+            w[0]
+        );
         assert_eq!(h(-w[0], EPSILON), -h(w[0], EPSILON));
     }
-    // h(x) ≈ √x for large x (ε = 0): h(10⁶) = 10³ − 1.
-    assert!((h(1e6, 0.0) - 999.0).abs() < 1e-9);
+    // h(x) ≈ √x for large x (ε = 0): h(10⁶ − 1) = 10³ − 1.
+    assert!((h(999_999.0_f64, 0.0) - 999.0).abs() < 1e-9);
     // h'(0) = ½ + ε.
-    let d = 1e-7;
+    let d: f64 = 1e-7;
     assert!(((h(d, EPSILON) - h(-d, EPSILON)) / (2.0 * d) - (0.5 + EPSILON)).abs() < 1e-7);
 }

@@ -220,8 +220,20 @@ pub fn record_episode(agent: &dyn Agent, seed: u64) -> Result<Recording, String>
     match agent.env_id() {
         "CartPole-v1" => record(CartPole::new(), agent, seed, 2, draw_cartpole),
         "Pendulum-v1" => record(Pendulum::new(), agent, seed, 5, draw_pendulum),
-        "CartPoleNoVel-v1" => record(masked(CartPole::new(), agent)?, agent, seed, 2, draw_cartpole),
-        "PendulumNoVel-v1" => record(masked(Pendulum::new(), agent)?, agent, seed, 5, draw_pendulum),
+        "CartPoleNoVel-v1" => record(
+            masked(CartPole::new(), agent)?,
+            agent,
+            seed,
+            2,
+            draw_cartpole,
+        ),
+        "PendulumNoVel-v1" => record(
+            masked(Pendulum::new(), agent)?,
+            agent,
+            seed,
+            5,
+            draw_pendulum,
+        ),
         "Acrobot-v1" => record(Acrobot::new(), agent, seed, 20, draw_acrobot),
         "MountainCar-v0" => record(MountainCar::new(), agent, seed, 3, |s| {
             draw_mountain_car(s, 0.5)
