@@ -32,12 +32,14 @@ fn text(output: &Output) -> String {
 }
 
 /// The environments `wengert list` shows: (short name, Gymnasium id).
-const ENVIRONMENTS: [(&str, &str); 5] = [
+const ENVIRONMENTS: [(&str, &str); 7] = [
     ("cartpole", "CartPole-v1"),
     ("acrobot", "Acrobot-v1"),
     ("mountaincar", "MountainCar-v0"),
     ("pendulum", "Pendulum-v1"),
     ("mountaincar-continuous", "MountainCarContinuous-v0"),
+    ("cartpole-novel", "CartPoleNoVel-v1"),
+    ("pendulum-novel", "PendulumNoVel-v1"),
 ];
 
 /// Settings that make one iteration a few dozen steps and the networks small, and the budget

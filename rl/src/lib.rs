@@ -55,4 +55,5 @@ pub mod snapshot;
 pub mod tabular;
 pub mod train;
 pub mod unroll;
+pub mod value_rescaling;
 pub mod vtrace;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use wengert::rl::algorithms::ALGORITHMS;
 
 /// The environments the command line offers: short name, Gymnasium id, one line about it.
-pub const ENVIRONMENTS: [(&str, &str, &str); 5] = [
+pub const ENVIRONMENTS: [(&str, &str, &str); 7] = [
     (
         "cartpole",
         "CartPole-v1",
@@ -45,6 +45,16 @@ pub const ENVIRONMENTS: [(&str, &str, &str); 5] = [
         "mountaincar-continuous",
         "MountainCarContinuous-v0",
         "the same with a continuous force",
+    ),
+    (
+        "cartpole-novel",
+        "CartPoleNoVel-v1",
+        "CartPole seeing x and θ only: velocities masked (rl-zoo)",
+    ),
+    (
+        "pendulum-novel",
+        "PendulumNoVel-v1",
+        "Pendulum seeing cos θ and sin θ only: θ̇ masked (rl-zoo)",
     ),
 ];
 

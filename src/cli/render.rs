@@ -10,8 +10,8 @@ use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use wengert::rl::env::{
-    Acrobot, CartPole, Env, MountainCar, MountainCarContinuous, Pendulum, PhysicalState,
-    REGISTERED, TimeLimit,
+    Acrobot, CartPole, Env, MaskVelocity, MountainCar, MountainCarContinuous, NO_VELOCITY,
+    Pendulum, PhysicalState, REGISTERED, TimeLimit,
 };
 use wengert::rl::policy::Actions;
 use wengert::rl::train::Agent;
@@ -205,11 +205,35 @@ fn record<E: Env + PhysicalState>(
     })
 }
 
+/// `env` with the velocity mask of the agent's `…NoVel-v…` environment, so that the agent sees
+/// what it was trained on while the picture shows the whole state.
+fn masked<E: Env>(env: E, agent: &dyn Agent) -> Result<MaskVelocity<E>, String> {
+    let (id, _, kept) = NO_VELOCITY
+        .iter()
+        .find(|(id, ..)| *id == agent.env_id())
+        .ok_or_else(|| format!("{} is not a velocity-masked environment", agent.env_id()))?;
+    MaskVelocity::new(env, id, kept).map_err(|e| e.to_string())
+}
+
 /// Records one deterministic episode of `agent` on its environment.
 pub fn record_episode(agent: &dyn Agent, seed: u64) -> Result<Recording, String> {
     match agent.env_id() {
         "CartPole-v1" => record(CartPole::new(), agent, seed, 2, draw_cartpole),
         "Pendulum-v1" => record(Pendulum::new(), agent, seed, 5, draw_pendulum),
+        "CartPoleNoVel-v1" => record(
+            masked(CartPole::new(), agent)?,
+            agent,
+            seed,
+            2,
+            draw_cartpole,
+        ),
+        "PendulumNoVel-v1" => record(
+            masked(Pendulum::new(), agent)?,
+            agent,
+            seed,
+            5,
+            draw_pendulum,
+        ),
         "Acrobot-v1" => record(Acrobot::new(), agent, seed, 20, draw_acrobot),
         "MountainCar-v0" => record(MountainCar::new(), agent, seed, 3, |s| {
             draw_mountain_car(s, 0.5)
@@ -218,7 +242,7 @@ pub fn record_episode(agent: &dyn Agent, seed: u64) -> Result<Recording, String>
             draw_mountain_car(s, 0.45)
         }),
         other => Err(format!(
-            "no picture of {other}; GIFs are drawn for CartPole-v1, Pendulum-v1, Acrobot-v1, MountainCar-v0 and MountainCarContinuous-v0"
+            "no picture of {other}; GIFs are drawn for CartPole-v1, Pendulum-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, CartPoleNoVel-v1 and PendulumNoVel-v1"
         )),
     }
 }

@@ -39,6 +39,7 @@ mod episode_statistics;
 mod error;
 mod frozen_lake;
 mod gridworld;
+mod mask_velocity;
 mod mountain_car;
 mod mountain_car_continuous;
 mod pendulum;
@@ -53,6 +54,7 @@ pub use episode_statistics::{Episode, EpisodeStatistics};
 pub use error::EnvError;
 pub use frozen_lake::{FrozenLake, MAP_4X4, MAP_8X8};
 pub use gridworld::{Gridworld, GridworldRewards};
+pub use mask_velocity::{MaskVelocity, NO_VELOCITY};
 pub use mountain_car::MountainCar;
 pub use mountain_car_continuous::MountainCarContinuous;
 pub use pendulum::Pendulum;
@@ -368,7 +370,7 @@ pub trait PhysicalState {
 }
 
 /// Gymnasium ids that [`make`] knows, with their registered time limits.
-pub const REGISTERED: [(&str, usize); 7] = [
+pub const REGISTERED: [(&str, usize); 9] = [
     ("CartPole-v1", 500),
     ("Pendulum-v1", 200),
     ("MountainCar-v0", 200),
@@ -376,6 +378,8 @@ pub const REGISTERED: [(&str, usize); 7] = [
     ("Acrobot-v1", 500),
     ("FrozenLake-v1", 100),
     ("FrozenLake8x8-v1", 200),
+    ("CartPoleNoVel-v1", 500), // the wrapped CartPole-v1's limit (see `MaskVelocity`)
+    ("PendulumNoVel-v1", 200),
 ];
 
 /// Builds an environment by its Gymnasium id, wrapped in its registered [`TimeLimit`]
@@ -400,6 +404,9 @@ pub fn make(id: &str) -> Result<Box<dyn Env + Send>, EnvError> {
                     .map(|(name, _)| name.to_string())
                     .collect(),
             })?;
+    if let Some((_, base, kept)) = NO_VELOCITY.iter().find(|(name, ..)| *name == id) {
+        return Ok(Box::new(MaskVelocity::new(make(base)?, id, kept)?));
+    }
     let env: Box<dyn Env + Send> = match id {
         "CartPole-v1" => Box::new(CartPole::new()),
         "Pendulum-v1" => Box::new(Pendulum::new()),
