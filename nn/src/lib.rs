@@ -34,5 +34,8 @@ pub mod optim;
 mod params;
 
 pub use init::Init;
-pub use layers::{Activation, BatchNorm, LayerNorm, Linear, Mlp, MlpBuilder, Module};
+pub use layers::{
+    Activation, BatchNorm, GRU, GRUCell, LSTM, LSTMCell, LSTMState, LayerNorm, Linear, Mlp,
+    MlpBuilder, Module,
+};
 pub use params::{Bound, Kind, ParamGradients, ParamId, ParamStore, Path};

@@ -2,14 +2,19 @@
 
 mod activation;
 mod batch_norm;
+mod gru;
 mod layer_norm;
 mod linear;
+mod lstm;
 mod mlp;
+pub mod recurrent;
 
 pub use activation::Activation;
 pub use batch_norm::BatchNorm;
+pub use gru::{GRU, GRUCell};
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
+pub use lstm::{LSTM, LSTMCell, LSTMState};
 pub use mlp::{Mlp, MlpBuilder};
 
 use autograd::{Float, Var};
