@@ -48,7 +48,13 @@ fn array<T: Float>(value: &Value) -> ArrayD<T> {
 }
 
 /// `|actual − expected| ≤ tolerance · max(|expected|, floor)`, element by element.
-fn assert_close<T: Float>(what: &str, actual: &ArrayD<T>, expected: &Value, tolerance: f64, floor: f64) {
+fn assert_close<T: Float>(
+    what: &str,
+    actual: &ArrayD<T>,
+    expected: &Value,
+    tolerance: f64,
+    floor: f64,
+) {
     let expected = array::<f64>(expected);
     assert_eq!(actual.shape(), expected.shape(), "{what}: shape");
     for (a, e) in actual.iter().zip(&expected) {
@@ -79,14 +85,20 @@ fn build<T: Float>(case: &Value) -> (ParamStore<T>, Layer) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     let root = &mut store.root();
     let layer = match (case["kind"].as_str().unwrap(), cell) {
-        ("lstm", false) => Layer::Lstm(LSTM::with_bias(root, input, hidden, layers, bias, &mut rng)),
+        ("lstm", false) => {
+            Layer::Lstm(LSTM::with_bias(root, input, hidden, layers, bias, &mut rng))
+        }
         ("gru", false) => Layer::Gru(GRU::with_bias(root, input, hidden, layers, bias, &mut rng)),
         ("lstm", true) => Layer::LstmCell(LSTMCell::with_bias(root, input, hidden, bias, &mut rng)),
         ("gru", true) => Layer::GruCell(GRUCell::with_bias(root, input, hidden, bias, &mut rng)),
         (kind, _) => panic!("unknown kind {kind}"),
     };
     let weights = case["weights"].as_object().unwrap();
-    assert_eq!(store.len(), weights.len(), "the same parameters as PyTorch's");
+    assert_eq!(
+        store.len(),
+        weights.len(),
+        "the same parameters as PyTorch's"
+    );
     for (name, value) in weights {
         let id = store
             .id(name)
@@ -146,12 +158,17 @@ fn run<T: Float>(case: &Value) -> Run<T> {
             (s.h.unsqueeze(0), s.h.unsqueeze(0), Some(s.c.unsqueeze(0)))
         }
         Layer::GruCell(cell) => {
-            let h = cell.forward(&params, &x.squeeze(0), h0.as_ref().map(|h| h.squeeze(0)).as_ref());
+            let h = cell.forward(
+                &params,
+                &x.squeeze(0),
+                h0.as_ref().map(|h| h.squeeze(0)).as_ref(),
+            );
             (h.unsqueeze(0), h.unsqueeze(0), None)
         }
     };
     let probe = |key: &str| Var::constant(array::<T>(&case[key]));
-    let mut loss = (&output * probe("probe_output")).sum_all() + (&h_n * probe("probe_h")).sum_all();
+    let mut loss =
+        (&output * probe("probe_output")).sum_all() + (&h_n * probe("probe_h")).sum_all();
     if let Some(c_n) = &c_n {
         loss = loss + (c_n * probe("probe_c")).sum_all();
     }
@@ -185,10 +202,18 @@ fn label(case: &Value, i: usize) -> String {
     format!(
         "case {i} ({}{} {} layer(s), bias {}{})",
         case["kind"].as_str().unwrap(),
-        if case["cell"].as_bool().unwrap_or(false) { " cell" } else { "" },
+        if case["cell"].as_bool().unwrap_or(false) {
+            " cell"
+        } else {
+            ""
+        },
         case["num_layers"],
         case["bias"],
-        if case.get("resets").is_some_and(|r| !r.is_null()) { ", resets" } else { "" }
+        if case.get("resets").is_some_and(|r| !r.is_null()) {
+            ", resets"
+        } else {
+            ""
+        }
     )
 }
 
@@ -197,7 +222,13 @@ fn check_all<T: Float>(tolerance: f64, floor: f64) {
         let label = label(case, i);
         let run = run::<T>(case);
         let close = |what: &str, actual: &ArrayD<T>, expected: &Value| {
-            assert_close(&format!("{label}: {what}"), actual, expected, tolerance, floor)
+            assert_close(
+                &format!("{label}: {what}"),
+                actual,
+                expected,
+                tolerance,
+                floor,
+            )
         };
         close("output", &run.output, &case["output"]);
         close("h_n", &run.h_n, &case["h_n"]);

@@ -258,7 +258,9 @@ impl GRU {
             Some(m) => recurrent::keep_factors("gru", m, steps, batch),
             None => vec![None; steps],
         };
-        let mut inputs: Vec<Var<T>> = (0..steps).map(|t| x.slice(0, t, t + 1).squeeze(0)).collect();
+        let mut inputs: Vec<Var<T>> = (0..steps)
+            .map(|t| x.slice(0, t, t + 1).squeeze(0))
+            .collect();
         let mut final_h = Vec::with_capacity(layers);
         for (k, weights) in self.layers.iter().enumerate() {
             let mut h = match h0 {

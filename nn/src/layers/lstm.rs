@@ -330,7 +330,9 @@ impl LSTM {
             None => vec![None; steps],
         };
         // Layer by layer, as PyTorch runs it: layer k reads layer k − 1's outputs h_t.
-        let mut inputs: Vec<Var<T>> = (0..steps).map(|t| x.slice(0, t, t + 1).squeeze(0)).collect();
+        let mut inputs: Vec<Var<T>> = (0..steps)
+            .map(|t| x.slice(0, t, t + 1).squeeze(0))
+            .collect();
         let mut final_h = Vec::with_capacity(layers);
         let mut final_c = Vec::with_capacity(layers);
         for (k, weights) in self.layers.iter().enumerate() {
@@ -351,7 +353,12 @@ impl LSTM {
                     h: recurrent::reset(&s.h, keep_t),
                     c: recurrent::reset(&s.c, keep_t),
                 };
-                s = step(&input_part(x_t, &weight_ih_t, &bias), &carried, &weight_hh_t, hidden);
+                s = step(
+                    &input_part(x_t, &weight_ih_t, &bias),
+                    &carried,
+                    &weight_hh_t,
+                    hidden,
+                );
                 *x_t = s.h.clone();
             }
             final_h.push(s.h);

@@ -91,7 +91,11 @@ impl RecurrentWeights {
 }
 
 /// Checks that `x` is `(T, N, input_size)` and returns `(T, N)`.
-pub(crate) fn check_sequence<T: Float>(layer: &str, x: &Var<T>, input_size: usize) -> (usize, usize) {
+pub(crate) fn check_sequence<T: Float>(
+    layer: &str,
+    x: &Var<T>,
+    input_size: usize,
+) -> (usize, usize) {
     match *x.shape() {
         [steps, batch, features] if features == input_size && steps > 0 => (steps, batch),
         _ => panic!(
