@@ -55,9 +55,7 @@ fn training_step(p: &Problem, adam: &mut Adam<f32>) -> f32 {
 
 fn lstm(c: &mut Criterion) {
     wengert::allocator::keep_freed_memory();
-    let mut group = c.benchmark_group(format!(
-        "lstm T={STEPS} N={BATCH} I={INPUT} H={HIDDEN} f32"
-    ));
+    let mut group = c.benchmark_group(format!("lstm T={STEPS} N={BATCH} I={INPUT} H={HIDDEN} f32"));
     group.bench_function("forward_bptt_adam", |b| {
         b.iter_batched(
             || {
