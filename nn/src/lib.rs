@@ -35,6 +35,7 @@ mod params;
 
 pub use init::Init;
 pub use layers::{
-    Activation, BatchNorm, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, Mlp, MlpBuilder, Module,
+    Activation, BatchNorm, Conv2d, Flatten, GRU, GRUCell, LSTM, LSTMCell, LSTMState, LayerNorm,
+    Linear, MaxPool2d, Mlp, MlpBuilder, Module,
 };
 pub use params::{Bound, Kind, ParamGradients, ParamId, ParamStore, Path};
