@@ -11,6 +11,7 @@
 //! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5 [--seed-start 101] | --seeds 101,102,103]
 //! wengert report policy-from-control [--seeds 5] [--out reports]
 //! wengert report shooting-vs-collocation [--seed 1] [--out reports]
+//! wengert report frozenlake-values [--out reports]
 //! wengert control ilqr-pendulum
 //! ```
 
@@ -198,6 +199,13 @@ enum ReportCommand {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
     },
+    /// Value iteration on Gymnasium's slippery FrozenLake 4×4 and 8×8 (γ = 0.99): SVG heatmaps
+    /// of V* with the greedy actions, holes and goal.
+    FrozenlakeValues {
+        /// Where the SVGs go.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
 }
 
 /// The command's allocator. Training allocates and frees the same arrays every minibatch (a
@@ -343,6 +351,9 @@ fn main() -> ExitCode {
         Command::Report {
             report: ReportCommand::ShootingVsCollocation { seed, out },
         } => cli::shooting_report::run(&out, seed).map(|()| Outcome::Finished),
+        Command::Report {
+            report: ReportCommand::FrozenlakeValues { out },
+        } => cli::frozenlake_values::run(&out).map(|()| Outcome::Finished),
         Command::Control { demo, out } => {
             cli::control_demos::run(&demo, out).map(|()| Outcome::Finished)
         }

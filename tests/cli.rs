@@ -861,3 +861,37 @@ fn report_learning_takes_a_count_or_a_list_of_seeds_and_names_the_flag_when_they
     assert!(!out.join("learning.md").exists());
     let _ = fs::remove_dir_all(&out);
 }
+
+#[test]
+fn frozenlake_values_draws_one_cell_per_state_with_gymnasiums_values() {
+    let out = scratch("frozenlake-values");
+    let output = wengert()
+        .args(["report", "frozenlake-values", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let svg = fs::read_to_string(out.join("frozenlake-4x4-values.svg")).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
+    assert_eq!(svg.matches("<svg").count(), 1);
+    // The white background and one square per state.
+    assert_eq!(svg.matches("<rect").count(), 1 + 16, "{svg}");
+    assert_eq!(svg.matches("H (hole)").count(), 4);
+    assert_eq!(svg.matches("G (goal)").count(), 1);
+    // Every printed value is Gymnasium's V* (γ = 0.99, from its own env.P) to three decimals.
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("reference/frozenlake_values.json")).unwrap();
+    let case = reference["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|case| case["gamma"].as_f64() == Some(0.99))
+        .unwrap();
+    for (s, v) in case["V"].as_array().unwrap().iter().enumerate() {
+        let printed = format!("\n{:.3}\n", v.as_f64().unwrap());
+        assert!(svg.contains(&printed), "V({s}) {printed} missing:\n{svg}");
+    }
+    assert!(out.join("frozenlake-8x8-values.svg").is_file());
+    fs::remove_dir_all(&out).unwrap();
+}

@@ -3,6 +3,7 @@
 
 pub mod control_demos;
 pub mod eval;
+pub mod frozenlake_values;
 pub mod plot;
 pub mod policy_report;
 pub mod render;

@@ -1,5 +1,5 @@
-//! SVG line plots with plotters: learning curves (optionally with a min–max band) and the
-//! states and controls of the control demonstrations.
+//! SVG plots with plotters: learning curves (optionally with a min–max band), the states and
+//! controls of the control demonstrations, and grid heatmaps (a value per cell of a grid world).
 
 use std::path::Path;
 
@@ -105,6 +105,84 @@ pub fn line_plot(
             .position(SeriesLabelPosition::LowerRight)
             .draw()
             .map_err(|e| error(&e))?;
+    }
+    root.present().map_err(|e| error(&e))
+}
+
+/// One cell of a grid heatmap: the value that sets its colour and the lines written in it.
+pub struct Cell {
+    pub value: f64,
+    pub lines: Vec<String>,
+}
+
+/// The colour of `t ∈ [0, 1]` on a white → blue ramp.
+fn ramp(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let mix = |from: f64, to: f64| (from + (to - from) * t).round() as u8;
+    RGBColor(mix(247.0, 8.0), mix(251.0, 69.0), mix(255.0, 148.0))
+}
+
+/// Draws an `nrow × ncol` grid of `cells` (row by row) into the SVG file `path`: one square
+/// per cell coloured by its value (lowest white, highest dark blue), with its lines of text.
+pub fn grid_heatmap(
+    path: &Path,
+    title: &str,
+    nrow: usize,
+    ncol: usize,
+    cells: &[Cell],
+) -> Result<(), String> {
+    if cells.len() != nrow * ncol {
+        return Err(format!(
+            "cannot draw {}: {} cells for a {nrow}×{ncol} grid; expected {}",
+            path.display(),
+            cells.len(),
+            nrow * ncol
+        ));
+    }
+    let error = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
+    let side = 80_i32;
+    let (margin, top) = (10_i32, 40_i32);
+    let size = (
+        (2 * margin + side * ncol as i32) as u32,
+        (top + margin + side * nrow as i32) as u32,
+    );
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| error(&e))?;
+    let centre = plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Center,
+        plotters::style::text_anchor::VPos::Center,
+    );
+    root.draw(&Text::new(
+        title.to_string(),
+        (size.0 as i32 / 2, top / 2),
+        ("sans-serif", 18).into_font().color(&BLACK).pos(centre),
+    ))
+    .map_err(|e| error(&e))?;
+    let (low, high) = range(cells.iter().map(|c| c.value));
+    for (index, cell) in cells.iter().enumerate() {
+        let (row, col) = ((index / ncol) as i32, (index % ncol) as i32);
+        let (x, y) = (margin + col * side, top + row * side);
+        let t = (cell.value - low) / (high - low);
+        root.draw(&Rectangle::new(
+            [(x, y), (x + side - 1, y + side - 1)],
+            ramp(t).filled(),
+        ))
+        .map_err(|e| error(&e))?;
+        let ink = if t > 0.55 { WHITE } else { BLACK };
+        let spacing = 18;
+        let first = y + side / 2 - spacing * (cell.lines.len() as i32 - 1) / 2;
+        for (k, line) in cell.lines.iter().enumerate() {
+            root.draw(&Text::new(
+                line.clone(),
+                (x + side / 2, first + spacing * k as i32),
+                ("sans-serif", 15).into_font().color(&ink).pos(centre),
+            ))
+            .map_err(|e| error(&e))?;
+        }
     }
     root.present().map_err(|e| error(&e))
 }

@@ -218,6 +218,7 @@ pub fn dagger(
     let mut dataset = Dataset::default();
     let mut rounds = Vec::with_capacity(config.rounds);
     let mut seed = config.seed.wrapping_mul(1_000_003);
+    // ANCHOR: dagger_rounds
     for round in 1..=config.rounds {
         let mut returns = Vec::with_capacity(config.episodes_per_round);
         for _ in 0..config.episodes_per_round {
@@ -249,6 +250,7 @@ pub fn dagger(
         on_round(&report);
         rounds.push(report);
     }
+    // ANCHOR_END: dagger_rounds
     Ok(DaggerResult {
         policy,
         dataset,

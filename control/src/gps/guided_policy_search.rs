@@ -51,6 +51,7 @@ use ndarray::{Array1, Array2, Axis, concatenate};
 /// let phi = policy_constraint_terms(&Var::constant(u), &Var::constant(pi), &Var::constant(lambda), 4.0);
 /// assert_eq!(phi.item(), 3.0 + 2.0); // λ(u − π) + ρ/2 (u − π)²
 /// ```
+// ANCHOR: policy_constraint_terms
 pub fn policy_constraint_terms<T: Float>(
     u: &Var<T>,
     pi: &Var<T>,
@@ -60,6 +61,7 @@ pub fn policy_constraint_terms<T: Float>(
     let r = u - pi;
     (lambda * &r + r.powi(2) * (rho * T::from_f64(0.5))).sum(&[0], false)
 }
+// ANCHOR_END: policy_constraint_terms
 
 /// `λ ← λ + ρ (u − π)`: the multiplier step, every argument `N × m` (one row per time step).
 ///
@@ -68,6 +70,7 @@ pub fn policy_constraint_terms<T: Float>(
 /// use wengert_control::gps::multiplier_update;
 /// assert_eq!(multiplier_update(&array![[1.0]], &array![[0.5]], &array![[0.0]], 2.0), array![[2.0]]);
 /// ```
+// ANCHOR: multiplier_update
 pub fn multiplier_update(
     lambda: &Array2<f64>,
     u: &Array2<f64>,
@@ -76,6 +79,7 @@ pub fn multiplier_update(
 ) -> Array2<f64> {
     lambda + &((u - pi) * rho)
 }
+// ANCHOR_END: multiplier_update
 
 /// Settings of [`guided_policy_search`], with the symbols of the module doc.
 ///
@@ -230,6 +234,7 @@ pub fn guided_policy_search(
     let mut policy = ModelPolicy::new(problem.n, &config.hidden, lower, upper, config.seed);
     let mut rho = config.rho;
     let mut iterations = Vec::with_capacity(config.iterations);
+    // ANCHOR: gps_iteration
     for k in 1..=config.iterations {
         // policy step: regression of π_θ(x) onto u + λ/ρ, i.e. argmin Σ φ_ρ(u, π_θ(x); λ)
         let states: Vec<_> = x
@@ -291,6 +296,7 @@ pub fn guided_policy_search(
         iterations.push(report);
         rho = (rho * config.rho_growth).min(config.rho_max);
     }
+    // ANCHOR_END: gps_iteration
     Ok(GpsResult {
         x,
         u,

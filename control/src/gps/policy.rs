@@ -25,10 +25,12 @@ use rand::seq::SliceRandom;
 /// let u = Var::constant(array![[0.0, 0.0]]);
 /// assert_eq!(imitation_loss(&pi, &u).item(), 0.25);
 /// ```
+// ANCHOR: imitation_loss
 pub fn imitation_loss<T: Float>(pi: &Var<T>, u: &Var<T>) -> Var<T> {
     let batch = T::from_f64(pi.shape()[1] as f64);
     (pi - u).powi(2).sum_all() * (T::from_f64(0.5) / batch)
 }
+// ANCHOR_END: imitation_loss
 
 /// Settings of [`fit_policy`].
 ///
