@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use wengert::rl::algorithms::ALGORITHMS;
 
 /// The environments the command line offers: short name, Gymnasium id, one line about it.
-pub const ENVIRONMENTS: [(&str, &str, &str); 5] = [
+pub const ENVIRONMENTS: [(&str, &str, &str); 6] = [
     (
         "cartpole",
         "CartPole-v1",
@@ -42,6 +42,11 @@ pub const ENVIRONMENTS: [(&str, &str, &str); 5] = [
         "mountaincar-continuous",
         "MountainCarContinuous-v0",
         "the same with a continuous force",
+    ),
+    (
+        "pointnav",
+        "PointNavigation-v0",
+        "push a point mass around a 2D box to a goal (continuous force)",
     ),
 ];
 
