@@ -51,6 +51,7 @@ pub mod q_network;
 pub mod rollout;
 pub mod shared_actor_critic;
 pub mod snapshot;
+pub mod squashed_gaussian;
 pub mod tabular;
 pub mod train;
 pub mod vtrace;

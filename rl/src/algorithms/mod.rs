@@ -14,6 +14,8 @@ pub mod a2c;
 
 pub mod ddpg;
 
+pub mod diayn;
+
 pub mod dqn;
 
 pub mod ppo;
@@ -138,6 +140,14 @@ pub const ALGORITHMS: &[Algorithm] = &[
         continuous: true,
         presets: include_str!("../../presets/sac.toml"),
         driver: &Entry::<sac::Sac>(PhantomData),
+    },
+    Algorithm {
+        name: "diayn",
+        about: "DIAYN: skills without a reward, SAC on log q(z|s) − log p(z), state discriminator",
+        discrete: false,
+        continuous: true,
+        presets: include_str!("../../presets/diayn.toml"),
+        driver: &Entry::<diayn::Diayn>(PhantomData),
     },
 ];
 
