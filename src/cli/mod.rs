@@ -6,6 +6,7 @@ pub mod eval;
 pub mod plot;
 pub mod render;
 pub mod report;
+pub mod rewards;
 pub mod runs;
 pub mod train;
 pub mod training_state;
