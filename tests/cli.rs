@@ -681,6 +681,7 @@ fn list_names_every_algorithm_environment_and_demo() {
         "Pendulum-v1",
         "Acrobot-v1",
         "MountainCarContinuous-v0",
+        "PointNavigation-v0",
         "lqr",
         "mpc-pendulum",
         "ddp-acrobot",

@@ -101,8 +101,13 @@ fn the_pseudo_reward_of_a_hand_made_discriminator_is_log_q_minus_log_p() {
 fn the_soft_critic_and_actor_losses_on_skill_conditioned_states_pass_gradcheck() {
     let mut rng = StdRng::seed_from_u64(13);
     let mut actor_store = ParamStore::<f64>::new();
-    let actor =
-        SquashedGaussianActor::new(&mut actor_store.root().sub("actor"), 2 + K, 2, &[6], &mut rng);
+    let actor = SquashedGaussianActor::new(
+        &mut actor_store.root().sub("actor"),
+        2 + K,
+        2,
+        &[6],
+        &mut rng,
+    );
     let mut critic_store = ParamStore::<f64>::new();
     let critics = TwinQ::new(&mut critic_store.root(), 2 + K, 2, &[6], &mut rng);
     let mut discriminator_store = ParamStore::<f64>::new();

@@ -3,9 +3,7 @@
 //! bonus of the same size that is not a potential difference changes the optimal policy; and
 //! the wrapper's rewards telescope along real episodes, with `Φ(terminal) = 0`.
 
-use wengert_rl::env::{
-    Action, Env, FrozenLake, Shaping, make, shape_model, shape_model_with,
-};
+use wengert_rl::env::{Action, Env, FrozenLake, Shaping, make, shape_model, shape_model_with};
 use wengert_rl::tabular::{action_values, evaluate_policy, value_iteration};
 
 const GAMMA: f64 = 0.99;
@@ -56,7 +54,11 @@ fn with_phi_equal_to_v_star_every_shaped_optimal_value_is_zero() {
     let lake = lake();
     let v_star = value_iteration(lake.model(), GAMMA, 1e-13).values;
     let shaped = value_iteration(&shape_model(lake.model(), &v_star, GAMMA), GAMMA, 1e-13);
-    assert!(shaped.values.iter().all(|v| v.abs() < 1e-9), "{:?}", shaped.values);
+    assert!(
+        shaped.values.iter().all(|v| v.abs() < 1e-9),
+        "{:?}",
+        shaped.values
+    );
 }
 
 #[test]
@@ -165,8 +167,17 @@ fn a_shaped_environment_resumes_bit_for_bit_and_bad_shapings_are_named() {
             assert_eq!(env.reset(None), copy.reset(None));
         }
     }
-    let error = make("CartPole-v1+shaping=value:1@0.99").err().unwrap().to_string();
-    assert!(error.contains("FrozenLake") && error.contains("CartPole-v1"), "{error}");
+    let error = make("CartPole-v1+shaping=value:1@0.99")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("FrozenLake") && error.contains("CartPole-v1"),
+        "{error}"
+    );
     let error = Shaping::parse("speed", GAMMA).unwrap_err().to_string();
-    assert!(error.contains("height") && error.contains("`speed`"), "{error}");
+    assert!(
+        error.contains("height") && error.contains("`speed`"),
+        "{error}"
+    );
 }

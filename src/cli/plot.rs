@@ -99,9 +99,9 @@ pub fn line_plot(
             .draw_series(LineSeries::new(points(&s.x, &s.y), color.stroke_width(2)))
             .map_err(|e| error(&e))?;
         if !s.label.is_empty() {
-            drawn
-                .label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            drawn.label(s.label.clone()).legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         }
     }
     if series.len() > 1 || !series.iter().all(|s| s.label.is_empty()) {

@@ -119,7 +119,12 @@ fn train_diayn(row: &DiaynRow, budget: usize, seed: u64) -> Result<DiaynSeed, St
     })
 }
 
-type Rollouts = (f64, Vec<(f64, f64)>, Vec<f64>, Vec<(usize, Vec<(f64, f64)>)>);
+type Rollouts = (
+    f64,
+    Vec<(f64, f64)>,
+    Vec<f64>,
+    Vec<(usize, Vec<(f64, f64)>)>,
+);
 
 /// Each skill's 3 fresh deterministic episodes: the discriminator's accuracy on their states,
 /// each skill's mean final `(x, y)` (or `(x, v)`), mean true return, and the trajectories.
@@ -127,8 +132,8 @@ fn rollouts(agent: &SkillAgent, row: &DiaynRow) -> Result<Rollouts, String> {
     let (mut correct, mut visited) = (0, 0);
     let (mut finals, mut returns, mut trajectories) = (Vec::new(), Vec::new(), Vec::new());
     for z in 0..row.skills {
-        let mut env = make(&format!("{}+skills={}:{z}", row.env, row.skills))
-            .map_err(|e| e.to_string())?;
+        let mut env =
+            make(&format!("{}+skills={}:{z}", row.env, row.skills)).map_err(|e| e.to_string())?;
         let (mut final_sum, mut return_sum) = ((0.0, 0.0), 0.0);
         for episode in 0..3 {
             let mut observation = env.reset(Some(10_000 + episode));
@@ -144,16 +149,15 @@ fn rollouts(agent: &SkillAgent, row: &DiaynRow) -> Result<Rollouts, String> {
                     .step(Action::Continuous(action.row(0).as_slice().expect("a row")))
                     .map_err(|e| e.to_string())?;
                 return_sum += step.reward / 3.0;
-                let state = Array2::from_shape_vec(
-                    (1, state_dim),
-                    step.observation[..state_dim].to_vec(),
-                )
-                .expect("one row");
+                let state =
+                    Array2::from_shape_vec((1, state_dim), step.observation[..state_dim].to_vec())
+                        .expect("one row");
                 correct += usize::from(agent.discriminate(&state)[0] == z);
                 visited += 1;
                 path.push(point(&step.observation));
+                let done = step.done();
                 observation = step.observation;
-                if step.done() {
+                if done {
                     break;
                 }
             }
@@ -178,11 +182,7 @@ fn point(observation: &[f32]) -> (f64, f64) {
 }
 
 /// Runs `job` for every seed on `threads` threads, results in the seeds' order.
-fn over_seeds<R: Send>(
-    seeds: &[u64],
-    threads: usize,
-    job: impl Fn(u64) -> R + Sync,
-) -> Vec<R> {
+fn over_seeds<R: Send>(seeds: &[u64], threads: usize, job: impl Fn(u64) -> R + Sync) -> Vec<R> {
     let next = Mutex::new(0);
     let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -208,7 +208,8 @@ fn over_seeds<R: Send>(
 
 /// `wengert report diayn`.
 pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
-    fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let mut command = format!("wengert report diayn {}", seeds_flags(&args.seeds));
     if let Some(cap) = args.max_steps {
         command.push_str(&format!(" --max-steps {cap}"));
@@ -302,11 +303,19 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
             })
             .collect();
         if let Some(mut curve) = band(&curves) {
-            curve.label = format!("E[log q(z|s)] (chance −log {} = {:.2})", row.skills, -(row.skills as f64).ln());
+            curve.label = format!(
+                "E[log q(z|s)] (chance −log {} = {:.2})",
+                row.skills,
+                -(row.skills as f64).ln()
+            );
             let path = args.out.join(format!("diayn-log-q-{name}.svg"));
             plot::line_plot(
                 &path,
-                &format!("DIAYN on {}: median over {} seeds, min–max band", row.env, results.len()),
+                &format!(
+                    "DIAYN on {}: median over {} seeds, min–max band",
+                    row.env,
+                    results.len()
+                ),
                 "environment steps",
                 "E[log q(z|s)] on replayed batches",
                 &[curve],
@@ -319,7 +328,11 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
                 .iter()
                 .enumerate()
                 .map(|(i, (z, path))| {
-                    let label = if i % 3 == 0 { format!("skill {z}") } else { String::new() };
+                    let label = if i % 3 == 0 {
+                        format!("skill {z}")
+                    } else {
+                        String::new()
+                    };
                     let mut series = Series::line(
                         &label,
                         path.iter().map(|p| p.0).collect(),
@@ -337,7 +350,10 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
             let path = args.out.join(format!("diayn-skills-{name}.svg"));
             plot::line_plot(
                 &path,
-                &format!("DIAYN skills on {} (seed {}, 3 episodes each)", row.env, args.seeds[0]),
+                &format!(
+                    "DIAYN skills on {} (seed {}, 3 episodes each)",
+                    row.env, args.seeds[0]
+                ),
                 x_label,
                 y_label,
                 &lines,
@@ -362,7 +378,8 @@ fn list(values: &[f64], decimals: usize) -> String {
 /// most `cap`), on `env_id` (plain or shaped).
 fn episodes_to_success(env_id: &str, seed: u64, cap: usize) -> Result<Option<usize>, String> {
     let lake = FrozenLake::eight_by_eight(true);
-    let success = |policy: &[usize]| evaluate_policy_finite_horizon(lake.model(), policy, 1.0, 200)[0];
+    let success =
+        |policy: &[usize]| evaluate_policy_finite_horizon(lake.model(), policy, 1.0, 200)[0];
     let target = 0.9 * success(&value_iteration(lake.model(), 0.99, 1e-12).policy);
     for episodes in (250..=cap).step_by(250) {
         let mut env = make(env_id).map_err(|e| e.to_string())?;
@@ -387,7 +404,8 @@ fn episodes_to_success(env_id: &str, seed: u64, cap: usize) -> Result<Option<usi
 
 /// `wengert report shaping`.
 pub fn run_shaping(args: &RewardsArgs) -> Result<(), String> {
-    fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let cap = args.max_steps.unwrap_or(30_000);
     let mut command = format!("wengert report shaping {}", seeds_flags(&args.seeds));
     if args.max_steps.is_some() {

@@ -400,7 +400,8 @@ impl Learner for Networks {
         // φ
         let tape = Tape::new();
         let phi = self.discriminator_store.bind(&tape);
-        let (l_phi, accuracy) = discriminator_loss(&self.discriminator, &phi, &next_states, &skills);
+        let (l_phi, accuracy) =
+            discriminator_loss(&self.discriminator, &phi, &next_states, &skills);
         check_finite(&l_phi, "DIAYN discriminator loss", iteration, &tape)?;
         self.discriminator_optimizer
             .step(&self.discriminator_store, &phi.gradients(&l_phi));

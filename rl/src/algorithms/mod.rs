@@ -218,8 +218,10 @@ pub fn resolve(
             env.action_space()
         )));
     }
-    let (shaping, settings): (Vec<_>, Vec<_>) =
-        settings.iter().cloned().partition(|(key, _)| key == SHAPING);
+    let (shaping, settings): (Vec<_>, Vec<_>) = settings
+        .iter()
+        .cloned()
+        .partition(|(key, _)| key == SHAPING);
     let resolved = algorithm
         .driver
         .resolve(algorithm.presets, env_id, seed, &settings)?;
@@ -261,11 +263,14 @@ pub fn shaped_env(env_id: &str, config: &str) -> Result<(String, String), TrainE
         return Ok((env_id.to_string(), config.to_string()));
     };
     let text = shaping.as_str().unwrap_or_default().to_string();
-    let gamma = table.get("gamma").and_then(|g| g.as_float()).ok_or_else(|| {
-        TrainError::Config(
-            "`shaping` needs the algorithm's discount `gamma` (F = γ Φ(s') − Φ(s))".into(),
-        )
-    })?;
+    let gamma = table
+        .get("gamma")
+        .and_then(|g| g.as_float())
+        .ok_or_else(|| {
+            TrainError::Config(
+                "`shaping` needs the algorithm's discount `gamma` (F = γ Φ(s') − Φ(s))".into(),
+            )
+        })?;
     let shaping = Shaping::parse(&text, gamma)?;
     shaping.potential(env_id).map(drop)?;
     Ok((

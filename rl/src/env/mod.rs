@@ -60,7 +60,9 @@ pub use mountain_car::MountainCar;
 pub use mountain_car_continuous::MountainCarContinuous;
 pub use pendulum::Pendulum;
 pub use point_navigation::PointNavigation;
-pub use shaping::{POTENTIALS, Potential, PotentialShaping, Shaping, shape_model, shape_model_with};
+pub use shaping::{
+    POTENTIALS, Potential, PotentialShaping, Shaping, shape_model, shape_model_with,
+};
 pub use skills::SkillConditioned;
 pub use spaces::{BoxSpace, Space};
 pub use tabular_model::{TabularModel, Transition};

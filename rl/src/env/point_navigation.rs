@@ -266,7 +266,10 @@ mod tests {
         let observation = env.reset(Some(3));
         assert!(observation[..2].iter().all(|p| p.abs() <= 0.1));
         assert_eq!(&observation[2..], &[0.0, 0.0]);
-        let error = env.step(Action::Continuous(&[0.0])).unwrap_err().to_string();
+        let error = env
+            .step(Action::Continuous(&[0.0]))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("[0.0]"), "{error}");
     }
 }

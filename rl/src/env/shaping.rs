@@ -238,7 +238,11 @@ impl Shaping {
         let scale = self.scale;
         let potential: Potential = match (self.name.as_str(), env_id) {
             ("height", "MountainCar-v0" | "MountainCarContinuous-v0") => {
-                let goal = if env_id == "MountainCar-v0" { 0.5 } else { 0.45 };
+                let goal = if env_id == "MountainCar-v0" {
+                    0.5
+                } else {
+                    0.45
+                };
                 let height = |x: f64| 0.45 * (3.0 * x).sin() + 0.55;
                 Box::new(move |o: &[f32]| scale * (height(f64::from(o[0])) - height(goal)))
             }
@@ -248,8 +252,7 @@ impl Shaping {
                     _ => FrozenLake::eight_by_eight(true),
                 };
                 let gamma = self.gamma.min(1.0 - 1e-9);
-                let values =
-                    crate::tabular::value_iteration(lake.model(), gamma, 1e-12).values;
+                let values = crate::tabular::value_iteration(lake.model(), gamma, 1e-12).values;
                 Box::new(move |o: &[f32]| scale * values[o[0] as usize])
             }
             ("distance", "PointNavigation-v0") => Box::new(move |o: &[f32]| {
