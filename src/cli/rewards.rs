@@ -221,9 +221,15 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
          argmax on the states of 3 fresh deterministic episodes per skill (chance 1/K).\n",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    if let Some(cap) = args.max_steps {
+        let _ = writeln!(
+            text,
+            "**Smoke run: budgets capped at {cap} steps, so the targets do not apply.**\n"
+        );
+    }
     let _ = writeln!(
         text,
-        "| env | K | budget | target | accuracy (median, min–max) | passed | spread / best return | final E[log q(z|s)] (log K) | wall time per seed (s) | by seed |"
+        "| env | K | budget | target | accuracy (median, min–max) | passed | spread / best return | final E[log q(z|s)] (chance −log K) | wall time per seed (s) | by seed |"
     );
     text.push_str("|---|---:|---:|---|---|---|---|---|---:|---|\n");
     for row in &DIAYN_ROWS {

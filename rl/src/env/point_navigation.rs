@@ -254,8 +254,10 @@ mod tests {
                 (a, b) => panic!("{a:?} vs {b:?}"),
             }
         }
-        let mut short = EnvState::default();
-        short.reals = vec![0.0; 3];
+        let short = EnvState {
+            reals: vec![0.0; 3],
+            ..EnvState::default()
+        };
         assert!(copy.load_state(&short).is_err());
     }
 
