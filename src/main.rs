@@ -7,6 +7,7 @@
 //! wengert train ppo cartpole --checkpoint-every 20000
 //! wengert train --resume runs/ppo-cartpole-v1-1
 //! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
+//! wengert report scaling [--algo impala] [--env cartpole] [--actors 1,2] [--steps 200000]
 //! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5 [--seed-start 101] | --seeds 101,102,103]
 //! wengert report diayn [--seeds 5] [--max-steps 20000]
 //! wengert report shaping [--seeds 5]
@@ -164,6 +165,31 @@ enum ReportCommand {
         #[command(flatten)]
         common: RewardsFlags,
     },
+    /// Train an algorithm with 1, 2, … actors one after the other and tabulate environment
+    /// steps per second and the speed-up (IMPALA's asynchronous actors).
+    Scaling {
+        /// The algorithm (one with a `num_actors` setting).
+        #[arg(long, default_value = "impala")]
+        algo: String,
+        /// The environment.
+        #[arg(long, default_value = "cartpole")]
+        env: String,
+        /// The counts of actors, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2")]
+        actors: Vec<usize>,
+        /// Environment steps per run.
+        #[arg(long, default_value_t = 200_000)]
+        steps: usize,
+        /// More settings for every run, `key=value`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        /// The training seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where the table goes.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -313,6 +339,37 @@ fn main() -> ExitCode {
         } => common
             .args()
             .and_then(|args| cli::rewards::run_shaping(&args))
+            .map(|()| Outcome::Finished),
+        Command::Report {
+            report:
+                ReportCommand::Scaling {
+                    algo,
+                    env,
+                    actors,
+                    steps,
+                    settings,
+                    seed,
+                    out,
+                },
+        } => settings
+            .iter()
+            .map(|s| {
+                s.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .ok_or_else(|| format!("--set `{s}`: expected key=value"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|settings| {
+                cli::scaling::run_scaling(&cli::scaling::ScalingArgs {
+                    algo,
+                    env,
+                    actors,
+                    steps,
+                    settings,
+                    seed,
+                    out,
+                })
+            })
             .map(|()| Outcome::Finished),
         Command::Control { demo, out } => {
             cli::control_demos::run(&demo, out).map(|()| Outcome::Finished)

@@ -67,6 +67,16 @@ fn tiny(algorithm: &str) -> (Vec<&'static str>, usize) {
             ],
             64,
         ),
+        "impala" => (
+            vec![
+                "num_actors=2",
+                "num_envs=2",
+                "unroll_length=8",
+                "batch_size=2",
+                "hidden=8,8",
+            ],
+            64,
+        ),
         "dqn" => (
             vec![
                 "buffer_size=256",

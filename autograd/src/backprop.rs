@@ -33,6 +33,7 @@ pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
     let shape_a = a.shape();
     match op {
         Op::Leaf => vec![],
+        // ANCHOR: arithmetic_rules
         Op::Add => vec![
             needs[0].then(|| g.sum_to(shape_a)),
             needs[1].then(|| g.sum_to(x[1].shape())),
@@ -55,6 +56,7 @@ pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
                 needs[1].then(|| g.mul(y).div(b).neg().sum_to(b.shape())),
             ]
         }
+        // ANCHOR_END: arithmetic_rules
         Op::Pow => {
             // PyTorch's conventions at the edges: ∂y/∂a = 0 where b = 0 (even at a = 0, where
             // b aᵇ⁻¹ is 0 · ∞), and ∂y/∂b = y ln a is taken as 0 where a = 0 and b ≥ 0.
@@ -124,6 +126,7 @@ pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
         })))],
         Op::Sin => vec![Some(g.mul(&a.cos()))],
         Op::Cos => vec![Some(g.mul(&a.sin()).neg())],
+        // ANCHOR: tanh_rule
         Op::Tanh => vec![Some(X::apply(Op::TanhGrad, &[g, y]))],
         Op::Sigmoid => vec![Some(X::apply(Op::SigmoidGrad, &[g, y]))],
         Op::TanhGrad => {
@@ -133,6 +136,7 @@ pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
                 needs[1].then(|| g.mul(outer).mul(y).mul_scalar(T::from_f64(-2.0))),
             ]
         }
+        // ANCHOR_END: tanh_rule
         Op::SigmoidGrad => {
             let (outer, y) = (&x[0], &x[1]);
             vec![
@@ -212,6 +216,7 @@ pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
             let softmax = a.sub(&y.reshape(&kept)).exp();
             vec![Some(g.reshape(&kept).mul(&softmax))]
         }
+        // ANCHOR: matmul_rule
         Op::MatMul => {
             // Ā = ḡ Bᵀ and B̄ = Aᵀ ḡ; for an operand that is a transposed view (the `Wᵀ` of
             // `x Wᵀ`) the transpose of the product is computed instead, `B̄ = (ḡᵀ A)ᵀ`, so the
@@ -230,6 +235,7 @@ pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
                 }),
             ]
         }
+        // ANCHOR_END: matmul_rule
         Op::Reshape(_) => vec![Some(g.reshape(shape_a))],
         Op::Permute(axes) => {
             let mut inverse = vec![0; axes.len()];

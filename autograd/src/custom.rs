@@ -1,14 +1,13 @@
 //! # Writing your own gradient
 //!
 //! A [`Function`] is a differentiable function whose forward pass and vector-Jacobian product
-//! you write yourself: `y = f(x₁, …, xₙ)` with any number of inputs and outputs, and
+//! you write yourself: $y = f(x_1, \dots, x_n)$ with any number of inputs and outputs, and
 //!
-//! ```text
-//! x̄_i = Σ_j (∂y_j/∂x_i)ᵀ ȳ_j        (or whatever rule you choose to put there)
-//! ```
+//! $$ \bar x_i = \sum_j \Big(\frac{\partial y_j}{\partial x_i}\Big)^{\top} \bar y_j
+//!    \qquad \text{(or whatever rule you choose to put there)} $$
 //!
-//! given the inputs `x`, the outputs `y` and the cotangents `ȳ` (the gradients of the final
-//! output with respect to each `y_j`). Non-differentiable *side data* — an advantage, a mask, a
+//! given the inputs $x$, the outputs $y$ and the cotangents $\bar y$ (the gradients of the final
+//! output with respect to each $y_j$). Non-differentiable *side data* — an advantage, a mask, a
 //! target — is passed alongside the inputs and reaches both passes unchanged. The function is
 //! recorded on the tape as one node, and every part of the engine ([`grad`](crate::grad),
 //! [`vjp`](crate::vjp), [`gradcheck`](crate::gradcheck()), anomaly mode) sees it as it sees a

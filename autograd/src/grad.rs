@@ -1,9 +1,12 @@
 //! Reverse mode: walking the tape backwards from outputs to inputs.
 //!
-//! Given outputs `y_j` with cotangents `ȳ_j` (seeds), reverse mode computes, for every node `v`
-//! between them and the requested inputs, the adjoint `v̄ = Σ_{w uses v} (∂w/∂v)ᵀ w̄` — visiting
-//! nodes in reverse tape order, so each adjoint is complete before it is propagated. Only nodes
-//! that both depend on a requested input and lead to an output are visited.
+//! Given outputs $y_j$ with cotangents $\bar y_j$ (seeds), reverse mode computes, for every node
+//! $v$ between them and the requested inputs, the adjoint
+//!
+//! $$ \bar v = \sum_{w \text{ uses } v} \Big(\frac{\partial w}{\partial v}\Big)^{\top} \bar w , $$
+//!
+//! visiting nodes in reverse tape order, so each adjoint is complete before it is propagated.
+//! Only nodes that both depend on a requested input and lead to an output are visited.
 //!
 //! The recorded forward pass is not consumed: any number of backward passes may run over it.
 //! With `create_graph` ([`grad_graph`], [`vjp_graph`]) the backward pass is itself recorded,
@@ -146,6 +149,7 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
         }
     }
 
+    // ANCHOR: reverse_sweep
     for node in (first..=last).rev() {
         let Some(adjoint) = adjoints[position(node)].take() else {
             continue;
@@ -199,6 +203,7 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
             });
         }
     }
+    // ANCHOR_END: reverse_sweep
     results
 }
 

@@ -1,9 +1,12 @@
 //! Gradient checks against finite differences, as public library functions.
 //!
 //! The numeric derivative is the central difference
-//! `∂f_r/∂x_c ≈ (f_r(x + ε e_c) − f_r(x − ε e_c)) / 2ε`, whose error is `O(ε²)`; an analytic
-//! entry `a` passes against a numeric entry `n` when `|a − n| ≤ atol + rtol·|n|`. The defaults
-//! are PyTorch's: `ε = 1e-6`, `atol = 1e-5`, `rtol = 1e-3`.
+//!
+//! $$ \frac{\partial f_r}{\partial x_c} \approx \frac{f_r(x + \varepsilon e_c) - f_r(x - \varepsilon e_c)}{2 \varepsilon} , $$
+//!
+//! whose error is $O(\varepsilon^2)$; an analytic entry $a$ passes against a numeric entry $n$
+//! when $|a - n| \le \mathrm{atol} + \mathrm{rtol} \cdot |n|$. The defaults are PyTorch's:
+//! $\varepsilon = 10^{-6}$, $\mathrm{atol} = 10^{-5}$, $\mathrm{rtol} = 10^{-3}$.
 //!
 //! * [`gradcheck`] compares the whole Jacobian, one vector-Jacobian product per output element.
 //! * [`gradgradcheck`] runs `gradcheck` on the recorded vector-Jacobian product

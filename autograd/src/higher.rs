@@ -1,12 +1,13 @@
 //! Higher-order derivatives, all from recorded backward passes.
 //!
-//! * Hessian-vector product: with `g(x) = ∇f(x)` recorded, `H v = ∇_x ⟨g(x), v⟩` — one more
-//!   backward pass over the recorded gradient, never the Hessian itself.
-//! * Jacobian: one vector-Jacobian product `J_rᵀ = Jᵀ e_r` per output element, all over one
-//!   recorded forward pass.
+//! * Hessian-vector product: with $g(x) = \nabla f(x)$ recorded,
+//!   $H v = \nabla_x \langle g(x), v \rangle$ — one more backward pass over the recorded
+//!   gradient, never the Hessian itself.
+//! * Jacobian: one vector-Jacobian product $J_r^{\top} = J^{\top} e_r$ per output element, all
+//!   over one recorded forward pass.
 //! * Hessian: the Jacobian of the recorded gradient.
-//! * Jacobian-vector product by the double-vjp trick: `u ↦ Jᵀ u` is linear in a dummy
-//!   cotangent `u`, so `J t = ∇_u ⟨Jᵀ u, t⟩`.
+//! * Jacobian-vector product by the double-vjp trick: $u \mapsto J^{\top} u$ is linear in a
+//!   dummy cotangent $u$, so $J t = \nabla_u \langle J^{\top} u, t \rangle$.
 
 use ndarray::{Array2, ArrayD, IxDyn};
 
@@ -33,6 +34,7 @@ pub struct HessianVectorProduct<T> {
     inputs: Vec<Var<T>>,
 }
 
+// ANCHOR: hessian_vector_product
 impl<T: Float> HessianVectorProduct<T> {
     /// Records `∇f` with respect to `inputs` (`f` a single-element output).
     pub fn new(output: &Var<T>, inputs: &[&Var<T>]) -> Self {
@@ -54,6 +56,7 @@ impl<T: Float> HessianVectorProduct<T> {
         vjp(&gradients, v, &inputs)
     }
 }
+// ANCHOR_END: hessian_vector_product
 
 fn track<T: Float>(tape: &Tape<T>, inputs: &[SharedArray<T>]) -> Vec<Var<T>> {
     inputs.iter().map(|x| tape.var(x.clone())).collect()

@@ -1,9 +1,13 @@
 //! # wengert-autograd — a tape-based reverse-mode automatic differentiation engine
 //!
-//! A function `y = f(x)` is evaluated as a sequence of primitive ops `v_i = φ_i(v_{j<i})`; the
-//! [`Tape`] records that sequence (the *Wengert list*). Reverse mode then walks it backwards,
-//! accumulating adjoints `v̄_j += (∂φ_i/∂v_j)ᵀ v̄_i` from `ȳ = 1`, so one backward pass yields
-//! the gradient with respect to every input at a small multiple of the forward cost.
+//! A function $y = f(x)$ is evaluated as a sequence of primitive ops
+//! $v_i = \varphi_i(v_{j<i})$; the [`Tape`] records that sequence (the *Wengert list*). Reverse
+//! mode then walks it backwards from $\bar y = 1$, accumulating adjoints
+//!
+//! $$ \bar v_j \mathrel{+}= \Big(\frac{\partial \varphi_i}{\partial v_j}\Big)^{\top} \bar v_i , $$
+//!
+//! so one backward pass yields the gradient with respect to every input at a small multiple of
+//! the forward cost.
 //!
 //! ```
 //! use ndarray::array;

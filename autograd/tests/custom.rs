@@ -10,6 +10,7 @@ use wengert_autograd::{SharedArray, gradcheck, gradgradcheck, jvp};
 mod common;
 use common::uniform;
 
+// ANCHOR: polar
 /// `(r, θ) ↦ (r cos θ, r sin θ)`: two inputs, two outputs, the VJP written with `Var` ops:
 /// `r̄ = x̄ cos θ + ȳ sin θ`, `θ̄ = r (−x̄ sin θ + ȳ cos θ)`.
 fn polar() -> Function<f64> {
@@ -30,6 +31,7 @@ fn polar() -> Function<f64> {
         ]
     })
 }
+// ANCHOR_END: polar
 
 #[test]
 fn several_inputs_and_outputs_pass_gradcheck_and_gradgradcheck() {

@@ -1,15 +1,18 @@
 //! # Returns and advantages
 //!
-//! For a trajectory of rewards `r_t`, value estimates `V(s_t)`, and discount `γ`:
+//! For a trajectory of rewards $r_t$, value estimates $V(s_t)$, and discount $\gamma$:
 //!
-//! * **reward-to-go** `R̂_t = Σ_{k ≥ t} γ^{k−t} r_k`, summed to the episode's end;
-//! * the **TD residual** `δ_t = r_t + γ (1 − terminated_t) V(s_{t+1}) − V(s_t)`;
-//! * the **k-step advantage** `Â_t^{(k)} = Σ_{l<k} γ^l δ_{t+l} = −V(s_t) + r_t + … + γ^{k−1} r_{t+k−1} + γ^k V(s_{t+k})`,
-//!   from `Â^{(1)} = δ_t` (low variance, biased by `V`) to `Â^{(∞)} = R̂_t − V(s_t)` (unbiased, high variance);
+//! * **reward-to-go** $\hat R_t = \sum_{k \ge t} \gamma^{k-t} r_k$, summed to the episode's end;
+//! * the **TD residual** $\delta_t = r_t + \gamma (1 - \text{terminated}\_t) V(s_{t+1}) - V(s_t)$;
+//! * the **k-step advantage**
+//!   $\hat A_t^{(k)} = \sum_{l<k} \gamma^l \delta_{t+l} = -V(s_t) + r_t + \dots + \gamma^{k-1} r_{t+k-1} + \gamma^k V(s_{t+k})$,
+//!   from $\hat A^{(1)} = \delta_t$ (low variance, biased by $V$) to
+//!   $\hat A^{(\infty)} = \hat R_t - V(s_t)$ (unbiased, high variance);
 //! * **GAE(λ)** (Schulman et al., 2016), their exponentially weighted average
-//!   `Â_t = (1 − λ) Σ_k λ^{k−1} Â_t^{(k)} = Σ_l (γλ)^l δ_{t+l}`, computed backwards as
-//!   `Â_t = δ_t + γ λ (1 − done_t) Â_{t+1}`: `λ = 0` gives `Â^{(1)}`, `λ = 1` gives `Â^{(∞)}`.
-//!   The value targets are `R_t = Â_t + V(s_t)`.
+//!   $$ \hat A_t = (1 - \lambda) \sum_k \lambda^{k-1} \hat A_t^{(k)} = \sum_l (\gamma\lambda)^l \delta_{t+l} , $$
+//!   computed backwards as $\hat A_t = \delta_t + \gamma \lambda (1 - \text{done}\_t) \hat A_{t+1}$:
+//!   $\lambda = 0$ gives $\hat A^{(1)}$, $\lambda = 1$ gives $\hat A^{(\infty)}$. The value targets
+//!   are $R_t = \hat A_t + V(s_t)$.
 //!
 //! Episode ends are of two kinds. A **terminated** step reached a terminal state, whose value
 //! is 0: no bootstrap. A **truncated** step was cut by a time limit: the state `s_{t+1}` was not
@@ -52,6 +55,7 @@ impl Trajectory<'_> {
     }
 
     /// The TD residuals `δ_t = r_t + γ (1 − terminated_t) V(s_{t+1}) − V(s_t)`.
+    // ANCHOR: td_residuals
     pub fn td_residuals(&self, gamma: f64) -> Array2<f64> {
         self.check();
         let mut delta = Array2::zeros(self.rewards.dim());
@@ -66,6 +70,7 @@ impl Trajectory<'_> {
             });
         delta
     }
+    // ANCHOR_END: td_residuals
 }
 
 /// GAE(λ) advantages `Â_t = δ_t + γ λ (1 − done_t) Â_{t+1}` and value targets `Â_t + V(s_t)`.
@@ -82,6 +87,7 @@ impl Trajectory<'_> {
 /// assert_eq!(returns.column(0).to_vec(), vec![3.0, 2.0, 1.0]); // λ = 1: Monte Carlo returns
 /// assert_eq!(advantages[[0, 0]], 2.5);
 /// ```
+// ANCHOR: gae
 pub fn gae(trajectory: &Trajectory<'_>, gamma: f64, lambda: f64) -> (Array2<f64>, Array2<f64>) {
     let delta = trajectory.td_residuals(gamma);
     let (steps, envs) = delta.dim();
@@ -101,6 +107,7 @@ pub fn gae(trajectory: &Trajectory<'_>, gamma: f64, lambda: f64) -> (Array2<f64>
     let returns = &advantages + trajectory.values;
     (advantages, returns)
 }
+// ANCHOR_END: gae
 
 /// Discounted reward-to-go `R̂_t = r_t + γ (1 − done_t) R̂_{t+1}`, with `R̂` after the last step
 /// taken from `bootstrap` (`V(s_T)` for an unfinished episode; ignored where `done`).
@@ -115,6 +122,7 @@ pub fn gae(trajectory: &Trajectory<'_>, gamma: f64, lambda: f64) -> (Array2<f64>
 /// let r = reward_to_go(&rewards, &done, &array![10.0], 0.5);
 /// assert_eq!(r.column(0).to_vec(), vec![1.0 + 0.5 * 2.0, 2.0, 3.0 + 0.5 * 10.0]);
 /// ```
+// ANCHOR: reward_to_go
 pub fn reward_to_go(
     rewards: &Array2<f64>,
     done: &Array2<bool>,
@@ -141,6 +149,7 @@ pub fn reward_to_go(
     }
     out
 }
+// ANCHOR_END: reward_to_go
 
 #[cfg(test)]
 mod tests {

@@ -17,19 +17,21 @@
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
 //! - [`policy`]: actor-critic networks (categorical or diagonal-Gaussian heads);
-//!   [`shared_actor_critic`]: the shared-trunk variant; [`continuous`]: critics, deterministic
-//!   actors, exploration noise and the off-policy collector of DDPG, TD3 and SAC; [`q_network`]
-//!   and [`off_policy`]: DQN's networks, replay and exploration.
+//!   [`shared_actor_critic`]: the shared-trunk variant; [`continuous`]: the critics,
+//!   deterministic actors and parameters of DDPG, TD3 and SAC; [`q_network`]: DQN's networks.
 //! - [`rollout`]: the on-policy agents' rollout of `T` steps in `N` environments, with the
-//!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only.
+//!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only;
+//!   [`unroll`]: the fixed-length trajectories of IMPALA's actors, batched for its learner.
 //! - [`common`]: what every trainer shares — configurations as data (`rl/presets/*.toml`, one
 //!   validator of declared ranges), the [`common::trainer::Trainer`] trait and the one loop
-//!   around it (resume, metrics, snapshots), the on-policy environments and batch;
+//!   around it (resume, metrics, snapshots), the on-policy environments and batch, and the
+//!   off-policy loop (collect → replay → update, with exploration, written once for DQN, DDPG,
+//!   TD3 and SAC);
 //!   [`exec`]: parallel work below the algorithms (two independent gradients on two cores, bit
-//!   for bit the sequential result); [`train`]: metrics, errors, the [`train::Agent`] trait and
+//!   for bit the sequential result; IMPALA's actor threads and queue); [`train`]: metrics, errors, the [`train::Agent`] trait and
 //!   deterministic evaluation; [`snapshot`]: the training state.
 //! - [`algorithms`]: one file per algorithm — REINFORCE, A2C, PPO, TRPO/NPG, DQN (Double,
-//!   dueling, prioritised, n-step), DDPG, TD3, SAC — each in the same order (math header, config,
+//!   dueling, prioritised, n-step), DDPG, TD3, SAC, IMPALA — each in the same order (math header, config,
 //!   loss functions, update, loop), none importing another; and the registry that trains any of
 //!   them by name.
 //!
@@ -45,13 +47,12 @@ pub mod env;
 pub mod exec;
 pub mod irl;
 pub mod normalize;
-pub mod off_policy;
 pub mod policy;
 pub mod q_network;
 pub mod rollout;
 pub mod shared_actor_critic;
 pub mod snapshot;
-pub mod squashed_gaussian;
 pub mod tabular;
 pub mod train;
+pub mod unroll;
 pub mod vtrace;

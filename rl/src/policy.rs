@@ -241,6 +241,34 @@ impl ActorCritic {
     }
 }
 
+/// An actor-critic that gives `π(·|s)` and `V(s)` for a batch of observations: what an
+/// on-policy trainer samples from and what its agent acts with.
+pub trait PolicyNetwork: Send {
+    /// `π(·|s)` for a batch of observations `(B, obs_dim)`.
+    fn policy<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+    ) -> PolicyDistribution<T>;
+
+    /// `V(s)` for a batch of observations, shape `(B)`.
+    fn value<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> Var<T>;
+}
+
+impl PolicyNetwork for ActorCritic {
+    fn policy<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+    ) -> PolicyDistribution<T> {
+        ActorCritic::policy(self, params, observations)
+    }
+
+    fn value<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> Var<T> {
+        ActorCritic::value(self, params, observations)
+    }
+}
+
 /// The rows `indices` of `a`, in that order: `a.select(Axis(0), indices)`, which for a batch
 /// of short rows (256 four-element observations) took 8–11 µs against 0.6–1 µs here; ndarray
 /// appends the rows one at a time.

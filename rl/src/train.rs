@@ -9,7 +9,7 @@ use nn::ParamStore;
 
 use crate::env::{EnvError, make};
 use crate::normalize::RunningMeanStd;
-use crate::policy::{Actions, ActorCritic, observations_var};
+use crate::policy::{Actions, ActorCritic, PolicyNetwork, observations_var};
 use crate::snapshot::StateError;
 
 /// What one training iteration reports.
@@ -109,19 +109,19 @@ pub trait Agent: Send {
 }
 
 /// A trained actor-critic agent with what it needs to act: the policy of REINFORCE, A2C, PPO
-/// and TRPO.
-pub struct PolicyAgent {
+/// and TRPO (`N` is A2C's own network where it shares a trunk).
+pub struct PolicyAgent<N: PolicyNetwork = ActorCritic> {
     /// The Gymnasium id it was trained on.
     pub env_id: String,
     /// Its parameters.
     pub store: ParamStore<f32>,
     /// Its networks.
-    pub network: ActorCritic,
+    pub network: N,
     /// Observation normalisation statistics, if used.
     pub observation_stats: Option<RunningMeanStd>,
 }
 
-impl Agent for PolicyAgent {
+impl<N: PolicyNetwork> Agent for PolicyAgent<N> {
     fn env_id(&self) -> &str {
         &self.env_id
     }
@@ -143,6 +143,7 @@ impl Agent for PolicyAgent {
         &self.store
     }
 
+    /// The observation statistics, when observations are normalised: acting needs them.
     fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
         observation_stats_state(&self.observation_stats)
     }

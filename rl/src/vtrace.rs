@@ -16,8 +16,9 @@
 //! ```
 //!
 //! computed backwards by `v_s − V(s_s) = δ_s V + γ c_s (v_{s+1} − V(s_{s+1}))`. The policy
-//! gradient uses the advantage `A_s = ρ_s (r_s + γ v_{s+1} − V(s_s))`, and the value function
-//! regresses on `v_s`. On-policy (`π = μ`) with `ρ̄ = c̄ = 1`, `v_s` is the λ-return and
+//! gradient uses the advantage `A_s = ρ^pg_s (r_s + γ v_{s+1} − V(s_s))` with its own clip,
+//! `ρ^pg_s = min(ρ̄_pg, π/μ)` (DeepMind's `clip_pg_rho_threshold`; `ρ̄_pg = ρ̄` in the paper), and
+//! the value function regresses on `v_s`. On-policy (`π = μ`) with `ρ̄ = c̄ = 1`, `v_s` is the λ-return and
 //! `v_s − V(s_s)` is GAE(λ) (see [`crate::advantage`]).
 //!
 //! Episode boundaries follow the rest of the crate: at a **terminated** step `V(s_{t+1}) = 0`;
@@ -27,10 +28,10 @@
 //! ## Pseudocode
 //! ```text
 //! for t = T−1 … 0:
-//!     ρ_t = min(ρ̄, exp(log_rho_t)),   c_t = λ min(c̄, exp(log_rho_t))
+//!     ρ_t = min(ρ̄, exp(log_rho_t)),   c_t = λ min(c̄, exp(log_rho_t)),   ρ^pg_t = min(ρ̄_pg, exp(log_rho_t))
 //!     δ_t = ρ_t (r_t + γ (1 − terminated_t) V(s_{t+1}) − V(s_t))
 //!     v_t − V(s_t) = δ_t + γ c_t (1 − done_t) (v_{t+1} − V(s_{t+1}))
-//!     A_t = ρ_t (r_t + γ (1 − terminated_t) v'_{t+1} − V(s_t)),
+//!     A_t = ρ^pg_t (r_t + γ (1 − terminated_t) v'_{t+1} − V(s_t)),
 //!           v'_{t+1} = v_{t+1} inside an episode, V(s_{t+1}) at its end or the rollout's
 //! ```
 
@@ -49,6 +50,8 @@ pub struct VTraceConfig {
     pub c_bar: f64,
     /// `λ`: scales the trace weights, as in TD(λ) / GAE(λ). Default 1.
     pub lambda: f64,
+    /// `ρ̄_pg`: clips the weight of the policy-gradient advantage. Default 1.
+    pub pg_rho_bar: f64,
 }
 
 impl Default for VTraceConfig {
@@ -58,6 +61,7 @@ impl Default for VTraceConfig {
             rho_bar: 1.0,
             c_bar: 1.0,
             lambda: 1.0,
+            pg_rho_bar: 1.0,
         }
     }
 }
@@ -109,6 +113,7 @@ pub fn vtrace(
         rho_bar,
         c_bar,
         lambda,
+        pg_rho_bar,
     } = *config;
     let mut vs = Array2::zeros((steps, envs));
     let mut advantages = Array2::zeros((steps, envs));
@@ -126,7 +131,8 @@ pub fn vtrace(
             vs[[t, i]] = values[[t, i]] + correction;
             // v'_{t+1}: the V-trace target inside the episode, V(s_{t+1}) at a boundary.
             let v_next = next_values[[t, i]] + carry;
-            advantages[[t, i]] = rho * (rewards[[t, i]] + bootstrap * v_next - values[[t, i]]);
+            let rho_pg = ratio.min(pg_rho_bar);
+            advantages[[t, i]] = rho_pg * (rewards[[t, i]] + bootstrap * v_next - values[[t, i]]);
             next_correction = correction;
         }
     }
@@ -205,6 +211,7 @@ mod tests {
             rho_bar,
             c_bar,
             lambda,
+            ..
         } = *config;
         Array2::from_shape_fn((steps, envs), |(s, i)| {
             let mut total = rollout.values[[s, i]];
@@ -243,6 +250,7 @@ mod tests {
                     rho_bar,
                     c_bar,
                     lambda,
+                    pg_rho_bar: rho_bar,
                 };
                 let (vs, _) = vtrace(&rollout.trajectory(), &rollout.log_rhos, &config);
                 let expected = vtrace_by_definition(&rollout, &config);
@@ -278,10 +286,11 @@ mod tests {
             rho_bar: 1.5,
             c_bar: 1.0,
             lambda: 1.0,
+            pg_rho_bar: 0.7,
         };
         let (vs, advantages) = vtrace(&rollout.trajectory(), &rollout.log_rhos, &config);
         for ((t, i), &advantage) in advantages.indexed_iter() {
-            let rho = rollout.log_rhos[[t, i]].exp().min(config.rho_bar);
+            let rho = rollout.log_rhos[[t, i]].exp().min(config.pg_rho_bar);
             let inside = t + 1 < 30 && !rollout.done[[t, i]];
             let v_next = if inside {
                 vs[[t + 1, i]]

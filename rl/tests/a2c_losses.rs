@@ -12,7 +12,7 @@ use wengert_rl::algorithms::a2c::{A2cConfig, A2cNetwork, loss};
 use wengert_rl::algorithms::preset;
 use wengert_rl::common::on_policy::Batch;
 use wengert_rl::env::{BoxSpace, Space};
-use wengert_rl::policy::{ActorCritic, NetworkConfig, observations_var};
+use wengert_rl::policy::{ActorCritic, NetworkConfig, PolicyNetwork, observations_var};
 use wengert_rl::shared_actor_critic::SharedActorCritic;
 
 const N: usize = 6;

@@ -3,13 +3,14 @@
 //! their values against the equations.
 
 use autograd::prelude::*;
-use autograd::{SharedArray, gradcheck};
-use ndarray::{Array1, Array2};
-use nn::{ParamId, ParamStore};
+
+use nn::ParamStore;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wengert_rl::algorithms::ddpg::{actor_loss, critic_loss, critic_target};
-use wengert_rl::continuous::{DeterministicActor, QNetwork, Transitions};
+use wengert_rl::continuous::{DeterministicActor, Network, QNetwork, Transitions};
+
+mod support;
 
 struct Fixture {
     actor: DeterministicActor,
@@ -32,16 +33,7 @@ fn fixture() -> Fixture {
     );
     let mut critic_store = ParamStore::<f64>::new();
     let critic = QNetwork::new(&mut critic_store.root().sub("q"), 3, 2, &[6, 5], &mut rng);
-    let rows = |n: usize, f: &dyn Fn(usize, usize) -> f64| {
-        Var::constant(Array2::from_shape_fn((4, n), |(i, j)| f(i, j)))
-    };
-    let batch = Transitions {
-        observations: rows(3, &|i, j| ((i * 3 + j) as f64 * 0.7).sin() * 1.5),
-        actions: rows(2, &|i, j| ((i * 2 + j) as f64 * 1.3).cos() * 0.9),
-        rewards: Var::constant(Array1::from_vec(vec![1.0, -0.5, 0.2, -2.0])),
-        next_observations: rows(3, &|i, j| ((i * 3 + j) as f64 * 0.4).cos()),
-        bootstrap: Var::constant(Array1::from_vec(vec![0.99, 0.0, 0.99, 0.99])),
-    };
+    let batch = support::transitions();
     Fixture {
         actor,
         actor_store,
@@ -49,12 +41,6 @@ fn fixture() -> Fixture {
         critic_store,
         batch,
     }
-}
-
-fn trainable(store: &ParamStore<f64>) -> (Vec<ParamId>, Vec<SharedArray<f64>>) {
-    let ids: Vec<ParamId> = store.trainable().collect();
-    let values = ids.iter().map(|&id| store.value(id)).collect();
-    (ids, values)
 }
 
 #[test]
@@ -67,38 +53,24 @@ fn the_critic_loss_gradient_equals_central_differences() {
         &f.critic_store.constants(),
         &f.batch,
     );
-    let (ids, phi) = trainable(&f.critic_store);
-    let result = gradcheck(
-        |phi| {
-            let params = f
-                .critic_store
-                .bind_with(ids.iter().copied().zip(phi.iter().cloned()));
-            critic_loss(&f.critic, &params, &f.batch, &y).0
-        },
-        &phi,
-    );
+    let result = support::gradcheck_in(&f.critic_store, |params| {
+        critic_loss(&f.critic, params, &f.batch, &y).0
+    });
     assert!(result.is_ok(), "{}", result.unwrap_err());
 }
 
 #[test]
 fn the_actor_loss_gradient_equals_central_differences() {
     let f = fixture();
-    let (ids, theta) = trainable(&f.actor_store);
-    let result = gradcheck(
-        |theta| {
-            let params = f
-                .actor_store
-                .bind_with(ids.iter().copied().zip(theta.iter().cloned()));
-            actor_loss(
-                &f.actor,
-                &params,
-                &f.critic,
-                &f.critic_store.constants(),
-                &f.batch,
-            )
-        },
-        &theta,
-    );
+    let result = support::gradcheck_in(&f.actor_store, |params| {
+        actor_loss(
+            &f.actor,
+            params,
+            &f.critic,
+            &f.critic_store.constants(),
+            &f.batch,
+        )
+    });
     assert!(result.is_ok(), "{}", result.unwrap_err());
 }
 

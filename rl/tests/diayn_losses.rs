@@ -13,8 +13,8 @@ use wengert_rl::algorithms::diayn::{
     Discriminator, actor_loss, critic_loss, critic_target, discriminator_loss, pseudo_reward,
     split_skills,
 };
-use wengert_rl::continuous::{Transitions, TwinQ, standard_normal_array};
-use wengert_rl::squashed_gaussian::SquashedGaussianActor;
+use wengert_rl::common::off_policy::standard_normal_array;
+use wengert_rl::continuous::{Network, SquashedGaussianActor, Transitions, TwinQ};
 
 const K: usize = 3;
 const ALPHA: f64 = 0.1;

@@ -97,8 +97,12 @@ fn check(algo: &str, env: &str, settings: &[(&str, &str)], k: usize) {
         "{algo}: the iterations after the restore"
     );
     assert_eq!(rest.run.history.len(), total - k);
-    // The final parameters, and everything else a trainer holds (optimiser, generators,
-    // environments, buffers, normalisers).
+    assert_same_end(algo, &whole, &rest);
+}
+
+/// The final parameters, and everything else a trainer holds (optimiser, generators,
+/// environments, buffers, normalisers), bit for bit.
+fn assert_same_end(algo: &str, whole: &Outcome, rest: &Outcome) {
     let (a, b) = (whole.run.agent.store(), rest.run.agent.store());
     for id in a.ids() {
         let other = b.id(a.name(id)).expect("same parameters");
@@ -188,6 +192,22 @@ fn trpo_and_npg_resume_bit_for_bit() {
     check("npg", "Pendulum-v1", &settings, 2);
 }
 
+#[test]
+fn impala_resumes_bit_for_bit_in_the_deterministic_mode() {
+    // three actors and batches of two: the schedule's position is mid-round at the snapshot
+    let settings = [
+        ("total_timesteps", "320"),
+        ("deterministic", "true"),
+        ("num_actors", "3"),
+        ("num_envs", "2"),
+        ("unroll_length", "16"),
+        ("batch_size", "2"),
+        ("hidden", "16,16"),
+    ];
+    check("impala", "CartPole-v1", &settings, 2);
+    check("impala", "Pendulum-v1", &settings, 3);
+}
+
 const OFF_POLICY: [(&str, &str); 6] = [
     ("total_timesteps", "700"),
     ("learning_starts", "150"),
@@ -229,6 +249,49 @@ fn sac_resumes_bit_for_bit_with_a_tuned_temperature() {
     let mut settings = OFF_POLICY.to_vec();
     settings.push(("autotune", "true"));
     check("sac", "Pendulum-v1", &settings, 3);
+}
+
+/// A run extended with a larger budget (`wengert train --resume RUN --set total_timesteps=N`)
+/// is the run started with that budget: the replay, sized `min(buffer_size, total_timesteps)`,
+/// grows on resume and keeps its transitions in order (with their priorities).
+#[test]
+fn an_extended_budget_grows_the_replay_as_a_run_started_with_it() {
+    let settings = |total: &'static str| {
+        vec![
+            ("total_timesteps", total),
+            ("learning_starts", "100"),
+            ("batch_size", "32"),
+            ("log_interval", "100"),
+            ("hidden", "16,16"),
+        ]
+    };
+    // DQN with no schedule that depends on the budget (ε, β and the learning rate constant)
+    let dqn = [
+        ("prioritized", "true"),
+        ("prioritized_beta_0", "1.0"),
+        ("exploration_initial_eps", "0.1"),
+        ("exploration_final_eps", "0.1"),
+        ("anneal_lr", "false"),
+        ("target_update_interval", "50"),
+    ];
+    for (algo, env, extra) in [
+        ("sac", "Pendulum-v1", &[][..]),
+        ("dqn", "CartPole-v1", &dqn),
+    ] {
+        let (mut short, mut long) = (settings("400"), settings("800"));
+        short.extend(extra);
+        long.extend(extra);
+        let whole = run(algo, env, &long, None, None);
+        let first = run(algo, env, &short, None, None);
+        assert_eq!(first.metrics, whole.metrics[..4], "{algo}: the short run");
+        let rest = run(algo, env, &long, Some(&first.last_state), None);
+        assert_eq!(
+            rest.metrics,
+            whole.metrics[4..],
+            "{algo}: the iterations after the budget grew"
+        );
+        assert_same_end(algo, &whole, &rest);
+    }
 }
 
 #[test]

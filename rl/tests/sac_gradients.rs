@@ -7,8 +7,9 @@ use ndarray::Array2;
 use nn::{ParamId, ParamStore};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use wengert_rl::algorithms::sac::{SquashedGaussianActor, Temperature, actor_loss};
-use wengert_rl::continuous::{Transitions, TwinQ, standard_normal_array};
+use wengert_rl::algorithms::sac::{Temperature, actor_loss};
+use wengert_rl::common::off_policy::standard_normal_array;
+use wengert_rl::continuous::{Network, SquashedGaussianActor, Transitions, TwinQ};
 
 struct Fixture {
     actor: SquashedGaussianActor,

@@ -3,16 +3,17 @@
 //! loss `mean_B(α ln π_θ(ã|s) − min_i Q_φi(s, ã))` and the temperature loss
 //! `−mean_B(ln α (ln π + H̄))` against central differences, and the soft target's value.
 
+use autograd::gradcheck;
 use autograd::prelude::*;
-use autograd::{SharedArray, gradcheck};
-use ndarray::{Array1, Array2, ArrayD};
-use nn::{ParamId, ParamStore};
+use ndarray::ArrayD;
+use nn::ParamStore;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use wengert_rl::algorithms::sac::{
-    SquashedGaussianActor, actor_loss, critic_loss, critic_target, temperature_loss,
-};
-use wengert_rl::continuous::{Transitions, TwinQ, standard_normal_array};
+use wengert_rl::algorithms::sac::{actor_loss, critic_loss, critic_target, temperature_loss};
+use wengert_rl::common::off_policy::standard_normal_array;
+use wengert_rl::continuous::{Network, SquashedGaussianActor, Transitions, TwinQ};
+
+mod support;
 
 struct Fixture {
     actor: SquashedGaussianActor,
@@ -37,16 +38,7 @@ fn fixture() -> Fixture {
     );
     let mut critic_store = ParamStore::<f64>::new();
     let critics = TwinQ::new(&mut critic_store.root(), 3, 2, &[6, 5], &mut rng);
-    let rows = |n: usize, f: &dyn Fn(usize, usize) -> f64| {
-        Var::constant(Array2::from_shape_fn((4, n), |(i, j)| f(i, j)))
-    };
-    let batch = Transitions {
-        observations: rows(3, &|i, j| ((i * 3 + j) as f64 * 0.7).sin() * 1.5),
-        actions: rows(2, &|i, j| ((i * 2 + j) as f64 * 1.3).cos() * 0.9),
-        rewards: Var::constant(Array1::from_vec(vec![1.0, -0.5, 0.2, -2.0])),
-        next_observations: rows(3, &|i, j| ((i * 3 + j) as f64 * 0.4).cos()),
-        bootstrap: Var::constant(Array1::from_vec(vec![0.99, 0.0, 0.99, 0.99])),
-    };
+    let batch = support::transitions();
     Fixture {
         actor,
         actor_store,
@@ -56,12 +48,6 @@ fn fixture() -> Fixture {
         epsilon: standard_normal_array(4, 2, &mut rng),
         epsilon_next: standard_normal_array(4, 2, &mut rng),
     }
-}
-
-fn trainable(store: &ParamStore<f64>) -> (Vec<ParamId>, Vec<SharedArray<f64>>) {
-    let ids: Vec<ParamId> = store.trainable().collect();
-    let values = ids.iter().map(|&id| store.value(id)).collect();
-    (ids, values)
 }
 
 const ALPHA: f64 = 0.3;
@@ -82,42 +68,28 @@ fn target(f: &Fixture) -> Var<f64> {
 fn the_critic_loss_gradient_equals_central_differences() {
     let f = fixture();
     let y = target(&f);
-    let (ids, phi) = trainable(&f.critic_store);
-    let result = gradcheck(
-        |phi| {
-            let params = f
-                .critic_store
-                .bind_with(ids.iter().copied().zip(phi.iter().cloned()));
-            critic_loss(&f.critics, &params, &f.batch, &y).0
-        },
-        &phi,
-    );
+    let result = support::gradcheck_in(&f.critic_store, |params| {
+        critic_loss(&f.critics, params, &f.batch, &y).0
+    });
     assert!(result.is_ok(), "{}", result.unwrap_err());
 }
 
 #[test]
 fn the_actor_loss_gradient_equals_central_differences() {
     let f = fixture();
-    let (ids, theta) = trainable(&f.actor_store);
-    let result = gradcheck(
-        |theta| {
-            let params = f
-                .actor_store
-                .bind_with(ids.iter().copied().zip(theta.iter().cloned()));
-            let critic_params = f.critic_store.constants();
-            actor_loss(
-                &f.actor,
-                &params,
-                &f.critics,
-                &critic_params,
-                &f.batch,
-                &f.epsilon,
-                ALPHA,
-            )
-            .0
-        },
-        &theta,
-    );
+    let result = support::gradcheck_in(&f.actor_store, |params| {
+        let critic_params = f.critic_store.constants();
+        actor_loss(
+            &f.actor,
+            params,
+            &f.critics,
+            &critic_params,
+            &f.batch,
+            &f.epsilon,
+            ALPHA,
+        )
+        .0
+    });
     assert!(result.is_ok(), "{}", result.unwrap_err());
 }
 

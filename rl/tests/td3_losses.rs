@@ -4,13 +4,16 @@
 //! differences, and their values against the equations.
 
 use autograd::prelude::*;
-use autograd::{SharedArray, gradcheck};
-use ndarray::{Array1, Array2, ArrayD};
-use nn::{ParamId, ParamStore};
+
+use ndarray::{Array2, ArrayD};
+use nn::ParamStore;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wengert_rl::algorithms::td3::{actor_loss, critic_loss, critic_target};
-use wengert_rl::continuous::{DeterministicActor, Transitions, TwinQ, standard_normal_array};
+use wengert_rl::common::off_policy::standard_normal_array;
+use wengert_rl::continuous::{DeterministicActor, Network, Transitions, TwinQ};
+
+mod support;
 
 struct Fixture {
     actor: DeterministicActor,
@@ -34,16 +37,7 @@ fn fixture() -> Fixture {
     );
     let mut critic_store = ParamStore::<f64>::new();
     let critics = TwinQ::new(&mut critic_store.root(), 3, 2, &[6, 5], &mut rng);
-    let rows = |n: usize, f: &dyn Fn(usize, usize) -> f64| {
-        Var::constant(Array2::from_shape_fn((4, n), |(i, j)| f(i, j)))
-    };
-    let batch = Transitions {
-        observations: rows(3, &|i, j| ((i * 3 + j) as f64 * 0.7).sin() * 1.5),
-        actions: rows(2, &|i, j| ((i * 2 + j) as f64 * 1.3).cos() * 0.9),
-        rewards: Var::constant(Array1::from_vec(vec![1.0, -0.5, 0.2, -2.0])),
-        next_observations: rows(3, &|i, j| ((i * 3 + j) as f64 * 0.4).cos()),
-        bootstrap: Var::constant(Array1::from_vec(vec![0.99, 0.0, 0.99, 0.99])),
-    };
+    let batch = support::transitions();
     // σ̃ = 0.4, so that some of the noise passes the clip c = 0.5
     let epsilon = standard_normal_array::<f64>(4, 2, &mut rng).mapv(|e| 0.4 * e);
     Fixture {
@@ -54,12 +48,6 @@ fn fixture() -> Fixture {
         batch,
         epsilon,
     }
-}
-
-fn trainable(store: &ParamStore<f64>) -> (Vec<ParamId>, Vec<SharedArray<f64>>) {
-    let ids: Vec<ParamId> = store.trainable().collect();
-    let values = ids.iter().map(|&id| store.value(id)).collect();
-    (ids, values)
 }
 
 fn target(f: &Fixture) -> Var<f64> {
@@ -78,39 +66,29 @@ fn target(f: &Fixture) -> Var<f64> {
 fn the_critic_loss_gradient_equals_central_differences() {
     let f = fixture();
     let y = target(&f);
-    let (ids, phi) = trainable(&f.critic_store);
-    assert!(ids.len() == 12, "both critics' weights and biases");
-    let result = gradcheck(
-        |phi| {
-            let params = f
-                .critic_store
-                .bind_with(ids.iter().copied().zip(phi.iter().cloned()));
-            critic_loss(&f.critics, &params, &f.batch, &y).0
-        },
-        &phi,
+    assert_eq!(
+        f.critic_store.trainable().count(),
+        12,
+        "both critics' weights and biases"
     );
+    let result = support::gradcheck_in(&f.critic_store, |params| {
+        critic_loss(&f.critics, params, &f.batch, &y).0
+    });
     assert!(result.is_ok(), "{}", result.unwrap_err());
 }
 
 #[test]
 fn the_actor_loss_gradient_equals_central_differences() {
     let f = fixture();
-    let (ids, theta) = trainable(&f.actor_store);
-    let result = gradcheck(
-        |theta| {
-            let params = f
-                .actor_store
-                .bind_with(ids.iter().copied().zip(theta.iter().cloned()));
-            actor_loss(
-                &f.actor,
-                &params,
-                &f.critics,
-                &f.critic_store.constants(),
-                &f.batch,
-            )
-        },
-        &theta,
-    );
+    let result = support::gradcheck_in(&f.actor_store, |params| {
+        actor_loss(
+            &f.actor,
+            params,
+            &f.critics,
+            &f.critic_store.constants(),
+            &f.batch,
+        )
+    });
     assert!(result.is_ok(), "{}", result.unwrap_err());
 }
 

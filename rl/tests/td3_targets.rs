@@ -4,7 +4,7 @@ use autograd::prelude::*;
 use ndarray::array;
 use nn::ParamStore;
 use rand::SeedableRng;
-use wengert_rl::continuous::{DeterministicActor, QNetwork, Transitions, TwinQ};
+use wengert_rl::continuous::{DeterministicActor, Network, QNetwork, Transitions, TwinQ};
 
 /// μ(s) = tanh(0.5 s); Q1(s, a) = s + 2a; Q2(s, a) = 0.5 s − a + 1.
 fn linear_networks() -> (DeterministicActor, ParamStore<f64>, TwinQ, ParamStore<f64>) {

@@ -8,6 +8,7 @@ pub mod render;
 pub mod report;
 pub mod rewards;
 pub mod runs;
+pub mod scaling;
 pub mod train;
 pub mod training_state;
 

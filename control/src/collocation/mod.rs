@@ -17,12 +17,10 @@
 //! With the continuous dynamics `ẋ = f(x, u)` ([`crate::systems::System::continuous`]) and
 //! `f_t = f(x_t, u_t)`, the transcriptions are
 //!
-//! ```text
-//! Euler            d_t = x_{t+1} − x_t − h f_t
-//! trapezoidal      d_t = x_{t+1} − x_t − h/2 (f_t + f_{t+1})
-//! Hermite–Simpson  d_t = x_{t+1} − x_t − h/6 (f_t + 4 f_c + f_{t+1}),   f_c = f(x_c, u_c),
-//!                  x_c = (x_t + x_{t+1})/2 + h/8 (f_t − f_{t+1}),   u_c = (u_t + u_{t+1})/2
-//! ```
+//! $$ \text{Euler:} \quad d_t = x_{t+1} - x_t - h f_t , $$
+//! $$ \text{trapezoidal:} \quad d_t = x_{t+1} - x_t - \tfrac{h}{2} (f_t + f_{t+1}) , $$
+//! $$ \text{Hermite–Simpson:} \quad d_t = x_{t+1} - x_t - \tfrac{h}{6} (f_t + 4 f_c + f_{t+1}) , \quad f_c = f(x_c, u_c) , $$
+//! $$ x_c = \tfrac12 (x_t + x_{t+1}) + \tfrac{h}{8} (f_t - f_{t+1}) , \quad u_c = \tfrac12 (u_t + u_{t+1}) . $$
 //!
 //! Euler is the shooting problem with the step `x + h f` written as constraints: the same
 //! finite-dimensional problem, hence the same optimum. Trapezoidal (second order) and
@@ -39,19 +37,17 @@
 //! of [`crate::constrained::Constraints`] (their terms `φ_ρ`, `ψ_ρ` as there), the augmented
 //! Lagrangian is a sum of interval terms
 //!
-//! ```text
-//! L_ρ(z; ν, λ, μ) = Σ_{t<N} L_t(x_t, u_t, x_{t+1}, u_{t+1}),
-//! L_t = cost_t + φ_ρ(d_t; ν_t) + φ_ρ(h(x_t, u_t); λ_t) + ψ_ρ(g(x_t, u_t); μ_t)
-//!       [+ ℓ_T(x_N) + φ_ρ(h_T(x_N); λ_T) + the knot terms at t = N, for t = N − 1]
-//! ```
+//! $$ L_\rho(z; \nu, \lambda, \mu) = \sum_{t<N} L_t(x_t, u_t, x_{t+1}, u_{t+1}) , $$
+//! $$ L_t = \text{cost}\_t + \varphi_\rho(d_t; \nu_t) + \varphi_\rho\big(h(x_t, u_t); \lambda_t\big) + \psi_\rho\big(g(x_t, u_t); \mu_t\big) $$
+//!
+//! (for $t = N - 1$ also $\ell_T(x_N) + \varphi_\rho(h_T(x_N); \lambda_T)$ and the knot terms at
+//! $t = N$),
 //!
 //! so its gradient and Hessian are sums of per-interval blocks over `2(n+m)` consecutive
 //! entries of `z`, each from autograd on one tape (as [`crate::ilqr::Problem::expand`] does).
 //! The Hessian is banded with half-width `b = 2(n+m) − 1`, and the Newton step
 //!
-//! ```text
-//! (∇²L_ρ + δ I) Δz = −∇L_ρ
-//! ```
+//! $$ (\nabla^2 L_\rho + \delta I) \Delta z = -\nabla L_\rho $$
 //!
 //! is solved by the banded Cholesky of [`crate::linalg::BandedCholesky`] in `O(N (n+m)³)`,
 //! never as a dense `(N(n+m))²` system. `δ` is Levenberg–Marquardt regularisation, raised
@@ -253,6 +249,7 @@ impl DirectCollocation {
     }
 
     /// The defect `d_t` of the module docs on a batch of intervals (columns).
+    // ANCHOR: collocation_defect
     pub fn defect(
         &self,
         x_t: &Var<f64>,
@@ -277,6 +274,7 @@ impl DirectCollocation {
             }
         }
     }
+    // ANCHOR_END: collocation_defect
 
     /// All defects along a trajectory (`x`: `(N+1) × n`, `u`: `K × m`), one interval per row.
     pub fn defects(&self, x: &Array2<f64>, u: &Array2<f64>) -> Array2<f64> {

@@ -339,6 +339,7 @@ impl Constraints {
     }
 }
 
+// ANCHOR: penalty_terms
 /// `λᵀ h + ρ/2 ‖h‖²` per column.
 pub(crate) fn equality_terms(h: &Var<f64>, lambda: ArrayView1<f64>, rho: f64) -> Var<f64> {
     let lambda = Var::constant(as_column(&lambda.to_owned()));
@@ -354,6 +355,7 @@ fn inequality_terms(g: &Var<f64>, mu: ArrayView1<f64>, rho: f64) -> Var<f64> {
     let shifted = (g * rho + &mu_column).relu();
     (shifted.powi(2).sum(&[0], false) - mu.dot(&mu)) * (0.5 / rho)
 }
+// ANCHOR_END: penalty_terms
 
 /// Constraint values along a trajectory: row `t` of `h` and `g` is knot `t`.
 #[derive(Debug, Clone, PartialEq)]
@@ -436,6 +438,7 @@ impl Multipliers {
         Multipliers::zeros(K, constraints.p, constraints.q, constraints.p_T)
     }
 
+    // ANCHOR: multiplier_ascent
     /// A projected gradient-ascent step on the dual function:
     /// `λ ← λ + α h`, `μ ← max(0, μ + α g)`, `λ_T ← λ_T + α h_T`.
     pub fn ascend(&mut self, values: &ConstraintValues, alpha: f64) {
@@ -444,6 +447,7 @@ impl Multipliers {
         self.mu.mapv_inplace(|mu| mu.max(0.0));
         self.lambda_T.scaled_add(alpha, &values.h_T);
     }
+    // ANCHOR_END: multiplier_ascent
 
     /// `max |λ|, max μ, max |λ_T|` together: the size of the multipliers, for the logs.
     pub fn max_abs(&self) -> f64 {

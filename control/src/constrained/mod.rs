@@ -5,10 +5,8 @@
 //!
 //! The problem of [`crate::ilqr`] with constraints added ([`Constraints`]):
 //!
-//! ```text
-//! minimise   J(u) = Σ_{t<N} ℓ(x_t, u_t) + ℓ_T(x_N)        subject to x_{t+1} = f(x_t, u_t), x_0 given,
-//!            h(x_t, u_t) = 0,   g(x_t, u_t) ≤ 0   (t < N),   h_T(x_N) = 0.
-//! ```
+//! $$ \min_u J(u) = \sum_{t<N} \ell(x_t, u_t) + \ell_T(x_N) \quad \text{subject to} \quad x_{t+1} = f(x_t, u_t) , \ x_0 \text{ given} , $$
+//! $$ h(x_t, u_t) = 0 , \quad g(x_t, u_t) \le 0 \quad (t < N) , \quad h_T(x_N) = 0 . $$
 //!
 //! Shooting keeps the dynamics by rolling them out, so only `u` is optimised and the
 //! constraints are the only thing left to handle. Both methods here move them into the cost
@@ -36,13 +34,12 @@
 //!
 //! ## Key equations
 //!
-//! With `φ_ρ(h; λ) = λᵀh + ρ/2 ‖h‖²` and `ψ_ρ(g; μ) = (‖max(0, μ + ρg)‖² − ‖μ‖²)/(2ρ)`
-//! ([`Constraints::knot_terms`]), the augmented Lagrangian is
+//! With $\varphi_\rho(h; \lambda) = \lambda^{\top} h + \tfrac{\rho}{2} \Vert h \Vert^2$ and
+//! $\psi_\rho(g; \mu) = \big(\Vert \max(0, \mu + \rho g) \Vert^2 - \Vert \mu \Vert^2\big) / (2\rho)$
+//! ([`Constraints::knot_terms`]), the augmented Lagrangian is, with $x$ rolled out from $u$,
 //!
-//! ```text
-//! L_ρ(u; λ, μ) = Σ_{t<N} [ℓ(x_t, u_t) + φ_ρ(h(x_t, u_t); λ_t) + ψ_ρ(g(x_t, u_t); μ_t)]
-//!              + ℓ_T(x_N) + φ_ρ(h_T(x_N); λ_T),          x rolled out from u,
-//! ```
+//! $$ L_\rho(u; \lambda, \mu) = \sum_{t<N} \Big[ \ell(x_t, u_t) + \varphi_\rho\big(h(x_t, u_t); \lambda_t\big) + \psi_\rho\big(g(x_t, u_t); \mu_t\big) \Big] +
+//!    \ell_T(x_N) + \varphi_\rho\big(h_T(x_N); \lambda_T\big) , $$
 //!
 //! and `L_0 = L`. After minimising it, the updates are
 //!

@@ -2,9 +2,10 @@
 //!
 //! ## Background
 //!
-//! For the [`Problem`] `min Σ_{t<N} ℓ(x_t, u_t) + ℓ_T(x_N)` subject to `x_{t+1} = f(x_t, u_t)`,
-//! both methods repeat: expand the problem to second order around the current trajectory
-//! `(x̄, ū)`, solve the resulting LQR problem in the deviations `δx, δu` with the same backward
+//! For the [`Problem`] $\min \sum_{t<N} \ell(x_t, u_t) + \ell_T(x_N)$ subject to
+//! $x_{t+1} = f(x_t, u_t)$, both methods repeat: expand the problem to second order around the
+//! current trajectory $(\bar x, \bar u)$, solve the resulting LQR problem in the deviations
+//! $\delta x, \delta u$ with the same backward
 //! recursion as [`crate::lqr::finite_horizon`], and roll the new policy out through the true
 //! dynamics. DDP (Mayne 1966; Jacobson & Mayne 1970) keeps the second-order terms of the
 //! dynamics; iLQR (Li & Todorov 2004; Tassa, Erez & Todorov 2012) drops them, which is
@@ -12,50 +13,54 @@
 //!
 //! ## Key equations
 //!
-//! **Backward pass.** With `z = [x; u]`, `F_t = [f_x f_u]`, `c_t = [ℓ_x; ℓ_u]`,
-//! `C_t = ℓ_zz` from autograd (see [`problem`]), and starting from the terminal value
-//! `V_N = ℓ_T,xx`, `v_N = ℓ_T,x`, the action-value expansion at `t = N−1 … 0` is
+//! **Backward pass.** With $z = [x; u]$, $F_t = [f_x\ f_u]$, $c_t = [\ell_x; \ell_u]$,
+//! $C_t = \ell_{zz}$ from autograd (see [`problem`]), and starting from the terminal value
+//! $V_N = \ell_{T,xx}$, $v_N = \ell_{T,x}$, the action-value expansion at $t = N-1 \dots 0$ is
 //!
-//! ```text
-//! Q_t = C_t + F_tᵀ V_{t+1} F_t  [ + Σ_i v_{t+1,i} ∇²_zz f_i   (DDP only) ]
-//! q_t = c_t + F_tᵀ v_{t+1}
-//! ```
+//! $$ Q_t = C_t + F_t^{\top} V_{t+1} F_t \Big[ + \sum_i v_{t+1,i} \nabla^2_{zz} f_i \quad \text{(DDP only)} \Big] ,
+//!    \qquad q_t = c_t + F_t^{\top} v_{t+1} $$
 //!
-//! — exactly [`crate::lqr::action_value`] with `f_t = 0` (the nominal trajectory satisfies the
-//! dynamics) and, for DDP, `C_t` augmented by the dynamics curvature. Then
+//! — exactly [`crate::lqr::action_value`] with $f_t = 0$ (the nominal trajectory satisfies the
+//! dynamics) and, for DDP, $C_t$ augmented by the dynamics curvature. Then, with the
+//! Levenberg–Marquardt regularisation $\tilde Q_{uu} = Q_{uu} + \mu I$ (Cholesky;
+//! [`crate::lqr::minimise_action_value`]),
 //!
-//! ```text
-//! Q̃_uu = Q_uu + μ I                                   (Levenberg–Marquardt regularisation)
-//! k_t = −Q̃_uu⁻¹ q_u,   K_t = −Q̃_uu⁻¹ Q_ux              (Cholesky; [`crate::lqr::minimise_action_value`])
-//! V_t = Q_xx + Q_xu K_t + K_tᵀ Q_ux + K_tᵀ Q_uu K_t    ([`crate::lqr::value_update`], with the
-//! v_t = q_x  + Q_xu k_t + K_tᵀ q_u  + K_tᵀ Q_uu k_t     unregularised Q, valid for any K, k)
-//! ```
+//! $$ k_t = -\tilde Q_{uu}^{-1} q_u , \qquad K_t = -\tilde Q_{uu}^{-1} Q_{ux} , $$
 //!
-//! With control limits, `k_t` instead minimises `½ δuᵀ Q̃_uu δu + q_uᵀ δu` over
-//! `u_min − ū_t ≤ δu ≤ u_max − ū_t` by projected Newton ([`box_qp`]), and `K_t` acts on the
-//! free coordinates only.
+//! and with the unregularised $Q$, valid for any $K$, $k$ ([`crate::lqr::value_update`]),
 //!
-//! **Expected improvement.** Along the step `δu_t = α k_t + K_t δx_t` the quadratic model
-//! predicts the change of cost
-//! `ΔJ(α) = α Σ_t k_tᵀ q_u,t + ½ α² Σ_t k_tᵀ Q_uu,t k_t`.
+//! $$ V_t = Q_{xx} + Q_{xu} K_t + K_t^{\top} Q_{ux} + K_t^{\top} Q_{uu} K_t , \qquad
+//!    v_t = q_x + Q_{xu} k_t + K_t^{\top} q_u + K_t^{\top} Q_{uu} k_t . $$
 //!
-//! **Forward pass and line search.** For `α = 1, β, β², …`:
+//! With control limits, $k_t$ instead minimises
+//! $\tfrac12 \delta u^{\top} \tilde Q_{uu} \delta u + q_u^{\top} \delta u$ over
+//! $u_{\min} - \bar u_t \le \delta u \le u_{\max} - \bar u_t$ by projected Newton ([`box_qp`]), and
+//! $K_t$ acts on the free coordinates only.
 //!
-//! ```text
-//! x̂_0 = x̄_0,   û_t = clamp(ū_t + α k_t + K_t (x̂_t − x̄_t)),   x̂_{t+1} = f(x̂_t, û_t)
-//! accept if  z = (J(ū) − J(û)) / (−ΔJ(α)) > z_min
-//! ```
+//! **Expected improvement.** Along the step $\delta u_t = \alpha k_t + K_t \delta x_t$ the
+//! quadratic model predicts the change of cost
 //!
-//! **Regularisation schedule** (Tassa et al. 2012, with factor `Δ₀ > 1`): when the backward pass
-//! meets a `Q̃_uu` that is not positive definite, or the line search fails,
-//! `Δ ← max(Δ₀, Δ Δ₀)`, `μ ← max(μ_min, μ Δ)`; after an accepted step
-//! `Δ ← min(1/Δ₀, Δ/Δ₀)`, `μ ← μ Δ` (or `0` once below `μ_min`). Past `μ_max` it gives up.
+//! $$ \Delta J(\alpha) = \alpha \sum_t k_t^{\top} q_{u,t} + \tfrac12 \alpha^2 \sum_t k_t^{\top} Q_{uu,t} k_t . $$
 //!
-//! **Convergence.** Stop when the expected improvement `−ΔJ(1)` falls below
-//! `tolerance · (1 + |J|)`, or when the (projected) gradient of `J` with respect to the
-//! controls vanishes: `max_t ‖∇_{u_t} J‖_∞ < gradient_tolerance`, with
-//! `∇_{u_t} J = ℓ_u + f_uᵀ λ_{t+1}` from the costates `λ_N = ℓ_T,x`,
-//! `λ_t = ℓ_x + f_xᵀ λ_{t+1}` (components pinned at an active bound are left out).
+//! **Forward pass and line search.** For $\alpha = 1, \beta, \beta^2, \dots$:
+//!
+//! $$ \hat x_0 = \bar x_0 , \quad \hat u_t = \operatorname{clamp}\big(\bar u_t + \alpha k_t + K_t (\hat x_t - \bar x_t)\big) ,
+//!    \quad \hat x_{t+1} = f(\hat x_t, \hat u_t) , $$
+//!
+//! accepted if $z = (J(\bar u) - J(\hat u)) / (-\Delta J(\alpha)) > z_{\min}$.
+//!
+//! **Regularisation schedule** (Tassa et al. 2012, with factor $\Delta_0 > 1$): when the
+//! backward pass meets a $\tilde Q_{uu}$ that is not positive definite, or the line search fails,
+//! $\Delta \leftarrow \max(\Delta_0, \Delta \Delta_0)$, $\mu \leftarrow \max(\mu_{\min}, \mu \Delta)$;
+//! after an accepted step $\Delta \leftarrow \min(1/\Delta_0, \Delta/\Delta_0)$,
+//! $\mu \leftarrow \mu \Delta$ (or 0 once below $\mu_{\min}$). Past $\mu_{\max}$ it gives up.
+//!
+//! **Convergence.** Stop when the expected improvement $-\Delta J(1)$ falls below
+//! $\text{tolerance} \cdot (1 + |J|)$, or when the (projected) gradient of $J$ with respect to
+//! the controls vanishes: $\max_t \Vert \nabla_{u_t} J \Vert_\infty < \text{gradient tolerance}$,
+//! with $\nabla_{u_t} J = \ell_u + f_u^{\top} \lambda_{t+1}$ from the costates
+//! $\lambda_N = \ell_{T,x}$, $\lambda_t = \ell_x + f_x^{\top} \lambda_{t+1}$ (components pinned
+//! at an active bound are left out).
 //!
 //! ## Pseudocode
 //!
@@ -461,6 +466,7 @@ impl Ilqr {
 
     /// The backward recursion of the module docs, with regularisation `μ`; `Err(t)` if
     /// `Q̃_uu` at step `t` is not positive definite.
+    // ANCHOR: ilqr_backward_pass
     #[allow(non_snake_case)]
     fn backward_pass(
         &self,
@@ -512,6 +518,7 @@ impl Ilqr {
         }
         Ok(BackwardPass { K, k, d1, d2 })
     }
+    // ANCHOR_END: ilqr_backward_pass
 }
 
 /// `k` from the box QP and `K` on its free coordinates: `K_f = −Q̃_uu,ff⁻¹ Q_ux,f`.
@@ -543,6 +550,7 @@ fn constrained_policy(
 }
 
 /// The forward pass of the module docs at step size `alpha`: new states, controls and cost.
+// ANCHOR: ilqr_forward_pass
 #[allow(non_snake_case)]
 fn forward_pass(
     problem: &Problem,
@@ -572,6 +580,7 @@ fn forward_pass(
     cost += problem.terminal_cost_at(&x_new.row(N).to_owned());
     (x_new, u_new, cost)
 }
+// ANCHOR_END: ilqr_forward_pass
 
 /// `max_t ‖∇_{u_t} J‖_∞` by the costate recursion, leaving out components held at a bound.
 pub(crate) fn projected_gradient_norm(

@@ -2,50 +2,43 @@
 //!
 //! ## Problem
 //!
-//! With `z_t = [x_t; u_t]` (state `x_t ∈ ℝⁿ`, control `u_t ∈ ℝᵐ`) and `x_1` given,
+//! With $z_t = [x_t; u_t]$ (state $x_t \in \mathbb R^n$, control $u_t \in \mathbb R^m$) and $x_1$
+//! given,
 //!
-//! ```text
-//! minimise   Σ_{t=1..T}  ½ z_tᵀ C_t z_t + z_tᵀ c_t
-//! subject to x_{t+1} = F_t z_t + f_t,          t = 1 … T−1.
-//! ```
+//! $$ \min_{u_1 \dots u_T} \sum_{t=1}^{T} \tfrac12 z_t^{\top} C_t z_t + z_t^{\top} c_t
+//!    \quad \text{subject to} \quad x_{t+1} = F_t z_t + f_t , \quad t = 1 \dots T-1 . $$
 //!
-//! Nothing is charged after step `T`, so the terminal value function is zero:
-//! `V_{T+1} = 0`, `v_{T+1} = 0` (and `F_T`, `f_T`, though accepted so that all inputs have `T`
+//! Nothing is charged after step $T$, so the terminal value function is zero:
+//! $V_{T+1} = 0$, $v_{T+1} = 0$ (and $F_T$, $f_T$, though accepted so that all inputs have $T$
 //! entries, do not affect the solution).
 //!
 //! ## Derivation: the Bellman equation with a quadratic value function
 //!
-//! Let `V_t(x)` be the optimal cost-to-go from `x_t = x`. Suppose
-//! `V_{t+1}(x) = ½ xᵀ V_{t+1} x + xᵀ v_{t+1} + const`. The Bellman equation is
+//! Let $V_t(x)$ be the optimal cost-to-go from $x_t = x$. Suppose
+//! $V_{t+1}(x) = \tfrac12 x^{\top} V_{t+1} x + x^{\top} v_{t+1} + \text{const}$. The Bellman
+//! equation is
 //!
-//! ```text
-//! V_t(x) = min_u  Q_t([x; u]),     Q_t(z) = ½ zᵀ C_t z + zᵀ c_t + V_{t+1}(F_t z + f_t).
-//! ```
+//! $$ V_t(x) = \min_u Q_t([x; u]), \qquad
+//!    Q_t(z) = \tfrac12 z^{\top} C_t z + z^{\top} c_t + V_{t+1}(F_t z + f_t) . $$
 //!
-//! Expanding `V_{t+1}(F_t z + f_t)` shows that the action-value function is quadratic too,
-//! `Q_t(z) = ½ zᵀ Q_t z + zᵀ q_t + const`, with
+//! Expanding $V_{t+1}(F_t z + f_t)$ shows that the action-value function is quadratic too,
+//! $Q_t(z) = \tfrac12 z^{\top} Q_t z + z^{\top} q_t + \text{const}$, with
 //!
-//! ```text
-//! Q_t = C_t + F_tᵀ V_{t+1} F_t
-//! q_t = c_t + F_tᵀ V_{t+1} f_t + F_tᵀ v_{t+1}.
-//! ```
+//! $$ Q_t = C_t + F_t^{\top} V_{t+1} F_t , \qquad
+//!    q_t = c_t + F_t^{\top} V_{t+1} f_t + F_t^{\top} v_{t+1} . $$
 //!
-//! Split them into blocks by `z = [x; u]`:
-//! `Q_t = [Q_xx Q_xu; Q_ux Q_uu]`, `q_t = [q_x; q_u]`. Setting the gradient with respect to
-//! `u` to zero, `Q_ux x + Q_uu u + q_u = 0`, gives the minimiser, affine in `x`
-//! (unique exactly when `Q_uu` is positive definite):
+//! Split them into blocks by $z = [x; u]$: $Q_t = [Q_{xx}\ Q_{xu};\ Q_{ux}\ Q_{uu}]$,
+//! $q_t = [q_x; q_u]$. Setting the gradient with respect to $u$ to zero,
+//! $Q_{ux} x + Q_{uu} u + q_u = 0$, gives the minimiser, affine in $x$ (unique exactly when
+//! $Q_{uu}$ is positive definite):
 //!
-//! ```text
-//! u_t = K_t x_t + k_t,     K_t = −Q_uu⁻¹ Q_ux,     k_t = −Q_uu⁻¹ q_u.
-//! ```
+//! $$ u_t = K_t x_t + k_t , \qquad K_t = -Q_{uu}^{-1} Q_{ux} , \qquad k_t = -Q_{uu}^{-1} q_u . $$
 //!
-//! Substituting `u = K x + k` back into `Q_t` gives `V_t(x)`, again quadratic, which closes the
+//! Substituting $u = K x + k$ back into $Q_t$ gives $V_t(x)$, again quadratic, which closes the
 //! induction:
 //!
-//! ```text
-//! V_t = Q_xx + Q_xu K_t + K_tᵀ Q_ux + K_tᵀ Q_uu K_t
-//! v_t = q_x  + Q_xu k_t + K_tᵀ q_u  + K_tᵀ Q_uu k_t.
-//! ```
+//! $$ V_t = Q_{xx} + Q_{xu} K_t + K_t^{\top} Q_{ux} + K_t^{\top} Q_{uu} K_t , \qquad
+//!    v_t = q_x + Q_{xu} k_t + K_t^{\top} q_u + K_t^{\top} Q_{uu} k_t . $$
 //!
 //! ## Algorithm
 //!
@@ -60,8 +53,8 @@
 //!     x_{t+1} = F_t [x_t; u_t] + f_t               (for t < T)
 //! ```
 //!
-//! Only the symmetric part of `C_t` enters the cost, so `C_t` is symmetrised before use.
-//! Cost: `O(T (n + m)³)` time.
+//! Only the symmetric part of $C_t$ enters the cost, so $C_t$ is symmetrised before use.
+//! Cost: $O(T (n + m)^3)$ time.
 #![allow(non_snake_case)]
 
 use super::{LqrError, check_matrix, check_vector, symmetric_part};
@@ -407,6 +400,7 @@ pub fn riccati_backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
 
 /// [`riccati_backward`] for a validated problem: at each `t = T … 1`, [`action_value`], then
 /// [`minimise_action_value`], then [`value_update`].
+// ANCHOR: lqr_backward
 fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
     let (n, T) = (problem.n(), problem.T());
     let mut K = Vec::with_capacity(T);
@@ -444,6 +438,7 @@ fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
     v.reverse();
     Ok(LqrPolicy { K, k, V, v })
 }
+// ANCHOR_END: lqr_backward
 
 /// One step of the backward recursion, part 1: the action-value function
 /// `Q_t = C_t + F_tᵀ V_{t+1} F_t`, `q_t = c_t + F_tᵀ V_{t+1} f_t + F_tᵀ v_{t+1}`.
@@ -464,6 +459,7 @@ fn backward(problem: &LqrProblem) -> Result<LqrPolicy, LqrError> {
 /// assert_eq!(Q, array![[3.0, 2.0], [2.0, 3.0]]);
 /// assert_eq!(q, array![1.0, 1.0]);
 /// ```
+// ANCHOR: action_value
 pub fn action_value(
     C: &Array2<f64>,
     c: &Array1<f64>,
@@ -477,6 +473,7 @@ pub fn action_value(
     let q = c + &FT_V_next.dot(f) + F.t().dot(v_next);
     (Q, q)
 }
+// ANCHOR_END: action_value
 
 /// One step of the backward recursion, part 2: the minimiser over `u` of
 /// `½ zᵀ Q z + zᵀ q` (with `z = [x; u]`, `x ∈ ℝⁿ`), `u = K x + k` with
@@ -489,6 +486,7 @@ pub fn action_value(
 /// let (K, k) = minimise_action_value(&array![[3.0, 2.0], [2.0, 4.0]], &array![1.0, 2.0], 1).unwrap();
 /// assert_eq!((K[[0, 0]], k[0]), (-0.5, -0.5));
 /// ```
+// ANCHOR: minimise_action_value
 pub fn minimise_action_value(
     Q: &Array2<f64>,
     q: &Array1<f64>,
@@ -504,6 +502,7 @@ pub fn minimise_action_value(
     let k = -Q_uu_cholesky.solve_vector(q_u)?;
     Ok((K, k))
 }
+// ANCHOR_END: minimise_action_value
 
 /// One step of the backward recursion, part 3: substituting `u = K x + k` into
 /// `½ zᵀ Q z + zᵀ q` gives the value function
@@ -521,6 +520,7 @@ pub fn minimise_action_value(
 /// let (V, v) = value_update(&Q, &array![1.0, 2.0], &array![[-0.5]], &array![-0.5]);
 /// assert_eq!((V[[0, 0]], v[0]), (2.0, 0.0)); // 3 − 2·2·½ + 4·¼ = 2;  1 − 1 − 1 + 1 = 0
 /// ```
+// ANCHOR: value_update
 pub fn value_update(
     Q: &Array2<f64>,
     q: &Array1<f64>,
@@ -535,6 +535,7 @@ pub fn value_update(
     let v = &q_x + &Q_xu.dot(k) + K.t().dot(&q_u) + K.t().dot(&Q_uu.dot(k));
     (symmetric_part(&V), v)
 }
+// ANCHOR_END: value_update
 
 /// The forward pass: `u_t = K_t x_t + k_t`, `x_{t+1} = F_t [x_t; u_t] + f_t`, from `x_1`.
 /// Returns the states (`T × n`) and controls (`T × m`), one time step per row.
@@ -583,6 +584,7 @@ pub fn rollout(
 }
 
 /// [`rollout`] for a validated problem and policy.
+// ANCHOR: lqr_forward
 fn forward(problem: &LqrProblem, policy: &LqrPolicy) -> (Array2<f64>, Array2<f64>) {
     let (n, m, T) = (problem.n(), problem.m(), problem.T());
     let mut x = Array2::zeros((T, n));
@@ -599,6 +601,7 @@ fn forward(problem: &LqrProblem, policy: &LqrPolicy) -> (Array2<f64>, Array2<f64
     }
     (x, u)
 }
+// ANCHOR_END: lqr_forward
 
 #[cfg(test)]
 mod tests {

@@ -2,33 +2,28 @@
 //!
 //! ## Problem
 //!
-//! Time-invariant dynamics `x_{t+1} = A x_t + B u_t` and cost
-//! `Σ_{t≥0} x_tᵀ Q x_t + u_tᵀ R u_t + 2 x_tᵀ N u_t` (the cross term `N` is optional, zero by
-//! default), minimised over feedback laws.
+//! Time-invariant dynamics $x_{t+1} = A x_t + B u_t$ and cost
+//! $\sum_{t \ge 0} x_t^{\top} Q x_t + u_t^{\top} R u_t + 2 x_t^{\top} N u_t$ (the cross term $N$ is
+//! optional, zero by default), minimised over feedback laws.
 //!
 //! ## Key equations
 //!
-//! The value function is quadratic, `V(x) = xᵀ P x`. The Bellman equation
+//! The value function is quadratic, $V(x) = x^{\top} P x$. The Bellman equation
 //!
-//! ```text
-//! xᵀ P x = min_u  xᵀ Q x + uᵀ R u + 2 xᵀ N u + (A x + B u)ᵀ P (A x + B u)
-//! ```
+//! $$ x^{\top} P x = \min_u x^{\top} Q x + u^{\top} R u + 2 x^{\top} N u + (A x + B u)^{\top} P (A x + B u) $$
 //!
-//! is minimised where `(R + Bᵀ P B) u = −(Bᵀ P A + Nᵀ) x`, that is `u = −K x` with
+//! is minimised where $(R + B^{\top} P B) u = -(B^{\top} P A + N^{\top}) x$, that is $u = -K x$
+//! with
 //!
-//! ```text
-//! K = (R + Bᵀ P B)⁻¹ (Bᵀ P A + Nᵀ),
-//! ```
+//! $$ K = (R + B^{\top} P B)^{-1} (B^{\top} P A + N^{\top}) , $$
 //!
 //! and substituting back gives the discrete algebraic Riccati equation (DARE)
 //!
-//! ```text
-//! P = Q + Aᵀ P A − (Aᵀ P B + N) (R + Bᵀ P B)⁻¹ (Bᵀ P A + Nᵀ).
-//! ```
+//! $$ P = Q + A^{\top} P A - (A^{\top} P B + N) (R + B^{\top} P B)^{-1} (B^{\top} P A + N^{\top}) . $$
 //!
 //! This is the time-invariant case of the finite-horizon recursion in
-//! [`finite_horizon`](super::finite_horizon) (with `F = [A B]`, `C = [Q N; Nᵀ R]`, `V_t = P`,
-//! `K_t = −K`); running that recursion backwards until it stops changing is **Riccati
+//! [`finite_horizon`](super::finite_horizon) (with $F = [A\ B]$, $C = [Q\ N;\ N^{\top}\ R]$,
+//! $V_t = P$, $K_t = -K$); running that recursion backwards until it stops changing is **Riccati
 //! iteration**:
 //!
 //! ```text
@@ -39,10 +34,10 @@
 //! until ‖P_i − P_{i−1}‖_F ≤ tolerance · (1 + ‖P_i‖_F)
 //! ```
 //!
-//! If `(A, B)` is stabilisable and `(Q − N R⁻¹ Nᵀ, A − B R⁻¹ Nᵀ)` is detectable, `P_i`
-//! converges to the stabilising solution, linearly at a rate of about `ρ(A − B K)²`, and the
-//! closed loop `A − B K` has spectral radius `ρ < 1`. If `(A, B)` is not stabilisable, an
-//! unstable mode that no control reaches makes `P_i` grow without bound, and the iteration
+//! If $(A, B)$ is stabilisable and $(Q - N R^{-1} N^{\top},\ A - B R^{-1} N^{\top})$ is detectable,
+//! $P_i$ converges to the stabilising solution, linearly at a rate of about $\rho(A - B K)^2$, and
+//! the closed loop $A - B K$ has spectral radius $\rho < 1$. If $(A, B)$ is not stabilisable, an
+//! unstable mode that no control reaches makes $P_i$ grow without bound, and the iteration
 //! reports [`LqrError::NotConverged`] with the last residual.
 #![allow(non_snake_case)]
 

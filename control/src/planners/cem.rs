@@ -3,19 +3,18 @@
 //! ## Background
 //!
 //! CEM (Rubinstein 1999; for control e.g. Chua et al. 2018) keeps an independent Gaussian
-//! `N(μ_t, diag σ_t²)` over each control `u_t` of the sequence and repeatedly refits it to the
-//! best samples.
+//! $\mathcal N(\mu_t, \operatorname{diag} \sigma_t^2)$ over each control $u_t$ of the sequence and
+//! repeatedly refits it to the best samples.
 //!
 //! ## Key equations
 //!
-//! Per iteration: draw `S` sequences `u^(s)_t = clip(μ_t + σ_t ∘ ε^(s)_t)`, `ε ~ N(0, I)`; roll
-//! them out; take the `E` with the lowest cost (the *elites*, set `ℰ`); then, with smoothing
-//! `α ∈ (0, 1]`,
+//! Per iteration: draw $S$ sequences
+//! $u^{(s)}_t = \operatorname{clip}(\mu_t + \sigma_t \circ \varepsilon^{(s)}_t)$,
+//! $\varepsilon \sim \mathcal N(0, I)$; roll them out; take the $E$ with the lowest cost (the
+//! *elites*, set $\mathcal E$); then, with smoothing $\alpha \in (0, 1]$,
 //!
-//! ```text
-//! μ_t ← α · mean_{s∈ℰ} u^(s)_t + (1 − α) · μ_t
-//! σ_t ← α · std_{s∈ℰ} u^(s)_t  + (1 − α) · σ_t
-//! ```
+//! $$ \mu_t \leftarrow \alpha \operatorname{mean}_{s \in \mathcal E} u^{(s)}_t + (1 - \alpha) \mu_t , \qquad
+//!    \sigma_t \leftarrow \alpha \operatorname{std}_{s \in \mathcal E} u^{(s)}_t + (1 - \alpha) \sigma_t . $$
 //!
 //! Each batch includes `μ` itself as one sample. After the iterations, apply the first control
 //! of the best sequence seen; between calls, `μ` starts from that sequence shifted one step,

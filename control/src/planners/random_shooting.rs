@@ -6,9 +6,7 @@
 //! `u^(s)_{0:N−1}` uniformly from the control box, roll each out through the model from the
 //! current state, and apply the first control of the cheapest:
 //!
-//! ```text
-//! s* = argmin_s J(u^(s)),     apply u^(s*)_0
-//! ```
+//! $$ s^\star = \arg\min_s J(u^{(s)}) , \qquad \text{apply } u^{(s^\star)}_0 $$
 //!
 //! The previous best sequence, shifted by one step, is kept as one of the candidates, so a
 //! good plan is not forgotten between calls. No derivatives are needed; the price is that the

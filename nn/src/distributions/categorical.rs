@@ -1,10 +1,11 @@
 //! The categorical distribution from logits, classes on the last axis.
 //!
-//! * probabilities: `p = softmax(z)`, `ln p_c = z_c − ln Σ_k e^{z_k}` (the log-sum-exp taken
-//!   stably);
-//! * entropy: `H = −Σ_c p_c ln p_c`;
-//! * KL: `KL(p ‖ q) = Σ_c p_c (ln p_c − ln q_c)`;
-//! * sample: by inverting the cumulative distribution at `U ~ U[0, 1)`; mode: `argmax_c z_c`.
+//! * probabilities: $p = \operatorname{softmax}(z)$, $\ln p_c = z_c - \ln \sum_k e^{z_k}$ (the
+//!   log-sum-exp taken stably);
+//! * entropy: $H = -\sum_c p_c \ln p_c$;
+//! * KL: $\mathrm{KL}(p \Vert q) = \sum_c p_c (\ln p_c - \ln q_c)$;
+//! * sample: by inverting the cumulative distribution at $U \sim \mathcal U[0, 1)$; mode:
+//!   $\arg\max_c z_c$.
 //!
 //! As in PyTorch, `ln p` is clamped at the most negative finite number inside the entropy and
 //! the KL, so that a class of probability 0 (logit −∞) contributes `0 · ln 0 = 0`, not NaN.

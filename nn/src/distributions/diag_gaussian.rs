@@ -1,9 +1,13 @@
-//! The diagonal Gaussian `N(μ, diag σ²)` over the last axis, parameterised by `μ` and `ln σ`.
+//! The diagonal Gaussian $\mathcal N(\mu, \operatorname{diag} \sigma^2)$ over the last axis,
+//! parameterised by $\mu$ and $\ln \sigma$.
 //!
-//! * density: `ln p(x) = Σ_d [−½ z_d² − ln σ_d − ½ ln 2π]` with `z_d = (x_d − μ_d) / σ_d`;
-//! * entropy: `H = Σ_d [½ + ½ ln 2π + ln σ_d]`;
-//! * KL: `KL(p ‖ q) = Σ_d [ln σ_{q,d} − ln σ_{p,d} + (σ_{p,d}² + (μ_{p,d} − μ_{q,d})²) / (2 σ_{q,d}²) − ½]`;
-//! * reparameterised sample: `x = μ + σ ε`, `ε ~ N(0, I)`; mode `μ`.
+//! * density: $\ln p(x) = \sum_d \big[-\tfrac12 z_d^2 - \ln \sigma_d - \tfrac12 \ln 2\pi\big]$
+//!   with $z_d = (x_d - \mu_d) / \sigma_d$;
+//! * entropy: $H = \sum_d \big[\tfrac12 + \tfrac12 \ln 2\pi + \ln \sigma_d\big]$;
+//! * KL: $$ \mathrm{KL}(p \Vert q) = \sum_d \Big[\ln \sigma_{q,d} - \ln \sigma_{p,d} +
+//!   \frac{\sigma_{p,d}^2 + (\mu_{p,d} - \mu_{q,d})^2}{2 \sigma_{q,d}^2} - \frac12\Big] ; $$
+//! * reparameterised sample: $x = \mu + \sigma \varepsilon$,
+//!   $\varepsilon \sim \mathcal N(0, I)$; mode $\mu$.
 
 use autograd::shape::broadcast_shapes;
 use autograd::{Float, Tensor, Var};

@@ -1,22 +1,26 @@
-//! The tanh-squashed diagonal Gaussian of SAC: `a = tanh(u)`, `u ~ N(μ, diag σ²)`, with
-//! actions in `(−1, 1)^D`.
+//! The tanh-squashed diagonal Gaussian of SAC: $a = \tanh(u)$,
+//! $u \sim \mathcal N(\mu, \operatorname{diag} \sigma^2)$, with actions in $(-1, 1)^D$.
 //!
-//! By the change of variables (`da_d/du_d = 1 − tanh² u_d`, a diagonal Jacobian),
+//! By the change of variables ($da_d / du_d = 1 - \tanh^2 u_d$, a diagonal Jacobian),
 //!
-//! `ln π(a) = ln μ(u) − Σ_d ln(1 − tanh² u_d)`,
+//! $$ \ln \pi(a) = \ln \mu(u) - \sum_d \ln\big(1 - \tanh^2 u_d\big) , $$
 //!
-//! and `ln(1 − tanh² u) = ln(4 e^{−2u} / (1 + e^{−2u})²) = 2 (ln 2 − u − softplus(−2u))`, which is
-//! how it is evaluated: `1 − tanh² u` rounds to 0 for `|u| ≳ 19` in f64, the right-hand side
-//! never does.
+//! and
+//!
+//! $$ \ln(1 - \tanh^2 u) = \ln \frac{4 e^{-2u}}{(1 + e^{-2u})^2} = 2 \big(\ln 2 - u - \operatorname{softplus}(-2u)\big) , $$
+//!
+//! which is how it is evaluated: $1 - \tanh^2 u$ rounds to 0 for $|u| \gtrsim 19$ in f64, the
+//! right-hand side never does.
 //!
 //! A sample keeps its pre-squash value `u` ([`TanhSample`]), so the log-probability of one's own
 //! sample never needs `atanh` of a saturated action. For actions from elsewhere (a replay
 //! buffer), [`TanhGaussian::log_prob_of_action`] recovers `u = atanh(a)` after clamping `a`
 //! inside `(−1, 1)`.
 //!
-//! The reparameterised sample `a = tanh(μ + σ ε)` is differentiable in `μ` and `σ`, so the SAC
-//! policy loss `E_ε[α ln π(a|s) − Q(s, a)]` has a pathwise gradient — in which `ln π` depends on
-//! the parameters both through `a` and through the density itself.
+//! The reparameterised sample $a = \tanh(\mu + \sigma \varepsilon)$ is differentiable in $\mu$ and
+//! $\sigma$, so the SAC policy loss
+//! $\mathbb E_\varepsilon\big[\alpha \ln \pi(a \mid s) - Q(s, a)\big]$ has a pathwise gradient —
+//! in which $\ln \pi$ depends on the parameters both through $a$ and through the density itself.
 //!
 //! The entropy has no closed form (estimate it as `−ln π(a)` of samples). The KL divergence
 //! between two tanh-Gaussians equals that between their Gaussians, since `tanh` is a bijection
@@ -119,6 +123,7 @@ impl<T: Float> TanhGaussian<T> {
     /// let expected = -0.5 * 900.0 - 0.5 * (2.0 * std::f64::consts::PI).ln() - 2.0 * (2f64.ln() - 30.0);
     /// assert!((log_p.item() - expected).abs() < 1e-12);
     /// ```
+    // ANCHOR: tanh_log_prob
     pub fn log_prob_pre_tanh(&self, pre_tanh: &Var<T>) -> Var<T> {
         let two = T::from_f64(2.0);
         let log_one_minus_tanh_squared = pre_tanh
@@ -133,6 +138,7 @@ impl<T: Float> TanhGaussian<T> {
             .sub(&log_one_minus_tanh_squared.sum(&[-1], false))
     }
 
+    // ANCHOR_END: tanh_log_prob
     /// `ln π(a)` of an action from elsewhere (off-policy): `u = atanh(a)` with `a` first clamped
     /// to `[−1 + clip, 1 − clip]`, `atanh a = ½ (ln(1 + a) − ln(1 − a))`.
     ///

@@ -72,6 +72,7 @@ impl Linear {
 }
 
 impl<T: Float> Module<T> for Linear {
+    // ANCHOR: linear_forward
     fn forward(&self, params: &Bound<'_, T>, x: &Var<T>) -> Var<T> {
         if x.shape().last() != Some(&self.in_features) {
             panic!(
@@ -86,4 +87,5 @@ impl<T: Float> Module<T> for Linear {
             None => y,
         }
     }
+    // ANCHOR_END: linear_forward
 }

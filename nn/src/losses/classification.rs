@@ -206,6 +206,7 @@ pub fn cross_entropy<T: Float>(logits: &Var<T>, targets: &[i64], reduction: Redu
 ///
 /// # Panics
 /// If the shapes differ.
+// ANCHOR: binary_cross_entropy_with_logits
 pub fn binary_cross_entropy_with_logits<T: Float>(
     logits: &Var<T>,
     target: &Var<T>,
@@ -220,3 +221,4 @@ pub fn binary_cross_entropy_with_logits<T: Float>(
     }
     reduction.apply(&logits.softplus().sub(&logits.mul(target)))
 }
+// ANCHOR_END: binary_cross_entropy_with_logits

@@ -166,6 +166,7 @@ unsafe fn adam_step_avx<T: Float>(
 }
 
 #[inline(always)]
+// ANCHOR: adam_step
 fn adam_step_portable<T: Float>(
     config: &AdamConfig<T>,
     state: &mut AdamState<T>,
@@ -217,6 +218,7 @@ fn adam_step_portable<T: Float>(
         }
     }
 }
+// ANCHOR_END: adam_step
 
 /// The Adam update rule.
 #[derive(Clone, Copy, Debug)]

@@ -43,6 +43,7 @@ pub struct CgSolution<T> {
 /// assert!(solution.iterations <= 2);
 /// assert!((&solution.x - &array![1.0 / 11.0, 7.0 / 11.0]).iter().all(|e| e.abs() < 1e-14));
 /// ```
+// ANCHOR: conjugate_gradient
 pub fn conjugate_gradient<T: Float>(
     mut a_times: impl FnMut(&Array1<T>) -> Array1<T>,
     b: &Array1<T>,
@@ -76,6 +77,7 @@ pub fn conjugate_gradient<T: Float>(
         residual_norm: r_dot_r.sqrt(),
     }
 }
+// ANCHOR_END: conjugate_gradient
 
 /// Concatenates arrays (one per parameter) into one vector, each in row-major order.
 ///

@@ -5,20 +5,20 @@
 //!
 //! Plain gradient descent takes the steepest step in Euclidean parameter distance; the natural
 //! gradient takes it in the KL divergence between the model's distributions, whose local
-//! quadratic form is the Fisher information `F = E[∇ log p_θ ∇ log p_θᵀ]`:
+//! quadratic form is the Fisher information
+//! $F = \mathbb E\big[\nabla \log p_\theta \nabla \log p_\theta^{\top}\big]$:
 //!
-//! ```text
-//! KL(p_θ ‖ p_{θ+δ}) ≈ ½ δᵀ F δ,     F = ∇²_θ' KL(p_θ ‖ p_θ')|_{θ'=θ}
-//! ```
+//! $$ \mathrm{KL}(p_\theta \Vert p_{\theta+\delta}) \approx \tfrac12 \delta^{\top} F \delta, \qquad
+//!    F = \nabla^2_{\theta'} \mathrm{KL}(p_\theta \Vert p_{\theta'}) \big|_{\theta'=\theta} $$
 //!
 //! ## Key equations
 //!
-//! ```text
-//! g = ∇θ L(θ)                                    (the loss's gradient, given)
-//! F v = ∇θ ((∇θ KL(p_old ‖ p_θ)) · v) + λ v       (Fisher-vector product, damping λ)
-//! x ≈ F⁻¹ g                                      (conjugate gradient, a few iterations)
-//! θ ← θ − η x,   with η fixed, or η = √(2 δ / xᵀ F x) so that ½ (η x)ᵀ F (η x) = δ
-//! ```
+//! $$ g = \nabla_\theta L(\theta) \qquad \text{(the loss's gradient, given)} $$
+//! $$ F v = \nabla_\theta \big( (\nabla_\theta \mathrm{KL}(p_{\text{old}} \Vert p_\theta)) \cdot v \big) + \lambda v
+//!    \qquad \text{(Fisher-vector product, damping } \lambda \text{)} $$
+//! $$ x \approx F^{-1} g \qquad \text{(conjugate gradient, a few iterations)} $$
+//! $$ \theta \leftarrow \theta - \eta x, \quad \text{with } \eta \text{ fixed, or }
+//!    \eta = \sqrt{2 \delta / x^{\top} F x} \text{ so that } \tfrac12 (\eta x)^{\top} F (\eta x) = \delta $$
 //!
 //! ## Pseudocode
 //!
@@ -163,11 +163,13 @@ impl<T: Float> FisherVectorProduct<T> {
         &self.shapes
     }
 
+    // ANCHOR: fisher_vector_product
     /// `(F + λI) v` for a flat `v` (parameters in the order given to [`new`](Self::new)).
     pub fn apply(&self, v: &Array1<T>) -> Array1<T> {
         let f_v = flatten(&self.hvp.apply(&unflatten(v, &self.shapes)));
         f_v + &(v * self.damping)
     }
+    // ANCHOR_END: fisher_vector_product
 
     /// The natural gradient `x ≈ (F + λI)⁻¹ g` by [`conjugate_gradient`] (at most
     /// `cg_iterations` products, stopping at residual `cg_tolerance`), with `xᵀ (F + λI) x`.

@@ -24,8 +24,8 @@
 //!
 //! The loss minimised ([`loss`]), with `Â` and `R` held constant, is
 //!
-//! `L(θ, φ) = −E_t[ln π_θ(a_t|s_t) Â_t] + c_v L^V(φ) − c_H E_t[H[π_θ(·|s_t)]]`,
-//! `L^V(φ) = E_t[(V_φ(s_t) − R_t)²]`,
+//! $$ L(\theta, \phi) = -\mathbb E_t\big[\ln \pi_\theta(a_t \mid s_t) \hat A_t\big] + c_v L^V(\phi) - c_H \mathbb E_t\big[H[\pi_\theta(\cdot \mid s_t)]\big] , $$
+//! $$ L^V(\phi) = \mathbb E_t\big[(V_\phi(s_t) - R_t)^2\big] , $$
 //!
 //! where the entropy bonus keeps the policy from collapsing early. `θ` and `φ` are either two
 //! networks ([`crate::policy::ActorCritic`]) or two heads on a shared trunk
@@ -44,26 +44,17 @@
 //!     clip the gradient's global norm; one RMSprop (or Adam) step
 //! ```
 
-use autograd::{Float, Tape, Tensor, Var, no_grad};
-use ndarray::Array2;
+use autograd::{Float, Tape, Tensor, Var};
 use nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, clip_grad_norm};
-use nn::{Activation, Bound, ParamStore};
-use rand::SeedableRng;
+use nn::{Activation, Bound};
 use serde::{Deserialize, Serialize};
 
-use crate::advantage::{Trajectory, gae};
 use crate::common::config::{Config, Range};
-use crate::common::on_policy::{Batch, EnvSettings, OnPolicyEnvs, normalize};
+use crate::common::on_policy::{Batch, OnPolicy, anneal, gae_batch, normalize};
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::normalize::RunningMeanStd;
-use crate::policy::{Actions, ActorCritic, NetworkConfig, PolicyDistribution, observations_var};
-use crate::rollout::Decision;
+use crate::policy::{ActorCritic, PolicyDistribution, PolicyNetwork, observations_var};
 use crate::shared_actor_critic::SharedActorCritic;
-use crate::snapshot::TrainerRng;
-use crate::train::{
-    Agent, TrainError, check_finite, explained_variance, load_observation_stats,
-    observation_stats_state,
-};
+use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 
 /// The optimiser of an A2C update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,9 +179,11 @@ impl A2cNetwork {
             A2cNetwork::Shared(net) => net.forward(params, observations),
         }
     }
+}
 
-    /// `π(·|s)` for a batch of observations (through the shared trunk, if shared).
-    pub fn policy<T: Float>(
+impl PolicyNetwork for A2cNetwork {
+    /// `π(·|s)` (through the shared trunk, if shared).
+    fn policy<T: Float>(
         &self,
         params: &Bound<'_, T>,
         observations: &Var<T>,
@@ -201,8 +194,7 @@ impl A2cNetwork {
         }
     }
 
-    /// `V(s)` for a batch of observations.
-    pub fn value<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> Var<T> {
+    fn value<T: Float>(&self, params: &Bound<'_, T>, observations: &Var<T>) -> Var<T> {
         match self {
             A2cNetwork::Separate(net) => net.value(params, observations),
             A2cNetwork::Shared(net) => net.forward(params, observations).1,
@@ -210,49 +202,8 @@ impl A2cNetwork {
     }
 }
 
-/// A trained A2C agent with what it needs to act.
-pub struct A2cAgent {
-    /// The Gymnasium id it was trained on.
-    pub env_id: String,
-    /// Its parameters.
-    pub store: ParamStore<f32>,
-    /// Its networks.
-    pub network: A2cNetwork,
-    /// Observation normalisation statistics, if used.
-    pub observation_stats: Option<RunningMeanStd>,
-}
-
-impl Agent for A2cAgent {
-    fn env_id(&self) -> &str {
-        &self.env_id
-    }
-
-    fn act(&self, observations: &Array2<f32>) -> Actions {
-        let observations = match &self.observation_stats {
-            Some(stats) => stats.normalize(observations, 10.0, 1e-8),
-            None => observations.clone(),
-        };
-        let params = self.store.constants();
-        no_grad(|| {
-            self.network
-                .policy(&params, &observations_var::<f32>(&observations))
-                .mode()
-        })
-    }
-
-    fn store(&self) -> &ParamStore<f32> {
-        &self.store
-    }
-
-    /// The observation statistics, when observations are normalised: acting needs them.
-    fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
-        observation_stats_state(&self.observation_stats)
-    }
-
-    fn load_extra_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), String> {
-        load_observation_stats(&mut self.observation_stats, state)
-    }
-}
+/// A trained A2C agent: its networks, their parameters and the observation statistics.
+pub type A2cAgent = PolicyAgent<A2cNetwork>;
 
 // ---- the loss ----
 
@@ -267,6 +218,7 @@ pub struct Diagnostics {
     pub entropy: f64,
 }
 
+// ANCHOR: loss
 /// A2C's loss `−E_t[ln π_θ(a_t|s_t) Â_t] + c_v E_t[(V_φ(s_t) − R_t)²] − c_H E_t[H[π_θ(·|s_t)]]`
 /// on a batch whose advantages are final (normalised when the config says so).
 pub fn loss<T: Float>(
@@ -290,6 +242,7 @@ pub fn loss<T: Float>(
     };
     (loss, diagnostics)
 }
+// ANCHOR_END: loss
 
 // ---- the update ----
 
@@ -300,28 +253,25 @@ fn update(
     batch: &Batch,
     iteration: usize,
 ) -> Result<(Diagnostics, f64), TrainError> {
+    let (network, store) = (&a2c.on_policy.network, &a2c.on_policy.store);
     let tape = Tape::new();
-    let params = a2c.store.bind(&tape);
-    let (loss, diagnostics) = loss(&a2c.network, &params, batch, &a2c.config);
+    let params = store.bind(&tape);
+    let (loss, diagnostics) = loss(network, &params, batch, &a2c.config);
     check_finite(&loss, "A2C loss", iteration, &tape)?;
     let mut gradients = params.gradients(&loss);
     let grad_norm = gradients.global_norm() as f64;
     clip_grad_norm(&mut gradients, a2c.config.max_grad_norm as f32);
-    a2c.optimizer.step(&a2c.store, &gradients);
+    a2c.optimizer.step(store, &gradients);
     Ok((diagnostics, grad_norm))
 }
 
 // ---- the loop ----
 
-/// An A2C trainer: the networks, the optimiser, the generator and the environments.
+/// An A2C trainer: the networks with their environments and generator, and the optimiser.
 pub struct A2c {
     config: A2cConfig,
-    env_id: String,
-    store: ParamStore<f32>,
-    network: A2cNetwork,
+    on_policy: OnPolicy<A2cNetwork>,
     optimizer: Box<dyn Optimizer<f32>>,
-    rng: TrainerRng,
-    envs: OnPolicyEnvs,
 }
 
 impl Trainer for A2c {
@@ -338,35 +288,24 @@ impl Trainer for A2c {
     }
 
     fn new(env_id: &str, config: &A2cConfig) -> Result<Self, TrainError> {
-        let envs = OnPolicyEnvs::new(
-            env_id,
-            &EnvSettings {
-                num_envs: config.num_envs,
-                env_threads: config.env_threads,
-                seed: config.seed,
-                normalize_observations: config.normalize_observations,
-                reward_scale_gamma: None,
-            },
-        )?;
-        let mut rng = TrainerRng::seed_from_u64(config.seed);
-        let mut store = ParamStore::<f32>::new();
-        let network_config = NetworkConfig {
-            hidden: config.hidden.clone(),
-            activation: config.activation,
-            log_std_init: config.log_std_init,
-        };
-        let (dim, space) = (envs.observation_dim(), envs.action_space());
-        let network = if config.shared_network {
-            let net = SharedActorCritic::new(&mut store, dim, &space, &network_config, &mut rng);
-            A2cNetwork::Shared(net)
-        } else {
-            let net = ActorCritic::new(&mut store, dim, &space, &network_config, &mut rng);
-            A2cNetwork::Separate(net)
-        };
+        let on_policy =
+            OnPolicy::with(
+                env_id,
+                config,
+                |store, dim, space, network, rng| match config.shared_network {
+                    true => {
+                        A2cNetwork::Shared(SharedActorCritic::new(store, dim, space, network, rng))
+                    }
+                    false => {
+                        A2cNetwork::Separate(ActorCritic::new(store, dim, space, network, rng))
+                    }
+                },
+            )?;
+        let trainable = on_policy.store.trainable();
         let (lr, eps) = (config.learning_rate as f32, config.optimizer_eps as f32);
         let optimizer: Box<dyn Optimizer<f32>> = match config.optimizer {
             A2cOptimizer::RmsProp => Box::new(RmsProp::new(
-                store.trainable(),
+                trainable,
                 RmsPropConfig {
                     lr,
                     alpha: config.rmsprop_alpha as f32,
@@ -375,7 +314,7 @@ impl Trainer for A2c {
                 },
             )),
             A2cOptimizer::Adam => Box::new(Adam::new(
-                store.trainable(),
+                trainable,
                 AdamConfig {
                     lr,
                     eps,
@@ -385,49 +324,27 @@ impl Trainer for A2c {
         };
         Ok(A2c {
             config: config.clone(),
-            env_id: env_id.to_string(),
-            store,
-            network,
+            on_policy,
             optimizer,
-            rng,
-            envs,
         })
     }
 
     fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
         let config = self.config.clone();
         if config.anneal_lr {
-            let fraction = 1.0 - (iteration - 1) as f64 / Self::iterations(&config) as f64;
-            self.optimizer
-                .set_lr(0, (fraction * config.learning_rate) as f32);
+            let iterations = Self::iterations(&config);
+            anneal(
+                self.optimizer.as_mut(),
+                config.learning_rate,
+                iteration,
+                iterations,
+            );
         }
 
-        // run π_θ for n steps in N environments
-        let params = self.store.constants();
-        let (network, rng) = (&self.network, &mut self.rng);
-        let rollout = self.envs.collect(
-            config.num_steps,
-            |s| Decision {
-                actions: network.policy(&params, s).sample(rng),
-                log_prob: None,
-            },
-            |s| network.value(&params, s),
-        )?;
-        drop(params);
-
-        // Â by GAE(γ, λ) (n-step returns at λ = 1), R = Â + V
-        let (advantages, returns) = gae(
-            &Trajectory {
-                rewards: &rollout.rewards,
-                values: &rollout.values,
-                next_values: &rollout.next_values,
-                terminated: &rollout.terminated,
-                done: &rollout.done,
-            },
-            config.gamma,
-            config.gae_lambda,
-        );
-        let mut batch = Batch::new(&rollout, &advantages, &returns);
+        // run π_θ for n steps in N environments; Â by GAE(γ, λ) (n-step returns at λ = 1),
+        // R = Â + V
+        let rollout = self.on_policy.rollout(config.num_steps, false)?;
+        let mut batch = gae_batch(&rollout, config.gamma, config.gae_lambda);
         if config.norm_adv {
             batch.advantages = normalize(&batch.advantages);
         }
@@ -451,25 +368,11 @@ impl Trainer for A2c {
     }
 
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        vec![
-            ("agent", Part::Params(&self.store)),
-            (
-                "optimizer",
-                Part::Optimizer(self.optimizer.as_mut(), &self.store),
-            ),
-            ("rng", Part::State(&mut self.rng)),
-        ]
-        .into_iter()
-        .chain(self.envs.parts())
-        .collect()
+        self.on_policy
+            .parts(vec![("optimizer", self.optimizer.as_mut())])
     }
 
     fn into_agent(self) -> A2cAgent {
-        A2cAgent {
-            env_id: self.env_id,
-            store: self.store,
-            network: self.network,
-            observation_stats: self.envs.observation_stats,
-        }
+        self.on_policy.into_agent()
     }
 }

@@ -9,9 +9,9 @@
 //! the paper's Ornstein–Uhlenbeck process — [`ActionNoise`]).
 //!
 //! ## Key equations
-//! `y = r + γ (1 − d) Q_φ̄(s', μ_θ̄(s'))`,
+//! $$ y = r + \gamma (1 - d) Q_{\bar\phi}\big(s', \mu_{\bar\theta}(s')\big) , $$
 //!
-//! `L(φ) = E_D[(Q_φ(s, a) − y)²]`,  `L(θ) = −E_{s~D}[Q_φ(s, μ_θ(s))]`,
+//! $$ L(\phi) = \mathbb E_D\big[(Q_\phi(s, a) - y)^2\big] , \qquad L(\theta) = -\mathbb E_{s \sim D}\big[Q_\phi(s, \mu_\theta(s))\big] , $$
 //!
 //! then `θ̄ ← τ θ + (1 − τ) θ̄`, `φ̄ ← τ φ + (1 − τ) φ̄`. (TD3 is this with twin critics,
 //! target policy smoothing and delayed actor updates.)
@@ -29,22 +29,26 @@
 //!         θ ← Adam step on −mean_B Q_φ(s, μ_θ(s))
 //!         θ̄ ← τ θ + (1 − τ) θ̄;  φ̄ ← τ φ + (1 − τ) φ̄
 //! ```
-//! The environment side of the loop is [`crate::continuous::OffPolicy`]; this file is the
+//! The environment side of the loop is [`crate::common::off_policy`]; this file is the
 //! update.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::Array2;
-use nn::optim::{Adam, AdamConfig, Optimizer};
-use nn::{Bound, ParamStore};
+use nn::Bound;
+use nn::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
 use crate::common::config::{Config, Range};
-use crate::common::trainer::{Part, Report, Trainer};
-use crate::continuous::{
-    ActionNoise, ContinuousAgent, DeterministicActor, Learner, OffPolicy, PolicyHead, QNetwork,
-    Schedule, Transitions, deterministic_policy_loss, mean, merge_stores, to_rows,
+use crate::common::off_policy::{
+    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update,
 };
+use crate::common::trainer::Part;
+use crate::continuous::{
+    ContinuousAgent, DeterministicActor, Parameters, PolicyHead, QNetwork, Transitions,
+    deterministic_policy_loss, mean,
+};
+use crate::policy::Actions;
 use crate::snapshot::TrainerRng;
 use crate::train::{TrainError, check_finite};
 
@@ -99,20 +103,6 @@ impl Config for DdpgConfig {
     ];
 }
 
-impl DdpgConfig {
-    /// When the shared loop acts and learns.
-    pub fn schedule(&self) -> Schedule {
-        Schedule {
-            total_timesteps: self.total_timesteps,
-            learning_starts: self.learning_starts,
-            batch_size: self.batch_size,
-            train_freq: self.train_freq,
-            gradient_steps: self.gradient_steps,
-            log_interval: self.log_interval,
-        }
-    }
-}
-
 // ---- the losses ----
 
 /// The target `y = r + γ(1 − d) Q_φ̄(s', μ_θ̄(s'))` of a batch, computed without recording
@@ -161,29 +151,20 @@ pub fn actor_loss<T: Float>(
 
 // ---- the update ----
 
-/// `θ`, `φ`, their targets `θ̄`, `φ̄` and their optimisers.
+/// `μ_θ`, `Q_φ`, their parameters, targets `θ̄`, `φ̄` and optimisers, and `τ`.
 pub struct Networks {
     actor: DeterministicActor,
     critic: QNetwork,
-    actor_store: ParamStore<f32>,
-    actor_target: ParamStore<f32>,
-    critic_store: ParamStore<f32>,
-    critic_target: ParamStore<f32>,
-    actor_optimizer: Adam<f32>,
-    critic_optimizer: Adam<f32>,
+    params: Parameters,
     tau: f32,
 }
 
 impl Learner for Networks {
     const DIAGNOSTICS: &'static [&'static str] = &["critic_loss", "actor_loss", "q_mean"];
 
-    fn act(&self, observations: &Array2<f32>, _rng: &mut TrainerRng) -> Array2<f32> {
-        let params = self.actor_store.constants();
-        let mu = no_grad(|| {
-            self.actor
-                .forward(&params, &Var::constant(observations.clone()))
-        });
-        to_rows(mu.value(), mu.shape()[1])
+    /// `μ_θ(s)` (the loop adds the exploration noise).
+    fn act(&mut self, observations: &Array2<f32>, _t: usize, _rng: &mut TrainerRng) -> Actions {
+        self.actor.act(&self.params.actor, observations)
     }
 
     fn update(
@@ -192,164 +173,83 @@ impl Learner for Networks {
         _step: usize,
         _rng: &mut TrainerRng,
         iteration: usize,
-    ) -> Result<Vec<(&'static str, f64)>, TrainError> {
+    ) -> Result<Update, TrainError> {
+        let p = &mut self.params;
         let batch = Transitions::<f32>::new(batch);
         let y = critic_target(
             &self.actor,
-            &self.actor_target.constants(),
+            &p.actor_target().constants(),
             &self.critic,
-            &self.critic_target.constants(),
+            &p.critic_target.constants(),
             &batch,
         );
 
         // φ
         let tape = Tape::new();
-        let phi = self.critic_store.bind(&tape);
+        let phi = p.critic.bind(&tape);
         let (l_phi, q_mean) = critic_loss(&self.critic, &phi, &batch, &y);
         check_finite(&l_phi, "DDPG critic loss", iteration, &tape)?;
-        self.critic_optimizer
-            .step(&self.critic_store, &phi.gradients(&l_phi));
+        p.critic_optimizer.step(&p.critic, &phi.gradients(&l_phi));
 
         // θ, through the updated critic
         let tape = Tape::new();
-        let theta = self.actor_store.bind(&tape);
-        let critic_params = self.critic_store.constants();
+        let theta = p.actor.bind(&tape);
+        let critic_params = p.critic.constants();
         let l_theta = actor_loss(&self.actor, &theta, &self.critic, &critic_params, &batch);
         check_finite(&l_theta, "DDPG actor loss", iteration, &tape)?;
-        self.actor_optimizer
-            .step(&self.actor_store, &theta.gradients(&l_theta));
+        p.actor_optimizer.step(&p.actor, &theta.gradients(&l_theta));
 
         // θ̄, φ̄
-        self.actor_target.polyak_from(&self.actor_store, self.tau);
-        self.critic_target.polyak_from(&self.critic_store, self.tau);
-        Ok(vec![
-            ("critic_loss", l_phi.item() as f64),
-            ("actor_loss", l_theta.item() as f64),
-            ("q_mean", q_mean),
-        ])
+        p.update_targets(self.tau);
+        Ok(Update {
+            diagnostics: vec![
+                ("critic_loss", l_phi.item() as f64),
+                ("actor_loss", l_theta.item() as f64),
+                ("q_mean", q_mean),
+            ],
+            td_errors: Vec::new(),
+        })
     }
 }
 
 // ---- the loop ----
 
-/// A DDPG trainer: the networks, and the environment, buffer, noise and generator of the loop.
-pub struct Ddpg {
-    config: DdpgConfig,
-    env_id: String,
-    networks: Networks,
-    off_policy: OffPolicy,
-}
+/// A DDPG trainer: the networks, driven by the loop of [`crate::common::off_policy`].
+pub type Ddpg = OffPolicyTrainer<Networks>;
 
-impl Trainer for Ddpg {
+impl OffPolicyAlgorithm for Networks {
     const NAME: &'static str = "ddpg";
     type Config = DdpgConfig;
     type Agent = ContinuousAgent;
 
-    fn steps_per_iteration(config: &DdpgConfig) -> usize {
-        config.log_interval
-    }
-
-    fn iterations(config: &DdpgConfig) -> usize {
-        config.schedule().iterations()
-    }
-
-    fn new(env_id: &str, config: &DdpgConfig) -> Result<Self, TrainError> {
-        let mut off_policy = OffPolicy::new(
-            env_id,
-            config.buffer_size,
-            config.total_timesteps,
-            config.gamma,
-            config.action_noise,
-            config.seed,
-        )?;
-        let (observation_dim, action_dim) = (
-            off_policy.collector.observation_dim(),
-            off_policy.collector.action_dim(),
-        );
-        let rng = &mut off_policy.rng;
-
-        // θ, φ and their targets θ̄ ← θ, φ̄ ← φ
-        let mut actor_store = ParamStore::<f32>::new();
-        let actor = DeterministicActor::new(
-            &mut actor_store.root().sub("actor"),
-            observation_dim,
-            action_dim,
-            &config.hidden,
-            rng,
-        );
-        let mut critic_store = ParamStore::<f32>::new();
-        let critic = QNetwork::new(
-            &mut critic_store.root().sub("q"),
-            observation_dim,
-            action_dim,
-            &config.hidden,
-            rng,
-        );
-        let adam = AdamConfig {
-            lr: config.learning_rate as f32,
-            ..AdamConfig::default()
-        };
-        let networks = Networks {
+    /// `θ`, `φ` and their targets `θ̄ ← θ`, `φ̄ ← φ`.
+    fn new(
+        _env_id: &str,
+        config: &DdpgConfig,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
+        let (actor, critic, params) =
+            Parameters::init(off_policy, &config.hidden, true, config.learning_rate)?;
+        Ok(Networks {
             actor,
             critic,
-            actor_target: actor_store.clone(),
-            critic_target: critic_store.clone(),
-            actor_optimizer: Adam::new(actor_store.trainable(), adam),
-            critic_optimizer: Adam::new(critic_store.trainable(), adam),
-            actor_store,
-            critic_store,
+            params,
             tau: config.tau as f32,
-        };
-        Ok(Ddpg {
-            config: config.clone(),
-            env_id: env_id.to_string(),
-            networks,
-            off_policy,
         })
     }
 
-    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
-        self.off_policy
-            .iterate(&mut self.networks, &self.config.schedule(), iteration)
-    }
-
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        let n = &mut self.networks;
-        vec![
-            ("agent", Part::Params(&n.actor_store)),
-            ("agent.actor_target", Part::Params(&n.actor_target)),
-            ("agent.critic", Part::Params(&n.critic_store)),
-            ("agent.critic_target", Part::Params(&n.critic_target)),
-            (
-                "actor_optimizer",
-                Part::Optimizer(&mut n.actor_optimizer, &n.actor_store),
-            ),
-            (
-                "critic_optimizer",
-                Part::Optimizer(&mut n.critic_optimizer, &n.critic_store),
-            ),
-        ]
-        .into_iter()
-        .chain(self.off_policy.parts())
-        .collect()
+        self.params.parts()
     }
 
-    fn into_agent(self) -> ContinuousAgent {
-        let n = self.networks;
-        let store = merge_stores(
-            &n.actor_store,
-            &[
-                ("actor_target", &n.actor_target),
-                ("critic", &n.critic_store),
-                ("critic_target", &n.critic_target),
-            ],
-        );
-        ContinuousAgent {
-            env_id: self.env_id,
+    fn into_agent(self, env_id: String, off_policy: OffPolicy) -> ContinuousAgent {
+        let store = self.params.merged(&[]);
+        ContinuousAgent::new(
+            env_id,
             store,
-            actor: n.actor.mlp,
-            head: PolicyHead::Deterministic,
-            scale: self.off_policy.collector.scale,
-        }
+            self.actor.mlp,
+            PolicyHead::Deterministic,
+            &off_policy,
+        )
     }
 }

@@ -50,8 +50,9 @@
 //!         φ ← Adam step on −mean_B log q_φ(z|s')
 //!         φ̄ ← τ φ_Q + (1 − τ) φ̄  (every target_update_interval steps)
 //! ```
-//! The environment side of the loop is [`crate::continuous::OffPolicy`]; the skills live in the
-//! environment ([`crate::env::SkillConditioned`]), so the buffer stores `[s; one_hot(z)]`.
+//! The loop is [`crate::common::off_policy`]'s, run in the `+skills=K` environment: the skills
+//! live in the environment ([`crate::env::SkillConditioned`]), so the buffer stores
+//! `[s; one_hot(z)]`.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad, one_hot};
 use ndarray::{Array2, ArrayD};
@@ -63,14 +64,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
 use crate::common::config::{Config, Range};
-use crate::common::trainer::{Part, Report, Trainer};
+use crate::common::off_policy::{
+    Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update, standard_normal_array,
+};
+use crate::common::trainer::Part;
 use crate::continuous::{
-    ActionNoise, ContinuousAgent, Learner, OffPolicy, PolicyHead, Schedule, Transitions, TwinQ,
-    mean, merge_stores, standard_normal_array, to_rows,
+    ContinuousAgent, Parameters, PolicyHead, SquashedGaussianActor, Transitions, TwinQ, mean,
+    to_rows,
 };
 use crate::policy::Actions;
 use crate::snapshot::TrainerRng;
-use crate::squashed_gaussian::SquashedGaussianActor;
 use crate::train::{Agent, TrainError, check_finite};
 
 /// DIAYN's hyperparameters (`rl/presets/diayn.toml`): the paper's `K`, `α = 0.1` and networks,
@@ -134,19 +137,6 @@ impl Config for DiaynConfig {
         ("seed", Range::at_least(0.0)),
         ("log_interval", Range::at_least(1.0)),
     ];
-}
-
-impl DiaynConfig {
-    fn schedule(&self) -> Schedule {
-        Schedule {
-            total_timesteps: self.total_timesteps,
-            learning_starts: self.learning_starts,
-            batch_size: self.batch_size,
-            train_freq: self.train_freq,
-            gradient_steps: self.gradient_steps,
-            log_interval: self.log_interval,
-        }
-    }
 }
 
 /// The discriminator `q_φ(z|s) = softmax(f_φ(s))`: an MLP from the state (without the skill) to
@@ -303,17 +293,14 @@ pub fn actor_loss<T: Float>(
 
 // ---- the update ----
 
-/// `θ`, `φ_Q1`, `φ_Q2`, `φ̄`, the discriminator `φ` and their optimisers.
+/// `θ`, `φ_Q1`, `φ_Q2`, `φ̄` and their optimisers, the discriminator `φ` and its optimiser,
+/// and the update's settings.
 pub struct Networks {
     actor: SquashedGaussianActor,
     critics: TwinQ,
+    params: Parameters,
     discriminator: Discriminator,
-    actor_store: ParamStore<f32>,
-    critic_store: ParamStore<f32>,
-    critic_target: ParamStore<f32>,
     discriminator_store: ParamStore<f32>,
-    actor_optimizer: Adam<f32>,
-    critic_optimizer: Adam<f32>,
     discriminator_optimizer: Adam<f32>,
     alpha: f32,
     tau: f32,
@@ -333,14 +320,14 @@ impl Learner for Networks {
     ];
 
     /// `ã ~ π_θ(·|s, z)`.
-    fn act(&self, observations: &Array2<f32>, rng: &mut TrainerRng) -> Array2<f32> {
-        let params = self.actor_store.constants();
+    fn act(&mut self, observations: &Array2<f32>, _t: usize, rng: &mut TrainerRng) -> Actions {
+        let params = self.params.actor.constants();
         let draw = no_grad(|| {
             self.actor
                 .distribution(&params, &Var::constant(observations.clone()))
                 .sample(rng)
         });
-        to_rows(draw.action.value(), self.actor.action_dim)
+        Actions::Continuous(to_rows(draw.action.value(), self.actor.action_dim))
     }
 
     fn update(
@@ -349,7 +336,8 @@ impl Learner for Networks {
         step: usize,
         rng: &mut TrainerRng,
         iteration: usize,
-    ) -> Result<Vec<(&'static str, f64)>, TrainError> {
+    ) -> Result<Update, TrainError> {
+        let p = &mut self.params;
         let (n, d) = (replayed.len(), self.actor.action_dim);
         let (next_states, skills) =
             split_skills(&replayed.next_observations, self.discriminator.skills);
@@ -365,9 +353,9 @@ impl Learner for Networks {
         );
         let y = critic_target(
             &self.actor,
-            &self.actor_store.constants(),
+            &p.actor.constants(),
             &self.critics,
-            &self.critic_target.constants(),
+            &p.critic_target.constants(),
             &batch,
             &standard_normal_array(n, d, rng),
             self.alpha,
@@ -375,27 +363,25 @@ impl Learner for Networks {
 
         // φ_Q
         let tape = Tape::new();
-        let phi_q = self.critic_store.bind(&tape);
+        let phi_q = p.critic.bind(&tape);
         let (l_q, q_mean) = critic_loss(&self.critics, &phi_q, &batch, &y);
         check_finite(&l_q, "DIAYN critic loss", iteration, &tape)?;
-        self.critic_optimizer
-            .step(&self.critic_store, &phi_q.gradients(&l_q));
+        p.critic_optimizer.step(&p.critic, &phi_q.gradients(&l_q));
 
         // θ
         let tape = Tape::new();
-        let theta = self.actor_store.bind(&tape);
+        let theta = p.actor.bind(&tape);
         let (l_theta, log_prob) = actor_loss(
             &self.actor,
             &theta,
             &self.critics,
-            &self.critic_store.constants(),
+            &p.critic.constants(),
             &batch,
             &standard_normal_array(n, d, rng),
             self.alpha,
         );
         check_finite(&l_theta, "DIAYN actor loss", iteration, &tape)?;
-        self.actor_optimizer
-            .step(&self.actor_store, &theta.gradients(&l_theta));
+        p.actor_optimizer.step(&p.actor, &theta.gradients(&l_theta));
 
         // φ
         let tape = Tape::new();
@@ -408,32 +394,30 @@ impl Learner for Networks {
 
         // φ̄
         if step % self.target_update_interval == 0 {
-            self.critic_target.polyak_from(&self.critic_store, self.tau);
+            p.update_targets(self.tau);
         }
         let pseudo = mean(&batch.rewards);
-        Ok(vec![
-            ("critic_loss", l_q.item() as f64),
-            ("actor_loss", l_theta.item() as f64),
-            ("discriminator_loss", l_phi.item() as f64),
-            ("log_q", pseudo - (self.discriminator.skills as f64).ln()),
-            ("pseudo_reward", pseudo),
-            ("discriminator_accuracy", accuracy),
-            ("q_mean", q_mean),
-            ("entropy", -mean(&log_prob)),
-        ])
+        Ok(Update {
+            diagnostics: vec![
+                ("critic_loss", l_q.item() as f64),
+                ("actor_loss", l_theta.item() as f64),
+                ("discriminator_loss", l_phi.item() as f64),
+                ("log_q", pseudo - (self.discriminator.skills as f64).ln()),
+                ("pseudo_reward", pseudo),
+                ("discriminator_accuracy", accuracy),
+                ("q_mean", q_mean),
+                ("entropy", -mean(&log_prob)),
+            ],
+            td_errors: Vec::new(),
+        })
     }
 }
 
 // ---- the loop ----
 
-/// A DIAYN trainer: the networks, and the skill-conditioned environment, buffer and generator
-/// of the off-policy loop.
-pub struct Diayn {
-    config: DiaynConfig,
-    env_id: String,
-    networks: Networks,
-    off_policy: OffPolicy,
-}
+/// A DIAYN trainer: the networks, driven by the loop of [`crate::common::off_policy`] in the
+/// skill-conditioned environment.
+pub type Diayn = OffPolicyTrainer<Networks>;
 
 /// What DIAYN leaves: the skill-conditioned policy (acting on `[s; one_hot(z)]`, in the
 /// `+skills=K` environment) and the discriminator.
@@ -474,136 +458,78 @@ impl Agent for SkillAgent {
     }
 }
 
-impl Trainer for Diayn {
+impl OffPolicyAlgorithm for Networks {
     const NAME: &'static str = "diayn";
     type Config = DiaynConfig;
     type Agent = SkillAgent;
 
-    fn steps_per_iteration(config: &DiaynConfig) -> usize {
-        config.log_interval
+    /// `env_id+skills=K`: `z ~ p(z)` at every reset, `[s; one_hot(z)]` observed.
+    fn env_id(env_id: &str, config: &DiaynConfig) -> String {
+        format!("{env_id}+skills={}", config.skills)
     }
 
-    fn iterations(config: &DiaynConfig) -> usize {
-        config.schedule().iterations()
-    }
-
-    fn new(env_id: &str, config: &DiaynConfig) -> Result<Self, TrainError> {
-        let skilled = format!("{env_id}+skills={}", config.skills);
-        let mut off_policy = OffPolicy::new(
-            &skilled,
-            config.buffer_size,
-            config.total_timesteps,
-            config.gamma,
-            ActionNoise::None,
-            config.seed,
-        )?;
-        let (observation_dim, action_dim) = (
-            off_policy.collector.observation_dim(),
-            off_policy.collector.action_dim(),
-        );
-        let rng = &mut off_policy.rng;
-
-        // θ, φ_Q1, φ_Q2, φ̄ ← φ_Q, φ
-        let mut actor_store = ParamStore::<f32>::new();
-        let actor = SquashedGaussianActor::new(
-            &mut actor_store.root().sub("actor"),
-            observation_dim,
-            action_dim,
-            &config.hidden,
-            rng,
-        );
-        let mut critic_store = ParamStore::<f32>::new();
-        let critics = TwinQ::new(
-            &mut critic_store.root(),
-            observation_dim,
-            action_dim,
-            &config.hidden,
-            rng,
-        );
+    /// `θ`, `φ_Q1`, `φ_Q2`, `φ̄ ← φ_Q`, then the discriminator `φ`.
+    fn new(
+        _env_id: &str,
+        config: &DiaynConfig,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
+        let (actor, critics, params): (SquashedGaussianActor, TwinQ, _) =
+            Parameters::init(off_policy, &config.hidden, false, config.learning_rate)?;
         let mut discriminator_store = ParamStore::<f32>::new();
         let discriminator = Discriminator::new(
             &mut discriminator_store.root(),
-            observation_dim - config.skills,
+            off_policy.envs.observation_dim() - config.skills,
             config.skills,
             &config.discriminator_hidden,
-            rng,
+            &mut off_policy.rng,
         );
         let adam = AdamConfig {
             lr: config.learning_rate as f32,
             ..AdamConfig::default()
         };
-        let networks = Networks {
+        Ok(Networks {
             actor,
             critics,
+            params,
             discriminator,
-            critic_target: critic_store.clone(),
-            actor_optimizer: Adam::new(actor_store.trainable(), adam),
-            critic_optimizer: Adam::new(critic_store.trainable(), adam),
             discriminator_optimizer: Adam::new(discriminator_store.trainable(), adam),
-            actor_store,
-            critic_store,
             discriminator_store,
             alpha: config.alpha as f32,
             tau: config.tau as f32,
             target_update_interval: config.target_update_interval,
-        };
-        Ok(Diayn {
-            config: config.clone(),
-            env_id: skilled,
-            networks,
-            off_policy,
         })
     }
 
-    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
-        self.off_policy
-            .iterate(&mut self.networks, &self.config.schedule(), iteration)
-    }
-
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        let n = &mut self.networks;
-        let mut parts = vec![
-            ("agent", Part::Params(&n.actor_store)),
-            ("agent.critic", Part::Params(&n.critic_store)),
-            ("agent.critic_target", Part::Params(&n.critic_target)),
-            ("agent.discriminator", Part::Params(&n.discriminator_store)),
+        let mut parts = self.params.parts();
+        parts.extend([
             (
-                "actor_optimizer",
-                Part::Optimizer(&mut n.actor_optimizer, &n.actor_store),
-            ),
-            (
-                "critic_optimizer",
-                Part::Optimizer(&mut n.critic_optimizer, &n.critic_store),
+                "agent.discriminator",
+                Part::Params(&self.discriminator_store),
             ),
             (
                 "discriminator_optimizer",
-                Part::Optimizer(&mut n.discriminator_optimizer, &n.discriminator_store),
+                Part::Optimizer(&mut self.discriminator_optimizer, &self.discriminator_store),
             ),
-        ];
-        parts.extend(self.off_policy.parts());
+        ]);
         parts
     }
 
-    fn into_agent(self) -> SkillAgent {
-        let n = self.networks;
-        let store = merge_stores(
-            &n.actor_store,
-            &[
-                ("critic", &n.critic_store),
-                ("critic_target", &n.critic_target),
-                ("discriminator", &n.discriminator_store),
-            ],
-        );
+    fn into_agent(self, env_id: String, off_policy: OffPolicy) -> SkillAgent {
+        let store = self
+            .params
+            .merged(&[("discriminator", &self.discriminator_store)]);
         SkillAgent {
-            policy: ContinuousAgent {
-                env_id: self.env_id,
+            policy: ContinuousAgent::new(
+                env_id,
                 store,
-                actor: n.actor.mlp,
-                head: PolicyHead::TanhGaussian,
-                scale: self.off_policy.collector.scale,
-            },
-            discriminator: n.discriminator,
-            discriminator_store: n.discriminator_store,
+                self.actor.mlp,
+                PolicyHead::TanhGaussian,
+                &off_policy,
+            ),
+            discriminator: self.discriminator,
+            discriminator_store: self.discriminator_store,
         }
     }
 }

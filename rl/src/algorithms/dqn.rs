@@ -25,15 +25,17 @@
 //! A stored transition is `(o, a, R, o', terminated, γ^m)` with `R = Σ_{k<m} γ^k r_{t+k+1}`
 //! (`m = 1` unless n-step, see [`crate::buffers`]). Its target and TD error are
 //!
-//! `y = R + γ^m (1 − terminated) Q_θ'(o', a*)`,  `δ = Q_θ(o, a) − y`,
+//! $$ y = R + \gamma^m (1 - d) Q_{\theta'}(o', a^\star) , \qquad \delta = Q_\theta(o, a) - y , $$
 //!
-//! `a* = argmax_a Q_θ'(o', a)` (DQN) or `a* = argmax_a Q_θ(o', a)` (Double DQN),
+//! with $d$ = terminated and $a^\star = \arg\max_a Q_{\theta'}(o', a)$ (DQN) or
+//! $a^\star = \arg\max_a Q_\theta(o', a)$ (Double DQN),
 //!
 //! `y` being a constant of the loss (no gradient flows into it). The loss over a minibatch of
 //! `B` is the weighted mean Huber loss (`κ = 1`: PyTorch's `smooth_l1_loss`, as
 //! Stable-Baselines3)
 //!
-//! `L(θ) = (1/B) Σ_i w_i ℓ_κ(δ_i)`,  `ℓ_κ(δ) = ½ δ²` if `|δ| < κ`, else `κ (|δ| − ½ κ)`,
+//! $$ L(\theta) = \frac1B \sum_i w_i \ell_\kappa(\delta_i) , \qquad
+//!    \ell_\kappa(\delta) = \tfrac12 \delta^2 \text{ if } |\delta| < \kappa , \text{ else } \kappa \big(|\delta| - \tfrac12 \kappa\big) , $$
 //!
 //! with `w_i = 1` for uniform replay and the importance weights `w_i = (N P(i))^{−β} / max_j w_j`
 //! for prioritised replay, whose priorities become `p_i = |δ_i| + ε`. The exploration rate
@@ -61,25 +63,22 @@
 //! so with `train_freq` larger than `C` (the CartPole preset) the target network equals the online
 //! network at the start of every training phase and stays fixed through its gradient steps.
 
-use std::time::Instant;
-
 use autograd::{Float, Tape, Tensor, Var};
 use ndarray::{Array1, Array2};
 use nn::losses::{Reduction, huber};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Bound, ParamStore};
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::buffers::{ActionShape, Batch, BatchActions, BetaSchedule};
+use crate::buffers::{Batch, BatchActions, BetaSchedule};
 use crate::common::config::{Config, Range};
-use crate::common::trainer::{Part, Report, Trainer};
-use crate::env::{Space, VectorActions};
-use crate::off_policy::{
-    EnvSettings, ExplorationSchedule, GradientClock, OffPolicyEnvs, Priorities, Replay, crossed,
-    epsilon_greedy, reports,
+use crate::common::off_policy::{
+    ExplorationSchedule, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Priorities,
+    Settings, Update, crossed, epsilon_greedy,
 };
-use crate::policy::observations_var;
+use crate::common::trainer::Part;
+use crate::env::Space;
+use crate::policy::{Actions, observations_var};
 use crate::q_network::{GreedyAgent, QNetwork, greedy};
 use crate::snapshot::TrainerRng;
 use crate::train::{TrainError, check_finite};
@@ -202,6 +201,7 @@ fn learning_rate(config: &DqnConfig, t: usize) -> f64 {
 
 // ---- the losses ----
 
+// ANCHOR: td_target
 /// The targets `y = R + γ^m (1 − terminated) Q_θ'(o', a*)` of a minibatch, `a*` chosen by the
 /// target network `θ'` (DQN) or by the online network `θ` (`double`): a constant, whatever
 /// tapes `online` and `target` are bound to.
@@ -225,6 +225,7 @@ pub fn td_target<T: Float>(
     }));
     Var::constant(y.into_dyn())
 }
+// ANCHOR_END: td_target
 
 /// What [`td_loss`] reports besides the loss.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,6 +236,7 @@ pub struct TdErrors {
     pub priorities: Vec<f64>,
 }
 
+// ANCHOR: td_loss
 /// `L(θ) = (1/B) Σ_i w_i ℓ_κ(δ_i)`, `δ_i = Q_θ(o_i, a_i) − y_i`, with the weights `w_i` of the
 /// batch (all 1 for uniform replay) and `κ = kappa`.
 ///
@@ -269,78 +271,147 @@ pub fn td_loss<T: Float>(
     };
     (loss, errors)
 }
+// ANCHOR_END: td_loss
 
 // ---- the update ----
 
-/// What one gradient step reports.
-struct GradientStep {
-    loss: f64,
-    errors: TdErrors,
-    grad_norm: f64,
-}
-
-/// One gradient step on a minibatch: `y` from the target network, `L(θ)`, global-norm
-/// clipping, an Adam step. A non-finite loss stops with an error and leaves `θ` untouched.
-fn update(dqn: &mut Dqn, batch: &Batch, iteration: usize) -> Result<GradientStep, TrainError> {
-    let config = &dqn.config;
-    let (online, target) = (dqn.online.constants(), dqn.target.constants());
-    let y = td_target(&dqn.q, &online, &target, batch, config.double);
-    let tape = Tape::new();
-    let theta = dqn.online.bind(&tape);
-    let (loss, errors) = td_loss(&dqn.q, &theta, batch, &y, config.huber_delta);
-    check_finite(&loss, "DQN loss", iteration, &tape)?;
-    let mut gradients = theta.gradients(&loss);
-    let grad_norm = clip_grad_norm(&mut gradients, config.max_grad_norm as f32);
-    dqn.optimizer.step(&dqn.online, &gradients);
-    Ok(GradientStep {
-        loss: loss.item() as f64,
-        errors,
-        grad_norm: grad_norm as f64,
-    })
-}
-
-// ---- the loop ----
-
-/// A DQN trainer: the online and target networks, the optimiser, the generator, the replay and
-/// the environments.
-pub struct Dqn {
+/// `θ`, `θ'` and the optimiser, with the settings of the update.
+pub struct Networks {
     config: DqnConfig,
-    env_id: String,
     q: QNetwork,
     /// `θ`.
     online: ParamStore<f32>,
     /// `θ'`.
     target: ParamStore<f32>,
     optimizer: Adam<f32>,
-    rng: TrainerRng,
-    replay: Replay,
-    envs: OffPolicyEnvs,
-    gradient_clock: GradientClock,
 }
 
-impl Trainer for Dqn {
+impl Networks {
+    /// `ε(t)`.
+    fn exploration(&self) -> ExplorationSchedule {
+        let config = &self.config;
+        ExplorationSchedule {
+            initial: config.exploration_initial_eps,
+            last: config.exploration_final_eps,
+            fraction: config.exploration_fraction,
+            total_timesteps: config.total_timesteps,
+        }
+    }
+}
+
+impl Learner for Networks {
+    const DIAGNOSTICS: &'static [&'static str] = &["loss", "mean_q", "grad_norm"];
+
+    /// ε-greedy in `argmax_a Q_θ(o, a)`.
+    fn act(&mut self, observations: &Array2<f32>, t: usize, rng: &mut TrainerRng) -> Actions {
+        let (q, online) = (&self.q, &self.online);
+        Actions::Discrete(epsilon_greedy(
+            observations.nrows(),
+            q.num_actions(),
+            self.exploration().epsilon(t),
+            false,
+            rng,
+            || greedy(q.evaluate(&online.constants(), observations).view()),
+        ))
+    }
+
+    /// `θ' ← τ θ + (1 − τ) θ'` every `C` environment steps.
+    fn on_step(&mut self, before: usize, t: usize) {
+        if crossed(before, t, self.config.target_update_interval) {
+            self.target
+                .polyak_from(&self.online, self.config.tau as f32);
+        }
+    }
+
+    /// `α ← α(t)` with `anneal_lr`.
+    fn before_training(&mut self, t: usize) {
+        if self.config.anneal_lr {
+            self.optimizer
+                .set_lr(0, learning_rate(&self.config, t) as f32);
+        }
+    }
+
+    /// One gradient step on a minibatch: `y` from the target network, `L(θ)`, global-norm
+    /// clipping, an Adam step. A non-finite loss stops with an error and leaves `θ` untouched.
+    fn update(
+        &mut self,
+        batch: &Batch,
+        _step: usize,
+        _rng: &mut TrainerRng,
+        iteration: usize,
+    ) -> Result<Update, TrainError> {
+        let config = &self.config;
+        let (online, target) = (self.online.constants(), self.target.constants());
+        let y = td_target(&self.q, &online, &target, batch, config.double);
+        let tape = Tape::new();
+        let theta = self.online.bind(&tape);
+        let (loss, errors) = td_loss(&self.q, &theta, batch, &y, config.huber_delta);
+        check_finite(&loss, "DQN loss", iteration, &tape)?;
+        let mut gradients = theta.gradients(&loss);
+        let grad_norm = clip_grad_norm(&mut gradients, config.max_grad_norm as f32);
+        self.optimizer.step(&self.online, &gradients);
+        Ok(Update {
+            diagnostics: vec![
+                ("loss", loss.item() as f64),
+                ("mean_q", errors.mean_q),
+                ("grad_norm", grad_norm as f64),
+            ],
+            td_errors: errors.priorities,
+        })
+    }
+
+    /// `epsilon`, `learning_rate` and `beta` after `t` steps.
+    fn report(&self, t: usize, _gradient_steps: usize) -> Vec<(&'static str, f64)> {
+        let beta = match self.config.prioritized {
+            true => beta_schedule(&self.config).beta(t),
+            false => 1.0,
+        };
+        vec![
+            ("epsilon", self.exploration().epsilon(t)),
+            ("learning_rate", learning_rate(&self.config, t)),
+            ("beta", beta),
+        ]
+    }
+}
+
+// ---- the loop ----
+
+/// `β(t)`, annealed from `β₀` to 1 over `T`.
+fn beta_schedule(config: &DqnConfig) -> BetaSchedule {
+    BetaSchedule {
+        beta_0: config.prioritized_beta_0,
+        steps: config.total_timesteps,
+    }
+}
+
+/// A DQN trainer: the networks, and the environments, replay and generator of the loop in
+/// [`crate::common::off_policy`].
+pub type Dqn = OffPolicyTrainer<Networks>;
+
+impl OffPolicyAlgorithm for Networks {
     const NAME: &'static str = "dqn";
     type Config = DqnConfig;
     type Agent = GreedyAgent;
 
-    fn steps_per_iteration(config: &DqnConfig) -> usize {
-        config.log_interval
+    /// The settings read by name, with prioritised replay when `prioritized`.
+    fn settings(config: &DqnConfig) -> Settings {
+        Settings {
+            priorities: config.prioritized.then_some(Priorities {
+                alpha: config.prioritized_alpha,
+                epsilon: config.prioritized_epsilon,
+                beta: beta_schedule(config),
+            }),
+            ..Settings::of(config)
+        }
     }
 
-    fn iterations(config: &DqnConfig) -> usize {
-        reports(config.total_timesteps, config.num_envs, config.log_interval)
-    }
-
-    fn new(env_id: &str, config: &DqnConfig) -> Result<Self, TrainError> {
-        let settings = EnvSettings {
-            num_envs: config.num_envs,
-            env_threads: config.env_threads,
-            seed: config.seed,
-            n_step: config.n_step,
-            gamma: config.gamma,
-        };
-        let envs = OffPolicyEnvs::new(env_id, &settings, ActionShape::Discrete)?;
-        let num_actions = match envs.action_space() {
+    /// `Q_θ` initialised from the generator, `θ' ← θ`, Adam.
+    fn new(
+        env_id: &str,
+        config: &DqnConfig,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
+        let num_actions = match off_policy.envs.action_space() {
             Space::Discrete { n } => n,
             space => {
                 return Err(TrainError::Config(format!(
@@ -348,18 +419,15 @@ impl Trainer for Dqn {
                 )));
             }
         };
-        let observation_dim = envs.observation_dim();
-        let mut rng = TrainerRng::seed_from_u64(config.seed);
         let mut online = ParamStore::<f32>::new();
         let q = QNetwork::new(
             &mut online.root().sub("q"),
-            observation_dim,
+            off_policy.envs.observation_dim(),
             num_actions,
             &config.hidden,
             config.dueling,
-            &mut rng,
+            &mut off_policy.rng,
         );
-        let target = online.clone();
         let optimizer = Adam::new(
             online.trainable(),
             AdamConfig {
@@ -367,124 +435,12 @@ impl Trainer for Dqn {
                 ..AdamConfig::default()
             },
         );
-        let priorities = config.prioritized.then_some(Priorities {
-            alpha: config.prioritized_alpha,
-            epsilon: config.prioritized_epsilon,
-        });
-        let replay = Replay::new(
-            config.buffer_size,
-            observation_dim,
-            ActionShape::Discrete,
-            priorities,
-        );
-        Ok(Dqn {
+        Ok(Networks {
             config: config.clone(),
-            env_id: env_id.to_string(),
             q,
+            target: online.clone(),
             online,
-            target,
             optimizer,
-            rng,
-            replay,
-            envs,
-            gradient_clock: GradientClock::default(),
-        })
-    }
-
-    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
-        let config = self.config.clone();
-        let exploration = ExplorationSchedule {
-            initial: config.exploration_initial_eps,
-            last: config.exploration_final_eps,
-            fraction: config.exploration_fraction,
-            total_timesteps: config.total_timesteps,
-        };
-        let beta_schedule = BetaSchedule {
-            beta_0: config.prioritized_beta_0,
-            steps: config.total_timesteps,
-        };
-        let first_step = self.envs.steps.0;
-        let mut observations = self.envs.observations();
-        let mut episode_returns = Vec::new();
-        let mut steps: Vec<GradientStep> = Vec::new();
-        loop {
-            // act ε-greedily (uniformly at random before learning starts)
-            let before = self.envs.steps.0;
-            let (q, online) = (&self.q, &self.online);
-            let actions = epsilon_greedy(
-                config.num_envs,
-                q.num_actions(),
-                exploration.epsilon(before),
-                before < config.learning_starts,
-                &mut self.rng,
-                || greedy(q.evaluate(&online.constants(), &observations).view()),
-            );
-
-            // step and store (o, a, R, o', terminated, γ^m)
-            let (next, returns) = self.envs.step(
-                &observations,
-                VectorActions::Discrete(&actions),
-                &mut self.replay,
-            )?;
-            observations = next;
-            episode_returns.extend(returns);
-            let t = self.envs.steps.0;
-
-            // θ' ← τ θ + (1 − τ) θ' every C steps
-            if crossed(before, t, config.target_update_interval) {
-                self.target.polyak_from(&self.online, config.tau as f32);
-            }
-
-            // a training phase of gradient steps
-            if t > config.learning_starts
-                && crossed(before, t, config.train_freq)
-                && !self.replay.is_empty()
-            {
-                let phase = Instant::now();
-                if config.anneal_lr {
-                    self.optimizer.set_lr(0, learning_rate(&config, t) as f32);
-                }
-                let beta = beta_schedule.beta(t);
-                for _ in 0..config.gradient_steps {
-                    let batch = self.replay.sample(config.batch_size, beta, &mut self.rng);
-                    let step = update(self, &batch, iteration)?;
-                    self.replay
-                        .update_priorities(&batch.indices, &step.errors.priorities);
-                    steps.push(step);
-                }
-                self.gradient_clock
-                    .add(config.gradient_steps, phase.elapsed().as_secs_f64());
-            }
-
-            if crossed(before, t, config.log_interval) || t >= config.total_timesteps {
-                break;
-            }
-        }
-
-        let t = self.envs.steps.0;
-        let mean = |f: fn(&GradientStep) -> f64| match steps.len() {
-            0 => f64::NAN,
-            n => steps.iter().map(f).fold(0.0, |sum, x| sum + x) / n as f64,
-        };
-        let beta = if config.prioritized {
-            beta_schedule.beta(t)
-        } else {
-            1.0
-        };
-        let clock = &self.gradient_clock;
-        Ok(Report {
-            env_steps: t - first_step,
-            episode_returns,
-            losses: vec![
-                ("loss", mean(|s| s.loss)),
-                ("mean_q", mean(|s| s.errors.mean_q)),
-                ("grad_norm", mean(|s| s.grad_norm)),
-                ("epsilon", exploration.epsilon(t)),
-                ("learning_rate", learning_rate(&config, t)),
-                ("beta", beta),
-                ("gradient_steps", clock.steps as f64),
-                ("gradient_steps_per_second", clock.per_second()),
-            ],
         })
     }
 
@@ -496,18 +452,12 @@ impl Trainer for Dqn {
                 "optimizer",
                 Part::Optimizer(&mut self.optimizer, &self.online),
             ),
-            ("rng", Part::State(&mut self.rng)),
-            ("replay", Part::State(&mut self.replay)),
-            ("gradient_steps", Part::State(&mut self.gradient_clock)),
         ]
-        .into_iter()
-        .chain(self.envs.parts())
-        .collect()
     }
 
-    fn into_agent(self) -> GreedyAgent {
+    fn into_agent(self, env_id: String, _off_policy: OffPolicy) -> GreedyAgent {
         GreedyAgent {
-            env_id: self.env_id,
+            env_id,
             q: self.q,
             store: self.online,
         }

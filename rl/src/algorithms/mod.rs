@@ -18,6 +18,8 @@ pub mod diayn;
 
 pub mod dqn;
 
+pub mod impala;
+
 pub mod ppo;
 
 pub mod reinforce;
@@ -108,6 +110,14 @@ pub const ALGORITHMS: &[Algorithm] = &[
         continuous: true,
         presets: include_str!("../../presets/npg.toml"),
         driver: &Entry::<trpo::Trpo>(PhantomData),
+    },
+    Algorithm {
+        name: "impala",
+        about: "IMPALA: actor threads, a learner with V-trace off-policy correction; deterministic mode",
+        discrete: true,
+        continuous: true,
+        presets: include_str!("../../presets/impala.toml"),
+        driver: &Entry::<impala::Impala>(PhantomData),
     },
     Algorithm {
         name: "dqn",

@@ -7,20 +7,22 @@
 //! trust region.
 //!
 //! ## Key equations
-//! With the ratio `ρ_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)` and GAE(λ) advantages `Â_t`
-//! ([`crate::advantage`]) of a rollout ([`crate::rollout`]), normalised per minibatch, the clipped
-//! surrogate objective is
+//! With the ratio
+//! $\rho_t(\theta) = \pi_\theta(a_t \mid s_t) / \pi_{\theta_{\text{old}}}(a_t \mid s_t)$ and GAE(λ)
+//! advantages $\hat A_t$ ([`crate::advantage`]) of a rollout ([`crate::rollout`]), normalised per
+//! minibatch, the clipped surrogate objective is
 //!
-//! `L^CLIP(θ) = E_t[ min(ρ_t Â_t, clip(ρ_t, 1 − ε, 1 + ε) Â_t) ]`,
+//! $$ L^{\text{CLIP}}(\theta) = \mathbb E_t \Big[ \min\big( \rho_t \hat A_t ,\ \operatorname{clip}(\rho_t, 1 - \varepsilon, 1 + \varepsilon) \hat A_t \big) \Big] , $$
 //!
-//! the value loss (optionally clipped around the old values `V_old`)
+//! the value loss (optionally clipped around the old values $V_{\text{old}}$)
 //!
-//! `L^V(φ) = ½ E_t[ max((V_φ(s_t) − R_t)², (V_old + clip(V_φ − V_old, −ε, ε) − R_t)²) ]`,
+//! $$ L^V(\phi) = \tfrac12 \mathbb E_t \Big[ \max\big( (V_\phi(s_t) - R_t)^2 ,\ (V_{\text{old}} + \operatorname{clip}(V_\phi - V_{\text{old}}, -\varepsilon, \varepsilon) - R_t)^2 \big) \Big] , $$
 //!
-//! and the loss minimised is `−L^CLIP + c_v L^V − c_H E_t[H[π_θ(·|s_t)]]`. Diagnostics: the
-//! approximate KL `E[(ρ − 1) − ln ρ]` (Schulman's unbiased, non-negative estimator), the clip
-//! fraction `E[|ρ − 1| > ε]`, and the value function's explained variance
-//! `1 − Var[R − V] / Var[R]`.
+//! and the loss minimised is
+//! $-L^{\text{CLIP}} + c_v L^V - c_H \mathbb E_t\big[H[\pi_\theta(\cdot \mid s_t)]\big]$.
+//! Diagnostics: the approximate KL $\mathbb E[(\rho - 1) - \ln \rho]$ (Schulman's unbiased,
+//! non-negative estimator), the clip fraction $\mathbb E\big[|\rho - 1| > \varepsilon\big]$, and the
+//! value function's explained variance $1 - \operatorname{Var}[R - V] / \operatorname{Var}[R]$.
 //!
 //! ## Pseudocode
 //! ```text
@@ -39,18 +41,14 @@
 use autograd::{Float, Tape, Tensor, Var};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Activation, Bound, ParamGradients, ParamStore};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::advantage::{Trajectory, gae};
 use crate::common::config::{Config, Range};
-use crate::common::on_policy::{Batch, EnvSettings, OnPolicyEnvs, normalize};
+use crate::common::on_policy::{Batch, OnPolicy, anneal, gae_batch, normalize};
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::exec::Cores;
-use crate::policy::{ActorCritic, NetworkConfig, observations_var};
-use crate::rollout::Decision;
-use crate::snapshot::TrainerRng;
+use crate::policy::{ActorCritic, observations_var};
 use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 
 /// PPO's hyperparameters. The defaults (`[defaults]` of `rl/presets/ppo.toml`) are CleanRL's
@@ -158,6 +156,7 @@ pub struct Diagnostics {
     pub clip_fraction: f64,
 }
 
+// ANCHOR: policy_loss
 /// The policy's terms of the loss, `−L^CLIP(θ) − c_H E_t[H[π_θ(·|s_t)]]`, on a minibatch whose
 /// advantages are already normalised (when the config says so), with the diagnostics that
 /// depend on `θ` alone.
@@ -195,7 +194,9 @@ pub fn policy_loss<T: Float>(
     };
     (loss, diagnostics)
 }
+// ANCHOR_END: policy_loss
 
+// ANCHOR: value_loss
 /// The value loss `L^V(φ) = ½ E_t[(V_φ(s_t) − R_t)²]`, or with `clip_vloss` its clipped form
 /// `½ E_t[max((V_φ − R_t)², (V_old + clip(V_φ − V_old, −ε, ε) − R_t)²)]`.
 pub fn value_loss<T: Float>(
@@ -221,6 +222,7 @@ pub fn value_loss<T: Float>(
         (&value - &target).powi(2).mean_all() * half
     }
 }
+// ANCHOR_END: value_loss
 
 /// PPO's loss `−L^CLIP + c_v L^V − c_H H`, all on one tape: what [`update`] differentiates, in
 /// two halves.
@@ -243,8 +245,9 @@ pub fn loss<T: Float>(
 
 /// `∇ loss` of one minibatch, with the diagnostics. `−L^CLIP − c_H H` depends only on the
 /// actor's parameters `θ` and `c_v L^V` only on the critic's `φ`, so the two gradients are
-/// taken on their own tapes, on two cores: together they are `∇ loss`, bit for bit (tested).
-fn gradient(
+/// taken on their own tapes, on two cores: together they are `∇ loss`, bit for bit (tested in
+/// `rl/tests/ppo_losses.rs`).
+pub fn gradient(
     agent: &ActorCritic,
     store: &ParamStore<f32>,
     minibatch: &Batch,
@@ -278,23 +281,23 @@ fn gradient(
 /// `K` epochs of minibatch steps on one batch; each epoch shuffles the samples. Returns every
 /// minibatch's diagnostics (fewer epochs when the approximate KL passes `target_kl`).
 fn update(ppo: &mut Ppo, batch: &Batch, iteration: usize) -> Result<Vec<Diagnostics>, TrainError> {
-    let config = &ppo.config;
+    let (config, on_policy) = (&ppo.config, &mut ppo.on_policy);
     let cores = Cores::new();
     let minibatch_size = batch.len() / config.num_minibatches;
     let mut indices: Vec<usize> = (0..batch.len()).collect();
     let mut steps = Vec::new();
     for _epoch in 0..config.update_epochs {
-        indices.shuffle(&mut ppo.rng);
+        indices.shuffle(&mut on_policy.rng);
         for chunk in indices.chunks(minibatch_size) {
             let mut minibatch = batch.select(chunk);
             if config.norm_adv {
                 minibatch.advantages = normalize(&minibatch.advantages);
             }
-            let (mut g, diagnostics) = gradient(
-                &ppo.agent, &ppo.store, &minibatch, config, iteration, &cores,
-            )?;
+            let (network, store) = (&on_policy.network, &on_policy.store);
+            let (mut g, diagnostics) =
+                gradient(network, store, &minibatch, config, iteration, &cores)?;
             clip_grad_norm(&mut g, config.max_grad_norm as f32);
-            ppo.optimizer.step(&ppo.store, &g);
+            ppo.optimizer.step(store, &g);
             steps.push(diagnostics);
         }
         if let Some(target_kl) = config.target_kl {
@@ -308,15 +311,11 @@ fn update(ppo: &mut Ppo, batch: &Batch, iteration: usize) -> Result<Vec<Diagnost
 
 // ---- the loop ----
 
-/// A PPO trainer: the actor-critic, its optimiser, the generator and the environments.
+/// A PPO trainer: the actor-critic with its environments and generator, and its optimiser.
 pub struct Ppo {
     config: PpoConfig,
-    env_id: String,
-    store: ParamStore<f32>,
-    agent: ActorCritic,
+    on_policy: OnPolicy,
     optimizer: Adam<f32>,
-    rng: TrainerRng,
-    envs: OnPolicyEnvs,
 }
 
 impl Trainer for Ppo {
@@ -342,32 +341,9 @@ impl Trainer for Ppo {
     }
 
     fn new(env_id: &str, config: &PpoConfig) -> Result<Self, TrainError> {
-        let envs = OnPolicyEnvs::new(
-            env_id,
-            &EnvSettings {
-                num_envs: config.num_envs,
-                env_threads: config.env_threads,
-                seed: config.seed,
-                normalize_observations: config.normalize_observations,
-                reward_scale_gamma: config.normalize_rewards.then_some(config.gamma),
-            },
-        )?;
-        let mut rng = TrainerRng::seed_from_u64(config.seed);
-        let mut store = ParamStore::<f32>::new();
-        let network = NetworkConfig {
-            hidden: config.hidden.clone(),
-            activation: config.activation,
-            log_std_init: config.log_std_init,
-        };
-        let agent = ActorCritic::new(
-            &mut store,
-            envs.observation_dim(),
-            &envs.action_space(),
-            &network,
-            &mut rng,
-        );
+        let on_policy = OnPolicy::new(env_id, config)?;
         let optimizer = Adam::new(
-            store.trainable(),
+            on_policy.store.trainable(),
             AdamConfig {
                 lr: config.learning_rate as f32,
                 eps: 1e-5,
@@ -376,53 +352,26 @@ impl Trainer for Ppo {
         );
         Ok(Ppo {
             config: config.clone(),
-            env_id: env_id.to_string(),
-            store,
-            agent,
+            on_policy,
             optimizer,
-            rng,
-            envs,
         })
     }
 
     fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
         let config = self.config.clone();
         if config.anneal_lr {
-            let fraction = 1.0 - (iteration - 1) as f64 / Self::iterations(&config) as f64;
-            self.optimizer
-                .set_lr(0, (fraction * config.learning_rate) as f32);
+            let iterations = Self::iterations(&config);
+            anneal(
+                &mut self.optimizer,
+                config.learning_rate,
+                iteration,
+                iterations,
+            );
         }
 
-        // collect a rollout with π_θ_old
-        let params = self.store.constants();
-        let (agent, rng) = (&self.agent, &mut self.rng);
-        let rollout = self.envs.collect(
-            config.num_steps,
-            |s| {
-                let pi = agent.policy(&params, s);
-                let actions = pi.sample(rng);
-                let log_prob = pi.log_prob(&actions);
-                Decision {
-                    actions,
-                    log_prob: Some(log_prob),
-                }
-            },
-            |s| agent.value(&params, s),
-        )?;
-
-        // Â by GAE(λ), R = Â + V_old
-        let (advantages, returns) = gae(
-            &Trajectory {
-                rewards: &rollout.rewards,
-                values: &rollout.values,
-                next_values: &rollout.next_values,
-                terminated: &rollout.terminated,
-                done: &rollout.done,
-            },
-            config.gamma,
-            config.gae_lambda,
-        );
-        let batch = Batch::new(&rollout, &advantages, &returns);
+        // collect a rollout with π_θ_old; Â by GAE(λ), R = Â + V_old
+        let rollout = self.on_policy.rollout(config.num_steps, true)?;
+        let batch = gae_batch(&rollout, config.gamma, config.gae_lambda);
 
         // K epochs of minibatch steps
         let steps = update(self, &batch, iteration)?;
@@ -449,105 +398,11 @@ impl Trainer for Ppo {
     }
 
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        vec![
-            ("agent", Part::Params(&self.store)),
-            (
-                "optimizer",
-                Part::Optimizer(&mut self.optimizer, &self.store),
-            ),
-            ("rng", Part::State(&mut self.rng)),
-        ]
-        .into_iter()
-        .chain(self.envs.parts())
-        .collect()
+        self.on_policy
+            .parts(vec![("optimizer", &mut self.optimizer)])
     }
 
     fn into_agent(self) -> PolicyAgent {
-        PolicyAgent {
-            env_id: self.env_id,
-            store: self.store,
-            network: self.agent,
-            observation_stats: self.envs.observation_stats,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::env::{BoxSpace, Space};
-
-    /// The two-core gradient is the one-tape gradient of the whole loss, bit for bit: every
-    /// trainable parameter is under the actor's path or the critic's, and none under both.
-    #[test]
-    fn the_split_gradient_is_the_gradient_of_the_loss() {
-        let spaces = [
-            Space::Discrete { n: 3 },
-            Space::Box(BoxSpace::new(vec![-1.0, -2.0], vec![1.0, 2.0])),
-        ];
-        for space in spaces {
-            let mut store = ParamStore::<f32>::new();
-            let mut rng = TrainerRng::seed_from_u64(0);
-            let agent =
-                ActorCritic::new(&mut store, 4, &space, &NetworkConfig::default(), &mut rng);
-            let batch = tests_support::batch(&agent, &store, 16, &mut rng);
-            for clip_vloss in [false, true] {
-                let config = PpoConfig {
-                    clip_vloss,
-                    ..crate::algorithms::preset("ppo", "CartPole-v1").unwrap()
-                };
-                let tape = Tape::new();
-                let params = store.bind(&tape);
-                let (whole, _) = loss(&agent, &params, &batch, &config);
-                let expected = params.gradients(&whole);
-                for cores in [Cores::new(), Cores::sequential()] {
-                    let (split, _) = gradient(&agent, &store, &batch, &config, 1, &cores).unwrap();
-                    for id in store.trainable() {
-                        let (a, b) = (&expected[id], &split[id]);
-                        assert!(
-                            a.iter()
-                                .zip(b.iter())
-                                .all(|(x, y)| x.to_bits() == y.to_bits()),
-                            "{} differs",
-                            store.name(id)
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    pub(super) mod tests_support {
-        use super::*;
-        use autograd::no_grad;
-        use ndarray::{Array1, Array2};
-
-        /// A batch drawn from the policy itself, with made-up advantages and returns.
-        pub fn batch(
-            agent: &ActorCritic,
-            store: &ParamStore<f32>,
-            n: usize,
-            rng: &mut TrainerRng,
-        ) -> Batch {
-            let observations =
-                Array2::from_shape_fn((n, 4), |(k, j)| ((k * 4 + j) as f32 * 0.37).sin());
-            let params = store.constants();
-            let (actions, log_probs) = no_grad(|| {
-                let pi = agent.policy(&params, &observations_var::<f32>(&observations));
-                let actions = pi.sample(rng);
-                let log_probs = pi.log_prob(&actions);
-                (actions, log_probs)
-            });
-            let column = |f: &dyn Fn(usize) -> f64| Array1::from_iter((0..n).map(f));
-            Batch {
-                observations,
-                actions,
-                // perturbed, so that some ratios leave [1 − ε, 1 + ε]
-                log_probs: column(&|k| log_probs.value()[k] as f64 + 0.3 * (k as f64).cos()),
-                values: column(&|k| (k as f64 * 0.3).sin()),
-                advantages: column(&|k| (k as f64 * 1.7).cos()),
-                returns: column(&|k| (k as f64 * 0.9).sin() * 2.0),
-            }
-        }
+        self.on_policy.into_agent()
     }
 }

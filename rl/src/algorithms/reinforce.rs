@@ -12,7 +12,7 @@
 //! The **score-function** (likelihood-ratio) estimator: since `∇θ p_θ(τ) = p_θ(τ) ∇θ ln p_θ(τ)`
 //! and the dynamics do not depend on `θ`,
 //!
-//! `∇θ J(θ) = ∇θ E_τ~π_θ[R(τ)] = E_τ[ Σ_t ∇θ ln π_θ(a_t|s_t) Â_t ]`,
+//! $$ \nabla_\theta J(\theta) = \nabla_\theta \mathbb E_{\tau \sim \pi_\theta}[R(\tau)] = \mathbb E_\tau \Big[ \sum_t \nabla_\theta \ln \pi_\theta(a_t \mid s_t) \hat A_t \Big] , $$
 //!
 //! which holds for any weight `Â_t` of the form
 //!
@@ -25,12 +25,12 @@
 //! With `b = V_φ`, `Â_t = R̂_t − V_φ(s_t)` is the Monte Carlo advantage `Â^{(∞)}` of
 //! [`crate::advantage`]. The policy takes one descent step on the loss ([`loss`])
 //!
-//! `L(θ) = −(1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t − c_H (1/|D|) Σ_t H[π_θ(·|s_t)]`,
+//! $$ L(\theta) = -\frac{1}{|D|} \sum_t \ln \pi_\theta(a_t \mid s_t) \hat A_t - c_H \frac{1}{|D|} \sum_t H\big[\pi_\theta(\cdot \mid s_t)\big] , $$
 //!
 //! whose negative gradient is the estimator above (plus the entropy bonus), and the baseline is
 //! refitted by `K` steps on the regression loss ([`baseline_loss`])
 //!
-//! `L^V(φ) = (1/|D|) Σ_t (V_φ(s_t) − R̂_t)²`.
+//! $$ L^V(\phi) = \frac{1}{|D|} \sum_t \big(V_\phi(s_t) - \hat R_t\big)^2 . $$
 //!
 //! A batch is a rollout of `T` steps of `N` environments ([`crate::rollout`]), so episodes are
 //! cut at its end. As in Spinning Up, a cut episode's reward-to-go is bootstrapped with
@@ -51,17 +51,14 @@
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use nn::optim::{Adam, AdamConfig, Optimizer};
-use nn::{Activation, Bound, ParamStore};
-use rand::SeedableRng;
+use nn::{Activation, Bound};
 use serde::{Deserialize, Serialize};
 
 use crate::advantage::reward_to_go;
 use crate::common::config::{Config, Range};
-use crate::common::on_policy::{Batch, EnvSettings, OnPolicyEnvs, normalize};
+use crate::common::on_policy::{Batch, OnPolicy, normalize};
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::policy::{ActorCritic, NetworkConfig, observations_var, to_f64};
-use crate::rollout::Decision;
-use crate::snapshot::TrainerRng;
+use crate::policy::{ActorCritic, observations_var, to_f64};
 use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 
 /// REINFORCE's hyperparameters. The defaults (`[defaults]` of `rl/presets/reinforce.toml`)
@@ -136,6 +133,7 @@ pub struct Diagnostics {
     pub log_probs: ndarray::Array1<f64>,
 }
 
+// ANCHOR: loss
 /// The policy's loss `L(θ) = −(1/|D|) Σ_t ln π_θ(a_t|s_t) Â_t − c_H (1/|D|) Σ_t H[π_θ(·|s_t)]`
 /// on a batch whose advantages `Â` (`R̂ − V_φ`, or `R̂`) are final (normalised when the config
 /// says so): its negative gradient is the score-function estimator of `∇θ J`.
@@ -158,6 +156,7 @@ pub fn loss<T: Float>(
     };
     (loss, diagnostics)
 }
+// ANCHOR_END: loss
 
 /// The baseline's regression loss `L^V(φ) = (1/|D|) Σ_t (V_φ(s_t) − R̂_t)²`.
 pub fn baseline_loss<T: Float>(
@@ -181,12 +180,11 @@ fn update(
 ) -> Result<(Diagnostics, f64, f64), TrainError> {
     let Reinforce {
         config,
-        store,
-        agent,
+        on_policy,
         policy_optimizer,
         value_optimizer,
-        ..
     } = reinforce;
+    let (store, agent) = (&on_policy.store, &on_policy.network);
 
     let tape = Tape::new();
     let theta = store.bind_under(&tape, ActorCritic::ACTOR);
@@ -225,18 +223,14 @@ fn update(
 
 // ---- the loop ----
 
-/// A REINFORCE trainer: the policy and its baseline, their optimisers, the generator and the
-/// environments.
+/// A REINFORCE trainer: the policy and its baseline with their environments and generator, and
+/// their optimisers.
 pub struct Reinforce {
     config: ReinforceConfig,
-    env_id: String,
-    store: ParamStore<f32>,
     /// `π_θ` is the actor, the baseline `V_φ` the critic.
-    agent: ActorCritic,
+    on_policy: OnPolicy,
     policy_optimizer: Adam<f32>,
     value_optimizer: Adam<f32>,
-    rng: TrainerRng,
-    envs: OnPolicyEnvs,
 }
 
 impl Trainer for Reinforce {
@@ -253,30 +247,8 @@ impl Trainer for Reinforce {
     }
 
     fn new(env_id: &str, config: &ReinforceConfig) -> Result<Self, TrainError> {
-        let envs = OnPolicyEnvs::new(
-            env_id,
-            &EnvSettings {
-                num_envs: config.num_envs,
-                env_threads: config.env_threads,
-                seed: config.seed,
-                normalize_observations: config.normalize_observations,
-                reward_scale_gamma: None,
-            },
-        )?;
-        let mut rng = TrainerRng::seed_from_u64(config.seed);
-        let mut store = ParamStore::<f32>::new();
-        let network = NetworkConfig {
-            hidden: config.hidden.clone(),
-            activation: config.activation,
-            log_std_init: config.log_std_init,
-        };
-        let agent = ActorCritic::new(
-            &mut store,
-            envs.observation_dim(),
-            &envs.action_space(),
-            &network,
-            &mut rng,
-        );
+        let on_policy = OnPolicy::new(env_id, config)?;
+        let store = &on_policy.store;
         let under = |path: &str| {
             let prefix = format!("{path}.");
             let ids: Vec<_> = store
@@ -295,13 +267,9 @@ impl Trainer for Reinforce {
             Adam::new(under(ActorCritic::CRITIC), adam(config.value_learning_rate));
         Ok(Reinforce {
             config: config.clone(),
-            env_id: env_id.to_string(),
-            store,
-            agent,
+            on_policy,
             policy_optimizer,
             value_optimizer,
-            rng,
-            envs,
         })
     }
 
@@ -309,17 +277,7 @@ impl Trainer for Reinforce {
         let config = self.config.clone();
 
         // run π_θ for T steps in N environments
-        let params = self.store.constants();
-        let (agent, rng) = (&self.agent, &mut self.rng);
-        let rollout = self.envs.collect(
-            config.num_steps,
-            |s| Decision {
-                actions: agent.policy(&params, s).sample(rng),
-                log_prob: None,
-            },
-            |s| agent.value(&params, s),
-        )?;
-        drop(params);
+        let rollout = self.on_policy.rollout(config.num_steps, false)?;
 
         // A truncated episode continues past the time limit in expectation: fold
         // γ V_φ(s_{t+1}) of its final observation into r_t, as reward_to_go expects.
@@ -366,29 +324,13 @@ impl Trainer for Reinforce {
     }
 
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        vec![
-            ("agent", Part::Params(&self.store)),
-            (
-                "policy_optimizer",
-                Part::Optimizer(&mut self.policy_optimizer, &self.store),
-            ),
-            (
-                "value_optimizer",
-                Part::Optimizer(&mut self.value_optimizer, &self.store),
-            ),
-            ("rng", Part::State(&mut self.rng)),
-        ]
-        .into_iter()
-        .chain(self.envs.parts())
-        .collect()
+        self.on_policy.parts(vec![
+            ("policy_optimizer", &mut self.policy_optimizer),
+            ("value_optimizer", &mut self.value_optimizer),
+        ])
     }
 
     fn into_agent(self) -> PolicyAgent {
-        PolicyAgent {
-            env_id: self.env_id,
-            store: self.store,
-            network: self.agent,
-            observation_stats: self.envs.observation_stats,
-        }
+        self.on_policy.into_agent()
     }
 }

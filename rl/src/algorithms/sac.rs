@@ -12,17 +12,17 @@
 //! The policy `π_θ(·|s)`: `u = μ_θ(s) + σ_θ(s) ⊙ ε`, `ε ~ N(0, I)`, action `ã = tanh(u)`, with
 //! `ln σ_θ` clamped to `[−20, 2]`, and by the change of variables
 //!
-//! `ln π_θ(ã|s) = ln N(u; μ_θ(s), σ_θ(s)²) − Σ_j ln(1 − tanh² u_j)`
+//! $$ \ln \pi_\theta(\tilde a \mid s) = \ln \mathcal N\big(u; \mu_\theta(s), \sigma_\theta(s)^2\big) - \sum_j \ln\big(1 - \tanh^2 u_j\big) $$
 //!
 //! ([`nn::distributions::TanhGaussian`], computed stably). The soft Bellman target, with a fresh
 //! action from the current policy at the next state `ã' ~ π_θ(·|s')`,
 //!
-//! `y = r + γ (1 − d) (min_{i=1,2} Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))`,
+//! $$ y = r + \gamma (1 - d) \Big( \min_{i=1,2} Q_{\bar\phi_i}(s', \tilde a') - \alpha \ln \pi_\theta(\tilde a' \mid s') \Big) , $$
 //!
 //! the critic loss `L(φ) = ½ Σ_i E_D[(Q_φi(s, a) − y)²]`, the actor loss (pathwise gradient
 //! through `ã = tanh(μ_θ(s) + σ_θ(s) ⊙ ε)`)
 //!
-//! `L(θ) = E_{s~D, ε}[α ln π_θ(ã|s) − min_i Q_φi(s, ã)]`,
+//! $$ L(\theta) = \mathbb E_{s \sim D, \varepsilon}\Big[\alpha \ln \pi_\theta(\tilde a \mid s) - \min_i Q_{\phi_i}(s, \tilde a)\Big] , $$
 //!
 //! and the temperature loss, written in `ln α` as Stable-Baselines3 does,
 //!
@@ -44,31 +44,29 @@
 //!         if autotune: ln α ← Adam step on −mean_B (ln α (ln π_θ(ã|s) + H̄))
 //!         if j mod target_update_interval = 0: φ̄i ← τ φi + (1 − τ) φ̄i
 //! ```
-//! The environment side of the loop is [`crate::continuous::OffPolicy`]; this file is the
+//! The environment side of the loop is [`crate::common::off_policy`]; this file is the
 //! policy and the update.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::{Array2, ArrayD};
-use nn::distributions::TanhGaussian;
 use nn::optim::{Adam, AdamConfig, Optimizer};
-use nn::{Bound, Mlp, Module, ParamId, ParamStore, Path};
-use rand::Rng;
+use nn::{Bound, ParamId, ParamStore};
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
 use crate::common::config::{Config, Range};
-use crate::common::trainer::{Part, Report, Trainer};
-use crate::continuous::{
-    ActionNoise, ContinuousAgent, Learner, OffPolicy, PolicyHead, Schedule, Transitions, TwinQ,
-    mean, merge_stores, standard_normal_array, to_rows,
+use crate::common::off_policy::{
+    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update,
+    standard_normal_array,
 };
+use crate::common::trainer::Part;
+use crate::continuous::{
+    ContinuousAgent, Parameters, PolicyHead, SquashedGaussianActor, Transitions, TwinQ, mean,
+    to_rows,
+};
+use crate::policy::Actions;
 use crate::snapshot::TrainerRng;
 use crate::train::{TrainError, check_finite};
-
-/// `ln σ` is clamped to `[LOG_STD_MIN, LOG_STD_MAX]` (Stable-Baselines3's bounds).
-pub const LOG_STD_MIN: f64 = -20.0;
-/// See [`LOG_STD_MIN`].
-pub const LOG_STD_MAX: f64 = 2.0;
 
 /// SAC's hyperparameters. The defaults (`[defaults]` of `rl/presets/sac.toml`) are
 /// Stable-Baselines3's; the file's per-environment tables are the RL Baselines3 Zoo's.
@@ -134,76 +132,9 @@ impl Config for SacConfig {
     ];
 }
 
-impl SacConfig {
-    /// When the shared loop acts and learns.
-    pub fn schedule(&self) -> Schedule {
-        Schedule {
-            total_timesteps: self.total_timesteps,
-            learning_starts: self.learning_starts,
-            batch_size: self.batch_size,
-            train_freq: self.train_freq,
-            gradient_steps: self.gradient_steps,
-            log_interval: self.log_interval,
-        }
-    }
-}
-
-/// The squashed Gaussian policy: an MLP from `s` to `[μ_θ(s); ln σ_θ(s)]` (one linear head of
-/// `2|A|` outputs on the shared hidden layers, equivalent to Stable-Baselines3's two heads).
-///
-/// ```
-/// use rand::SeedableRng;
-/// use autograd::prelude::*;
-/// use nn::ParamStore;
-/// use wengert_rl::algorithms::sac::SquashedGaussianActor;
-/// let mut store = ParamStore::<f64>::new();
-/// let actor = SquashedGaussianActor::new(&mut store.root().sub("actor"), 3, 2, &[8], &mut rand::rngs::StdRng::seed_from_u64(0));
-/// let pi = actor.distribution(&store.constants(), &Var::constant(ndarray::Array2::<f64>::zeros((4, 3))));
-/// assert_eq!(pi.mode().shape(), &[4, 2]);
-/// ```
-#[derive(Clone, Debug)]
-pub struct SquashedGaussianActor {
-    pub mlp: Mlp,
-    pub action_dim: usize,
-}
-
-impl SquashedGaussianActor {
-    /// A policy for `observation_dim`-dimensional states and `action_dim`-dimensional actions
-    /// (ReLU hidden layers, PyTorch's default initialisation).
-    pub fn new<T: Float>(
-        path: &mut Path<'_, T>,
-        observation_dim: usize,
-        action_dim: usize,
-        hidden: &[usize],
-        rng: &mut (impl Rng + ?Sized),
-    ) -> Self {
-        let mut sizes = vec![observation_dim];
-        sizes.extend(hidden);
-        sizes.push(2 * action_dim);
-        SquashedGaussianActor {
-            mlp: Mlp::builder(&sizes).build(path, rng),
-            action_dim,
-        }
-    }
-
-    /// `π_θ(·|s)` for a batch of states `(B, obs_dim)`.
-    pub fn distribution<T: Float>(
-        &self,
-        params: &Bound<'_, T>,
-        observations: &Var<T>,
-    ) -> TanhGaussian<T> {
-        let out = self.mlp.forward(params, observations);
-        let d = self.action_dim;
-        let mean = out.narrow(-1, 0, d);
-        let log_std = out
-            .narrow(-1, d, d)
-            .clamp(T::from_f64(LOG_STD_MIN), T::from_f64(LOG_STD_MAX));
-        TanhGaussian::new(&mean, &log_std)
-    }
-}
-
 // ---- the losses ----
 
+// ANCHOR: critic_target
 /// The soft target `y = r + γ(1 − d)(min_i Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))` with
 /// `ã' = tanh(μ_θ(s') + σ_θ(s') ⊙ ε')` for the given noise `ε'` `(B, |A|)`, computed without
 /// recording.
@@ -225,6 +156,7 @@ pub fn critic_target<T: Float>(
         batch.rewards.add(&batch.bootstrap.mul(&soft_value))
     })
 }
+// ANCHOR_END: critic_target
 
 /// The critic loss `L(φ) = ½ Σ_i mean_B (Q_φi(s, a) − y)²`, with `½ Σ_i mean_B Q_φi(s, a)`
 /// (`q_mean`).
@@ -243,6 +175,7 @@ pub fn critic_loss<T: Float>(
     (loss, 0.5 * (mean(&q1) + mean(&q2)))
 }
 
+// ANCHOR: actor_loss
 /// The actor loss `L(θ) = mean_B(α ln π_θ(ã|s) − min_i Q_φi(s, ã))` with
 /// `ã = tanh(μ_θ(s) + σ_θ(s) ⊙ ε)` for the given noise `ε` `(B, |A|)`; returns the loss and
 /// `ln π_θ(ã|s)` `(B)`. Bind `critic_params` as constants so that only `θ` is trained.
@@ -262,7 +195,9 @@ pub fn actor_loss<T: Float>(
     let loss = log_prob.mul_scalar(alpha).sub(&q).mean_all();
     (loss, log_prob)
 }
+// ANCHOR_END: actor_loss
 
+// ANCHOR: temperature_loss
 /// The temperature loss `L(α) = −mean_B(ln α · (ln π_θ(ã|s) + H̄))` in the parameter
 /// `log_alpha` of `params`, given the batch's `ln π_θ(ã|s)`.
 pub fn temperature_loss<T: Float>(
@@ -281,6 +216,7 @@ pub fn temperature_loss<T: Float>(
         .mean_all()
         .neg()
 }
+// ANCHOR_END: temperature_loss
 
 // ---- the update ----
 
@@ -343,15 +279,12 @@ impl Temperature {
     }
 }
 
-/// `θ`, `φ1`, `φ2`, `φ̄`, the temperature and the optimisers, with the update's settings.
+/// `π_θ`, `Q_φ1`, `Q_φ2`, their parameters, target `φ̄` and optimisers, the temperature, and
+/// the update's settings.
 pub struct Networks {
     actor: SquashedGaussianActor,
     critics: TwinQ,
-    actor_store: ParamStore<f32>,
-    critic_store: ParamStore<f32>,
-    critic_target: ParamStore<f32>,
-    actor_optimizer: Adam<f32>,
-    critic_optimizer: Adam<f32>,
+    params: Parameters,
     temperature: Temperature,
     tau: f32,
     target_update_interval: usize,
@@ -366,15 +299,15 @@ impl Learner for Networks {
         "entropy",
     ];
 
-    /// `ã ~ π_θ(·|s)`.
-    fn act(&self, observations: &Array2<f32>, rng: &mut TrainerRng) -> Array2<f32> {
-        let params = self.actor_store.constants();
+    /// `ã ~ π_θ(·|s)` (plus the loop's action noise, if any).
+    fn act(&mut self, observations: &Array2<f32>, _t: usize, rng: &mut TrainerRng) -> Actions {
+        let params = self.params.actor.constants();
         let draw = no_grad(|| {
             self.actor
                 .distribution(&params, &Var::constant(observations.clone()))
                 .sample(rng)
         });
-        to_rows(draw.action.value(), self.actor.action_dim)
+        Actions::Continuous(to_rows(draw.action.value(), self.actor.action_dim))
     }
 
     fn update(
@@ -383,16 +316,17 @@ impl Learner for Networks {
         step: usize,
         rng: &mut TrainerRng,
         iteration: usize,
-    ) -> Result<Vec<(&'static str, f64)>, TrainError> {
+    ) -> Result<Update, TrainError> {
+        let p = &mut self.params;
         let (n, d) = (batch.len(), self.actor.action_dim);
         let batch = Transitions::<f32>::new(batch);
         let alpha = self.temperature.alpha();
         let epsilon_next = standard_normal_array(n, d, rng);
         let y = critic_target(
             &self.actor,
-            &self.actor_store.constants(),
+            &p.actor.constants(),
             &self.critics,
-            &self.critic_target.constants(),
+            &p.critic_target.constants(),
             &batch,
             &epsilon_next,
             alpha,
@@ -400,17 +334,16 @@ impl Learner for Networks {
 
         // φ1, φ2
         let tape = Tape::new();
-        let phi = self.critic_store.bind(&tape);
+        let phi = p.critic.bind(&tape);
         let (l_phi, q_mean) = critic_loss(&self.critics, &phi, &batch, &y);
         check_finite(&l_phi, "SAC critic loss", iteration, &tape)?;
-        self.critic_optimizer
-            .step(&self.critic_store, &phi.gradients(&l_phi));
+        p.critic_optimizer.step(&p.critic, &phi.gradients(&l_phi));
 
         // θ, through the updated critics
         let tape = Tape::new();
-        let theta = self.actor_store.bind(&tape);
+        let theta = p.actor.bind(&tape);
         let epsilon = standard_normal_array(n, d, rng);
-        let critic_params = self.critic_store.constants();
+        let critic_params = p.critic.constants();
         let (l_theta, log_prob) = actor_loss(
             &self.actor,
             &theta,
@@ -421,8 +354,7 @@ impl Learner for Networks {
             alpha,
         );
         check_finite(&l_theta, "SAC actor loss", iteration, &tape)?;
-        self.actor_optimizer
-            .step(&self.actor_store, &theta.gradients(&l_theta));
+        p.actor_optimizer.step(&p.actor, &theta.gradients(&l_theta));
 
         // ln α
         let log_probs: Vec<f32> = log_prob.value().iter().copied().collect();
@@ -433,7 +365,7 @@ impl Learner for Networks {
 
         // φ̄
         if step % self.target_update_interval == 0 {
-            self.critic_target.polyak_from(&self.critic_store, self.tau);
+            p.update_targets(self.tau);
         }
         diagnostics.extend([
             ("critic_loss", l_phi.item() as f64),
@@ -441,83 +373,41 @@ impl Learner for Networks {
             ("q_mean", q_mean),
             ("entropy", -mean(&log_prob)),
         ]);
-        Ok(diagnostics)
+        Ok(Update {
+            diagnostics,
+            td_errors: Vec::new(),
+        })
     }
 
     /// The current `alpha`.
-    fn report(&self, _gradient_steps: usize) -> Vec<(&'static str, f64)> {
+    fn report(&self, _t: usize, _gradient_steps: usize) -> Vec<(&'static str, f64)> {
         vec![("alpha", self.temperature.alpha() as f64)]
     }
 }
 
 // ---- the loop ----
 
-/// A SAC trainer: the networks, and the environment, buffer, noise and generator of the loop.
-pub struct Sac {
-    config: SacConfig,
-    env_id: String,
-    networks: Networks,
-    off_policy: OffPolicy,
-}
+/// A SAC trainer: the networks, driven by the loop of [`crate::common::off_policy`].
+pub type Sac = OffPolicyTrainer<Networks>;
 
-impl Trainer for Sac {
+impl OffPolicyAlgorithm for Networks {
     const NAME: &'static str = "sac";
     type Config = SacConfig;
     type Agent = ContinuousAgent;
 
-    fn steps_per_iteration(config: &SacConfig) -> usize {
-        config.log_interval
-    }
-
-    fn iterations(config: &SacConfig) -> usize {
-        config.schedule().iterations()
-    }
-
-    fn new(env_id: &str, config: &SacConfig) -> Result<Self, TrainError> {
-        let mut off_policy = OffPolicy::new(
-            env_id,
-            config.buffer_size,
-            config.total_timesteps,
-            config.gamma,
-            config.action_noise,
-            config.seed,
-        )?;
-        let (observation_dim, action_dim) = (
-            off_policy.collector.observation_dim(),
-            off_policy.collector.action_dim(),
-        );
-        let rng = &mut off_policy.rng;
-
-        // θ, φ1, φ2, φ̄ ← φ, ln α
-        let mut actor_store = ParamStore::<f32>::new();
-        let actor = SquashedGaussianActor::new(
-            &mut actor_store.root().sub("actor"),
-            observation_dim,
-            action_dim,
-            &config.hidden,
-            rng,
-        );
-        let mut critic_store = ParamStore::<f32>::new();
-        let critics = TwinQ::new(
-            &mut critic_store.root(),
-            observation_dim,
-            action_dim,
-            &config.hidden,
-            rng,
-        );
-        let adam = AdamConfig {
-            lr: config.learning_rate as f32,
-            ..AdamConfig::default()
-        };
-        let target_entropy = config.target_entropy.unwrap_or(-(action_dim as f64));
-        let networks = Networks {
+    /// `θ`, `φ1`, `φ2`, `φ̄ ← φ`, `ln α ← ln α₀`, `H̄ ← −|A|` unless set.
+    fn new(
+        _env_id: &str,
+        config: &SacConfig,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
+        let (actor, critics, params): (SquashedGaussianActor, _, _) =
+            Parameters::init(off_policy, &config.hidden, false, config.learning_rate)?;
+        let target_entropy = config.target_entropy.unwrap_or(-(actor.action_dim as f64));
+        Ok(Networks {
             actor,
             critics,
-            critic_target: critic_store.clone(),
-            actor_optimizer: Adam::new(actor_store.trainable(), adam),
-            critic_optimizer: Adam::new(critic_store.trainable(), adam),
-            actor_store,
-            critic_store,
+            params,
             temperature: Temperature::new(
                 config.alpha,
                 config.autotune,
@@ -526,62 +416,32 @@ impl Trainer for Sac {
             ),
             tau: config.tau as f32,
             target_update_interval: config.target_update_interval,
-        };
-        Ok(Sac {
-            config: config.clone(),
-            env_id: env_id.to_string(),
-            networks,
-            off_policy,
         })
     }
 
-    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
-        self.off_policy
-            .iterate(&mut self.networks, &self.config.schedule(), iteration)
-    }
-
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        let n = &mut self.networks;
-        let mut parts = vec![
-            ("agent", Part::Params(&n.actor_store)),
-            ("agent.critic", Part::Params(&n.critic_store)),
-            ("agent.critic_target", Part::Params(&n.critic_target)),
-            ("agent.temperature", Part::Params(&n.temperature.store)),
-            (
-                "actor_optimizer",
-                Part::Optimizer(&mut n.actor_optimizer, &n.actor_store),
-            ),
-            (
-                "critic_optimizer",
-                Part::Optimizer(&mut n.critic_optimizer, &n.critic_store),
-            ),
-        ];
-        if let Some(optimizer) = &mut n.temperature.optimizer {
+        let mut parts = self.params.parts();
+        let temperature = &mut self.temperature;
+        parts.push(("agent.temperature", Part::Params(&temperature.store)));
+        if let Some(optimizer) = &mut temperature.optimizer {
             parts.push((
                 "temperature_optimizer",
-                Part::Optimizer(optimizer, &n.temperature.store),
+                Part::Optimizer(optimizer, &temperature.store),
             ));
         }
-        parts.extend(self.off_policy.parts());
         parts
     }
 
-    fn into_agent(self) -> ContinuousAgent {
-        let n = self.networks;
-        let store = merge_stores(
-            &n.actor_store,
-            &[
-                ("critic", &n.critic_store),
-                ("critic_target", &n.critic_target),
-                ("temperature", &n.temperature.store),
-            ],
-        );
-        ContinuousAgent {
-            env_id: self.env_id,
+    fn into_agent(self, env_id: String, off_policy: OffPolicy) -> ContinuousAgent {
+        let store = self
+            .params
+            .merged(&[("temperature", &self.temperature.store)]);
+        ContinuousAgent::new(
+            env_id,
             store,
-            actor: n.actor.mlp,
-            head: PolicyHead::TanhGaussian,
-            scale: self.off_policy.collector.scale,
-        }
+            self.actor.mlp,
+            PolicyHead::TanhGaussian,
+            &off_policy,
+        )
     }
 }

@@ -13,14 +13,14 @@
 //! ## Key equations
 //! With the target networks `μ_θ̄`, `Q_φ̄1`, `Q_φ̄2`, the smoothed target action and the target,
 //!
-//! `ã' = clip(μ_θ̄(s') + clip(ε, −c, c), −1, 1)`,  `ε ~ N(0, σ̃² I)`,
+//! $$ \tilde a' = \operatorname{clip}\big(\mu_{\bar\theta}(s') + \operatorname{clip}(\varepsilon, -c, c), -1, 1\big) , \qquad \varepsilon \sim \mathcal N(0, \tilde\sigma^2 I) , $$
 //!
-//! `y = r + γ (1 − d) min_{i=1,2} Q_φ̄i(s', ã')`,
+//! $$ y = r + \gamma (1 - d) \min_{i=1,2} Q_{\bar\phi_i}(s', \tilde a') , $$
 //!
 //! the critic loss `L(φ) = Σ_i E_D[(Q_φi(s, a) − y)²]`, and every `d`-th step the deterministic
 //! policy gradient on the first critic,
 //!
-//! `L(θ) = −E_{s~D}[Q_φ1(s, μ_θ(s))]`,
+//! $$ L(\theta) = -\mathbb E_{s \sim D}\big[Q_{\phi_1}(s, \mu_\theta(s))\big] , $$
 //!
 //! followed by `θ̄ ← τ θ + (1 − τ) θ̄` and `φ̄i ← τ φi + (1 − τ) φ̄i`.
 //!
@@ -38,23 +38,27 @@
 //!             θ ← Adam step on −mean_B Q_φ1(s, μ_θ(s))
 //!             θ̄ ← τ θ + (1 − τ) θ̄;  φ̄i ← τ φi + (1 − τ) φ̄i
 //! ```
-//! The environment side of the loop is [`crate::continuous::OffPolicy`]; this file is the
+//! The environment side of the loop is [`crate::common::off_policy`]; this file is the
 //! update.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::{Array2, ArrayD};
-use nn::optim::{Adam, AdamConfig, Optimizer};
-use nn::{Bound, ParamStore};
+use nn::Bound;
+use nn::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
 use crate::common::config::{Config, Range};
-use crate::common::trainer::{Part, Report, Trainer};
-use crate::continuous::{
-    ActionNoise, ContinuousAgent, DeterministicActor, Learner, OffPolicy, PolicyHead, Schedule,
-    Transitions, TwinQ, deterministic_policy_loss, mean, merge_stores, standard_normal_array,
-    to_rows,
+use crate::common::off_policy::{
+    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update,
+    standard_normal_array,
 };
+use crate::common::trainer::Part;
+use crate::continuous::{
+    ContinuousAgent, DeterministicActor, Parameters, PolicyHead, Transitions, TwinQ,
+    deterministic_policy_loss, mean,
+};
+use crate::policy::Actions;
 use crate::snapshot::TrainerRng;
 use crate::train::{TrainError, check_finite};
 
@@ -119,20 +123,6 @@ impl Config for Td3Config {
     ];
 }
 
-impl Td3Config {
-    /// When the shared loop acts and learns.
-    pub fn schedule(&self) -> Schedule {
-        Schedule {
-            total_timesteps: self.total_timesteps,
-            learning_starts: self.learning_starts,
-            batch_size: self.batch_size,
-            train_freq: self.train_freq,
-            gradient_steps: self.gradient_steps,
-            log_interval: self.log_interval,
-        }
-    }
-}
-
 // ---- the losses ----
 
 /// The target `y = r + γ(1 − d) min_i Q_φ̄i(s', ã')` with the smoothed target action
@@ -194,16 +184,11 @@ pub fn actor_loss<T: Float>(
 
 // ---- the update ----
 
-/// `θ`, `φ1`, `φ2`, their targets and their optimisers, with the update's settings.
+/// `μ_θ`, `Q_φ1`, `Q_φ2`, their parameters, targets and optimisers, with the update's settings.
 pub struct Networks {
     actor: DeterministicActor,
     critics: TwinQ,
-    actor_store: ParamStore<f32>,
-    actor_target: ParamStore<f32>,
-    critic_store: ParamStore<f32>,
-    critic_target: ParamStore<f32>,
-    actor_optimizer: Adam<f32>,
-    critic_optimizer: Adam<f32>,
+    params: Parameters,
     tau: f32,
     policy_delay: usize,
     sigma: f32,
@@ -213,13 +198,9 @@ pub struct Networks {
 impl Learner for Networks {
     const DIAGNOSTICS: &'static [&'static str] = &["critic_loss", "actor_loss", "q_mean"];
 
-    fn act(&self, observations: &Array2<f32>, _rng: &mut TrainerRng) -> Array2<f32> {
-        let params = self.actor_store.constants();
-        let mu = no_grad(|| {
-            self.actor
-                .forward(&params, &Var::constant(observations.clone()))
-        });
-        to_rows(mu.value(), mu.shape()[1])
+    /// `μ_θ(s)` (the loop adds the exploration noise).
+    fn act(&mut self, observations: &Array2<f32>, _t: usize, _rng: &mut TrainerRng) -> Actions {
+        self.actor.act(&self.params.actor, observations)
     }
 
     fn update(
@@ -228,16 +209,17 @@ impl Learner for Networks {
         step: usize,
         rng: &mut TrainerRng,
         iteration: usize,
-    ) -> Result<Vec<(&'static str, f64)>, TrainError> {
+    ) -> Result<Update, TrainError> {
+        let p = &mut self.params;
         let (n, batch) = (batch.len(), Transitions::<f32>::new(batch));
         let sigma = self.sigma;
         let epsilon =
             standard_normal_array::<f32>(n, batch.actions.shape()[1], rng).mapv(|e| e * sigma);
         let y = critic_target(
             &self.actor,
-            &self.actor_target.constants(),
+            &p.actor_target().constants(),
             &self.critics,
-            &self.critic_target.constants(),
+            &p.critic_target.constants(),
             &batch,
             &epsilon,
             self.noise_clip,
@@ -245,158 +227,76 @@ impl Learner for Networks {
 
         // φ1, φ2
         let tape = Tape::new();
-        let phi = self.critic_store.bind(&tape);
+        let phi = p.critic.bind(&tape);
         let (l_phi, q_mean) = critic_loss(&self.critics, &phi, &batch, &y);
         check_finite(&l_phi, "TD3 critic loss", iteration, &tape)?;
-        self.critic_optimizer
-            .step(&self.critic_store, &phi.gradients(&l_phi));
+        p.critic_optimizer.step(&p.critic, &phi.gradients(&l_phi));
         let mut diagnostics = vec![("critic_loss", l_phi.item() as f64), ("q_mean", q_mean)];
 
         // every d-th step: θ through the updated first critic, then the targets
         if step % self.policy_delay == 0 {
             let tape = Tape::new();
-            let theta = self.actor_store.bind(&tape);
-            let critic_params = self.critic_store.constants();
+            let theta = p.actor.bind(&tape);
+            let critic_params = p.critic.constants();
             let l_theta = actor_loss(&self.actor, &theta, &self.critics, &critic_params, &batch);
             check_finite(&l_theta, "TD3 actor loss", iteration, &tape)?;
-            self.actor_optimizer
-                .step(&self.actor_store, &theta.gradients(&l_theta));
-            self.actor_target.polyak_from(&self.actor_store, self.tau);
-            self.critic_target.polyak_from(&self.critic_store, self.tau);
+            p.actor_optimizer.step(&p.actor, &theta.gradients(&l_theta));
+            p.update_targets(self.tau);
             diagnostics.push(("actor_loss", l_theta.item() as f64));
         }
-        Ok(diagnostics)
+        Ok(Update {
+            diagnostics,
+            td_errors: Vec::new(),
+        })
     }
 
     /// `actor_updates`: one every `d` gradient steps.
-    fn report(&self, gradient_steps: usize) -> Vec<(&'static str, f64)> {
+    fn report(&self, _t: usize, gradient_steps: usize) -> Vec<(&'static str, f64)> {
         vec![("actor_updates", (gradient_steps / self.policy_delay) as f64)]
     }
 }
 
 // ---- the loop ----
 
-/// A TD3 trainer: the networks, and the environment, buffer, noise and generator of the loop.
-pub struct Td3 {
-    config: Td3Config,
-    env_id: String,
-    networks: Networks,
-    off_policy: OffPolicy,
-}
+/// A TD3 trainer: the networks, driven by the loop of [`crate::common::off_policy`].
+pub type Td3 = OffPolicyTrainer<Networks>;
 
-impl Trainer for Td3 {
+impl OffPolicyAlgorithm for Networks {
     const NAME: &'static str = "td3";
     type Config = Td3Config;
     type Agent = ContinuousAgent;
 
-    fn steps_per_iteration(config: &Td3Config) -> usize {
-        config.log_interval
-    }
-
-    fn iterations(config: &Td3Config) -> usize {
-        config.schedule().iterations()
-    }
-
-    fn new(env_id: &str, config: &Td3Config) -> Result<Self, TrainError> {
-        let mut off_policy = OffPolicy::new(
-            env_id,
-            config.buffer_size,
-            config.total_timesteps,
-            config.gamma,
-            config.action_noise,
-            config.seed,
-        )?;
-        let (observation_dim, action_dim) = (
-            off_policy.collector.observation_dim(),
-            off_policy.collector.action_dim(),
-        );
-        let rng = &mut off_policy.rng;
-
-        // θ, φ1, φ2 and their targets θ̄ ← θ, φ̄i ← φi
-        let mut actor_store = ParamStore::<f32>::new();
-        let actor = DeterministicActor::new(
-            &mut actor_store.root().sub("actor"),
-            observation_dim,
-            action_dim,
-            &config.hidden,
-            rng,
-        );
-        let mut critic_store = ParamStore::<f32>::new();
-        let critics = TwinQ::new(
-            &mut critic_store.root(),
-            observation_dim,
-            action_dim,
-            &config.hidden,
-            rng,
-        );
-        let adam = AdamConfig {
-            lr: config.learning_rate as f32,
-            ..AdamConfig::default()
-        };
-        let networks = Networks {
+    /// `θ`, `φ1`, `φ2` and their targets `θ̄ ← θ`, `φ̄i ← φi`.
+    fn new(
+        _env_id: &str,
+        config: &Td3Config,
+        off_policy: &mut OffPolicy,
+    ) -> Result<Self, TrainError> {
+        let (actor, critics, params) =
+            Parameters::init(off_policy, &config.hidden, true, config.learning_rate)?;
+        Ok(Networks {
             actor,
             critics,
-            actor_target: actor_store.clone(),
-            critic_target: critic_store.clone(),
-            actor_optimizer: Adam::new(actor_store.trainable(), adam),
-            critic_optimizer: Adam::new(critic_store.trainable(), adam),
-            actor_store,
-            critic_store,
+            params,
             tau: config.tau as f32,
             policy_delay: config.policy_delay,
             sigma: config.target_policy_noise as f32,
             noise_clip: config.target_noise_clip as f32,
-        };
-        Ok(Td3 {
-            config: config.clone(),
-            env_id: env_id.to_string(),
-            networks,
-            off_policy,
         })
     }
 
-    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
-        self.off_policy
-            .iterate(&mut self.networks, &self.config.schedule(), iteration)
-    }
-
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        let n = &mut self.networks;
-        vec![
-            ("agent", Part::Params(&n.actor_store)),
-            ("agent.actor_target", Part::Params(&n.actor_target)),
-            ("agent.critic", Part::Params(&n.critic_store)),
-            ("agent.critic_target", Part::Params(&n.critic_target)),
-            (
-                "actor_optimizer",
-                Part::Optimizer(&mut n.actor_optimizer, &n.actor_store),
-            ),
-            (
-                "critic_optimizer",
-                Part::Optimizer(&mut n.critic_optimizer, &n.critic_store),
-            ),
-        ]
-        .into_iter()
-        .chain(self.off_policy.parts())
-        .collect()
+        self.params.parts()
     }
 
-    fn into_agent(self) -> ContinuousAgent {
-        let n = self.networks;
-        let store = merge_stores(
-            &n.actor_store,
-            &[
-                ("actor_target", &n.actor_target),
-                ("critic", &n.critic_store),
-                ("critic_target", &n.critic_target),
-            ],
-        );
-        ContinuousAgent {
-            env_id: self.env_id,
+    fn into_agent(self, env_id: String, off_policy: OffPolicy) -> ContinuousAgent {
+        let store = self.params.merged(&[]);
+        ContinuousAgent::new(
+            env_id,
             store,
-            actor: n.actor.mlp,
-            head: PolicyHead::Deterministic,
-            scale: self.off_policy.collector.scale,
-        }
+            self.actor.mlp,
+            PolicyHead::Deterministic,
+            &off_policy,
+        )
     }
 }

@@ -17,20 +17,25 @@
 //! normalised over the batch, the surrogate objective ([`surrogate`]) and the mean KL from the
 //! policy that collected the data ([`mean_kl`]) are
 //!
-//! `L(θ) = E_t[ π_θ(a_t|s_t) / π_θ_old(a_t|s_t) · Â_t ]`,
-//! `D̄_KL(θ) = E_t[ KL(π_θ_old(·|s_t) ‖ π_θ(·|s_t)) ]`,
+//! $$ L(\theta) = \mathbb E_t\Big[ \frac{\pi_\theta(a_t \mid s_t)}{\pi_{\theta_{\text{old}}}(a_t \mid s_t)} \hat A_t \Big] , \qquad
+//!    \bar D_{\mathrm{KL}}(\theta) = \mathbb E_t\big[ \mathrm{KL}(\pi_{\theta_{\text{old}}}(\cdot \mid s_t) \Vert \pi_\theta(\cdot \mid s_t)) \big] , $$
 //!
 //! and the trust-region problem is `maximise L(θ) subject to D̄_KL(θ) ≤ δ`. Around `θ_old`,
 //! `L(θ) ≈ gᵀ(θ − θ_old)` with `g = ∇θ L(θ_old)`, and `D̄_KL(θ) ≈ ½ (θ − θ_old)ᵀ F (θ − θ_old)`
 //! with `F = ∇²θ D̄_KL(θ_old)`, the Fisher information matrix. The products with `F` are
 //! double backward passes through the KL (π_θ_old held constant), damped by `λ`:
 //!
-//! `F v = ∇θ ((∇θ D̄_KL(θ)) · v) + λ v`   ([`nn::optim::FisherVectorProduct`]).
+//! $$ F v = \nabla_\theta \big( (\nabla_\theta \bar D_{\mathrm{KL}}(\theta)) \cdot v \big) + \lambda v $$
+//!
+//! ([`nn::optim::FisherVectorProduct`]).
 //!
 //! The quadratic problem's solution is the natural gradient scaled to the KL radius:
 //!
-//! `x ≈ F⁻¹ g` (conjugate gradient, [`nn::optim::FisherVectorProduct::solve`]),
-//! `Δθ = √(2δ / xᵀ F x) · x = √(2δ / gᵀF⁻¹g) · F⁻¹ g`   ([`nn::optim::NaturalStep::MaxKl`]).
+//! $$ x \approx F^{-1} g , \qquad
+//!    \Delta\theta = \sqrt{\frac{2\delta}{x^{\top} F x}} x = \sqrt{\frac{2\delta}{g^{\top} F^{-1} g}} F^{-1} g $$
+//!
+//! (conjugate gradient, [`nn::optim::FisherVectorProduct::solve`]; the step,
+//! [`nn::optim::NaturalStep::MaxKl`]).
 //!
 //! NPG takes `θ = θ_old + Δθ`. TRPO takes `θ = θ_old + αʲ Δθ` for the smallest `j = 0, 1, …`
 //! such that the step satisfies the constraint and improves the surrogate by at least a
@@ -63,18 +68,14 @@ use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::Array1;
 use nn::optim::conjugate_gradient::{flatten, unflatten};
 use nn::optim::{Adam, AdamConfig, FisherVectorProduct, NaturalStep, Optimizer};
-use nn::{Activation, Bound, ParamId, ParamStore};
-use rand::SeedableRng;
+use nn::{Activation, Bound, ParamId};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::advantage::{Trajectory, gae};
 use crate::common::config::{Config, Range};
-use crate::common::on_policy::{Batch, EnvSettings, OnPolicyEnvs, normalize};
+use crate::common::on_policy::{Batch, OnPolicy, gae_batch, normalize};
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::policy::{ActorCritic, NetworkConfig, PolicyDistribution, observations_var, to_f64};
-use crate::rollout::Decision;
-use crate::snapshot::TrainerRng;
+use crate::policy::{ActorCritic, PolicyDistribution, observations_var, to_f64};
 use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 
 /// TRPO's (and NPG's) hyperparameters. The defaults (`[defaults]` of `rl/presets/trpo.toml`)
@@ -158,6 +159,7 @@ impl Config for TrpoConfig {
 
 // ---- the losses ----
 
+// ANCHOR: surrogate
 /// The surrogate objective `L(θ) = E_t[π_θ(a_t|s_t) / π_θ_old(a_t|s_t) · Â_t]`, the ratio taken
 /// as `exp(ln π_θ − ln π_old)` with `ln π_old` = `batch.log_probs`, and the mean entropy
 /// `E_t[H[π_θ(·|s_t)]]` (a diagnostic).
@@ -195,7 +197,9 @@ pub fn surrogate<T: Float>(
     let l = (&ratio * &constant(&batch.advantages)).mean_all();
     (l, pi.entropy().mean_all().item().as_f64())
 }
+// ANCHOR_END: surrogate
 
+// ANCHOR: mean_kl
 /// The mean KL divergence `D̄_KL(θ) = E_t[KL(π_θ_old(·|s_t) ‖ π_θ(·|s_t))]` from `pi_old`, the
 /// policy that collected `batch` (held constant): zero, with zero gradient, at `θ = θ_old`, and
 /// its Hessian there is the Fisher matrix `F`.
@@ -222,6 +226,7 @@ pub fn mean_kl<T: Float>(
     let pi = agent.policy(params, &observations_var::<T>(&batch.observations));
     pi_old.kl(&pi).mean_all()
 }
+// ANCHOR_END: mean_kl
 
 /// The critic's loss `L^V(φ) = E_t[(V_φ(s_t) − R_t)²]` on a minibatch.
 ///
@@ -279,19 +284,23 @@ fn update(
 ) -> Result<Outcome, TrainError> {
     let Trpo {
         config,
-        store,
-        agent,
+        on_policy,
         theta_ids,
         critic_optimizer,
+    } = trpo;
+    let OnPolicy {
+        store,
+        network: agent,
         rng,
         ..
-    } = trpo;
+    } = on_policy;
 
     // g = ∇θ L(θ_old); F v = ∇θ((∇θ D̄_KL)·v) + λv, recorded once; x ≈ F⁻¹g; Δθ = √(2δ/xᵀFx) x
     let tape = Tape::new();
     let params = store.bind_under(&tape, ActorCritic::ACTOR);
     let theta: Vec<&Var<f32>> = theta_ids.iter().map(|&id| &params[id]).collect();
     let (l, entropy) = surrogate(agent, &params, batch);
+    // ANCHOR: natural_step
     let g = flatten(&autograd::grad(&[&l], &theta));
     let fisher = FisherVectorProduct::new(
         &mean_kl(agent, &params, pi_old, batch),
@@ -300,6 +309,7 @@ fn update(
     );
     let natural = fisher.solve(&g, config.cg_max_steps, config.cg_residual_tolerance as f32);
     let step = &natural.x * NaturalStep::MaxKl(config.target_kl as f32).size(natural.x_f_x);
+    // ANCHOR_END: natural_step
     if !step.iter().all(|v| v.is_finite()) || !l.item().is_finite() {
         return Err(TrainError::NonFinite {
             what: "TRPO natural gradient step".into(),
@@ -382,18 +392,14 @@ fn update(
 
 // ---- the loop ----
 
-/// A TRPO (or NPG) trainer: the actor-critic, the critic's optimiser, the generator and the
-/// environments.
+/// A TRPO (or NPG) trainer: the actor-critic with its environments and generator, and the
+/// critic's optimiser.
 pub struct Trpo {
     config: TrpoConfig,
-    env_id: String,
-    store: ParamStore<f32>,
-    agent: ActorCritic,
+    on_policy: OnPolicy,
     /// `θ`: the actor's parameters (including a Gaussian's `ln σ`); the critic's `φ` are Adam's.
     theta_ids: Vec<ParamId>,
     critic_optimizer: Adam<f32>,
-    rng: TrainerRng,
-    envs: OnPolicyEnvs,
 }
 
 impl Trainer for Trpo {
@@ -410,30 +416,8 @@ impl Trainer for Trpo {
     }
 
     fn new(env_id: &str, config: &TrpoConfig) -> Result<Self, TrainError> {
-        let envs = OnPolicyEnvs::new(
-            env_id,
-            &EnvSettings {
-                num_envs: config.num_envs,
-                env_threads: config.env_threads,
-                seed: config.seed,
-                normalize_observations: config.normalize_observations,
-                reward_scale_gamma: None,
-            },
-        )?;
-        let mut rng = TrainerRng::seed_from_u64(config.seed);
-        let mut store = ParamStore::<f32>::new();
-        let network = NetworkConfig {
-            hidden: config.hidden.clone(),
-            activation: config.activation,
-            log_std_init: config.log_std_init,
-        };
-        let agent = ActorCritic::new(
-            &mut store,
-            envs.observation_dim(),
-            &envs.action_space(),
-            &network,
-            &mut rng,
-        );
+        let on_policy = OnPolicy::new(env_id, config)?;
+        let store = &on_policy.store;
         let is_actor = |id: ParamId| store.name(id).starts_with("actor.");
         let theta_ids: Vec<ParamId> = store.trainable().filter(|&id| is_actor(id)).collect();
         let phi_ids: Vec<ParamId> = store.trainable().filter(|&id| !is_actor(id)).collect();
@@ -447,13 +431,9 @@ impl Trainer for Trpo {
         );
         Ok(Trpo {
             config: config.clone(),
-            env_id: env_id.to_string(),
-            store,
-            agent,
+            on_policy,
             theta_ids,
             critic_optimizer,
-            rng,
-            envs,
         })
     }
 
@@ -461,35 +441,16 @@ impl Trainer for Trpo {
         let config = self.config.clone();
 
         // collect a rollout with π_θ_old
-        let params = self.store.constants();
-        let (agent, rng) = (&self.agent, &mut self.rng);
-        let rollout = self.envs.collect(
-            config.num_steps,
-            |s| Decision {
-                actions: agent.policy(&params, s).sample(rng),
-                log_prob: None,
-            },
-            |s| agent.value(&params, s),
-        )?;
+        let rollout = self.on_policy.rollout(config.num_steps, false)?;
 
         // Â by GAE(λ), R = Â + V_old; Â normalised over the batch
-        let (advantages, returns) = gae(
-            &Trajectory {
-                rewards: &rollout.rewards,
-                values: &rollout.values,
-                next_values: &rollout.next_values,
-                terminated: &rollout.terminated,
-                done: &rollout.done,
-            },
-            config.gamma,
-            config.gae_lambda,
-        );
-        let mut batch = Batch::new(&rollout, &advantages, &returns);
+        let mut batch = gae_batch(&rollout, config.gamma, config.gae_lambda);
         if config.normalize_advantage {
             batch.advantages = normalize(&batch.advantages);
         }
 
         // π_θ_old and ln π_θ_old(a|s) in one forward pass over the whole batch
+        let (agent, params) = (&self.on_policy.network, self.on_policy.store.constants());
         let pi_old =
             no_grad(|| agent.policy(&params, &observations_var::<f32>(&batch.observations)));
         batch.log_probs = to_f64(&pi_old.log_prob(&batch.actions));
@@ -521,25 +482,11 @@ impl Trainer for Trpo {
     }
 
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        vec![
-            ("agent", Part::Params(&self.store)),
-            (
-                "critic_optimizer",
-                Part::Optimizer(&mut self.critic_optimizer, &self.store),
-            ),
-            ("rng", Part::State(&mut self.rng)),
-        ]
-        .into_iter()
-        .chain(self.envs.parts())
-        .collect()
+        self.on_policy
+            .parts(vec![("critic_optimizer", &mut self.critic_optimizer)])
     }
 
     fn into_agent(self) -> PolicyAgent {
-        PolicyAgent {
-            env_id: self.env_id,
-            store: self.store,
-            network: self.agent,
-            observation_stats: self.envs.observation_stats,
-        }
+        self.on_policy.into_agent()
     }
 }

@@ -1,5 +1,6 @@
 //! Prioritised experience replay (Schaul et al., 2016), proportional variant.
 
+use super::replay::{oldest, saved_ring};
 use super::{ActionShape, Batch, MinTree, ReplayBuffer, ReplayStorage, SumTree, Transition};
 use crate::snapshot::{Resumable, StateError, TrainingState};
 use ndarray::Array1;
@@ -168,6 +169,7 @@ impl PrioritizedReplay {
     /// let expected = [1.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0];
     /// assert!(batch.weights.iter().zip(expected).all(|(w, e)| (w - e).abs() < 1e-12));
     /// ```
+    // ANCHOR: prioritized_sample
     pub fn sample<R: rand::Rng + ?Sized>(
         &self,
         batch_size: usize,
@@ -196,6 +198,7 @@ impl PrioritizedReplay {
         batch.weights = weights;
         batch
     }
+    // ANCHOR_END: prioritized_sample
 
     /// Sets `p_i = |δ_i| + ε` for each sampled slot `i` and its new TD error `δ_i`
     /// (the tree stores `p_i^α`).
@@ -285,10 +288,34 @@ impl Resumable for PrioritizedReplay {
         state.put_f64(format!("{name}.max_priority"), vec![self.max_priority]);
     }
 
+    /// A buffer with more slots than the saved one grows as [`ReplayBuffer`] does, its
+    /// priorities moving with their transitions.
     fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
-        self.storage.load(&format!("{name}.storage"), state)?;
-        self.sums.load(&format!("{name}.sums"), state)?;
-        self.minima.load(&format!("{name}.minima"), state)?;
+        let storage = format!("{name}.storage");
+        self.storage.load(&storage, state)?;
+        let key = format!("{storage}.position");
+        let (position, n, saved_capacity) = saved_ring(state, &key, self.capacity())?;
+        if saved_capacity == self.capacity() {
+            self.sums.load(&format!("{name}.sums"), state)?;
+            self.minima.load(&format!("{name}.minima"), state)?;
+        } else {
+            // the saved leaves p_i^α, oldest first, into the first slots
+            let first = oldest(position, n, saved_capacity);
+            let leaves = |tree: &str| -> Result<Vec<f64>, StateError> {
+                let nodes = state.f64s(&format!("{name}.{tree}"), None)?;
+                let mut leaves = nodes[nodes.len() / 2..][..n].to_vec();
+                leaves.rotate_left(first);
+                Ok(leaves)
+            };
+            for (i, (p, m)) in leaves("sums")?
+                .into_iter()
+                .zip(leaves("minima")?)
+                .enumerate()
+            {
+                self.sums.update(i, p);
+                self.minima.update(i, m);
+            }
+        }
         self.max_priority = state.f64s(&format!("{name}.max_priority"), Some(1))?[0];
         Ok(())
     }

@@ -398,6 +398,16 @@ impl ReplayStorage for ReplayBuffer {
 }
 
 impl StoredActions {
+    /// Rotates the first `rows` actions left by `k`.
+    fn rotate_left(&mut self, rows: usize, k: usize) {
+        match self {
+            StoredActions::Discrete(actions) => actions[..rows].rotate_left(k),
+            StoredActions::Continuous { dimension, values } => {
+                values[..rows * *dimension].rotate_left(k * *dimension)
+            }
+        }
+    }
+
     /// The first `rows` actions as `name` (`u64` indices, or `f32` rows).
     pub(super) fn save(&self, name: &str, rows: usize, state: &mut TrainingState) {
         match self {
@@ -443,7 +453,7 @@ impl Resumable for ReplayBuffer {
         let (n, d) = (self.len, self.observation_dim);
         state.put_u64(
             format!("{name}.position"),
-            vec![self.position as u64, n as u64],
+            vec![self.position as u64, n as u64, self.capacity as u64],
         );
         state.put_f32(
             format!("{name}.observations"),
@@ -464,15 +474,15 @@ impl Resumable for ReplayBuffer {
         state.put_f64(format!("{name}.discounts"), self.discounts[..n].to_vec());
     }
 
+    /// A buffer with more slots than the saved one (a run resumed with a larger budget, whose
+    /// buffer is `min(buffer_size, total_timesteps)`) takes the saved transitions oldest first
+    /// into its first slots and continues after them: the buffer a run started with the
+    /// larger budget would hold.
     fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
         let key = format!("{name}.position");
-        let position = state.u64s(&key, Some(2))?;
-        let (position, n, d) = (
-            position[0] as usize,
-            position[1] as usize,
-            self.observation_dim,
-        );
-        if n > self.capacity || position >= self.capacity {
+        let (position, n, saved_capacity) = saved_ring(state, &key, self.capacity)?;
+        let d = self.observation_dim;
+        if n > self.capacity || (saved_capacity == self.capacity && position >= self.capacity) {
             return Err(StateError::new(
                 &key,
                 format!(
@@ -496,8 +506,56 @@ impl Resumable for ReplayBuffer {
             *slot = t == 1;
         }
         self.discounts[..n].copy_from_slice(&discounts);
-        self.position = position;
         self.len = n;
+        self.position = position;
+        if saved_capacity != self.capacity {
+            // oldest first: a full ring's oldest transition is at its position
+            self.rotate_left(oldest(position, n, saved_capacity));
+            self.position = n % self.capacity;
+        }
         Ok(())
+    }
+}
+
+/// `(position, length, capacity)` of a saved ring (`capacity` as now for a state saved without
+/// it).
+pub(super) fn saved_ring(
+    state: &TrainingState,
+    key: &str,
+    capacity: usize,
+) -> Result<(usize, usize, usize), StateError> {
+    match state.u64s(key, None)?[..] {
+        [position, n] => Ok((position as usize, n as usize, capacity)),
+        [position, n, saved] => Ok((position as usize, n as usize, saved as usize)),
+        ref other => Err(StateError::new(
+            key,
+            format!(
+                "holds {} values, expected position, length and capacity",
+                other.len()
+            ),
+        )),
+    }
+}
+
+/// The slot of the oldest of `n` transitions in a ring of `capacity` slots whose next write goes
+/// to `position`: that slot when the ring is full, else slot 0.
+pub(super) fn oldest(position: usize, n: usize, capacity: usize) -> usize {
+    if n == capacity {
+        position % n.max(1)
+    } else {
+        0
+    }
+}
+
+impl ReplayBuffer {
+    /// Rotates the first `len` slots of every column left by `k` slots.
+    fn rotate_left(&mut self, k: usize) {
+        let (n, d) = (self.len, self.observation_dim);
+        self.observations[..n * d].rotate_left(k * d);
+        self.next_observations[..n * d].rotate_left(k * d);
+        self.actions.rotate_left(n, k);
+        self.rewards[..n].rotate_left(k);
+        self.terminated[..n].rotate_left(k);
+        self.discounts[..n].rotate_left(k);
     }
 }

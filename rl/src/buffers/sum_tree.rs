@@ -126,6 +126,7 @@ impl SumTree {
     /// assert_eq!(tree.find(1.0), 5);
     /// assert_eq!(tree.find(2.0), 5); // beyond the total
     /// ```
+    // ANCHOR: sum_tree_find
     pub fn find(&self, prefix_sum: f64) -> usize {
         assert!(self.total() > 0.0, "cannot search a tree of zero total");
         let mut remaining = prefix_sum.max(0.0);
@@ -141,6 +142,7 @@ impl SumTree {
         }
         node - self.leaves
     }
+    // ANCHOR_END: sum_tree_find
 
     /// The sum held by internal node `k` (`1 ≤ k < 2^⌈log₂ n⌉`, root 1, children `2k`, `2k+1`),
     /// for checking the tree's invariant `node(k) = node(2k) + node(2k+1)`.

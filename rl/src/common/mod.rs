@@ -4,8 +4,11 @@
 //!   presets in `rl/presets/*.toml`, overrides from text, one validator of declared ranges;
 //! - [`trainer`]: the [`trainer::Trainer`] trait every algorithm implements and the one loop
 //!   around it (resume, metrics, snapshots of the parts it lists);
-//! - [`on_policy`]: the rollout environments and the flattened batch of the on-policy trainers.
+//! - [`on_policy`]: the rollout environments and the flattened batch of the on-policy trainers;
+//! - [`off_policy`]: the collect → replay → update loop of the off-policy trainers, its
+//!   environments, replay and exploration, and the [`off_policy::OffPolicyTrainer`] around it.
 
 pub mod config;
+pub mod off_policy;
 pub mod on_policy;
 pub mod trainer;

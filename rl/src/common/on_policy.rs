@@ -9,18 +9,196 @@
 //! update θ (and φ) on the batch                               (the algorithm)
 //! ```
 //!
-//! [`OnPolicyEnvs`] holds the environments and the optional observation and reward
-//! normalisers, and lists them as parts of a snapshot. [`Batch`] is the flattened rollout.
+//! [`OnPolicy`] is what every on-policy trainer starts from and holds — the environments, the
+//! generator and an actor-critic with its parameters — built, sampled, listed as resumable
+//! parts and handed over as an agent the same way. [`OnPolicyEnvs`] holds the environments and
+//! the optional observation and reward normalisers. [`Batch`] is the flattened rollout.
 
 use autograd::Var;
 use ndarray::{Array1, Array2, Axis};
+use nn::optim::Optimizer;
+use nn::{Activation, ParamStore};
+use rand::SeedableRng;
+use serde::Deserialize;
 
+use crate::advantage::{Trajectory, gae};
+use crate::common::config::Config;
 use crate::common::trainer::Part;
 use crate::env::{Env, Space, VectorEnv, make};
 use crate::normalize::{RewardScaler, RunningMeanStd};
-use crate::policy::{Actions, select_rows};
+use crate::policy::{Actions, ActorCritic, NetworkConfig, PolicyNetwork, select_rows};
 use crate::rollout::{Decision, Rollout};
-use crate::train::TrainError;
+use crate::snapshot::TrainerRng;
+use crate::train::{PolicyAgent, TrainError};
+
+/// What every on-policy trainer starts from and holds: `N` environments, the generator, and an
+/// actor-critic `N` with its parameters `store`.
+pub struct OnPolicy<N: PolicyNetwork = ActorCritic> {
+    /// The Gymnasium id.
+    pub env_id: String,
+    /// The environments and their normalisers.
+    pub envs: OnPolicyEnvs,
+    /// The generator: the networks' initialisation, then every action sampled.
+    pub rng: TrainerRng,
+    /// `θ` (under `actor.`) and `φ` (under `critic.`), or a shared trunk's.
+    pub store: ParamStore<f32>,
+    /// The networks.
+    pub network: N,
+}
+
+/// The settings [`OnPolicy`] is built from, read by name from an on-policy configuration.
+#[derive(Deserialize)]
+struct Settings {
+    num_envs: usize,
+    env_threads: usize,
+    seed: u64,
+    normalize_observations: bool,
+    #[serde(default)]
+    normalize_rewards: bool,
+    gamma: f64,
+    hidden: Vec<usize>,
+    activation: Activation,
+    log_std_init: f64,
+}
+
+impl OnPolicy<ActorCritic> {
+    /// Environments reset with the configuration's seed, the generator seeded with it, and an
+    /// [`ActorCritic`] initialised from the generator.
+    ///
+    /// ```
+    /// use wengert_rl::algorithms::{preset, ppo::PpoConfig};
+    /// use wengert_rl::common::on_policy::OnPolicy;
+    /// let config: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
+    /// let mut on_policy = OnPolicy::new("CartPole-v1", &config).unwrap();
+    /// let rollout = on_policy.rollout(8, true).unwrap();
+    /// assert_eq!(rollout.rewards.dim(), (8, config.num_envs));
+    /// ```
+    pub fn new<C: Config>(env_id: &str, config: &C) -> Result<Self, TrainError> {
+        OnPolicy::with(env_id, config, |store, dim, space, network, rng| {
+            ActorCritic::new(store, dim, space, network, rng)
+        })
+    }
+}
+
+impl<N: PolicyNetwork> OnPolicy<N> {
+    /// As [`OnPolicy::new`], with the networks `build` makes from the parameters' store, the
+    /// observation width, the action space, the network settings and the generator.
+    pub fn with<C: Config>(
+        env_id: &str,
+        config: &C,
+        build: impl FnOnce(&mut ParamStore<f32>, usize, &Space, &NetworkConfig, &mut TrainerRng) -> N,
+    ) -> Result<Self, TrainError> {
+        let table = toml::Value::try_from(config)
+            .unwrap_or_else(|e| panic!("a configuration serialises to TOML: {e}"));
+        let settings: Settings = table
+            .try_into()
+            .unwrap_or_else(|e| panic!("an on-policy configuration names its settings: {e}"));
+        let envs = OnPolicyEnvs::new(
+            env_id,
+            &EnvSettings {
+                num_envs: settings.num_envs,
+                env_threads: settings.env_threads,
+                seed: settings.seed,
+                normalize_observations: settings.normalize_observations,
+                reward_scale_gamma: settings.normalize_rewards.then_some(settings.gamma),
+            },
+        )?;
+        let mut rng = TrainerRng::seed_from_u64(settings.seed);
+        let mut store = ParamStore::<f32>::new();
+        let network = NetworkConfig {
+            hidden: settings.hidden,
+            activation: settings.activation,
+            log_std_init: settings.log_std_init,
+        };
+        let (dim, space) = (envs.observation_dim(), envs.action_space());
+        let network = build(&mut store, dim, &space, &network, &mut rng);
+        Ok(OnPolicy {
+            env_id: env_id.to_string(),
+            envs,
+            rng,
+            store,
+            network,
+        })
+    }
+
+    /// A rollout of `steps` steps with `a ~ π_θ(·|s)`, recording `ln π_θ(a|s)` when
+    /// `log_prob`, and `V_φ` of every observation.
+    pub fn rollout(&mut self, steps: usize, log_prob: bool) -> Result<Rollout, TrainError> {
+        let params = self.store.constants();
+        let (network, rng) = (&self.network, &mut self.rng);
+        self.envs.collect(
+            steps,
+            |s| {
+                let pi = network.policy(&params, s);
+                let actions = pi.sample(rng);
+                let log_prob = log_prob.then(|| pi.log_prob(&actions));
+                Decision { actions, log_prob }
+            },
+            |s| network.value(&params, s),
+        )
+    }
+
+    /// The resumable parts, with the algorithm's `optimizers` after the parameters: `agent`,
+    /// the optimisers, `rng`, and the environments' (see [`OnPolicyEnvs::parts`]).
+    pub fn parts<'a>(
+        &'a mut self,
+        optimizers: Vec<(&'static str, &'a mut dyn Optimizer<f32>)>,
+    ) -> Vec<(&'static str, Part<'a>)> {
+        let mut parts = vec![("agent", Part::Params(&self.store))];
+        for (name, optimizer) in optimizers {
+            parts.push((name, Part::Optimizer(optimizer, &self.store)));
+        }
+        parts.push(("rng", Part::State(&mut self.rng)));
+        parts.extend(self.envs.parts());
+        parts
+    }
+
+    /// The trained agent: the networks, their parameters and the observation statistics.
+    pub fn into_agent(self) -> PolicyAgent<N> {
+        PolicyAgent {
+            env_id: self.env_id,
+            store: self.store,
+            network: self.network,
+            observation_stats: self.envs.observation_stats,
+        }
+    }
+}
+
+/// `Â` by GAE(γ, λ) and `R = Â + V` of a rollout, flattened into a [`Batch`].
+pub fn gae_batch(rollout: &Rollout, gamma: f64, lambda: f64) -> Batch {
+    let (advantages, returns) = gae(
+        &Trajectory {
+            rewards: &rollout.rewards,
+            values: &rollout.values,
+            next_values: &rollout.next_values,
+            terminated: &rollout.terminated,
+            done: &rollout.done,
+        },
+        gamma,
+        lambda,
+    );
+    Batch::new(rollout, &advantages, &returns)
+}
+
+/// `α_k = (1 − (k − 1) / K) α₀` for iteration `k` of `K`: the learning rate annealed linearly
+/// to 0 over the run (CleanRL's `anneal_lr`).
+///
+/// ```
+/// use nn::optim::{Adam, AdamConfig, Optimizer};
+/// use wengert_rl::common::on_policy::anneal;
+/// let mut adam = Adam::<f32>::new(vec![], AdamConfig { lr: 1.0, ..AdamConfig::default() });
+/// anneal(&mut adam, 1.0, 3, 4);
+/// assert_eq!(adam.lr(0), 0.5);
+/// ```
+pub fn anneal(
+    optimizer: &mut dyn Optimizer<f32>,
+    learning_rate: f64,
+    iteration: usize,
+    iterations: usize,
+) {
+    let fraction = 1.0 - (iteration - 1) as f64 / iterations as f64;
+    optimizer.set_lr(0, (fraction * learning_rate) as f32);
+}
 
 /// The environments of an on-policy trainer, and what sits between them and the policy.
 pub struct OnPolicyEnvs {

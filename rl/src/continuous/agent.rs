@@ -4,7 +4,7 @@ use autograd::{Tensor, Var, no_grad};
 use ndarray::Array2;
 use nn::{Kind, Mlp, Module, ParamStore};
 
-use super::ActionScale;
+use crate::common::off_policy::{ActionScale, OffPolicy};
 use crate::policy::Actions;
 use crate::train::Agent;
 
@@ -34,6 +34,25 @@ pub struct ContinuousAgent {
 }
 
 impl ContinuousAgent {
+    /// The agent of a learner trained in `off_policy`'s environments: `store` holds every
+    /// parameter, actor first; `actor` indexes it.
+    pub fn new(
+        env_id: String,
+        store: ParamStore<f32>,
+        actor: Mlp,
+        head: PolicyHead,
+        off_policy: &OffPolicy,
+    ) -> Self {
+        let scale = off_policy.envs.scale().cloned();
+        ContinuousAgent {
+            env_id,
+            store,
+            actor,
+            head,
+            scale: scale.expect("a continuous learner's environments have a bounded Box"),
+        }
+    }
+
     /// The deterministic unit-box action for each observation row.
     pub fn unit_actions(&self, observations: &Array2<f32>) -> Array2<f32> {
         let params = self.store.constants();

@@ -13,6 +13,9 @@
 //! shared between them but read-only parameters), so the results are bit for bit those of
 //! the sequential path; the tests check this.
 //!
+//! [`actor_learner`] runs IMPALA's actors on threads of their own, feeding a learner through a
+//! bounded queue, or in a fixed schedule that is reproducible bit for bit.
+//!
 //! ## Why not a thread pool
 //! An update hands work across about every 250 µs. Waking a sleeping worker (a futex wake,
 //! then the scheduler) costs tens of microseconds on a virtual machine, which is what rayon's
@@ -20,6 +23,7 @@
 //! the helper spins on a flag for up to 200 µs before yielding between checks, so that it keeps
 //! its core through an update, and yields at once on a one-core machine.
 
+pub mod actor_learner;
 mod mailbox;
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};

@@ -9,7 +9,8 @@
 pub mod maxent;
 
 pub use maxent::{
-    MaxEntConfig, MaxEntIrl, MaxEntIteration, SoftSolution, expert_feature_counts, feature_counts,
-    initial_distribution, log_likelihood, maxent_irl, optimal_policy, sample_demonstrations,
-    soft_value_iteration, state_reward_model, state_visitation,
+    Evaluation, MaxEntConfig, MaxEntIrl, MaxEntIteration, Problem, SoftSolution, evaluate,
+    expert_feature_counts, feature_counts, initial_distribution, log_likelihood, maxent_irl,
+    optimal_policy, sample_demonstrations, soft_value_iteration, state_reward_model,
+    state_visitation,
 };

@@ -1,20 +1,16 @@
 //! # Tabular methods
 //!
 //! Finite MDPs small enough to hold a value for every state. A model
-//! ([`crate::env::TabularModel`]) gives `P(s', r | s, a)` as a list of outcomes
-//! `(p, s', r, terminated)`; an outcome that terminates is not bootstrapped. With that
-//! convention the action value of `a` in `s` under state values `V` is
+//! ([`crate::env::TabularModel`]) gives $P(s', r \mid s, a)$ as a list of outcomes
+//! $(p, s', r, d)$ with $d$ = terminated; an outcome that terminates is not bootstrapped. With
+//! that convention the action value of $a$ in $s$ under state values $V$ (one backup) is
 //!
-//! ```text
-//! Q(s, a) = Σ_{(p, s', r, d)} p · (r + γ (1 − d) V(s'))                       (one backup)
-//! ```
+//! $$ Q(s, a) = \sum_{(p, s', r, d)} p \big(r + \gamma (1 - d) V(s')\big) , $$
 //!
 //! and the Bellman equations are
 //!
-//! ```text
-//! V^π(s) = Q^π(s, π(s))          (expectation: policy evaluation)
-//! V*(s)  = max_a Q*(s, a)        (optimality: value / policy iteration)
-//! ```
+//! $$ V^\pi(s) = Q^\pi(s, \pi(s)) \quad \text{(expectation: policy evaluation)} , \qquad
+//!    V^\star(s) = \max_a Q^\star(s, a) \quad \text{(optimality: value / policy iteration)} . $$
 //!
 //! - Planning with the model: [`evaluate_policy`] (and its finite-horizon version
 //!   [`evaluate_policy_finite_horizon`]), [`value_iteration`], [`policy_iteration`] and
@@ -70,6 +66,7 @@ pub struct Solution {
 /// // Moving right enters the goal: reward 1, terminal, so V(goal) is not used.
 /// assert_eq!(action_value(lake.model(), &[0.0, 123.0], 0, 2, 0.9), 1.0);
 /// ```
+// ANCHOR: action_value
 pub fn action_value(model: &TabularModel, values: &[f64], s: usize, a: usize, gamma: f64) -> f64 {
     model
         .outcomes(s, a)
@@ -84,6 +81,7 @@ pub fn action_value(model: &TabularModel, values: &[f64], s: usize, a: usize, ga
         })
         .sum()
 }
+// ANCHOR_END: action_value
 
 /// `Q(s, ·)` for every state: `q[s][a]`.
 ///

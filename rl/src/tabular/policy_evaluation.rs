@@ -1,14 +1,13 @@
 //! # Policy evaluation
 //!
-//! **Background.** The value of a deterministic policy `π` solves the Bellman expectation
-//! equation `V^π = T_π V^π`, where
+//! **Background.** The value of a deterministic policy $\pi$ solves the Bellman expectation
+//! equation $V^\pi = T_\pi V^\pi$, where
 //!
-//! ```text
-//! (T_π V)(s) = Σ_{(p, s', r, d) ∈ P(·|s, π(s))} p (r + γ (1 − d) V(s')).
-//! ```
+//! $$ (T_\pi V)(s) = \sum_{(p, s', r, d) \in P(\cdot \mid s, \pi(s))} p \big(r + \gamma (1 - d) V(s')\big) . $$
 //!
-//! `T_π` is a `γ`-contraction in the sup norm, so iterating it from any `V₀` converges to
-//! `V^π`, and `‖V_{k+1} − V_k‖∞ ≤ δ` implies `‖V_{k+1} − V^π‖∞ ≤ γ δ / (1 − γ)`.
+//! $T_\pi$ is a $\gamma$-contraction in the sup norm, so iterating it from any $V_0$ converges to
+//! $V^\pi$, and $\Vert V_{k+1} - V_k \Vert_\infty \le \delta$ implies
+//! $\Vert V_{k+1} - V^\pi \Vert_\infty \le \gamma \delta / (1 - \gamma)$.
 //!
 //! **Pseudocode.** `V ← 0`; repeat `V' ← T_π V`, `δ ← ‖V' − V‖∞`, `V ← V'` until `δ < tolerance`.
 //!

@@ -1,22 +1,19 @@
 //! # Policy iteration and modified policy iteration
 //!
-//! **Background.** Policy iteration alternates *evaluation*, `V ← V^π` (solve `V = T_π V`), and
-//! *greedy improvement*, `π'(s) = argmax_a Q(s, a)` with `Q(s, a) = Σ p (r + γ (1 − d) V(s'))`.
-//! The policy improvement theorem gives `V^{π'} ≥ V^π`, with equality only when `π` is optimal,
-//! and there are finitely many deterministic policies, so it stops at `π*` in finitely many
-//! iterations.
+//! **Background.** Policy iteration alternates *evaluation*, $V \leftarrow V^\pi$ (solve
+//! $V = T_\pi V$), and *greedy improvement*, $\pi'(s) = \arg\max_a Q(s, a)$ with
+//! $Q(s, a) = \sum p \big(r + \gamma (1 - d) V(s')\big)$. The policy improvement theorem gives
+//! $V^{\pi'} \ge V^\pi$, with equality only when $\pi$ is optimal, and there are finitely many
+//! deterministic policies, so it stops at $\pi^\star$ in finitely many iterations.
 //!
-//! Modified policy iteration (Puterman & Shin, 1978) replaces exact evaluation by `k`
-//! applications of `T_π`:
+//! Modified policy iteration (Puterman & Shin, 1978) replaces exact evaluation by $k$
+//! applications of $T_\pi$:
 //!
-//! ```text
-//! π_n     = greedy(V_n)
-//! V_{n+1} = (T_{π_n})^k V_n
-//! ```
+//! $$ \pi_n = \operatorname{greedy}(V_n) , \qquad V_{n+1} = (T_{\pi_n})^k V_n . $$
 //!
-//! Since `T_{π_n} V_n = T V_n` for the greedy `π_n`, `k = 1` is value iteration and `k = ∞`
-//! (evaluate to convergence) is policy iteration. It stops when the Bellman residual
-//! `‖T V_n − V_n‖∞` falls below the tolerance.
+//! Since $T_{\pi_n} V_n = T V_n$ for the greedy $\pi_n$, $k = 1$ is value iteration and
+//! $k = \infty$ (evaluate to convergence) is policy iteration. It stops when the Bellman residual
+//! $\Vert T V_n - V_n \Vert_\infty$ falls below the tolerance.
 //!
 //! **Pseudocode (policy iteration).** `π ← 0`, `V ← 0`; repeat: `V ← evaluate(π)` (warm-started
 //! from the previous `V`); for each `s`, switch `π(s)` to a greedy action only if it is better

@@ -1,17 +1,16 @@
 //! # Tabular Q-learning
 //!
 //! **Background.** Q-learning (Watkins, 1989) is off-policy temporal-difference control: it
-//! learns `Q*` from transitions of any sufficiently exploring behaviour policy, by stochastic
-//! approximation of the Bellman optimality equation `Q*(s, a) = E[r + γ max_a' Q*(s', a')]`.
+//! learns $Q^\star$ from transitions of any sufficiently exploring behaviour policy, by stochastic
+//! approximation of the Bellman optimality equation
+//! $Q^\star(s, a) = \mathbb E\big[r + \gamma \max_{a'} Q^\star(s', a')\big]$.
 //!
-//! **Key equation.** After each transition `(s, a, r, s', d)`, with `d` = terminated:
+//! **Key equation.** After each transition $(s, a, r, s', d)$, with $d$ = terminated:
 //!
-//! ```text
-//! Q(s, a) ← Q(s, a) + α [ r + γ (1 − d) max_a' Q(s', a') − Q(s, a) ]
-//! ```
+//! $$ Q(s, a) \leftarrow Q(s, a) + \alpha \big[ r + \gamma (1 - d) \max_{a'} Q(s', a') - Q(s, a) \big] $$
 //!
-//! A truncated step (time limit) is not terminal, so it still bootstraps from `s'`. With every
-//! pair visited infinitely often and Robbins–Monro step sizes, `Q → Q*`.
+//! A truncated step (time limit) is not terminal, so it still bootstraps from $s'$. With every
+//! pair visited infinitely often and Robbins–Monro step sizes, $Q \to Q^\star$.
 //!
 //! **Pseudocode.**
 //! ```text
@@ -148,6 +147,7 @@ pub(crate) fn discrete_sizes<E: Env>(env: &E, algorithm: &str) -> Result<(usize,
 /// let q = q_learning(&mut env, &config).unwrap();
 /// assert!((q.max(14) - 1.0).abs() < 1e-6); // next to the goal: one step away
 /// ```
+// ANCHOR: q_learning
 pub fn q_learning<E: Env>(env: &mut E, config: &TdConfig) -> Result<QTable, EnvError> {
     let (num_states, num_actions) = discrete_sizes(env, "Q-learning")?;
     let mut q = QTable::new(num_states, num_actions);
@@ -175,6 +175,7 @@ pub fn q_learning<E: Env>(env: &mut E, config: &TdConfig) -> Result<QTable, EnvE
     }
     Ok(q)
 }
+// ANCHOR_END: q_learning
 
 #[cfg(test)]
 mod tests {

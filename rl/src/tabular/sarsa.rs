@@ -2,14 +2,13 @@
 //!
 //! **Background.** SARSA (Rummery & Niranjan, 1994) is on-policy temporal-difference control:
 //! it evaluates the ε-greedy policy it follows, by stochastic approximation of the Bellman
-//! expectation equation `Q^π(s, a) = E[r + γ Q^π(s', a')]` with `a' ~ π(·|s')`, while `π`
-//! keeps being ε-greedy in the current `Q`. As `ε → 0` (GLIE) it converges to `Q*`.
+//! expectation equation $Q^\pi(s, a) = \mathbb E\big[r + \gamma Q^\pi(s', a')\big]$ with
+//! $a' \sim \pi(\cdot \mid s')$, while $\pi$ keeps being ε-greedy in the current $Q$. As
+//! $\varepsilon \to 0$ (GLIE) it converges to $Q^\star$.
 //!
-//! **Key equation.** For each quintuple `(s, a, r, s', a')`, `d` = terminated:
+//! **Key equation.** For each quintuple $(s, a, r, s', a')$, $d$ = terminated:
 //!
-//! ```text
-//! Q(s, a) ← Q(s, a) + α [ r + γ (1 − d) Q(s', a') − Q(s, a) ]
-//! ```
+//! $$ Q(s, a) \leftarrow Q(s, a) + \alpha \big[ r + \gamma (1 - d) Q(s', a') - Q(s, a) \big] $$
 //!
 //! **Pseudocode.**
 //! ```text

@@ -1,13 +1,12 @@
 //! # Value iteration
 //!
-//! **Background.** The optimal values solve the Bellman optimality equation `V* = T V*` with
+//! **Background.** The optimal values solve the Bellman optimality equation $V^\star = T V^\star$ with
 //!
-//! ```text
-//! (T V)(s) = max_a Σ_{(p, s', r, d) ∈ P(·|s, a)} p (r + γ (1 − d) V(s')).
-//! ```
+//! $$ (T V)(s) = \max_a \sum_{(p, s', r, d) \in P(\cdot \mid s, a)} p \big(r + \gamma (1 - d) V(s')\big) . $$
 //!
-//! `T` is a `γ`-contraction in the sup norm, so `V_{k+1} = T V_k` converges to `V*` from any
-//! `V₀`; once `‖V_{k+1} − V_k‖∞ ≤ δ`, `‖V_{k+1} − V*‖∞ ≤ γ δ / (1 − γ)`.
+//! $T$ is a $\gamma$-contraction in the sup norm, so $V_{k+1} = T V_k$ converges to $V^\star$ from any
+//! $V_0$; once $\Vert V_{k+1} - V_k \Vert_\infty \le \delta$,
+//! $\Vert V_{k+1} - V^\star \Vert_\infty \le \gamma \delta / (1 - \gamma)$.
 //!
 //! **Pseudocode.** `V ← 0`; repeat `V' ← T V`, `δ ← ‖V' − V‖∞`, `V ← V'` until `δ < tolerance`;
 //! return `V` and the greedy policy `π(s) = argmax_a Q(s, a)`.
@@ -26,6 +25,7 @@ use crate::env::TabularModel;
 /// assert!((solution.values[0] - 0.9).abs() < 1e-12); // one step, then the goal
 /// assert_eq!(solution.policy[0], 2); // right
 /// ```
+// ANCHOR: value_iteration
 pub fn value_iteration(model: &TabularModel, gamma: f64, tolerance: f64) -> Solution {
     assert!(
         (0.0..1.0).contains(&gamma),
@@ -49,6 +49,7 @@ pub fn value_iteration(model: &TabularModel, gamma: f64, tolerance: f64) -> Solu
         sweeps,
     }
 }
+// ANCHOR_END: value_iteration
 
 #[cfg(test)]
 mod tests {

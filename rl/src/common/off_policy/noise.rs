@@ -1,5 +1,5 @@
 //! Exploration noise on unit-box actions: none, Gaussian or Ornstein–Uhlenbeck, and the
-//! standard normal draws every continuous agent takes.
+//! standard normal draws of the continuous agents.
 
 use autograd::Float;
 use ndarray::{Array2, ArrayD};
@@ -12,7 +12,7 @@ use crate::snapshot::{Resumable, StateError, TrainingState};
 /// (and saved in a configuration) as `none`, `normal:SIGMA` or `ou:SIGMA`.
 ///
 /// ```
-/// use wengert_rl::continuous::ActionNoise;
+/// use wengert_rl::common::off_policy::ActionNoise;
 /// assert_eq!(ActionNoise::parse("normal:0.1").unwrap(), ActionNoise::Normal { sigma: 0.1 });
 /// assert_eq!(ActionNoise::parse("ou:0.5").unwrap().to_string(), "ou:0.5");
 /// assert!(ActionNoise::parse("pink:1").unwrap_err().contains("normal:SIGMA"));
@@ -83,34 +83,39 @@ impl From<ActionNoise> for String {
     }
 }
 
-/// The running state of an [`ActionNoise`] for one environment.
+/// The running state of an [`ActionNoise`] for `N` environments (`N` rows of `|A|`).
 ///
 /// ```
 /// use rand::SeedableRng;
-/// use wengert_rl::continuous::{ActionNoise, NoiseProcess};
+/// use wengert_rl::common::off_policy::{ActionNoise, NoiseProcess};
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-/// let mut ou = NoiseProcess::new(ActionNoise::OrnsteinUhlenbeck { sigma: 0.3 }, 2);
+/// let mut ou = NoiseProcess::new(ActionNoise::OrnsteinUhlenbeck { sigma: 0.3 }, 2, 1);
 /// let (first, second) = (ou.sample(&mut rng), ou.sample(&mut rng));
 /// assert!((first[0] - second[0]).abs() < 0.3 * 0.1 * 5.0); // one step moves it by about σ√dt
-/// ou.reset();
-/// assert_eq!(ou.state(), &[0.0, 0.0]);
+/// ou.reset(1);
+/// assert_eq!(ou.state()[1], 0.0);
+/// assert_ne!(ou.state()[0], 0.0);
 /// ```
 #[derive(Clone, Debug)]
 pub struct NoiseProcess {
     kind: ActionNoise,
+    /// `|A|`.
+    dim: usize,
+    /// `x_t`, row-major `N × |A|`.
     state: Vec<f64>,
 }
 
 impl NoiseProcess {
-    /// A process for actions of dimension `dim`, starting at 0.
-    pub fn new(kind: ActionNoise, dim: usize) -> Self {
+    /// A process for `copies` environments' actions of dimension `dim`, starting at 0.
+    pub fn new(kind: ActionNoise, copies: usize, dim: usize) -> Self {
         NoiseProcess {
             kind,
-            state: vec![0.0; dim],
+            dim,
+            state: vec![0.0; copies * dim],
         }
     }
 
-    /// The next noise vector.
+    /// The next noise, row-major `N × |A|`.
     pub fn sample(&mut self, rng: &mut (impl Rng + ?Sized)) -> Vec<f32> {
         match self.kind {
             ActionNoise::None => vec![0.0; self.state.len()],
@@ -127,9 +132,10 @@ impl NoiseProcess {
         }
     }
 
-    /// Back to 0 (at the start of an episode).
-    pub fn reset(&mut self) {
-        self.state.iter_mut().for_each(|x| *x = 0.0);
+    /// Copy `copy`'s process back to 0 (at the start of its episode).
+    pub fn reset(&mut self, copy: usize) {
+        let d = self.dim;
+        self.state[copy * d..(copy + 1) * d].fill(0.0);
     }
 
     /// The Ornstein–Uhlenbeck state `x_t` (zeros for the other kinds).
@@ -137,11 +143,11 @@ impl NoiseProcess {
         &self.state
     }
 
-    /// `clip(ã + ε, −1, 1)` for a policy's action row `(1, |A|)` and the next noise `ε`.
+    /// `clip(ã + ε, −1, 1)` for a policy's action rows `(N, |A|)` and the next noise `ε`.
     pub fn add_to(&mut self, unit: Array2<f32>, rng: &mut (impl Rng + ?Sized)) -> Array2<f32> {
         let epsilon = self.sample(rng);
         let mut noisy = unit;
-        for (a, e) in noisy.row_mut(0).iter_mut().zip(epsilon) {
+        for (a, e) in noisy.iter_mut().zip(epsilon) {
             *a = (*a + e).clamp(-1.0, 1.0);
         }
         noisy
@@ -169,7 +175,7 @@ pub fn standard_normal(rng: &mut (impl Rng + ?Sized)) -> f64 {
 ///
 /// ```
 /// use rand::SeedableRng;
-/// use wengert_rl::continuous::standard_normal_array;
+/// use wengert_rl::common::off_policy::standard_normal_array;
 /// let xi = standard_normal_array::<f64>(4, 2, &mut rand::rngs::StdRng::seed_from_u64(0));
 /// assert_eq!(xi.shape(), &[4, 2]);
 /// ```

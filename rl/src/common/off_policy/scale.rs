@@ -9,7 +9,7 @@ use crate::train::TrainError;
 /// bounded action box.
 ///
 /// ```
-/// use wengert_rl::continuous::ActionScale;
+/// use wengert_rl::common::off_policy::ActionScale;
 /// use wengert_rl::env::{BoxSpace, Space};
 /// let scale = ActionScale::new(&Space::Box(BoxSpace::new(vec![-2.0, 0.0], vec![2.0, 1.0]))).unwrap();
 /// assert_eq!(scale.to_env(&[0.5, -1.0]), vec![1.0, 0.0]);
