@@ -42,7 +42,7 @@ mod gridworld;
 mod mountain_car;
 mod mountain_car_continuous;
 mod pendulum;
-mod point_navigation;
+pub mod point_navigation;
 mod shaping;
 mod skills;
 mod spaces;

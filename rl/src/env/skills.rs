@@ -13,7 +13,7 @@
 
 use rand::{RngExt, SeedableRng};
 
-use super::{Action, BoxSpace, Env, EnvError, EnvRng, EnvState, Feedback, Space};
+use super::{Action, BoxSpace, Env, EnvError, EnvRng, EnvState, Feedback, PhysicalState, Space};
 
 /// Mixed into the reset's seed for the skills' generator.
 const SKILL_STREAM: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -94,6 +94,19 @@ impl<E: Env> SkillConditioned<E> {
         let tail = observation.len() - self.skills;
         observation[tail..].fill(0.0);
         observation[tail + self.skill] = 1.0;
+    }
+}
+
+/// The wrapped environment's physical state (the skill is not part of it).
+impl<E: Env + PhysicalState> PhysicalState for SkillConditioned<E> {
+    type State = E::State;
+
+    fn state(&self) -> E::State {
+        self.env.state()
+    }
+
+    fn set_state(&mut self, state: E::State) {
+        self.env.set_state(state);
     }
 }
 
