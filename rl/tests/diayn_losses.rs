@@ -11,10 +11,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wengert_rl::algorithms::diayn::{
     Discriminator, actor_loss, critic_loss, critic_target, discriminator_loss, pseudo_reward,
-    split_skills,
 };
 use wengert_rl::common::off_policy::standard_normal_array;
 use wengert_rl::continuous::{Network, SquashedGaussianActor, Transitions, TwinQ};
+use wengert_rl::env::split_skills;
 
 const K: usize = 3;
 const ALPHA: f64 = 0.1;

@@ -72,6 +72,7 @@ use crate::continuous::{
     ContinuousAgent, Parameters, PolicyHead, SquashedGaussianActor, Transitions, TwinQ, mean,
     to_rows,
 };
+use crate::env::split_skills;
 use crate::policy::Actions;
 use crate::snapshot::TrainerRng;
 use crate::train::{Agent, TrainError, check_finite};
@@ -170,26 +171,6 @@ impl Discriminator {
     pub fn log_q<T: Float>(&self, params: &Bound<'_, T>, states: &Var<T>) -> Var<T> {
         self.mlp.forward(params, states).log_softmax(-1)
     }
-}
-
-/// Splits skill-conditioned observations `[s; one_hot(z)]` `(B, d + K)` into the states `s`
-/// `(B, d)` and the skills `z`.
-///
-/// ```
-/// use wengert_rl::algorithms::diayn::split_skills;
-/// let rows = ndarray::array![[0.5_f32, 0.0, 1.0], [0.7, 1.0, 0.0]];
-/// let (states, skills) = split_skills(&rows, 2);
-/// assert_eq!((states, skills), (ndarray::array![[0.5_f32], [0.7]], vec![1, 0]));
-/// ```
-pub fn split_skills(observations: &Array2<f32>, skills: usize) -> (Array2<f32>, Vec<usize>) {
-    let d = observations.ncols() - skills;
-    let states = observations.slice(ndarray::s![.., ..d]).to_owned();
-    let z = observations
-        .rows()
-        .into_iter()
-        .map(|row| (d..row.len()).find(|&j| row[j] == 1.0).map_or(0, |j| j - d))
-        .collect();
-    (states, z)
 }
 
 // ---- the losses ----

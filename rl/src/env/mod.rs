@@ -63,7 +63,7 @@ pub use point_navigation::PointNavigation;
 pub use shaping::{
     POTENTIALS, Potential, PotentialShaping, Shaping, shape_model, shape_model_with,
 };
-pub use skills::SkillConditioned;
+pub use skills::{SkillConditioned, split_skills};
 pub use spaces::{BoxSpace, Space};
 pub use tabular_model::{TabularModel, Transition};
 pub use time_limit::TimeLimit;

@@ -11,6 +11,7 @@
 //! Since the skill lives in the environment, everything that saves an environment saves it
 //! too, and any off-policy loop trains a skill-conditioned agent unchanged.
 
+use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
 
 use super::{Action, BoxSpace, Env, EnvError, EnvRng, EnvState, Feedback, PhysicalState, Space};
@@ -95,6 +96,26 @@ impl<E: Env> SkillConditioned<E> {
         observation[tail..].fill(0.0);
         observation[tail + self.skill] = 1.0;
     }
+}
+
+/// Splits skill-conditioned observations `[s; one_hot(z)]` `(B, d + K)` into the states `s`
+/// `(B, d)` and the skills `z`: what [`SkillConditioned`] observed, taken apart.
+///
+/// ```
+/// use wengert_rl::env::split_skills;
+/// let rows = ndarray::array![[0.5_f32, 0.0, 1.0], [0.7, 1.0, 0.0]];
+/// let (states, skills) = split_skills(&rows, 2);
+/// assert_eq!((states, skills), (ndarray::array![[0.5_f32], [0.7]], vec![1, 0]));
+/// ```
+pub fn split_skills(observations: &Array2<f32>, skills: usize) -> (Array2<f32>, Vec<usize>) {
+    let d = observations.ncols() - skills;
+    let states = observations.slice(ndarray::s![.., ..d]).to_owned();
+    let z = observations
+        .rows()
+        .into_iter()
+        .map(|row| (d..row.len()).find(|&j| row[j] == 1.0).map_or(0, |j| j - d))
+        .collect();
+    (states, z)
 }
 
 /// The wrapped environment's physical state (the skill is not part of it).
