@@ -12,6 +12,8 @@
 //! wengert report policy-from-control [--seeds 5] [--out reports]
 //! wengert report shooting-vs-collocation [--seed 1] [--out reports]
 //! wengert report frozenlake-values [--out reports]
+//! wengert report diayn [--seeds 5] [--max-steps 20000]
+//! wengert report shaping [--seeds 5]
 //! wengert control ilqr-pendulum
 //! ```
 
@@ -152,6 +154,20 @@ enum ReportCommand {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
     },
+    /// DIAYN's skills (issue 22) on PointNavigation-v0 (K = 8, 100k steps) and
+    /// MountainCarContinuous-v0 (K = 10, 200k steps): the discriminator's accuracy on fresh
+    /// rollouts, the skills' spread or best true return, E[log q(z|s)] over training, and the
+    /// skills' trajectories, one colour per skill.
+    Diayn {
+        #[command(flatten)]
+        common: RewardsFlags,
+    },
+    /// Potential-based reward shaping (issue 22): Q-learning's episodes to success on
+    /// FrozenLake 8×8 with Φ = V* against no shaping.
+    Shaping {
+        #[command(flatten)]
+        common: RewardsFlags,
+    },
     /// Train an algorithm with 1, 2, … actors one after the other and tabulate environment
     /// steps per second and the speed-up (IMPALA's asynchronous actors).
     Scaling {
@@ -206,6 +222,39 @@ enum ReportCommand {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
     },
+}
+
+#[derive(clap::Args)]
+struct RewardsFlags {
+    /// Seeds: a count (`5`: seeds 1 to 5, or from `--seed-start`) or a list (`101,102,103`).
+    #[arg(long, value_name = "COUNT|LIST", default_value = "5")]
+    seeds: cli::report::Seeds,
+    /// The first seed of a count of seeds.
+    #[arg(long, value_name = "SEED")]
+    seed_start: Option<u64>,
+    /// Threads training seeds at once (default: the machine's cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// DIAYN: cap every row's budget at this many steps (the targets then do not apply);
+    /// shaping: the most Q-learning episodes.
+    #[arg(long, value_name = "STEPS")]
+    max_steps: Option<usize>,
+    /// Where the tables and plots go.
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+}
+
+impl RewardsFlags {
+    fn args(self) -> Result<cli::rewards::RewardsArgs, String> {
+        Ok(cli::rewards::RewardsArgs {
+            seeds: self.seeds.resolve(self.seed_start)?,
+            threads: self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            max_steps: self.max_steps,
+            out: self.out,
+        })
+    }
 }
 
 /// The command's allocator. Training allocates and frees the same arrays every minibatch (a
@@ -311,6 +360,18 @@ fn main() -> ExitCode {
             out,
         })
         .map(|()| Outcome::Finished),
+        Command::Report {
+            report: ReportCommand::Diayn { common },
+        } => common
+            .args()
+            .and_then(|args| cli::rewards::run_diayn(&args))
+            .map(|()| Outcome::Finished),
+        Command::Report {
+            report: ReportCommand::Shaping { common },
+        } => common
+            .args()
+            .and_then(|args| cli::rewards::run_shaping(&args))
+            .map(|()| Outcome::Finished),
         Command::Report {
             report:
                 ReportCommand::Scaling {

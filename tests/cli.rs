@@ -681,6 +681,7 @@ fn list_names_every_algorithm_environment_and_demo() {
         "Pendulum-v1",
         "Acrobot-v1",
         "MountainCarContinuous-v0",
+        "PointNavigation-v0",
         "lqr",
         "mpc-pendulum",
         "ddp-acrobot",
@@ -732,7 +733,7 @@ fn the_learning_report_writes_a_table_and_a_plot_per_environment() {
             .lines()
             .filter(|l| l.contains("| CartPole-v1 |"))
             .count(),
-        7
+        8
     );
     let svg = fs::read_to_string(out.join("learning-cartpole-v1.svg")).unwrap();
     assert!(svg.contains("<polygon") && svg.contains("<polyline"));

@@ -32,7 +32,7 @@ fn text(output: &Output) -> String {
 }
 
 /// The environments `wengert list` shows: (short name, Gymnasium id).
-const ENVIRONMENTS: [(&str, &str); 7] = [
+const ENVIRONMENTS: [(&str, &str); 8] = [
     ("cartpole", "CartPole-v1"),
     ("acrobot", "Acrobot-v1"),
     ("mountaincar", "MountainCar-v0"),
@@ -40,6 +40,7 @@ const ENVIRONMENTS: [(&str, &str); 7] = [
     ("mountaincar-continuous", "MountainCarContinuous-v0"),
     ("cartpole-novel", "CartPoleNoVel-v1"),
     ("pendulum-novel", "PendulumNoVel-v1"),
+    ("pointnav", "PointNavigation-v0"),
 ];
 
 /// Settings that make one iteration a few dozen steps and the networks small, and the budget
@@ -85,6 +86,18 @@ fn tiny(algorithm: &str) -> (Vec<&'static str>, usize) {
                 "batch_size=8",
                 "log_interval=32",
                 "hidden=8,8",
+            ],
+            64,
+        ),
+        "diayn" => (
+            vec![
+                "buffer_size=256",
+                "learning_starts=16",
+                "batch_size=8",
+                "log_interval=32",
+                "hidden=8,8",
+                "discriminator_hidden=8",
+                "skills=3",
             ],
             64,
         ),

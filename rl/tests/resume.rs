@@ -295,6 +295,25 @@ fn an_extended_budget_grows_the_replay_as_a_run_started_with_it() {
 }
 
 #[test]
+fn diayn_resumes_bit_for_bit_with_skills_drawn_by_the_environment() {
+    let mut settings = OFF_POLICY.to_vec();
+    settings.push(("skills", "4"));
+    check("diayn", "PointNavigation-v0", &settings, 3);
+}
+
+#[test]
+fn ppo_with_reward_shaping_resumes_bit_for_bit() {
+    let settings = [
+        ("total_timesteps", "384"),
+        ("num_envs", "2"),
+        ("num_steps", "32"),
+        ("hidden", "8,8"),
+        ("shaping", "height:10"),
+    ];
+    check("ppo", "MountainCar-v0", &settings, 3);
+}
+
+#[test]
 fn a_state_from_another_configuration_or_algorithm_is_refused() {
     let settings = [("total_timesteps", "512")];
     let saved = run("ppo", "CartPole-v1", &settings, None, Some(1)).last_state;

@@ -8,6 +8,7 @@ pub mod plot;
 pub mod policy_report;
 pub mod render;
 pub mod report;
+pub mod rewards;
 pub mod runs;
 pub mod scaling;
 pub mod shooting_report;
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 use wengert::rl::algorithms::ALGORITHMS;
 
 /// The environments the command line offers: short name, Gymnasium id, one line about it.
-pub const ENVIRONMENTS: [(&str, &str, &str); 7] = [
+pub const ENVIRONMENTS: [(&str, &str, &str); 8] = [
     (
         "cartpole",
         "CartPole-v1",
@@ -56,6 +57,11 @@ pub const ENVIRONMENTS: [(&str, &str, &str); 7] = [
         "pendulum-novel",
         "PendulumNoVel-v1",
         "Pendulum seeing cos θ and sin θ only: θ̇ masked (rl-zoo)",
+    ),
+    (
+        "pointnav",
+        "PointNavigation-v0",
+        "push a point mass around a 2D box to a goal (continuous force)",
     ),
 ];
 

@@ -11,6 +11,9 @@ pub struct Series {
     pub x: Vec<f64>,
     pub y: Vec<f64>,
     pub band: Option<(Vec<f64>, Vec<f64>)>,
+    /// The palette index of its colour (default: its position), so that several curves can
+    /// share one (a skill's trajectories).
+    pub color: Option<usize>,
 }
 
 impl Series {
@@ -20,6 +23,7 @@ impl Series {
             x,
             y,
             band: None,
+            color: None,
         }
     }
 }
@@ -78,7 +82,7 @@ pub fn line_plot(
         .draw()
         .map_err(|e| error(&e))?;
     for (index, s) in series.iter().enumerate() {
-        let color = Palette99::pick(index).to_rgba();
+        let color = Palette99::pick(s.color.unwrap_or(index)).to_rgba();
         if let Some((lower, upper)) = &s.band {
             let mut outline = points(&s.x, upper);
             let mut below = points(&s.x, lower);
@@ -91,11 +95,14 @@ pub fn line_plot(
                 )))
                 .map_err(|e| error(&e))?;
         }
-        chart
+        let drawn = chart
             .draw_series(LineSeries::new(points(&s.x, &s.y), color.stroke_width(2)))
-            .map_err(|e| error(&e))?
-            .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            .map_err(|e| error(&e))?;
+        if !s.label.is_empty() {
+            drawn.label(s.label.clone()).legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+        }
     }
     if series.len() > 1 || !series.iter().all(|s| s.label.is_empty()) {
         chart

@@ -9,9 +9,10 @@ use ndarray::Array2;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use wengert::rl::env::point_navigation::{BOX_HALF_WIDTH, GOAL, GOAL_RADIUS};
 use wengert::rl::env::{
     Acrobot, CartPole, Env, MaskVelocity, MountainCar, MountainCarContinuous, NO_VELOCITY,
-    Pendulum, PhysicalState, REGISTERED, TimeLimit,
+    Pendulum, PhysicalState, PointNavigation, REGISTERED, SkillConditioned, TimeLimit,
 };
 use wengert::rl::policy::Actions;
 use wengert::rl::train::Agent;
@@ -168,9 +169,45 @@ pub fn draw_mountain_car(state: &[f64; 2], goal: f64) -> Result<Vec<u8>, String>
     })
 }
 
-/// Runs one deterministic episode of `agent` from `reset(seed)`, drawing every state.
+/// PointNavigation-v0 from `[x, y, ẋ, ẏ]`: the box `[−1, 1]²`, the goal disc and the point.
+pub fn draw_point_navigation(state: &[f64; 4]) -> Result<Vec<u8>, String> {
+    let w = BOX_HALF_WIDTH;
+    frame((-1.34 * w, 1.34 * w), (-1.005 * w, 1.005 * w), |canvas| {
+        canvas.path(
+            vec![(-w, -w), (w, -w), (w, w), (-w, w), (-w, -w)],
+            BLACK.stroke_width(2),
+        )?;
+        let radius = (GOAL_RADIUS / (2.0 * w) * f64::from(HEIGHT)).round() as i32;
+        canvas.disc((GOAL[0], GOAL[1]), radius.max(2), RGBColor(204, 204, 0))?;
+        canvas.disc((state[0], state[1]), 6, BLACK)
+    })
+}
+
+/// Runs one deterministic episode of `agent` from `reset(seed)` on `env`, wrapped in the skills
+/// `+skills=spec` when given, drawing every state.
+fn record_in<E: Env + PhysicalState>(
+    env: E,
+    skills: Option<&str>,
+    id: &str,
+    agent: &dyn Agent,
+    seed: u64,
+    delay: u16,
+    draw: impl Fn(&E::State) -> Result<Vec<u8>, String>,
+) -> Result<Recording, String> {
+    match skills {
+        None => record(env, id, agent, seed, delay, draw),
+        Some(spec) => {
+            let skilled = SkillConditioned::from_wrapper(env, spec).map_err(|e| e.to_string())?;
+            record(skilled, id, agent, seed, delay, draw)
+        }
+    }
+}
+
+/// Runs one deterministic episode of `agent` from `reset(seed)` within `id`'s time limit,
+/// drawing every state.
 fn record<E: Env + PhysicalState>(
     env: E,
+    id: &str,
     agent: &dyn Agent,
     seed: u64,
     delay: u16,
@@ -178,7 +215,7 @@ fn record<E: Env + PhysicalState>(
 ) -> Result<Recording, String> {
     let limit = REGISTERED
         .iter()
-        .find(|(id, _)| *id == agent.env_id())
+        .find(|(registered, _)| *registered == id)
         .map_or(usize::MAX, |(_, limit)| *limit);
     let mut env = TimeLimit::new(env, limit);
     let mut observation = env.reset(Some(seed));
@@ -215,13 +252,32 @@ fn masked<E: Env>(env: E, agent: &dyn Agent) -> Result<MaskVelocity<E>, String> 
     MaskVelocity::new(env, id, kept).map_err(|e| e.to_string())
 }
 
-/// Records one deterministic episode of `agent` on its environment.
+/// Records one deterministic episode of `agent` on its environment (a skill-conditioned one,
+/// `ID+skills=K`, in its skills wrapper).
 pub fn record_episode(agent: &dyn Agent, seed: u64) -> Result<Recording, String> {
-    match agent.env_id() {
-        "CartPole-v1" => record(CartPole::new(), agent, seed, 2, draw_cartpole),
-        "Pendulum-v1" => record(Pendulum::new(), agent, seed, 5, draw_pendulum),
+    let (id, skills) = match agent.env_id().split_once("+skills=") {
+        Some((id, spec)) => (id, Some(spec)),
+        None => (agent.env_id(), None),
+    };
+    match id {
+        "CartPole-v1" => record_in(CartPole::new(), skills, id, agent, seed, 2, draw_cartpole),
+        "Pendulum-v1" => record_in(Pendulum::new(), skills, id, agent, seed, 5, draw_pendulum),
+        "Acrobot-v1" => record_in(Acrobot::new(), skills, id, agent, seed, 20, draw_acrobot),
+        "MountainCar-v0" => record_in(MountainCar::new(), skills, id, agent, seed, 3, |s| {
+            draw_mountain_car(s, 0.5)
+        }),
+        "MountainCarContinuous-v0" => record_in(
+            MountainCarContinuous::new(),
+            skills,
+            id,
+            agent,
+            seed,
+            3,
+            |s| draw_mountain_car(s, 0.45),
+        ),
         "CartPoleNoVel-v1" => record(
             masked(CartPole::new(), agent)?,
+            id,
             agent,
             seed,
             2,
@@ -229,20 +285,24 @@ pub fn record_episode(agent: &dyn Agent, seed: u64) -> Result<Recording, String>
         ),
         "PendulumNoVel-v1" => record(
             masked(Pendulum::new(), agent)?,
+            id,
             agent,
             seed,
             5,
             draw_pendulum,
         ),
-        "Acrobot-v1" => record(Acrobot::new(), agent, seed, 20, draw_acrobot),
-        "MountainCar-v0" => record(MountainCar::new(), agent, seed, 3, |s| {
-            draw_mountain_car(s, 0.5)
-        }),
-        "MountainCarContinuous-v0" => record(MountainCarContinuous::new(), agent, seed, 3, |s| {
-            draw_mountain_car(s, 0.45)
-        }),
-        other => Err(format!(
-            "no picture of {other}; GIFs are drawn for CartPole-v1, Pendulum-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, CartPoleNoVel-v1 and PendulumNoVel-v1"
+        "PointNavigation-v0" => record_in(
+            PointNavigation::new(),
+            skills,
+            id,
+            agent,
+            seed,
+            10,
+            draw_point_navigation,
+        ),
+        _ => Err(format!(
+            "no picture of {}; GIFs are drawn for CartPole-v1, Pendulum-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, PointNavigation-v0 (and their +skills=K), CartPoleNoVel-v1 and PendulumNoVel-v1",
+            agent.env_id()
         )),
     }
 }

@@ -14,6 +14,8 @@ pub mod a2c;
 
 pub mod ddpg;
 
+pub mod diayn;
+
 pub mod dqn;
 
 pub mod impala;
@@ -32,7 +34,7 @@ use std::marker::PhantomData;
 
 use crate::common::config::{self, Config};
 use crate::common::trainer::{self, Iteration, Trainer};
-use crate::env::{REGISTERED, Space, make};
+use crate::env::{REGISTERED, Shaping, Space, make};
 use crate::snapshot::TrainingState;
 use crate::train::{Agent, IterationMetrics, TrainError};
 
@@ -149,6 +151,14 @@ pub const ALGORITHMS: &[Algorithm] = &[
         presets: include_str!("../../presets/sac.toml"),
         driver: &Entry::<sac::Sac>(PhantomData),
     },
+    Algorithm {
+        name: "diayn",
+        about: "DIAYN: skills without a reward, SAC on log q(z|s) − log p(z), state discriminator",
+        discrete: false,
+        continuous: true,
+        presets: include_str!("../../presets/diayn.toml"),
+        driver: &Entry::<diayn::Diayn>(PhantomData),
+    },
 ];
 
 /// A finished training run: the agent, every iteration's metrics, and the resolved
@@ -218,9 +228,65 @@ pub fn resolve(
             env.action_space()
         )));
     }
-    algorithm
+    let (shaping, settings): (Vec<_>, Vec<_>) = settings
+        .iter()
+        .cloned()
+        .partition(|(key, _)| key == SHAPING);
+    let resolved = algorithm
         .driver
-        .resolve(algorithm.presets, env_id, seed, settings)
+        .resolve(algorithm.presets, env_id, seed, &settings)?;
+    match shaping.last() {
+        None => Ok(resolved),
+        Some((_, text)) => {
+            let mut table: toml::Table = toml::from_str(&resolved).expect("resolve writes TOML");
+            table.insert(SHAPING.into(), toml::Value::String(text.clone()));
+            let wrapped = toml::to_string(&table).expect("a table serialises");
+            shaped_env(env_id, &wrapped)?;
+            Ok(wrapped)
+        }
+    }
+}
+
+/// The setting that wraps the environment of any algorithm in potential-based reward shaping
+/// (`--set shaping=height`; see [`crate::env::Shaping`]), at the algorithm's `gamma`.
+pub const SHAPING: &str = "shaping";
+
+/// The environment id a resolved configuration trains on, and the configuration without the
+/// [`SHAPING`] setting: `env_id` itself, or its shaped id ([`Shaping::wrap_id`]) with `γ` the
+/// configuration's `gamma`. The shaped environment is built once to check the potential fits.
+///
+/// ```
+/// use wengert_rl::algorithms::{resolve, shaped_env};
+/// let set = [("shaping".to_string(), "height:50".to_string())];
+/// let config = resolve("ppo", "MountainCar-v0", 1, &set).unwrap();
+/// assert!(config.contains("shaping = \"height:50\""));
+/// let (env, config) = shaped_env("MountainCar-v0", &config).unwrap();
+/// assert_eq!(env, "MountainCar-v0+shaping=height:50@0.99");
+/// assert!(!config.contains("shaping"));
+/// let error = resolve("ppo", "CartPole-v1", 1, &set).unwrap_err().to_string();
+/// assert!(error.contains("not for CartPole-v1"), "{error}");
+/// ```
+pub fn shaped_env(env_id: &str, config: &str) -> Result<(String, String), TrainError> {
+    let mut table: toml::Table = toml::from_str(config)
+        .map_err(|e| TrainError::Config(format!("the saved configuration: {e}")))?;
+    let Some(shaping) = table.remove(SHAPING) else {
+        return Ok((env_id.to_string(), config.to_string()));
+    };
+    let text = shaping.as_str().unwrap_or_default().to_string();
+    let gamma = table
+        .get("gamma")
+        .and_then(|g| g.as_float())
+        .ok_or_else(|| {
+            TrainError::Config(
+                "`shaping` needs the algorithm's discount `gamma` (F = γ Φ(s') − Φ(s))".into(),
+            )
+        })?;
+    let shaping = Shaping::parse(&text, gamma)?;
+    shaping.potential(env_id).map(drop)?;
+    Ok((
+        shaping.wrap_id(env_id),
+        toml::to_string(&table).expect("a table serialises"),
+    ))
 }
 
 /// Trains algorithm `name` on the Gymnasium environment `env_id` with its tuned defaults for that
@@ -283,16 +349,18 @@ pub fn train_resolved(
     resume: Option<&TrainingState>,
     on_iteration: &mut dyn FnMut(&Iteration<'_>) -> bool,
 ) -> Result<Run, TrainError> {
+    let (env_id, config) = shaped_env(env_id, config)?;
     find(name)?
         .driver
-        .train(env_id, config, resume, on_iteration)
+        .train(&env_id, &config, resume, on_iteration)
 }
 
 /// The untrained agent of algorithm `name` on `env_id` with a configuration [`resolve`] wrote
 /// (its networks shaped by the configuration, initialised from its seed): what `eval` loads a
 /// checkpoint into.
 pub fn build(name: &str, env_id: &str, config: &str) -> Result<Box<dyn Agent>, TrainError> {
-    find(name)?.driver.build(env_id, config)
+    let (env_id, config) = shaped_env(env_id, config)?;
+    find(name)?.driver.build(&env_id, &config)
 }
 
 /// The environment-step budget [`train`] would use for algorithm `name` on `env_id` with

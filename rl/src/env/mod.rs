@@ -43,6 +43,9 @@ mod mask_velocity;
 mod mountain_car;
 mod mountain_car_continuous;
 mod pendulum;
+pub mod point_navigation;
+mod shaping;
+mod skills;
 mod spaces;
 mod tabular_model;
 mod time_limit;
@@ -58,6 +61,11 @@ pub use mask_velocity::{MaskVelocity, NO_VELOCITY};
 pub use mountain_car::MountainCar;
 pub use mountain_car_continuous::MountainCarContinuous;
 pub use pendulum::Pendulum;
+pub use point_navigation::PointNavigation;
+pub use shaping::{
+    POTENTIALS, Potential, PotentialShaping, Shaping, shape_model, shape_model_with,
+};
+pub use skills::{SkillConditioned, split_skills};
 pub use spaces::{BoxSpace, Space};
 pub use tabular_model::{TabularModel, Transition};
 pub use time_limit::TimeLimit;
@@ -370,7 +378,7 @@ pub trait PhysicalState {
 }
 
 /// Gymnasium ids that [`make`] knows, with their registered time limits.
-pub const REGISTERED: [(&str, usize); 9] = [
+pub const REGISTERED: [(&str, usize); 10] = [
     ("CartPole-v1", 500),
     ("Pendulum-v1", 200),
     ("MountainCar-v0", 200),
@@ -380,6 +388,7 @@ pub const REGISTERED: [(&str, usize); 9] = [
     ("FrozenLake8x8-v1", 200),
     ("CartPoleNoVel-v1", 500), // the wrapped CartPole-v1's limit (see `MaskVelocity`)
     ("PendulumNoVel-v1", 200),
+    ("PointNavigation-v0", 200),
 ];
 
 /// Builds an environment by its Gymnasium id, wrapped in its registered [`TimeLimit`]
@@ -392,7 +401,45 @@ pub const REGISTERED: [(&str, usize); 9] = [
 /// let error = make("CartPole-v9").err().unwrap();
 /// assert!(error.to_string().contains("CartPole-v1"));
 /// ```
+///
+/// Wrappers follow the id, each after a `+`, innermost first (outside the time limit):
+/// `+shaping=NAME:SCALE@γ` ([`Shaping::wrap_id`]) adds [`PotentialShaping`] with that named
+/// potential, `+skills=K` (or `+skills=K:z`, one fixed skill) [`SkillConditioned`].
+///
+/// ```
+/// use wengert_rl::env::{make, Action, Env};
+/// let mut shaped = make("MountainCar-v0+shaping=height:1@0.99").unwrap();
+/// shaped.reset(Some(0));
+/// assert_ne!(shaped.step(Action::Discrete(2)).unwrap().reward, -1.0);
+/// assert!(make("CartPole-v1+shaping=height:1@0.99").is_err()); // no height for CartPole
+/// ```
 pub fn make(id: &str) -> Result<Box<dyn Env + Send>, EnvError> {
+    let mut wrappers = id.split('+');
+    let base = wrappers.next().unwrap_or_default();
+    let mut env = make_registered(base)?;
+    for wrapper in wrappers {
+        env = match wrapper.split_once('=') {
+            Some(("shaping", spec)) => {
+                let shaping = Shaping::from_wrapper(spec)?;
+                Box::new(PotentialShaping::new(
+                    env,
+                    shaping.potential(base)?,
+                    shaping.gamma,
+                ))
+            }
+            Some(("skills", spec)) => Box::new(SkillConditioned::from_wrapper(env, spec)?),
+            _ => {
+                return Err(EnvError::InvalidConfig(format!(
+                    "`{wrapper}` in `{id}` is not a wrapper: expected shaping=NAME:SCALE@γ or \
+                     skills=K[:z]"
+                )));
+            }
+        };
+    }
+    Ok(env)
+}
+
+fn make_registered(id: &str) -> Result<Box<dyn Env + Send>, EnvError> {
     let (_, max_episode_steps) =
         *REGISTERED
             .iter()
@@ -414,6 +461,7 @@ pub fn make(id: &str) -> Result<Box<dyn Env + Send>, EnvError> {
         "MountainCarContinuous-v0" => Box::new(MountainCarContinuous::new()),
         "Acrobot-v1" => Box::new(Acrobot::new()),
         "FrozenLake-v1" => Box::new(FrozenLake::four_by_four(true)),
+        "PointNavigation-v0" => Box::new(PointNavigation::new()),
         _ => Box::new(FrozenLake::eight_by_eight(true)),
     };
     Ok(Box::new(TimeLimit::new(env, max_episode_steps)))
@@ -500,7 +548,7 @@ mod tests {
             loop {
                 let action = match env.action_space() {
                     Space::Discrete { .. } => Action::Discrete(0),
-                    Space::Box(_) => Action::Continuous(&[0.0]),
+                    Space::Box(b) => Action::Continuous(&[0.0; 2][..b.low.len()]),
                 };
                 steps += 1;
                 let step = env.step(action).unwrap();

@@ -16,6 +16,13 @@ pub trait OffPolicyAlgorithm: Learner + Sized {
     /// What training leaves.
     type Agent: Agent + 'static;
 
+    /// The environment the loop runs in, for the Gymnasium id `env_id`: by default that
+    /// environment itself (a wrapper, e.g. DIAYN's `+skills=K`, otherwise).
+    fn env_id(env_id: &str, config: &Self::Config) -> String {
+        let _ = config;
+        env_id.to_string()
+    }
+
     /// When the loop acts and learns: by default [`Schedule::of`] the configuration.
     fn schedule(config: &Self::Config) -> Schedule {
         Schedule::of(config)
@@ -63,11 +70,12 @@ impl<L: OffPolicyAlgorithm> Trainer for OffPolicyTrainer<L> {
     }
 
     fn new(env_id: &str, config: &L::Config) -> Result<Self, TrainError> {
-        let mut off_policy = OffPolicy::new(env_id, &L::settings(config))?;
-        let learner = L::new(env_id, config, &mut off_policy)?;
+        let env_id = L::env_id(env_id, config);
+        let mut off_policy = OffPolicy::new(&env_id, &L::settings(config))?;
+        let learner = L::new(&env_id, config, &mut off_policy)?;
         Ok(OffPolicyTrainer {
             schedule: L::schedule(config),
-            env_id: env_id.to_string(),
+            env_id,
             learner,
             off_policy,
         })
