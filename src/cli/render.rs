@@ -244,11 +244,11 @@ fn record<E: Env + PhysicalState>(
 
 /// `env` with the velocity mask of the agent's `…NoVel-v…` environment, so that the agent sees
 /// what it was trained on while the picture shows the whole state.
-fn masked<E: Env>(env: E, agent: &dyn Agent) -> Result<MaskVelocity<E>, String> {
+fn masked<E: Env>(env: E, id: &str) -> Result<MaskVelocity<E>, String> {
     let (id, _, kept) = NO_VELOCITY
         .iter()
-        .find(|(id, ..)| *id == agent.env_id())
-        .ok_or_else(|| format!("{} is not a velocity-masked environment", agent.env_id()))?;
+        .find(|(masked, ..)| *masked == id)
+        .ok_or_else(|| format!("{id} is not a velocity-masked environment"))?;
     MaskVelocity::new(env, id, kept).map_err(|e| e.to_string())
 }
 
@@ -275,16 +275,18 @@ pub fn record_episode(agent: &dyn Agent, seed: u64) -> Result<Recording, String>
             3,
             |s| draw_mountain_car(s, 0.45),
         ),
-        "CartPoleNoVel-v1" => record(
-            masked(CartPole::new(), agent)?,
+        "CartPoleNoVel-v1" => record_in(
+            masked(CartPole::new(), id)?,
+            skills,
             id,
             agent,
             seed,
             2,
             draw_cartpole,
         ),
-        "PendulumNoVel-v1" => record(
-            masked(Pendulum::new(), agent)?,
+        "PendulumNoVel-v1" => record_in(
+            masked(Pendulum::new(), id)?,
+            skills,
             id,
             agent,
             seed,
