@@ -155,10 +155,7 @@ fn actor_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::E
         Number(i64),
         Text(String),
     }
-    let auto = || {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        cores.saturating_sub(1).max(1)
-    };
+    let auto = || crate::exec::cores().saturating_sub(1).max(1);
     match Count::deserialize(deserializer)? {
         Count::Number(0) => Ok(auto()),
         Count::Number(n) if n > 0 => Ok(n as usize),

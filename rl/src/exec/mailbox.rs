@@ -16,7 +16,7 @@ pub(super) struct Mailbox<T> {
 
 impl<T> Mailbox<T> {
     pub(super) fn new() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = super::cores();
         Mailbox {
             full: AtomicBool::new(false),
             slot: Mutex::new(None),

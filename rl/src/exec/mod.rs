@@ -49,11 +49,15 @@ struct Helper {
     thread: Option<JoinHandle<()>>,
 }
 
+/// The machine's cores (1 when it cannot tell): the one place the core count is read.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 impl Cores {
     /// Two cores when the machine has at least two, else this thread alone.
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Cores::with_helper(cores > 1)
+        Cores::with_helper(cores() > 1)
     }
 
     /// This thread alone: `join` runs its closures one after the other.
