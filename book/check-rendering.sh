@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-book/build-check}"
+mkdir -p "$out" && out="$(cd "$out" && pwd)"   # absolute: the paths below are used from elsewhere
 katex_version=0.16.22
 cdn="https://cdn.jsdelivr.net/npm/katex@${katex_version}/dist/"
 
@@ -26,7 +27,7 @@ chromium_bin="$(command -v chromium || command -v chromium-browser || command -v
 command -v mdbook >/dev/null || { echo "no mdbook: cargo install mdbook --locked" >&2; exit 2; }
 
 rm -rf "$out" && mkdir -p "$out"
-mdbook build book --dest-dir "$PWD/$out/site" 2>/dev/null
+mdbook build book --dest-dir "$out/site" 2>/dev/null
 
 (cd "$out" && npm pack --silent "katex@${katex_version}" >/dev/null && tar xzf "katex-${katex_version}.tgz")
 katex_js="$out/package/dist/katex.js"
@@ -43,12 +44,12 @@ fi
 
 # The browser: KaTeX from the CDN when reachable, else the local copy.
 if ! curl -fsS --max-time 5 -o /dev/null "${cdn}katex.min.js" 2>/dev/null; then
-    local_dist="file://$PWD/$out/package/dist/"
+    local_dist="file://$out/package/dist/"
     find "$out/site" -name '*.html' -exec sed -i "s#${cdn}#${local_dist}#g" {} +
     echo "KaTeX for the browser: the local copy ($out/package/dist)"
 fi
 for page in policy-gradients lqr; do
-    url="file://$PWD/$out/site/$page.html"
+    url="file://$out/site/$page.html"
     flags=(--headless --no-sandbox --disable-gpu --allow-file-access-from-files
            --virtual-time-budget=15000 --window-size=1280,2400)
     "$chromium_bin" "${flags[@]}" --dump-dom "$url" 2>/dev/null > "$out/$page.dom.html"

@@ -251,3 +251,80 @@ fn directives_are_parsed_and_escaped_ones_skipped() {
     );
     assert!(is_line_range("2:10") && !is_line_range("name"));
 }
+
+/// Two ways Markdown breaks a display formula before KaTeX sees it, which a test can find
+/// without a renderer (`book/check-rendering.sh` finds the rest): a continuation line of a
+/// `$$ … $$` block that starts with a block marker (`+ `, `- `, `* `, `> `, `#`, `1. `) becomes a
+/// list, quote or heading; and `\{`, `\}` are Markdown escapes, so KaTeX gets a bare group
+/// (write `\lbrace`, `\rbrace`). Returns `line: problem` for each.
+fn display_math_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (mut in_code, mut in_math) = (false, false);
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        let starts_inside = in_math;
+        // Code spans (`…`) are text, not math: drop them before looking for `$$`.
+        let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        let mut math_text = String::new();
+        for (k, piece) in prose.split("$$").enumerate() {
+            if k > 0 {
+                in_math = !in_math;
+            }
+            if in_math {
+                math_text.push_str(piece);
+            }
+        }
+        if starts_inside {
+            let head = line.trim_start();
+            let digits = head.chars().take_while(char::is_ascii_digit).count();
+            let numbered = digits > 0
+                && (head[digits..].starts_with(". ") || head[digits..].starts_with(") "));
+            if ["+ ", "- ", "* ", "> ", "#"]
+                .iter()
+                .any(|m| head.starts_with(m))
+                || numbered
+            {
+                problems.push(format!(
+                    "line {}: a line inside $$ … $$ starts with a Markdown block marker: {head}",
+                    i + 1
+                ));
+            }
+        }
+        if (starts_inside || prose.contains("$$"))
+            && (math_text.contains("\\{") || math_text.contains("\\}"))
+        {
+            problems.push(format!(
+                "line {}: \\{{ or \\}} inside $$ … $$ is a Markdown escape; write \\lbrace, \\rbrace",
+                i + 1
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn display_math_is_not_cut_up_by_markdown() {
+    let mut problems = Vec::new();
+    for file in markdown_files(&book_dir().join("src")) {
+        for problem in display_math_problems(&fs::read_to_string(&file).unwrap()) {
+            problems.push(format!("{}: {problem}", file.display()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    let broken = "$$ a = b\n   + c $$\n$$ \\{ x \\} $$\n```\n$$\n+ code\n```\n";
+    let found = display_math_problems(broken);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].starts_with("line 2:") && found[1].starts_with("line 3:"),
+        "{found:?}"
+    );
+    assert!(display_math_problems("$$ a = b +\n   c $$\n").is_empty());
+    assert!(display_math_problems("text `$$` code\n# heading\n").is_empty());
+}

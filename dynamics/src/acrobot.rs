@@ -8,14 +8,12 @@
 //! equations, in Gymnasium's order of operations (`cos(θ − π/2)` is `sin θ`, written as
 //! Gymnasium writes it so that its rounding is reproduced):
 //!
-//! ```text
-//! d₁ = m₁ l_c1² + m₂ (l₁² + l_c2² + 2 l₁ l_c2 cos θ₂) + I₁ + I₂
-//! d₂ = m₂ (l_c2² + l₁ l_c2 cos θ₂) + I₂
-//! φ₂ = m₂ l_c2 g cos(θ₁ + θ₂ − π/2)
-//! φ₁ = −m₂ l₁ l_c2 θ̇₂² sin θ₂ − 2 m₂ l₁ l_c2 θ̇₂ θ̇₁ sin θ₂ + (m₁ l_c1 + m₂ l₁) g cos(θ₁ − π/2) + φ₂
-//! θ̈₂ = (τ + d₂/d₁ φ₁ − m₂ l₁ l_c2 θ̇₁² sin θ₂ − φ₂) / (m₂ l_c2² + I₂ − d₂²/d₁)
-//! θ̈₁ = −(d₂ θ̈₂ + φ₁) / d₁
-//! ```
+//! $$ d_1 = m_1 l_{c1}^2 + m_2 \left(l_1^2 + l_{c2}^2 + 2 l_1 l_{c2} \cos\theta_2\right) + I_1 + I_2 , $$
+//! $$ d_2 = m_2 \left(l_{c2}^2 + l_1 l_{c2} \cos\theta_2\right) + I_2 , $$
+//! $$ \phi_2 = m_2 l_{c2} g \cos(\theta_1 + \theta_2 - \pi/2) , $$
+//! $$ \phi_1 = -m_2 l_1 l_{c2} \dot\theta_2^2 \sin\theta_2 - 2 m_2 l_1 l_{c2} \dot\theta_2 \dot\theta_1 \sin\theta_2 + (m_1 l_{c1} + m_2 l_1) g \cos(\theta_1 - \pi/2) + \phi_2 , $$
+//! $$ \ddot\theta_2 = \frac{\tau + \frac{d_2}{d_1} \phi_1 - m_2 l_1 l_{c2} \dot\theta_1^2 \sin\theta_2 - \phi_2}{m_2 l_{c2}^2 + I_2 - d_2^2 / d_1} , $$
+//! $$ \ddot\theta_1 = -\frac{d_2 \ddot\theta_2 + \phi_1}{d_1} . $$
 //!
 //! These are the manipulator equations `M(q) q̈ + C(q, q̇) q̇ = τ_g(q) + B τ` (Spong 1995) with
 //! the 2×2 mass matrix eliminated by hand: `d₁ = M₁₁`, `d₂ = M₁₂`.

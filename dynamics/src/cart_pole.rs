@@ -8,11 +8,9 @@
 //! of half-length `l`, `1` for a point mass — the Lagrangian gives (Barto, Sutton & Anderson,
 //! 1983, with Florian's 2007 correction; Gymnasium's order of operations):
 //!
-//! ```text
-//! temp = (F + m_p l θ̇² sin θ) / M
-//! θ̈    = (g sin θ − cos θ · temp) / (l (κ − m_p cos² θ / M))
-//! ẍ    = temp − m_p l θ̈ cos θ / M
-//! ```
+//! $$ \text{temp} = \frac{F + m_p l \dot\theta^2 \sin\theta}{M} , $$
+//! $$ \ddot\theta = \frac{g \sin\theta - \cos\theta \cdot \text{temp}}{l \left(\kappa - m_p \cos^2\theta / M\right)} , $$
+//! $$ \ddot x = \text{temp} - \frac{m_p l \ddot\theta \cos\theta}{M} . $$
 //!
 //! A problem that measures the pole from hanging down in the other sense (Tedrake's
 //! `θ_down = π − θ`) changes coordinates outside; the equations stay these.

@@ -4,10 +4,8 @@
 //! the pivot, viscous damping `b`, gravity `g`, torque `u`. The angle `θ` is measured from
 //! **upright** (Gymnasium's Pendulum-v1), so gravity pushes away from `θ = 0`:
 //!
-//! ```text
-//! I θ̈ = m g l_c sin θ − b θ̇ + u
-//! θ̈   = (m g l_c / I) sin θ + u / I − (b / I) θ̇
-//! ```
+//! $$ I \ddot\theta = m g l_c \sin\theta - b \dot\theta + u , $$
+//! $$ \ddot\theta = \frac{m g l_c}{I} \sin\theta + \frac{u}{I} - \frac{b}{I} \dot\theta . $$
 //!
 //! For a point mass at the end of a massless rod of length `l`, `l_c = l`, `I = m l²`:
 //! `m g l_c / I = g / l`, `1 / I = 1 / (m l²)`. For a uniform rod of length `l` (Gymnasium's),
