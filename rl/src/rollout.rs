@@ -1,8 +1,8 @@
 //! # On-policy rollouts
 //!
 //! ## Background
-//! An on-policy learner ([`crate::reinforce`], [`crate::a2c`], [`crate::ppo`],
-//! [`crate::trpo`]) learns from a **rollout**: the current policy `π_θ` run for `T` steps in
+//! An on-policy learner ([`crate::algorithms::reinforce`], [`crate::algorithms::a2c`],
+//! [`crate::algorithms::ppo`], [`crate::algorithms::trpo`]) learns from a **rollout**: the current policy `π_θ` run for `T` steps in
 //! `N` environments that step in lockstep and reset themselves when an episode ends
 //! ([`crate::env::VectorEnv`]). For every step `t < T` of every environment it keeps the
 //! observation `s_t` the policy saw, the action `a_t ~ π_θ(·|s_t)`, `ln π_θ(a_t|s_t)` when the

@@ -31,7 +31,7 @@
 //!         … the algorithm …
 //!         on_iteration(metrics, snapshot = || TrainingState of every part)
 //! ```
-//! The caller decides when a snapshot is worth taking ([`Iteration::training_state`] builds it
+//! The caller decides when a snapshot is worth taking ([`crate::common::trainer::Iteration::training_state`] builds it
 //! only when asked), and where to keep it; the command line writes it to the run directory.
 //!
 //! ## Naming

@@ -12,13 +12,13 @@
 //! min_{τ, θ} c(τ)   subject to   u_t = π_θ(x_t) for every t (and every start state)
 //! ```
 //!
-//! - **Guided policy search** ([`guided_policy_search`]; Levine & Koltun 2013, Mordatch &
-//!   Todorov 2014, Levine et al. 2016) solves it by the augmented Lagrangian: alternate a
+//! - **Guided policy search** ([`guided_policy_search`](mod@guided_policy_search); Levine &
+//!   Koltun 2013, Mordatch & Todorov 2014, Levine et al. 2016) solves it by the augmented Lagrangian: alternate a
 //!   trajectory step (iLQR on `c(τ) + λᵀ(u − π_θ(x)) + ρ/2 ‖u − π_θ(x)‖²`), a policy step
 //!   (supervised regression of `π_θ` onto the trajectories, with the same terms) and the
 //!   multiplier step `λ ← λ + ρ (u − π_θ(x))`, until trajectory and policy agree.
-//! - **DAgger** ([`dagger`]; Ross, Gordon & Bagnell 2011) needs only an expert that labels
-//!   states: the learner's own states, labelled by the expert, are aggregated into the data set,
+//! - **DAgger** ([`dagger`](mod@dagger); Ross, Gordon & Bagnell 2011) needs only an expert that
+//!   labels states: the learner's own states, labelled by the expert, are aggregated into the data set,
 //!   so it learns to recover from its own mistakes; behaviour cloning trains on the expert's
 //!   states alone, and its errors compound (`O(T²ε)` against DAgger's `O(Tε)`).
 //!

@@ -13,7 +13,7 @@
 //!   in `Q_θ'`; choosing the action with the online network and evaluating it with the target
 //!   network decouples selection from evaluation and removes most of that bias.
 //! - **Dueling** networks (Wang et al., 2016): `Q = V + A − mean_a A`
-//!   ([`QNetwork`](crate::q_network::QNetwork)), so that the state value is learned from every
+//!   ([`QNetwork`]), so that the state value is learned from every
 //!   action's updates.
 //! - **Prioritised replay** (Schaul et al., 2016): replay transitions in proportion to their
 //!   last TD error, and correct the bias with importance weights

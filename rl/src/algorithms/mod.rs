@@ -2,7 +2,7 @@
 //!
 //! One file per algorithm, each in the same order: its math (Background → Key equations →
 //! Pseudocode), its configuration, its loss functions, its update, its loop (a
-//! [`Trainer`](crate::common::trainer::Trainer)). No algorithm imports another: what two share
+//! [`Trainer`]). No algorithm imports another: what two share
 //! lives in [`crate::common`] and the modules below it.
 //!
 //! [`ALGORITHMS`] is the registry: one row per algorithm, with its presets file

@@ -22,7 +22,7 @@
 //! $-L^{\text{CLIP}} + c_v L^V - c_H \mathbb E_t\big[H[\pi_\theta(\cdot \mid s_t)]\big]$.
 //! Diagnostics: the approximate KL $\mathbb E[(\rho - 1) - \ln \rho]$ (Schulman's unbiased,
 //! non-negative estimator), the clip fraction $\mathbb E\big[|\rho - 1| > \varepsilon\big]$, and the
-//! value function's explained variance $1 - \operatorname{Var}[R - V] / \operatorname{Var}[R]$.
+//! value function's explained variance $1 - \operatorname{Var}(R - V) / \operatorname{Var}(R)$.
 //!
 //! ## Pseudocode
 //! ```text
@@ -224,7 +224,7 @@ pub fn value_loss<T: Float>(
 }
 // ANCHOR_END: value_loss
 
-/// PPO's loss `−L^CLIP + c_v L^V − c_H H`, all on one tape: what [`update`] differentiates, in
+/// PPO's loss `−L^CLIP + c_v L^V − c_H H`, all on one tape: what `update` differentiates, in
 /// two halves.
 pub fn loss<T: Float>(
     agent: &ActorCritic,

@@ -19,7 +19,7 @@
 //!   [`crate::common::off_policy`] (the policies act in the unit box `[−1, 1]^|A|`; the replay
 //!   stores unit-box actions; the environment receives them scaled to its bounds).
 //! - **Polyak averaging** of target networks, `φ̄ ← τ φ + (1 − τ) φ̄`, is
-//!   [`ParamStore::polyak_from`].
+//!   [`nn::ParamStore::polyak_from`].
 //!
 //! ## What else they share
 //! The loop, [`crate::common::off_policy`]: each algorithm is a

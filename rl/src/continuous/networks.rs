@@ -12,7 +12,7 @@ use super::to_rows;
 use crate::policy::Actions;
 
 /// A network of a continuous learner, built for `obs_dim`-dimensional states and
-/// `|A|`-dimensional actions with the given hidden layers: what [`Parameters::init`]
+/// `|A|`-dimensional actions with the given hidden layers: what [`super::Parameters::init`]
 /// (super::Parameters::init) builds.
 pub trait Network: Sized {
     /// The name its parameters live under in their store (empty: at the root).

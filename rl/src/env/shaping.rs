@@ -46,7 +46,7 @@ use super::{
 pub type Potential = Box<dyn Fn(&[f32]) -> f64 + Send>;
 
 /// Adds `F(s, a, s') = γ Φ(s') − Φ(s)` to every reward, with `Φ(s') = 0` on termination (see
-/// the [module doc](self)).
+/// the module's documentation).
 ///
 /// ```
 /// use wengert_rl::env::{Action, Env, FrozenLake, PotentialShaping};

@@ -18,7 +18,7 @@
 //! `D` is the discounted state distribution and, with one-hot features, `f̃` a distribution
 //! over features: a feature-count gap of 0.01 means one percent of the visitation.
 //! A transition with `terminated = true` ends the path: its `s'` is neither bootstrapped from
-//! nor visited (as in [`crate::tabular`], and as an episode recorded from an [`Env`] ends).
+//! nor visited (as in [`crate::tabular`], and as an episode recorded from an [`Env`](crate::env::Env) ends).
 //!
 //! **Key equations.**
 //!
