@@ -4,7 +4,9 @@
 //! and then shows nothing, so this test is what keeps the book from drifting away from the code:
 //! every include must name a file that exists and, if it names an anchor, an anchor that opens
 //! and closes in that file around at least one line of code. Chapters listed in `SUMMARY.md` and
-//! images must exist too. It needs neither mdBook nor a browser.
+//! images must exist too. And the display math of the book and of every doc comment must
+//! survive Markdown (no block marker or hard line break inside `$$ … $$`, no `\{`), which
+//! rustdoc and mdBook apply before KaTeX sees it. It needs neither mdBook nor a browser.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -296,6 +298,13 @@ fn display_math_problems(text: &str) -> Vec<String> {
                 ));
             }
         }
+        let trimmed = line.trim_end();
+        if in_math && trimmed.ends_with('\\') && !trimmed.ends_with("\\\\") {
+            problems.push(format!(
+                "line {}: a line inside $$ … $$ ends with `\\`, a Markdown hard line break",
+                i + 1
+            ));
+        }
         if (starts_inside || prose.contains("$$"))
             && (math_text.contains("\\{") || math_text.contains("\\}"))
         {
@@ -308,14 +317,65 @@ fn display_math_problems(text: &str) -> Vec<String> {
     problems
 }
 
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The Markdown of a source file's doc comments (`//!`, `///`), line for line: other lines
+/// are left empty, so line numbers match the file.
+fn doc_markdown(source: &str) -> String {
+    source
+        .lines()
+        .map(|line| {
+            let line = line.trim_start();
+            let doc = line
+                .strip_prefix("//!")
+                .or_else(|| line.strip_prefix("///"));
+            doc.map_or("", |d| d.strip_prefix(' ').unwrap_or(d))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn display_math_is_not_cut_up_by_markdown() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut problems = Vec::new();
     for file in markdown_files(&book_dir().join("src")) {
         for problem in display_math_problems(&fs::read_to_string(&file).unwrap()) {
             problems.push(format!("{}: {problem}", file.display()));
         }
     }
+    // rustdoc reads the doc comments with the same Markdown rules before KaTeX sees them.
+    let mut sources = 0;
+    for crate_dir in [
+        "src",
+        "autograd/src",
+        "nn/src",
+        "rl/src",
+        "control/src",
+        "dynamics/src",
+    ] {
+        for file in rust_files(&root.join(crate_dir)) {
+            sources += 1;
+            let text = doc_markdown(&fs::read_to_string(&file).unwrap());
+            for problem in display_math_problems(&text) {
+                problems.push(format!("{}: {problem}", file.display()));
+            }
+        }
+    }
+    assert!(sources > 100, "only {sources} source files found");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 
     let broken = "$$ a = b\n   + c $$\n$$ \\{ x \\} $$\n```\n$$\n+ code\n```\n";
@@ -327,4 +387,8 @@ fn display_math_is_not_cut_up_by_markdown() {
     );
     assert!(display_math_problems("$$ a = b +\n   c $$\n").is_empty());
     assert!(display_math_problems("text `$$` code\n# heading\n").is_empty());
+    assert_eq!(display_math_problems("$$ a , \\\n b $$\n").len(), 1);
+    assert!(display_math_problems("$$ a \\\\\n b $$\n").is_empty());
+    let doc = doc_markdown("//! $$ a\nfn f() {}\n    /// + b $$\n");
+    assert_eq!(doc, "$$ a\n\n+ b $$");
 }

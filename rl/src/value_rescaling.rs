@@ -8,12 +8,12 @@
 //! the same rescaling with `ε = 10⁻³` ([`EPSILON`]).
 //!
 //! ## Key equations
-//! ```text
-//! h(x)   = sign(x) (√(|x| + 1) − 1) + εx
-//! h⁻¹(x) = sign(x) ( ( (√(1 + 4ε(|x| + 1 + ε)) − 1) / (2ε) )² − 1 )
+//! $$ h(x) = \operatorname{sign}(x) \big( \sqrt{|x| + 1} - 1 \big) + \varepsilon x , $$
+//! $$ h^{-1}(x) = \operatorname{sign}(x) \bigg( \Big( \frac{\sqrt{1 + 4\varepsilon(|x| + 1 + \varepsilon)} - 1}{2\varepsilon} \Big)^2 - 1 \bigg) , $$
 //!
-//! n-step target:  ŷ_t = h( Σ_{k=0}^{n−1} γ^k r_{t+k} + γⁿ h⁻¹( Q_target(s_{t+n}, a*) ) )
-//! ```
+//! and the n-step target
+//!
+//! $$ \hat y_t = h\Big( \sum_{k=0}^{n-1} \gamma^k r_{t+k} + \gamma^n h^{-1}\big( Q_{\text{target}}(s_{t+n}, a^\star) \big) \Big) . $$
 //!
 //! `h` is odd, strictly increasing (`h'(x) = 1 / (2√(|x| + 1)) + ε > 0`), grows like `√|x|`, and
 //! is Lipschitz near 0; the `εx` term keeps `h⁻¹` Lipschitz, which the contraction argument of the
@@ -25,10 +25,9 @@
 //! `ε = 10⁻³`, which in `f32` leaves four correct digits. Multiplying by the conjugates gives the
 //! same functions without any subtraction of nearly equal numbers:
 //!
-//! ```text
-//! h(x)   = x / (√(|x| + 1) + 1) + εx
-//! h⁻¹(x) = sign(x) w (w + 2),   w = 2|x| / (1 + 2ε + √(1 + 4ε(|x| + 1 + ε)))
-//! ```
+//! $$ h(x) = \frac{x}{\sqrt{|x| + 1} + 1} + \varepsilon x , \qquad
+//!    h^{-1}(x) = \operatorname{sign}(x)\, w (w + 2) , \quad
+//!    w = \frac{2|x|}{1 + 2\varepsilon + \sqrt{1 + 4\varepsilon(|x| + 1 + \varepsilon)}} . $$
 //!
 //! (With `u = √(|h⁻¹(x)| + 1)`, the first form's bracket is `u`, and `w = u − 1` is the stable
 //! root of `εw² + (1 + 2ε)w − |x| = 0`; then `u² − 1 = w(w + 2)`.) They are exact inverses of

@@ -11,9 +11,7 @@
 //! `ρ_t = min(ρ̄, π/μ)` and `c_t = λ min(c̄, π/μ)`, and the weighted TD residual
 //! `δ_t V = ρ_t (r_t + γ V(s_{t+1}) − V(s_t))`, the n-step V-trace target is (paper, eq. 1)
 //!
-//! ```text
-//! v_s = V(s_s) + Σ_{t=s}^{s+n−1} γ^{t−s} (Π_{i=s}^{t−1} c_i) δ_t V,
-//! ```
+//! $$ v_s = V(x_s) + \sum_{t=s}^{s+n-1} \gamma^{t-s} \Big( \prod_{i=s}^{t-1} c_i \Big) \delta_t V , $$
 //!
 //! computed backwards by `v_s − V(s_s) = δ_s V + γ c_s (v_{s+1} − V(s_{s+1}))`. The policy
 //! gradient uses the advantage `A_s = ρ^pg_s (r_s + γ v_{s+1} − V(s_s))` with its own clip,

@@ -1,9 +1,9 @@
 //! A box-constrained quadratic program by projected Newton (Bertsekas 1982; as used for
 //! control-limited DDP by Tassa, Mansard & Todorov 2014):
 //!
-//! ```text
-//! minimise ½ δuᵀ H δu + gᵀ δu   subject to  lower ≤ δu ≤ upper      (H positive definite)
-//! ```
+//! $$ \min_{\delta u} \ \tfrac12 \delta u^{\top} H \delta u + g^{\top} \delta u
+//!    \quad \text{subject to} \quad \text{lower} \le \delta u \le \text{upper}
+//!    \qquad (H \text{ positive definite}) $$
 //!
 //! Each iteration splits the coordinates by the gradient `∇ = g + H δu`: coordinate `i` is
 //! *clamped* if it sits on a bound and the gradient pushes it outwards

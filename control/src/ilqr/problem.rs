@@ -1,10 +1,9 @@
 //! The discrete-time optimal control problem that iLQR, DDP and the planners solve, and the
 //! derivatives of its dynamics and costs, taken by autograd over one recorded tape per time step.
 //!
-//! ```text
-//! minimise   J(u_0 … u_{N−1}) = Σ_{t=0}^{N−1} ℓ(x_t, u_t) + ℓ_T(x_N)
-//! subject to x_{t+1} = f(x_t, u_t),   x_0 given,   u_min ≤ u_t ≤ u_max (optional).
-//! ```
+//! $$ \min_{u_0 \dots u_{N-1}} J = \sum_{t=0}^{N-1} \ell(x_t, u_t) + \ell_T(x_N)
+//!    \quad \text{subject to} \quad x_{t+1} = f(x_t, u_t) , \quad x_0 \text{ given} ,
+//!    \quad u_{\min} \le u_t \le u_{\max} \ (\text{optional}). $$
 //!
 //! `f`, `ℓ` and `ℓ_T` are ordinary Rust closures on autograd variables, written for a *batch*
 //! of points stored as columns: `x` has shape `[n, B]`, `u` has shape `[m, B]`, `f` returns

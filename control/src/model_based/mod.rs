@@ -18,18 +18,18 @@
 //! The model predicts the *change* of state from normalised inputs, and its output is
 //! normalised too, with statistics of the data set `𝒟`:
 //!
-//! ```text
-//! z = [s; a],      ẑ = (z − μ_z) ⊘ σ_z,      Δ = s' − s,      Δ̂ = (Δ − μ_Δ) ⊘ σ_Δ
-//! f̂_φ(s, a) = s + μ_Δ + σ_Δ ∘ Δ_φ(ẑ)                  (Δ_φ an MLP)
-//! L(φ) = (1/|ℬ|) Σ_{(s,a,s')∈ℬ} (1/n) ‖Δ_φ(ẑ) − Δ̂‖²     (minibatch ℬ ⊂ 𝒟, Adam on ∇_φ L)
-//! ```
+//! $$ z = [s; a] , \quad \hat z = (z - \mu_z) \oslash \sigma_z , \quad \Delta = s' - s , \quad
+//!    \hat\Delta = (\Delta - \mu_\Delta) \oslash \sigma_\Delta , $$
+//! $$ \hat f_\phi(s, a) = s + \mu_\Delta + \sigma_\Delta \circ \Delta_\phi(\hat z) \qquad
+//!    (\Delta_\phi \text{ an MLP}) , $$
+//! $$ L(\phi) = \frac{1}{|\mathcal B|} \sum_{(s,a,s') \in \mathcal B} \frac1n
+//!    \big\Vert \Delta_\phi(\hat z) - \hat\Delta \big\Vert^2 \qquad
+//!    (\text{minibatch } \mathcal B \subset \mathcal D, \text{ Adam on } \nabla_\phi L) $$
 //!
 //! Planning at state `s_t` (the cross-entropy method, [`CrossEntropyMethod`](crate::planners::CrossEntropyMethod), on the model):
 //!
-//! ```text
-//! a_t … a_{t+H−1} = argmax Σ_{k=0}^{H−1} r(ŝ_{t+k}, a_{t+k}) + r(ŝ_{t+H}, 0),
-//!                   ŝ_t = s_t,  ŝ_{k+1} = f̂_φ(ŝ_k, a_k)
-//! ```
+//! $$ a_t \dots a_{t+H-1} = \arg\max \sum_{k=0}^{H-1} r(\hat s_{t+k}, a_{t+k}) + r(\hat s_{t+H}, 0) ,
+//!    \qquad \hat s_t = s_t , \quad \hat s_{k+1} = \hat f_\phi(\hat s_k, a_k) $$
 //!
 //! For Pendulum-v1 (observation `[cos θ, sin θ, θ̇]`) the reward is
 //! `r = −(θ_norm² + 0.1 θ̇² + 0.001 u²)` with `θ = atan2(sin θ, cos θ)` ([`pendulum_v1_cost`]).
@@ -37,10 +37,12 @@
 //! Backpropagating through the learned model into a policy `π_θ` (analytic policy gradient;
 //! [`train_policy_through_model`]), with `ℓ = −r` and `ℓ_T(s) = ℓ(s, 0)`:
 //!
-//! ```text
-//! J(θ) = (1/B) Σ_b [Σ_{t=0}^{H−1} ℓ(ŝ_t, π_θ(ŝ_t)) + ℓ_T(ŝ_H)],  ŝ_0 = s_0^(b),  ŝ_{t+1} = f̂_φ(ŝ_t, π_θ(ŝ_t))
-//! θ ← Adam(θ, ∇_θ J)        (∇_θ J by reverse mode through all H steps of f̂_φ and π_θ; φ fixed)
-//! ```
+//! $$ J(\theta) = \frac1B \sum_b \Big[ \sum_{t=0}^{H-1} \ell\big(\hat s_t, \pi_\theta(\hat s_t)\big) + \ell_T(\hat s_H) \Big] ,
+//!    \qquad \hat s_0 = s_0^{(b)} , \quad \hat s_{t+1} = \hat f_\phi\big(\hat s_t, \pi_\theta(\hat s_t)\big) , $$
+//! $$ \theta \leftarrow \operatorname{Adam}(\theta, \nabla_\theta J) $$
+//!
+//! with $\nabla_\theta J$ by reverse mode through all $H$ steps of $\hat f_\phi$ and $\pi_\theta$
+//! ($\phi$ fixed).
 //!
 //! ## Pseudocode
 //!

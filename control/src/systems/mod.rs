@@ -2,11 +2,9 @@
 //! autograd ops (so every derivative the controllers need comes from autograd), and their
 //! fourth-order Runge–Kutta discretisation with a zero-order hold on `u` over a step `h`:
 //!
-//! ```text
-//! k₁ = f_c(x, u)            k₂ = f_c(x + h/2 k₁, u)
-//! k₃ = f_c(x + h/2 k₂, u)   k₄ = f_c(x + h k₃, u)
-//! x' = x + h/6 (k₁ + 2k₂ + 2k₃ + k₄)
-//! ```
+//! $$ k_1 = f_c(x, u) , \quad k_2 = f_c\big(x + \tfrac h2 k_1, u\big) , \quad
+//!    k_3 = f_c\big(x + \tfrac h2 k_2, u\big) , \quad k_4 = f_c(x + h k_3, u) , $$
+//! $$ x' = x + \tfrac h6 (k_1 + 2 k_2 + 2 k_3 + k_4) . $$
 //!
 //! - [`Pendulum`]: a damped pendulum driven by a torque (`n = 2`, `m = 1`).
 //! - [`CartPole`]: a pole on a cart pushed by a horizontal force (`n = 4`, `m = 1`).
