@@ -232,6 +232,10 @@ struct RewardsFlags {
     /// The first seed of a count of seeds.
     #[arg(long, value_name = "SEED")]
     seed_start: Option<u64>,
+    /// Only the rows of this environment (DIAYN: `PointNavigation-v0` or
+    /// `MountainCarContinuous-v0`); the table is then written to `<report>-<env>.md`.
+    #[arg(long)]
+    env: Option<String>,
     /// Threads training seeds at once (default: the machine's cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -248,6 +252,7 @@ impl RewardsFlags {
     fn args(self) -> Result<cli::rewards::RewardsArgs, String> {
         Ok(cli::rewards::RewardsArgs {
             seeds: self.seeds.resolve(self.seed_start)?,
+            env: self.env,
             threads: self
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

@@ -37,6 +37,8 @@ use super::report::{SeedResult, band, median_min_max, seeds_flags};
 /// The command line of `wengert report diayn` and `wengert report shaping`.
 pub struct RewardsArgs {
     pub seeds: Vec<u64>,
+    /// Only the rows of this environment.
+    pub env: Option<String>,
     pub threads: usize,
     pub max_steps: Option<usize>,
     pub out: PathBuf,
@@ -91,6 +93,15 @@ fn train_diayn(row: &DiaynRow, budget: usize, seed: u64) -> Result<DiaynSeed, St
     let trained = train::<Diayn>(row.env, &config, |m| {
         if let Some(value) = m.get("log_q").filter(|v| v.is_finite()) {
             log_q.push((m.env_steps as f64, value));
+            if log_q.len() % 10 == 0 {
+                eprintln!(
+                    "DIAYN on {} seed {seed}: {} steps, E[log q(z|s)] {value:.3}, accuracy {:.3} ({:.0} s)",
+                    row.env,
+                    m.env_steps,
+                    m.get("discriminator_accuracy").unwrap_or(f64::NAN),
+                    start.elapsed().as_secs_f64()
+                );
+            }
         }
         true
     })
@@ -210,7 +221,26 @@ fn over_seeds<R: Send>(seeds: &[u64], threads: usize, job: impl Fn(u64) -> R + S
 pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
     fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let rows: Vec<&DiaynRow> = DIAYN_ROWS
+        .iter()
+        .filter(|row| {
+            args.env
+                .as_ref()
+                .is_none_or(|env| env.eq_ignore_ascii_case(row.env))
+        })
+        .collect();
+    if rows.is_empty() {
+        let known: Vec<&str> = DIAYN_ROWS.iter().map(|row| row.env).collect();
+        return Err(format!(
+            "report diayn: no row for --env {}; expected one of {}",
+            args.env.as_deref().unwrap_or(""),
+            known.join(", ")
+        ));
+    }
     let mut command = format!("wengert report diayn {}", seeds_flags(&args.seeds));
+    if let Some(env) = &args.env {
+        command.push_str(&format!(" --env {env}"));
+    }
     if let Some(cap) = args.max_steps {
         command.push_str(&format!(" --max-steps {cap}"));
     }
@@ -232,7 +262,7 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
         "| env | K | budget | target | accuracy (median, min–max) | passed | spread / best return | final E[log q(z|s)] (chance −log K) | wall time per seed (s) | by seed |"
     );
     text.push_str("|---|---:|---:|---|---|---|---|---|---:|---|\n");
-    for row in &DIAYN_ROWS {
+    for row in rows {
         let budget = args.max_steps.map_or(row.budget, |cap| cap.min(row.budget));
         let results = over_seeds(&args.seeds, args.threads, |seed| {
             let result = train_diayn(row, budget, seed);
@@ -367,7 +397,10 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
             println!("wrote {}", path.display());
         }
     }
-    let path = args.out.join("diayn.md");
+    let path = args.out.join(match &args.env {
+        Some(env) => format!("diayn-{}.md", env.to_lowercase()),
+        None => "diayn.md".to_string(),
+    });
     fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     print!("{text}");
     println!("wrote {}", path.display());
