@@ -13,7 +13,7 @@
 //! wengert report shooting-vs-collocation [--seed 1] [--out reports]
 //! wengert report frozenlake-values [--out reports]
 //! wengert report diayn [--seeds 5] [--max-steps 20000]
-//! wengert report shaping [--seeds 5]
+//! wengert report shaping [--seeds 5] [--env MountainCar-v0]
 //! wengert control ilqr-pendulum
 //! ```
 
@@ -163,7 +163,8 @@ enum ReportCommand {
         common: RewardsFlags,
     },
     /// Potential-based reward shaping (issue 22): Q-learning's episodes to success on
-    /// FrozenLake 8×8 with Φ = V* against no shaping.
+    /// FrozenLake 8×8 with Φ = V* against no shaping, and PPO's on MountainCar-v0 with a height
+    /// potential against none.
     Shaping {
         #[command(flatten)]
         common: RewardsFlags,
@@ -232,11 +233,16 @@ struct RewardsFlags {
     /// The first seed of a count of seeds.
     #[arg(long, value_name = "SEED")]
     seed_start: Option<u64>,
+    /// Only the rows of this environment (DIAYN: `PointNavigation-v0` or
+    /// `MountainCarContinuous-v0`; shaping: `FrozenLake8x8-v1` or `MountainCar-v0`); the table
+    /// is then written to `<report>-<env>.md`.
+    #[arg(long)]
+    env: Option<String>,
     /// Threads training seeds at once (default: the machine's cores).
     #[arg(long)]
     threads: Option<usize>,
     /// DIAYN: cap every row's budget at this many steps (the targets then do not apply);
-    /// shaping: the most Q-learning episodes.
+    /// shaping: the most Q-learning episodes, and a cap on PPO's steps.
     #[arg(long, value_name = "STEPS")]
     max_steps: Option<usize>,
     /// Where the tables and plots go.
@@ -248,6 +254,7 @@ impl RewardsFlags {
     fn args(self) -> Result<cli::rewards::RewardsArgs, String> {
         Ok(cli::rewards::RewardsArgs {
             seeds: self.seeds.resolve(self.seed_start)?,
+            env: self.env,
             threads: self
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

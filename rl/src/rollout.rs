@@ -86,6 +86,8 @@ pub struct Rollout {
     pub done: Array2<bool>,
     /// The undiscounted, unscaled returns of the episodes that ended, in the order they ended.
     pub episode_returns: Vec<f64>,
+    /// Their lengths, in the same order.
+    pub episode_lengths: Vec<usize>,
 }
 
 impl Rollout {
@@ -154,6 +156,7 @@ impl Rollout {
             terminated: Array2::from_elem((steps, n), false),
             done: Array2::from_elem((steps, n), false),
             episode_returns: Vec::new(),
+            episode_lengths: Vec::new(),
         };
         let normalise = |stats: &Option<RunningMeanStd>, o: &Array2<f32>| match stats {
             Some(s) => s.normalize(o, 10.0, 1e-8),
@@ -197,6 +200,7 @@ impl Rollout {
             }
             for (_, episode) in &step.finished_episodes {
                 rollout.episode_returns.push(episode.episode_return);
+                rollout.episode_lengths.push(episode.length);
             }
             rollout.observations.push(s_t);
             rollout.actions.push(decision.actions);

@@ -25,6 +25,9 @@ pub struct IterationMetrics {
     pub mean_return: Option<f64>,
     /// Episodes finished so far.
     pub episodes: usize,
+    /// The lengths of the episodes that finished in this iteration, in the order they finished
+    /// (on MountainCar-v0, a length below the time limit of 200 means the flag was reached).
+    pub episode_lengths: Vec<usize>,
     /// Named scalars: losses, approximate KL, clip fraction, entropy, explained variance, …
     pub losses: Vec<(&'static str, f64)>,
 }

@@ -162,6 +162,8 @@ pub struct UnrollBatch {
     pub next_rows: Array2<usize>,
     /// The returns of the episodes that ended, trajectory by trajectory.
     pub episode_returns: Vec<f64>,
+    /// Their lengths, in the same order.
+    pub episode_lengths: Vec<usize>,
 }
 
 impl UnrollBatch {
@@ -232,6 +234,10 @@ impl UnrollBatch {
             episode_returns: unrolls
                 .iter()
                 .flat_map(|u| u.rollout.episode_returns.iter().copied())
+                .collect(),
+            episode_lengths: unrolls
+                .iter()
+                .flat_map(|u| u.rollout.episode_lengths.iter().copied())
                 .collect(),
         }
     }

@@ -15,11 +15,12 @@ fn deterministic(m: &IterationMetrics) -> String {
         .map(|(name, value)| format!("{name}={:x}", value.to_bits()))
         .collect();
     format!(
-        "{} {} {:?} {} {}",
+        "{} {} {:?} {} {:?} {}",
         m.iteration,
         m.env_steps,
         m.mean_return.map(f64::to_bits),
         m.episodes,
+        m.episode_lengths,
         losses.join(" ")
     )
 }

@@ -20,6 +20,7 @@ use std::sync::Mutex;
 
 use ndarray::Array2;
 use wengert::rl::algorithms::diayn::{Diayn, DiaynConfig, SkillAgent};
+use wengert::rl::algorithms::ppo::{Ppo, PpoConfig};
 use wengert::rl::algorithms::preset;
 use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
@@ -37,6 +38,8 @@ use super::report::{SeedResult, band, median_min_max, seeds_flags};
 /// The command line of `wengert report diayn` and `wengert report shaping`.
 pub struct RewardsArgs {
     pub seeds: Vec<u64>,
+    /// Only the rows of this environment.
+    pub env: Option<String>,
     pub threads: usize,
     pub max_steps: Option<usize>,
     pub out: PathBuf,
@@ -91,6 +94,15 @@ fn train_diayn(row: &DiaynRow, budget: usize, seed: u64) -> Result<DiaynSeed, St
     let trained = train::<Diayn>(row.env, &config, |m| {
         if let Some(value) = m.get("log_q").filter(|v| v.is_finite()) {
             log_q.push((m.env_steps as f64, value));
+            if log_q.len() % 10 == 0 {
+                eprintln!(
+                    "DIAYN on {} seed {seed}: {} steps, E[log q(z|s)] {value:.3}, accuracy {:.3} ({:.0} s)",
+                    row.env,
+                    m.env_steps,
+                    m.get("discriminator_accuracy").unwrap_or(f64::NAN),
+                    start.elapsed().as_secs_f64()
+                );
+            }
         }
         true
     })
@@ -210,7 +222,26 @@ fn over_seeds<R: Send>(seeds: &[u64], threads: usize, job: impl Fn(u64) -> R + S
 pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
     fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let rows: Vec<&DiaynRow> = DIAYN_ROWS
+        .iter()
+        .filter(|row| {
+            args.env
+                .as_ref()
+                .is_none_or(|env| env.eq_ignore_ascii_case(row.env))
+        })
+        .collect();
+    if rows.is_empty() {
+        let known: Vec<&str> = DIAYN_ROWS.iter().map(|row| row.env).collect();
+        return Err(format!(
+            "report diayn: no row for --env {}; expected one of {}",
+            args.env.as_deref().unwrap_or(""),
+            known.join(", ")
+        ));
+    }
     let mut command = format!("wengert report diayn {}", seeds_flags(&args.seeds));
+    if let Some(env) = &args.env {
+        command.push_str(&format!(" --env {env}"));
+    }
     if let Some(cap) = args.max_steps {
         command.push_str(&format!(" --max-steps {cap}"));
     }
@@ -232,7 +263,7 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
         "| env | K | budget | target | accuracy (median, min–max) | passed | spread / best return | final E[log q(z|s)] (chance −log K) | wall time per seed (s) | by seed |"
     );
     text.push_str("|---|---:|---:|---|---|---|---|---|---:|---|\n");
-    for row in &DIAYN_ROWS {
+    for row in rows {
         let budget = args.max_steps.map_or(row.budget, |cap| cap.min(row.budget));
         let results = over_seeds(&args.seeds, args.threads, |seed| {
             let result = train_diayn(row, budget, seed);
@@ -367,7 +398,10 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
             println!("wrote {}", path.display());
         }
     }
-    let path = args.out.join("diayn.md");
+    let path = args.out.join(match &args.env {
+        Some(env) => format!("diayn-{}.md", env.to_lowercase()),
+        None => "diayn.md".to_string(),
+    });
     fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     print!("{text}");
     println!("wrote {}", path.display());
@@ -408,19 +442,161 @@ fn episodes_to_success(env_id: &str, seed: u64, cap: usize) -> Result<Option<usi
     Ok(None)
 }
 
+/// PPO's budget on MountainCar-v0 in `wengert report shaping` (CleanRL's `total_timesteps`).
+const PPO_BUDGET: usize = 500_000;
+
+/// The scale of the height potential for PPO on MountainCar-v0: `Φ(s) = 50 (h(x) − h(x_goal))`,
+/// so climbing from the valley to the flag is worth about +45, against −1 per step.
+const HEIGHT_SCALE: f64 = 50.0;
+
+/// What one PPO seed on MountainCar-v0 produced.
+struct PpoSeed {
+    /// Finished training episodes up to and including the first that reached the flag.
+    first_success: Option<usize>,
+    /// Finished training episodes until 18 of the last 20 reached the flag.
+    sustained_success: Option<usize>,
+    /// Mean true return of 10 deterministic episodes of the trained policy on MountainCar-v0.
+    true_return: f64,
+}
+
+/// PPO (its preset for MountainCar-v0, `PPO_BUDGET` steps) on `MountainCar-v0` shaped with
+/// `shaping` (or not): success is an episode that ends before the time limit of 200 steps, the
+/// flag reached (episode lengths are those of the true environment, whatever the shaping).
+fn ppo_mountain_car(shaping: Option<&str>, seed: u64, budget: usize) -> Result<PpoSeed, String> {
+    let mut config: PpoConfig = preset("ppo", "MountainCar-v0").map_err(|e| e.to_string())?;
+    config::set(&mut config, "total_timesteps", &budget.to_string())?;
+    config.seed = seed;
+    let env_id = match shaping {
+        Some(text) => Shaping::parse(text, config.gamma)
+            .map_err(|e| e.to_string())?
+            .wrap_id("MountainCar-v0"),
+        None => "MountainCar-v0".to_string(),
+    };
+    let (mut finished, mut window) = (0, std::collections::VecDeque::new());
+    let (mut first_success, mut sustained_success) = (None, None);
+    let trained = train::<Ppo>(&env_id, &config, |m| {
+        for &length in &m.episode_lengths {
+            finished += 1;
+            let reached = length < 200;
+            if reached && first_success.is_none() {
+                first_success = Some(finished);
+            }
+            window.push_back(reached);
+            if window.len() > 20 {
+                window.pop_front();
+            }
+            let successes = window.iter().filter(|&&r| r).count();
+            if window.len() == 20 && successes >= 18 && sustained_success.is_none() {
+                sustained_success = Some(finished);
+            }
+        }
+        true
+    })
+    .map_err(|e| e.to_string())?;
+    let true_return = true_returns(&trained.agent, "MountainCar-v0", 10)?;
+    Ok(PpoSeed {
+        first_success,
+        sustained_success,
+        true_return,
+    })
+}
+
+/// The mean undiscounted return of `episodes` deterministic episodes of `agent` on `env_id`
+/// (the unshaped environment: the true reward), reset with seeds 10 000, 10 001, ….
+fn true_returns(agent: &dyn Agent, env_id: &str, episodes: u64) -> Result<f64, String> {
+    let mut env = make(env_id).map_err(|e| e.to_string())?;
+    let mut total = 0.0;
+    for episode in 0..episodes {
+        let mut observation = env.reset(Some(10_000 + episode));
+        loop {
+            let rows = Array2::from_shape_vec((1, observation.len()), observation.clone())
+                .expect("one row");
+            let action = match agent.act(&rows) {
+                Actions::Discrete(a) => a[0],
+                Actions::Continuous(_) => {
+                    return Err("PPO on MountainCar-v0 acts discretely".into());
+                }
+            };
+            let step = env
+                .step(Action::Discrete(action))
+                .map_err(|e| e.to_string())?;
+            total += step.reward;
+            observation = step.observation.clone();
+            if step.done() {
+                break;
+            }
+        }
+    }
+    Ok(total / episodes as f64)
+}
+
+/// `first`/`sustained` episodes as "median (min–max), reached k/n" text.
+fn episodes_summary(results: &[Option<usize>], cap: &str) -> (String, String) {
+    let reached: Vec<f64> = results.iter().flatten().map(|&e| e as f64).collect();
+    let summary = if reached.is_empty() {
+        format!("— ({}/{} reached)", 0, results.len())
+    } else {
+        let (median, min, max) = median_min_max(&reached);
+        format!(
+            "{median:.0} ({min:.0}–{max:.0}), {}/{} reached",
+            reached.len(),
+            results.len()
+        )
+    };
+    let by_seed: Vec<String> = results
+        .iter()
+        .map(|r| r.map_or(cap.to_string(), |e| e.to_string()))
+        .collect();
+    (summary, by_seed.join(", "))
+}
+
 /// `wengert report shaping`.
 pub fn run_shaping(args: &RewardsArgs) -> Result<(), String> {
     fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let wants = |env: &str| {
+        args.env
+            .as_ref()
+            .is_none_or(|e| e.eq_ignore_ascii_case(env))
+    };
+    if !wants("FrozenLake8x8-v1") && !wants("MountainCar-v0") {
+        return Err(format!(
+            "report shaping: no rows for --env {}; expected FrozenLake8x8-v1 or MountainCar-v0",
+            args.env.as_deref().unwrap_or("")
+        ));
+    }
     let cap = args.max_steps.unwrap_or(30_000);
     let mut command = format!("wengert report shaping {}", seeds_flags(&args.seeds));
+    if let Some(env) = &args.env {
+        command.push_str(&format!(" --env {env}"));
+    }
     if args.max_steps.is_some() {
         command.push_str(&format!(" --max-steps {cap}"));
     }
     let mut text = String::from("# Potential-based reward shaping: episodes to success\n\n");
+    let _ = writeln!(text, "Produced by `{command}`.\n");
+    if wants("FrozenLake8x8-v1") {
+        q_learning_table(args, cap, &mut text)?;
+    }
+    if wants("MountainCar-v0") {
+        let budget = args.max_steps.map_or(PPO_BUDGET, |c| c.min(PPO_BUDGET));
+        ppo_table(args, budget, &mut text)?;
+    }
+    let path = args.out.join(match &args.env {
+        Some(env) => format!("shaping-{}.md", env.to_lowercase()),
+        None => "shaping.md".to_string(),
+    });
+    fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    print!("{text}");
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Q-learning on FrozenLake 8×8 with `Φ = V*` against none.
+fn q_learning_table(args: &RewardsArgs, cap: usize, text: &mut String) -> Result<(), String> {
     let _ = writeln!(
         text,
-        "Produced by `{command}`. Tabular Q-learning (γ = 0.99, α = 0.1, ε from 1 to 0.05 over \
+        "## Q-learning on FrozenLake 8×8\n\nTabular Q-learning (γ = 0.99, α = 0.1, ε from 1 to 0.05 over \
          10 000 episodes, Q₀ = 0) on slippery FrozenLake8x8-v1; success: the greedy policy reaches \
          the goal within 200 steps with at least 90 % of the optimal policy's probability \
          (computed exactly on the model), checked every 250 episodes up to {cap}.\n"
@@ -453,9 +629,56 @@ pub fn run_shaping(args: &RewardsArgs) -> Result<(), String> {
             by_seed.join(", ")
         );
     }
-    let path = args.out.join("shaping.md");
-    fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    print!("{text}");
-    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// PPO on MountainCar-v0 with the height potential against none.
+fn ppo_table(args: &RewardsArgs, budget: usize, text: &mut String) -> Result<(), String> {
+    let _ = writeln!(
+        text,
+        "## PPO on MountainCar-v0\n\nPPO with its preset for MountainCar-v0 (CleanRL's defaults: 4 \
+         environments × 128 steps, γ = 0.99, no observation normalisation), {budget} steps, with \
+         and without the height potential `Φ(s) = {HEIGHT_SCALE} (h(x) − h(0.5))`, \
+         `h(x) = 0.45 sin(3x) + 0.55` (`--set shaping=height:{HEIGHT_SCALE}`). An episode succeeds \
+         when it reaches the flag before the 200-step limit (its length, which shaping does not \
+         change). Episodes are counted over all environments. The trained policy's true return is \
+         the mean of 10 deterministic episodes on unshaped MountainCar-v0 (−200: never reaches \
+         the flag). No `Φ ≈ V*` row: MountainCar has no value function available here.\n"
+    );
+    text.push_str(
+        "| shaping | episodes to the first success | by seed | episodes until 18 of the last 20 succeed | by seed | true return of the trained policy (by seed) |\n|---|---|---|---|---|---|\n",
+    );
+    let height = format!("height:{HEIGHT_SCALE}");
+    for (label, shaping) in [("none", None), ("Φ = height", Some(height.as_str()))] {
+        let results = over_seeds(&args.seeds, args.threads, |seed| {
+            let result = ppo_mountain_car(shaping, seed, budget);
+            if let Ok(r) = &result {
+                eprintln!(
+                    "PPO on MountainCar-v0 ({label}) seed {seed}: first success {:?}, sustained {:?}, true return {:.1}",
+                    r.first_success, r.sustained_success, r.true_return
+                );
+            }
+            result
+        });
+        let results: Vec<PpoSeed> = results.into_iter().collect::<Result<_, _>>()?;
+        let never = "never".to_string();
+        let (first, first_by_seed) = episodes_summary(
+            &results.iter().map(|r| r.first_success).collect::<Vec<_>>(),
+            &never,
+        );
+        let (sustained, sustained_by_seed) = episodes_summary(
+            &results
+                .iter()
+                .map(|r| r.sustained_success)
+                .collect::<Vec<_>>(),
+            &never,
+        );
+        let returns: Vec<f64> = results.iter().map(|r| r.true_return).collect();
+        let _ = writeln!(
+            text,
+            "| {label} | {first} | {first_by_seed} | {sustained} | {sustained_by_seed} | {} |",
+            list(&returns, 1)
+        );
+    }
     Ok(())
 }

@@ -332,6 +332,7 @@ mod tests {
             wall_time: 0.5,
             mean_return,
             episodes: 3,
+            episode_lengths: Vec::new(),
             losses: vec![("policy_loss", -0.125), ("approx_kl", 1e-7)],
         }
     }

@@ -353,6 +353,7 @@ impl Trainer for A2c {
         Ok(Report {
             env_steps: Self::steps_per_iteration(&config),
             episode_returns: rollout.episode_returns,
+            episode_lengths: rollout.episode_lengths,
             losses: vec![
                 ("policy_loss", diagnostics.policy_loss),
                 ("value_loss", diagnostics.value_loss),

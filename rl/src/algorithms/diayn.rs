@@ -55,7 +55,7 @@
 //! `[s; one_hot(z)]`.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad, one_hot};
-use ndarray::{Array2, ArrayD};
+use ndarray::Array2;
 use nn::losses::{Reduction, cross_entropy};
 use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Bound, Mlp, Module, ParamStore, Path};
@@ -64,10 +64,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
 use crate::common::config::{Config, Range};
-use crate::common::off_policy::{
-    Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update, standard_normal_array,
-};
+use crate::common::off_policy::{Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update};
 use crate::common::trainer::Part;
+use crate::continuous::soft_actor_critic::{sample_actions, soft_actor_critic_step};
 use crate::continuous::{
     ContinuousAgent, Parameters, PolicyHead, SquashedGaussianActor, Transitions, TwinQ, mean,
     to_rows,
@@ -214,63 +213,9 @@ pub fn pseudo_reward<T: Float>(
     })
 }
 
-/// The soft target `y = r_z + γ(1 − d)(min_i Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))`, `ã'` from the
-/// noise `ε'` `(B, |A|)`; `batch.rewards` must hold the pseudo-rewards. Computed without
-/// recording.
-pub fn critic_target<T: Float>(
-    actor: &SquashedGaussianActor,
-    actor_params: &Bound<'_, T>,
-    critics: &TwinQ,
-    critic_target: &Bound<'_, T>,
-    batch: &Transitions<T>,
-    epsilon: &ArrayD<T>,
-    alpha: T,
-) -> Var<T> {
-    no_grad(|| {
-        let pi = actor.distribution(actor_params, &batch.next_observations);
-        let draw = pi.rsample_with(epsilon);
-        let soft_value = critics
-            .min(critic_target, &batch.next_observations, &draw.action)
-            .sub(&pi.log_prob(&draw).mul_scalar(alpha));
-        batch.rewards.add(&batch.bootstrap.mul(&soft_value))
-    })
-}
-
-/// The critic loss `L(φ_Q) = ½ Σ_i mean_B (Q_φi([s; z], a) − y)²`, with `½ Σ_i mean_B Q_φi`.
-pub fn critic_loss<T: Float>(
-    critics: &TwinQ,
-    params: &Bound<'_, T>,
-    batch: &Transitions<T>,
-    y: &Var<T>,
-) -> (Var<T>, f64) {
-    let (q1, q2) = critics.forward(params, &batch.observations, &batch.actions);
-    let loss = (&q1 - y)
-        .powi(2)
-        .mean_all()
-        .add(&(&q2 - y).powi(2).mean_all())
-        .mul_scalar(T::from_f64(0.5));
-    (loss, 0.5 * (mean(&q1) + mean(&q2)))
-}
-
-/// The actor loss `L(θ) = mean_B(α ln π_θ(ã|s, z) − min_i Q_φi([s; z], ã))`,
-/// `ã = tanh(μ_θ + σ_θ ⊙ ε)`; returns the loss and `ln π_θ(ã|s, z)` `(B)`. Bind the critics as
-/// constants so that only `θ` is trained.
-pub fn actor_loss<T: Float>(
-    actor: &SquashedGaussianActor,
-    actor_params: &Bound<'_, T>,
-    critics: &TwinQ,
-    critic_params: &Bound<'_, T>,
-    batch: &Transitions<T>,
-    epsilon: &ArrayD<T>,
-    alpha: T,
-) -> (Var<T>, Var<T>) {
-    let pi = actor.distribution(actor_params, &batch.observations);
-    let draw = pi.rsample_with(epsilon);
-    let log_prob = pi.log_prob(&draw);
-    let q = critics.min(critic_params, &batch.observations, &draw.action);
-    let loss = log_prob.mul_scalar(alpha).sub(&q).mean_all();
-    (loss, log_prob)
-}
+/// SAC's soft target `y` (with `batch.rewards` holding the pseudo-rewards `r_z`), twin critics'
+/// loss `L(φ_Q)` and actor loss `L(θ)` on `[s; z]`: see [`crate::continuous::soft_actor_critic`].
+pub use crate::continuous::soft_actor_critic::{actor_loss, critic_loss, critic_target};
 
 // ---- the update ----
 
@@ -302,13 +247,7 @@ impl Learner for Networks {
 
     /// `ã ~ π_θ(·|s, z)`.
     fn act(&mut self, observations: &Array2<f32>, _t: usize, rng: &mut TrainerRng) -> Actions {
-        let params = self.params.actor.constants();
-        let draw = no_grad(|| {
-            self.actor
-                .distribution(&params, &Var::constant(observations.clone()))
-                .sample(rng)
-        });
-        Actions::Continuous(to_rows(draw.action.value(), self.actor.action_dim))
+        sample_actions(&self.actor, &self.params.actor, observations, rng)
     }
 
     fn update(
@@ -318,8 +257,6 @@ impl Learner for Networks {
         rng: &mut TrainerRng,
         iteration: usize,
     ) -> Result<Update, TrainError> {
-        let p = &mut self.params;
-        let (n, d) = (replayed.len(), self.actor.action_dim);
         let (next_states, skills) =
             split_skills(&replayed.next_observations, self.discriminator.skills);
         let next_states = Var::constant(next_states);
@@ -332,37 +269,18 @@ impl Learner for Networks {
             &next_states,
             &skills,
         );
-        let y = critic_target(
-            &self.actor,
-            &p.actor.constants(),
-            &self.critics,
-            &p.critic_target.constants(),
-            &batch,
-            &standard_normal_array(n, d, rng),
-            self.alpha,
-        );
 
-        // φ_Q
-        let tape = Tape::new();
-        let phi_q = p.critic.bind(&tape);
-        let (l_q, q_mean) = critic_loss(&self.critics, &phi_q, &batch, &y);
-        check_finite(&l_q, "DIAYN critic loss", iteration, &tape)?;
-        p.critic_optimizer.step(&p.critic, &phi_q.gradients(&l_q));
-
-        // θ
-        let tape = Tape::new();
-        let theta = p.actor.bind(&tape);
-        let (l_theta, log_prob) = actor_loss(
+        // φ_Q, then θ: SAC's step at the fixed α
+        let soft = soft_actor_critic_step(
             &self.actor,
-            &theta,
             &self.critics,
-            &p.critic.constants(),
+            &mut self.params,
             &batch,
-            &standard_normal_array(n, d, rng),
             self.alpha,
-        );
-        check_finite(&l_theta, "DIAYN actor loss", iteration, &tape)?;
-        p.actor_optimizer.step(&p.actor, &theta.gradients(&l_theta));
+            rng,
+            iteration,
+            "DIAYN",
+        )?;
 
         // φ
         let tape = Tape::new();
@@ -375,19 +293,19 @@ impl Learner for Networks {
 
         // φ̄
         if step % self.target_update_interval == 0 {
-            p.update_targets(self.tau);
+            self.params.update_targets(self.tau);
         }
         let pseudo = mean(&batch.rewards);
         Ok(Update {
             diagnostics: vec![
-                ("critic_loss", l_q.item() as f64),
-                ("actor_loss", l_theta.item() as f64),
+                ("critic_loss", soft.critic_loss),
+                ("actor_loss", soft.actor_loss),
                 ("discriminator_loss", l_phi.item() as f64),
                 ("log_q", pseudo - (self.discriminator.skills as f64).ln()),
                 ("pseudo_reward", pseudo),
                 ("discriminator_accuracy", accuracy),
-                ("q_mean", q_mean),
-                ("entropy", -mean(&log_prob)),
+                ("q_mean", soft.q_mean),
+                ("entropy", -mean(&soft.log_prob)),
             ],
             td_errors: Vec::new(),
         })

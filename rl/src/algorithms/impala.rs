@@ -459,6 +459,7 @@ impl Trainer for Impala {
         Ok(Report {
             env_steps: Self::steps_per_iteration(&self.config),
             episode_returns: batch.episode_returns,
+            episode_lengths: batch.episode_lengths,
             losses: vec![
                 ("policy_loss", policy_loss),
                 ("value_loss", value_loss),

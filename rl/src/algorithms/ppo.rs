@@ -382,6 +382,7 @@ impl Trainer for Ppo {
         Ok(Report {
             env_steps: Self::steps_per_iteration(&config),
             episode_returns: rollout.episode_returns,
+            episode_lengths: rollout.episode_lengths,
             losses: vec![
                 ("policy_loss", mean(|d| d.policy_loss)),
                 ("value_loss", mean(|d| d.value_loss)),

@@ -47,8 +47,8 @@
 //! The environment side of the loop is [`crate::common::off_policy`]; this file is the
 //! policy and the update.
 
-use autograd::{Float, Tape, Tensor, Var, no_grad};
-use ndarray::{Array2, ArrayD};
+use autograd::{Float, Tape, Tensor, Var};
+use ndarray::Array2;
 use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Bound, ParamId, ParamStore};
 use serde::{Deserialize, Serialize};
@@ -57,16 +57,15 @@ use crate::buffers::Batch;
 use crate::common::config::{Config, Range};
 use crate::common::off_policy::{
     ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update,
-    standard_normal_array,
 };
 use crate::common::trainer::Part;
+use crate::continuous::soft_actor_critic::{sample_actions, soft_actor_critic_step};
 use crate::continuous::{
     ContinuousAgent, Parameters, PolicyHead, SquashedGaussianActor, Transitions, TwinQ, mean,
-    to_rows,
 };
 use crate::policy::Actions;
 use crate::snapshot::TrainerRng;
-use crate::train::{TrainError, check_finite};
+use crate::train::TrainError;
 
 /// SAC's hyperparameters. The defaults (`[defaults]` of `rl/presets/sac.toml`) are
 /// Stable-Baselines3's; the file's per-environment tables are the RL Baselines3 Zoo's.
@@ -134,68 +133,9 @@ impl Config for SacConfig {
 
 // ---- the losses ----
 
-// ANCHOR: critic_target
-/// The soft target `y = r + γ(1 − d)(min_i Q_φ̄i(s', ã') − α ln π_θ(ã'|s'))` with
-/// `ã' = tanh(μ_θ(s') + σ_θ(s') ⊙ ε')` for the given noise `ε'` `(B, |A|)`, computed without
-/// recording.
-pub fn critic_target<T: Float>(
-    actor: &SquashedGaussianActor,
-    actor_params: &Bound<'_, T>,
-    critics: &TwinQ,
-    critic_target: &Bound<'_, T>,
-    batch: &Transitions<T>,
-    epsilon: &ArrayD<T>,
-    alpha: T,
-) -> Var<T> {
-    no_grad(|| {
-        let pi = actor.distribution(actor_params, &batch.next_observations);
-        let draw = pi.rsample_with(epsilon);
-        let soft_value = critics
-            .min(critic_target, &batch.next_observations, &draw.action)
-            .sub(&pi.log_prob(&draw).mul_scalar(alpha));
-        batch.rewards.add(&batch.bootstrap.mul(&soft_value))
-    })
-}
-// ANCHOR_END: critic_target
-
-/// The critic loss `L(φ) = ½ Σ_i mean_B (Q_φi(s, a) − y)²`, with `½ Σ_i mean_B Q_φi(s, a)`
-/// (`q_mean`).
-pub fn critic_loss<T: Float>(
-    critics: &TwinQ,
-    params: &Bound<'_, T>,
-    batch: &Transitions<T>,
-    y: &Var<T>,
-) -> (Var<T>, f64) {
-    let (q1, q2) = critics.forward(params, &batch.observations, &batch.actions);
-    let loss = (&q1 - y)
-        .powi(2)
-        .mean_all()
-        .add(&(&q2 - y).powi(2).mean_all())
-        .mul_scalar(T::from_f64(0.5));
-    (loss, 0.5 * (mean(&q1) + mean(&q2)))
-}
-
-// ANCHOR: actor_loss
-/// The actor loss `L(θ) = mean_B(α ln π_θ(ã|s) − min_i Q_φi(s, ã))` with
-/// `ã = tanh(μ_θ(s) + σ_θ(s) ⊙ ε)` for the given noise `ε` `(B, |A|)`; returns the loss and
-/// `ln π_θ(ã|s)` `(B)`. Bind `critic_params` as constants so that only `θ` is trained.
-pub fn actor_loss<T: Float>(
-    actor: &SquashedGaussianActor,
-    actor_params: &Bound<'_, T>,
-    critics: &TwinQ,
-    critic_params: &Bound<'_, T>,
-    batch: &Transitions<T>,
-    epsilon: &ArrayD<T>,
-    alpha: T,
-) -> (Var<T>, Var<T>) {
-    let pi = actor.distribution(actor_params, &batch.observations);
-    let draw = pi.rsample_with(epsilon);
-    let log_prob = pi.log_prob(&draw);
-    let q = critics.min(critic_params, &batch.observations, &draw.action);
-    let loss = log_prob.mul_scalar(alpha).sub(&q).mean_all();
-    (loss, log_prob)
-}
-// ANCHOR_END: actor_loss
+/// The soft target `y`, the twin critics' loss `L(φ)` and the actor loss `L(θ)` above, shared
+/// with DIAYN (which feeds them its pseudo-reward): see [`crate::continuous::soft_actor_critic`].
+pub use crate::continuous::soft_actor_critic::{actor_loss, critic_loss, critic_target};
 
 // ANCHOR: temperature_loss
 /// The temperature loss `L(α) = −mean_B(ln α · (ln π_θ(ã|s) + H̄))` in the parameter
@@ -301,13 +241,7 @@ impl Learner for Networks {
 
     /// `ã ~ π_θ(·|s)` (plus the loop's action noise, if any).
     fn act(&mut self, observations: &Array2<f32>, _t: usize, rng: &mut TrainerRng) -> Actions {
-        let params = self.params.actor.constants();
-        let draw = no_grad(|| {
-            self.actor
-                .distribution(&params, &Var::constant(observations.clone()))
-                .sample(rng)
-        });
-        Actions::Continuous(to_rows(draw.action.value(), self.actor.action_dim))
+        sample_actions(&self.actor, &self.params.actor, observations, rng)
     }
 
     fn update(
@@ -317,47 +251,23 @@ impl Learner for Networks {
         rng: &mut TrainerRng,
         iteration: usize,
     ) -> Result<Update, TrainError> {
-        let p = &mut self.params;
-        let (n, d) = (batch.len(), self.actor.action_dim);
         let batch = Transitions::<f32>::new(batch);
         let alpha = self.temperature.alpha();
-        let epsilon_next = standard_normal_array(n, d, rng);
-        let y = critic_target(
-            &self.actor,
-            &p.actor.constants(),
-            &self.critics,
-            &p.critic_target.constants(),
-            &batch,
-            &epsilon_next,
-            alpha,
-        );
 
-        // φ1, φ2
-        let tape = Tape::new();
-        let phi = p.critic.bind(&tape);
-        let (l_phi, q_mean) = critic_loss(&self.critics, &phi, &batch, &y);
-        check_finite(&l_phi, "SAC critic loss", iteration, &tape)?;
-        p.critic_optimizer.step(&p.critic, &phi.gradients(&l_phi));
-
-        // θ, through the updated critics
-        let tape = Tape::new();
-        let theta = p.actor.bind(&tape);
-        let epsilon = standard_normal_array(n, d, rng);
-        let critic_params = p.critic.constants();
-        let (l_theta, log_prob) = actor_loss(
+        // φ1, φ2, then θ through the updated critics
+        let soft = soft_actor_critic_step(
             &self.actor,
-            &theta,
             &self.critics,
-            &critic_params,
+            &mut self.params,
             &batch,
-            &epsilon,
             alpha,
-        );
-        check_finite(&l_theta, "SAC actor loss", iteration, &tape)?;
-        p.actor_optimizer.step(&p.actor, &theta.gradients(&l_theta));
+            rng,
+            iteration,
+            "SAC",
+        )?;
 
         // ln α
-        let log_probs: Vec<f32> = log_prob.value().iter().copied().collect();
+        let log_probs: Vec<f32> = soft.log_prob.value().iter().copied().collect();
         let mut diagnostics = Vec::with_capacity(5);
         if let Some(l_alpha) = self.temperature.update(&log_probs) {
             diagnostics.push(("alpha_loss", l_alpha));
@@ -365,13 +275,13 @@ impl Learner for Networks {
 
         // φ̄
         if step % self.target_update_interval == 0 {
-            p.update_targets(self.tau);
+            self.params.update_targets(self.tau);
         }
         diagnostics.extend([
-            ("critic_loss", l_phi.item() as f64),
-            ("actor_loss", l_theta.item() as f64),
-            ("q_mean", q_mean),
-            ("entropy", -mean(&log_prob)),
+            ("critic_loss", soft.critic_loss),
+            ("actor_loss", soft.actor_loss),
+            ("q_mean", soft.q_mean),
+            ("entropy", -mean(&soft.log_prob)),
         ]);
         Ok(Update {
             diagnostics,

@@ -463,6 +463,7 @@ impl Trainer for Trpo {
         Ok(Report {
             env_steps: Self::steps_per_iteration(&config),
             episode_returns: rollout.episode_returns,
+            episode_lengths: rollout.episode_lengths,
             losses: vec![
                 ("kl", outcome.kl),
                 ("surrogate_improvement", outcome.improvement),

@@ -69,6 +69,8 @@ pub struct Report {
     pub env_steps: usize,
     /// Returns of the episodes that finished in this iteration.
     pub episode_returns: Vec<f64>,
+    /// Their lengths, in the same order.
+    pub episode_lengths: Vec<usize>,
     /// Named scalars: losses, approximate KL, clip fraction, entropy, explained variance, …
     pub losses: Vec<(&'static str, f64)>,
 }
@@ -216,6 +218,7 @@ pub fn train_from<T: Trainer>(
             wall_time: clock.seconds(),
             mean_return: mean_of_last(&recent_returns, 20),
             episodes: recent_returns.len(),
+            episode_lengths: report.episode_lengths,
             losses: report.losses,
         };
         history.push(metrics.clone());

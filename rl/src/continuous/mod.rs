@@ -1,4 +1,4 @@
-//! # What DDPG, TD3 and SAC share: critics, the deterministic actor, their parameters
+//! # What DDPG, TD3, SAC and DIAYN share: critics, the deterministic actor, their parameters
 //!
 //! ## Background
 //! DDPG, TD3 and SAC all learn an action-value function `Q_φ(s, a)` from replayed transitions
@@ -31,11 +31,14 @@
 //! - [`networks`](mod@networks): `Q_φ`, `(Q_φ1, Q_φ2)`, `μ_θ` and the deterministic policy gradient loss;
 //! - [`transitions`](mod@transitions): a replayed batch as constants;
 //! - [`parameters`](mod@parameters): the stores, targets and optimisers;
+//! - [`soft_actor_critic`](mod@soft_actor_critic): the soft target, the twin critics' and the
+//!   squashed-Gaussian actor's losses, and their gradient step (SAC and DIAYN);
 //! - [`agent`](mod@agent): the trained agent.
 
 pub mod agent;
 pub mod networks;
 pub mod parameters;
+pub mod soft_actor_critic;
 pub mod transitions;
 
 pub use agent::{ContinuousAgent, PolicyHead, merge_stores, to_rows};

@@ -7,7 +7,7 @@ use rand::RngExt;
 use super::{ActionScale, Replay};
 use crate::buffers::{ActionShape, NStepAccumulator};
 use crate::common::trainer::Part;
-use crate::env::{Env, Space, VectorActions, VectorEnv, make};
+use crate::env::{Env, Episode, Space, VectorActions, VectorEnv, make};
 use crate::policy::Actions;
 use crate::snapshot::{Resumable, StateError, TrainerRng, TrainingState};
 use crate::train::TrainError;
@@ -35,7 +35,7 @@ use crate::train::TrainError;
 ///     (observations, returns) = (next, [returns, finished].concat());
 /// }
 /// assert_eq!(envs.steps.0, 200);
-/// assert!(returns.len() == 1 && returns[0].1 < 0.0); // the 200-step limit
+/// assert!(returns.len() == 1 && returns[0].1.length == 200); // the 200-step limit
 /// ```
 pub struct OffPolicyEnvs {
     /// `N` copies of the environment.
@@ -141,7 +141,8 @@ impl OffPolicyEnvs {
     /// Steps every copy with `actions` (unit-box rows are clipped into `[−1, 1]` and scaled to
     /// the environment's bounds), chosen on `observations`; pushes each copy's
     /// `(o, a, R, o', terminated, γ^m)` through its window into `replay` and counts the steps.
-    /// Returns the next observations and, for each episode that finished, its copy and return.
+    /// Returns the next observations and, for each episode that finished, its copy, return and
+    /// length.
     pub fn step(
         &mut self,
         observations: &Array2<f32>,
@@ -178,12 +179,7 @@ impl OffPolicyEnvs {
             &step,
             |transition| replay.push(transition),
         );
-        let finished = step
-            .finished_episodes
-            .iter()
-            .map(|(copy, e)| (*copy, e.episode_return))
-            .collect();
-        Ok((step.observations, finished))
+        Ok((step.observations, step.finished_episodes))
     }
 
     /// The resumable parts: `envs` (every copy's state), `n_step` (the open windows) and
@@ -197,8 +193,8 @@ impl OffPolicyEnvs {
     }
 }
 
-/// The copy and the return of each episode that finished in a step.
-pub type FinishedEpisodes = Vec<(usize, f64)>;
+/// The copy and the return and length of each episode that finished in a step.
+pub type FinishedEpisodes = Vec<(usize, Episode)>;
 
 /// One n-step window per copy, saved as `name.0`, `name.1`, ….
 pub struct NStepWindows(pub Vec<NStepAccumulator>);

@@ -274,7 +274,7 @@ impl OffPolicy {
         let last = (iteration * schedule.log_interval).min(schedule.total_timesteps);
         let mut observations = envs.observations();
         let mut window = Averages::default();
-        let mut episode_returns = Vec::new();
+        let (mut episode_returns, mut episode_lengths) = (Vec::new(), Vec::new());
         loop {
             // act: uniform warm-up, then the behaviour policy (+ noise)
             let before = envs.steps.0;
@@ -290,9 +290,10 @@ impl OffPolicy {
             // step and store (s, a, r, s', terminated) in D
             let (next, finished) = envs.step(&observations, &actions, replay)?;
             observations = next;
-            for (copy, episode_return) in finished {
+            for (copy, episode) in finished {
                 noise.reset(copy);
-                episode_returns.push(episode_return);
+                episode_returns.push(episode.episode_return);
+                episode_lengths.push(episode.length);
             }
             let t = envs.steps.0;
             learner.on_step(before, t);
@@ -328,6 +329,7 @@ impl OffPolicy {
         Ok(Report {
             env_steps: t - first,
             episode_returns,
+            episode_lengths,
             losses,
         })
     }
