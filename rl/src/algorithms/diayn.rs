@@ -18,23 +18,23 @@
 //! ## Key equations
 //! With `p(z) = U{0, …, K−1}` and `S` the states a skill visits, the objective
 //!
-//! `F(θ) = I(S; Z) + H[A | S] − I(A; Z | S) = H[Z] − H[Z | S] + H[A | S, Z]`
+//! $$ \mathcal F(\theta) = I(S; Z) + \mathcal H[A \mid S] - I(A; Z \mid S) = \mathcal H[Z] - \mathcal H[Z \mid S] + \mathcal H[A \mid S, Z] $$
 //!
 //! is bounded below, through the variational `q_φ(z|s) ≈ p(z|s)`, by
 //!
-//! `G(θ, φ) = E_{z~p(z), s~π(z)}[log q_φ(z|s) − log p(z)] + H[A | S, Z]`,
+//! $$ \mathcal G(\theta, \phi) = \mathbb E_{z \sim p(z),\, s \sim \pi(z)} \big[ \log q_\phi(z \mid s) - \log p(z) \big] + \mathcal H[A \mid S, Z] , $$
 //!
 //! which is SAC's objective with the reward `r_z(s') = log q_φ(z|s') − log p(z)` on the state
 //! reached, `s'`. Its ceiling is `log K` (a discriminator certain of `z`), `0` is chance.
 //! The discriminator maximises the same bound by cross-entropy on the replayed states:
 //!
-//! `L(φ) = −E_{(s', z)~D}[log q_φ(z|s')]`,   `q_φ(·|s') = softmax(f_φ(s'))`.
+//! $$ L(\phi) = -\mathbb E_{(s', z) \sim \mathcal D} \big[ \log q_\phi(z \mid s') \big] , \qquad q_\phi(\cdot \mid s') = \operatorname{softmax}\big(f_\phi(s')\big) . $$
 //!
 //! SAC on `r_z` with the fixed `α`, the policy and twin critics seeing `[s; one_hot(z)]`:
 //!
-//! `y = r_z(s') + γ (1 − d) (min_i Q_φ̄i([s'; z], ã') − α ln π_θ(ã'|s', z))`, `ã' ~ π_θ(·|s', z)`,
-//! `L(φ_Q) = ½ Σ_i E_D[(Q_φi([s; z], a) − y)²]`,
-//! `L(θ) = E_{s~D, ε}[α ln π_θ(ã|s, z) − min_i Q_φi([s; z], ã)]`.
+//! $$ y = r_z(s') + \gamma (1 - d) \Big( \min_i Q_{\bar\phi_i}([s'; z], \tilde a') - \alpha \ln \pi_\theta(\tilde a' \mid s', z) \Big) , \qquad \tilde a' \sim \pi_\theta(\cdot \mid s', z) , $$
+//! $$ L(\phi_Q) = \tfrac12 \sum_i \mathbb E_{\mathcal D} \Big[ \big( Q_{\phi_i}([s; z], a) - y \big)^2 \Big] , $$
+//! $$ L(\theta) = \mathbb E_{s \sim \mathcal D,\, \varepsilon} \Big[ \alpha \ln \pi_\theta(\tilde a \mid s, z) - \min_i Q_{\phi_i}([s; z], \tilde a) \Big] . $$
 //!
 //! ## Pseudocode
 //! ```text
