@@ -327,27 +327,20 @@ pub struct SequenceErrors {
 
 // ANCHOR: r2d2_loss
 /// `L(θ) = (1/N) Σ_i (w_i / |T_i|) Σ_{t∈T_i} ½ δ_t²`, `δ_t = Q_θ(h_t, a_t) − y_t` over the
-/// learned positions `B … B + K` that are not final observations, read after the detached
-/// burn-in from the batch's start state.
+/// learned positions `B … B + K` that are not final observations, read from `burnt_in`, the
+/// state after the burn-in ([`burn_in`]): a constant of the loss, like `y`.
 pub fn r2d2_loss<T: Float>(
     q: &RecurrentQNetwork,
     online: &Bound<'_, T>,
     o: &Var<T>,
     batch: &SequenceBatch,
+    burnt_in: &LSTMState<T>,
     y: &Array2<f64>,
     settings: &SequenceSettings,
 ) -> (Var<T>, SequenceErrors) {
     let (b, k, n) = (settings.burn_in, settings.learn_length, batch.len());
-    let state = burn_in(
-        q,
-        online,
-        o,
-        batch,
-        start_state(batch, settings.stored_state),
-        b,
-    );
     let (o_learn, m_learn) = window(o, batch, b, b + k);
-    let (q_values, _) = q.q_values(online, &o_learn, &state, &m_learn);
+    let (q_values, _) = q.q_values(online, &o_learn, burnt_in, &m_learn);
     let index = Array2::from_shape_fn((k * n, 1), |(r, _)| batch.actions[[b + r / n, r % n]]);
     let q_taken = q_values
         .reshape(&[k * n, q.num_actions()])
@@ -610,9 +603,11 @@ impl R2d2 {
             "staleness",
             staleness(&self.q, &online, &o, &batch, config.burn_in),
         );
+        let start = start_state(&batch, settings.stored_state);
         let tape = Tape::new();
         let theta = self.online.bind(&tape);
-        let (loss, errors) = r2d2_loss(&self.q, &theta, &o, &batch, &y, &settings);
+        let burnt_in = burn_in(&self.q, &theta, &o, &batch, start, config.burn_in);
+        let (loss, errors) = r2d2_loss(&self.q, &theta, &o, &batch, &burnt_in, &y, &settings);
         check_finite(&loss, "R2D2 loss", iteration, &tape)?;
         let mut gradients = theta.gradients(&loss);
         let grad_norm = clip_grad_norm(&mut gradients, config.max_grad_norm as f32);

@@ -50,7 +50,7 @@
 mod n_step;
 mod prioritized;
 mod replay;
-mod sequence;
+pub mod sequence;
 mod sum_tree;
 
 pub use n_step::{Experience, NStepAccumulator};

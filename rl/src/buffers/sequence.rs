@@ -40,10 +40,12 @@ use super::prioritized::sample_proportional;
 use super::{MinTree, SumTree};
 use crate::snapshot::{Resumable, StateError, TrainingState};
 
-/// Flag bits of a position.
-const FIRST: u8 = 1;
-const LAST: u8 = 2;
-const TERMINAL: u8 = 4;
+/// The flag bit of a position that starts an episode ([`Sequence::flags`]).
+pub const FIRST: u8 = 1;
+/// The flag bit of an episode's final observation.
+pub const LAST: u8 = 2;
+/// The flag bit of a terminal final observation (with [`LAST`]).
+pub const TERMINAL: u8 = 4;
 
 /// One position of an environment's stream, borrowed (see the [module doc](self)).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -408,11 +410,26 @@ impl SequenceReplay {
         assert!(!self.is_empty(), "cannot sample an empty sequence replay");
         let (indices, weights) =
             sample_proportional(&self.sums, &self.minima, self.filled, batch_size, beta, rng);
-        let (l, d, h, b) = (self.length, self.dim, self.hidden, batch_size);
+        let mut batch = self.gather(&indices);
+        batch.weights = weights.into();
+        batch
+    }
+
+    /// The sequences in slots `indices`, in that order, with weights 1.
+    ///
+    /// # Panics
+    /// If a slot is not filled.
+    pub fn gather(&self, indices: &[usize]) -> SequenceBatch {
+        assert!(
+            indices.iter().all(|&i| i < self.filled),
+            "slots {indices:?} out of the filled 0..{}",
+            self.filled
+        );
+        let (l, d, h, b) = (self.length, self.dim, self.hidden, indices.len());
         let at = |j: usize, i: usize| indices[i] * l + j;
         let flag = |j: usize, i: usize, bit: u8| self.flags[at(j, i)] & bit != 0;
         SequenceBatch {
-            weights: weights.into(),
+            weights: Array1::ones(b),
             observations: Array3::from_shape_fn((l, b, d), |(j, i, k)| {
                 self.observations[at(j, i) * d + k]
             }),
@@ -423,7 +440,7 @@ impl SequenceReplay {
             terminal: Array2::from_shape_fn((l, b), |(j, i)| flag(j, i, TERMINAL)),
             h0: Array2::from_shape_fn((b, h), |(i, k)| self.h0[indices[i] * h + k]),
             c0: Array2::from_shape_fn((b, h), |(i, k)| self.c0[indices[i] * h + k]),
-            indices,
+            indices: indices.to_vec(),
         }
     }
 
