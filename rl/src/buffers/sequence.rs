@@ -66,7 +66,9 @@ pub struct Position<'a> {
 
 impl Position<'_> {
     fn flags(&self) -> u8 {
-        (self.first as u8) * FIRST | (self.last as u8) * LAST | (self.terminal as u8) * TERMINAL
+        ((self.first as u8) * FIRST)
+            | ((self.last as u8) * LAST)
+            | ((self.terminal as u8) * TERMINAL)
     }
 }
 
@@ -84,6 +86,9 @@ pub struct Sequence {
     /// The actor's `c` before the first position.
     pub c0: Vec<f32>,
 }
+
+/// An open position: `(o, a, r, flags, h, c)`, the state `(h, c)` the one before it.
+type OpenPosition = (Vec<f32>, usize, f64, u8, Vec<f32>, Vec<f32>);
 
 /// One environment's open window: cuts its stream of positions into sequences of `length`
 /// positions, one every `period` positions, each with the recurrent state before its first.
@@ -111,7 +116,7 @@ pub struct SequenceWriter {
     dim: usize,
     hidden: usize,
     /// The open positions with the state `(h, c)` before each.
-    window: VecDeque<(Vec<f32>, usize, f64, u8, Vec<f32>, Vec<f32>)>,
+    window: VecDeque<OpenPosition>,
 }
 
 impl SequenceWriter {
@@ -172,7 +177,7 @@ impl Resumable for SequenceWriter {
     fn save(&self, name: &str, state: &mut TrainingState) {
         let w = &self.window;
         let n = w.len();
-        let floats = |f: &dyn Fn(&(Vec<f32>, usize, f64, u8, Vec<f32>, Vec<f32>)) -> &Vec<f32>| {
+        let floats = |f: &dyn Fn(&OpenPosition) -> &Vec<f32>| {
             w.iter().flat_map(|p| f(p).clone()).collect::<Vec<f32>>()
         };
         state.put_f32(
