@@ -79,6 +79,22 @@ fn tiny(algorithm: &str) -> (Vec<&'static str>, usize) {
             ],
             64,
         ),
+        "r2d2" => (
+            vec![
+                "buffer_size=64",
+                "learning_starts=16",
+                "batch_size=4",
+                "log_interval=32",
+                "encoder_hidden=8",
+                "lstm_hidden=8",
+                "burn_in=2",
+                "learn_length=4",
+                "sequence_period=4",
+                "n_step=2",
+                "train_freq=4",
+            ],
+            64,
+        ),
         "dqn" => (
             vec![
                 "buffer_size=256",

@@ -49,6 +49,7 @@ pub mod irl;
 pub mod normalize;
 pub mod policy;
 pub mod q_network;
+pub mod recurrent_q_network;
 pub mod rollout;
 pub mod shared_actor_critic;
 pub mod snapshot;

@@ -95,6 +95,20 @@ pub trait Agent: Send {
     /// Every parameter, by name (what a checkpoint saves).
     fn store(&self) -> &ParamStore<f32>;
 
+    /// A recurrent agent's memory for `n` episodes that start now (its zero state); `None`,
+    /// the default, for an agent that acts on the observation alone.
+    fn start_memory(&self, n: usize) -> Option<Memory> {
+        let _ = n;
+        None
+    }
+
+    /// The deterministic actions for the rows of `observations` given the memory of the same
+    /// rows, which it advances by one step. By default [`Agent::act`], memory untouched.
+    fn act_remembering(&self, observations: &Array2<f32>, memory: &mut Memory) -> Actions {
+        let _ = memory;
+        self.act(observations)
+    }
+
     /// What acting needs besides [`Agent::store`] — observation normalisation statistics, for
     /// instance — as named vectors, so that a checkpoint can carry it. None by default.
     fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
@@ -107,6 +121,42 @@ pub trait Agent: Send {
         match state.first() {
             None => Ok(()),
             Some((name, _)) => Err(format!("unexpected agent state `{name}`")),
+        }
+    }
+}
+
+/// A recurrent agent's memory of the episodes it acts in: one row per episode in each array
+/// (an LSTM's `h` and `c`, for instance).
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_rl::train::Memory;
+/// let mut memory = Memory(vec![array![[1.0f32], [2.0], [3.0]]]);
+/// let mut rows = memory.rows(&[2, 0]);
+/// rows.0[0][[0, 0]] = 9.0;
+/// memory.set_rows(&[2, 0], &rows);
+/// assert_eq!(memory.0[0].column(0).to_vec(), vec![1.0, 2.0, 9.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Memory(pub Vec<Array2<f32>>);
+
+impl Memory {
+    /// The memory of the episodes `rows`, in that order.
+    pub fn rows(&self, rows: &[usize]) -> Memory {
+        Memory(
+            self.0
+                .iter()
+                .map(|a| a.select(ndarray::Axis(0), rows))
+                .collect(),
+        )
+    }
+
+    /// Writes `from` (as [`Memory::rows`] returned it) back into the episodes `rows`.
+    pub fn set_rows(&mut self, rows: &[usize], from: &Memory) {
+        for (a, b) in self.0.iter_mut().zip(&from.0) {
+            for (k, &row) in rows.iter().enumerate() {
+                a.row_mut(row).assign(&b.row(k));
+            }
         }
     }
 }
@@ -207,7 +257,8 @@ pub(crate) fn load_observation_stats(
 ///
 /// The episodes run side by side, the observations of those still running stacked into one
 /// batch per step: the networks act on each row alone, so every episode is exactly the one it
-/// would be on its own, at a tenth of the forward passes for ten episodes.
+/// would be on its own, at a tenth of the forward passes for ten episodes. A recurrent agent
+/// ([`Agent::start_memory`]) carries one memory row per episode from its first step to its last.
 pub fn evaluate(agent: &dyn Agent, episodes: usize, seed: u64) -> Result<Vec<f64>, EnvError> {
     let mut envs = (0..episodes)
         .map(|_| make(agent.env_id()))
@@ -217,12 +268,21 @@ pub fn evaluate(agent: &dyn Agent, episodes: usize, seed: u64) -> Result<Vec<f64
         .collect();
     let mut returns = vec![0.0; episodes];
     let mut running: Vec<usize> = (0..episodes).collect();
+    let mut memory = agent.start_memory(episodes);
     while let Some(&first) = running.first() {
         let width = observations[first].len();
         let rows = Array2::from_shape_fn((running.len(), width), |(row, j)| {
             observations[running[row]][j]
         });
-        let actions = agent.act(&rows);
+        let actions = match memory.as_mut() {
+            None => agent.act(&rows),
+            Some(memory) => {
+                let mut of_running = memory.rows(&running);
+                let actions = agent.act_remembering(&rows, &mut of_running);
+                memory.set_rows(&running, &of_running);
+                actions
+            }
+        };
         let mut still_running = Vec::with_capacity(running.len());
         for (row, &i) in running.iter().enumerate() {
             let step = match &actions {

@@ -234,6 +234,39 @@ fn dqn_resumes_bit_for_bit_with_uniform_and_prioritised_replay() {
 }
 
 #[test]
+fn r2d2_resumes_bit_for_bit_with_the_stored_recurrent_states() {
+    let settings = [
+        ("total_timesteps", "1200"),
+        ("num_envs", "2"),
+        ("learning_starts", "300"),
+        ("batch_size", "8"),
+        ("buffer_size", "40"),
+        ("encoder_hidden", "8"),
+        ("lstm_hidden", "8"),
+        ("burn_in", "3"),
+        ("learn_length", "6"),
+        ("sequence_period", "4"),
+        ("n_step", "3"),
+        ("train_freq", "8"),
+        ("target_update_interval", "10"),
+        ("log_interval", "200"),
+    ];
+    check("r2d2", "CartPoleNoVel-v1", &settings, 3);
+    // What the check compared: the replay's stored states are there and not all zero (the
+    // actors' states at sequence starts), as are the open windows' states.
+    let state = run("r2d2", "CartPoleNoVel-v1", &settings, None, Some(3)).last_state;
+    let h0 = state.f32s("replay.h0", Some(&[40, 8])).unwrap();
+    assert!(h0.iter().any(|&x| x != 0.0));
+    assert!(
+        state
+            .f32s("actors.writer.1.h", None)
+            .unwrap()
+            .iter()
+            .any(|&x| x != 0.0)
+    );
+}
+
+#[test]
 fn ddpg_resumes_bit_for_bit_with_ou_noise() {
     let mut settings = OFF_POLICY.to_vec();
     settings.push(("action_noise", "ou:0.3"));

@@ -221,9 +221,15 @@ fn record<E: Env + PhysicalState>(
     let mut observation = env.reset(Some(seed));
     let mut frames = vec![draw(&env.inner().state())?];
     let mut total_return = 0.0;
+    // A recurrent agent carries its memory through the episode.
+    let mut memory = agent.start_memory(1);
     loop {
         let row = Array2::from_shape_vec((1, observation.len()), observation).expect("one row");
-        let step = match agent.act(&row) {
+        let actions = match memory.as_mut() {
+            Some(memory) => agent.act_remembering(&row, memory),
+            None => agent.act(&row),
+        };
+        let step = match actions {
             Actions::Discrete(a) => env.step(a[0].into()),
             Actions::Continuous(a) => env.step(a.row(0).as_slice().expect("contiguous").into()),
         }

@@ -57,7 +57,7 @@ const fn target(
     }
 }
 
-/// The targets of issues 6 and 7, and IMPALA's (issue 21).
+/// The targets of issues 6 and 7, IMPALA's (issue 21) and R2D2's (issue 20).
 pub const LEARNING_TARGETS: &[LearningTarget] = &[
     target("ppo", "PPO", "CartPole-v1", 100_000, 475.0, 5),
     target("a2c", "A2C", "CartPole-v1", 500_000, 475.0, 4),
@@ -90,6 +90,7 @@ pub const LEARNING_TARGETS: &[LearningTarget] = &[
     target("sac", "SAC", "MountainCarContinuous-v0", 50_000, 90.0, 4),
     target("impala", "IMPALA", "CartPole-v1", 500_000, 475.0, 4),
     target("impala", "IMPALA", "Acrobot-v1", 1_000_000, -100.0, 4),
+    target("r2d2", "R2D2", "CartPoleNoVel-v1", 300_000, 400.0, 4),
 ];
 
 impl LearningTarget {
@@ -493,7 +494,7 @@ mod tests {
 
     #[test]
     fn the_table_holds_the_issues_targets() {
-        assert_eq!(LEARNING_TARGETS.len(), 17);
+        assert_eq!(LEARNING_TARGETS.len(), 18);
         let find = |label: &str, env: &str| {
             *LEARNING_TARGETS
                 .iter()
@@ -511,6 +512,11 @@ mod tests {
             (50_000, 90.0, 4)
         );
         assert_eq!(find("TRPO", "Pendulum-v1").threshold, -300.0);
+        let r2d2 = find("R2D2", "CartPoleNoVel-v1");
+        assert_eq!(
+            (r2d2.budget, r2d2.threshold, r2d2.required(5)),
+            (300_000, 400.0, 4)
+        );
         // Four of five scales up: 4 of 5, 2 of 2, 1 of 1; all stays all.
         assert_eq!((sac.required(2), sac.required(1)), (2, 1));
         assert_eq!(ppo.required(3), 3);

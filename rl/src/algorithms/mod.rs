@@ -22,6 +22,8 @@ pub mod impala;
 
 pub mod ppo;
 
+pub mod r2d2;
+
 pub mod reinforce;
 
 pub mod sac;
@@ -126,6 +128,14 @@ pub const ALGORITHMS: &[Algorithm] = &[
         continuous: false,
         presets: include_str!("../../presets/dqn.toml"),
         driver: &Entry::<dqn::Dqn>(PhantomData),
+    },
+    Algorithm {
+        name: "r2d2",
+        about: "R2D2: LSTM dueling Q, sequence replay with stored state and burn-in, n-step rescaled double-Q",
+        discrete: true,
+        continuous: false,
+        presets: include_str!("../../presets/r2d2.toml"),
+        driver: &Entry::<r2d2::R2d2>(PhantomData),
     },
     Algorithm {
         name: "ddpg",

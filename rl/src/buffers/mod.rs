@@ -35,6 +35,8 @@
 //!   [`BetaSchedule`]. Sampling and priority updates cost `O(log N)` through a [`SumTree`], and
 //!   the largest weight comes from the smallest priority, kept by a [`MinTree`].
 //! - [`NStepAccumulator`]: turns one environment's 1-step transitions into n-step ones.
+//! - [`SequenceReplay`] and [`SequenceWriter`] (R2D2): overlapping fixed-length sequences with
+//!   the recurrent state stored at each start, prioritised by `η max|δ| + (1 − η) mean|δ|`.
 //!
 //! ## Contract
 //!
@@ -48,11 +50,15 @@
 mod n_step;
 mod prioritized;
 mod replay;
+pub mod sequence;
 mod sum_tree;
 
 pub use n_step::{Experience, NStepAccumulator};
 pub use prioritized::{BetaSchedule, PrioritizedReplay};
 pub use replay::{ActionShape, Batch, BatchActions, ReplayBuffer, ReplayStorage};
+pub use sequence::{
+    Position, Sequence, SequenceBatch, SequenceReplay, SequenceWriter, sequence_priority,
+};
 pub use sum_tree::{MinTree, SumTree};
 
 use crate::env::Action;

@@ -177,22 +177,9 @@ impl PrioritizedReplay {
         rng: &mut R,
     ) -> Batch {
         assert!(!self.is_empty(), "cannot sample an empty replay buffer");
-        let total = self.sums.total();
-        let segment = total / batch_size as f64;
-        let indices: Vec<usize> = (0..batch_size)
-            .map(|k| {
-                let u = (k as f64 + rng.random::<f64>()) * segment;
-                self.sums.find(u)
-            })
-            .collect();
-
-        let n = self.len() as f64;
-        let probability_min = self.minima.min() / total;
-        let max_weight = (n * probability_min).powf(-beta);
-        let weights = indices
-            .iter()
-            .map(|&i| (n * self.probability(i)).powf(-beta) / max_weight)
-            .collect::<Array1<f64>>();
+        let (indices, weights) =
+            sample_proportional(&self.sums, &self.minima, self.len(), batch_size, beta, rng);
+        let weights = Array1::from(weights);
 
         let mut batch = self.storage.gather(&indices);
         batch.weights = weights;
@@ -242,6 +229,37 @@ impl ReplayStorage for PrioritizedReplay {
         self.set_priority(slot, self.max_priority);
         slot
     }
+}
+
+/// `B` slots drawn in proportion to the leaves `p_i^α` of `sums` (stratified: one point
+/// uniform in each of `B` equal segments of `[0, Σ_k p_k^α)`), and their importance weights
+/// `w_i = (N · P(i))^{−β} / max_j w_j`, `max_j w_j = (N · P_min)^{−β}` with `P_min` from
+/// `minima`, for `n = N` filled slots: the draw of [`PrioritizedReplay`] and of
+/// [`SequenceReplay`](super::SequenceReplay).
+pub(crate) fn sample_proportional<R: rand::Rng + ?Sized>(
+    sums: &SumTree,
+    minima: &MinTree,
+    n: usize,
+    batch_size: usize,
+    beta: f64,
+    rng: &mut R,
+) -> (Vec<usize>, Vec<f64>) {
+    let total = sums.total();
+    let segment = total / batch_size as f64;
+    let indices: Vec<usize> = (0..batch_size)
+        .map(|k| {
+            let u = (k as f64 + rng.random::<f64>()) * segment;
+            sums.find(u)
+        })
+        .collect();
+    let n = n as f64;
+    let probability_min = minima.min() / total;
+    let max_weight = (n * probability_min).powf(-beta);
+    let weights = indices
+        .iter()
+        .map(|&i| (n * (sums.priority(i) / total)).powf(-beta) / max_weight)
+        .collect();
+    (indices, weights)
 }
 
 /// The importance-sampling exponent `β`, annealed linearly from `β₀` to 1 over `steps` steps

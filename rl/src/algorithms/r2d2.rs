@@ -1,0 +1,766 @@
+//! # R2D2: Recurrent Replay Distributed DQN (Kapturowski et al., 2019), single-threaded
+//!
+//! ## Background
+//! Under partial observability (CartPole without its velocities) a Q-function of the current
+//! observation cannot act well; a recurrent Q network ([`RecurrentQNetwork`]) summarises the
+//! history in an LSTM state `h_t`. Training it off-policy needs *sequences* from replay, and an
+//! LSTM state to start each from. R2D2's answers:
+//!
+//! - **Stored state**: the actor's state at the sequence's start is stored with it
+//!   ([`SequenceReplay`]) and the learner starts there (`stored_state = true`), instead of
+//!   from zeros (`stored_state = false`). The stored state was computed by an older `θ`:
+//!   **recurrent-state staleness** (representational drift) makes it disagree with what the
+//!   current network would compute.
+//! - **Burn-in**: the first `B` positions of each sequence only warm the state up, without
+//!   gradient (detached), and the loss is on the next `K`; burn-in lets the state recover from a
+//!   stale or zero start.
+//! - **n-step double-Q targets with invertible value rescaling** `h` ([`crate::value_rescaling`])
+//!   in place of reward clipping; **prioritised sequence replay** with the mixture
+//!   `η max|δ| + (1 − η) mean|δ|`; a **target network** `θ'` copied every `C` updates;
+//!   ε-greedy actors. Here the `N` actors step in lockstep on the learner's thread, all with one
+//!   decaying `ε(t)`.
+//!
+//! **Staleness, as measured here** (`staleness` in the reports): the paper's `ΔQ` compares the
+//! Q-values at the first learned position `B` reached from two start states. With the current
+//! `θ`, run the burn-in `0 … B` once from the stored state and once from the zero state:
+//!
+//! $$ \Delta Q = \frac{\frac1N\sum_i \lVert q_\theta(\hat h^{\text{stored}}_{B,i}) - q_\theta(\hat h^{0}_{B,i}) \rVert_2}{\max_{i,a} |q_\theta(\hat h^{\text{stored}}_{B,i})_a|} . $$
+//!
+//! It is 0 where the burn-in crosses an episode start (both states reset there) and when the
+//! burn-in has washed out the start; it is large when the start state still matters at `B`,
+//! i.e. when the stored-vs-zero choice changes what is learned.
+//!
+//! ## Key equations
+//! For sequence `i`, learned position `t ∈ [B, B + K)`, the `m ≤ n` rewards before the episode's
+//! end or `n`, and `p = t + m`:
+//!
+//! $$ a^\star = \arg\max_a Q_\theta(h_p, a), \qquad
+//!    y_{t} = h\Big(\sum_{k<m} \gamma^k r_{t+k} + \gamma^m (1 - d_p)\, h^{-1}\big(Q_{\theta'}(h'_p, a^\star)\big)\Big) , $$
+//!
+//! `d_p = 1` iff `p` is a terminal final observation (a truncated episode bootstraps from its
+//! final observation). With `δ_t = Q_θ(h_t, a_t) − y_t` over the `T_i` learned positions that
+//! are not final observations, importance weights `w_i` and priorities
+//!
+//! $$ L(\theta) = \frac1{|\mathcal B|}\sum_i \frac{w_i}{|T_i|}\sum_{t \in T_i} \tfrac12 \delta_t^2 , \qquad
+//!    p_i = \eta \max_t |\delta_t| + (1 - \eta)\,\text{mean}_t |\delta_t| . $$
+//!
+//! ## Pseudocode
+//! ```text
+//! initialise Q_θ; θ' ← θ; per actor (h, c) ← 0 and a sequence writer; replay D of sequences
+//! for t = 1 … T (environment steps, N actors in lockstep):
+//!     Q(h_t, ·), (h, c)' ← the LSTM step on o_t from (h, c)
+//!     a_t ← ε(t)-greedy in Q (uniform while t ≤ learning_starts)
+//!     write (o_t, a_t, r_t, first) with the state before it; at an episode's end also its final
+//!         observation (last, terminal), then (h, c) ← 0
+//!     every L − period… positions a writer emits a sequence of L = B + K + n with its (h_0, c_0)
+//!     if t > learning_starts, every train_freq steps, gradient_steps times:
+//!         sample sequences by p^α with weights w (β)
+//!         start state ← stored (h_0, c_0), or 0;  burn in over 0 … B without gradient, for θ and θ'
+//!         y ← the n-step double-Q targets through h and h⁻¹;  L(θ);  clip ‖∇L‖; Adam step
+//!         p_i ← η max|δ| + (1 − η) mean|δ|;  log ΔQ
+//!         every C updates: θ' ← θ
+//! ```
+
+use autograd::{Float, Tape, Tensor, Var, no_grad};
+use ndarray::{Array2, ArrayD, s};
+use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use nn::{Bound, LSTMState, ParamStore};
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::buffers::{Position, SequenceBatch, SequenceReplay, SequenceWriter, sequence_priority};
+use crate::common::config::{Config, Range};
+use crate::common::off_policy::{
+    Averages, ExplorationSchedule, Steps, Throughput, crossed, epsilon_greedy, reports,
+};
+use crate::common::trainer::{Part, Report, Trainer};
+use crate::env::{Env, Space, VectorActions, VectorEnv, make};
+use crate::q_network::greedy;
+use crate::recurrent_q_network::{
+    RecurrentGreedyAgent, RecurrentQNetwork, sequence_var, state_of, zero_state,
+};
+use crate::snapshot::{Resumable, StateError, TrainerRng, TrainingState};
+use crate::train::{TrainError, check_finite};
+use crate::value_rescaling::{h, h_inverse};
+
+/// R2D2's hyperparameters (`rl/presets/r2d2.toml`: the paper's defaults, scaled down for
+/// classic control, and a CartPoleNoVel-v1 preset). Counts of steps are environment steps over
+/// all actors; `buffer_size` and `batch_size` count sequences.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct R2d2Config {
+    /// `T`.
+    pub total_timesteps: usize,
+    /// `N`: actors (environment copies) in lockstep.
+    pub num_envs: usize,
+    pub learning_rate: f64,
+    /// Adam's `ε` (the paper: 1e-3).
+    pub adam_epsilon: f64,
+    /// Replay capacity in sequences.
+    pub buffer_size: usize,
+    /// Steps of uniformly random actions, and no training, before learning starts.
+    pub learning_starts: usize,
+    /// Sequences per gradient step.
+    pub batch_size: usize,
+    /// `B`: burn-in positions per sequence (no gradient).
+    pub burn_in: usize,
+    /// `K`: learned positions per sequence.
+    pub learn_length: usize,
+    /// Positions between sequence starts (the paper: 40 for `L = 80`); at most `K`.
+    pub sequence_period: usize,
+    /// `n` of the n-step targets.
+    pub n_step: usize,
+    /// `γ`.
+    pub gamma: f64,
+    /// Learn `h(Q)` with `h(x) = sign(x)(√(|x|+1) − 1) + εx` (false: plain targets).
+    pub value_rescaling: bool,
+    /// `ε` of `h` (the paper: 1e-3).
+    pub value_rescaling_epsilon: f64,
+    /// Start each replayed sequence from its stored state (false: from zeros).
+    pub stored_state: bool,
+    /// `η` of the priority mixture.
+    pub priority_eta: f64,
+    /// `α`: priority exponent.
+    pub priority_alpha: f64,
+    /// `β`: importance-sampling exponent (fixed, as the paper).
+    pub priority_beta: f64,
+    /// Floor added to every priority.
+    pub priority_epsilon: f64,
+    /// `C`: gradient steps between copies `θ' ← θ`.
+    pub target_update_interval: usize,
+    /// Environment steps between training phases.
+    pub train_freq: usize,
+    /// Gradient steps per training phase.
+    pub gradient_steps: usize,
+    /// `ε₀`, `ε_end` and the fraction of `T` over which `ε` decays linearly.
+    pub exploration_initial_eps: f64,
+    pub exploration_final_eps: f64,
+    pub exploration_fraction: f64,
+    /// Maximum global gradient norm (the paper: 40).
+    pub max_grad_norm: f64,
+    /// Encoder width (ReLU) before the LSTM.
+    pub encoder_hidden: usize,
+    /// The LSTM's state width `H`.
+    pub lstm_hidden: usize,
+    /// Steps between reports.
+    pub log_interval: usize,
+    pub seed: u64,
+}
+
+impl Config for R2d2Config {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("num_envs", Range::at_least(1.0)),
+        ("learning_rate", Range::positive()),
+        ("adam_epsilon", Range::positive()),
+        ("buffer_size", Range::at_least(1.0)),
+        ("learning_starts", Range::at_least(0.0)),
+        ("batch_size", Range::at_least(1.0)),
+        ("burn_in", Range::at_least(0.0)),
+        ("learn_length", Range::at_least(1.0)),
+        ("sequence_period", Range::at_least(1.0)),
+        ("n_step", Range::at_least(1.0)),
+        ("gamma", Range::unit()),
+        ("value_rescaling_epsilon", Range::non_negative()),
+        ("priority_eta", Range::unit()),
+        ("priority_alpha", Range::non_negative()),
+        ("priority_beta", Range::unit()),
+        ("priority_epsilon", Range::positive()),
+        ("target_update_interval", Range::at_least(1.0)),
+        ("train_freq", Range::at_least(1.0)),
+        ("gradient_steps", Range::at_least(1.0)),
+        ("exploration_initial_eps", Range::unit()),
+        ("exploration_final_eps", Range::unit()),
+        ("exploration_fraction", Range::unit()),
+        ("max_grad_norm", Range::positive()),
+        ("encoder_hidden", Range::at_least(1.0)),
+        ("lstm_hidden", Range::at_least(1.0)),
+        ("log_interval", Range::at_least(1.0)),
+        ("seed", Range::at_least(0.0)),
+    ];
+
+    fn check_relations(&self) -> Result<(), String> {
+        if self.sequence_period > self.learn_length {
+            return Err(format!(
+                "`sequence_period` = {} exceeds `learn_length` = {}: positions between the \
+                 sequences' learned parts would never be learned",
+                self.sequence_period, self.learn_length
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl R2d2Config {
+    /// `L = B + K + n`: positions per stored sequence.
+    pub fn sequence_length(&self) -> usize {
+        self.burn_in + self.learn_length + self.n_step
+    }
+}
+
+// ---- the losses ----
+
+/// The start state of a batch's sequences: the stored `(h_0, c_0)`, or zeros.
+pub fn start_state<T: Float>(batch: &SequenceBatch, stored: bool) -> LSTMState<T> {
+    match stored {
+        true => state_of(&batch.h0, &batch.c0),
+        false => zero_state(1, batch.len(), batch.h0.ncols()),
+    }
+}
+
+/// Positions `from … to` of the observations `o` `(L, N, D)` and the reset mask.
+fn window<T: Float>(o: &Var<T>, batch: &SequenceBatch, from: usize, to: usize) -> (Var<T>, Var<T>) {
+    let m = batch
+        .first
+        .slice(s![from..to, ..])
+        .mapv(|x| T::from_f64(x as f64));
+    (o.slice(0, from, to), Var::constant(m.into_dyn()))
+}
+
+// ANCHOR: burn_in
+/// The state after the burn-in `0 … B` from `start`, **detached**: no gradient reaches the
+/// burn-in positions or flows through them into `θ`.
+pub fn burn_in<T: Float>(
+    q: &RecurrentQNetwork,
+    params: &Bound<'_, T>,
+    o: &Var<T>,
+    batch: &SequenceBatch,
+    start: LSTMState<T>,
+    burn_in: usize,
+) -> LSTMState<T> {
+    if burn_in == 0 {
+        return start;
+    }
+    let (o_b, m_b) = window(o, batch, 0, burn_in);
+    no_grad(|| q.q_values(params, &o_b, &start, &m_b).1).detach()
+}
+// ANCHOR_END: burn_in
+
+/// What the targets and the loss need besides the networks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SequenceSettings {
+    pub burn_in: usize,
+    pub learn_length: usize,
+    pub n_step: usize,
+    pub gamma: f64,
+    /// `ε` of the value rescaling `h`, or `None` for none.
+    pub rescaling: Option<f64>,
+    pub stored_state: bool,
+    /// `η`.
+    pub eta: f64,
+}
+
+// ANCHOR: n_step_targets
+/// `y_t` `(K, N)` of the key equations, from `θ` (choosing `a*`) and `θ'` (evaluating it), each
+/// burnt in from the batch's start state; a constant. Final-observation positions get 0 (masked).
+pub fn n_step_targets<T: Float>(
+    q: &RecurrentQNetwork,
+    online: &Bound<'_, T>,
+    target: &Bound<'_, T>,
+    o: &Var<T>,
+    batch: &SequenceBatch,
+    settings: &SequenceSettings,
+) -> Array2<f64> {
+    let (b, k, n) = (settings.burn_in, settings.learn_length, settings.n_step);
+    let (o_rest, m_rest) = window(o, batch, b, batch.length());
+    let values = |params: &Bound<'_, T>| -> ArrayD<T> {
+        let state = burn_in(
+            q,
+            params,
+            o,
+            batch,
+            start_state(batch, settings.stored_state),
+            b,
+        );
+        let q_rest = no_grad(|| q.q_values(params, &o_rest, &state, &m_rest).0);
+        q_rest.value().to_owned()
+    };
+    let (q_online, q_target) = (values(online), values(target));
+    let (h_of, h_inv) = match settings.rescaling {
+        Some(e) => (
+            Box::new(move |x| h(x, e)) as Box<dyn Fn(f64) -> f64>,
+            Box::new(move |x| h_inverse(x, e)) as Box<dyn Fn(f64) -> f64>,
+        ),
+        None => (
+            Box::new(|x| x) as Box<dyn Fn(f64) -> f64>,
+            Box::new(|x| x) as Box<dyn Fn(f64) -> f64>,
+        ),
+    };
+    Array2::from_shape_fn((k, batch.len()), |(t, i)| {
+        let t = b + t;
+        if batch.last[[t, i]] {
+            return 0.0;
+        }
+        let (mut ret, mut m) = (0.0, 0);
+        while m < n && !batch.last[[t + m, i]] {
+            ret += settings.gamma.powi(m as i32) * batch.rewards[[t + m, i]];
+            m += 1;
+        }
+        let p = t + m;
+        if batch.terminal[[p, i]] {
+            return h_of(ret);
+        }
+        let row = |values: &ArrayD<T>| -> Vec<T> {
+            (0..q.num_actions())
+                .map(|a| values[[p - b, i, a]])
+                .collect()
+        };
+        let a_star = greedy(
+            Array2::from_shape_vec((1, q.num_actions()), row(&q_online))
+                .expect("row")
+                .view(),
+        )[0];
+        let bootstrap = h_inv(q_target[[p - b, i, a_star]].as_f64());
+        h_of(ret + settings.gamma.powi(m as i32) * bootstrap)
+    })
+}
+// ANCHOR_END: n_step_targets
+
+/// What [`r2d2_loss`] reports besides the loss.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SequenceErrors {
+    /// The mean of `Q_θ(h_t, a_t)` over the learned positions.
+    pub mean_q: f64,
+    /// `p_i = η max|δ| + (1 − η) mean|δ|` of each sequence.
+    pub priorities: Vec<f64>,
+}
+
+// ANCHOR: r2d2_loss
+/// `L(θ) = (1/N) Σ_i (w_i / |T_i|) Σ_{t∈T_i} ½ δ_t²`, `δ_t = Q_θ(h_t, a_t) − y_t` over the
+/// learned positions `B … B + K` that are not final observations, read from `burnt_in`, the
+/// state after the burn-in ([`burn_in`]): a constant of the loss, like `y`.
+pub fn r2d2_loss<T: Float>(
+    q: &RecurrentQNetwork,
+    online: &Bound<'_, T>,
+    o: &Var<T>,
+    batch: &SequenceBatch,
+    burnt_in: &LSTMState<T>,
+    y: &Array2<f64>,
+    settings: &SequenceSettings,
+) -> (Var<T>, SequenceErrors) {
+    let (b, k, n) = (settings.burn_in, settings.learn_length, batch.len());
+    let (o_learn, m_learn) = window(o, batch, b, b + k);
+    let (q_values, _) = q.q_values(online, &o_learn, burnt_in, &m_learn);
+    let index = Array2::from_shape_fn((k * n, 1), |(r, _)| batch.actions[[b + r / n, r % n]]);
+    let q_taken = q_values
+        .reshape(&[k * n, q.num_actions()])
+        .gather(1, &index.into_dyn())
+        .reshape(&[k, n]);
+    let learned = |t: usize, i: usize| !batch.last[[b + t, i]];
+    let counts: Vec<usize> = (0..n)
+        .map(|i| (0..k).filter(|&t| learned(t, i)).count())
+        .collect();
+    let coefficients = Array2::from_shape_fn((k, n), |(t, i)| match learned(t, i) {
+        true => T::from_f64(0.5 * batch.weights[i] / (counts[i] as f64 * n as f64)),
+        false => T::zero(),
+    });
+    let y_var = Var::constant(y.mapv(T::from_f64).into_dyn());
+    let delta = &q_taken - &y_var;
+    let loss = (&(&delta * &delta) * &Var::constant(coefficients.into_dyn())).sum_all();
+
+    let delta = delta.value();
+    let taken = q_taken.value();
+    let priorities = (0..n)
+        .map(|i| {
+            let errors: Vec<f64> = (0..k)
+                .filter(|&t| learned(t, i))
+                .map(|t| delta[[t, i]].as_f64())
+                .collect();
+            sequence_priority(&errors, settings.eta)
+        })
+        .collect();
+    let total: usize = counts.iter().sum();
+    let sum_q: f64 = (0..k)
+        .flat_map(|t| (0..n).map(move |i| (t, i)))
+        .filter(|&(t, i)| learned(t, i))
+        .map(|(t, i)| taken[[t, i]].as_f64())
+        .sum();
+    let errors = SequenceErrors {
+        mean_q: sum_q / total.max(1) as f64,
+        priorities,
+    };
+    (loss, errors)
+}
+// ANCHOR_END: r2d2_loss
+
+// ANCHOR: staleness
+/// `ΔQ` of the module doc: the discrepancy at position `B` between burning in from the stored
+/// state and from the zero state, relative to the largest `|Q|`, with the current `θ`.
+pub fn staleness<T: Float>(
+    q: &RecurrentQNetwork,
+    params: &Bound<'_, T>,
+    o: &Var<T>,
+    batch: &SequenceBatch,
+    burn_in: usize,
+) -> f64 {
+    let (o_b, m_b) = window(o, batch, 0, burn_in + 1);
+    let at_b = |stored: bool| -> ArrayD<T> {
+        let (values, _) = no_grad(|| q.q_values(params, &o_b, &start_state(batch, stored), &m_b));
+        values
+            .value()
+            .index_axis(ndarray::Axis(0), burn_in)
+            .to_owned()
+    };
+    let (from_stored, from_zero) = (at_b(true), at_b(false));
+    let n = batch.len();
+    let distance: f64 = (0..n)
+        .map(|i| {
+            let (a, z) = (
+                from_stored.index_axis(ndarray::Axis(0), i),
+                from_zero.index_axis(ndarray::Axis(0), i),
+            );
+            a.iter()
+                .zip(z.iter())
+                .map(|(x, y)| (x.as_f64() - y.as_f64()).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .sum::<f64>()
+        / n as f64;
+    let scale = from_stored
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.as_f64().abs()));
+    distance / scale.max(f64::MIN_POSITIVE)
+}
+// ANCHOR_END: staleness
+
+// ---- the actors ----
+
+/// The `N` actors' recurrent state `(h, c)` `(N, H)`, whether each stands at an episode's first
+/// observation, and each one's sequence writer.
+pub struct Actors {
+    pub h: Array2<f32>,
+    pub c: Array2<f32>,
+    pub first: Vec<bool>,
+    pub writers: Vec<SequenceWriter>,
+}
+
+impl Resumable for Actors {
+    fn save(&self, name: &str, state: &mut TrainingState) {
+        let shape = [self.h.nrows(), self.h.ncols()];
+        state.put_f32(
+            format!("{name}.h"),
+            &shape,
+            self.h.iter().copied().collect(),
+        );
+        state.put_f32(
+            format!("{name}.c"),
+            &shape,
+            self.c.iter().copied().collect(),
+        );
+        state.put_u64(
+            format!("{name}.first"),
+            self.first.iter().map(|&f| f as u64).collect(),
+        );
+        for (i, writer) in self.writers.iter().enumerate() {
+            state.save(&format!("{name}.writer.{i}"), writer);
+        }
+    }
+
+    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
+        let cols = self.h.ncols();
+        self.h = state.rows(&format!("{name}.h"), cols)?;
+        self.c = state.rows(&format!("{name}.c"), cols)?;
+        let first = state.u64s(&format!("{name}.first"), Some(self.first.len()))?;
+        self.first = first.into_iter().map(|f| f != 0).collect();
+        for (i, writer) in self.writers.iter_mut().enumerate() {
+            state.load(&format!("{name}.writer.{i}"), writer)?;
+        }
+        Ok(())
+    }
+}
+
+// ---- the update and the loop ----
+
+/// An R2D2 trainer: the networks, the actors and their environments, the sequence replay.
+pub struct R2d2 {
+    config: R2d2Config,
+    env_id: String,
+    q: RecurrentQNetwork,
+    /// `θ`.
+    online: ParamStore<f32>,
+    /// `θ'`.
+    target: ParamStore<f32>,
+    optimizer: Adam<f32>,
+    envs: VectorEnv<Box<dyn Env + Send>>,
+    actors: Actors,
+    replay: SequenceReplay,
+    rng: TrainerRng,
+    steps: Steps,
+    throughput: Throughput,
+}
+
+impl R2d2 {
+    fn settings(&self) -> SequenceSettings {
+        let c = &self.config;
+        SequenceSettings {
+            burn_in: c.burn_in,
+            learn_length: c.learn_length,
+            n_step: c.n_step,
+            gamma: c.gamma,
+            rescaling: c.value_rescaling.then_some(c.value_rescaling_epsilon),
+            stored_state: c.stored_state,
+            eta: c.priority_eta,
+        }
+    }
+
+    fn exploration(&self) -> ExplorationSchedule {
+        let c = &self.config;
+        ExplorationSchedule {
+            initial: c.exploration_initial_eps,
+            last: c.exploration_final_eps,
+            fraction: c.exploration_fraction,
+            total_timesteps: c.total_timesteps,
+        }
+    }
+
+    /// One environment step of every actor; returns the returns of the episodes that ended.
+    fn act(&mut self) -> Result<Vec<f64>, TrainError> {
+        let before = self.steps.0;
+        let observations = self.envs.observations();
+        let (q, mut h, mut c) = self.q.step(
+            &self.online.constants(),
+            &observations,
+            &self.actors.h,
+            &self.actors.c,
+        );
+        let random = before < self.config.learning_starts;
+        let epsilon = self.exploration().epsilon(before);
+        let actions = epsilon_greedy(
+            observations.nrows(),
+            self.q.num_actions(),
+            epsilon,
+            random,
+            &mut self.rng,
+            || greedy(q.view()),
+        );
+        let step = self.envs.step(VectorActions::Discrete(&actions))?;
+        self.steps.0 += actions.len();
+        let Actors {
+            h: h_before,
+            c: c_before,
+            first,
+            writers,
+        } = &mut self.actors;
+        for (i, writer) in writers.iter_mut().enumerate() {
+            let o = observations.row(i).to_vec();
+            let position = Position {
+                observation: &o,
+                action: actions[i],
+                reward: step.rewards[i],
+                first: first[i],
+                last: false,
+                terminal: false,
+            };
+            let mut emitted = vec![writer.push(
+                position,
+                h_before.row(i).as_slice().expect("row"),
+                c_before.row(i).as_slice().expect("row"),
+            )];
+            let ended = step.terminated[i] || step.truncated[i];
+            if ended {
+                let o_final = step.final_observations.row(i).to_vec();
+                let position = Position {
+                    observation: &o_final,
+                    action: 0,
+                    reward: 0.0,
+                    first: false,
+                    last: true,
+                    terminal: step.terminated[i],
+                };
+                emitted.push(writer.push(
+                    position,
+                    h.row(i).as_slice().expect("row"),
+                    c.row(i).as_slice().expect("row"),
+                ));
+                h.row_mut(i).fill(0.0);
+                c.row_mut(i).fill(0.0);
+            }
+            first[i] = ended;
+            for sequence in emitted.into_iter().flatten() {
+                self.replay.push(&sequence);
+            }
+        }
+        (self.actors.h, self.actors.c) = (h, c);
+        Ok(step
+            .finished_episodes
+            .iter()
+            .map(|(_, e)| e.episode_return)
+            .collect())
+    }
+
+    /// One gradient step on a sampled batch of sequences.
+    fn update(&mut self, iteration: usize, window: &mut Averages) -> Result<(), TrainError> {
+        let config = &self.config;
+        let batch = self
+            .replay
+            .sample(config.batch_size, config.priority_beta, &mut self.rng);
+        let o = sequence_var::<f32>(&batch.observations);
+        let settings = self.settings();
+        let (online, target) = (self.online.constants(), self.target.constants());
+        let y = n_step_targets(&self.q, &online, &target, &o, &batch, &settings);
+        window.add(
+            "staleness",
+            staleness(&self.q, &online, &o, &batch, config.burn_in),
+        );
+        let start = start_state(&batch, settings.stored_state);
+        let tape = Tape::new();
+        let theta = self.online.bind(&tape);
+        let burnt_in = burn_in(&self.q, &theta, &o, &batch, start, config.burn_in);
+        let (loss, errors) = r2d2_loss(&self.q, &theta, &o, &batch, &burnt_in, &y, &settings);
+        check_finite(&loss, "R2D2 loss", iteration, &tape)?;
+        let mut gradients = theta.gradients(&loss);
+        let grad_norm = clip_grad_norm(&mut gradients, config.max_grad_norm as f32);
+        self.optimizer.step(&self.online, &gradients);
+        self.replay
+            .update_priorities(&batch.indices, &errors.priorities);
+        window.add("loss", loss.item() as f64);
+        window.add("mean_q", errors.mean_q);
+        window.add("grad_norm", grad_norm as f64);
+        self.throughput.gradient_steps += 1;
+        if self.throughput.gradient_steps % config.target_update_interval == 0 {
+            self.target.copy_from(&self.online);
+        }
+        Ok(())
+    }
+}
+
+impl Trainer for R2d2 {
+    const NAME: &'static str = "r2d2";
+    type Config = R2d2Config;
+    type Agent = RecurrentGreedyAgent;
+
+    fn steps_per_iteration(config: &R2d2Config) -> usize {
+        config.log_interval
+    }
+
+    fn iterations(config: &R2d2Config) -> usize {
+        reports(config.total_timesteps, config.num_envs, config.log_interval)
+    }
+
+    /// `N` copies reset with the seed, `Q_θ` from the generator, `θ' ← θ`, zero actor states.
+    fn new(env_id: &str, config: &R2d2Config) -> Result<Self, TrainError> {
+        let copies = (0..config.num_envs)
+            .map(|_| make(env_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut envs = VectorEnv::new(copies, 1)?;
+        envs.reset(Some(config.seed));
+        let Space::Discrete { n: num_actions } = envs.single_action_space().clone() else {
+            return Err(TrainError::Config(format!(
+                "R2D2 needs a discrete action space, but {env_id} has {}",
+                envs.single_action_space()
+            )));
+        };
+        let dim = envs.single_observation_space().dim();
+        let mut rng = TrainerRng::seed_from_u64(config.seed);
+        let mut online = ParamStore::<f32>::new();
+        let q = RecurrentQNetwork::new(
+            &mut online.root().sub("q"),
+            dim,
+            num_actions,
+            config.encoder_hidden,
+            config.lstm_hidden,
+            &mut rng,
+        );
+        let optimizer = Adam::new(
+            online.trainable(),
+            AdamConfig {
+                lr: config.learning_rate as f32,
+                eps: config.adam_epsilon as f32,
+                ..AdamConfig::default()
+            },
+        );
+        let (n, hidden, length) = (
+            config.num_envs,
+            config.lstm_hidden,
+            config.sequence_length(),
+        );
+        let writer = SequenceWriter::new(length, config.sequence_period, dim, hidden);
+        Ok(R2d2 {
+            env_id: env_id.to_string(),
+            q,
+            target: online.clone(),
+            online,
+            optimizer,
+            envs,
+            actors: Actors {
+                h: Array2::zeros((n, hidden)),
+                c: Array2::zeros((n, hidden)),
+                first: vec![true; n],
+                writers: vec![writer; n],
+            },
+            replay: SequenceReplay::new(
+                config.buffer_size,
+                length,
+                dim,
+                hidden,
+                config.priority_alpha,
+                config.priority_epsilon,
+            ),
+            rng,
+            steps: Steps(0),
+            throughput: Throughput::start(),
+            config: config.clone(),
+        })
+    }
+
+    /// Acts until `t` reaches `iteration · log_interval` (or `T`), training every `train_freq`.
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        let first = self.steps.0;
+        let last = (iteration * self.config.log_interval).min(self.config.total_timesteps);
+        let (mut window, mut episode_returns) = (Averages::default(), Vec::new());
+        loop {
+            let before = self.steps.0;
+            episode_returns.extend(self.act()?);
+            let t = self.steps.0;
+            if t > self.config.learning_starts
+                && crossed(before, t, self.config.train_freq)
+                && !self.replay.is_empty()
+            {
+                let phase = self.throughput.start_phase();
+                for _ in 0..self.config.gradient_steps {
+                    self.update(iteration, &mut window)?;
+                }
+                self.throughput.end_phase(phase);
+            }
+            if t >= last {
+                break;
+            }
+        }
+        let t = self.steps.0;
+        let mut losses = window.take_as(&["loss", "mean_q", "grad_norm", "staleness"]);
+        losses.push(("epsilon", self.exploration().epsilon(t)));
+        losses.push(("replay_sequences", self.replay.len() as f64));
+        losses.extend(self.throughput.report(t));
+        Ok(Report {
+            env_steps: t - first,
+            episode_returns,
+            losses,
+        })
+    }
+
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        vec![
+            ("agent", Part::Params(&self.online)),
+            ("target", Part::Params(&self.target)),
+            (
+                "optimizer",
+                Part::Optimizer(&mut self.optimizer, &self.online),
+            ),
+            ("envs", Part::State(&mut self.envs)),
+            ("actors", Part::State(&mut self.actors)),
+            ("replay", Part::State(&mut self.replay)),
+            ("rng", Part::State(&mut self.rng)),
+            ("steps", Part::State(&mut self.steps)),
+            ("gradient_steps", Part::State(&mut self.throughput)),
+        ]
+    }
+
+    fn into_agent(self) -> RecurrentGreedyAgent {
+        RecurrentGreedyAgent {
+            env_id: self.env_id,
+            q: self.q,
+            store: self.online,
+        }
+    }
+}
