@@ -51,6 +51,7 @@ pub mod normalize;
 pub mod policy;
 pub mod q_network;
 pub mod recurrent_policy;
+pub mod recurrent_rollout;
 pub mod rollout;
 pub mod shared_actor_critic;
 pub mod snapshot;
