@@ -187,9 +187,9 @@ pub fn collect(
         rollout.rewards.row_mut(t).assign(&rewards);
         rollout.log_probs.row_mut(t).assign(&act.log_probs);
         rollout.values.row_mut(t).assign(&act.values);
-        for i in 0..n {
+        for (i, &ended) in done.iter().enumerate() {
             rollout.terminated[[t, i]] = step.terminated[i];
-            rollout.done[[t, i]] = done[i];
+            rollout.done[[t, i]] = ended;
         }
         let truncated: Vec<usize> = (0..n)
             .filter(|&i| step.truncated[i] && !step.terminated[i])
