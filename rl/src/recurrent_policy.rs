@@ -217,6 +217,7 @@ pub struct RecurrentStep {
 ///
 /// ```
 /// use rand::SeedableRng;
+/// use autograd::Tensor;
 /// use ndarray::{Array2, Array3};
 /// use nn::ParamStore;
 /// use wengert_rl::env::Space;
