@@ -170,29 +170,37 @@ pub(crate) fn lstm_forward<T: Float>(
         hidden,
     } = dims;
     let (rows, width, state) = (steps * batch, 4 * hidden, batch * hidden);
-    // x W_ihᵀ + (b_ih + b_hh) for every step at once: the part that does not depend on h.
-    let mut input_part = vec![T::zero(); rows * width];
-    product(
-        Matrix::rows(x, rows, input),
-        Matrix::transposed(weight_ih, width, input),
-        T::zero(),
-        &mut input_part,
-    );
-    if let Some((b_ih, b_hh)) = bias {
-        let b: Vec<T> = b_ih.iter().zip(b_hh).map(|(&u, &v)| u + v).collect();
-        for row in input_part.chunks_exact_mut(width) {
-            row.iter_mut().zip(&b).for_each(|(a, &b)| *a = *a + b);
-        }
-    }
     let mut saved = LstmSaved {
         dims,
         x: x.to_vec(),
         h_prev: vec![T::zero(); steps * state],
         c_prev: vec![T::zero(); steps * state],
-        gates: vec![T::zero(); steps * batch * width],
+        gates: vec![T::zero(); rows * width],
         tanh_c: vec![T::zero(); steps * state],
         keep: keep.map(<[T]>::to_vec),
     };
+    // x W_ihᵀ + (b_ih + b_hh) for every step at once, the part that does not depend on h, in
+    // the gates' place: each step then adds its h_{t−1} W_hhᵀ.
+    product(
+        Matrix::rows(x, rows, input),
+        Matrix::transposed(weight_ih, width, input),
+        T::zero(),
+        &mut saved.gates,
+    );
+    if let Some((b_ih, b_hh)) = bias {
+        let b: Vec<T> = b_ih.iter().zip(b_hh).map(|(&u, &v)| u + v).collect();
+        for row in saved.gates.chunks_exact_mut(width) {
+            row.iter_mut().zip(&b).for_each(|(a, &b)| *a = *a + b);
+        }
+    }
+    let mut recurrent_part = vec![T::zero(); batch * width];
+    // W_hhᵀ laid out row by row once, so that every step's product reads it in place.
+    let mut weight_hh_t = vec![T::zero(); hidden * width];
+    for (j, row) in weight_hh.chunks_exact(hidden).enumerate() {
+        for (k, &w) in row.iter().enumerate() {
+            weight_hh_t[k * width + j] = w;
+        }
+    }
     let mut output = vec![T::zero(); steps * state];
     let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
     for t in 0..steps {
@@ -207,15 +215,17 @@ pub(crate) fn lstm_forward<T: Float>(
         saved.h_prev[span.clone()].copy_from_slice(&h);
         saved.c_prev[span.clone()].copy_from_slice(&c);
         // a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ, then the activations, in place.
-        let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
         product(
             Matrix::rows(&h, batch, hidden),
-            Matrix::transposed(weight_hh, width, hidden),
+            Matrix::rows(&weight_hh_t, hidden, width),
             T::zero(),
-            gates,
+            &mut recurrent_part,
         );
-        let input_t = &input_part[t * batch * width..(t + 1) * batch * width];
-        gates.iter_mut().zip(input_t).for_each(|(a, &u)| *a = u + *a);
+        let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
+        gates
+            .iter_mut()
+            .zip(&recurrent_part)
+            .for_each(|(a, &r)| *a = *a + r);
         for row in gates.chunks_exact_mut(width) {
             let (ifg, o) = row.split_at_mut(3 * hidden);
             let (i_f, g) = ifg.split_at_mut(2 * hidden);
@@ -230,9 +240,8 @@ pub(crate) fn lstm_forward<T: Float>(
             .zip(c.chunks_exact_mut(hidden))
             .zip(tanh_c.chunks_exact_mut(hidden))
         {
-            let (i, rest) = row.split_at(hidden);
-            let (f, rest) = rest.split_at(hidden);
-            let g = &rest[..hidden];
+            let (i, f, g) = (&row[..hidden], &row[hidden..2 * hidden], &row[2 * hidden..3 * hidden]);
+            let c = &mut c[..hidden];
             for j in 0..hidden {
                 c[j] = f[j] * c[j] + i[j] * g[j];
             }
@@ -245,7 +254,7 @@ pub(crate) fn lstm_forward<T: Float>(
             .zip(h.chunks_exact_mut(hidden))
             .zip(output[span].chunks_exact_mut(hidden))
         {
-            let o = &row[3 * hidden..];
+            let (o, tanh_c, h) = (&row[3 * hidden..4 * hidden], &tanh_c[..hidden], &mut h[..hidden]);
             for j in 0..hidden {
                 h[j] = o[j] * tanh_c[j];
             }
@@ -294,12 +303,12 @@ pub(crate) fn lstm_backward<T: Float>(
             .zip(a_bar_t.chunks_exact_mut(width))
             .enumerate()
         {
-            let (i, rest) = row.split_at(hidden);
-            let (f, rest) = rest.split_at(hidden);
-            let (g, o) = rest.split_at(hidden);
+            let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
+            let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
             let (di, rest) = a_row.split_at_mut(hidden);
             let (df, rest) = rest.split_at_mut(hidden);
             let (dg, d_o) = rest.split_at_mut(hidden);
+            let (di, df, dg, d_o) = (&mut di[..hidden], &mut df[..hidden], &mut dg[..hidden], &mut d_o[..hidden]);
             let at = t * state + n * hidden;
             let tanh_c = &saved.tanh_c[at..at + hidden];
             let c_prev = &saved.c_prev[at..at + hidden];

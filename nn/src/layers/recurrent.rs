@@ -95,6 +95,33 @@ impl RecurrentWeights {
     }
 }
 
+/// The weights of `num_layers` stacked layers of `gates` gates, named with the suffixes
+/// `_l0`, `_l1`, …: layer 0 reads the input (`input_size`), layer `k > 0` layer `k − 1`'s
+/// `h_t` (`hidden_size`). `sizes` is `(input_size, hidden_size, num_layers)`.
+///
+/// # Panics
+/// If `num_layers` is 0.
+pub(crate) fn stacked_layers<T: Float>(
+    path: &mut Path<'_, T>,
+    layer: &str,
+    gates: usize,
+    sizes: (usize, usize, usize),
+    bias: bool,
+    rng: &mut (impl Rng + ?Sized),
+) -> Vec<RecurrentWeights> {
+    let (input_size, hidden_size, num_layers) = sizes;
+    if num_layers == 0 {
+        panic!("{layer}: num_layers must be at least 1");
+    }
+    (0..num_layers)
+        .map(|k| {
+            let input = if k == 0 { input_size } else { hidden_size };
+            let shape = (gates, input, hidden_size);
+            RecurrentWeights::new(path, &format!("_l{k}"), shape, bias, rng)
+        })
+        .collect()
+}
+
 /// Checks that `x` is `(T, N, input_size)` and returns `(T, N)`.
 pub(crate) fn check_sequence<T: Float>(
     layer: &str,
