@@ -136,7 +136,9 @@ pub fn lstm<T: Float>(
         if recording {
             return reference_vjp(c, has_bias);
         }
-        let saved = saved.get().expect("lstm: the forward pass ran before its VJP");
+        let saved = saved
+            .get()
+            .expect("lstm: the forward pass ran before its VJP");
         let value = |i: usize| contiguous(c.inputs[i].value());
         let cotangent = |i: usize| contiguous(c.cotangents[i].value());
         let g = backend::lstm_backward(
@@ -197,7 +199,12 @@ pub fn lstm_reference<T: Float>(
         if let Some(keep) = keep {
             let keep_t = keep.index_axis(ndarray::Axis(0), t);
             if keep_t.iter().any(|&k| k != T::one()) {
-                let keep_t = Var::constant(keep_t.to_owned().into_shape_with_order((batch, 1)).expect("N factors"));
+                let keep_t = Var::constant(
+                    keep_t
+                        .to_owned()
+                        .into_shape_with_order((batch, 1))
+                        .expect("N factors"),
+                );
                 h = &h * &keep_t;
                 c = &c * &keep_t;
             }

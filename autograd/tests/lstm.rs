@@ -2,10 +2,10 @@
 //! (`lstm_reference`): values and gradients in `f64` and `f32`, with and without biases and a
 //! reset mask, and gradcheck / gradgradcheck of the fused op itself.
 
+use ndarray::{ArrayD, IxDyn};
 use wengert_autograd::lstm::{lstm, lstm_reference};
 use wengert_autograd::prelude::*;
 use wengert_autograd::{Float, SharedArray, gradcheck, gradgradcheck};
-use ndarray::{ArrayD, IxDyn};
 
 /// Deterministic values in about `[−scale, scale]` that round differently in other orders.
 fn values<T: Float>(shape: &[usize], seed: u64, scale: f64) -> ArrayD<T> {
@@ -77,10 +77,18 @@ fn run<T: Float>(
     keep: Option<&ArrayD<T>>,
 ) -> Vec<SharedArray<T>> {
     let tape = Tape::new();
-    let v: Vec<Var<T>> = [&c.x, &c.weight_ih, &c.weight_hh, &c.h0, &c.c0, &c.b_ih, &c.b_hh]
-        .into_iter()
-        .map(|a| tape.var(a.clone()))
-        .collect();
+    let v: Vec<Var<T>> = [
+        &c.x,
+        &c.weight_ih,
+        &c.weight_hh,
+        &c.h0,
+        &c.c0,
+        &c.b_ih,
+        &c.b_hh,
+    ]
+    .into_iter()
+    .map(|a| tape.var(a.clone()))
+    .collect();
     let biases = bias.then(|| (&v[5], &v[6]));
     let (out, h_n, c_n) = layer(&v[0], &v[1], &v[2], biases, &v[3], &v[4], keep);
     let loss = [&out, &h_n, &c_n]
@@ -91,7 +99,11 @@ fn run<T: Float>(
         .unwrap();
     let n = if bias { 7 } else { 5 };
     let targets: Vec<&Var<T>> = v[..n].iter().collect();
-    let mut results = vec![out.value().clone(), h_n.value().clone(), c_n.value().clone()];
+    let mut results = vec![
+        out.value().clone(),
+        h_n.value().clone(),
+        c_n.value().clone(),
+    ];
     results.extend(grad(&[&loss], &targets));
     results
 }
@@ -172,14 +184,30 @@ fn a_second_backward_pass_over_the_same_forward_pass_agrees() {
 }
 
 fn as_inputs(c: &Case<f64>) -> Vec<SharedArray<f64>> {
-    [&c.x, &c.weight_ih, &c.weight_hh, &c.h0, &c.c0, &c.b_ih, &c.b_hh]
-        .into_iter()
-        .map(|a| a.clone().into_shared())
-        .collect()
+    [
+        &c.x,
+        &c.weight_ih,
+        &c.weight_hh,
+        &c.h0,
+        &c.c0,
+        &c.b_ih,
+        &c.b_hh,
+    ]
+    .into_iter()
+    .map(|a| a.clone().into_shared())
+    .collect()
 }
 
 fn flat_outputs(v: &[Var<f64>], keep: Option<&ArrayD<f64>>) -> Var<f64> {
-    let (out, h_n, c_n) = lstm(&v[0], &v[1], &v[2], Some((&v[5], &v[6])), &v[3], &v[4], keep);
+    let (out, h_n, c_n) = lstm(
+        &v[0],
+        &v[1],
+        &v[2],
+        Some((&v[5], &v[6])),
+        &v[3],
+        &v[4],
+        keep,
+    );
     let flat = |y: &Var<f64>| y.reshape(&[y.value().len()]);
     Var::concat(&[&flat(&out), &flat(&h_n), &flat(&c_n)], 0)
 }

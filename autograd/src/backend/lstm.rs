@@ -240,7 +240,11 @@ pub(crate) fn lstm_forward<T: Float>(
             .zip(c.chunks_exact_mut(hidden))
             .zip(tanh_c.chunks_exact_mut(hidden))
         {
-            let (i, f, g) = (&row[..hidden], &row[hidden..2 * hidden], &row[2 * hidden..3 * hidden]);
+            let (i, f, g) = (
+                &row[..hidden],
+                &row[hidden..2 * hidden],
+                &row[2 * hidden..3 * hidden],
+            );
             let c = &mut c[..hidden];
             for j in 0..hidden {
                 c[j] = f[j] * c[j] + i[j] * g[j];
@@ -254,7 +258,11 @@ pub(crate) fn lstm_forward<T: Float>(
             .zip(h.chunks_exact_mut(hidden))
             .zip(output[span].chunks_exact_mut(hidden))
         {
-            let (o, tanh_c, h) = (&row[3 * hidden..4 * hidden], &tanh_c[..hidden], &mut h[..hidden]);
+            let (o, tanh_c, h) = (
+                &row[3 * hidden..4 * hidden],
+                &tanh_c[..hidden],
+                &mut h[..hidden],
+            );
             for j in 0..hidden {
                 h[j] = o[j] * tanh_c[j];
             }
@@ -308,7 +316,12 @@ pub(crate) fn lstm_backward<T: Float>(
             let (di, rest) = a_row.split_at_mut(hidden);
             let (df, rest) = rest.split_at_mut(hidden);
             let (dg, d_o) = rest.split_at_mut(hidden);
-            let (di, df, dg, d_o) = (&mut di[..hidden], &mut df[..hidden], &mut dg[..hidden], &mut d_o[..hidden]);
+            let (di, df, dg, d_o) = (
+                &mut di[..hidden],
+                &mut df[..hidden],
+                &mut dg[..hidden],
+                &mut d_o[..hidden],
+            );
             let at = t * state + n * hidden;
             let tanh_c = &saved.tanh_c[at..at + hidden];
             let c_prev = &saved.c_prev[at..at + hidden];

@@ -42,11 +42,11 @@ mod tiles;
 
 pub(crate) use conv::{Geometry, conv2d, conv2d_input_grad, conv2d_weight_grad};
 pub(crate) use gemm::{batched_product, matrix_product};
-pub(crate) use lstm::{LstmDims, LstmSaved, lstm_backward, lstm_forward};
 pub(crate) use kernels::{
     add_assign, binary, broadcast, fold_last_axis, gather, scatter_add, sum_last_axis,
     sum_leading_axes,
 };
+pub(crate) use lstm::{LstmDims, LstmSaved, lstm_backward, lstm_forward};
 
 #[cfg(test)]
 mod tests {

@@ -357,7 +357,14 @@ mod tests {
                 .unwrap();
             assert!(worst <= 2, "fma {fma}: {worst} ulps off");
         }
-        let mut special = [f32::INFINITY, f32::NEG_INFINITY, -100.0, 100.0, 0.0, f32::NAN];
+        let mut special = [
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -100.0,
+            100.0,
+            0.0,
+            f32::NAN,
+        ];
         sigmoid_f32_in_place(&mut special);
         assert_eq!(&special[..5], &[1.0, 0.0, 0.0, 1.0, 0.5]);
         assert!(special[5].is_nan());

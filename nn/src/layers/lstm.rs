@@ -302,12 +302,22 @@ impl LSTM {
         for (k, weights) in self.layers.iter().enumerate() {
             let (h0, c0) = match state {
                 Some(s) => (recurrent::layer_of(&s.h, k), recurrent::layer_of(&s.c, k)),
-                None => (recurrent::zeros(batch, hidden), recurrent::zeros(batch, hidden)),
+                None => (
+                    recurrent::zeros(batch, hidden),
+                    recurrent::zeros(batch, hidden),
+                ),
             };
             let (weight_ih, weight_hh, bias) = bound(weights, params);
             let bias = bias.as_ref().map(|(b_ih, b_hh)| (b_ih, b_hh));
-            let (out, h_n, c_n) =
-                lstm(&output, &weight_ih, &weight_hh, bias, &h0, &c0, keep.as_ref());
+            let (out, h_n, c_n) = lstm(
+                &output,
+                &weight_ih,
+                &weight_hh,
+                bias,
+                &h0,
+                &c0,
+                keep.as_ref(),
+            );
             output = out;
             final_h.push(h_n);
             final_c.push(c_n);

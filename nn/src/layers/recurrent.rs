@@ -79,7 +79,10 @@ impl RecurrentWeights {
 
     /// `W_ih` and `W_hh`, bound.
     pub(crate) fn untransposed<T: Float>(&self, params: &Bound<'_, T>) -> (Var<T>, Var<T>) {
-        (params[self.weight_ih].clone(), params[self.weight_hh].clone())
+        (
+            params[self.weight_ih].clone(),
+            params[self.weight_hh].clone(),
+        )
     }
 
     /// `W_ihᵀ` and `W_hhᵀ`, bound (transposes are stride swaps, taken once per sequence).
