@@ -49,7 +49,7 @@ pub trait Float:
 
     /// The logistic function `σ(x) = 1 / (1 + e^{−x})` of every element, in place. `f64`
     /// computes what the `sigmoid` op computes, bit for bit; `f32` uses the vectorised kernel of
-    /// `backend/tanh.rs` (within 2 ulp of the exact value, where the op is within 1).
+    /// `backend/tanh.rs` (within 4 ulp of the exact value, where the op is within 1).
     fn sigmoid_in_place(x: &mut [Self]) {
         for v in x {
             *v = crate::forward::sigmoid(*v);

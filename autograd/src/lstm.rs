@@ -39,7 +39,7 @@
 //! the engine's ops (matmul, slices, σ, tanh, products), which the tape differentiates on its
 //! own. The tests hold the two together: in `f64` the forward values are bit for bit the same
 //! and the gradients agree to round-off; in `f32` the sigmoid is a vectorised kernel, within
-//! 2 ulp.
+//! 4 ulp.
 //!
 //! The hand-written backward runs on arrays, so it cannot be differentiated again as it is.
 //! When the backward pass is itself being recorded (`grad_graph`, Hessian-vector products,

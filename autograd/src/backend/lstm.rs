@@ -12,7 +12,7 @@
 //!
 //! In `f64` every forward value is the one the step-by-step tape path computes, bit for bit (the
 //! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
-//! 2 ulp). Gradients sum in another order than the tape's, so they agree to round-off.
+//! 4 ulp). Gradients sum in another order than the tape's, so they agree to round-off.
 
 use crate::Float;
 
