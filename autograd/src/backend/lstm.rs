@@ -118,7 +118,7 @@ fn product<T: Float>(a: Matrix<'_, T>, b: Matrix<'_, T>, beta: T, c: &mut [T]) {
         return;
     }
     if k == 0 {
-        c.iter_mut().for_each(|v| *v = *v * beta);
+        c.iter_mut().for_each(|v| *v *= beta);
         return;
     }
     // SAFETY: the three matrices lie inside their slices (checked above), `c` is borrowed
@@ -146,7 +146,7 @@ fn product<T: Float>(a: Matrix<'_, T>, b: Matrix<'_, T>, beta: T, c: &mut [T]) {
 /// Multiplies each row `n` of the `N × H` state by `keep[n]`.
 fn apply_keep<T: Float>(state: &mut [T], keep: &[T], hidden: usize) {
     for (row, &k) in state.chunks_exact_mut(hidden).zip(keep) {
-        row.iter_mut().for_each(|v| *v = *v * k);
+        row.iter_mut().for_each(|v| *v *= k);
     }
 }
 
@@ -190,7 +190,7 @@ pub(crate) fn lstm_forward<T: Float>(
     if let Some((b_ih, b_hh)) = bias {
         let b: Vec<T> = b_ih.iter().zip(b_hh).map(|(&u, &v)| u + v).collect();
         for row in saved.gates.chunks_exact_mut(width) {
-            row.iter_mut().zip(&b).for_each(|(a, &b)| *a = *a + b);
+            row.iter_mut().zip(&b).for_each(|(a, &b)| *a += b);
         }
     }
     let mut recurrent_part = vec![T::zero(); batch * width];
@@ -225,7 +225,7 @@ pub(crate) fn lstm_forward<T: Float>(
         gates
             .iter_mut()
             .zip(&recurrent_part)
-            .for_each(|(a, &r)| *a = *a + r);
+            .for_each(|(a, &r)| *a += r);
         for row in gates.chunks_exact_mut(width) {
             let (ifg, o) = row.split_at_mut(3 * hidden);
             let (i_f, g) = ifg.split_at_mut(2 * hidden);
@@ -303,7 +303,7 @@ pub(crate) fn lstm_backward<T: Float>(
         h_bar
             .iter_mut()
             .zip(&output_bar[span.clone()])
-            .for_each(|(h, &o)| *h = *h + o);
+            .for_each(|(h, &o)| *h += o);
         let gates = &saved.gates[t * batch * width..(t + 1) * batch * width];
         let a_bar_t = &mut a_bar[t * batch * width..(t + 1) * batch * width];
         for (n, (row, a_row)) in gates

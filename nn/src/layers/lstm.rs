@@ -88,11 +88,11 @@ impl<T: Float> LSTMState<T> {
     }
 }
 
+/// `W_ih`, `W_hh` and `(b_ih, b_hh)` if present, bound.
+type BoundWeights<T> = (Var<T>, Var<T>, Option<(Var<T>, Var<T>)>);
+
 /// The bound weights of one layer or cell: `W_ih`, `W_hh` and `(b_ih, b_hh)` if present.
-fn bound<T: Float>(
-    weights: &RecurrentWeights,
-    params: &Bound<'_, T>,
-) -> (Var<T>, Var<T>, Option<(Var<T>, Var<T>)>) {
+fn bound<T: Float>(weights: &RecurrentWeights, params: &Bound<'_, T>) -> BoundWeights<T> {
     let (weight_ih, weight_hh) = weights.untransposed(params);
     (weight_ih, weight_hh, weights.biases(params))
 }
