@@ -352,7 +352,7 @@ pub fn table(
          with each algorithm's defaults for the environment. Produced by `{command}` \
          on a machine with {} threads.\n",
         seeds.len(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        wengert::rl::exec::cores()
     );
     if let Some(cap) = max_steps {
         let _ = writeln!(
@@ -430,9 +430,7 @@ pub fn band(seeds: &[SeedResult]) -> Option<Series> {
 pub fn run_learning(args: &LearningArgs) -> Result<(), String> {
     let seeds = args.seeds.resolve(args.seed_start)?;
     let rows = select(args.algo.as_deref(), args.env.as_deref())?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args.threads.unwrap_or_else(wengert::rl::exec::cores);
     let results = run_rows(&rows, &seeds, threads, args.max_steps, |name| {
         algorithms::find(name).is_ok()
     });
