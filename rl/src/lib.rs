@@ -55,5 +55,6 @@ pub mod snapshot;
 pub mod tabular;
 pub mod train;
 pub mod unroll;
+pub mod unroll_network;
 pub mod value_rescaling;
 pub mod vtrace;
