@@ -17,7 +17,8 @@
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
 //! - [`policy`]: actor-critic networks (categorical or diagonal-Gaussian heads);
-//!   [`shared_actor_critic`]: the shared-trunk variant; [`continuous`]: the critics,
+//!   [`shared_actor_critic`]: the shared-trunk variant; [`recurrent_policy`]: the LSTM
+//!   actor-critic of recurrent PPO (state carried across steps, reset at episode starts); [`continuous`]: the critics,
 //!   deterministic actors and parameters of DDPG, TD3 and SAC; [`q_network`]: DQN's networks.
 //! - [`rollout`]: the on-policy agents' rollout of `T` steps in `N` environments, with the
 //!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only;
@@ -49,6 +50,7 @@ pub mod irl;
 pub mod normalize;
 pub mod policy;
 pub mod q_network;
+pub mod recurrent_policy;
 pub mod rollout;
 pub mod shared_actor_critic;
 pub mod snapshot;

@@ -89,6 +89,18 @@ pub trait Agent: Send {
     /// action of a value-based agent).
     fn act(&self, observations: &Array2<f32>) -> Actions;
 
+    /// Called before `episodes` episodes start side by side (as [`evaluate`] runs them): an
+    /// agent with memory (a recurrent policy) starts each from its initial state. Nothing by
+    /// default.
+    fn begin_episodes(&self, _episodes: usize) {}
+
+    /// The deterministic actions of the episodes `which` (indices among those begun by
+    /// [`Agent::begin_episodes`]), one observation row each: an agent with memory carries each
+    /// episode's state from its previous call. [`Agent::act`] by default.
+    fn act_episodes(&self, observations: &Array2<f32>, _which: &[usize]) -> Actions {
+        self.act(observations)
+    }
+
     /// Every parameter, by name (what a checkpoint saves).
     fn store(&self) -> &ParamStore<f32>;
 
@@ -214,12 +226,13 @@ pub fn evaluate(agent: &dyn Agent, episodes: usize, seed: u64) -> Result<Vec<f64
         .collect();
     let mut returns = vec![0.0; episodes];
     let mut running: Vec<usize> = (0..episodes).collect();
+    agent.begin_episodes(episodes);
     while let Some(&first) = running.first() {
         let width = observations[first].len();
         let rows = Array2::from_shape_fn((running.len(), width), |(row, j)| {
             observations[running[row]][j]
         });
-        let actions = agent.act(&rows);
+        let actions = agent.act_episodes(&rows, &running);
         let mut still_running = Vec::with_capacity(running.len());
         for (row, &i) in running.iter().enumerate() {
             let step = match &actions {
