@@ -72,6 +72,7 @@ pub struct Sequences {
 /// What the network is evaluated on, one output per sample in the order `k = t·N + n`: rows of
 /// observations (the MLP), or sequences (the LSTM, which flattens its `(T, N)` outputs so).
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per batch, never in a collection
 pub enum Inputs {
     /// `(rows, obs_dim)`.
     Rows(Array2<f32>),
@@ -204,6 +205,7 @@ impl UnrollNetwork {
 
 /// The agent IMPALA's training leaves: the MLP's or the LSTM's, each acting with its policy's
 /// mode (the LSTM's carrying its state through each evaluated episode).
+#[allow(clippy::large_enum_variant)] // one per trained agent
 pub enum UnrollAgent {
     /// A feed-forward policy.
     Mlp(PolicyAgent),
