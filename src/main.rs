@@ -255,9 +255,7 @@ impl RewardsFlags {
         Ok(cli::rewards::RewardsArgs {
             seeds: self.seeds.resolve(self.seed_start)?,
             env: self.env,
-            threads: self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            threads: self.threads.unwrap_or_else(wengert::rl::exec::cores),
             max_steps: self.max_steps,
             out: self.out,
         })

@@ -22,7 +22,9 @@
 //!   deterministic actors and parameters of DDPG, TD3 and SAC; [`q_network`]: DQN's networks.
 //! - [`rollout`]: the on-policy agents' rollout of `T` steps in `N` environments, with the
 //!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only;
-//!   [`unroll`]: the fixed-length trajectories of IMPALA's actors, batched for its learner.
+//!   [`unroll`]: the fixed-length trajectories of IMPALA's actors, batched for its learner;
+//!   [`unroll_network`]: the MLP or LSTM actor-critic they run (the LSTM's state carried by the
+//!   actors, rerun by the learner from each trajectory's start).
 //! - [`common`]: what every trainer shares — configurations as data (`rl/presets/*.toml`, one
 //!   validator of declared ranges), the [`common::trainer::Trainer`] trait and the one loop
 //!   around it (resume, metrics, snapshots), the on-policy environments and batch, and the
@@ -59,5 +61,6 @@ pub mod snapshot;
 pub mod tabular;
 pub mod train;
 pub mod unroll;
+pub mod unroll_network;
 pub mod value_rescaling;
 pub mod vtrace;

@@ -247,6 +247,25 @@ fn impala_resumes_bit_for_bit_in_the_deterministic_mode() {
     check("impala", "Pendulum-v1", &settings, 3);
 }
 
+/// With an LSTM policy the actors' carried states `(h, c)` and episode-start flags are part of
+/// the snapshot: the resumed actors go on from the states they had reached.
+#[test]
+fn impala_with_an_lstm_resumes_bit_for_bit_in_the_deterministic_mode() {
+    let settings = [
+        ("total_timesteps", "320"),
+        ("deterministic", "true"),
+        ("num_actors", "3"),
+        ("num_envs", "2"),
+        ("unroll_length", "16"),
+        ("batch_size", "2"),
+        ("policy", "lstm"),
+        ("lstm_hidden", "8"),
+        ("hidden", "8"),
+    ];
+    check("impala", "CartPoleNoVel-v1", &settings, 2);
+    check("impala", "PendulumNoVel-v1", &settings, 3);
+}
+
 const OFF_POLICY: [(&str, &str); 6] = [
     ("total_timesteps", "700"),
     ("learning_starts", "150"),
