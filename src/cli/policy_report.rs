@@ -67,7 +67,7 @@ pub struct GpsPendulum {
     pub seconds: f64,
 }
 
-/// The GPS settings both swing-ups share: 16 outer iterations, `ρ` grown by 2 when the
+/// The GPS settings both swing-ups share: an MLP 32–32, 16 outer iterations, `ρ` grown by 2 when the
 /// disagreement stalls, the policy fitted by 100 epochs of cosine-annealed Adam on the
 /// trajectories and 4 perturbed copies of each state labelled by iLQR's feedback.
 fn gps_config(seed: u64, perturbation_std: Vec<f64>, max_iterations: usize) -> GpsConfig {
@@ -76,7 +76,7 @@ fn gps_config(seed: u64, perturbation_std: Vec<f64>, max_iterations: usize) -> G
         rho: 1.0,
         rho_growth: 2.0,
         rho_stall: 0.7,
-        hidden: vec![64, 64],
+        hidden: vec![32, 32],
         perturbations: 4,
         perturbation_std,
         fit: FitConfig {
@@ -120,7 +120,7 @@ pub fn gps_pendulum(seed: u64, verbose: bool) -> Result<GpsPendulum, String> {
     let starts: Vec<Array1<f64>> = (0..8)
         .map(|_| array![rng.random_range(-0.3..0.3), rng.random_range(-0.3..0.3)])
         .collect();
-    let config = gps_config(seed, vec![0.05, 0.2], 30);
+    let config = gps_config(seed, vec![0.02, 0.05], 30);
     let start = Instant::now();
     let mut log = print_iteration("pendulum", &start);
     let result = guided_policy_search(
@@ -209,7 +209,7 @@ pub fn gps_cart_pole(seed: u64, verbose: bool) -> Result<GpsCartPole, String> {
         .map(|x0| optimum.solve(&problem, x0, None).map(|s| s.cost))
         .collect::<Result<Vec<f64>, _>>()
         .map_err(|e| e.to_string())?;
-    let config = gps_config(seed, vec![0.02, 0.02, 0.1, 0.1], 30);
+    let config = gps_config(seed, vec![0.01, 0.01, 0.05, 0.05], 30);
     let mut log = print_iteration("cart-pole", &start);
     let result = guided_policy_search(
         &problem,

@@ -228,7 +228,8 @@ fn trajectory_states(x: &[Array2<f64>], N: usize) -> Array2<f64> {
 
 /// The policy step's regression data as columns: each `x_t^i` with its target
 /// `u_t^i + λ_t^i/ρ`, followed by `perturbations` copies `x_t^i + δ` with target
-/// `u_t^i + λ_t^i/ρ + K_t^i δ`, `δ_j ~ N(0, σ_j²)`.
+/// `u_t^i + λ_t^i/ρ + K_t^i δ`, `δ_j ~ N(0, σ_j²)`, clipped to the policy's box (the local
+/// feedback holds only inside it).
 fn regression_data(
     (x, u, lambda, K): (
         &[Array2<f64>],
@@ -236,6 +237,7 @@ fn regression_data(
         &[Array2<f64>],
         &[Vec<Array2<f64>>],
     ),
+    (lower, upper): (&Array1<f64>, &Array1<f64>),
     rho: f64,
     config: &GpsConfig,
     rng: &mut StdRng,
@@ -257,7 +259,10 @@ fn regression_data(
                     })
                     .collect();
                 states.push(&x_t + &delta);
-                targets.push(&target + &K[i][t].dot(&delta));
+                let feedback = &target + &K[i][t].dot(&delta);
+                targets.push(Array1::from_shape_fn(feedback.len(), |j| {
+                    feedback[j].clamp(lower[j], upper[j])
+                }));
             }
         }
     }
@@ -301,7 +306,8 @@ pub fn guided_policy_search(
     // ANCHOR: gps_iteration
     for k in 1..=config.iterations {
         // policy step: regression of π_θ onto u + λ/ρ (and u + λ/ρ + K δ at x + δ)
-        let (X, U) = regression_data((&x, &u, &lambda, &K), rho, config, &mut rng);
+        let box_ = (&policy.lower, &policy.upper);
+        let (X, U) = regression_data((&x, &u, &lambda, &K), box_, rho, config, &mut rng);
         let policy_loss = fit_policy(
             &mut policy,
             &X,
