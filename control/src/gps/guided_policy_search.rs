@@ -226,17 +226,20 @@ fn trajectory_states(x: &[Array2<f64>], N: usize) -> Array2<f64> {
         .to_owned()
 }
 
+/// Per start: states `x^i`, controls `u^i`, multipliers `λ^i` and iLQR's gains `K_t^i`.
+type Trajectories<'a> = (
+    &'a [Array2<f64>],
+    &'a [Array2<f64>],
+    &'a [Array2<f64>],
+    &'a [Vec<Array2<f64>>],
+);
+
 /// The policy step's regression data as columns: each `x_t^i` with its target
 /// `u_t^i + λ_t^i/ρ`, followed by `perturbations` copies `x_t^i + δ` with target
 /// `u_t^i + λ_t^i/ρ + K_t^i δ`, `δ_j ~ N(0, σ_j²)`, clipped to the policy's box (the local
 /// feedback holds only inside it).
 fn regression_data(
-    (x, u, lambda, K): (
-        &[Array2<f64>],
-        &[Array2<f64>],
-        &[Array2<f64>],
-        &[Vec<Array2<f64>>],
-    ),
+    (x, u, lambda, K): Trajectories<'_>,
     (lower, upper): (&Array1<f64>, &Array1<f64>),
     rho: f64,
     config: &GpsConfig,
@@ -244,7 +247,7 @@ fn regression_data(
 ) -> (Array2<f64>, Array2<f64>) {
     let (mut states, mut targets) = (Vec::new(), Vec::new());
     for i in 0..x.len() {
-        for t in 0..u[i].nrows() {
+        for (t, K_t) in K[i].iter().enumerate() {
             let x_t = x[i].row(t).to_owned();
             let target = &u[i].row(t) + &(&lambda[i].row(t) / rho);
             states.push(x_t.clone());
@@ -259,7 +262,7 @@ fn regression_data(
                     })
                     .collect();
                 states.push(&x_t + &delta);
-                let feedback = &target + &K[i][t].dot(&delta);
+                let feedback = &target + &K_t.dot(&delta);
                 targets.push(Array1::from_shape_fn(feedback.len(), |j| {
                     feedback[j].clamp(lower[j], upper[j])
                 }));

@@ -59,13 +59,14 @@ pub type Observe = Arc<dyn Fn(&Var<f64>) -> Var<f64> + Send + Sync>;
 /// use std::sync::Arc;
 /// use autograd::prelude::*;
 /// use ndarray::array;
-/// use wengert_control::gps::plato::pulled_problem;
+/// use wengert_control::gps::plato::{Observe, pulled_problem};
 /// use wengert_control::ilqr::Problem;
 /// use wengert_control::model_based::ModelPolicy;
 ///
 /// let problem = Problem::new(1, 1, 3, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
 /// let learner = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0); // π_θ ≈ 0
-/// let pulled = pulled_problem(&problem, &learner, &Arc::new(|x: &Var<f64>| x.clone()), 2.0);
+/// let identity: Observe = Arc::new(|x: &Var<f64>| x.clone());
+/// let pulled = pulled_problem(&problem, &learner, &identity, 2.0);
 /// let cost = pulled.running_cost_at(0, &array![0.0], &array![1.0]);
 /// assert!((cost - 2.0).abs() < 1e-2); // u² + (λ/2) (u − π)²
 /// ```
