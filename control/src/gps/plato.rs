@@ -67,8 +67,10 @@ pub type Observe = Arc<dyn Fn(&Var<f64>) -> Var<f64> + Send + Sync>;
 /// let learner = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0); // π_θ ≈ 0
 /// let identity: Observe = Arc::new(|x: &Var<f64>| x.clone());
 /// let pulled = pulled_problem(&problem, &learner, &identity, 2.0);
-/// let cost = pulled.running_cost_at(0, &array![0.0], &array![1.0]);
-/// assert!((cost - 2.0).abs() < 1e-2); // u² + (λ/2) (u − π)²
+/// let (x, u) = (array![0.5], array![1.0]);
+/// let pi = learner.act(&x)[0];
+/// let pull = pulled.running_cost_at(0, &x, &u) - problem.running_cost_at(0, &x, &u);
+/// assert!((pull - (1.0 - pi).powi(2)).abs() < 1e-9, "{pull}, π = {pi}"); // (λ/2)(u − π)²
 /// ```
 pub fn pulled_problem(
     problem: &Problem,
