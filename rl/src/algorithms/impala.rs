@@ -14,17 +14,18 @@
 //! `ρ_s = min(ρ̄, π̄_s)`, `c_s = min(c̄, π̄_s)`, `ρ^pg_s = min(ρ̄_pg, π̄_s)` and the TD residual
 //! `δ_s V = ρ_s (r_s + γ V(x_{s+1}) − V(x_s))`, the V-trace target is (paper, eq. 1)
 //!
-//! `v_s = V(x_s) + Σ_{t=s}^{s+n−1} γ^{t−s} (Π_{i=s}^{t−1} c_i) δ_t V`,
+//! $$ v_s = V(x_s) + \sum_{t=s}^{s+n-1} \gamma^{t-s} \Big( \prod_{i=s}^{t-1} c_i \Big) \delta_t V , $$
 //!
 //! computed backwards by `v_s = V(x_s) + δ_s V + γ c_s (v_{s+1} − V(x_{s+1}))`. The learner
-//! minimises, averaged over the batch's `T·M` samples (targets held constant),
+//! minimises, averaged over the batch's `T·M` samples (targets held constant), the value loss,
+//! the policy loss with the V-trace advantage, and the entropy bonus:
 //!
-//! * the value loss `L^V(φ) = ½ E_s[(v_s − V_φ(x_s))²]`,
-//! * the policy loss `L^π(θ) = −E_s[A_s ln π_θ(a_s|x_s)]` with the advantage
-//!   `A_s = ρ^pg_s (r_s + γ v_{s+1} − V(x_s))`,
-//! * and the entropy bonus `−c_H E_s[H[π_θ(·|x_s)]]`,
+//! $$ L^V(\phi) = \tfrac12 \mathbb E_s \big[ (v_s - V_\phi(x_s))^2 \big] , \qquad
+//!    L^\pi(\theta) = -\mathbb E_s \big[ A_s \ln \pi_\theta(a_s \mid x_s) \big] , \qquad
+//!    A_s = \rho^{pg}_s \big( r_s + \gamma v_{s+1} - V(x_s) \big) , $$
+//! $$ L = L^\pi + c_v L^V - c_H \, \mathbb E_s \big[ \mathcal H[\pi_\theta(\cdot \mid x_s)] \big] , $$
 //!
-//! as `L = L^π + c_v L^V − c_H H`, one RMSprop (or Adam) step per batch after clipping the
+//! one RMSprop (or Adam) step per batch after clipping the
 //! gradient's global norm. Episodes that end inside a trajectory follow the crate's rule:
 //! no bootstrap after a termination, `γ V(x^final)` after a truncation, the trace cut at both.
 //!
