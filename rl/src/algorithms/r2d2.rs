@@ -74,7 +74,7 @@ use crate::common::off_policy::{
     Averages, ExplorationSchedule, Steps, Throughput, crossed, epsilon_greedy, reports,
 };
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::env::{Env, Space, VectorActions, VectorEnv, make};
+use crate::env::{Env, Episode, Space, VectorActions, VectorEnv, make};
 use crate::q_network::greedy;
 use crate::recurrent_q_network::{
     RecurrentGreedyAgent, RecurrentQNetwork, sequence_var, state_of, zero_state,
@@ -514,8 +514,8 @@ impl R2d2 {
         }
     }
 
-    /// One environment step of every actor; returns the returns of the episodes that ended.
-    fn act(&mut self) -> Result<Vec<f64>, TrainError> {
+    /// One environment step of every actor; returns the episodes that ended.
+    fn act(&mut self) -> Result<Vec<Episode>, TrainError> {
         let before = self.steps.0;
         let observations = self.envs.observations();
         let (q, mut h, mut c) = self.q.step(
@@ -582,11 +582,7 @@ impl R2d2 {
             }
         }
         (self.actors.h, self.actors.c) = (h, c);
-        Ok(step
-            .finished_episodes
-            .iter()
-            .map(|(_, e)| e.episode_return)
-            .collect())
+        Ok(step.finished_episodes.into_iter().map(|(_, e)| e).collect())
     }
 
     /// One gradient step on a sampled batch of sequences.
@@ -708,10 +704,14 @@ impl Trainer for R2d2 {
     fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
         let first = self.steps.0;
         let last = (iteration * self.config.log_interval).min(self.config.total_timesteps);
-        let (mut window, mut episode_returns) = (Averages::default(), Vec::new());
+        let mut window = Averages::default();
+        let (mut episode_returns, mut episode_lengths) = (Vec::new(), Vec::new());
         loop {
             let before = self.steps.0;
-            episode_returns.extend(self.act()?);
+            for episode in self.act()? {
+                episode_returns.push(episode.episode_return);
+                episode_lengths.push(episode.length);
+            }
             let t = self.steps.0;
             if t > self.config.learning_starts
                 && crossed(before, t, self.config.train_freq)
@@ -735,6 +735,7 @@ impl Trainer for R2d2 {
         Ok(Report {
             env_steps: t - first,
             episode_returns,
+            episode_lengths,
             losses,
         })
     }
