@@ -50,6 +50,7 @@ pub mod normalize;
 pub mod policy;
 pub mod q_network;
 pub mod recurrent_q_network;
+pub mod recurrent_replay;
 pub mod rollout;
 pub mod shared_actor_critic;
 pub mod snapshot;
