@@ -13,12 +13,15 @@
 
 use autograd::{Float, Tensor, Var};
 use ndarray::{Array2, s};
+use nn::Bound;
 
 use crate::buffers::{Position, SequenceBatch, SequenceReplay, SequenceWriter};
-use crate::common::off_policy::Steps;
+use crate::common::off_policy::{Steps, epsilon_greedy};
 use crate::common::trainer::Part;
 use crate::env::{Env, Episode, Space, VectorActions, VectorEnv, make};
-use crate::snapshot::{Resumable, StateError, TrainingState};
+use crate::q_network::greedy;
+use crate::recurrent_q_network::RecurrentQNetwork;
+use crate::snapshot::{Resumable, StateError, TrainerRng, TrainingState};
 use crate::train::TrainError;
 
 /// What the targets and the loss need besides the networks.
@@ -153,6 +156,31 @@ impl RecurrentActors {
     /// `D`, the observations' width.
     pub fn observation_dim(&self) -> usize {
         self.envs.single_observation_space().dim()
+    }
+
+    /// ε-greedy actions in `Q_θ(h_t, ·)` (uniform if `random`) from each actor's state, then
+    /// [`RecurrentActors::step`] with them; returns the episodes that ended.
+    pub fn act(
+        &mut self,
+        q: &RecurrentQNetwork,
+        params: &Bound<'_, f32>,
+        epsilon: f64,
+        random: bool,
+        rng: &mut TrainerRng,
+        replay: &mut SequenceReplay,
+    ) -> Result<Vec<Episode>, TrainError> {
+        let observations = self.envs.observations();
+        let (h, c) = (&self.states.h, &self.states.c);
+        let (values, h, c) = q.step(params, &observations, h, c);
+        let actions = epsilon_greedy(
+            observations.nrows(),
+            q.num_actions(),
+            epsilon,
+            random,
+            rng,
+            || greedy(values.view()),
+        );
+        self.step(&observations, &actions, (h, c), replay)
     }
 
     /// Steps every copy with `actions` taken on `observations`, writes the positions (with the

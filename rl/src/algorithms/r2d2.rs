@@ -70,11 +70,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::buffers::{SequenceBatch, SequenceReplay, sequence_priority};
 use crate::common::config::{Config, Range};
-use crate::common::off_policy::{
-    Averages, ExplorationSchedule, Throughput, crossed, epsilon_greedy, reports,
-};
+use crate::common::off_policy::{Averages, ExplorationSchedule, Throughput, crossed, reports};
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::env::Episode;
 use crate::q_network::greedy;
 use crate::recurrent_q_network::{
     RecurrentGreedyAgent, RecurrentQNetwork, sequence_var, state_of, zero_state,
@@ -242,15 +239,9 @@ pub fn n_step_targets<T: Float>(
 ) -> Array2<f64> {
     let (b, k, n) = (settings.burn_in, settings.learn_length, settings.n_step);
     let (o_rest, m_rest) = window(o, batch, b, batch.length());
+    let start = || start_state(batch, settings.stored_state);
     let values = |params: &Bound<'_, T>| -> ArrayD<T> {
-        let state = burn_in(
-            q,
-            params,
-            o,
-            batch,
-            start_state(batch, settings.stored_state),
-            b,
-        );
+        let state = burn_in(q, params, o, batch, start(), b);
         let q_rest = no_grad(|| q.q_values(params, &o_rest, &state, &m_rest).0);
         q_rest.value().to_owned()
     };
@@ -354,12 +345,8 @@ pub fn staleness<T: Float>(
     };
     let (from_stored, from_zero) = (at_b(true), at_b(false));
     let n = batch.len();
-    let distance: f64 = (0..n)
-        .map(|i| {
-            let (a, z) = (
-                from_stored.index_axis(Axis(0), i),
-                from_zero.index_axis(Axis(0), i),
-            );
+    let distance: f64 = (from_stored.outer_iter().zip(from_zero.outer_iter()))
+        .map(|(a, z)| {
             a.iter()
                 .zip(z.iter())
                 .map(|(x, y)| (x.as_f64() - y.as_f64()).powi(2))
@@ -415,30 +402,6 @@ impl R2d2 {
             fraction: c.exploration_fraction,
             total_timesteps: c.total_timesteps,
         }
-    }
-
-    /// One environment step of every actor; returns the episodes that ended.
-    fn act(&mut self) -> Result<Vec<Episode>, TrainError> {
-        let before = self.actors.steps.0;
-        let observations = self.actors.envs.observations();
-        let (q, h, c) = self.q.step(
-            &self.online.constants(),
-            &observations,
-            &self.actors.states.h,
-            &self.actors.states.c,
-        );
-        let random = before < self.config.learning_starts;
-        let epsilon = self.exploration().epsilon(before);
-        let actions = epsilon_greedy(
-            observations.nrows(),
-            self.q.num_actions(),
-            epsilon,
-            random,
-            &mut self.rng,
-            || greedy(q.view()),
-        );
-        self.actors
-            .step(&observations, &actions, (h, c), &mut self.replay)
     }
 
     /// One gradient step on a sampled batch of sequences.
@@ -550,7 +513,13 @@ impl Trainer for R2d2 {
         let (mut episode_returns, mut episode_lengths) = (Vec::new(), Vec::new());
         loop {
             let before = self.actors.steps.0;
-            for episode in self.act()? {
+            let epsilon = self.exploration().epsilon(before);
+            let random = before < self.config.learning_starts;
+            let (q, online, rng) = (&self.q, &self.online.constants(), &mut self.rng);
+            for episode in self
+                .actors
+                .act(q, online, epsilon, random, rng, &mut self.replay)?
+            {
                 episode_returns.push(episode.episode_return);
                 episode_lengths.push(episode.length);
             }
