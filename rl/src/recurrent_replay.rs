@@ -12,10 +12,10 @@
 //! - [`SequenceSettings`] and [`SequenceErrors`]: what a sequence loss needs and reports.
 
 use autograd::{Float, Tensor, Var};
-use ndarray::{Array2, s};
+use ndarray::{Array2, ArrayD, s};
 use nn::Bound;
 
-use crate::buffers::{Position, SequenceBatch, SequenceReplay, SequenceWriter};
+use crate::buffers::{Position, SequenceBatch, SequenceReplay, SequenceWriter, sequence_priority};
 use crate::common::off_policy::{Steps, epsilon_greedy};
 use crate::common::trainer::Part;
 use crate::env::{Env, Episode, Space, VectorActions, VectorEnv, make};
@@ -45,6 +45,38 @@ pub struct SequenceErrors {
     pub mean_q: f64,
     /// `p_i = η max|δ| + (1 − η) mean|δ|` of each sequence.
     pub priorities: Vec<f64>,
+}
+
+impl SequenceErrors {
+    /// From `δ_t` and `Q_θ(h_t, a_t)` `(K, N)` at the positions `(t, i)` where `learned`: the
+    /// mean of `Q` over them and each sequence's `p_i` ([`sequence_priority`] with `η`).
+    pub fn of(
+        delta: &ArrayD<f64>,
+        taken: &ArrayD<f64>,
+        learned: impl Fn(usize, usize) -> bool,
+        eta: f64,
+    ) -> Self {
+        let (k, n) = (delta.shape()[0], delta.shape()[1]);
+        let priorities = (0..n)
+            .map(|i| {
+                let errors: Vec<f64> = (0..k)
+                    .filter(|&t| learned(t, i))
+                    .map(|t| delta[[t, i]])
+                    .collect();
+                sequence_priority(&errors, eta)
+            })
+            .collect();
+        let positions = || (0..k).flat_map(|t| (0..n).map(move |i| (t, i)));
+        let total = positions().filter(|&(t, i)| learned(t, i)).count();
+        let sum_q: f64 = positions()
+            .filter(|&(t, i)| learned(t, i))
+            .map(|(t, i)| taken[[t, i]])
+            .sum();
+        SequenceErrors {
+            mean_q: sum_q / total.max(1) as f64,
+            priorities,
+        }
+    }
 }
 
 /// Positions `from … to` of the observations `o` `(L, N, D)` and the reset mask.

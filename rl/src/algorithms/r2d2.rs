@@ -68,7 +68,7 @@ use nn::{Bound, LSTMState, ParamStore};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::buffers::{SequenceBatch, SequenceReplay, sequence_priority};
+use crate::buffers::{SequenceBatch, SequenceReplay};
 use crate::common::config::{Config, Range};
 use crate::common::off_policy::{Averages, ExplorationSchedule, Throughput, crossed, reports};
 use crate::common::trainer::{Part, Report, Trainer};
@@ -303,28 +303,12 @@ pub fn r2d2_loss<T: Float>(
     let delta = &q_taken - &y_var;
     let loss = (&(&delta * &delta) * &Var::constant(coefficients.into_dyn())).sum_all();
 
-    let delta = delta.value();
-    let taken = q_taken.value();
-    let priorities = (0..n)
-        .map(|i| {
-            let errors: Vec<f64> = (0..k)
-                .filter(|&t| learned(t, i))
-                .map(|t| delta[[t, i]].as_f64())
-                .collect();
-            sequence_priority(&errors, settings.eta)
-        })
-        .collect();
-    let total: usize = counts.iter().sum();
-    let sum_q: f64 = (0..k)
-        .flat_map(|t| (0..n).map(move |i| (t, i)))
-        .filter(|&(t, i)| learned(t, i))
-        .map(|(t, i)| taken[[t, i]].as_f64())
-        .sum();
-    let errors = SequenceErrors {
-        mean_q: sum_q / total.max(1) as f64,
-        priorities,
-    };
-    (loss, errors)
+    let delta = delta.value().mapv(|x| x.as_f64());
+    let taken = q_taken.value().mapv(|x| x.as_f64());
+    (
+        loss,
+        SequenceErrors::of(&delta, &taken, learned, settings.eta),
+    )
 }
 // ANCHOR_END: r2d2_loss
 
