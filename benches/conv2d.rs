@@ -75,6 +75,7 @@ fn bench_type<T: Float>(c: &mut Criterion) {
 }
 
 fn benches(c: &mut Criterion) {
+    wengert::allocator::keep_freed_memory();
     bench_type::<f32>(c);
     bench_type::<f64>(c);
 }

@@ -9,7 +9,7 @@
 //! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
 //! wengert report scaling [--algo impala] [--env cartpole] [--actors 1,2] [--steps 200000]
 //! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5 [--seed-start 101] | --seeds 101,102,103]
-//! wengert report policy-from-control [--seeds 5] [--out reports]
+//! wengert report policy-from-control [--seeds 5] [--rows gps-pendulum,…] [--out reports]
 //! wengert report shooting-vs-collocation [--seed 1] [--out reports]
 //! wengert report frozenlake-values [--out reports]
 //! wengert report diayn [--seeds 5] [--max-steps 20000]
@@ -201,6 +201,10 @@ enum ReportCommand {
         /// Seeds: a count (`5`: seeds 1 to 5) or a list (`101,102`).
         #[arg(long, value_name = "COUNT|LIST", default_value = "5")]
         seeds: cli::report::Seeds,
+        /// Only these rows (comma-separated: gps-pendulum, gps-cart-pole, pendulum-v1,
+        /// linear); all by default.
+        #[arg(long, value_delimiter = ',')]
+        rows: Vec<String>,
         /// Where the table goes.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
@@ -255,9 +259,7 @@ impl RewardsFlags {
         Ok(cli::rewards::RewardsArgs {
             seeds: self.seeds.resolve(self.seed_start)?,
             env: self.env,
-            threads: self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            threads: self.threads.unwrap_or_else(wengert::rl::exec::cores),
             max_steps: self.max_steps,
             out: self.out,
         })
@@ -411,10 +413,10 @@ fn main() -> ExitCode {
             })
             .map(|()| Outcome::Finished),
         Command::Report {
-            report: ReportCommand::PolicyFromControl { seeds, out },
+            report: ReportCommand::PolicyFromControl { seeds, rows, out },
         } => seeds
             .resolve(None)
-            .and_then(|seeds| cli::policy_report::run(&out, &seeds))
+            .and_then(|seeds| cli::policy_report::run(&out, &seeds, &rows))
             .map(|()| Outcome::Finished),
         Command::Report {
             report: ReportCommand::ShootingVsCollocation { seed, out },

@@ -57,6 +57,17 @@ fn tiny(algorithm: &str) -> (Vec<&'static str>, usize) {
             ],
             64,
         ),
+        "recurrent_ppo" => (
+            vec![
+                "num_envs=2",
+                "num_steps=16",
+                "batch_size=16",
+                "update_epochs=2",
+                "lstm_hidden_size=8",
+                "hidden=8",
+            ],
+            64,
+        ),
         "reinforce" => (vec!["num_envs=2", "num_steps=16", "hidden=8,8"], 64),
         "a2c" => (vec!["num_envs=2", "num_steps=16", "hidden=8,8"], 64),
         "trpo" | "npg" => (

@@ -290,12 +290,18 @@ impl<T: Float> Function<T> {
         let packed = match outputs.as_slice() {
             [] => panic!("{name}: the forward pass returned no outputs"),
             [y] => y.clone(),
-            _ => ArrayD::from_shape_vec(
-                IxDyn(&[outputs.iter().map(|y| y.len()).sum()]),
-                outputs.iter().flat_map(|y| y.iter().copied()).collect(),
-            )
-            .expect("the outputs fill the packed vector")
-            .into_shared(),
+            _ => {
+                let mut flat = Vec::with_capacity(outputs.iter().map(|y| y.len()).sum());
+                for y in &outputs {
+                    match y.as_slice() {
+                        Some(elements) => flat.extend_from_slice(elements),
+                        None => flat.extend(y.iter().copied()),
+                    }
+                }
+                ArrayD::from_shape_vec(IxDyn(&[flat.len()]), flat)
+                    .expect("the outputs fill the packed vector")
+                    .into_shared()
+            }
         };
         let call = Call {
             function: self.clone(),

@@ -40,6 +40,22 @@ pub trait Float:
         x.iter().map(|&v| v.tanh()).collect()
     }
 
+    /// `tanh` of every element, in place (the values of [`tanh_all`](Float::tanh_all)).
+    fn tanh_in_place(x: &mut [Self]) {
+        for v in x {
+            *v = v.tanh();
+        }
+    }
+
+    /// The logistic function `σ(x) = 1 / (1 + e^{−x})` of every element, in place. `f64`
+    /// computes what the `sigmoid` op computes, bit for bit; `f32` uses the vectorised kernel of
+    /// `backend/tanh.rs` (within 4 ulp of the exact value, where the op is within 1).
+    fn sigmoid_in_place(x: &mut [Self]) {
+        for v in x {
+            *v = crate::forward::sigmoid(*v);
+        }
+    }
+
     /// The nearest value of this type to `x`.
     fn from_f64(x: f64) -> Self;
 

@@ -33,6 +33,8 @@ impl<T: Float> Op<T> {
             &Op::AddScalar(c) => unary(a, |x| x + c),
             &Op::MulScalar(c) => unary(a, |x| x * c),
             &Op::Powf(p) => unary(a, |x| x.powf(p)),
+            // x² as one product (what `powi(2)` computes, without its library call)
+            &Op::Powi(2) => unary(a, |x| x * x),
             &Op::Powi(n) => unary(a, |x| x.powi(n)),
             Op::Neg => unary(a, |x| -x),
             Op::Exp => unary(a, |x| x.exp()),

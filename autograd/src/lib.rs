@@ -77,6 +77,8 @@ pub mod gradcheck;
 #[deny(unsafe_code)]
 pub mod higher;
 #[deny(unsafe_code)]
+pub mod lstm;
+#[deny(unsafe_code)]
 pub mod op;
 #[deny(unsafe_code)]
 mod operators;

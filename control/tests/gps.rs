@@ -1,15 +1,22 @@
-//! Guided policy search and DAgger: the losses against central differences, the
-//! augmented-Lagrangian update on a 1-D problem with a known solution, and GPS's fixed point
-//! (policy and trajectories agree).
+//! Guided policy search, PLATO and DAgger: the losses against central differences, the
+//! augmented-Lagrangian update on a 1-D problem with a known solution, GPS's fixed point
+//! (policy and trajectories agree), and PLATO's teacher with zero pull (plain MPC).
+//! (DAgger's data-set growth is tested beside it, in `control/src/gps/dagger.rs`.)
+
+use std::sync::Arc;
 
 use autograd::{SharedArray, Tape, Tensor, Var, grad, gradcheck};
 use ndarray::{Array1, Array2, array};
 use wengert_control::gps::guided_policy_search::policy_rollout;
+use wengert_control::gps::plato::Observe;
 use wengert_control::gps::{
-    FitConfig, GpsConfig, guided_policy_search, imitation_loss, multiplier_update,
+    FitConfig, GpsConfig, PlatoTeacher, guided_policy_search, imitation_loss, multiplier_update,
     policy_constraint_terms,
 };
 use wengert_control::ilqr::{IlqrOptions, Problem};
+use wengert_control::model_based::ModelPolicy;
+use wengert_control::planners::{Mpc, Planner};
+use wengert_control::systems::pendulum_v1;
 
 fn shared(a: Array2<f64>) -> SharedArray<f64> {
     a.into_dyn().into_shared()
@@ -96,6 +103,7 @@ fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
             epochs: 150,
             batch_size: 40,
             learning_rate: 1e-2,
+            min_learning_rate: 1e-3,
         },
         ilqr: IlqrOptions {
             max_iterations: 30,
@@ -126,5 +134,79 @@ fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
             gap < 1e-2,
             "start {x0}: the policy's rollout is {gap} from the trajectory"
         );
+    }
+}
+
+/// Pendulum-v1's observation `(cos θ, sin θ, θ̇)` of the planner's state `(θ, θ̇)`.
+fn pendulum_observation() -> Observe {
+    Arc::new(|x: &Var<f64>| {
+        let theta = x.slice(0, 0, 1);
+        Var::concat(&[&theta.cos(), &theta.sin(), &x.slice(0, 1, 2)], 0)
+    })
+}
+
+#[test]
+fn platos_teacher_with_zero_pull_is_plain_mpc_and_a_pull_moves_it_towards_the_learner() {
+    let problem = pendulum_v1::planning_problem(20);
+    let options = IlqrOptions {
+        max_iterations: 3,
+        ..IlqrOptions::default()
+    };
+    // a learner that pushes clockwise everywhere: π_θ(o) ≈ −1.5
+    let mut learner = ModelPolicy::new(3, &[8], array![-2.0], array![2.0], 0);
+    let o = Array2::from_shape_fn((3, 20), |(i, b)| ((i * 20 + b) as f64 * 0.37).sin());
+    let fit = FitConfig {
+        epochs: 200,
+        batch_size: 20,
+        learning_rate: 1e-2,
+        min_learning_rate: 1e-3,
+    };
+    wengert_control::gps::fit_policy(
+        &mut learner,
+        &o,
+        &Array2::from_elem((1, 20), -1.5),
+        &fit,
+        0,
+        imitation_loss,
+    );
+    assert!((learner.act(&array![1.0, 0.0, 0.0])[0] + 1.5).abs() < 0.1);
+
+    let mut plain = Mpc::new(problem.clone(), options.clone()).with_first_call_iterations(30);
+    let mut teacher = PlatoTeacher::new(
+        problem.clone(),
+        options.clone(),
+        30,
+        pendulum_observation(),
+        0.0,
+        &learner,
+    );
+    let mut pulled = PlatoTeacher::new(
+        problem.clone(),
+        options,
+        30,
+        pendulum_observation(),
+        10.0,
+        &learner,
+    );
+    let mut x = array![2.5, 0.0];
+    for step in 0..15 {
+        let u_mpc = plain.plan(&x);
+        let (executed, label) = teacher.act(&x);
+        assert_eq!(
+            executed, u_mpc,
+            "step {step}: the zero-pull teacher's action"
+        );
+        assert_eq!(label, u_mpc, "step {step}: the label");
+        let (towards, optimum) = pulled.act(&x);
+        assert_eq!(
+            optimum, u_mpc,
+            "step {step}: the pulled teacher's label is plain MPC's"
+        );
+        let pi = learner.act(&array![x[0].cos(), x[0].sin(), x[1]]);
+        assert!(
+            (towards[0] - pi[0]).abs() < (optimum[0] - pi[0]).abs(),
+            "step {step}: pulled {towards} is no closer to the learner's {pi} than {optimum}"
+        );
+        x = problem.step(&x, &u_mpc);
     }
 }

@@ -17,11 +17,14 @@
 //!   replay on a sum tree with importance-sampling weights, and n-step transitions.
 //! - [`irl`]: inverse RL — maximum-entropy IRL (Ziebart et al., 2008) on a tabular model.
 //! - [`policy`]: actor-critic networks (categorical or diagonal-Gaussian heads);
-//!   [`shared_actor_critic`]: the shared-trunk variant; [`continuous`]: the critics,
+//!   [`shared_actor_critic`]: the shared-trunk variant; [`recurrent_policy`]: the LSTM
+//!   actor-critic of recurrent PPO (state carried across steps, reset at episode starts); [`continuous`]: the critics,
 //!   deterministic actors and parameters of DDPG, TD3 and SAC; [`q_network`]: DQN's networks.
 //! - [`rollout`]: the on-policy agents' rollout of `T` steps in `N` environments, with the
 //!   observation and reward normalisers and `V(s_{t+1})` bootstrapped on truncation only;
-//!   [`unroll`]: the fixed-length trajectories of IMPALA's actors, batched for its learner.
+//!   [`unroll`]: the fixed-length trajectories of IMPALA's actors, batched for its learner;
+//!   [`unroll_network`]: the MLP or LSTM actor-critic they run (the LSTM's state carried by the
+//!   actors, rerun by the learner from each trajectory's start).
 //! - [`common`]: what every trainer shares — configurations as data (`rl/presets/*.toml`, one
 //!   validator of declared ranges), the [`common::trainer::Trainer`] trait and the one loop
 //!   around it (resume, metrics, snapshots), the on-policy environments and batch, and the
@@ -49,13 +52,16 @@ pub mod irl;
 pub mod normalize;
 pub mod policy;
 pub mod q_network;
+pub mod recurrent_policy;
 pub mod recurrent_q_network;
 pub mod recurrent_replay;
+pub mod recurrent_rollout;
 pub mod rollout;
 pub mod shared_actor_critic;
 pub mod snapshot;
 pub mod tabular;
 pub mod train;
 pub mod unroll;
+pub mod unroll_network;
 pub mod value_rescaling;
 pub mod vtrace;

@@ -69,7 +69,7 @@ fn the_deterministic_mode_repeats_bit_for_bit_and_the_asynchronous_mode_logs_its
 
 #[test]
 fn auto_actors_resolve_to_the_cores_minus_one_and_are_recorded() {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = wengert_rl::exec::cores();
     let expected = format!("num_actors = {}", cores.saturating_sub(1).max(1));
     for value in ["auto", "0"] {
         let set = vec![("num_actors".to_string(), value.to_string())];

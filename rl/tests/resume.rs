@@ -124,6 +124,44 @@ fn assert_same_end(algo: &str, whole: &Outcome, rest: &Outcome) {
     assert_eq!(whole.last_state.env_steps, rest.last_state.env_steps);
 }
 
+/// Recurrent PPO carries its LSTM state (and where the next step starts an episode) across the
+/// snapshot: with separate and shared LSTMs, normalisers and annealing.
+#[test]
+fn recurrent_ppo_resumes_bit_for_bit_with_its_carried_lstm_state() {
+    let tiny = [
+        ("num_envs", "2"),
+        ("num_steps", "48"),
+        ("batch_size", "32"),
+        ("update_epochs", "2"),
+        ("lstm_hidden_size", "8"),
+        ("hidden", "8"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut s = tiny.to_vec();
+        s.extend_from_slice(extra);
+        s
+    };
+    check(
+        "recurrent_ppo",
+        "CartPoleNoVel-v1",
+        &with(&[("total_timesteps", "384")]),
+        2,
+    );
+    check(
+        "recurrent_ppo",
+        "PendulumNoVel-v1",
+        &with(&[
+            ("total_timesteps", "288"),
+            ("shared_lstm", "true"),
+            ("normalize_observations", "true"),
+            ("normalize_rewards", "true"),
+            ("anneal_lr", "true"),
+            ("anneal_clip", "true"),
+        ]),
+        1,
+    );
+}
+
 #[test]
 fn ppo_resumes_bit_for_bit_with_normalisers_and_annealing() {
     let settings = [
@@ -207,6 +245,25 @@ fn impala_resumes_bit_for_bit_in_the_deterministic_mode() {
     ];
     check("impala", "CartPole-v1", &settings, 2);
     check("impala", "Pendulum-v1", &settings, 3);
+}
+
+/// With an LSTM policy the actors' carried states `(h, c)` and episode-start flags are part of
+/// the snapshot: the resumed actors go on from the states they had reached.
+#[test]
+fn impala_with_an_lstm_resumes_bit_for_bit_in_the_deterministic_mode() {
+    let settings = [
+        ("total_timesteps", "320"),
+        ("deterministic", "true"),
+        ("num_actors", "3"),
+        ("num_envs", "2"),
+        ("unroll_length", "16"),
+        ("batch_size", "2"),
+        ("policy", "lstm"),
+        ("lstm_hidden", "8"),
+        ("hidden", "8"),
+    ];
+    check("impala", "CartPoleNoVel-v1", &settings, 2);
+    check("impala", "PendulumNoVel-v1", &settings, 3);
 }
 
 const OFF_POLICY: [(&str, &str); 6] = [

@@ -97,6 +97,11 @@ pub const DEMOS: &[Demo] = &[
         run: gps_pendulum,
     },
     Demo {
+        name: "plato-pendulum",
+        about: "PLATO on Pendulum-v1: an MPC teacher pulled towards an MLP learner, then the learner alone",
+        run: plato_pendulum,
+    },
+    Demo {
         name: "shooting-vs-collocation",
         about: "cart-pole swing-up to an exact goal: AL-iLQR shooting against Euler collocation, the same problem",
         run: shooting_vs_collocation,
@@ -926,6 +931,51 @@ fn gps_pendulum() -> Result<Trajectory, String> {
         state_names: &["θ", "θ̇"],
         control_names: &["u"],
         extra: vec![disagreement, angles],
+    })
+}
+
+fn plato_pendulum() -> Result<Trajectory, String> {
+    use wengert::control::plant::Plant;
+    let result = super::policy_report::plato_pendulum(0)?;
+    let mut plant = wengert::plant::GymPlant::new(wengert::rl::env::Pendulum::new());
+    let mut o = plant.reset(10_000);
+    let (mut x, mut u, mut total) = (Vec::new(), Vec::new(), 0.0);
+    for _ in 0..200 {
+        let a = result.policy.act(&o);
+        x.push([o[1].atan2(o[0]), o[2]]);
+        u.push(a[0]);
+        let step = plant.step(&a)?;
+        total += step.reward;
+        o = step.observation;
+        if step.done {
+            break;
+        }
+    }
+    println!(
+        "the learner alone on Pendulum-v1 (reset seed 10000): return {total:.1} with {} expert labels",
+        result.dataset.len()
+    );
+    let rounds = |f: fn(&wengert::control::gps::ImitationRound) -> f64| {
+        result.rounds.iter().map(f).collect::<Vec<_>>()
+    };
+    let history = ExtraPlot {
+        file: "rounds.svg",
+        title: "PLATO on Pendulum-v1: the pulled teacher's mean return per round".into(),
+        x_label: "round",
+        y_label: "return",
+        series: vec![Series::line(
+            "teacher (executed)",
+            rounds(|r| r.round as f64),
+            rounds(|r| r.mean_return),
+        )],
+    };
+    Ok(Trajectory {
+        dt: wengert::control::systems::pendulum_v1::DT,
+        x: Array2::from_shape_fn((x.len(), 2), |(t, j)| x[t][j]),
+        u: Array2::from_shape_fn((u.len(), 1), |(t, _)| u[t]),
+        state_names: &["θ", "θ̇"],
+        control_names: &["u"],
+        extra: vec![history],
     })
 }
 

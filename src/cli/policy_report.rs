@@ -1,9 +1,10 @@
-//! `wengert report policy-from-control` and the `gps-pendulum` demo: a neural policy trained
-//! from optimal control (issue 24), run alone at test time, over seeds.
+//! `wengert report policy-from-control` and the `gps-pendulum` / `plato-pendulum` demos: a
+//! neural policy trained from optimal control (issue 24), run alone at test time, over seeds.
 //!
-//! Rows: guided policy search on the pendulum swing-up from 8 starts; DAgger and behaviour
-//! cloning with an MPC expert on Gymnasium's Pendulum-v1; DAgger with an LQR expert on a linear
-//! system. PLATO and the cart-pole GPS row are not built.
+//! Rows: guided policy search on the pendulum swing-up from 8 starts and on the cart-pole
+//! swing-up from 4; PLATO, DAgger and behaviour cloning with an MPC expert on Gymnasium's
+//! Pendulum-v1, on the same budget of expert labels; DAgger with an LQR expert on a linear
+//! system.
 
 #![allow(non_snake_case)]
 
@@ -13,27 +14,33 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
+use super::plot::{self, Series};
+
 use ndarray::{Array1, Array2, array};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use wengert::autograd::Tensor;
-use wengert::control::gps::dagger::Expert;
+use std::sync::Arc;
+
+use wengert::autograd::{Tensor, Var};
 use wengert::control::gps::guided_policy_search::policy_rollout;
 use wengert::control::gps::{
-    DaggerConfig, FitConfig, GpsConfig, GpsResult, behaviour_cloning, dagger, evaluate,
-    guided_policy_search,
+    DaggerConfig, Expert, FitConfig, GpsConfig, GpsIteration, GpsResult, PlatoConfig, PlatoTeacher,
+    behaviour_cloning, dagger, evaluate, guided_policy_search, plato,
 };
-use wengert::control::ilqr::{IlqrOptions, Problem};
+use wengert::control::ilqr::{Ilqr, IlqrOptions, Problem, quadratic_cost};
 use wengert::control::lqr::{DareProblem, RiccatiOptions};
+use wengert::control::model_based::ModelPolicy;
 use wengert::control::planners::{Mpc, Planner};
 use wengert::control::plant::{Plant, PlantStep};
-use wengert::control::systems::Pendulum;
 use wengert::control::systems::pendulum_v1::planning_problem;
+use wengert::control::systems::{CartPole, Pendulum};
 use wengert::plant::GymPlant;
 
-/// Steps of the pendulum swing-up's trajectories (`h = 0.1` s) and of the policy's test run.
-const SWING_STEPS: usize = 80;
-const TEST_STEPS: usize = 80;
+/// Steps of the pendulum swing-up's trajectories (`h = 0.1` s) and of the policy's test run:
+/// with `|u| ≤ 6` against a weight of `m g l = 9.81`, the swing-up pumps for about 7 s, so the
+/// last 50 steps (5 s) held upright need 13 s.
+const SWING_STEPS: usize = 130;
+const TEST_STEPS: usize = 130;
 
 /// The damped pendulum (`θ = 0` hanging, `π` upright), RK4 `h = 0.1`, `|u| ≤ 6`,
 /// `ℓ = (θ − π)² + 0.1 θ̇² + 0.01 u²`, `ℓ_T = 10 ((θ − π)² + 0.1 θ̇²)`.
@@ -62,45 +69,73 @@ pub struct GpsPendulum {
     pub seconds: f64,
 }
 
-/// GPS from 8 starts hanging down with noise `θ₀, θ̇₀ ~ U(−0.3, 0.3)`.
+/// The GPS settings both swing-ups share: an MLP 32–32, 16 outer iterations, `ρ` grown by 2 when the
+/// disagreement stalls, the policy fitted by 100 epochs of cosine-annealed Adam on the
+/// trajectories and 4 perturbed copies of each state labelled by iLQR's feedback.
+fn gps_config(seed: u64, perturbation_std: Vec<f64>, max_iterations: usize) -> GpsConfig {
+    GpsConfig {
+        iterations: 16,
+        rho: 1.0,
+        rho_growth: 2.0,
+        rho_stall: 0.7,
+        hidden: vec![32, 32],
+        perturbations: 4,
+        perturbation_std,
+        fit: FitConfig {
+            epochs: 100,
+            batch_size: 128,
+            learning_rate: 3e-3,
+            min_learning_rate: 1e-4,
+        },
+        ilqr: IlqrOptions {
+            max_iterations,
+            ..IlqrOptions::default()
+        },
+        seed,
+        ..GpsConfig::default()
+    }
+}
+
+fn print_iteration(name: &str, start: &Instant) -> impl FnMut(&GpsIteration) {
+    let (name, start) = (name.to_string(), *start);
+    move |k: &GpsIteration| {
+        println!(
+            "  {name} GPS iteration {:>2}: disagreement max {:.2e} mean {:.2e}  Σ c(τ) {:.3}  ρ {:.0}  max |λ| {:.3}  fit loss {:.2e}  ({:.0} s)",
+            k.iteration,
+            k.disagreement,
+            k.mean_disagreement,
+            k.trajectory_cost,
+            k.rho,
+            k.max_multiplier,
+            k.policy_loss,
+            start.elapsed().as_secs_f64()
+        )
+    }
+}
+
+/// GPS from 8 starts hanging down with noise `θ₀, θ̇₀ ~ U(−0.3, 0.3)`; the policy's box is
+/// 10 % wider than the problem's (`|u| ≤ 6`) so that it can reach the bounds the trajectories
+/// touch, and its actions are clamped to `|u| ≤ 6` when it runs.
 pub fn gps_pendulum(seed: u64, verbose: bool) -> Result<GpsPendulum, String> {
     let problem = swing_up_problem();
     let mut rng = StdRng::seed_from_u64(seed);
     let starts: Vec<Array1<f64>> = (0..8)
         .map(|_| array![rng.random_range(-0.3..0.3), rng.random_range(-0.3..0.3)])
         .collect();
-    let config = GpsConfig {
-        iterations: 16,
-        rho_growth: 1.8,
-        hidden: vec![32, 32],
-        fit: FitConfig {
-            epochs: 200,
-            batch_size: 100,
-            learning_rate: 3e-3,
-        },
-        ilqr: IlqrOptions {
-            max_iterations: 30,
-            ..IlqrOptions::default()
-        },
-        seed,
-        ..GpsConfig::default()
-    };
+    let config = gps_config(seed, vec![0.02, 0.05], 30);
     let start = Instant::now();
-    let result = guided_policy_search(&problem, &starts, (array![-6.0], array![6.0]), &config, |k| {
-        if verbose {
-            println!(
-                "GPS iteration {:>2}: disagreement max {:.2e} mean {:.2e}  Σ c(τ) {:.3}  ρ {:.1}  max |λ| {:.3}  policy loss {:.2e}  ({:.0} s)",
-                k.iteration,
-                k.disagreement,
-                k.mean_disagreement,
-                k.trajectory_cost,
-                k.rho,
-                k.max_multiplier,
-                k.policy_loss,
-                start.elapsed().as_secs_f64()
-            );
-        }
-    })
+    let mut log = print_iteration("pendulum", &start);
+    let result = guided_policy_search(
+        &problem,
+        &starts,
+        (array![-6.6], array![6.6]),
+        &config,
+        |k| {
+            if verbose {
+                log(k)
+            }
+        },
+    )
     .map_err(|e| e.to_string())?;
     let test = problem.clone().with_horizon(TEST_STEPS);
     let rollouts: Vec<Array2<f64>> = starts
@@ -117,6 +152,123 @@ pub fn gps_pendulum(seed: u64, verbose: bool) -> Result<GpsPendulum, String> {
         held,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Steps of the cart-pole swing-up (`h = 0.05`).
+const CART_POLE_STEPS: usize = 100;
+
+/// The cart-pole swing-up of `wengert control ilqr-cartpole`: `x = (p, θ, ṗ, θ̇)`, `θ = π` up,
+/// `ℓ = ½ (x − x*)ᵀ diag(0.1, 0.1, 0.01, 0.01) (x − x*) + 0.005 u²`,
+/// `ℓ_T = ½ (x − x*)ᵀ diag(100, 1000, 100, 100) (x − x*)`, `|u| ≤ 10`.
+pub fn cart_pole_problem() -> Problem {
+    let target = array![0.0, PI, 0.0, 0.0];
+    let (w, w_T) = (
+        array![0.1, 0.1, 0.01, 0.01],
+        array![100.0, 1000.0, 100.0, 100.0],
+    );
+    let target_T = target.clone();
+    Problem::from_system(
+        CartPole::default(),
+        0.05,
+        CART_POLE_STEPS,
+        move |x, u| quadratic_cost(x, &target, &w) + u.powi(2).sum(&[0], false) * 0.005,
+        move |x| quadratic_cost(x, &target_T, &w_T),
+    )
+    .with_control_limits(array![-10.0], array![10.0])
+}
+
+/// What GPS on the cart-pole gave for one seed: per start, iLQR's cost and the policy's alone.
+pub struct GpsCartPole {
+    pub result: GpsResult,
+    pub rollouts: Vec<Array2<f64>>,
+    pub ilqr_costs: Vec<f64>,
+    pub policy_costs: Vec<f64>,
+    pub seconds: f64,
+}
+
+/// GPS from 4 starts `p₀ ~ U(−0.5, 0.5)`, `θ₀ ~ U(−0.2, 0.2)` at rest; each start's iLQR cost
+/// (the unconstrained optimum, 100 iterations) against the policy's cost run alone.
+pub fn gps_cart_pole(seed: u64, verbose: bool) -> Result<GpsCartPole, String> {
+    let problem = cart_pole_problem();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let starts: Vec<Array1<f64>> = (0..4)
+        .map(|_| {
+            array![
+                rng.random_range(-0.5..0.5),
+                rng.random_range(-0.2..0.2),
+                0.0,
+                0.0
+            ]
+        })
+        .collect();
+    let start = Instant::now();
+    let optimum = Ilqr::new(IlqrOptions {
+        max_iterations: 100,
+        ..IlqrOptions::default()
+    });
+    let ilqr_costs = starts
+        .iter()
+        .map(|x0| optimum.solve(&problem, x0, None).map(|s| s.cost))
+        .collect::<Result<Vec<f64>, _>>()
+        .map_err(|e| e.to_string())?;
+    let config = gps_config(seed, vec![0.01, 0.01, 0.05, 0.05], 30);
+    let mut log = print_iteration("cart-pole", &start);
+    let result = guided_policy_search(
+        &problem,
+        &starts,
+        (array![-11.0], array![11.0]),
+        &config,
+        |k| {
+            if verbose {
+                log(k)
+            }
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let (rollouts, policy_costs) = starts
+        .iter()
+        .map(|x0| {
+            let (x, u) = policy_rollout(&problem, &result.policy, x0, CART_POLE_STEPS);
+            let cost = problem.rollout(x0, &u).1;
+            (x, cost)
+        })
+        .unzip();
+    Ok(GpsCartPole {
+        result,
+        rollouts,
+        ilqr_costs,
+        policy_costs,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Column `column` of the trajectories (solid) and of the policy's rollouts, one colour per
+/// start, against time, into `path`.
+pub fn plot_policy_over_trajectories(
+    path: &Path,
+    title: &str,
+    (h, column, label): (f64, usize, &str),
+    trajectories: &[Array2<f64>],
+    rollouts: &[Array2<f64>],
+) -> Result<(), String> {
+    let time = |rows: usize| (0..rows).map(|t| t as f64 * h).collect::<Vec<_>>();
+    let mut series = Vec::new();
+    for (i, (x, rollout)) in trajectories.iter().zip(rollouts).enumerate() {
+        let mut optimised = Series::line(
+            &format!("start {i}: optimised"),
+            time(x.nrows()),
+            x.column(column).to_vec(),
+        );
+        let mut alone = Series::line(
+            &format!("start {i}: policy alone"),
+            time(rollout.nrows()),
+            rollout.column(column).to_vec(),
+        );
+        (optimised.color, alone.color) = (Some(2 * i), Some(2 * i + 1));
+        series.push(optimised);
+        series.push(alone);
+    }
+    plot::line_plot(path, title, "time (s)", label, &series)
 }
 
 /// `x' = A x + B u` (the double integrator, `dt = 0.1`), reward `−(xᵀx + 0.1 uᵀu)`, episodes of
@@ -183,6 +335,7 @@ fn dagger_linear(seed: u64) -> Result<(f64, usize, f64), String> {
             epochs: 100,
             batch_size: 64,
             learning_rate: 3e-3,
+            min_learning_rate: 1e-4,
         },
         seed,
         ..DaggerConfig::default()
@@ -249,20 +402,86 @@ fn mpc_expert() -> MpcExpert {
     }
 }
 
-/// DAgger and behaviour cloning on Pendulum-v1 with the MPC expert: (DAgger's mean return over
-/// 10 test episodes, behaviour cloning's, labels each).
-fn pendulum_v1(seed: u64) -> Result<(f64, f64, usize), String> {
-    let config = DaggerConfig {
-        rounds: 4,
-        episodes_per_round: 3,
-        episode_length: 200,
-        fit: FitConfig {
-            epochs: 150,
-            batch_size: 64,
-            learning_rate: 3e-3,
-        },
+/// Pendulum-v1's observation `(cos θ, sin θ, θ̇)` of the planner's state `(θ, θ̇)`, on autograd
+/// variables (`[2]` or `[2, B]`).
+fn pendulum_observation(x: &Var<f64>) -> Var<f64> {
+    let theta = x.slice(0, 0, 1);
+    Var::concat(&[&theta.cos(), &theta.sin(), &x.slice(0, 1, 2)], 0)
+}
+
+/// `(θ, θ̇)` of an observation `(cos θ, sin θ, θ̇)`.
+fn pendulum_state(observation: &Array1<f64>) -> Array1<f64> {
+    array![observation[1].atan2(observation[0]), observation[2]]
+}
+
+/// Pendulum-v1's rounds: 4 rounds × 3 episodes × 200 steps (2400 expert labels), an MLP 64–64,
+/// 150 epochs of cosine-annealed Adam per fit.
+fn pendulum_v1_settings() -> (usize, usize, usize, Vec<usize>, FitConfig) {
+    let fit = FitConfig {
+        epochs: 150,
+        batch_size: 64,
+        learning_rate: 3e-3,
+        min_learning_rate: 1e-4,
+    };
+    (4, 3, 200, vec![64, 64], fit)
+}
+
+/// `λ` of PLATO's pull on Pendulum-v1 (against the cost's `0.001 u²`).
+const PLATO_PULL: f64 = 0.1;
+
+/// PLATO on Pendulum-v1: the pulled and the plain MPC of [`mpc_expert`]'s settings.
+pub fn plato_pendulum(seed: u64) -> Result<wengert::control::gps::ImitationResult, String> {
+    let (rounds, episodes_per_round, episode_length, hidden, fit) = pendulum_v1_settings();
+    let config = PlatoConfig {
+        rounds,
+        episodes_per_round,
+        episode_length,
+        hidden,
+        fit,
         seed,
-        ..DaggerConfig::default()
+    };
+    let mut plant = GymPlant::new(wengert::rl::env::Pendulum::new());
+    let fresh = ModelPolicy::new(3, &config.hidden, array![-2.0], array![2.0], seed);
+    let mut teacher = PlatoTeacher::new(
+        planning_problem(40),
+        IlqrOptions {
+            max_iterations: 5,
+            ..IlqrOptions::default()
+        },
+        100,
+        Arc::new(pendulum_observation),
+        PLATO_PULL,
+        &fresh,
+    );
+    plato(&mut plant, &mut teacher, pendulum_state, &config, |round| {
+        println!(
+            "  Pendulum-v1 PLATO round {}: {} labels, teacher's mean return {:.1}, fit loss {:.4}",
+            round.round, round.dataset_size, round.mean_return, round.policy_loss
+        )
+    })
+}
+
+/// One Pendulum-v1 seed: the mean returns over 10 test episodes of the policies alone.
+pub struct PendulumV1 {
+    pub plato: f64,
+    pub dagger: f64,
+    pub cloning: f64,
+    /// The MPC expert's own mean return (DAgger's first round).
+    pub expert: f64,
+    /// Expert labels each method used (the same for all three).
+    pub labels: [usize; 3],
+}
+
+/// PLATO, DAgger and behaviour cloning on Pendulum-v1 with the MPC expert.
+fn pendulum_v1(seed: u64) -> Result<PendulumV1, String> {
+    let (rounds, episodes_per_round, episode_length, hidden, fit) = pendulum_v1_settings();
+    let config = DaggerConfig {
+        rounds,
+        episodes_per_round,
+        episode_length,
+        hidden,
+        fit,
+        seed,
     };
     let mut plant = GymPlant::new(wengert::rl::env::Pendulum::new());
     let result = dagger(&mut plant, &mut mpc_expert(), &config, |round| {
@@ -273,50 +492,147 @@ fn pendulum_v1(seed: u64) -> Result<(f64, f64, usize), String> {
     })?;
     let labels = result.dataset.len();
     let cloned = behaviour_cloning(&mut plant, &mut mpc_expert(), labels, &config)?;
-    let mean = |returns: Vec<f64>| returns.iter().sum::<f64>() / returns.len() as f64;
-    let dagger_return = mean(evaluate(&mut plant, &result.policy, 10, 200, 10_000)?);
-    let cloning_return = mean(evaluate(&mut plant, &cloned.policy, 10, 200, 10_000)?);
-    Ok((dagger_return, cloning_return, labels))
+    let taught = plato_pendulum(seed)?;
+    let mut mean = |policy| -> Result<f64, String> {
+        let returns = evaluate(&mut plant, policy, 10, 200, 10_000)?;
+        Ok(returns.iter().sum::<f64>() / returns.len() as f64)
+    };
+    Ok(PendulumV1 {
+        plato: mean(&taught.policy)?,
+        dagger: mean(&result.policy)?,
+        cloning: mean(&cloned.policy)?,
+        expert: result.rounds[0].mean_return,
+        labels: [taught.dataset.len(), labels, cloned.dataset.len()],
+    })
 }
 
-/// Runs every row for every seed; prints and writes `<out>/policy-from-control.md`.
-pub fn run(out: &Path, seeds: &[u64]) -> Result<(), String> {
+/// The report's rows, by the names `--rows` takes.
+pub const ROWS: [&str; 4] = ["gps-pendulum", "gps-cart-pole", "pendulum-v1", "linear"];
+
+/// Runs the rows named in `rows` (all of [`ROWS`] if empty) for every seed; prints and writes
+/// `<out>/policy-from-control.md` after each seed and, for the first seed, the policies'
+/// trajectories over the optimised ones (`<out>/policy-from-control-{pendulum,cart-pole}.svg`).
+pub fn run(out: &Path, seeds: &[u64], rows: &[String]) -> Result<(), String> {
+    if let Some(unknown) = rows.iter().find(|r| !ROWS.contains(&r.as_str())) {
+        return Err(format!(
+            "--rows: unknown row `{unknown}`; valid rows: {}",
+            ROWS.join(", ")
+        ));
+    }
+    let wanted = |row: &str| rows.is_empty() || rows.iter().any(|r| r == row);
+    fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut table = String::new();
     let _ = writeln!(
         table,
-        "| seed | GPS pendulum: starts held (of 8) | GPS: final disagreement | GPS time (s) | \
-         Pendulum-v1 DAgger return | BC return | labels each | linear DAgger cost / LQR | BC / LQR | labels |"
+        "| seed | GPS pendulum: held (of 8) | disagreement max / mean | time (s) | \
+         GPS cart-pole: policy / iLQR cost per start | disagreement max | time (s) | \
+         Pendulum-v1: PLATO | DAgger | BC | MPC expert | labels (PLATO / DAgger / BC) | \
+         linear: DAgger / LQR | BC / LQR | labels |"
     );
-    let _ = writeln!(table, "|---|---|---|---|---|---|---|---|---|---|");
-    for &seed in seeds {
+    let _ = writeln!(table, "|{}", "---|".repeat(15));
+    let skipped = |cells: usize| vec!["—".to_string(); cells];
+    for (index, &seed) in seeds.iter().enumerate() {
         println!("seed {seed}");
-        let gps = gps_pendulum(seed, true)?;
-        let disagreement = gps
-            .result
-            .iterations
-            .last()
-            .map_or(f64::NAN, |k| k.disagreement);
-        println!(
-            "  GPS: held from {} of 8 starts, disagreement {disagreement:.2e}",
-            gps.held
-        );
-        let (ratio, linear_labels, cloning_ratio) = dagger_linear(seed)?;
-        println!(
-            "  linear: DAgger cost / LQR {ratio:.4}, behaviour cloning {cloning_ratio:.4}, {linear_labels} labels"
-        );
-        let (dagger_return, cloning_return, labels) = pendulum_v1(seed)?;
-        println!(
-            "  Pendulum-v1: DAgger {dagger_return:.1}, behaviour cloning {cloning_return:.1}, {labels} labels each"
-        );
-        let _ = writeln!(
-            table,
-            "| {seed} | {} | {disagreement:.1e} | {:.0} | {dagger_return:.1} | {cloning_return:.1} | {labels} | {ratio:.4} | {cloning_ratio:.4} | {linear_labels} |",
-            gps.held, gps.seconds
-        );
+        let mut cells = vec![seed.to_string()];
+        cells.extend(if wanted("gps-pendulum") {
+            let gps = gps_pendulum(seed, true)?;
+            let last = gps.result.iterations.last().cloned();
+            let (max, mean) = last.map_or((f64::NAN, f64::NAN), |k| {
+                (k.disagreement, k.mean_disagreement)
+            });
+            println!(
+                "  GPS pendulum: held from {} of 8 starts, disagreement max {max:.2e} mean {mean:.2e}",
+                gps.held
+            );
+            if index == 0 {
+                plot_policy_over_trajectories(
+                    &out.join("policy-from-control-pendulum.svg"),
+                    &format!("GPS pendulum swing-up (seed {seed}): θ optimised and of the policy alone, per start"),
+                    (0.1, 0, "θ (rad)"),
+                    &gps.result.x,
+                    &gps.rollouts,
+                )?;
+            }
+            vec![
+                gps.held.to_string(),
+                format!("{max:.1e} / {mean:.1e}"),
+                format!("{:.0}", gps.seconds),
+            ]
+        } else {
+            skipped(3)
+        });
+        cells.extend(if wanted("gps-cart-pole") {
+            let cart = gps_cart_pole(seed, true)?;
+            let ratios: Vec<String> = cart
+                .policy_costs
+                .iter()
+                .zip(&cart.ilqr_costs)
+                .map(|(p, c)| format!("{:.3}", p / c))
+                .collect();
+            let max = cart
+                .result
+                .iterations
+                .last()
+                .map_or(f64::NAN, |k| k.disagreement);
+            println!(
+                "  GPS cart-pole: iLQR costs {:.3?}, policy alone {:.3?}, ratios {}",
+                cart.ilqr_costs,
+                cart.policy_costs,
+                ratios.join(", ")
+            );
+            if index == 0 {
+                plot_policy_over_trajectories(
+                    &out.join("policy-from-control-cart-pole.svg"),
+                    &format!("GPS cart-pole swing-up (seed {seed}): θ optimised and of the policy alone, per start"),
+                    (0.05, 1, "θ (rad)"),
+                    &cart.result.x,
+                    &cart.rollouts,
+                )?;
+            }
+            vec![
+                ratios.join(", "),
+                format!("{max:.1e}"),
+                format!("{:.0}", cart.seconds),
+            ]
+        } else {
+            skipped(3)
+        });
+        cells.extend(if wanted("pendulum-v1") {
+            let v1 = pendulum_v1(seed)?;
+            println!(
+                "  Pendulum-v1: PLATO {:.1}, DAgger {:.1}, behaviour cloning {:.1}, MPC expert {:.1}, labels {:?}",
+                v1.plato, v1.dagger, v1.cloning, v1.expert, v1.labels
+            );
+            vec![
+                format!("{:.1}", v1.plato),
+                format!("{:.1}", v1.dagger),
+                format!("{:.1}", v1.cloning),
+                format!("{:.1}", v1.expert),
+                format!("{} / {} / {}", v1.labels[0], v1.labels[1], v1.labels[2]),
+            ]
+        } else {
+            skipped(5)
+        });
+        cells.extend(if wanted("linear") {
+            let (ratio, labels, cloning_ratio) = dagger_linear(seed)?;
+            println!(
+                "  linear: DAgger cost / LQR {ratio:.4}, behaviour cloning {cloning_ratio:.4}, {labels} labels"
+            );
+            vec![
+                format!("{ratio:.4}"),
+                format!("{cloning_ratio:.4}"),
+                labels.to_string(),
+            ]
+        } else {
+            skipped(3)
+        });
+        let _ = writeln!(table, "| {} |", cells.join(" | "));
+        let path = out.join("policy-from-control.md");
+        fs::write(&path, &table).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let path = out.join("policy-from-control.md");
-    fs::write(&path, &table).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!("\n{table}\nwritten to {}", path.display());
+    println!(
+        "\n{table}\nwritten to {}",
+        out.join("policy-from-control.md").display()
+    );
     Ok(())
 }

@@ -250,7 +250,7 @@ pub fn run_diayn(args: &RewardsArgs) -> Result<(), String> {
         text,
         "Produced by `{command}` on a machine with {} threads. Accuracy: the discriminator's \
          argmax on the states of 3 fresh deterministic episodes per skill (chance 1/K).\n",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        wengert::rl::exec::cores()
     );
     if let Some(cap) = args.max_steps {
         let _ = writeln!(

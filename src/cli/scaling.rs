@@ -80,7 +80,7 @@ pub fn measure(args: &ScalingArgs, env_id: &str) -> Result<Vec<Measurement>, Str
 
 /// The Markdown table of the measurements.
 pub fn table(measurements: &[Measurement], command: &str) -> String {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = wengert::rl::exec::cores();
     let mut out = format!(
         "Environment steps per second against actors, one run after the other on a machine with \
          {cores} cores (`{command}`).\n\n\

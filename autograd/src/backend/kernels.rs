@@ -110,6 +110,12 @@ pub(crate) fn broadcast<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> Option
     let x = a.as_slice()?;
     let r = repeat(a.shape(), shape)?;
     let mut out = Vec::with_capacity(r.outer * r.block * r.inner);
+    if let [value] = x {
+        // One value everywhere (the backward pass of a sum to a scalar): a fill, not one copy
+        // of one element per output.
+        out.resize(r.outer * r.block * r.inner, *value);
+        return Some(from_vec(shape, out));
+    }
     for _ in 0..r.outer {
         if r.inner == 1 {
             out.extend_from_slice(x);

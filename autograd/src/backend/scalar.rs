@@ -11,6 +11,14 @@ impl Float for f32 {
         super::tanh::tanh_f32(x)
     }
 
+    fn tanh_in_place(x: &mut [Self]) {
+        super::tanh::tanh_f32_in_place(x)
+    }
+
+    fn sigmoid_in_place(x: &mut [Self]) {
+        super::tanh::sigmoid_f32_in_place(x)
+    }
+
     fn from_f64(x: f64) -> Self {
         x as f32
     }

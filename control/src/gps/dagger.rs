@@ -28,71 +28,11 @@
 //! behaviour cloning: the expert's episodes alone, up to the same number of labels, one fit
 //! ```
 
-use super::policy::{FitConfig, fit_policy, imitation_loss};
-use crate::model_based::ModelPolicy;
+use super::imitation::{
+    Dataset, Expert, ImitationResult, ImitationRound, collect_episode, fit_dataset, new_learner,
+};
+use super::policy::FitConfig;
 use crate::plant::Plant;
-use ndarray::{Array1, Array2};
-
-/// Something that labels a state with an action; closures `FnMut(&Array1<f64>) -> Array1<f64>`
-/// are experts. `reset` is called at the start of every episode (an MPC expert drops its warm
-/// start).
-pub trait Expert {
-    /// Called at the start of every episode.
-    fn reset(&mut self) {}
-    /// `π*(s)`.
-    fn label(&mut self, observation: &Array1<f64>) -> Array1<f64>;
-}
-
-impl<F: FnMut(&Array1<f64>) -> Array1<f64>> Expert for F {
-    fn label(&mut self, observation: &Array1<f64>) -> Array1<f64> {
-        self(observation)
-    }
-}
-
-/// The aggregated data set: observations and the expert's actions.
-///
-/// ```
-/// use ndarray::array;
-/// use wengert_control::gps::Dataset;
-/// let mut data = Dataset::default();
-/// data.push(array![1.0, 2.0], array![0.5]);
-/// let (x, u) = data.columns();
-/// assert_eq!((x.dim(), u.dim()), ((2, 1), (1, 1)));
-/// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Dataset {
-    /// Observations, in the order they were labelled.
-    pub observations: Vec<Array1<f64>>,
-    /// The expert's label of each.
-    pub actions: Vec<Array1<f64>>,
-}
-
-impl Dataset {
-    /// The number of labelled observations.
-    pub fn len(&self) -> usize {
-        self.observations.len()
-    }
-
-    /// No observations yet.
-    pub fn is_empty(&self) -> bool {
-        self.observations.is_empty()
-    }
-
-    /// Adds one labelled observation.
-    pub fn push(&mut self, observation: Array1<f64>, action: Array1<f64>) {
-        self.observations.push(observation);
-        self.actions.push(action);
-    }
-
-    /// Observations (`n × D`) and actions (`m × D`) as columns.
-    pub fn columns(&self) -> (Array2<f64>, Array2<f64>) {
-        let stack = |rows: &[Array1<f64>]| {
-            let width = rows.first().map_or(0, |r| r.len());
-            Array2::from_shape_fn((width, rows.len()), |(i, j)| rows[j][i])
-        };
-        (stack(&self.observations), stack(&self.actions))
-    }
-}
 
 /// Settings of [`dagger`] and [`behaviour_cloning`].
 ///
@@ -129,92 +69,14 @@ impl Default for DaggerConfig {
     }
 }
 
-/// What one round logged.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DaggerRound {
-    /// `i`, from 1.
-    pub round: usize,
-    /// `|𝒟|` after the round (= expert labels so far).
-    pub dataset_size: usize,
-    /// Mean return of the round's episodes (the expert's in round 1, the learner's after).
-    pub mean_return: f64,
-    /// The fit's last-epoch loss.
-    pub policy_loss: f64,
-}
-
-/// The policy, its data and the rounds.
-#[derive(Clone, Debug)]
-pub struct DaggerResult {
-    /// `π̂` after the last fit.
-    pub policy: ModelPolicy,
-    /// `𝒟`.
-    pub dataset: Dataset,
-    /// One entry per round.
-    pub rounds: Vec<DaggerRound>,
-}
-
-/// One episode from `plant.reset(seed)`, acting with `act`, labelling each visited observation
-/// with the expert into `data` while `data` has fewer than `budget` labels; returns the return.
-fn episode(
-    plant: &mut impl Plant,
-    expert: &mut impl Expert,
-    seed: u64,
-    steps: usize,
-    data: &mut Dataset,
-    budget: usize,
-    mut act: impl FnMut(&Array1<f64>, &Array1<f64>) -> Array1<f64>,
-) -> Result<f64, String> {
-    expert.reset();
-    let mut s = plant.reset(seed);
-    let mut total = 0.0;
-    for _ in 0..steps {
-        if data.len() >= budget {
-            break;
-        }
-        let label = expert.label(&s);
-        let a = act(&s, &label);
-        data.push(s.clone(), label);
-        let step = plant.step(&a)?;
-        total += step.reward;
-        s = step.observation;
-        if step.done {
-            break;
-        }
-    }
-    Ok(total)
-}
-
-fn new_policy(plant: &impl Plant, config: &DaggerConfig) -> ModelPolicy {
-    let (lower, upper) = plant.action_bounds();
-    ModelPolicy::new(
-        plant.observation_dim(),
-        &config.hidden,
-        lower,
-        upper,
-        config.seed,
-    )
-}
-
-fn fit(policy: &mut ModelPolicy, data: &Dataset, config: &DaggerConfig, round: usize) -> f64 {
-    let (x, u) = data.columns();
-    fit_policy(
-        policy,
-        &x,
-        &u,
-        &config.fit,
-        config.seed.wrapping_add(round as u64),
-        imitation_loss,
-    )
-}
-
 /// DAgger on `plant` with `expert` (see the module doc), calling `on_round` after each round.
 pub fn dagger(
     plant: &mut impl Plant,
     expert: &mut impl Expert,
     config: &DaggerConfig,
-    mut on_round: impl FnMut(&DaggerRound),
-) -> Result<DaggerResult, String> {
-    let mut policy = new_policy(plant, config);
+    mut on_round: impl FnMut(&ImitationRound),
+) -> Result<ImitationResult, String> {
+    let mut policy = new_learner(plant, &config.hidden, config.seed);
     let mut dataset = Dataset::default();
     let mut rounds = Vec::with_capacity(config.rounds);
     let mut seed = config.seed.wrapping_mul(1_000_003);
@@ -224,24 +86,26 @@ pub fn dagger(
         for _ in 0..config.episodes_per_round {
             seed += 1;
             let learner = &policy;
-            returns.push(episode(
+            expert.reset();
+            returns.push(collect_episode(
                 plant,
-                expert,
                 seed,
                 config.episode_length,
                 &mut dataset,
                 usize::MAX,
-                |s, label| {
-                    if round == 1 {
+                |s| {
+                    let label = expert.label(s);
+                    let a = if round == 1 {
                         label.clone()
                     } else {
                         learner.act(s)
-                    }
+                    };
+                    (a, label)
                 },
             )?);
         }
-        let policy_loss = fit(&mut policy, &dataset, config, round);
-        let report = DaggerRound {
+        let policy_loss = fit_dataset(&mut policy, &dataset, &config.fit, config.seed, round);
+        let report = ImitationRound {
             round,
             dataset_size: dataset.len(),
             mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
@@ -251,7 +115,7 @@ pub fn dagger(
         rounds.push(report);
     }
     // ANCHOR_END: dagger_rounds
-    Ok(DaggerResult {
+    Ok(ImitationResult {
         policy,
         dataset,
         rounds,
@@ -266,75 +130,49 @@ pub fn behaviour_cloning(
     expert: &mut impl Expert,
     labels: usize,
     config: &DaggerConfig,
-) -> Result<DaggerResult, String> {
-    let mut policy = new_policy(plant, config);
+) -> Result<ImitationResult, String> {
+    let mut policy = new_learner(plant, &config.hidden, config.seed);
     let mut dataset = Dataset::default();
     let mut seed = config.seed.wrapping_mul(1_000_003);
     let mut returns = Vec::new();
     while dataset.len() < labels {
         seed += 1;
-        returns.push(episode(
+        expert.reset();
+        returns.push(collect_episode(
             plant,
-            expert,
             seed,
             config.episode_length,
             &mut dataset,
             labels,
-            |_, label| label.clone(),
+            |s| {
+                let label = expert.label(s);
+                (label.clone(), label)
+            },
         )?);
     }
-    let long = DaggerConfig {
-        fit: FitConfig {
-            epochs: config.fit.epochs * config.rounds,
-            ..config.fit.clone()
-        },
-        ..config.clone()
+    let long = FitConfig {
+        epochs: config.fit.epochs * config.rounds,
+        ..config.fit.clone()
     };
-    let policy_loss = fit(&mut policy, &dataset, &long, 1);
-    let rounds = vec![DaggerRound {
+    let policy_loss = fit_dataset(&mut policy, &dataset, &long, config.seed, 1);
+    let rounds = vec![ImitationRound {
         round: 1,
         dataset_size: dataset.len(),
         mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
         policy_loss,
     }];
-    Ok(DaggerResult {
+    Ok(ImitationResult {
         policy,
         dataset,
         rounds,
     })
 }
 
-/// The policy alone on `plant`: the returns of `episodes` episodes of at most `steps` steps
-/// from the start states `seed`, `seed + 1`, ….
-pub fn evaluate(
-    plant: &mut impl Plant,
-    policy: &ModelPolicy,
-    episodes: usize,
-    steps: usize,
-    seed: u64,
-) -> Result<Vec<f64>, String> {
-    (0..episodes as u64)
-        .map(|e| {
-            let mut s = plant.reset(seed + e);
-            let mut total = 0.0;
-            for _ in 0..steps {
-                let step = plant.step(&policy.act(&s))?;
-                total += step.reward;
-                s = step.observation;
-                if step.done {
-                    break;
-                }
-            }
-            Ok(total)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plant::PlantStep;
-    use ndarray::array;
+    use ndarray::{Array1, array};
 
     /// `s' = s + a`, reward `−s²`, episodes of 6 steps from `s_0 = seed mod 3 − 1`, recording
     /// every observation it is asked to act from.

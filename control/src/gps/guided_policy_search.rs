@@ -19,26 +19,36 @@
 //!                    = argmin_θ Σ ½ ‖π_θ(x) − (u + λ/ρ)‖² · ρ  + const   (a regression)
 //! multiplier step  λ_t^i ← λ_t^i + ρ (u_t^i − π_θ(x_t^i))                  (multiplier_update)
 //! disagreement     max_{i,t} ‖u_t^i − π_θ(x_t^i)‖₂  → 0
+//! penalty          ρ ← min(γ ρ, ρ_max)  when  mean disagreement_k > η · mean disagreement_{k−1}
 //! ```
+//!
+//! The trajectories' local feedback `u = u_t + K_t (x − x_t)` (iLQR's gains) teaches the policy
+//! what to do *near* the trajectories too (Mordatch & Todorov 2014): the policy step also
+//! regresses onto `(x_t + δ, u_t + λ_t/ρ + K_t δ)` for a few `δ ~ N(0, diag σ²)` per state.
+//! Without it the regression sees only the trajectories' states, and the policy run alone drifts
+//! off them wherever they are unstable (a pendulum held upright).
 //!
 //! ## Pseudocode
 //!
 //! ```text
-//! τ_i ← iLQR on c from x_0^i (zero controls);  λ ← 0;  ρ ← ρ₀
+//! τ_i ← iLQR on c from x_0^i (zero controls);  λ ← 0;  ρ ← ρ₀;  μ, σ_x ← statistics of the x_t^i
 //! for k = 1, …, K:
-//!     θ ← policy step (warm-started)
+//!     θ ← policy step on the states and their perturbations (warm-started)
 //!     for each i: τ_i ← trajectory step (warm-started from τ_i)
 //!     λ ← multiplier step;  log the disagreement and Σ_i c(τ_i)
-//!     ρ ← min(γ ρ, ρ_max)
+//!     if the mean disagreement shrank by less than η: ρ ← min(γ ρ, ρ_max)
 //! ```
 
 #![allow(non_snake_case)]
 
-use super::policy::{FitConfig, fit_policy};
+use super::policy::{FitConfig, fit_policy, policy_on};
 use crate::ilqr::{Ilqr, IlqrError, IlqrOptions, Problem};
 use crate::model_based::ModelPolicy;
 use autograd::{Float, Tensor, Var};
-use ndarray::{Array1, Array2, Axis, concatenate};
+use ndarray::{Array1, Array2, Axis, concatenate, s};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, StandardNormal};
 
 /// `φ_ρ(u, π; λ) = λᵀ(u − π) + (ρ/2) ‖u − π‖²`, summed over the action components (axis 0):
 /// one value per column for batches (`m × B`), a scalar for vectors (`m`).
@@ -94,12 +104,19 @@ pub struct GpsConfig {
     pub iterations: usize,
     /// Initial penalty `ρ₀` (default 1).
     pub rho: f64,
-    /// Penalty growth `γ` per iteration (default 1.5).
+    /// Penalty growth `γ` (default 1.5).
     pub rho_growth: f64,
+    /// `η`: `ρ` grows when the mean disagreement falls by less than this factor (default 0.5;
+    /// 1 grows it every iteration).
+    pub rho_stall: f64,
     /// Largest penalty `ρ_max` (default 1e3).
     pub rho_max: f64,
     /// Hidden widths of the policy's MLP (default `[32, 32]`).
     pub hidden: Vec<usize>,
+    /// Perturbed copies of each trajectory state in the policy step (default 0).
+    pub perturbations: usize,
+    /// `σ`, per state component, of the perturbations `δ` (default empty: none).
+    pub perturbation_std: Vec<f64>,
     /// The policy step's Adam fit.
     pub fit: FitConfig,
     /// The trajectory step's iLQR.
@@ -114,8 +131,11 @@ impl Default for GpsConfig {
             iterations: 20,
             rho: 1.0,
             rho_growth: 1.5,
+            rho_stall: 0.5,
             rho_max: 1e3,
             hidden: vec![32, 32],
+            perturbations: 0,
+            perturbation_std: Vec::new(),
             fit: FitConfig::default(),
             ilqr: IlqrOptions {
                 max_iterations: 50,
@@ -160,20 +180,6 @@ pub struct GpsResult {
     pub iterations: Vec<GpsIteration>,
 }
 
-/// `π_θ(x)` of a state `[n]` or a batch `[n, B]` on autograd variables, in the same shape
-/// convention (`[m]` or `[m, B]`), with `θ` constant.
-fn policy_on(policy: &ModelPolicy, x: &Var<f64>) -> Var<f64> {
-    let theta = policy.store.constants();
-    if x.shape().len() == 1 {
-        let m = policy.lower.len();
-        policy
-            .action(&theta, &x.reshape(&[x.shape()[0], 1]))
-            .reshape(&[m])
-    } else {
-        policy.action(&theta, x)
-    }
-}
-
 /// `π_θ(x_t)` for every row of `x` (`rows × n`), as rows (`rows × m`).
 fn policy_rows(policy: &ModelPolicy, x: &Array2<f64>) -> Array2<f64> {
     let theta = policy.store.constants();
@@ -211,9 +217,67 @@ fn augmented_problem(
     })
 }
 
-/// Guided policy search from the start states `x0s` on `problem` (its control box, if any, is
-/// also the policy's; otherwise `±action_limit`), calling `on_iteration` after each outer
-/// iteration.
+/// The states `x_t^i`, `t < N`, of every trajectory as columns (`n × I N`).
+fn trajectory_states(x: &[Array2<f64>], N: usize) -> Array2<f64> {
+    let rows: Vec<_> = x.iter().map(|x_i| x_i.slice(s![..N, ..])).collect();
+    concatenate(Axis(0), &rows)
+        .expect("equal widths")
+        .t()
+        .to_owned()
+}
+
+/// Per start: states `x^i`, controls `u^i`, multipliers `λ^i` and iLQR's gains `K_t^i`.
+type Trajectories<'a> = (
+    &'a [Array2<f64>],
+    &'a [Array2<f64>],
+    &'a [Array2<f64>],
+    &'a [Vec<Array2<f64>>],
+);
+
+/// The policy step's regression data as columns: each `x_t^i` with its target
+/// `u_t^i + λ_t^i/ρ`, followed by `perturbations` copies `x_t^i + δ` with target
+/// `u_t^i + λ_t^i/ρ + K_t^i δ`, `δ_j ~ N(0, σ_j²)`, clipped to the policy's box (the local
+/// feedback holds only inside it).
+fn regression_data(
+    (x, u, lambda, K): Trajectories<'_>,
+    (lower, upper): (&Array1<f64>, &Array1<f64>),
+    rho: f64,
+    config: &GpsConfig,
+    rng: &mut StdRng,
+) -> (Array2<f64>, Array2<f64>) {
+    let (mut states, mut targets) = (Vec::new(), Vec::new());
+    for i in 0..x.len() {
+        for (t, K_t) in K[i].iter().enumerate() {
+            let x_t = x[i].row(t).to_owned();
+            let target = &u[i].row(t) + &(&lambda[i].row(t) / rho);
+            states.push(x_t.clone());
+            targets.push(target.clone());
+            for _ in 0..config.perturbations {
+                let delta: Array1<f64> = config
+                    .perturbation_std
+                    .iter()
+                    .map(|sigma| {
+                        let z: f64 = StandardNormal.sample(&mut *rng);
+                        sigma * z
+                    })
+                    .collect();
+                states.push(&x_t + &delta);
+                let feedback = &target + &K_t.dot(&delta);
+                targets.push(Array1::from_shape_fn(feedback.len(), |j| {
+                    feedback[j].clamp(lower[j], upper[j])
+                }));
+            }
+        }
+    }
+    let columns = |rows: &[Array1<f64>]| {
+        Array2::from_shape_fn((rows[0].len(), rows.len()), |(j, b)| rows[b][j])
+    };
+    (columns(&states), columns(&targets))
+}
+
+/// Guided policy search from the start states `x0s` on `problem`, the policy's actions in the
+/// box `[lower, upper]` (at least the problem's control box, so that `π_θ` can reach its
+/// bounds), calling `on_iteration` after each outer iteration.
 pub fn guided_policy_search(
     problem: &Problem,
     x0s: &[Array1<f64>],
@@ -221,40 +285,32 @@ pub fn guided_policy_search(
     config: &GpsConfig,
     mut on_iteration: impl FnMut(&GpsIteration),
 ) -> Result<GpsResult, IlqrError> {
+    assert!(
+        config.perturbations == 0 || config.perturbation_std.len() == problem.n,
+        "GpsConfig: perturbation_std has {} entries, expected one per state component ({})",
+        config.perturbation_std.len(),
+        problem.n
+    );
     let (N, m) = (problem.horizon, problem.m);
     let ilqr = Ilqr::new(config.ilqr.clone());
-    let mut x = Vec::with_capacity(x0s.len());
-    let mut u = Vec::with_capacity(x0s.len());
+    let (mut x, mut u, mut K) = (Vec::new(), Vec::new(), Vec::new());
     for x0 in x0s {
         let solution = ilqr.solve(problem, x0, None)?;
         x.push(solution.x);
         u.push(solution.u);
+        K.push(solution.K);
     }
     let mut lambda = vec![Array2::<f64>::zeros((N, m)); x0s.len()];
     let mut policy = ModelPolicy::new(problem.n, &config.hidden, lower, upper, config.seed);
-    let mut rho = config.rho;
+    policy.standardise_inputs(&trajectory_states(&x, N));
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let (mut rho, mut previous) = (config.rho, f64::INFINITY);
     let mut iterations = Vec::with_capacity(config.iterations);
     // ANCHOR: gps_iteration
     for k in 1..=config.iterations {
-        // policy step: regression of π_θ(x) onto u + λ/ρ, i.e. argmin Σ φ_ρ(u, π_θ(x); λ)
-        let states: Vec<_> = x
-            .iter()
-            .map(|x_i| x_i.slice(ndarray::s![..N, ..]))
-            .collect();
-        let targets: Vec<Array2<f64>> = u
-            .iter()
-            .zip(&lambda)
-            .map(|(u_i, lambda_i)| u_i + &(lambda_i / rho))
-            .collect();
-        let target_views: Vec<_> = targets.iter().map(|t| t.view()).collect();
-        let X = concatenate(Axis(0), &states)
-            .expect("equal widths")
-            .t()
-            .to_owned();
-        let U = concatenate(Axis(0), &target_views)
-            .expect("equal widths")
-            .t()
-            .to_owned();
+        // policy step: regression of π_θ onto u + λ/ρ (and u + λ/ρ + K δ at x + δ)
+        let box_ = (&policy.lower, &policy.upper);
+        let (X, U) = regression_data((&x, &u, &lambda, &K), box_, rho, config, &mut rng);
         let policy_loss = fit_policy(
             &mut policy,
             &X,
@@ -265,25 +321,24 @@ pub fn guided_policy_search(
         );
         // trajectory step, then the multiplier step
         let mut trajectory_cost = 0.0;
-        let (mut disagreement, mut total, mut count) = (0.0_f64, 0.0, 0);
+        let (mut disagreement, mut total) = (0.0_f64, 0.0);
         for i in 0..x0s.len() {
             let augmented = augmented_problem(problem, &policy, &lambda[i], rho);
             let solution = ilqr.solve(&augmented, &x0s[i], Some(&u[i]))?;
-            (x[i], u[i]) = (solution.x, solution.u);
+            (x[i], u[i], K[i]) = (solution.x, solution.u, solution.K);
             trajectory_cost += problem.rollout(&x0s[i], &u[i]).1;
-            let pi = policy_rows(&policy, &x[i].slice(ndarray::s![..N, ..]).to_owned());
+            let pi = policy_rows(&policy, &x[i].slice(s![..N, ..]).to_owned());
             for t in 0..N {
                 let norm = (&u[i].row(t) - &pi.row(t)).mapv(|r| r * r).sum().sqrt();
                 disagreement = disagreement.max(norm);
                 total += norm;
-                count += 1;
             }
             lambda[i] = multiplier_update(&lambda[i], &u[i], &pi, rho);
         }
         let report = GpsIteration {
             iteration: k,
             disagreement,
-            mean_disagreement: total / count as f64,
+            mean_disagreement: total / (N * x0s.len()) as f64,
             trajectory_cost,
             rho,
             max_multiplier: lambda
@@ -293,8 +348,11 @@ pub fn guided_policy_search(
             policy_loss,
         };
         on_iteration(&report);
+        if report.mean_disagreement > config.rho_stall * previous {
+            rho = (rho * config.rho_growth).min(config.rho_max);
+        }
+        previous = report.mean_disagreement;
         iterations.push(report);
-        rho = (rho * config.rho_growth).min(config.rho_max);
     }
     // ANCHOR_END: gps_iteration
     Ok(GpsResult {

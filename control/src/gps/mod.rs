@@ -1,6 +1,6 @@
 //! From trajectory optimisation to a policy: guided policy search with the augmented
-//! Lagrangian, and DAgger against behaviour cloning — one family, sharing the MLP policy and its
-//! supervised fit ([`policy`]).
+//! Lagrangian, PLATO, and DAgger against behaviour cloning — one family, sharing the MLP policy
+//! and its supervised fit ([`policy`]) and the labelled episodes ([`imitation`]).
 //!
 //! ## Background
 //!
@@ -21,17 +21,21 @@
 //!   labels states: the learner's own states, labelled by the expert, are aggregated into the data set,
 //!   so it learns to recover from its own mistakes; behaviour cloning trains on the expert's
 //!   states alone, and its errors compound (`O(T²ε)` against DAgger's `O(Tε)`).
-//!
-//! **Not built:** PLATO (Kahn et al. 2017: an MPC teacher pulled towards the learner) — see
-//! BENCHMARKS.md.
+//! - **PLATO** ([`plato`]; Kahn, Zhang, Levine & Abbeel 2017): an MPC teacher whose cost pulls
+//!   it towards the learner drives, so the states resemble the learner's own; the learner is
+//!   trained on the unconstrained MPC's actions at those states, and runs alone at test time.
 
 pub mod dagger;
 pub mod guided_policy_search;
+pub mod imitation;
+pub mod plato;
 pub mod policy;
 
-pub use dagger::{DaggerConfig, DaggerResult, Dataset, behaviour_cloning, dagger, evaluate};
+pub use dagger::{DaggerConfig, behaviour_cloning, dagger};
 pub use guided_policy_search::{
     GpsConfig, GpsIteration, GpsResult, guided_policy_search, multiplier_update,
     policy_constraint_terms,
 };
+pub use imitation::{Dataset, Expert, ImitationResult, ImitationRound, evaluate};
+pub use plato::{PlatoConfig, PlatoTeacher, plato, pulled_problem};
 pub use policy::{FitConfig, fit_policy, imitation_loss};

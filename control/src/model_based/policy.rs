@@ -14,8 +14,10 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 /// A deterministic policy squashed into the action box `[lower, upper]`:
-/// `π_θ(s) = c + h ∘ tanh(g_θ(s))` with `c`, `h` the box's centre and half-width and `g_θ` an
-/// MLP (tanh hidden layers), states and actions batched as columns.
+/// `π_θ(s) = c + h ∘ tanh(g_θ((s − μ) / σ))` with `c`, `h` the box's centre and half-width,
+/// `g_θ` an MLP (tanh hidden layers) and `μ`, `σ` a fixed input standardisation (`0`, `1` until
+/// [`ModelPolicy::standardise_inputs`] sets them from data), states and actions batched as
+/// columns.
 ///
 /// ```
 /// use ndarray::array;
@@ -34,6 +36,10 @@ pub struct ModelPolicy {
     pub lower: Array1<f64>,
     /// Upper corner of the action box.
     pub upper: Array1<f64>,
+    /// `μ`, subtracted from every input.
+    pub input_mean: Array1<f64>,
+    /// `σ`, dividing every centred input.
+    pub input_std: Array1<f64>,
 }
 
 impl std::fmt::Debug for ModelPolicy {
@@ -43,6 +49,8 @@ impl std::fmt::Debug for ModelPolicy {
             .field("network", &self.network)
             .field("lower", &self.lower)
             .field("upper", &self.upper)
+            .field("input_mean", &self.input_mean)
+            .field("input_std", &self.input_std)
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +90,35 @@ impl ModelPolicy {
             store,
             lower,
             upper,
+            input_mean: Array1::zeros(n),
+            input_std: Array1::ones(n),
         }
+    }
+
+    /// Sets `μ` and `σ` to the mean and standard deviation of the states `s` (`n × D`, one per
+    /// column); `σ` is floored at `1e-3` (`max |μ|`, 1) so that a constant input stays finite.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use wengert_control::model_based::ModelPolicy;
+    /// let mut policy = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0);
+    /// policy.standardise_inputs(&array![[1.0, 3.0]]);
+    /// assert_eq!((policy.input_mean[0], policy.input_std[0]), (2.0, 1.0));
+    /// ```
+    pub fn standardise_inputs(&mut self, s: &Array2<f64>) {
+        assert_eq!(
+            s.nrows(),
+            self.input_mean.len(),
+            "standardise_inputs: states of length {}, expected {}",
+            s.nrows(),
+            self.input_mean.len()
+        );
+        if s.ncols() == 0 {
+            return;
+        }
+        self.input_mean = s.mean_axis(Axis(1)).expect("at least one state");
+        let floor = 1e-3 * self.input_mean.iter().fold(1.0_f64, |a, b| a.max(b.abs()));
+        self.input_std = s.std_axis(Axis(1), 0.0).mapv(|sigma| sigma.max(floor));
     }
 
     /// `π_θ(s)` on autograd variables: states `s` (`n × B`) to actions (`m × B`).
@@ -98,7 +134,8 @@ impl ModelPolicy {
     pub fn action(&self, theta: &Bound<'_, f64>, s: &Var<f64>) -> Var<f64> {
         let centre = (&self.lower + &self.upper) * 0.5;
         let half_width = (&self.upper - &self.lower) * 0.5;
-        let g = self.network.forward(theta, &s.t()).t();
+        let standardised = (s - column(&self.input_mean)) / column(&self.input_std);
+        let g = self.network.forward(theta, &standardised.t()).t();
         g.tanh() * column(&half_width) + column(&centre)
     }
 

@@ -189,18 +189,9 @@ impl GRU {
         bias: bool,
         rng: &mut (impl Rng + ?Sized),
     ) -> Self {
-        if num_layers == 0 {
-            panic!("gru: num_layers must be at least 1");
-        }
-        let layers = (0..num_layers)
-            .map(|k| {
-                let input = if k == 0 { input_size } else { hidden_size };
-                let shape = (3, input, hidden_size);
-                RecurrentWeights::new(path, &format!("_l{k}"), shape, bias, rng)
-            })
-            .collect();
+        let sizes = (input_size, hidden_size, num_layers);
         GRU {
-            layers,
+            layers: recurrent::stacked_layers(path, "gru", 3, sizes, bias, rng),
             input_size,
             hidden_size,
         }

@@ -34,8 +34,12 @@
 //!
 //! ## Backpropagation through time
 //!
-//! The whole sequence is recorded on the tape, so `backward` of a loss on the outputs
-//! differentiates through every step. Truncated BPTT cuts the carried state between chunks
+//! Each layer runs over the whole sequence as one op, [`autograd::lstm::lstm`]: the input
+//! products of all steps as one matrix product, one fused pass per step, and a hand-written
+//! backward pass whose weight gradients are one product each over all steps. Its results are
+//! the step-by-step tape path's (`autograd::lstm::lstm_reference`; forward bit for bit in
+//! `f64`, gradients to round-off), and a recorded backward pass (second derivatives) goes
+//! through that path. So `backward` of a loss on the outputs differentiates through every step. Truncated BPTT cuts the carried state between chunks
 //! with [`LSTMState::detach`]: the next chunk starts from the same values, but no gradient
 //! flows back into the previous chunk.
 //!
@@ -58,6 +62,7 @@
 //! assert!(grads[1].iter().any(|&g| g != 0.0));
 //! ```
 
+use autograd::lstm::lstm;
 use autograd::{Float, Tensor, Var};
 use rand::Rng;
 
@@ -83,38 +88,13 @@ impl<T: Float> LSTMState<T> {
     }
 }
 
-/// One LSTM step from the input's share of the pre-activations, `x_t W_ihᵀ (+ b_ih + b_hh)`
-/// (`N × 4H`), the previous state and `W_hhᵀ` (`H × 4H`): the equations at the top of the
-/// module, with the gates cut from one `N × 4H` block in the order `i, f, g, o`.
-fn step<T: Float>(
-    input_part: &Var<T>,
-    state: &LSTMState<T>,
-    weight_hh_t: &Var<T>,
-    hidden: usize,
-) -> LSTMState<T> {
-    let pre_activation = input_part + state.h.matmul(weight_hh_t);
-    let gate = |k: usize| pre_activation.slice(1, k * hidden, (k + 1) * hidden);
-    let i = gate(0).sigmoid();
-    let f = gate(1).sigmoid();
-    let g = gate(2).tanh();
-    let o = gate(3).sigmoid();
-    let c = f * &state.c + i * g;
-    let h = o * c.tanh();
-    LSTMState { h, c }
-}
+/// `W_ih`, `W_hh` and `(b_ih, b_hh)` if present, bound.
+type BoundWeights<T> = (Var<T>, Var<T>, Option<(Var<T>, Var<T>)>);
 
-/// `x W_ihᵀ + b_ih + b_hh`: the part of the pre-activations that does not depend on `h`.
-fn input_part<T: Float>(x: &Var<T>, weight_ih_t: &Var<T>, bias: &Option<Var<T>>) -> Var<T> {
-    let product = x.matmul(weight_ih_t);
-    match bias {
-        Some(b) => product + b,
-        None => product,
-    }
-}
-
-/// `b_ih + b_hh`, which always appear together in the LSTM.
-fn combined_bias<T: Float>(weights: &RecurrentWeights, params: &Bound<'_, T>) -> Option<Var<T>> {
-    weights.biases(params).map(|(b_ih, b_hh)| b_ih + b_hh)
+/// The bound weights of one layer or cell: `W_ih`, `W_hh` and `(b_ih, b_hh)` if present.
+fn bound<T: Float>(weights: &RecurrentWeights, params: &Bound<'_, T>) -> BoundWeights<T> {
+    let (weight_ih, weight_hh) = weights.untransposed(params);
+    (weight_ih, weight_hh, weights.biases(params))
 }
 
 /// One LSTM step as a layer (PyTorch's `nn.LSTMCell`): `(h_t, c_t)` from `x_t` of shape
@@ -191,14 +171,11 @@ impl LSTMCell {
                 c: recurrent::zeros(batch, hidden),
             },
         };
-        let (weight_ih_t, weight_hh_t) = self.weights.transposed(params);
-        let bias = combined_bias(&self.weights, params);
-        step(
-            &input_part(x, &weight_ih_t, &bias),
-            &state,
-            &weight_hh_t,
-            hidden,
-        )
+        let (weight_ih, weight_hh, bias) = bound(&self.weights, params);
+        let bias = bias.as_ref().map(|(b_ih, b_hh)| (b_ih, b_hh));
+        let x = x.unsqueeze(0); // one step of a sequence
+        let (_, h, c) = lstm(&x, &weight_ih, &weight_hh, bias, &state.h, &state.c, None);
+        LSTMState { h, c }
     }
 }
 
@@ -258,18 +235,9 @@ impl LSTM {
         bias: bool,
         rng: &mut (impl Rng + ?Sized),
     ) -> Self {
-        if num_layers == 0 {
-            panic!("lstm: num_layers must be at least 1");
-        }
-        let layers = (0..num_layers)
-            .map(|k| {
-                let input = if k == 0 { input_size } else { hidden_size };
-                let shape = (4, input, hidden_size);
-                RecurrentWeights::new(path, &format!("_l{k}"), shape, bias, rng)
-            })
-            .collect();
+        let sizes = (input_size, hidden_size, num_layers);
         LSTM {
-            layers,
+            layers: recurrent::stacked_layers(path, "lstm", 4, sizes, bias, rng),
             input_size,
             hidden_size,
         }
@@ -325,50 +293,40 @@ impl LSTM {
             recurrent::check_state("lstm", "h0", &s.h, &expected);
             recurrent::check_state("lstm", "c0", &s.c, &expected);
         }
-        let keep = match resets {
-            Some(m) => recurrent::keep_factors("lstm", m, steps, batch),
-            None => vec![None; steps],
-        };
-        // Layer by layer, as PyTorch runs it: layer k reads layer k − 1's outputs h_t.
-        let mut inputs: Vec<Var<T>> = (0..steps)
-            .map(|t| x.slice(0, t, t + 1).squeeze(0))
-            .collect();
+        let keep = resets.map(|m| recurrent::keep_array("lstm", m, steps, batch));
+        // Layer by layer, as PyTorch runs it: layer k reads layer k − 1's outputs h_t, each
+        // layer one fused op over the whole sequence (`autograd::lstm`).
+        let mut output = x.clone();
         let mut final_h = Vec::with_capacity(layers);
         let mut final_c = Vec::with_capacity(layers);
         for (k, weights) in self.layers.iter().enumerate() {
-            let mut s = match state {
-                Some(s) => LSTMState {
-                    h: recurrent::layer_of(&s.h, k),
-                    c: recurrent::layer_of(&s.c, k),
-                },
-                None => LSTMState {
-                    h: recurrent::zeros(batch, hidden),
-                    c: recurrent::zeros(batch, hidden),
-                },
+            let (h0, c0) = match state {
+                Some(s) => (recurrent::layer_of(&s.h, k), recurrent::layer_of(&s.c, k)),
+                None => (
+                    recurrent::zeros(batch, hidden),
+                    recurrent::zeros(batch, hidden),
+                ),
             };
-            let (weight_ih_t, weight_hh_t) = weights.transposed(params);
-            let bias = combined_bias(weights, params);
-            for (x_t, keep_t) in inputs.iter_mut().zip(&keep) {
-                let carried = LSTMState {
-                    h: recurrent::reset(&s.h, keep_t),
-                    c: recurrent::reset(&s.c, keep_t),
-                };
-                s = step(
-                    &input_part(x_t, &weight_ih_t, &bias),
-                    &carried,
-                    &weight_hh_t,
-                    hidden,
-                );
-                *x_t = s.h.clone();
-            }
-            final_h.push(s.h);
-            final_c.push(s.c);
+            let (weight_ih, weight_hh, bias) = bound(weights, params);
+            let bias = bias.as_ref().map(|(b_ih, b_hh)| (b_ih, b_hh));
+            let (out, h_n, c_n) = lstm(
+                &output,
+                &weight_ih,
+                &weight_hh,
+                bias,
+                &h0,
+                &c0,
+                keep.as_ref(),
+            );
+            output = out;
+            final_h.push(h_n);
+            final_c.push(c_n);
         }
         let stack = |v: &[Var<T>]| Var::stack(&v.iter().collect::<Vec<_>>(), 0);
         let state = LSTMState {
             h: stack(&final_h),
             c: stack(&final_c),
         };
-        (stack(&inputs), state)
+        (output, state)
     }
 }

@@ -77,6 +77,14 @@ impl RecurrentWeights {
         }
     }
 
+    /// `W_ih` and `W_hh`, bound.
+    pub(crate) fn untransposed<T: Float>(&self, params: &Bound<'_, T>) -> (Var<T>, Var<T>) {
+        (
+            params[self.weight_ih].clone(),
+            params[self.weight_hh].clone(),
+        )
+    }
+
     /// `W_ihᵀ` and `W_hhᵀ`, bound (transposes are stride swaps, taken once per sequence).
     pub(crate) fn transposed<T: Float>(&self, params: &Bound<'_, T>) -> (Var<T>, Var<T>) {
         (params[self.weight_ih].t(), params[self.weight_hh].t())
@@ -88,6 +96,33 @@ impl RecurrentWeights {
             .zip(self.bias_hh)
             .map(|(ih, hh)| (params[ih].clone(), params[hh].clone()))
     }
+}
+
+/// The weights of `num_layers` stacked layers of `gates` gates, named with the suffixes
+/// `_l0`, `_l1`, …: layer 0 reads the input (`input_size`), layer `k > 0` layer `k − 1`'s
+/// `h_t` (`hidden_size`). `sizes` is `(input_size, hidden_size, num_layers)`.
+///
+/// # Panics
+/// If `num_layers` is 0.
+pub(crate) fn stacked_layers<T: Float>(
+    path: &mut Path<'_, T>,
+    layer: &str,
+    gates: usize,
+    sizes: (usize, usize, usize),
+    bias: bool,
+    rng: &mut (impl Rng + ?Sized),
+) -> Vec<RecurrentWeights> {
+    let (input_size, hidden_size, num_layers) = sizes;
+    if num_layers == 0 {
+        panic!("{layer}: num_layers must be at least 1");
+    }
+    (0..num_layers)
+        .map(|k| {
+            let input = if k == 0 { input_size } else { hidden_size };
+            let shape = (gates, input, hidden_size);
+            RecurrentWeights::new(path, &format!("_l{k}"), shape, bias, rng)
+        })
+        .collect()
 }
 
 /// Checks that `x` is `(T, N, input_size)` and returns `(T, N)`.
@@ -131,17 +166,16 @@ pub(crate) fn check_state<T: Float>(layer: &str, what: &str, state: &Var<T>, exp
     }
 }
 
-/// The factors `1 − m_t` of a reset mask `m` of shape `(T, N)`, one `(N, 1)` constant per
-/// step, or `None` for a step with no reset (a product by 1 is left out).
+/// The keep factors `1 − m` of a reset mask `m` of shape `(T, N)`, as a `(T, N)` array.
 ///
 /// # Panics
 /// If `m` is not `(steps, batch)`, or holds a value other than 0 and 1.
-pub(crate) fn keep_factors<T: Float>(
+pub(crate) fn keep_array<T: Float>(
     layer: &str,
     resets: &Var<T>,
     steps: usize,
     batch: usize,
-) -> Vec<Option<Var<T>>> {
+) -> ArrayD<T> {
     if resets.shape() != [steps, batch] {
         panic!(
             "{layer}: expected a reset mask of shape (T, N) = {:?}, found {:?}",
@@ -153,10 +187,25 @@ pub(crate) fn keep_factors<T: Float>(
     if let Some(bad) = m.iter().find(|&&v| v != T::zero() && v != T::one()) {
         panic!("{layer}: the reset mask holds {bad}; expected 0 (carry the state) or 1 (reset)");
     }
-    m.outer_iter()
-        .map(|m_t| {
-            m_t.iter().any(|&v| v == T::one()).then(|| {
-                let keep = m_t.mapv(|v| T::one() - v).into_shape_with_order((batch, 1));
+    m.mapv(|v| T::one() - v)
+}
+
+/// The factors `1 − m_t` of a reset mask `m` of shape `(T, N)`, one `(N, 1)` constant per
+/// step, or `None` for a step with no reset (a product by 1 is left out).
+///
+/// # Panics
+/// As [`keep_array`].
+pub(crate) fn keep_factors<T: Float>(
+    layer: &str,
+    resets: &Var<T>,
+    steps: usize,
+    batch: usize,
+) -> Vec<Option<Var<T>>> {
+    keep_array(layer, resets, steps, batch)
+        .outer_iter()
+        .map(|keep_t| {
+            keep_t.iter().any(|&k| k != T::one()).then(|| {
+                let keep = keep_t.to_owned().into_shape_with_order((batch, 1));
                 Var::constant(keep.expect("a row of the mask has N elements"))
             })
         })

@@ -33,11 +33,13 @@
 //! actors j = 1 … N, each on its own thread (or taking turns, in the deterministic mode):
 //!     loop: (v, θ_v) ← the newest published parameters
 //!           run μ = π_θ_v for T steps in its E environments; keep x, a, r, flags, ln μ(a|x)
+//!           (an LSTM: also (h, c) at the start; its state carries on, reset at episode ends)
 //!           send (j, v, trajectory) into the bounded queue
 //! learner, iteration k = 1, 2, …:
 //!     publish (k − 1, θ)
 //!     take B trajectories from the queue: M = B·E columns of T steps; lag = k − 1 − v
 //!     with θ, no gradient: V(x) of every state, ln π(a|x); ln π̄ = ln π − ln μ
+//!         (an LSTM reruns each column from its stored start state with the reset mask)
 //!     v_s, A_s ← V-trace(r, V, ln π̄; γ, ρ̄, c̄, ρ̄_pg)
 //!     L = L^π + c_v L^V − c_H H;  clip ‖∇L‖;  optimiser step
 //! ```
@@ -63,8 +65,10 @@
 //! `num_actors = 0` or `"auto"` means the machine's cores minus one (at least 1); the resolved
 //! configuration records the number. The asynchronous mode is not reproducible, as in every
 //! IMPALA implementation; `deterministic = true` is (and resumes bit for bit), at lag 0.
-//! The policy is an MLP ([`ActorCritic`]); recurrent policies would need the LSTM state at the
-//! start of each trajectory carried in [`Unroll`] and re-run over the sequence by the learner.
+//! `policy = "mlp"` (the default) or `"lstm"` ([`UnrollNetwork`]: an LSTM of `lstm_hidden` units
+//! under heads of `hidden` layers), for partially observed tasks such as `CartPoleNoVel-v1`.
+//! The LSTM's state `(h, c)` lives in the actors, which carry it across trajectories (and in
+//! the deterministic mode's snapshot); the learner sees it per trajectory ([`Unroll`]).
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::{Array1, Array2};
@@ -76,12 +80,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::advantage::Trajectory;
 use crate::common::config::{Config, Range};
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::env::{VectorEnv, make};
+use crate::env::make;
 use crate::exec::actor_learner::{ActorFailure, ActorLearner, Delivery, Schedule};
-use crate::policy::{Actions, ActorCritic, NetworkConfig, observations_var, to_f64};
+use crate::policy::{Actions, NetworkConfig, PolicyDistribution, to_f64};
 use crate::snapshot::TrainerRng;
-use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
+use crate::train::{TrainError, check_finite, explained_variance};
 use crate::unroll::{Unroll, UnrollActor, UnrollBatch};
+use crate::unroll_network::{Inputs, PolicyKind, UnrollAgent, UnrollNetwork};
 use crate::vtrace::{VTraceConfig, vtrace};
 
 /// The optimiser of the learner.
@@ -137,7 +142,11 @@ pub struct ImpalaConfig {
     pub ent_coef: f64,
     /// `c_v`: value loss coefficient.
     pub vf_coef: f64,
-    /// Hidden layer sizes.
+    /// `mlp` or `lstm`.
+    pub policy: PolicyKind,
+    /// The LSTM's units (with `policy = "lstm"`).
+    pub lstm_hidden: usize,
+    /// Hidden layer sizes (of the MLP, or of the heads above the LSTM).
     pub hidden: Vec<usize>,
     /// Hidden activation: `tanh` or `relu`.
     pub activation: Activation,
@@ -192,6 +201,7 @@ impl Config for ImpalaConfig {
         ("pg_rho_bar", Range::positive()),
         ("ent_coef", Range::non_negative()),
         ("vf_coef", Range::non_negative()),
+        ("lstm_hidden", Range::at_least(1.0)),
         ("hidden", Range::at_least(1.0)),
         ("log_std_init", Range::finite()),
         ("seed", Range::at_least(0.0)),
@@ -203,8 +213,8 @@ impl Config for ImpalaConfig {
 /// What the losses see: `T·M` samples, flattened `k = t·M + m`, with their V-trace targets.
 #[derive(Clone, Debug)]
 pub struct TargetBatch {
-    /// `x_s`, one row per sample.
-    pub observations: Array2<f32>,
+    /// `x_s`: rows for an MLP, `M` sequences of `T` steps for an LSTM.
+    pub inputs: Inputs,
     /// `a_s`.
     pub actions: Actions,
     /// `v_s`.
@@ -213,24 +223,15 @@ pub struct TargetBatch {
     pub advantages: Array1<f64>,
 }
 
-/// The value loss `L^V(φ) = ½ E_s[(v_s − V_φ(x_s))²]`.
-pub fn value_loss<T: Float>(
-    agent: &ActorCritic,
-    params: &Bound<'_, T>,
-    batch: &TargetBatch,
-) -> Var<T> {
-    let value = agent.value(params, &observations_var::<T>(&batch.observations));
+/// The value loss `L^V(φ) = ½ E_s[(v_s − V_φ(x_s))²]`, from `V_φ(x_s)`.
+pub fn value_loss<T: Float>(value: &Var<T>, batch: &TargetBatch) -> Var<T> {
     let target = Var::constant(batch.vs.mapv(T::from_f64));
-    (&target - &value).powi(2).mean_all() * T::from_f64(0.5)
+    (&target - value).powi(2).mean_all() * T::from_f64(0.5)
 }
 
-/// The policy loss `L^π(θ) = −E_s[A_s ln π_θ(a_s|x_s)]` and the mean entropy `E_s[H[π_θ(·|x_s)]]`.
-pub fn policy_loss<T: Float>(
-    agent: &ActorCritic,
-    params: &Bound<'_, T>,
-    batch: &TargetBatch,
-) -> (Var<T>, Var<T>) {
-    let pi = agent.policy(params, &observations_var::<T>(&batch.observations));
+/// The policy loss `L^π(θ) = −E_s[A_s ln π_θ(a_s|x_s)]` and the mean entropy
+/// `E_s[H[π_θ(·|x_s)]]`, from `π_θ(·|x_s)`.
+pub fn policy_loss<T: Float>(pi: &PolicyDistribution<T>, batch: &TargetBatch) -> (Var<T>, Var<T>) {
     let advantages = Var::constant(batch.advantages.mapv(T::from_f64));
     let l_pi = -(&pi.log_prob(&batch.actions) * &advantages).mean_all();
     (l_pi, pi.entropy().mean_all())
@@ -238,13 +239,17 @@ pub fn policy_loss<T: Float>(
 
 /// IMPALA's loss `L = L^π + c_v L^V − c_H H`, with `(L^π, L^V, H)` for the logs.
 pub fn loss<T: Float>(
-    agent: &ActorCritic,
+    agent: &UnrollNetwork,
     params: &Bound<'_, T>,
     batch: &TargetBatch,
     config: &ImpalaConfig,
 ) -> (Var<T>, [f64; 3]) {
-    let (l_pi, entropy) = policy_loss(agent, params, batch);
-    let l_v = value_loss(agent, params, batch);
+    let (pi, value) = (
+        agent.policy(params, &batch.inputs),
+        agent.value(params, &batch.inputs),
+    );
+    let (l_pi, entropy) = policy_loss(&pi, batch);
+    let l_v = value_loss(&value, batch);
     let terms = [l_pi.item(), l_v.item(), entropy.item()].map(|x| x.as_f64());
     let total =
         &l_pi + &(&l_v * T::from_f64(config.vf_coef)) - &entropy * T::from_f64(config.ent_coef);
@@ -256,24 +261,19 @@ pub fn loss<T: Float>(
 /// V-trace on a batch with the learner's current parameters (no gradient): the targets, `V(x_s)`
 /// for the logs, and the mean of `ρ_s = min(ρ̄, π̄_s)`.
 fn targets(
-    agent: &ActorCritic,
+    agent: &UnrollNetwork,
     store: &ParamStore<f32>,
     batch: &UnrollBatch,
     config: &ImpalaConfig,
 ) -> (TargetBatch, Array1<f64>, f64) {
     let (steps, columns) = batch.rewards.dim();
-    let samples = steps * columns;
-    let x_s = batch
-        .observations
-        .slice(ndarray::s![..samples, ..])
-        .to_owned();
     let params = store.constants();
     let (v_all, log_pi) = no_grad(|| {
-        let v = agent.value(&params, &observations_var::<f32>(&batch.observations));
-        let pi = agent.policy(&params, &observations_var::<f32>(&x_s));
+        let v = agent.value(&params, &batch.value_inputs);
+        let pi = agent.policy(&params, &batch.inputs);
         (to_f64(&v), to_f64(&pi.log_prob(&batch.actions)))
     });
-    let values = Array2::from_shape_fn((steps, columns), |(t, m)| v_all[t * columns + m]);
+    let values = batch.value_rows.mapv(|row| v_all[row]);
     let next_values = batch.next_rows.mapv(|row| v_all[row]);
     let log_rhos = Array2::from_shape_fn((steps, columns), |(t, m)| {
         log_pi[t * columns + m] - batch.behaviour_log_probs[[t, m]]
@@ -301,7 +301,7 @@ fn targets(
         .mean()
         .unwrap_or(1.0);
     let target_batch = TargetBatch {
-        observations: x_s,
+        inputs: batch.inputs.clone(),
         actions: batch.actions.clone(),
         vs: flat(vs),
         advantages: flat(advantages),
@@ -333,7 +333,7 @@ pub struct Impala {
     config: ImpalaConfig,
     env_id: String,
     store: ParamStore<f32>,
-    agent: ActorCritic,
+    agent: UnrollNetwork,
     optimizer: Box<dyn Optimizer<f32>>,
     actors: ActorLearner<UnrollActor>,
 }
@@ -341,7 +341,7 @@ pub struct Impala {
 impl Trainer for Impala {
     const NAME: &'static str = "impala";
     type Config = ImpalaConfig;
-    type Agent = PolicyAgent;
+    type Agent = UnrollAgent;
 
     fn steps_per_iteration(config: &ImpalaConfig) -> usize {
         config.batch_size * config.unroll_length * config.num_envs
@@ -362,17 +362,6 @@ impl Trainer for Impala {
     }
 
     fn new(env_id: &str, config: &ImpalaConfig) -> Result<Self, TrainError> {
-        let mut actors = Vec::with_capacity(config.num_actors);
-        for j in 0..config.num_actors {
-            let copies = (0..config.num_envs)
-                .map(|_| make(env_id))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut envs = VectorEnv::new(copies, 1)?;
-            envs.reset(Some(config.seed + (j * config.num_envs) as u64));
-            // every actor its own stream, none the learner's
-            let stream = config.seed ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(j as u64 + 1);
-            actors.push((envs, TrainerRng::seed_from_u64(stream)));
-        }
         let mut rng = TrainerRng::seed_from_u64(config.seed);
         let mut store = ParamStore::<f32>::new();
         let network = NetworkConfig {
@@ -380,12 +369,12 @@ impl Trainer for Impala {
             activation: config.activation,
             log_std_init: config.log_std_init,
         };
-        let envs = &actors[0].0;
-        let (dim, space) = (
-            envs.single_observation_space().dim(),
-            envs.single_action_space().clone(),
-        );
-        let agent = ActorCritic::new(&mut store, dim, &space, &network, &mut rng);
+        let probe = make(env_id)?;
+        let (dim, space) = (probe.observation_space().dim(), probe.action_space());
+        let kind = (config.policy, config.lstm_hidden);
+        let agent = UnrollNetwork::new(&mut store, dim, space, kind, &network, &mut rng);
+        let sizes = (config.num_actors, config.num_envs, config.unroll_length);
+        let actors = UnrollActor::team(env_id, &agent, sizes, config.seed)?;
         let (lr, eps) = (config.learning_rate as f32, config.optimizer_eps as f32);
         let optimizer: Box<dyn Optimizer<f32>> = match config.optimizer {
             ImpalaOptimizer::RmsProp => Box::new(RmsProp::new(
@@ -406,10 +395,6 @@ impl Trainer for Impala {
                 },
             )),
         };
-        let actors = actors
-            .into_iter()
-            .map(|(envs, rng)| UnrollActor::new(agent.clone(), envs, rng, config.unroll_length))
-            .collect();
         let schedule = if config.deterministic {
             Schedule::Deterministic
         } else {
@@ -490,12 +475,7 @@ impl Trainer for Impala {
         ]
     }
 
-    fn into_agent(self) -> PolicyAgent {
-        PolicyAgent {
-            env_id: self.env_id,
-            store: self.store,
-            network: self.agent,
-            observation_stats: None,
-        }
+    fn into_agent(self) -> UnrollAgent {
+        UnrollAgent::new(self.env_id, self.store, self.agent)
     }
 }

@@ -23,6 +23,7 @@ pub mod impala;
 pub mod ppo;
 
 pub mod r2d2;
+pub mod recurrent_ppo;
 
 pub mod reinforce;
 
@@ -80,6 +81,14 @@ pub const ALGORITHMS: &[Algorithm] = &[
         continuous: true,
         presets: include_str!("../../presets/ppo.toml"),
         driver: &Entry::<ppo::Ppo>(PhantomData),
+    },
+    Algorithm {
+        name: "recurrent_ppo",
+        about: "Recurrent PPO: LSTM actor-critic, state carried and reset at episode starts, sequence minibatches",
+        discrete: true,
+        continuous: true,
+        presets: include_str!("../../presets/recurrent_ppo.toml"),
+        driver: &Entry::<recurrent_ppo::RecurrentPpo>(PhantomData),
     },
     Algorithm {
         name: "reinforce",
@@ -179,8 +188,22 @@ pub struct Run {
     pub config: String,
 }
 
-/// The registry entry called `name`; an unknown name is an error listing the valid ones.
+/// Other names of registry entries, as other libraries call them: `(alias, name)`.
+pub const ALIASES: &[(&str, &str)] = &[("ppo_lstm", "recurrent_ppo")];
+
+/// The registry entry called `name` (or an [`ALIASES`] name of it); an unknown name is an error
+/// listing the valid ones.
+///
+/// ```
+/// use wengert_rl::algorithms::find;
+/// assert_eq!(find("ppo_lstm").unwrap().name, "recurrent_ppo"); // rl-zoo's name
+/// assert!(find("ppo_gru").is_err());
+/// ```
 pub fn find(name: &str) -> Result<&'static Algorithm, TrainError> {
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, canonical)| canonical);
     ALGORITHMS.iter().find(|a| a.name == name).ok_or_else(|| {
         let valid: Vec<&str> = ALGORITHMS.iter().map(|a| a.name).collect();
         TrainError::Config(format!(

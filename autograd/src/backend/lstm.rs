@@ -1,0 +1,394 @@
+//! One LSTM layer over a whole sequence, forward and backward, as a few large matrix products
+//! and one fused elementwise pass per step (the op is [`crate::lstm`], which states the
+//! equations). Shapes: `x` is `(T, N, I)`, `W_ih` `(4H, I)`, `W_hh` `(4H, H)`, states `(N, H)`,
+//! every array row-major and contiguous.
+//!
+//! Forward: the input's share of every step's pre-activations, `X W_ihᵀ` over all `T N` rows, is
+//! one product; each step then adds `h_{t−1} W_hhᵀ` (one `N × H · H × 4H` product) and runs
+//! the gates, `c_t`, `tanh c_t` and `h_t` in one pass. Backward (BPTT): each step computes the
+//! gates' gradients `Ā_t` (`N × 4H`) in one pass and `h̄_{t−1} = Ā_t W_hh`; the weight gradients
+//! come at the end as one product each over all steps, `W̄_hh = Āᵀ H_prev`, `W̄_ih = Āᵀ X`,
+//! `b̄ = Σ_rows Ā`, and `x̄ = Ā W_ih`.
+//!
+//! In `f64` every forward value is the one the step-by-step tape path computes, bit for bit (the
+//! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
+//! 4 ulp). Gradients sum in another order than the tape's, so they agree to round-off.
+
+use crate::Float;
+
+/// The sizes of one layer's sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LstmDims {
+    pub steps: usize,
+    pub batch: usize,
+    pub input: usize,
+    pub hidden: usize,
+}
+
+/// What the forward pass keeps for the backward pass.
+#[derive(Debug)]
+pub(crate) struct LstmSaved<T> {
+    pub dims: LstmDims,
+    /// `x`, `(T N) × I`.
+    pub x: Vec<T>,
+    /// The state each step starts from, after the reset mask: `h_{t−1}` and `c_{t−1}`, `T × N × H`.
+    pub h_prev: Vec<T>,
+    pub c_prev: Vec<T>,
+    /// The gates after their activations, `i, f, g, o` blocks of each row: `T × N × 4H`.
+    pub gates: Vec<T>,
+    /// `tanh c_t`, `T × N × H`.
+    pub tanh_c: Vec<T>,
+    /// The reset mask's keep factors `1 − m_t`, `T × N`, if there is a mask.
+    pub keep: Option<Vec<T>>,
+}
+
+/// The forward pass's results: the outputs `h_t` (`T × N × H`), `h_T` and `c_T` (`N × H`).
+pub(crate) struct LstmOutputs<T> {
+    pub output: Vec<T>,
+    pub h_n: Vec<T>,
+    pub c_n: Vec<T>,
+}
+
+/// The backward pass's results, each shaped like its input (`x̄` only when asked for).
+pub(crate) struct LstmGradients<T> {
+    pub x: Option<Vec<T>>,
+    pub weight_ih: Vec<T>,
+    pub weight_hh: Vec<T>,
+    /// `b̄_ih = b̄_hh`: the biases enter as a sum.
+    pub bias: Vec<T>,
+    pub h0: Vec<T>,
+    pub c0: Vec<T>,
+}
+
+/// A matrix in a slice: its size and its row and column strides (in elements).
+#[derive(Clone, Copy)]
+struct Matrix<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, T> Matrix<'a, T> {
+    /// A row-major `rows × cols` matrix.
+    fn rows(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Matrix {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of the row-major `rows × cols` matrix in `data`: a stride swap.
+    fn transposed(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Matrix {
+            data,
+            rows: cols,
+            cols: rows,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+
+    /// Whether every element the strides reach lies inside `data`.
+    fn fits(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride
+                < self.data.len()
+    }
+}
+
+/// `C ← A B + β C` for a row-major `m × n` matrix `C` in `c`.
+///
+/// # Panics
+/// If the sizes do not match or a matrix does not fit in its slice.
+fn product<T: Float>(a: Matrix<'_, T>, b: Matrix<'_, T>, beta: T, c: &mut [T]) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(
+        b.rows == k && a.fits() && b.fits() && c.len() == m * n,
+        "lstm: product of {m}×{k} and {}×{n} into {} elements",
+        b.rows,
+        c.len()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.iter_mut().for_each(|v| *v *= beta);
+        return;
+    }
+    // SAFETY: the three matrices lie inside their slices (checked above), `c` is borrowed
+    // mutably so it aliases neither operand.
+    unsafe {
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            a.data.as_ptr(),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr(),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
+/// Multiplies each row `n` of the `N × H` state by `keep[n]`.
+fn apply_keep<T: Float>(state: &mut [T], keep: &[T], hidden: usize) {
+    for (row, &k) in state.chunks_exact_mut(hidden).zip(keep) {
+        row.iter_mut().for_each(|v| *v *= k);
+    }
+}
+
+/// The forward pass over the whole sequence; `bias` is `(b_ih, b_hh)`, `keep` the `T × N`
+/// factors `1 − m_t` of a reset mask.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_forward<T: Float>(
+    dims: LstmDims,
+    x: &[T],
+    weight_ih: &[T],
+    weight_hh: &[T],
+    bias: Option<(&[T], &[T])>,
+    h0: &[T],
+    c0: &[T],
+    keep: Option<&[T]>,
+) -> (LstmOutputs<T>, LstmSaved<T>) {
+    let LstmDims {
+        steps,
+        batch,
+        input,
+        hidden,
+    } = dims;
+    let (rows, width, state) = (steps * batch, 4 * hidden, batch * hidden);
+    let mut saved = LstmSaved {
+        dims,
+        x: x.to_vec(),
+        h_prev: vec![T::zero(); steps * state],
+        c_prev: vec![T::zero(); steps * state],
+        gates: vec![T::zero(); rows * width],
+        tanh_c: vec![T::zero(); steps * state],
+        keep: keep.map(<[T]>::to_vec),
+    };
+    // x W_ihᵀ + (b_ih + b_hh) for every step at once, the part that does not depend on h, in
+    // the gates' place: each step then adds its h_{t−1} W_hhᵀ.
+    product(
+        Matrix::rows(x, rows, input),
+        Matrix::transposed(weight_ih, width, input),
+        T::zero(),
+        &mut saved.gates,
+    );
+    if let Some((b_ih, b_hh)) = bias {
+        let b: Vec<T> = b_ih.iter().zip(b_hh).map(|(&u, &v)| u + v).collect();
+        for row in saved.gates.chunks_exact_mut(width) {
+            row.iter_mut().zip(&b).for_each(|(a, &b)| *a += b);
+        }
+    }
+    let mut recurrent_part = vec![T::zero(); batch * width];
+    // W_hhᵀ laid out row by row once, so that every step's product reads it in place.
+    let mut weight_hh_t = vec![T::zero(); hidden * width];
+    for (j, row) in weight_hh.chunks_exact(hidden).enumerate() {
+        for (k, &w) in row.iter().enumerate() {
+            weight_hh_t[k * width + j] = w;
+        }
+    }
+    let mut output = vec![T::zero(); steps * state];
+    let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
+    for t in 0..steps {
+        if let Some(keep) = keep {
+            let keep_t = &keep[t * batch..(t + 1) * batch];
+            if keep_t.iter().any(|&k| k != T::one()) {
+                apply_keep(&mut h, keep_t, hidden);
+                apply_keep(&mut c, keep_t, hidden);
+            }
+        }
+        let span = t * state..(t + 1) * state;
+        saved.h_prev[span.clone()].copy_from_slice(&h);
+        saved.c_prev[span.clone()].copy_from_slice(&c);
+        // a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ, then the activations, in place.
+        product(
+            Matrix::rows(&h, batch, hidden),
+            Matrix::rows(&weight_hh_t, hidden, width),
+            T::zero(),
+            &mut recurrent_part,
+        );
+        let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
+        gates
+            .iter_mut()
+            .zip(&recurrent_part)
+            .for_each(|(a, &r)| *a += r);
+        for row in gates.chunks_exact_mut(width) {
+            let (ifg, o) = row.split_at_mut(3 * hidden);
+            let (i_f, g) = ifg.split_at_mut(2 * hidden);
+            T::sigmoid_in_place(i_f);
+            T::tanh_in_place(g);
+            T::sigmoid_in_place(o);
+        }
+        // c_t = f ⊙ c_{t−1} + i ⊙ g, then h_t = o ⊙ tanh c_t.
+        let tanh_c = &mut saved.tanh_c[span.clone()];
+        for ((row, c), tanh_c) in gates
+            .chunks_exact(width)
+            .zip(c.chunks_exact_mut(hidden))
+            .zip(tanh_c.chunks_exact_mut(hidden))
+        {
+            let (i, f, g) = (
+                &row[..hidden],
+                &row[hidden..2 * hidden],
+                &row[2 * hidden..3 * hidden],
+            );
+            let c = &mut c[..hidden];
+            for j in 0..hidden {
+                c[j] = f[j] * c[j] + i[j] * g[j];
+            }
+            tanh_c.copy_from_slice(c);
+        }
+        T::tanh_in_place(tanh_c);
+        for (((row, tanh_c), h), out) in gates
+            .chunks_exact(width)
+            .zip(tanh_c.chunks_exact(hidden))
+            .zip(h.chunks_exact_mut(hidden))
+            .zip(output[span].chunks_exact_mut(hidden))
+        {
+            let (o, tanh_c, h) = (
+                &row[3 * hidden..4 * hidden],
+                &tanh_c[..hidden],
+                &mut h[..hidden],
+            );
+            for j in 0..hidden {
+                h[j] = o[j] * tanh_c[j];
+            }
+            out.copy_from_slice(h);
+        }
+    }
+    let outputs = LstmOutputs {
+        output,
+        h_n: h,
+        c_n: c,
+    };
+    (outputs, saved)
+}
+
+/// Backpropagation through time: the gradients of `⟨ō, output⟩ + ⟨h̄_T, h_T⟩ + ⟨c̄_T, c_T⟩`.
+pub(crate) fn lstm_backward<T: Float>(
+    saved: &LstmSaved<T>,
+    weight_ih: &[T],
+    weight_hh: &[T],
+    output_bar: &[T],
+    h_n_bar: &[T],
+    c_n_bar: &[T],
+    need_x: bool,
+) -> LstmGradients<T> {
+    let LstmDims {
+        steps,
+        batch,
+        input,
+        hidden,
+    } = saved.dims;
+    let (rows, width, state) = (steps * batch, 4 * hidden, batch * hidden);
+    let one = T::one();
+    // Ā: the gradients of the pre-activations a_t, every step, T × N × 4H.
+    let mut a_bar = vec![T::zero(); rows * width];
+    let (mut h_bar, mut c_bar) = (h_n_bar.to_vec(), c_n_bar.to_vec());
+    for t in (0..steps).rev() {
+        let span = t * state..(t + 1) * state;
+        h_bar
+            .iter_mut()
+            .zip(&output_bar[span.clone()])
+            .for_each(|(h, &o)| *h += o);
+        let gates = &saved.gates[t * batch * width..(t + 1) * batch * width];
+        let a_bar_t = &mut a_bar[t * batch * width..(t + 1) * batch * width];
+        for (n, (row, a_row)) in gates
+            .chunks_exact(width)
+            .zip(a_bar_t.chunks_exact_mut(width))
+            .enumerate()
+        {
+            let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
+            let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
+            let (di, rest) = a_row.split_at_mut(hidden);
+            let (df, rest) = rest.split_at_mut(hidden);
+            let (dg, d_o) = rest.split_at_mut(hidden);
+            let (di, df, dg, d_o) = (
+                &mut di[..hidden],
+                &mut df[..hidden],
+                &mut dg[..hidden],
+                &mut d_o[..hidden],
+            );
+            let at = t * state + n * hidden;
+            let tanh_c = &saved.tanh_c[at..at + hidden];
+            let c_prev = &saved.c_prev[at..at + hidden];
+            let h_bar = &h_bar[n * hidden..(n + 1) * hidden];
+            let c_bar = &mut c_bar[n * hidden..(n + 1) * hidden];
+            for j in 0..hidden {
+                // h = o tanh c:  ō = h̄ tanh c,  c̄ += h̄ o (1 − tanh² c)
+                let o_bar = h_bar[j] * tanh_c[j];
+                let c_bar_t = c_bar[j] + h_bar[j] * o[j] * (one - tanh_c[j] * tanh_c[j]);
+                // c = f c_prev + i g
+                let (i_bar, g_bar, f_bar) = (c_bar_t * g[j], c_bar_t * i[j], c_bar_t * c_prev[j]);
+                c_bar[j] = c_bar_t * f[j];
+                // through σ and tanh
+                di[j] = i_bar * i[j] * (one - i[j]);
+                df[j] = f_bar * f[j] * (one - f[j]);
+                dg[j] = g_bar * (one - g[j] * g[j]);
+                d_o[j] = o_bar * o[j] * (one - o[j]);
+            }
+        }
+        // h̄_{t−1} = Ā_t W_hh
+        product(
+            Matrix::rows(a_bar_t, batch, width),
+            Matrix::rows(weight_hh, width, hidden),
+            T::zero(),
+            &mut h_bar,
+        );
+        if let Some(keep) = &saved.keep {
+            let keep_t = &keep[t * batch..(t + 1) * batch];
+            apply_keep(&mut h_bar, keep_t, hidden);
+            apply_keep(&mut c_bar, keep_t, hidden);
+        }
+    }
+    // The weight gradients, one product each over all T N rows.
+    let mut weight_hh_bar = vec![T::zero(); width * hidden];
+    product(
+        Matrix::transposed(&a_bar, rows, width),
+        Matrix::rows(&saved.h_prev, rows, hidden),
+        T::zero(),
+        &mut weight_hh_bar,
+    );
+    let mut weight_ih_bar = vec![T::zero(); width * input];
+    product(
+        Matrix::transposed(&a_bar, rows, width),
+        Matrix::rows(&saved.x, rows, input),
+        T::zero(),
+        &mut weight_ih_bar,
+    );
+    let mut bias_bar = vec![T::zero(); width];
+    for row in a_bar.chunks_exact(width) {
+        bias_bar.iter_mut().zip(row).for_each(|(b, &a)| *b += a);
+    }
+    let x_bar = need_x.then(|| {
+        let mut x_bar = vec![T::zero(); rows * input];
+        product(
+            Matrix::rows(&a_bar, rows, width),
+            Matrix::rows(weight_ih, width, input),
+            T::zero(),
+            &mut x_bar,
+        );
+        x_bar
+    });
+    LstmGradients {
+        x: x_bar,
+        weight_ih: weight_ih_bar,
+        weight_hh: weight_hh_bar,
+        bias: bias_bar,
+        h0: h_bar,
+        c0: c_bar,
+    }
+}

@@ -1,0 +1,205 @@
+//! What imitation needs whatever drives the episodes: an [`Expert`] that labels states, the
+//! aggregated [`Dataset`], one labelled episode ([`collect_episode`]) and the learner's test run
+//! ([`evaluate`]). DAgger, behaviour cloning and PLATO differ only in who acts and who labels.
+//!
+//! ```text
+//! 𝒟 ← 𝒟 ∪ {(s_t, π*(s_t))}   for every s_t the episode visits,   s_{t+1} ~ p(· | s_t, a_t)
+//! ```
+
+use super::policy::{FitConfig, fit_policy, imitation_loss};
+use crate::model_based::ModelPolicy;
+use crate::plant::Plant;
+use ndarray::{Array1, Array2};
+
+/// Something that labels a state with an action; closures `FnMut(&Array1<f64>) -> Array1<f64>`
+/// are experts. `reset` is called at the start of every episode (an MPC expert drops its warm
+/// start).
+pub trait Expert {
+    /// Called at the start of every episode.
+    fn reset(&mut self) {}
+    /// `π*(s)`.
+    fn label(&mut self, observation: &Array1<f64>) -> Array1<f64>;
+}
+
+impl<F: FnMut(&Array1<f64>) -> Array1<f64>> Expert for F {
+    fn label(&mut self, observation: &Array1<f64>) -> Array1<f64> {
+        self(observation)
+    }
+}
+
+/// The aggregated data set: observations and the expert's actions.
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_control::gps::Dataset;
+/// let mut data = Dataset::default();
+/// data.push(array![1.0, 2.0], array![0.5]);
+/// let (x, u) = data.columns();
+/// assert_eq!((x.dim(), u.dim()), ((2, 1), (1, 1)));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dataset {
+    /// Observations, in the order they were labelled.
+    pub observations: Vec<Array1<f64>>,
+    /// The expert's label of each.
+    pub actions: Vec<Array1<f64>>,
+}
+
+impl Dataset {
+    /// The number of labelled observations.
+    pub fn len(&self) -> usize {
+        self.observations.len()
+    }
+
+    /// No observations yet.
+    pub fn is_empty(&self) -> bool {
+        self.observations.is_empty()
+    }
+
+    /// Adds one labelled observation.
+    pub fn push(&mut self, observation: Array1<f64>, action: Array1<f64>) {
+        self.observations.push(observation);
+        self.actions.push(action);
+    }
+
+    /// Observations (`n × D`) and actions (`m × D`) as columns.
+    pub fn columns(&self) -> (Array2<f64>, Array2<f64>) {
+        let stack = |rows: &[Array1<f64>]| {
+            let width = rows.first().map_or(0, |r| r.len());
+            Array2::from_shape_fn((width, rows.len()), |(i, j)| rows[j][i])
+        };
+        (stack(&self.observations), stack(&self.actions))
+    }
+}
+
+/// One episode from `plant.reset(seed)` of at most `steps` steps: `act_and_label(s)` gives the
+/// executed action and the expert's label of `s`, and `(s, label)` joins `data` while `data` has
+/// fewer than `budget` labels (the episode stops there). Returns the episode's return.
+///
+/// ```
+/// use ndarray::{Array1, array};
+/// use wengert_control::gps::imitation::collect_episode;
+/// use wengert_control::gps::Dataset;
+/// use wengert_control::plant::{Plant, PlantStep};
+///
+/// struct Integrator(f64);
+/// impl Plant for Integrator {
+///     fn name(&self) -> &str { "integrator" }
+///     fn observation_dim(&self) -> usize { 1 }
+///     fn action_bounds(&self) -> (Array1<f64>, Array1<f64>) { (array![-1.0], array![1.0]) }
+///     fn reset(&mut self, _: u64) -> Array1<f64> { self.0 = 1.0; array![1.0] }
+///     fn step(&mut self, a: &Array1<f64>) -> Result<PlantStep, String> {
+///         self.0 += a[0];
+///         Ok(PlantStep { observation: array![self.0], reward: 0.0, done: false })
+///     }
+/// }
+/// let mut data = Dataset::default();
+/// collect_episode(&mut Integrator(0.0), 0, 3, &mut data, 10, |s| (s * 0.0, s * -1.0)).unwrap();
+/// assert_eq!(data.len(), 3);
+/// assert_eq!(data.actions[2], array![-1.0]); // the executed action was 0: s stayed at 1
+/// ```
+pub fn collect_episode(
+    plant: &mut impl Plant,
+    seed: u64,
+    steps: usize,
+    data: &mut Dataset,
+    budget: usize,
+    mut act_and_label: impl FnMut(&Array1<f64>) -> (Array1<f64>, Array1<f64>),
+) -> Result<f64, String> {
+    let mut s = plant.reset(seed);
+    let mut total = 0.0;
+    for _ in 0..steps {
+        if data.len() >= budget {
+            break;
+        }
+        let (a, label) = act_and_label(&s);
+        data.push(s.clone(), label);
+        let step = plant.step(&a)?;
+        total += step.reward;
+        s = step.observation;
+        if step.done {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// What one round logged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImitationRound {
+    /// `i`, from 1.
+    pub round: usize,
+    /// `|𝒟|` after the round (= expert labels so far).
+    pub dataset_size: usize,
+    /// Mean return of the round's episodes (of whoever acted: the expert, the learner, the
+    /// teacher).
+    pub mean_return: f64,
+    /// The fit's last-epoch loss.
+    pub policy_loss: f64,
+}
+
+/// The policy, its data and the rounds (DAgger, behaviour cloning, PLATO).
+#[derive(Clone, Debug)]
+pub struct ImitationResult {
+    /// `π̂` after the last fit.
+    pub policy: ModelPolicy,
+    /// `𝒟`.
+    pub dataset: Dataset,
+    /// One entry per round.
+    pub rounds: Vec<ImitationRound>,
+}
+
+/// A fresh learner for `plant`'s observations and action box.
+pub fn new_learner(plant: &impl Plant, hidden: &[usize], seed: u64) -> ModelPolicy {
+    let (lower, upper) = plant.action_bounds();
+    ModelPolicy::new(plant.observation_dim(), hidden, lower, upper, seed)
+}
+
+/// Fits `policy` to all of `data` by [`imitation_loss`] (warm-started), after standardising its
+/// inputs with `data`'s statistics in round 1; returns the last epoch's loss.
+pub fn fit_dataset(
+    policy: &mut ModelPolicy,
+    data: &Dataset,
+    fit: &FitConfig,
+    seed: u64,
+    round: usize,
+) -> f64 {
+    let (x, u) = data.columns();
+    if round == 1 {
+        policy.standardise_inputs(&x);
+    }
+    fit_policy(
+        policy,
+        &x,
+        &u,
+        fit,
+        seed.wrapping_add(round as u64),
+        imitation_loss,
+    )
+}
+
+/// The policy alone on `plant`: the returns of `episodes` episodes of at most `steps` steps
+/// from the start states `seed`, `seed + 1`, ….
+pub fn evaluate(
+    plant: &mut impl Plant,
+    policy: &ModelPolicy,
+    episodes: usize,
+    steps: usize,
+    seed: u64,
+) -> Result<Vec<f64>, String> {
+    (0..episodes as u64)
+        .map(|e| {
+            let mut s = plant.reset(seed + e);
+            let mut total = 0.0;
+            for _ in 0..steps {
+                let step = plant.step(&policy.act(&s))?;
+                total += step.reward;
+                s = step.observation;
+                if step.done {
+                    break;
+                }
+            }
+            Ok(total)
+        })
+        .collect()
+}

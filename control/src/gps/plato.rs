@@ -1,0 +1,226 @@
+//! PLATO: policy learning with adaptive trajectory optimisation (Kahn, Zhang, Levine & Abbeel
+//! 2017).
+//!
+//! ## Background
+//!
+//! DAgger lets the learner drive, so its data come from the states the learner visits — but an
+//! untrained learner may drive somewhere unsafe or useless. PLATO lets an MPC *teacher* drive
+//! instead, one whose cost adds a pull towards the learner: the teacher stays close enough to
+//! the learner that the visited states resemble the learner's own, yet it still solves the task.
+//! The labels are not the teacher's pulled actions but the *unconstrained* MPC's optimal actions
+//! at the same states, so the learner imitates the optimum on its own state distribution. At
+//! test time the learner runs alone. The KL term of the paper between Gaussians of equal
+//! covariance `Σ = I/λ` is the quadratic pull below.
+//!
+//! ## Key equations
+//!
+//! ```text
+//! teacher (executed)  π^λ(x) = u_0 of argmin_u Σ_t [ℓ(x_t, u_t) + (λ/2) ‖u_t − π_θ(o(x_t))‖²] + ℓ_T(x_H)
+//! label               π*(x)  = u_0 of argmin_u Σ_t  ℓ(x_t, u_t) + ℓ_T(x_H)            (λ = 0)
+//! aggregation         𝒟 ← 𝒟 ∪ {(o(x_t), π*(x_t))}  for the states x_t the teacher visits
+//! learner             θ ← argmin_θ (1/|𝒟|) Σ_{(o,u)∈𝒟} ½ ‖π_θ(o) − u‖²              (imitation_loss)
+//! ```
+//!
+//! `o(x)` maps the planner's state to the learner's observation (for Pendulum-v1,
+//! `(θ, θ̇) ↦ (cos θ, sin θ, θ̇)`), written with autograd ops so that iLQR differentiates the
+//! pull through the learner. Both teachers are MPC over iLQR, warm-started along the episode.
+//!
+//! ## Pseudocode
+//!
+//! ```text
+//! 𝒟 ← ∅;  π_θ ← a fresh learner
+//! for round i = 1, …, rounds:
+//!     rebuild the pulled MPC around the current π_θ
+//!     for each of `episodes_per_round` episodes, at every visited state x:
+//!         execute π^λ(x);  add (o(x), π*(x)) to 𝒟
+//!     θ ← fit on all of 𝒟 (warm-started)
+//! ```
+
+use std::sync::Arc;
+
+use super::imitation::{
+    Dataset, ImitationResult, ImitationRound, collect_episode, fit_dataset, new_learner,
+};
+use super::policy::{FitConfig, policy_on};
+use crate::ilqr::{IlqrOptions, Problem};
+use crate::model_based::ModelPolicy;
+use crate::planners::{Mpc, Planner};
+use crate::plant::Plant;
+use autograd::{Tensor, Var};
+use ndarray::Array1;
+
+/// `o(x)`: the planner's state (`[n]` or `[n, B]`) to the learner's observation, in the same
+/// shape convention.
+pub type Observe = Arc<dyn Fn(&Var<f64>) -> Var<f64> + Send + Sync>;
+
+/// `problem` with the pull `(λ/2) ‖u_t − π_θ(o(x_t))‖²` added to every stage cost, `θ` fixed.
+///
+/// ```
+/// use std::sync::Arc;
+/// use autograd::prelude::*;
+/// use ndarray::array;
+/// use wengert_control::gps::plato::{Observe, pulled_problem};
+/// use wengert_control::ilqr::Problem;
+/// use wengert_control::model_based::ModelPolicy;
+///
+/// let problem = Problem::new(1, 1, 3, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
+/// let learner = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0); // π_θ ≈ 0
+/// let identity: Observe = Arc::new(|x: &Var<f64>| x.clone());
+/// let pulled = pulled_problem(&problem, &learner, &identity, 2.0);
+/// let (x, u) = (array![0.5], array![1.0]);
+/// let pi = learner.act(&x)[0];
+/// let pull = pulled.running_cost_at(0, &x, &u) - problem.running_cost_at(0, &x, &u);
+/// assert!((pull - (1.0 - pi).powi(2)).abs() < 1e-9, "{pull}, π = {pi}"); // (λ/2)(u − π)²
+/// ```
+pub fn pulled_problem(
+    problem: &Problem,
+    learner: &ModelPolicy,
+    observe: &Observe,
+    pull: f64,
+) -> Problem {
+    let previous = problem.stage_cost.clone();
+    let (learner, observe) = (learner.clone(), observe.clone());
+    problem.clone().with_stage_cost(move |t, x, u| {
+        let pi = policy_on(&learner, &observe(x));
+        let term = (u - &pi).powi(2).sum(&[0], false) * (pull / 2.0);
+        match &previous {
+            Some(stage_cost) => term + stage_cost(t, x, u),
+            None => term,
+        }
+    })
+}
+
+/// The two MPCs of PLATO on one planning problem: the pulled teacher that acts and the
+/// unconstrained one that labels.
+#[derive(Clone)]
+pub struct PlatoTeacher {
+    problem: Problem,
+    options: IlqrOptions,
+    first_call_iterations: usize,
+    observe: Observe,
+    /// `λ`.
+    pub pull: f64,
+    expert: Mpc,
+    pulled: Mpc,
+}
+
+impl PlatoTeacher {
+    /// MPC on `problem` (its horizon is the planning horizon) with `options` per control step
+    /// and `first_call_iterations` on an episode's first step; the pull `λ` towards the learner
+    /// seen through `observe`. The pulled MPC starts around `learner`.
+    pub fn new(
+        problem: Problem,
+        options: IlqrOptions,
+        first_call_iterations: usize,
+        observe: Observe,
+        pull: f64,
+        learner: &ModelPolicy,
+    ) -> Self {
+        let mpc = |problem: Problem| {
+            Mpc::new(problem, options.clone()).with_first_call_iterations(first_call_iterations)
+        };
+        PlatoTeacher {
+            expert: mpc(problem.clone()),
+            pulled: mpc(pulled_problem(&problem, learner, &observe, pull)),
+            problem,
+            options,
+            first_call_iterations,
+            observe,
+            pull,
+        }
+    }
+
+    /// Starts an episode: the pulled MPC rebuilt around `learner`, both warm starts dropped.
+    pub fn reset(&mut self, learner: &ModelPolicy) {
+        let pulled = pulled_problem(&self.problem, learner, &self.observe, self.pull);
+        self.pulled = Mpc::new(pulled, self.options.clone())
+            .with_first_call_iterations(self.first_call_iterations);
+        self.expert.reset();
+    }
+
+    /// `(π^λ(x), π*(x))`: the action to execute and the label, at the planner's state `x`.
+    pub fn act(&mut self, x: &Array1<f64>) -> (Array1<f64>, Array1<f64>) {
+        (self.pulled.plan(x), self.expert.plan(x))
+    }
+}
+
+/// Settings of [`plato`].
+///
+/// ```
+/// use wengert_control::gps::plato::PlatoConfig;
+/// assert_eq!(PlatoConfig::default().rounds, 4);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlatoConfig {
+    /// Rounds (default 4).
+    pub rounds: usize,
+    /// Episodes per round (default 3).
+    pub episodes_per_round: usize,
+    /// Steps per episode at most (default 200).
+    pub episode_length: usize,
+    /// Hidden widths of the learner's MLP (default `[32, 32]`).
+    pub hidden: Vec<usize>,
+    /// The supervised fit after each round.
+    pub fit: FitConfig,
+    /// Seed of the learner, the minibatches and the episodes' start states (default 0).
+    pub seed: u64,
+}
+
+impl Default for PlatoConfig {
+    fn default() -> Self {
+        PlatoConfig {
+            rounds: 4,
+            episodes_per_round: 3,
+            episode_length: 200,
+            hidden: vec![32, 32],
+            fit: FitConfig::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// PLATO on `plant` with `teacher`; `state_of` maps an observation to the planner's state.
+/// Calls `on_round` after each round.
+pub fn plato(
+    plant: &mut impl Plant,
+    teacher: &mut PlatoTeacher,
+    state_of: impl Fn(&Array1<f64>) -> Array1<f64>,
+    config: &PlatoConfig,
+    mut on_round: impl FnMut(&ImitationRound),
+) -> Result<ImitationResult, String> {
+    let mut policy = new_learner(plant, &config.hidden, config.seed);
+    let mut dataset = Dataset::default();
+    let mut rounds = Vec::with_capacity(config.rounds);
+    let mut seed = config.seed.wrapping_mul(1_000_003);
+    // ANCHOR: plato_rounds
+    for round in 1..=config.rounds {
+        let mut returns = Vec::with_capacity(config.episodes_per_round);
+        for _ in 0..config.episodes_per_round {
+            seed += 1;
+            teacher.reset(&policy);
+            returns.push(collect_episode(
+                plant,
+                seed,
+                config.episode_length,
+                &mut dataset,
+                usize::MAX,
+                |o| teacher.act(&state_of(o)),
+            )?);
+        }
+        let policy_loss = fit_dataset(&mut policy, &dataset, &config.fit, config.seed, round);
+        let report = ImitationRound {
+            round,
+            dataset_size: dataset.len(),
+            mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
+            policy_loss,
+        };
+        on_round(&report);
+        rounds.push(report);
+    }
+    // ANCHOR_END: plato_rounds
+    Ok(ImitationResult {
+        policy,
+        dataset,
+        rounds,
+    })
+}

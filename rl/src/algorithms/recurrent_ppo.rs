@@ -1,0 +1,556 @@
+//! # Recurrent PPO (PPO-clip with an LSTM policy)
+//!
+//! ## Background
+//! PPO (Schulman et al., 2017) on a partially observed task: the policy and the value function
+//! read an LSTM's summary of the history ([`crate::recurrent_policy`]) instead of the last
+//! observation alone, so that what the observation leaves out (CartPole's and Pendulum's
+//! velocities in `CartPoleNoVel-v1`, `PendulumNoVel-v1`) can be inferred from what came before.
+//! This is Stable-Baselines3-contrib's `RecurrentPPO`: the recurrent state is carried across
+//! rollout steps and reset at episode starts, the state at each step is stored, and the update
+//! runs on **whole sequences** that never cross an episode boundary, each started from its
+//! stored state ([`crate::recurrent_rollout`]).
+//!
+//! ## Key equations
+//! With `z_t` the LSTM state, the ratio
+//! $\rho_t(\theta) = \pi_\theta(a_t \mid o_t, z_{t-1}) / \pi_{\theta_{\text{old}}}(a_t \mid o_t, z_{t-1})$,
+//! GAE(λ) advantages $\hat A_t$ computed as in PPO ([`crate::advantage`]), normalised over the
+//! minibatch's real samples, and $\mathbb E_M[x] = \sum_k M_k x_k / \sum_k M_k$ the mean over
+//! the mask $M$ of the padded sequences,
+//!
+//! $$ L^{\text{CLIP}}(\theta) = \mathbb E_M \Big[ \min\big( \rho_t \hat A_t ,\ \operatorname{clip}(\rho_t, 1 - \varepsilon, 1 + \varepsilon) \hat A_t \big) \Big] , $$
+//!
+//! the value loss (Stable-Baselines3's mean squared error, optionally with $V$ clipped to
+//! $V_{\text{old}} \pm \varepsilon_V$)
+//!
+//! $$ L^V(\phi) = \mathbb E_M \big[ (V_\phi - R_t)^2 \big] , \qquad R_t = \hat A_t + V_{\text{old}} , $$
+//!
+//! and the loss minimised is $-L^{\text{CLIP}} + c_v L^V - c_H \mathbb E_M[H[\pi_\theta]]$.
+//! The learning rate and `ε` may be annealed linearly to 0 (rl-zoo's `lin_` schedules).
+//!
+//! ## Pseudocode
+//! ```text
+//! z ← 0, m ← 1 for every environment
+//! for iteration = 1, 2, …:
+//!     anneal α and ε (options)
+//!     run π_θ_old for T steps in N environments carrying z, resetting it where m = 1;
+//!         store o, a, ln π_old, V_old, r, flags, m and the state z before every step
+//!     Â by GAE(λ), R = Â + V_old (bootstrapping on truncation only)
+//!     for epoch = 1 … K:
+//!         for each minibatch of B samples, cut into sequences at episode starts, padded:
+//!             run the LSTM over the sequences from their stored states
+//!             normalise Â over the mask (option)
+//!             loss = −L^CLIP + c_v L^V − c_H H;  clip the gradient's norm;  Adam step
+//!         stop early if the approximate KL exceeds the target (option)
+//! ```
+
+use autograd::{Float, Tape, Tensor, Var};
+use ndarray::{Array1, Array2};
+use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use nn::{Activation, Bound, ParamGradients, ParamStore};
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::advantage::{Trajectory, gae};
+use crate::common::config::{Config, Range};
+use crate::common::on_policy::{EnvSettings, OnPolicyEnvs, anneal};
+use crate::common::trainer::{Part, Report, Trainer};
+use crate::exec::Cores;
+use crate::recurrent_policy::{RecurrentActorCritic, RecurrentAgent, RecurrentNetworkConfig};
+use crate::recurrent_rollout::{
+    Memory, RecurrentRollout, SequenceBatch, collect, sequence_minibatches, sequence_var,
+};
+use crate::snapshot::TrainerRng;
+use crate::train::{TrainError, check_finite, explained_variance};
+
+/// Recurrent PPO's hyperparameters. The defaults (`[defaults]` of
+/// `rl/presets/recurrent_ppo.toml`) are Stable-Baselines3-contrib's `RecurrentPPO` and
+/// `MlpLstmPolicy`; the per-environment tables are the RL Baselines3 Zoo's `ppo_lstm.yml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecurrentPpoConfig {
+    /// Environment steps to train for (over all environments).
+    pub total_timesteps: usize,
+    /// `N`: parallel environments.
+    pub num_envs: usize,
+    /// `T`: steps per environment per rollout.
+    pub num_steps: usize,
+    /// Adam's learning rate `α`.
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0.
+    pub anneal_lr: bool,
+    /// Anneal `ε` linearly to 0.
+    pub anneal_clip: bool,
+    /// `γ`.
+    pub gamma: f64,
+    /// `λ` of GAE.
+    pub gae_lambda: f64,
+    /// `B`: samples per minibatch (before cutting into sequences).
+    pub batch_size: usize,
+    /// `K`: epochs per rollout.
+    pub update_epochs: usize,
+    /// Normalise advantages per minibatch.
+    pub norm_adv: bool,
+    /// `ε` of the clipped surrogate.
+    pub clip_coef: f64,
+    /// `ε_V`: clip `V` to `V_old ± ε_V` in the value loss (`none`: no clipping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_range_vf: Option<f64>,
+    /// `c_H`: entropy bonus.
+    pub ent_coef: f64,
+    /// `c_v`: value loss coefficient.
+    pub vf_coef: f64,
+    /// Maximum global gradient norm.
+    pub max_grad_norm: f64,
+    /// Stop an update's epochs early when the approximate KL exceeds this (`none`: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_kl: Option<f64>,
+    /// Normalise observations by running mean and std.
+    pub normalize_observations: bool,
+    /// Scale rewards by the running std of the discounted return.
+    pub normalize_rewards: bool,
+    /// `H`: the LSTM's hidden size.
+    pub lstm_hidden_size: usize,
+    /// Stacked LSTM layers.
+    pub n_lstm_layers: usize,
+    /// One LSTM for both heads (the critic reads it without gradient) instead of two.
+    pub shared_lstm: bool,
+    /// Hidden layer sizes of the MLPs after the LSTM (empty: linear heads).
+    pub hidden: Vec<usize>,
+    /// Their activation: `tanh` or `relu`.
+    pub activation: Activation,
+    /// Initial `ln σ` of a Gaussian policy.
+    pub log_std_init: f64,
+    /// Random seed: the same seed gives the same run.
+    pub seed: u64,
+    /// Threads stepping the environments (1: step them on the learner's thread).
+    pub env_threads: usize,
+}
+
+impl Config for RecurrentPpoConfig {
+    const RANGES: &'static [(&'static str, Range)] = &[
+        ("total_timesteps", Range::at_least(1.0)),
+        ("num_envs", Range::at_least(1.0)),
+        ("num_steps", Range::at_least(1.0)),
+        ("learning_rate", Range::positive()),
+        ("gamma", Range::unit()),
+        ("gae_lambda", Range::unit()),
+        ("batch_size", Range::at_least(1.0)),
+        ("update_epochs", Range::at_least(1.0)),
+        ("clip_coef", Range::positive()),
+        ("clip_range_vf", Range::positive()),
+        ("ent_coef", Range::non_negative()),
+        ("vf_coef", Range::non_negative()),
+        ("max_grad_norm", Range::positive()),
+        ("target_kl", Range::positive()),
+        ("lstm_hidden_size", Range::at_least(1.0)),
+        ("n_lstm_layers", Range::at_least(1.0)),
+        ("hidden", Range::at_least(1.0)),
+        ("log_std_init", Range::finite()),
+        ("seed", Range::at_least(0.0)),
+        ("env_threads", Range::at_least(1.0)),
+    ];
+
+    fn check_relations(&self) -> Result<(), String> {
+        let rollout = self.num_envs * self.num_steps;
+        if self.batch_size > rollout {
+            return Err(format!(
+                "batch_size = {} is larger than a rollout of num_envs × num_steps = {rollout} \
+                 samples",
+                self.batch_size
+            ));
+        }
+        Ok(())
+    }
+}
+
+// ---- the losses ----
+
+/// What a minibatch step reports besides the loss.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diagnostics {
+    /// `−L^CLIP`.
+    pub policy_loss: f64,
+    /// `L^V`.
+    pub value_loss: f64,
+    /// `E_M[H[π_θ]]`.
+    pub entropy: f64,
+    /// `E_M[(ρ − 1) − ln ρ]`.
+    pub approx_kl: f64,
+    /// `E_M[|ρ − 1| > ε]`.
+    pub clip_fraction: f64,
+}
+
+/// `E_M[x] = Σ M x / Σ M`: the mean over the real samples of a padded minibatch.
+pub fn masked_mean<T: Float>(x: &Var<T>, mask: &Array1<f64>) -> Var<T> {
+    let count = mask.sum().max(1.0);
+    (x * &Var::constant(mask.mapv(T::from_f64))).sum_all() * T::from_f64(1.0 / count)
+}
+
+// ANCHOR: policy_loss
+/// The policy's terms `−L^CLIP(θ) − c_H E_M[H[π_θ]]` on a minibatch of sequences (advantages
+/// already normalised when the config says so), with clip range `epsilon`.
+pub fn policy_loss<T: Float>(
+    network: &RecurrentActorCritic,
+    params: &Bound<'_, T>,
+    minibatch: &SequenceBatch,
+    epsilon: f64,
+    ent_coef: f64,
+) -> (Var<T>, Diagnostics) {
+    let constant = |a: &Array1<f64>| Var::constant(a.mapv(T::from_f64));
+    let observations = sequence_var::<T>(&minibatch.observations);
+    let (pi, _) = network.policy_sequences(
+        params,
+        &observations,
+        &minibatch.initial_state,
+        &minibatch.reset_mask,
+    );
+    let mask = &minibatch.mask;
+    let log_ratio = pi.log_prob(&minibatch.actions) - constant(&minibatch.log_probs);
+    let ratio = log_ratio.exp();
+    let advantage = constant(&minibatch.advantages);
+    let e = T::from_f64(epsilon);
+    let surrogate = &ratio * &advantage;
+    let clipped = ratio.clamp(T::one() - e, T::one() + e) * &advantage;
+    let l_clip = masked_mean(&surrogate.minimum(&clipped), mask);
+    let entropy = masked_mean(&pi.entropy(), mask);
+    let loss = -&l_clip - &(&entropy * T::from_f64(ent_coef));
+
+    let real: Vec<f64> = (log_ratio.value().iter().zip(mask))
+        .filter(|&(_, &m)| m == 1.0)
+        .map(|(l, _)| l.as_f64())
+        .collect();
+    let n = real.len().max(1) as f64;
+    let diagnostics = Diagnostics {
+        policy_loss: -l_clip.item().as_f64(),
+        value_loss: 0.0,
+        entropy: entropy.item().as_f64(),
+        approx_kl: real.iter().map(|&l| l.exp() - 1.0 - l).sum::<f64>() / n,
+        clip_fraction: real
+            .iter()
+            .filter(|&&l| (l.exp() - 1.0).abs() > epsilon)
+            .count() as f64
+            / n,
+    };
+    (loss, diagnostics)
+}
+// ANCHOR_END: policy_loss
+
+// ANCHOR: value_loss
+/// The value loss `L^V(φ) = E_M[(V_φ − R)²]`, or with `clip_range_vf = Some(ε_V)`
+/// `E_M[(V_old + clip(V_φ − V_old, −ε_V, ε_V) − R)²]` (Stable-Baselines3's clipped form).
+pub fn value_loss<T: Float>(
+    network: &RecurrentActorCritic,
+    params: &Bound<'_, T>,
+    minibatch: &SequenceBatch,
+    clip_range_vf: Option<f64>,
+) -> Var<T> {
+    let constant = |a: &Array1<f64>| Var::constant(a.mapv(T::from_f64));
+    let observations = sequence_var::<T>(&minibatch.observations);
+    let (value, _) = network.value_sequences(
+        params,
+        &observations,
+        &minibatch.initial_state,
+        &minibatch.reset_mask,
+    );
+    let value = match clip_range_vf {
+        Some(e) => {
+            let old = constant(&minibatch.values);
+            let e = T::from_f64(e);
+            &old + &(&value - &old).clamp(-e, e)
+        }
+        None => value,
+    };
+    masked_mean(
+        &(&value - &constant(&minibatch.returns)).powi(2),
+        &minibatch.mask,
+    )
+}
+// ANCHOR_END: value_loss
+
+/// The whole loss `−L^CLIP + c_v L^V − c_H H` on one tape.
+pub fn loss<T: Float>(
+    network: &RecurrentActorCritic,
+    params: &Bound<'_, T>,
+    minibatch: &SequenceBatch,
+    epsilon: f64,
+    config: &RecurrentPpoConfig,
+) -> (Var<T>, Diagnostics) {
+    let (policy_terms, mut diagnostics) =
+        policy_loss(network, params, minibatch, epsilon, config.ent_coef);
+    let l_v = value_loss(network, params, minibatch, config.clip_range_vf);
+    diagnostics.value_loss = l_v.item().as_f64();
+    (
+        policy_terms + l_v * T::from_f64(config.vf_coef),
+        diagnostics,
+    )
+}
+
+/// `(x − E_M x) / (std_M x + 10⁻⁸)` over the real samples (sample standard deviation, as
+/// sb3-contrib); padding stays 0.
+pub fn normalize_masked(x: &Array1<f64>, mask: &Array1<f64>) -> Array1<f64> {
+    let real: Array1<f64> = (x.iter().zip(mask))
+        .filter(|&(_, &m)| m == 1.0)
+        .map(|(&v, _)| v)
+        .collect();
+    if real.len() <= 1 {
+        return x.clone();
+    }
+    let (mean, std) = (real.mean().expect("not empty"), real.std(1.0));
+    (x.iter().zip(mask))
+        .map(|(&v, &m)| m * (v - mean) / (std + 1e-8))
+        .collect()
+}
+
+// ---- the update ----
+
+/// `∇ loss` of one minibatch: the policy terms depend only on `θ` (under `actor.`), the value
+/// loss only on `φ` (under `critic.`; a shared LSTM is read without gradient), so the two are
+/// taken on their own tapes, on two cores.
+pub fn gradient(
+    network: &RecurrentActorCritic,
+    store: &ParamStore<f32>,
+    minibatch: &SequenceBatch,
+    epsilon: f64,
+    config: &RecurrentPpoConfig,
+    iteration: usize,
+    cores: &Cores,
+) -> Result<(ParamGradients<f32>, Diagnostics), TrainError> {
+    let (actor, critic) = cores.join(
+        || {
+            let tape = Tape::new();
+            let theta = store.bind_under(&tape, RecurrentActorCritic::ACTOR);
+            let (loss, diagnostics) =
+                policy_loss(network, &theta, minibatch, epsilon, config.ent_coef);
+            check_finite(&loss, "recurrent PPO policy loss", iteration, &tape)?;
+            Ok::<_, TrainError>((theta.gradients(&loss), diagnostics))
+        },
+        || {
+            let tape = Tape::new();
+            let phi = store.bind_under(&tape, RecurrentActorCritic::CRITIC);
+            let l_v = value_loss(network, &phi, minibatch, config.clip_range_vf);
+            let loss = &l_v * config.vf_coef as f32;
+            check_finite(&loss, "recurrent PPO value loss", iteration, &tape)?;
+            Ok::<_, TrainError>((phi.gradients(&loss), l_v.item() as f64))
+        },
+    );
+    let ((mut gradients, mut diagnostics), (critic_gradients, l_v)) = (actor?, critic?);
+    gradients.accumulate(&critic_gradients);
+    diagnostics.value_loss = l_v;
+    Ok((gradients, diagnostics))
+}
+
+/// `K` epochs of minibatch steps on one rollout, each epoch cutting it into sequence
+/// minibatches at a fresh random offset.
+fn update(
+    trainer: &mut RecurrentPpo,
+    rollout: &RecurrentRollout,
+    advantages: &Array2<f64>,
+    returns: &Array2<f64>,
+    epsilon: f64,
+    iteration: usize,
+) -> Result<Vec<Diagnostics>, TrainError> {
+    let config = &trainer.config;
+    let cores = Cores::new();
+    let mut steps = Vec::new();
+    for _epoch in 0..config.update_epochs {
+        let minibatches = sequence_minibatches(
+            rollout,
+            advantages,
+            returns,
+            config.batch_size,
+            &mut trainer.rng,
+        );
+        for mut minibatch in minibatches {
+            if config.norm_adv {
+                minibatch.advantages = normalize_masked(&minibatch.advantages, &minibatch.mask);
+            }
+            let (network, store) = (&trainer.network, &trainer.store);
+            let (mut g, diagnostics) = gradient(
+                network, store, &minibatch, epsilon, config, iteration, &cores,
+            )?;
+            clip_grad_norm(&mut g, config.max_grad_norm as f32);
+            trainer.optimizer.step(store, &g);
+            steps.push(diagnostics);
+        }
+        if let Some(target_kl) = config.target_kl {
+            if steps.last().is_some_and(|d| d.approx_kl > target_kl) {
+                break;
+            }
+        }
+    }
+    Ok(steps)
+}
+
+// ---- the loop ----
+
+/// A recurrent PPO trainer: environments, the LSTM actor-critic, its optimiser, the generator
+/// and the recurrent state carried between rollouts.
+pub struct RecurrentPpo {
+    config: RecurrentPpoConfig,
+    env_id: String,
+    envs: OnPolicyEnvs,
+    rng: TrainerRng,
+    store: ParamStore<f32>,
+    network: RecurrentActorCritic,
+    optimizer: Adam<f32>,
+    memory: Memory,
+}
+
+impl Trainer for RecurrentPpo {
+    const NAME: &'static str = "recurrent_ppo";
+    type Config = RecurrentPpoConfig;
+    type Agent = RecurrentAgent;
+
+    fn steps_per_iteration(config: &RecurrentPpoConfig) -> usize {
+        config.num_envs * config.num_steps
+    }
+
+    fn iteration_in_words(config: &RecurrentPpoConfig) -> String {
+        format!(
+            "one rollout of num_envs × num_steps = {} × {} = {} environment steps",
+            config.num_envs,
+            config.num_steps,
+            Self::steps_per_iteration(config)
+        )
+    }
+
+    fn iterations(config: &RecurrentPpoConfig) -> usize {
+        config.total_timesteps / Self::steps_per_iteration(config)
+    }
+
+    fn new(env_id: &str, config: &RecurrentPpoConfig) -> Result<Self, TrainError> {
+        let envs = OnPolicyEnvs::new(
+            env_id,
+            &EnvSettings {
+                num_envs: config.num_envs,
+                env_threads: config.env_threads,
+                seed: config.seed,
+                normalize_observations: config.normalize_observations,
+                reward_scale_gamma: config.normalize_rewards.then_some(config.gamma),
+            },
+        )?;
+        let mut rng = TrainerRng::seed_from_u64(config.seed);
+        let mut store = ParamStore::<f32>::new();
+        let network = RecurrentActorCritic::new(
+            &mut store,
+            envs.observation_dim(),
+            &envs.action_space(),
+            &RecurrentNetworkConfig {
+                lstm_hidden_size: config.lstm_hidden_size,
+                n_lstm_layers: config.n_lstm_layers,
+                shared_lstm: config.shared_lstm,
+                hidden: config.hidden.clone(),
+                activation: config.activation,
+                log_std_init: config.log_std_init,
+            },
+            &mut rng,
+        );
+        let optimizer = Adam::new(
+            store.trainable(),
+            AdamConfig {
+                lr: config.learning_rate as f32,
+                eps: 1e-5,
+                ..AdamConfig::default()
+            },
+        );
+        let memory = Memory::new(&network, config.num_envs);
+        Ok(RecurrentPpo {
+            config: config.clone(),
+            env_id: env_id.to_string(),
+            envs,
+            rng,
+            store,
+            network,
+            optimizer,
+            memory,
+        })
+    }
+
+    fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        let config = self.config.clone();
+        let iterations = Self::iterations(&config);
+        if config.anneal_lr {
+            anneal(
+                &mut self.optimizer,
+                config.learning_rate,
+                iteration,
+                iterations,
+            );
+        }
+        let fraction = 1.0 - (iteration - 1) as f64 / iterations as f64;
+        let epsilon = match config.anneal_clip {
+            true => fraction * config.clip_coef,
+            false => config.clip_coef,
+        };
+
+        // a rollout with π_θ_old, carrying z; Â by GAE(λ), R = Â + V_old
+        let rollout = collect(
+            &mut self.envs,
+            &self.network,
+            &self.store,
+            &mut self.memory,
+            config.num_steps,
+            &mut self.rng,
+        )?;
+        let (advantages, returns) = gae(
+            &Trajectory {
+                rewards: &rollout.rewards,
+                values: &rollout.values,
+                next_values: &rollout.next_values,
+                terminated: &rollout.terminated,
+                done: &rollout.done,
+            },
+            config.gamma,
+            config.gae_lambda,
+        );
+
+        // K epochs of sequence minibatches
+        let steps = update(self, &rollout, &advantages, &returns, epsilon, iteration)?;
+
+        let mean = |f: fn(&Diagnostics) -> f64| {
+            steps.iter().map(f).sum::<f64>() / steps.len().max(1) as f64
+        };
+        let flat = |a: &Array2<f64>| Array1::from_iter(a.iter().copied());
+        Ok(Report {
+            env_steps: Self::steps_per_iteration(&config),
+            episode_returns: rollout.episode_returns,
+            episode_lengths: rollout.episode_lengths,
+            losses: vec![
+                ("policy_loss", mean(|d| d.policy_loss)),
+                ("value_loss", mean(|d| d.value_loss)),
+                ("entropy", mean(|d| d.entropy)),
+                ("approx_kl", mean(|d| d.approx_kl)),
+                ("clip_fraction", mean(|d| d.clip_fraction)),
+                (
+                    "explained_variance",
+                    explained_variance(&flat(&rollout.values), &flat(&returns)),
+                ),
+                ("learning_rate", self.optimizer.lr(0) as f64),
+                ("clip_range", epsilon),
+            ],
+        })
+    }
+
+    fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
+        let mut parts = vec![
+            ("agent", Part::Params(&self.store)),
+            (
+                "optimizer",
+                Part::Optimizer(&mut self.optimizer, &self.store),
+            ),
+            ("rng", Part::State(&mut self.rng)),
+            ("memory", Part::State(&mut self.memory)),
+        ];
+        parts.extend(self.envs.parts());
+        parts
+    }
+
+    fn into_agent(self) -> RecurrentAgent {
+        RecurrentAgent::new(
+            self.env_id,
+            self.store,
+            self.network,
+            self.envs.observation_stats,
+        )
+    }
+}

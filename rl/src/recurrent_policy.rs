@@ -1,0 +1,857 @@
+//! # A recurrent actor-critic
+//!
+//! For a partially observed task the observation `o_t` alone does not determine the state, so
+//! the policy and the value function read a summary of the history `o_0 … o_t` kept by an LSTM
+//! ([`nn::LSTM`]): with the recurrent state `z_t = (h_t, c_t)`,
+//!
+//! ```text
+//!     z_t      = LSTM(o_t, (1 − m_t) · z_{t−1}),      z_{−1} = 0
+//!     π(·|o_≤t) = head_π(f_π(h_t))                     Categorical(logits) or N(μ, diag σ²)
+//!     V(o_≤t)   = head_V(f_V(h^V_t))
+//! ```
+//!
+//! where `m_t = 1` marks an episode start (Stable-Baselines3-contrib's `episode_starts`): the
+//! state carried into the first step of an episode is zero, exactly as for a fresh sequence.
+//! `f_π` and `f_V` are optional MLPs after the LSTM (sb3-contrib's `net_arch`, by default
+//! `[64, 64]` with `tanh`), and `σ = exp(ln σ)` is a state-independent parameter.
+//!
+//! Two layouts, as sb3-contrib's `RecurrentActorCriticPolicy`:
+//!
+//! * separate LSTMs (`shared_lstm = false`, sb3-contrib's default `enable_critic_lstm=True`):
+//!   the critic has its own LSTM and state `z^V_t`, `h^V_t` its output;
+//! * one shared LSTM (`shared_lstm = true`): the critic reads the actor's `h_t` with the
+//!   gradient stopped, `h^V_t = sg(h_t)`, so that only the policy loss shapes the LSTM (as
+//!   sb3-contrib does: "only the actor gradient is used").
+//!
+//! Either way `θ` (under `actor.`) and `φ` (under `critic.`) stay disjoint, so the policy loss
+//! and the value loss can be differentiated on their own tapes.
+//!
+//! Initialisation as sb3-contrib: the LSTMs keep PyTorch's default `U(−1/√H, 1/√H)` (sb3-contrib
+//! builds them after its orthogonal initialisation pass, which therefore never reaches them);
+//! the MLPs are orthogonal with gain `√2`, the policy head `0.01`, the value head `1`, their
+//! biases zero.
+//!
+//! Rollouts act one step at a time over `E` environments with [`RecurrentActorCritic::act`];
+//! the update evaluates whole sequences `(T, N)` from a stored initial state with
+//! [`RecurrentActorCritic::evaluate_sequences`]. Samples are ordered `k = t·N + n` (time-major),
+//! as [`nn::LSTM`] lays out its outputs.
+
+use autograd::{Float, Tensor, Var, no_grad};
+use ndarray::{Array1, Array2, Array3, ArrayD, Axis, IxDyn};
+use nn::distributions::{Categorical, DiagGaussian};
+use nn::{Activation, Bound, Init, LSTM, LSTMState, Mlp, Module, ParamStore};
+use rand::Rng;
+
+use crate::env::Space;
+use crate::normalize::RunningMeanStd;
+use crate::policy::{ActionHead, Actions, PolicyDistribution, observations_var, to_f64};
+use crate::train::{Agent, Memory, load_observation_stats, observation_stats_state};
+
+/// Options of a [`RecurrentActorCritic`] (sb3-contrib's `policy_kwargs` names in brackets).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecurrentNetworkConfig {
+    /// `H`, the LSTM's hidden size (`lstm_hidden_size`).
+    pub lstm_hidden_size: usize,
+    /// Stacked LSTM layers (`n_lstm_layers`).
+    pub n_lstm_layers: usize,
+    /// One LSTM for both heads, the critic reading it without gradient (`shared_lstm`);
+    /// otherwise a second LSTM for the critic (`enable_critic_lstm`).
+    pub shared_lstm: bool,
+    /// Hidden sizes of the MLPs `f_π`, `f_V` after the LSTM (`net_arch`); empty: linear heads.
+    pub hidden: Vec<usize>,
+    /// Their activation (`activation_fn`).
+    pub activation: Activation,
+    /// Initial `ln σ` of a Gaussian policy (`log_std_init`).
+    pub log_std_init: f64,
+}
+
+impl Default for RecurrentNetworkConfig {
+    /// sb3-contrib's `MlpLstmPolicy`: `H = 256`, one layer, separate LSTMs, `[64, 64]` tanh.
+    fn default() -> Self {
+        RecurrentNetworkConfig {
+            lstm_hidden_size: 256,
+            n_lstm_layers: 1,
+            shared_lstm: false,
+            hidden: vec![64, 64],
+            activation: Activation::Tanh,
+            log_std_init: 0.0,
+        }
+    }
+}
+
+/// One LSTM's state for `E` environments: `h` and `c`, each `(layers, E, H)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LstmMemory {
+    /// `h`.
+    pub h: Array3<f32>,
+    /// `c`.
+    pub c: Array3<f32>,
+}
+
+impl LstmMemory {
+    /// The zero state.
+    pub fn zeros(layers: usize, envs: usize, hidden: usize) -> Self {
+        LstmMemory {
+            h: Array3::zeros((layers, envs, hidden)),
+            c: Array3::zeros((layers, envs, hidden)),
+        }
+    }
+
+    fn to_var<T: Float>(&self) -> LSTMState<T> {
+        let var = |a: &Array3<f32>| Var::constant(a.mapv(|v| T::from_f64(v as f64)).into_dyn());
+        LSTMState {
+            h: var(&self.h),
+            c: var(&self.c),
+        }
+    }
+
+    fn from_var<T: Float>(state: &LSTMState<T>) -> Self {
+        let array = |v: &Var<T>| {
+            let a = v.value();
+            let s = a.shape();
+            Array3::from_shape_vec(
+                (s[0], s[1], s[2]),
+                a.iter().map(|x| x.as_f64() as f32).collect(),
+            )
+            .expect("an LSTM state is (layers, N, H)")
+        };
+        LstmMemory {
+            h: array(&state.h),
+            c: array(&state.c),
+        }
+    }
+
+    fn gather(parts: &[(&LstmMemory, usize)]) -> Self {
+        let pick = |f: fn(&LstmMemory) -> &Array3<f32>| {
+            let views: Vec<_> = parts
+                .iter()
+                .map(|(m, n)| f(m).slice(ndarray::s![.., *n..*n + 1, ..]))
+                .collect();
+            ndarray::concatenate(Axis(1), &views).expect("equal layers and hidden sizes")
+        };
+        LstmMemory {
+            h: pick(|m| &m.h),
+            c: pick(|m| &m.c),
+        }
+    }
+
+    fn reset(&mut self, starts: &[bool]) {
+        for (n, _) in starts.iter().enumerate().filter(|(_, s)| **s) {
+            self.h.index_axis_mut(Axis(1), n).fill(0.0);
+            self.c.index_axis_mut(Axis(1), n).fill(0.0);
+        }
+    }
+}
+
+/// The recurrent state of a [`RecurrentActorCritic`] in `E` environments (sb3-contrib's
+/// `RNNStates`): the actor's LSTM state and, with separate LSTMs, the critic's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecurrentState {
+    /// `z_t` of the actor's LSTM (also the critic's input when the LSTM is shared).
+    pub actor: LstmMemory,
+    /// `z^V_t` of the critic's own LSTM; `None` when the LSTM is shared.
+    pub critic: Option<LstmMemory>,
+}
+
+impl RecurrentState {
+    /// The number of environments `E`.
+    pub fn num_envs(&self) -> usize {
+        self.actor.h.shape()[1]
+    }
+
+    /// The states of environments `columns`, in that order.
+    pub fn select(&self, columns: &[usize]) -> RecurrentState {
+        let parts: Vec<_> = columns.iter().map(|&n| (self, n)).collect();
+        RecurrentState::gather(&parts)
+    }
+
+    /// One state of `parts.len()` environments, column `k` being column `parts[k].1` of
+    /// `parts[k].0`: how a minibatch of sequences collects the state stored at each start.
+    ///
+    /// # Panics
+    /// If `parts` is empty or mixes shared and separate layouts.
+    pub fn gather(parts: &[(&RecurrentState, usize)]) -> RecurrentState {
+        assert!(!parts.is_empty(), "recurrent state: nothing to gather");
+        let actor: Vec<_> = parts.iter().map(|(s, n)| (&s.actor, *n)).collect();
+        let critic = parts[0].0.critic.as_ref().map(|_| {
+            let columns: Vec<_> = parts
+                .iter()
+                .map(|(s, n)| {
+                    let memory = s.critic.as_ref();
+                    (memory.expect("every state has a critic LSTM"), *n)
+                })
+                .collect();
+            LstmMemory::gather(&columns)
+        });
+        RecurrentState {
+            actor: LstmMemory::gather(&actor),
+            critic,
+        }
+    }
+
+    /// Zeroes the state of every environment `n` with `starts[n]`: `z ← (1 − m) z`.
+    pub fn reset(&mut self, starts: &[bool]) {
+        self.actor.reset(starts);
+        if let Some(critic) = &mut self.critic {
+            critic.reset(starts);
+        }
+    }
+}
+
+/// What one step of [`RecurrentActorCritic::act`] gives, per environment.
+#[derive(Clone, Debug)]
+pub struct RecurrentStep {
+    /// `a_t ~ π(·|o_≤t)`.
+    pub actions: Actions,
+    /// `ln π(a_t|o_≤t)`.
+    pub log_probs: Array1<f64>,
+    /// `V(o_≤t)`.
+    pub values: Array1<f64>,
+    /// `z_t`: the state to carry into the next step.
+    pub state: RecurrentState,
+}
+
+/// An LSTM actor-critic (see the module doc).
+///
+/// ```
+/// use rand::SeedableRng;
+/// use autograd::Tensor;
+/// use ndarray::{Array2, Array3};
+/// use nn::ParamStore;
+/// use wengert_rl::env::Space;
+/// use wengert_rl::recurrent_policy::{RecurrentActorCritic, RecurrentNetworkConfig};
+/// let mut store = ParamStore::<f32>::new();
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let config = RecurrentNetworkConfig { lstm_hidden_size: 8, hidden: vec![16], ..Default::default() };
+/// let net = RecurrentActorCritic::new(&mut store, 2, &Space::Discrete { n: 2 }, &config, &mut rng);
+/// assert!(store.id("actor.lstm.weight_hh_l0").is_some() && store.id("critic.lstm.bias_ih_l0").is_some());
+/// // Two steps in three environments, carrying the state.
+/// let z0 = net.initial_state(3);
+/// let first = net.act(&store, &Array2::ones((3, 2)), &z0, &[true; 3], &mut rng);
+/// let second = net.act(&store, &Array2::ones((3, 2)), &first.state, &[false; 3], &mut rng);
+/// assert_eq!((second.values.len(), second.state.num_envs()), (3, 3));
+/// // The update replays the same two steps as one sequence from z0.
+/// let observations = autograd::Var::constant(Array3::<f32>::ones((2, 3, 2)).into_dyn());
+/// let mask = ndarray::array![[1.0f32, 1.0, 1.0], [0.0, 0.0, 0.0]];
+/// let actions = wengert_rl::policy::Actions::Discrete(vec![0; 6]);
+/// let (log_probs, entropy, values) =
+///     net.evaluate_sequences(&store.constants(), &observations, &z0, &mask, &actions);
+/// assert_eq!((log_probs.shape(), entropy.shape()), (&[6][..], &[6][..]));
+/// assert!((values.value()[3] as f64 - second.values[0]).abs() < 1e-6);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RecurrentActorCritic {
+    /// The actor's LSTM (also the critic's, when shared).
+    pub lstm_actor: LSTM,
+    /// The critic's own LSTM; `None` when shared.
+    pub lstm_critic: Option<LSTM>,
+    /// `f_π` and the policy head.
+    pub actor: Mlp,
+    /// `f_V` and the value head.
+    pub critic: Mlp,
+    /// The action distribution's head.
+    pub head: ActionHead,
+    /// The width of an observation.
+    pub observation_dim: usize,
+}
+
+impl RecurrentActorCritic {
+    /// The path of the policy's parameters (its LSTM, MLP and a Gaussian's `ln σ`).
+    pub const ACTOR: &'static str = "actor";
+    /// The path of the value function's parameters.
+    pub const CRITIC: &'static str = "critic";
+
+    /// Builds the LSTM(s) and both heads for observations of `observation_dim` and the given
+    /// action space.
+    ///
+    /// # Panics
+    /// If the LSTM's hidden size or layer count is 0.
+    pub fn new<T: Float>(
+        store: &mut ParamStore<T>,
+        observation_dim: usize,
+        action_space: &Space,
+        config: &RecurrentNetworkConfig,
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Self {
+        let hidden_size = config.lstm_hidden_size;
+        assert!(
+            hidden_size > 0 && config.n_lstm_layers > 0,
+            "recurrent actor-critic: lstm_hidden_size and n_lstm_layers must be at least 1, \
+             found {hidden_size} and {}",
+            config.n_lstm_layers
+        );
+        let (outputs, gaussian) = match action_space {
+            Space::Discrete { n } => (*n, false),
+            Space::Box(b) => (b.low.len(), true),
+        };
+        let mut lstm = |path: &str, rng: &mut _| {
+            LSTM::new(
+                &mut store.root().sub(path).sub("lstm"),
+                observation_dim,
+                hidden_size,
+                config.n_lstm_layers,
+                rng,
+            )
+        };
+        let lstm_actor = lstm(Self::ACTOR, rng);
+        let lstm_critic = (!config.shared_lstm).then(|| lstm(Self::CRITIC, rng));
+        let sizes = |last: usize| {
+            let mut s = vec![hidden_size];
+            s.extend(&config.hidden);
+            s.push(last);
+            s
+        };
+        let hidden_init = Init::Orthogonal { gain: 2f64.sqrt() };
+        let actor = Mlp::builder(&sizes(outputs))
+            .activation(config.activation)
+            .hidden_init(hidden_init)
+            .output_init(Init::Orthogonal { gain: 0.01 })
+            .bias_init(Init::Zeros)
+            .build(&mut store.root().sub(Self::ACTOR), rng);
+        let critic = Mlp::builder(&sizes(1))
+            .activation(config.activation)
+            .hidden_init(hidden_init)
+            .output_init(Init::Orthogonal { gain: 1.0 })
+            .bias_init(Init::Zeros)
+            .build(&mut store.root().sub(Self::CRITIC), rng);
+        let head = if gaussian {
+            let log_std = ArrayD::from_elem(IxDyn(&[outputs]), T::from_f64(config.log_std_init));
+            ActionHead::Gaussian {
+                dim: outputs,
+                log_std: store.root().sub(Self::ACTOR).param("log_std", log_std),
+            }
+        } else {
+            ActionHead::Categorical { actions: outputs }
+        };
+        RecurrentActorCritic {
+            lstm_actor,
+            lstm_critic,
+            actor,
+            critic,
+            head,
+            observation_dim,
+        }
+    }
+
+    /// The zero state `z_{−1} = 0` of `envs` environments.
+    pub fn initial_state(&self, envs: usize) -> RecurrentState {
+        let zeros = |lstm: &LSTM| LstmMemory::zeros(lstm.num_layers(), envs, lstm.hidden_size);
+        RecurrentState {
+            actor: zeros(&self.lstm_actor),
+            critic: self.lstm_critic.as_ref().map(zeros),
+        }
+    }
+
+    fn distribution<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        latent: &Var<T>,
+    ) -> PolicyDistribution<T> {
+        let out = self.actor.forward(params, latent);
+        match self.head {
+            ActionHead::Categorical { .. } => {
+                PolicyDistribution::Categorical(Categorical::new(&out))
+            }
+            ActionHead::Gaussian { log_std, .. } => {
+                PolicyDistribution::Gaussian(DiagGaussian::new(&out, &params[log_std]))
+            }
+        }
+    }
+
+    /// The actor LSTM's outputs `h_t`, flattened to `(T·N, H)`, and its final state.
+    fn run_lstm<T: Float>(
+        lstm: &LSTM,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+        state: &LstmMemory,
+        reset_mask: &Var<T>,
+    ) -> (Var<T>, LSTMState<T>) {
+        let (out, last) =
+            lstm.forward_with_resets(params, observations, Some(&state.to_var()), reset_mask);
+        let s = out.shape().to_vec();
+        (out.reshape(&[s[0] * s[1], s[2]]), last)
+    }
+
+    fn check_sequences<T: Float>(
+        &self,
+        observations: &Var<T>,
+        state: &RecurrentState,
+        mask: &Array2<f32>,
+    ) {
+        match *observations.shape() {
+            [steps, n, dim]
+                if dim == self.observation_dim
+                    && mask.dim() == (steps, n)
+                    && state.num_envs() == n => {}
+            _ => panic!(
+                "recurrent actor-critic: expected observations (T, N, {}), a reset mask (T, N) and \
+                 a state of N environments; found observations {:?}, mask {:?}, state of {}",
+                self.observation_dim,
+                observations.shape(),
+                mask.dim(),
+                state.num_envs()
+            ),
+        }
+    }
+
+    /// `π(·|o_≤t)` for every sample `k = t·N + n` of sequences `observations` `(T, N, obs_dim)`
+    /// started from `initial_state`, with episode starts `reset_mask` `(T, N)` (1: reset before
+    /// step `t`), and the actor's final state.
+    pub fn policy_sequences<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+        initial_state: &RecurrentState,
+        reset_mask: &Array2<f32>,
+    ) -> (PolicyDistribution<T>, LSTMState<T>) {
+        self.check_sequences(observations, initial_state, reset_mask);
+        let mask = mask_var(reset_mask);
+        let (h, last) = Self::run_lstm(
+            &self.lstm_actor,
+            params,
+            observations,
+            &initial_state.actor,
+            &mask,
+        );
+        (self.distribution(params, &h), last)
+    }
+
+    /// `V(o_≤t)` `(T·N)` for the same sequences, and the final state of the LSTM it read.
+    pub fn value_sequences<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+        initial_state: &RecurrentState,
+        reset_mask: &Array2<f32>,
+    ) -> (Var<T>, LSTMState<T>) {
+        self.check_sequences(observations, initial_state, reset_mask);
+        let mask = mask_var(reset_mask);
+        let (h_v, last) = match (&self.lstm_critic, &initial_state.critic) {
+            (Some(lstm), Some(state)) => Self::run_lstm(lstm, params, observations, state, &mask),
+            (None, None) => {
+                let (h, last) = Self::run_lstm(
+                    &self.lstm_actor,
+                    params,
+                    observations,
+                    &initial_state.actor,
+                    &mask,
+                );
+                (h.detach(), last.detach())
+            }
+            _ => panic!(
+                "recurrent actor-critic: the state's layout (shared or separate LSTMs) does not match the network's"
+            ),
+        };
+        (self.critic.forward(params, &h_v).squeeze(-1), last)
+    }
+
+    /// `ln π(a|o_≤t)`, `H[π(·|o_≤t)]` and `V(o_≤t)`, each `(T·N)`, for sequences
+    /// `observations` `(T, N, obs_dim)` from `initial_state` with episode starts `reset_mask`
+    /// `(T, N)` and the actions taken, `T·N` rows in the order `k = t·N + n` (what the update
+    /// of recurrent PPO differentiates).
+    pub fn evaluate_sequences<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+        initial_state: &RecurrentState,
+        reset_mask: &Array2<f32>,
+        actions: &Actions,
+    ) -> (Var<T>, Var<T>, Var<T>) {
+        let (pi, _) = self.policy_sequences(params, observations, initial_state, reset_mask);
+        let (values, _) = self.value_sequences(params, observations, initial_state, reset_mask);
+        (pi.log_prob(actions), pi.entropy(), values)
+    }
+
+    /// One step in `E` environments: `π(·|o_≤t)`, `V(o_≤t)` and the state `z_t`, from the
+    /// observations `(E, obs_dim)`, the carried state `z_{t−1}` and the episode starts.
+    pub fn step<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        observations: &Var<T>,
+        state: &RecurrentState,
+        episode_starts: &[bool],
+    ) -> (PolicyDistribution<T>, Var<T>, RecurrentState) {
+        let e = episode_starts.len();
+        if observations.shape() != [e, self.observation_dim] {
+            panic!(
+                "recurrent actor-critic: expected observations of shape (E, {}) for E = {e} \
+                 episode starts, found {:?}",
+                self.observation_dim,
+                observations.shape()
+            );
+        }
+        let sequence = observations.reshape(&[1, e, self.observation_dim]);
+        let mask = Array2::from_shape_fn((1, e), |(_, n)| f32::from(u8::from(episode_starts[n])));
+        let (pi, actor) = self.policy_sequences(params, &sequence, state, &mask);
+        let (values, critic) = self.value_sequences(params, &sequence, state, &mask);
+        let next = RecurrentState {
+            actor: LstmMemory::from_var(&actor),
+            critic: state.critic.as_ref().map(|_| LstmMemory::from_var(&critic)),
+        };
+        (pi, values, next)
+    }
+
+    /// One step of a rollout with `a_t ~ π(·|o_≤t)`, without gradient: the actions, their
+    /// `ln π`, `V` and the next state (see [`RecurrentActorCritic::step`]).
+    pub fn act(
+        &self,
+        store: &ParamStore<f32>,
+        observations: &Array2<f32>,
+        state: &RecurrentState,
+        episode_starts: &[bool],
+        rng: &mut (impl Rng + ?Sized),
+    ) -> RecurrentStep {
+        let params = store.constants();
+        no_grad(|| {
+            let s = observations_var::<f32>(observations);
+            let (pi, values, state) = self.step(&params, &s, state, episode_starts);
+            let actions = pi.sample(rng);
+            RecurrentStep {
+                log_probs: to_f64(&pi.log_prob(&actions)),
+                actions,
+                values: to_f64(&values),
+                state,
+            }
+        })
+    }
+
+    /// `V(o_≤t)` of observations `(E, obs_dim)` read from state `state` with no reset, without
+    /// gradient: the bootstrap value of a truncated episode's final observation, or of the
+    /// observations the next rollout starts from.
+    pub fn predict_values(
+        &self,
+        store: &ParamStore<f32>,
+        observations: &Array2<f32>,
+        state: &RecurrentState,
+        episode_starts: &[bool],
+    ) -> Array1<f64> {
+        let params = store.constants();
+        no_grad(|| {
+            let e = observations.nrows();
+            let s = observations_var::<f32>(observations).reshape(&[1, e, self.observation_dim]);
+            let mask =
+                Array2::from_shape_fn((1, e), |(_, n)| f32::from(u8::from(episode_starts[n])));
+            to_f64(&self.value_sequences(&params, &s, state, &mask).0)
+        })
+    }
+}
+
+fn mask_var<T: Float>(mask: &Array2<f32>) -> Var<T> {
+    Var::constant(mask.mapv(|v| T::from_f64(v as f64)).into_dyn())
+}
+
+/// A trained recurrent agent: it acts with the policy's mode and carries its LSTM state from
+/// step to step in the caller's [`Memory`], one row per episode (see [`Agent::start_memory`]).
+pub struct RecurrentAgent {
+    /// The Gymnasium id it was trained on.
+    pub env_id: String,
+    /// Its parameters.
+    pub store: ParamStore<f32>,
+    /// Its networks.
+    pub network: RecurrentActorCritic,
+    /// Observation normalisation statistics, if used.
+    pub observation_stats: Option<RunningMeanStd>,
+}
+
+impl RecurrentAgent {
+    /// An agent of these parameters and networks.
+    pub fn new(
+        env_id: String,
+        store: ParamStore<f32>,
+        network: RecurrentActorCritic,
+        observation_stats: Option<RunningMeanStd>,
+    ) -> Self {
+        RecurrentAgent {
+            env_id,
+            store,
+            network,
+            observation_stats,
+        }
+    }
+
+    /// The state as a [`Memory`]: `h` then `c` of each layer, `(N, H)` each, the actor's LSTM
+    /// first, then the critic's if it has its own.
+    fn to_memory(state: &RecurrentState) -> Memory {
+        let mut arrays = Vec::new();
+        for lstm in std::iter::once(&state.actor).chain(&state.critic) {
+            for a in [&lstm.h, &lstm.c] {
+                arrays.extend(a.outer_iter().map(|layer| layer.to_owned()));
+            }
+        }
+        Memory(arrays)
+    }
+
+    /// The inverse of [`RecurrentAgent::to_memory`], for this agent's networks.
+    fn from_memory(&self, memory: &Memory) -> RecurrentState {
+        let mut arrays = memory.0.iter();
+        let mut lstm = |layers: usize| {
+            let mut stack = || {
+                let views: Vec<_> = arrays.by_ref().take(layers).map(|a| a.view()).collect();
+                ndarray::stack(Axis(0), &views).expect("memory rows of one LSTM agree")
+            };
+            let h = stack();
+            let c = stack();
+            LstmMemory { h, c }
+        };
+        let actor = lstm(self.network.lstm_actor.num_layers());
+        let critic = self
+            .network
+            .lstm_critic
+            .as_ref()
+            .map(|l| lstm(l.num_layers()));
+        RecurrentState { actor, critic }
+    }
+}
+
+impl Agent for RecurrentAgent {
+    fn env_id(&self) -> &str {
+        &self.env_id
+    }
+
+    /// Each row as the first step of a new episode (from the zero state).
+    fn act(&self, observations: &Array2<f32>) -> Actions {
+        let mut memory = self.start_memory(observations.nrows()).expect("recurrent");
+        self.act_remembering(observations, &mut memory)
+    }
+
+    fn start_memory(&self, n: usize) -> Option<Memory> {
+        Some(Self::to_memory(&self.network.initial_state(n)))
+    }
+
+    /// `π`'s mode from the remembered state, which advances by one step. The memory starts at
+    /// the zero state, so no episode-start reset is needed.
+    fn act_remembering(&self, observations: &Array2<f32>, memory: &mut Memory) -> Actions {
+        let observations = match &self.observation_stats {
+            Some(stats) => stats.normalize(observations, 10.0, 1e-8),
+            None => observations.clone(),
+        };
+        let state = self.from_memory(memory);
+        let starts = vec![false; observations.nrows()];
+        let params = self.store.constants();
+        let (actions, next) = no_grad(|| {
+            let s = observations_var::<f32>(&observations);
+            let (pi, _, next) = self.network.step(&params, &s, &state, &starts);
+            (pi.mode(), next)
+        });
+        *memory = Self::to_memory(&next);
+        actions
+    }
+
+    fn store(&self) -> &ParamStore<f32> {
+        &self.store
+    }
+
+    fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
+        observation_stats_state(&self.observation_stats)
+    }
+
+    fn load_extra_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), String> {
+        load_observation_stats(&mut self.observation_stats, state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::BoxSpace;
+    use nn::ParamStore;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    fn network(shared: bool, space: &Space) -> (ParamStore<f64>, RecurrentActorCritic) {
+        let mut store = ParamStore::<f64>::new();
+        let config = RecurrentNetworkConfig {
+            lstm_hidden_size: 5,
+            shared_lstm: shared,
+            hidden: vec![6],
+            ..Default::default()
+        };
+        let net =
+            RecurrentActorCritic::new(&mut store, 3, space, &config, &mut StdRng::seed_from_u64(3));
+        (store, net)
+    }
+
+    fn sequence(steps: usize, n: usize, seed: u64) -> Var<f64> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        Var::constant(ArrayD::from_shape_simple_fn(IxDyn(&[steps, n, 3]), || {
+            rng.random_range(-1.0..1.0)
+        }))
+    }
+
+    fn random_state(net: &RecurrentActorCritic, n: usize, seed: u64) -> RecurrentState {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut state = net.initial_state(n);
+        let mut fill = |m: &mut LstmMemory| {
+            m.h.mapv_inplace(|_| rng.random_range(-1.0..1.0));
+            m.c.mapv_inplace(|_| rng.random_range(-1.0..1.0));
+        };
+        fill(&mut state.actor);
+        if let Some(c) = &mut state.critic {
+            fill(c);
+        }
+        state
+    }
+
+    /// A reset at step `t₀` gives steps `t₀…` exactly the outputs of a fresh sequence from the
+    /// zero state, whatever state and history came before it; in both layouts and action spaces.
+    #[test]
+    fn a_reset_at_an_episode_start_is_a_fresh_zero_state() {
+        let spaces = [
+            Space::Discrete { n: 3 },
+            Space::Box(BoxSpace::new(vec![-1.0; 2], vec![1.0; 2])),
+        ];
+        for shared in [false, true] {
+            for space in &spaces {
+                let (store, net) = network(shared, space);
+                let params = store.constants();
+                let (steps, n, t0) = (6, 2, 4);
+                let x = sequence(steps, n, 1);
+                let mut mask = Array2::<f32>::zeros((steps, n));
+                mask[[t0, 1]] = 1.0;
+                let state = random_state(&net, n, 2);
+                let actions = match space {
+                    Space::Discrete { .. } => Actions::Discrete(vec![2; steps * n]),
+                    Space::Box(_) => Actions::Continuous(Array2::from_elem((steps * n, 2), 0.3)),
+                };
+                let (lp, ent, v) = net.evaluate_sequences(&params, &x, &state, &mask, &actions);
+
+                let tail = x.slice(0, t0, steps).slice(1, 1, 2);
+                let zero = net.initial_state(1);
+                let tail_mask = Array2::<f32>::zeros((steps - t0, 1));
+                let tail_actions = actions.select(&(0..steps - t0).collect::<Vec<_>>());
+                let (lp0, ent0, v0) =
+                    net.evaluate_sequences(&params, &tail, &zero, &tail_mask, &tail_actions);
+                for t in t0..steps {
+                    let k = t * n + 1;
+                    assert_eq!(lp.value()[k], lp0.value()[t - t0], "shared {shared}, t {t}");
+                    assert_eq!(ent.value()[k], ent0.value()[t - t0]);
+                    assert_eq!(v.value()[k], v0.value()[t - t0]);
+                }
+                // Without the reset, the history and the initial state do reach step t₀.
+                let (_, _, v_carried) = net.evaluate_sequences(
+                    &params,
+                    &x,
+                    &state,
+                    &Array2::zeros((steps, n)),
+                    &actions,
+                );
+                assert_ne!(v_carried.value()[t0 * n + 1], v0.value()[0]);
+            }
+        }
+    }
+
+    /// Stepping one observation at a time with `act`'s state gives the values of the whole
+    /// sequence evaluated at once, with a reset in the middle.
+    #[test]
+    fn steps_and_sequences_agree() {
+        let mut store = ParamStore::<f32>::new();
+        let config = RecurrentNetworkConfig {
+            lstm_hidden_size: 4,
+            hidden: vec![],
+            ..Default::default()
+        };
+        let net = RecurrentActorCritic::new(
+            &mut store,
+            3,
+            &Space::Discrete { n: 2 },
+            &config,
+            &mut StdRng::seed_from_u64(0),
+        );
+        let mut rng = StdRng::seed_from_u64(9);
+        let (steps, n) = (5, 3);
+        let x: Array3<f32> =
+            Array3::from_shape_simple_fn((steps, n, 3), || rng.random_range(-1.0..1.0));
+        let mut mask = Array2::<f32>::zeros((steps, n));
+        mask[[0, 0]] = 1.0;
+        mask[[2, 1]] = 1.0;
+        let z0 = random_state_f32(&net, n);
+        let mut state = z0.clone();
+        let mut values = Vec::new();
+        let mut actions = Vec::new();
+        for t in 0..steps {
+            let starts: Vec<bool> = (0..n).map(|i| mask[[t, i]] == 1.0).collect();
+            let step = net.act(
+                &store,
+                &x.index_axis(Axis(0), t).to_owned(),
+                &state,
+                &starts,
+                &mut rng,
+            );
+            values.extend(step.values.iter().copied());
+            let Actions::Discrete(a) = step.actions else {
+                unreachable!()
+            };
+            actions.extend(a);
+            state = step.state;
+        }
+        let (_, _, v) = net.evaluate_sequences(
+            &store.constants(),
+            &Var::constant(x.into_dyn()),
+            &z0,
+            &mask,
+            &Actions::Discrete(actions),
+        );
+        for (k, &expected) in values.iter().enumerate() {
+            assert!((v.value()[k] as f64 - expected).abs() < 1e-6, "sample {k}");
+        }
+    }
+
+    fn random_state_f32(net: &RecurrentActorCritic, n: usize) -> RecurrentState {
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut state = net.initial_state(n);
+        state.actor.h.mapv_inplace(|_| rng.random_range(-1.0..1.0));
+        state.actor.c.mapv_inplace(|_| rng.random_range(-1.0..1.0));
+        state
+    }
+
+    /// With a shared LSTM the value loss sends no gradient into the LSTM (sb3-contrib's
+    /// detach), and the parameters split into `actor.` and `critic.` in both layouts.
+    #[test]
+    fn a_shared_lstm_learns_from_the_policy_only() {
+        use autograd::Tape;
+        let (store, net) = network(true, &Space::Discrete { n: 3 });
+        assert!(net.lstm_critic.is_none() && store.id("critic.lstm.weight_ih_l0").is_none());
+        let tape = Tape::new();
+        let params = store.bind(&tape);
+        let x = sequence(3, 2, 4);
+        let (v, _) =
+            net.value_sequences(&params, &x, &net.initial_state(2), &Array2::zeros((3, 2)));
+        let grads = params.gradients(&v.sum_all());
+        let lstm = store.id("actor.lstm.weight_ih_l0").unwrap();
+        assert!(grads.get(lstm).is_none_or(|g| g.iter().all(|&x| x == 0.0)));
+        let head = store.id("critic.0.weight").unwrap();
+        assert!(grads.get(head).is_some_and(|g| g.iter().any(|&x| x != 0.0)));
+        let (separate, _) = network(false, &Space::Discrete { n: 3 });
+        assert!(separate.id("critic.lstm.weight_hh_l0").is_some());
+    }
+
+    /// `gather` picks columns of several states; `reset` zeroes exactly the started columns.
+    #[test]
+    fn states_gather_and_reset_by_column() {
+        let (_, net) = network(false, &Space::Discrete { n: 2 });
+        let a = random_state(&net, 3, 1);
+        let b = random_state(&net, 2, 2);
+        let g = RecurrentState::gather(&[(&a, 2), (&b, 0), (&a, 0)]);
+        assert_eq!(
+            g.actor.h.index_axis(Axis(1), 0),
+            a.actor.h.index_axis(Axis(1), 2)
+        );
+        assert_eq!(
+            g.critic.as_ref().unwrap().c.index_axis(Axis(1), 1),
+            b.critic.as_ref().unwrap().c.index_axis(Axis(1), 0)
+        );
+        let mut r = a.clone();
+        r.reset(&[false, true, false]);
+        assert!(r.actor.h.index_axis(Axis(1), 1).iter().all(|&v| v == 0.0));
+        assert!(
+            r.critic
+                .as_ref()
+                .unwrap()
+                .c
+                .index_axis(Axis(1), 1)
+                .iter()
+                .all(|&v| v == 0.0)
+        );
+        assert_eq!(r.select(&[0, 2]), a.select(&[0, 2]));
+    }
+}
