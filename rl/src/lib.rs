@@ -54,6 +54,7 @@ pub mod policy;
 pub mod q_network;
 pub mod recurrent_policy;
 pub mod recurrent_q_network;
+pub mod recurrent_replay;
 pub mod recurrent_rollout;
 pub mod rollout;
 pub mod shared_actor_critic;

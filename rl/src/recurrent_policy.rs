@@ -582,7 +582,7 @@ impl RecurrentAgent {
     }
 
     /// The inverse of [`RecurrentAgent::to_memory`], for this agent's networks.
-    fn from_memory(&self, memory: &Memory) -> RecurrentState {
+    fn state_from_memory(&self, memory: &Memory) -> RecurrentState {
         let mut arrays = memory.0.iter();
         let mut lstm = |layers: usize| {
             let mut stack = || {
@@ -625,7 +625,7 @@ impl Agent for RecurrentAgent {
             Some(stats) => stats.normalize(observations, 10.0, 1e-8),
             None => observations.clone(),
         };
-        let state = self.from_memory(memory);
+        let state = self.state_from_memory(memory);
         let starts = vec![false; observations.nrows()];
         let params = self.store.constants();
         let (actions, next) = no_grad(|| {

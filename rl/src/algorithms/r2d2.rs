@@ -62,24 +62,23 @@
 //! ```
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
-use ndarray::{Array2, ArrayD, s};
+use ndarray::{Array2, ArrayD, Axis, Ix2, s};
 use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Bound, LSTMState, ParamStore};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::buffers::{Position, SequenceBatch, SequenceReplay, SequenceWriter, sequence_priority};
+use crate::buffers::{SequenceBatch, SequenceReplay};
 use crate::common::config::{Config, Range};
-use crate::common::off_policy::{
-    Averages, ExplorationSchedule, Steps, Throughput, crossed, epsilon_greedy, reports,
-};
+use crate::common::off_policy::{Averages, ExplorationSchedule, Throughput, crossed, reports};
 use crate::common::trainer::{Part, Report, Trainer};
-use crate::env::{Env, Episode, Space, VectorActions, VectorEnv, make};
 use crate::q_network::greedy;
 use crate::recurrent_q_network::{
     RecurrentGreedyAgent, RecurrentQNetwork, sequence_var, state_of, zero_state,
 };
-use crate::snapshot::{Resumable, StateError, TrainerRng, TrainingState};
+use crate::recurrent_replay::{RecurrentActors, window};
+pub use crate::recurrent_replay::{SequenceErrors, SequenceSettings};
+use crate::snapshot::TrainerRng;
 use crate::train::{TrainError, check_finite};
 use crate::value_rescaling::{h, h_inverse};
 
@@ -208,15 +207,6 @@ pub fn start_state<T: Float>(batch: &SequenceBatch, stored: bool) -> LSTMState<T
     }
 }
 
-/// Positions `from … to` of the observations `o` `(L, N, D)` and the reset mask.
-fn window<T: Float>(o: &Var<T>, batch: &SequenceBatch, from: usize, to: usize) -> (Var<T>, Var<T>) {
-    let m = batch
-        .first
-        .slice(s![from..to, ..])
-        .mapv(|x| T::from_f64(x as f64));
-    (o.slice(0, from, to), Var::constant(m.into_dyn()))
-}
-
 // ANCHOR: burn_in
 /// The state after the burn-in `0 … B` from `start`, **detached**: no gradient reaches the
 /// burn-in positions or flows through them into `θ`.
@@ -236,20 +226,6 @@ pub fn burn_in<T: Float>(
 }
 // ANCHOR_END: burn_in
 
-/// What the targets and the loss need besides the networks.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SequenceSettings {
-    pub burn_in: usize,
-    pub learn_length: usize,
-    pub n_step: usize,
-    pub gamma: f64,
-    /// `ε` of the value rescaling `h`, or `None` for none.
-    pub rescaling: Option<f64>,
-    pub stored_state: bool,
-    /// `η`.
-    pub eta: f64,
-}
-
 // ANCHOR: n_step_targets
 /// `y_t` `(K, N)` of the key equations, from `θ` (choosing `a*`) and `θ'` (evaluating it), each
 /// burnt in from the batch's start state; a constant. Final-observation positions get 0 (masked).
@@ -263,29 +239,15 @@ pub fn n_step_targets<T: Float>(
 ) -> Array2<f64> {
     let (b, k, n) = (settings.burn_in, settings.learn_length, settings.n_step);
     let (o_rest, m_rest) = window(o, batch, b, batch.length());
+    let start = || start_state(batch, settings.stored_state);
     let values = |params: &Bound<'_, T>| -> ArrayD<T> {
-        let state = burn_in(
-            q,
-            params,
-            o,
-            batch,
-            start_state(batch, settings.stored_state),
-            b,
-        );
+        let state = burn_in(q, params, o, batch, start(), b);
         let q_rest = no_grad(|| q.q_values(params, &o_rest, &state, &m_rest).0);
         q_rest.value().to_owned()
     };
     let (q_online, q_target) = (values(online), values(target));
-    let (h_of, h_inv) = match settings.rescaling {
-        Some(e) => (
-            Box::new(move |x| h(x, e)) as Box<dyn Fn(f64) -> f64>,
-            Box::new(move |x| h_inverse(x, e)) as Box<dyn Fn(f64) -> f64>,
-        ),
-        None => (
-            Box::new(|x| x) as Box<dyn Fn(f64) -> f64>,
-            Box::new(|x| x) as Box<dyn Fn(f64) -> f64>,
-        ),
-    };
+    let h_of = |x: f64| settings.rescaling.map_or(x, |e| h(x, e));
+    let h_inv = |x: f64| settings.rescaling.map_or(x, |e| h_inverse(x, e));
     Array2::from_shape_fn((k, batch.len()), |(t, i)| {
         let t = b + t;
         if batch.last[[t, i]] {
@@ -300,30 +262,13 @@ pub fn n_step_targets<T: Float>(
         if batch.terminal[[p, i]] {
             return h_of(ret);
         }
-        let row = |values: &ArrayD<T>| -> Vec<T> {
-            (0..q.num_actions())
-                .map(|a| values[[p - b, i, a]])
-                .collect()
-        };
-        let a_star = greedy(
-            Array2::from_shape_vec((1, q.num_actions()), row(&q_online))
-                .expect("row")
-                .view(),
-        )[0];
+        let row = q_online.slice(s![p - b..p - b + 1, i, ..]);
+        let a_star = greedy(row.into_dimensionality::<Ix2>().expect("row"))[0];
         let bootstrap = h_inv(q_target[[p - b, i, a_star]].as_f64());
         h_of(ret + settings.gamma.powi(m as i32) * bootstrap)
     })
 }
 // ANCHOR_END: n_step_targets
-
-/// What [`r2d2_loss`] reports besides the loss.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SequenceErrors {
-    /// The mean of `Q_θ(h_t, a_t)` over the learned positions.
-    pub mean_q: f64,
-    /// `p_i = η max|δ| + (1 − η) mean|δ|` of each sequence.
-    pub priorities: Vec<f64>,
-}
 
 // ANCHOR: r2d2_loss
 /// `L(θ) = (1/N) Σ_i (w_i / |T_i|) Σ_{t∈T_i} ½ δ_t²`, `δ_t = Q_θ(h_t, a_t) − y_t` over the
@@ -358,28 +303,12 @@ pub fn r2d2_loss<T: Float>(
     let delta = &q_taken - &y_var;
     let loss = (&(&delta * &delta) * &Var::constant(coefficients.into_dyn())).sum_all();
 
-    let delta = delta.value();
-    let taken = q_taken.value();
-    let priorities = (0..n)
-        .map(|i| {
-            let errors: Vec<f64> = (0..k)
-                .filter(|&t| learned(t, i))
-                .map(|t| delta[[t, i]].as_f64())
-                .collect();
-            sequence_priority(&errors, settings.eta)
-        })
-        .collect();
-    let total: usize = counts.iter().sum();
-    let sum_q: f64 = (0..k)
-        .flat_map(|t| (0..n).map(move |i| (t, i)))
-        .filter(|&(t, i)| learned(t, i))
-        .map(|(t, i)| taken[[t, i]].as_f64())
-        .sum();
-    let errors = SequenceErrors {
-        mean_q: sum_q / total.max(1) as f64,
-        priorities,
-    };
-    (loss, errors)
+    let delta = delta.value().mapv(|x| x.as_f64());
+    let taken = q_taken.value().mapv(|x| x.as_f64());
+    (
+        loss,
+        SequenceErrors::of(&delta, &taken, learned, settings.eta),
+    )
 }
 // ANCHOR_END: r2d2_loss
 
@@ -396,19 +325,12 @@ pub fn staleness<T: Float>(
     let (o_b, m_b) = window(o, batch, 0, burn_in + 1);
     let at_b = |stored: bool| -> ArrayD<T> {
         let (values, _) = no_grad(|| q.q_values(params, &o_b, &start_state(batch, stored), &m_b));
-        values
-            .value()
-            .index_axis(ndarray::Axis(0), burn_in)
-            .to_owned()
+        values.value().index_axis(Axis(0), burn_in).to_owned()
     };
     let (from_stored, from_zero) = (at_b(true), at_b(false));
     let n = batch.len();
-    let distance: f64 = (0..n)
-        .map(|i| {
-            let (a, z) = (
-                from_stored.index_axis(ndarray::Axis(0), i),
-                from_zero.index_axis(ndarray::Axis(0), i),
-            );
+    let distance: f64 = (from_stored.outer_iter().zip(from_zero.outer_iter()))
+        .map(|(a, z)| {
             a.iter()
                 .zip(z.iter())
                 .map(|(x, y)| (x.as_f64() - y.as_f64()).powi(2))
@@ -424,52 +346,6 @@ pub fn staleness<T: Float>(
 }
 // ANCHOR_END: staleness
 
-// ---- the actors ----
-
-/// The `N` actors' recurrent state `(h, c)` `(N, H)`, whether each stands at an episode's first
-/// observation, and each one's sequence writer.
-pub struct Actors {
-    pub h: Array2<f32>,
-    pub c: Array2<f32>,
-    pub first: Vec<bool>,
-    pub writers: Vec<SequenceWriter>,
-}
-
-impl Resumable for Actors {
-    fn save(&self, name: &str, state: &mut TrainingState) {
-        let shape = [self.h.nrows(), self.h.ncols()];
-        state.put_f32(
-            format!("{name}.h"),
-            &shape,
-            self.h.iter().copied().collect(),
-        );
-        state.put_f32(
-            format!("{name}.c"),
-            &shape,
-            self.c.iter().copied().collect(),
-        );
-        state.put_u64(
-            format!("{name}.first"),
-            self.first.iter().map(|&f| f as u64).collect(),
-        );
-        for (i, writer) in self.writers.iter().enumerate() {
-            state.save(&format!("{name}.writer.{i}"), writer);
-        }
-    }
-
-    fn load(&mut self, name: &str, state: &TrainingState) -> Result<(), StateError> {
-        let cols = self.h.ncols();
-        self.h = state.rows(&format!("{name}.h"), cols)?;
-        self.c = state.rows(&format!("{name}.c"), cols)?;
-        let first = state.u64s(&format!("{name}.first"), Some(self.first.len()))?;
-        self.first = first.into_iter().map(|f| f != 0).collect();
-        for (i, writer) in self.writers.iter_mut().enumerate() {
-            state.load(&format!("{name}.writer.{i}"), writer)?;
-        }
-        Ok(())
-    }
-}
-
 // ---- the update and the loop ----
 
 /// An R2D2 trainer: the networks, the actors and their environments, the sequence replay.
@@ -482,11 +358,9 @@ pub struct R2d2 {
     /// `θ'`.
     target: ParamStore<f32>,
     optimizer: Adam<f32>,
-    envs: VectorEnv<Box<dyn Env + Send>>,
-    actors: Actors,
+    actors: RecurrentActors,
     replay: SequenceReplay,
     rng: TrainerRng,
-    steps: Steps,
     throughput: Throughput,
 }
 
@@ -512,77 +386,6 @@ impl R2d2 {
             fraction: c.exploration_fraction,
             total_timesteps: c.total_timesteps,
         }
-    }
-
-    /// One environment step of every actor; returns the episodes that ended.
-    fn act(&mut self) -> Result<Vec<Episode>, TrainError> {
-        let before = self.steps.0;
-        let observations = self.envs.observations();
-        let (q, mut h, mut c) = self.q.step(
-            &self.online.constants(),
-            &observations,
-            &self.actors.h,
-            &self.actors.c,
-        );
-        let random = before < self.config.learning_starts;
-        let epsilon = self.exploration().epsilon(before);
-        let actions = epsilon_greedy(
-            observations.nrows(),
-            self.q.num_actions(),
-            epsilon,
-            random,
-            &mut self.rng,
-            || greedy(q.view()),
-        );
-        let step = self.envs.step(VectorActions::Discrete(&actions))?;
-        self.steps.0 += actions.len();
-        let Actors {
-            h: h_before,
-            c: c_before,
-            first,
-            writers,
-        } = &mut self.actors;
-        for (i, writer) in writers.iter_mut().enumerate() {
-            let o = observations.row(i).to_vec();
-            let position = Position {
-                observation: &o,
-                action: actions[i],
-                reward: step.rewards[i],
-                first: first[i],
-                last: false,
-                terminal: false,
-            };
-            let mut emitted = vec![writer.push(
-                position,
-                h_before.row(i).as_slice().expect("row"),
-                c_before.row(i).as_slice().expect("row"),
-            )];
-            let ended = step.terminated[i] || step.truncated[i];
-            if ended {
-                let o_final = step.final_observations.row(i).to_vec();
-                let position = Position {
-                    observation: &o_final,
-                    action: 0,
-                    reward: 0.0,
-                    first: false,
-                    last: true,
-                    terminal: step.terminated[i],
-                };
-                emitted.push(writer.push(
-                    position,
-                    h.row(i).as_slice().expect("row"),
-                    c.row(i).as_slice().expect("row"),
-                ));
-                h.row_mut(i).fill(0.0);
-                c.row_mut(i).fill(0.0);
-            }
-            first[i] = ended;
-            for sequence in emitted.into_iter().flatten() {
-                self.replay.push(&sequence);
-            }
-        }
-        (self.actors.h, self.actors.c) = (h, c);
-        Ok(step.finished_episodes.into_iter().map(|(_, e)| e).collect())
     }
 
     /// One gradient step on a sampled batch of sequences.
@@ -636,18 +439,17 @@ impl Trainer for R2d2 {
 
     /// `N` copies reset with the seed, `Q_θ` from the generator, `θ' ← θ`, zero actor states.
     fn new(env_id: &str, config: &R2d2Config) -> Result<Self, TrainError> {
-        let copies = (0..config.num_envs)
-            .map(|_| make(env_id))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut envs = VectorEnv::new(copies, 1)?;
-        envs.reset(Some(config.seed));
-        let Space::Discrete { n: num_actions } = envs.single_action_space().clone() else {
-            return Err(TrainError::Config(format!(
-                "R2D2 needs a discrete action space, but {env_id} has {}",
-                envs.single_action_space()
-            )));
-        };
-        let dim = envs.single_observation_space().dim();
+        let (hidden, length) = (config.lstm_hidden, config.sequence_length());
+        let (actors, num_actions) = RecurrentActors::new(
+            env_id,
+            "R2D2",
+            config.num_envs,
+            config.seed,
+            length,
+            config.sequence_period,
+            hidden,
+        )?;
+        let dim = actors.observation_dim();
         let mut rng = TrainerRng::seed_from_u64(config.seed);
         let mut online = ParamStore::<f32>::new();
         let q = RecurrentQNetwork::new(
@@ -666,25 +468,13 @@ impl Trainer for R2d2 {
                 ..AdamConfig::default()
             },
         );
-        let (n, hidden, length) = (
-            config.num_envs,
-            config.lstm_hidden,
-            config.sequence_length(),
-        );
-        let writer = SequenceWriter::new(length, config.sequence_period, dim, hidden);
         Ok(R2d2 {
             env_id: env_id.to_string(),
             q,
             target: online.clone(),
             online,
             optimizer,
-            envs,
-            actors: Actors {
-                h: Array2::zeros((n, hidden)),
-                c: Array2::zeros((n, hidden)),
-                first: vec![true; n],
-                writers: vec![writer; n],
-            },
+            actors,
             replay: SequenceReplay::new(
                 config.buffer_size,
                 length,
@@ -694,7 +484,6 @@ impl Trainer for R2d2 {
                 config.priority_epsilon,
             ),
             rng,
-            steps: Steps(0),
             throughput: Throughput::start(),
             config: config.clone(),
         })
@@ -702,13 +491,23 @@ impl Trainer for R2d2 {
 
     /// Acts until `t` reaches `iteration · log_interval` (or `T`), training every `train_freq`.
     fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
-        let first = self.steps.0;
+        let first = self.actors.steps.0;
         let last = (iteration * self.config.log_interval).min(self.config.total_timesteps);
-        let (mut window, mut episodes) = (Averages::default(), Vec::new());
+        let mut window = Averages::default();
+        let (mut episode_returns, mut episode_lengths) = (Vec::new(), Vec::new());
         loop {
-            let before = self.steps.0;
-            episodes.extend(self.act()?);
-            let t = self.steps.0;
+            let before = self.actors.steps.0;
+            let epsilon = self.exploration().epsilon(before);
+            let random = before < self.config.learning_starts;
+            let (q, online, rng) = (&self.q, &self.online.constants(), &mut self.rng);
+            for episode in self
+                .actors
+                .act(q, online, epsilon, random, rng, &mut self.replay)?
+            {
+                episode_returns.push(episode.episode_return);
+                episode_lengths.push(episode.length);
+            }
+            let t = self.actors.steps.0;
             if t > self.config.learning_starts
                 && crossed(before, t, self.config.train_freq)
                 && !self.replay.is_empty()
@@ -723,34 +522,35 @@ impl Trainer for R2d2 {
                 break;
             }
         }
-        let t = self.steps.0;
+        let t = self.actors.steps.0;
         let mut losses = window.take_as(&["loss", "mean_q", "grad_norm", "staleness"]);
         losses.push(("epsilon", self.exploration().epsilon(t)));
         losses.push(("replay_sequences", self.replay.len() as f64));
         losses.extend(self.throughput.report(t));
         Ok(Report {
             env_steps: t - first,
-            episode_returns: episodes.iter().map(|e| e.episode_return).collect(),
-            episode_lengths: episodes.iter().map(|e| e.length).collect(),
+            episode_returns,
+            episode_lengths,
             losses,
         })
     }
 
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        vec![
+        let mut parts = vec![
             ("agent", Part::Params(&self.online)),
             ("target", Part::Params(&self.target)),
             (
                 "optimizer",
                 Part::Optimizer(&mut self.optimizer, &self.online),
             ),
-            ("envs", Part::State(&mut self.envs)),
-            ("actors", Part::State(&mut self.actors)),
+        ];
+        parts.extend(self.actors.parts());
+        parts.extend([
             ("replay", Part::State(&mut self.replay)),
             ("rng", Part::State(&mut self.rng)),
-            ("steps", Part::State(&mut self.steps)),
             ("gradient_steps", Part::State(&mut self.throughput)),
-        ]
+        ]);
+        parts
     }
 
     fn into_agent(self) -> RecurrentGreedyAgent {

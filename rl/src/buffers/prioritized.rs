@@ -169,7 +169,6 @@ impl PrioritizedReplay {
     /// let expected = [1.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0];
     /// assert!(batch.weights.iter().zip(expected).all(|(w, e)| (w - e).abs() < 1e-12));
     /// ```
-    // ANCHOR: prioritized_sample
     pub fn sample<R: rand::Rng + ?Sized>(
         &self,
         batch_size: usize,
@@ -185,7 +184,6 @@ impl PrioritizedReplay {
         batch.weights = weights;
         batch
     }
-    // ANCHOR_END: prioritized_sample
 
     /// Sets `p_i = |δ_i| + ε` for each sampled slot `i` and its new TD error `δ_i`
     /// (the tree stores `p_i^α`).
@@ -231,6 +229,7 @@ impl ReplayStorage for PrioritizedReplay {
     }
 }
 
+// ANCHOR: prioritized_sample
 /// `B` slots drawn in proportion to the leaves `p_i^α` of `sums` (stratified: one point
 /// uniform in each of `B` equal segments of `[0, Σ_k p_k^α)`), and their importance weights
 /// `w_i = (N · P(i))^{−β} / max_j w_j`, `max_j w_j = (N · P_min)^{−β}` with `P_min` from
@@ -261,6 +260,7 @@ pub(crate) fn sample_proportional<R: rand::Rng + ?Sized>(
         .collect();
     (indices, weights)
 }
+// ANCHOR_END: prioritized_sample
 
 /// The importance-sampling exponent `β`, annealed linearly from `β₀` to 1 over `steps` steps
 /// (Schaul et al., 2016, §3.4): `β(t) = β₀ + min(t / steps, 1) (1 − β₀)`.

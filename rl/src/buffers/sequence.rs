@@ -30,7 +30,7 @@
 //! `w_i = (N P(i))^{−β} / max_j w_j`,
 //!
 //! through the same [`SumTree`]/[`MinTree`] and stratified draw as [`super::PrioritizedReplay`]
-//! ([`super::prioritized::sample_proportional`]).
+//! (`sample_proportional` in `prioritized.rs`).
 
 use std::collections::VecDeque;
 
