@@ -18,11 +18,11 @@
 //! ## Key equations
 //! With `p(z) = U{0, …, K−1}` and `S` the states a skill visits, the objective
 //!
-//! $$ \mathcal F(\theta) = I(S; Z) + \mathcal H[A \mid S] - I(A; Z \mid S) = \mathcal H[Z] - \mathcal H[Z \mid S] + \mathcal H[A \mid S, Z] $$
+//! $$ \mathcal F(\theta) = I(S; Z) + \mathcal H(A \mid S) - I(A; Z \mid S) = \mathcal H(Z) - \mathcal H(Z \mid S) + \mathcal H(A \mid S, Z) $$
 //!
 //! is bounded below, through the variational `q_φ(z|s) ≈ p(z|s)`, by
 //!
-//! $$ \mathcal G(\theta, \phi) = \mathbb E_{z \sim p(z),\, s \sim \pi(z)} \big[ \log q_\phi(z \mid s) - \log p(z) \big] + \mathcal H[A \mid S, Z] , $$
+//! $$ \mathcal G(\theta, \phi) = \mathbb E_{z \sim p(z),\, s \sim \pi(z)} \big[ \log q_\phi(z \mid s) - \log p(z) \big] + \mathcal H(A \mid S, Z) , $$
 //!
 //! which is SAC's objective with the reward `r_z(s') = log q_φ(z|s') − log p(z)` on the state
 //! reached, `s'`. Its ceiling is `log K` (a discriminator certain of `z`), `0` is chance.
