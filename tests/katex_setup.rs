@@ -63,3 +63,53 @@ fn every_crate_renders_math_with_katex() {
         problems.join("\n")
     );
 }
+
+/// The `## Key equations` section of a module header (`//!` lines), up to the next `## `.
+fn key_equations(source: &str) -> Option<String> {
+    let header: Vec<&str> = source
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    let start = header
+        .iter()
+        .position(|l| l.starts_with("## Key equations"))?;
+    let section = header[start + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with("## "))
+        .copied()
+        .collect::<Vec<_>>();
+    Some(section.join("\n"))
+}
+
+/// An algorithm file's header is read next to the lecture notes: its key equations are display
+/// math (`$$ … $$`, rendered by KaTeX, still legible as plain LaTeX), not a `text` block.
+#[test]
+fn every_algorithm_header_states_its_key_equations_in_latex() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rl/src/algorithms");
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.ends_with("mod.rs"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "only {} algorithm files", files.len());
+    let mut problems = Vec::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy();
+        match key_equations(&fs::read_to_string(file).unwrap()) {
+            None => problems.push(format!("{name}: no `//! ## Key equations` section")),
+            Some(section) if !section.contains("$$") => problems.push(format!(
+                "{name}: `## Key equations` has no `$$ … $$` display math"
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let sample = "//! # X\n//! ## Key equations\n//! $$ a = b $$\n//! ## Pseudocode\n";
+    assert_eq!(key_equations(sample).as_deref(), Some("$$ a = b $$"));
+    assert_eq!(
+        key_equations("//! # X\n//! ## Key equations\n//! ```text\n"),
+        Some("```text".into())
+    );
+}
