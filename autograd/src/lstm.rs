@@ -48,7 +48,7 @@
 //! step-by-step path's.
 //!
 //! ```
-//! use ndarray::{Array2, Array3};
+//! use ndarray::{Array2, Array3, Dimension};
 //! use wengert_autograd::lstm::{lstm, lstm_reference};
 //! use wengert_autograd::prelude::*;
 //!
