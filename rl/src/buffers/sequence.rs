@@ -300,7 +300,9 @@ impl SequenceBatch {
 /// assert_eq!(batch.observations.dim(), (3, 2, 1)); // (L, B, D)
 /// assert_eq!(batch.h0.row(0).to_vec(), vec![0.5, -0.5]);
 /// replay.update_priorities(&[3], &[10.0]);
-/// assert!(replay.probability(3) > 0.9);
+/// // p_i^α / Σ_k p_k^α, the other three still at the first priority, 1
+/// let p = (10.0f64 + 1e-6).powf(0.9);
+/// assert!((replay.probability(3) - p / (p + 3.0)).abs() < 1e-12);
 /// ```
 #[derive(Clone, Debug)]
 pub struct SequenceReplay {
