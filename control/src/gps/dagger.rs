@@ -12,7 +12,7 @@
 //! ## Key equations
 //!
 //! ```text
-//! 𝒟_i = {(s, π*(s)) : s visited by π_i = β_i π* + (1 − β_i) π̂_i},   β_1 = 1, β_i = 0 for i > 1
+//! 𝒟_i = {(s, π*(s)) : s visited by π_i = β_i π* + (1 − β_i) π̂_i},   β_i = β^{i−1}
 //! 𝒟   ← 𝒟 ∪ 𝒟_i
 //! π̂_{i+1} = argmin_θ (1/|𝒟|) Σ_{(s,u)∈𝒟} ½ ‖π_θ(s) − u‖²               (imitation_loss)
 //! ```
@@ -23,16 +23,23 @@
 //! 𝒟 ← ∅
 //! for round i = 1, …, rounds:
 //!     for each of `episodes_per_round` episodes:
-//!         act with π* if i = 1, else with π̂_i; label every visited s with π*(s); add to 𝒟
+//!         at every step act with π* with probability β_i, else with π̂_i (β_1 = 1: the expert's
+//!         round; β = 0, the default, lets the learner alone drive every later round);
+//!         label every visited s with π*(s); add to 𝒟
 //!     π̂_{i+1} ← fit on all of 𝒟 (warm-started)
 //! behaviour cloning: the expert's episodes alone, up to the same number of labels, one fit
 //! ```
 
 use super::imitation::{
-    Dataset, Expert, ImitationResult, ImitationRound, collect_episode, fit_dataset, new_learner,
+    Dataset, Expert, ImitationResult, ImitationRound, Rounds, Teacher, collect_episode,
+    fit_dataset, imitation_rounds, new_learner,
 };
 use super::policy::FitConfig;
+use crate::model_based::ModelPolicy;
 use crate::plant::Plant;
+use ndarray::Array1;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 /// Settings of [`dagger`] and [`behaviour_cloning`].
 ///
@@ -52,7 +59,12 @@ pub struct DaggerConfig {
     pub hidden: Vec<usize>,
     /// The supervised fit after each round.
     pub fit: FitConfig,
-    /// Seed of the policy, the minibatches and the episodes' start states (default 0).
+    /// `β` of the mixture `π_i = β_i π* + (1 − β_i) π̂_i`, `β_i = β^{i−1}`: the probability
+    /// that the expert acts at a step of round `i` (default 0: the expert drives round 1, the
+    /// learner every later round).
+    pub beta: f64,
+    /// Seed of the policy, the minibatches, the episodes' start states and the mixture's draws
+    /// (default 0).
     pub seed: u64,
 }
 
@@ -64,9 +76,43 @@ impl Default for DaggerConfig {
             episode_length: 200,
             hidden: vec![32, 32],
             fit: FitConfig::default(),
+            beta: 0.0,
             seed: 0,
         }
     }
+}
+
+/// DAgger's driver: at each step of round `i` the expert with probability `β_i = β^{i−1}`,
+/// else the learner; the label is always the expert's.
+struct Mixture<'a, E> {
+    expert: &'a mut E,
+    beta: f64,
+    rng: StdRng,
+}
+
+impl<E: Expert> Teacher for Mixture<'_, E> {
+    fn start_episode(&mut self, _round: usize, _learner: &ModelPolicy) {
+        self.expert.reset();
+    }
+
+    // ANCHOR: dagger_rounds
+    fn act_and_label(
+        &mut self,
+        round: usize,
+        learner: &ModelPolicy,
+        s: &Array1<f64>,
+    ) -> (Array1<f64>, Array1<f64>) {
+        let label = self.expert.label(s);
+        let beta_i = self.beta.powi(round as i32 - 1);
+        let expert_acts = beta_i >= 1.0 || (beta_i > 0.0 && self.rng.random::<f64>() < beta_i);
+        let a = if expert_acts {
+            label.clone()
+        } else {
+            learner.act(s)
+        };
+        (a, label)
+    }
+    // ANCHOR_END: dagger_rounds
 }
 
 /// DAgger on `plant` with `expert` (see the module doc), calling `on_round` after each round.
@@ -74,52 +120,28 @@ pub fn dagger(
     plant: &mut impl Plant,
     expert: &mut impl Expert,
     config: &DaggerConfig,
-    mut on_round: impl FnMut(&ImitationRound),
+    on_round: impl FnMut(&ImitationRound),
 ) -> Result<ImitationResult, String> {
-    let mut policy = new_learner(plant, &config.hidden, config.seed);
-    let mut dataset = Dataset::default();
-    let mut rounds = Vec::with_capacity(config.rounds);
-    let mut seed = config.seed.wrapping_mul(1_000_003);
-    // ANCHOR: dagger_rounds
-    for round in 1..=config.rounds {
-        let mut returns = Vec::with_capacity(config.episodes_per_round);
-        for _ in 0..config.episodes_per_round {
-            seed += 1;
-            let learner = &policy;
-            expert.reset();
-            returns.push(collect_episode(
-                plant,
-                seed,
-                config.episode_length,
-                &mut dataset,
-                usize::MAX,
-                |s| {
-                    let label = expert.label(s);
-                    let a = if round == 1 {
-                        label.clone()
-                    } else {
-                        learner.act(s)
-                    };
-                    (a, label)
-                },
-            )?);
-        }
-        let policy_loss = fit_dataset(&mut policy, &dataset, &config.fit, config.seed, round);
-        let report = ImitationRound {
-            round,
-            dataset_size: dataset.len(),
-            mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
-            policy_loss,
-        };
-        on_round(&report);
-        rounds.push(report);
+    if !(0.0..=1.0).contains(&config.beta) {
+        return Err(format!(
+            "DaggerConfig: beta = {} is not a probability (expected 0 ≤ β ≤ 1)",
+            config.beta
+        ));
     }
-    // ANCHOR_END: dagger_rounds
-    Ok(ImitationResult {
-        policy,
-        dataset,
-        rounds,
-    })
+    let mut teacher = Mixture {
+        expert,
+        beta: config.beta,
+        rng: StdRng::seed_from_u64(config.seed),
+    };
+    let rounds = Rounds {
+        rounds: config.rounds,
+        episodes_per_round: config.episodes_per_round,
+        episode_length: config.episode_length,
+        hidden: &config.hidden,
+        fit: &config.fit,
+        seed: config.seed,
+    };
+    imitation_rounds(plant, &mut teacher, &rounds, on_round)
 }
 
 /// Behaviour cloning with the same budget of `labels`: the expert's own episodes until `labels`
@@ -246,5 +268,40 @@ mod tests {
             assert_eq!(s[0], plant.visited[k]);
             assert_eq!(u[0], -0.5 * plant.visited[k]);
         }
+    }
+
+    #[test]
+    fn beta_one_lets_the_expert_drive_every_round_and_beta_outside_zero_one_is_refused() {
+        let mut plant = Integrator {
+            s: 0.0,
+            t: 0,
+            visited: Vec::new(),
+        };
+        let config = DaggerConfig {
+            rounds: 3,
+            episodes_per_round: 1,
+            hidden: vec![4],
+            fit: FitConfig {
+                epochs: 1,
+                ..FitConfig::default()
+            },
+            beta: 1.0,
+            ..DaggerConfig::default()
+        };
+        let expert = |s: &Array1<f64>| s * -0.5;
+        let result = dagger(&mut plant, &mut { expert }, &config, |_| {}).unwrap();
+        // the expert halves s at every step, whatever the (barely trained) learner would do
+        for (k, s) in result.dataset.observations.iter().enumerate() {
+            let t = k % 6;
+            let s_0 = plant.visited[k - t];
+            assert_eq!(s[0], s_0 * 0.5_f64.powi(t as i32), "step {k}");
+        }
+        assert_eq!(result.dataset.len(), 18);
+        let bad = DaggerConfig {
+            beta: 1.5,
+            ..config
+        };
+        let error = dagger(&mut plant, &mut { expert }, &bad, |_| {}).unwrap_err();
+        assert!(error.contains("beta = 1.5"), "{error}");
     }
 }

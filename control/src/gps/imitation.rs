@@ -178,6 +178,90 @@ pub fn fit_dataset(
     )
 }
 
+/// Who acts and who labels in the episodes of [`imitation_rounds`]: DAgger's expert or learner
+/// with the expert's labels, PLATO's pulled MPC with the unconstrained MPC's labels.
+pub trait Teacher {
+    /// Starts an episode of round `round` (from 1) with the learner `π̂` fitted so far.
+    fn start_episode(&mut self, round: usize, learner: &ModelPolicy);
+    /// `(a, π*(o))` at observation `o`: the action executed and the label stored.
+    fn act_and_label(
+        &mut self,
+        round: usize,
+        learner: &ModelPolicy,
+        observation: &Array1<f64>,
+    ) -> (Array1<f64>, Array1<f64>);
+}
+
+/// The rounds of [`imitation_rounds`]: how many, their episodes, the learner and its fit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rounds<'a> {
+    /// Rounds.
+    pub rounds: usize,
+    /// Episodes per round.
+    pub episodes_per_round: usize,
+    /// Steps per episode at most.
+    pub episode_length: usize,
+    /// Hidden widths of the learner's MLP.
+    pub hidden: &'a [usize],
+    /// The supervised fit after each round.
+    pub fit: &'a FitConfig,
+    /// Seed of the learner, the minibatches and the episodes' start states.
+    pub seed: u64,
+}
+
+/// The round loop DAgger and PLATO share: each round `teacher` drives `episodes_per_round`
+/// episodes, every visited observation joins `𝒟` with the teacher's label, and the learner is
+/// refitted on all of `𝒟`; `on_round` is called after each round.
+///
+/// ```text
+/// for round i = 1, …, rounds:
+///     for each episode: at every visited o: execute a, add (o, π*(o)) to 𝒟   (teacher.act_and_label)
+///     π̂ ← fit on all of 𝒟 (warm-started)
+/// ```
+pub fn imitation_rounds(
+    plant: &mut impl Plant,
+    teacher: &mut impl Teacher,
+    config: &Rounds<'_>,
+    mut on_round: impl FnMut(&ImitationRound),
+) -> Result<ImitationResult, String> {
+    let mut policy = new_learner(plant, config.hidden, config.seed);
+    let mut dataset = Dataset::default();
+    let mut rounds = Vec::with_capacity(config.rounds);
+    let mut seed = config.seed.wrapping_mul(1_000_003);
+    // ANCHOR: imitation_rounds
+    for round in 1..=config.rounds {
+        let mut returns = Vec::with_capacity(config.episodes_per_round);
+        for _ in 0..config.episodes_per_round {
+            seed += 1;
+            let learner = &policy;
+            teacher.start_episode(round, learner);
+            returns.push(collect_episode(
+                plant,
+                seed,
+                config.episode_length,
+                &mut dataset,
+                usize::MAX,
+                |o| teacher.act_and_label(round, learner, o),
+            )?);
+        }
+        let policy_loss = fit_dataset(&mut policy, &dataset, config.fit, config.seed, round);
+        let report = ImitationRound {
+            round,
+            dataset_size: dataset.len(),
+            mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
+            policy_loss,
+        };
+        on_round(&report);
+        rounds.push(report);
+    }
+    // ANCHOR_END: imitation_rounds
+    Ok(ImitationResult {
+        policy,
+        dataset,
+        rounds,
+    })
+}
+
 /// The policy alone on `plant`: the returns of `episodes` episodes of at most `steps` steps
 /// from the start states `seed`, `seed + 1`, ….
 pub fn evaluate(

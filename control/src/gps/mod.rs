@@ -36,6 +36,8 @@ pub use guided_policy_search::{
     GpsConfig, GpsIteration, GpsResult, guided_policy_search, multiplier_update,
     policy_constraint_terms,
 };
-pub use imitation::{Dataset, Expert, ImitationResult, ImitationRound, evaluate};
+pub use imitation::{
+    Dataset, Expert, ImitationResult, ImitationRound, Rounds, Teacher, evaluate, imitation_rounds,
+};
 pub use plato::{PlatoConfig, PlatoTeacher, plato, pulled_problem};
 pub use policy::{FitConfig, fit_policy, imitation_loss};

@@ -38,9 +38,7 @@
 
 use std::sync::Arc;
 
-use super::imitation::{
-    Dataset, ImitationResult, ImitationRound, collect_episode, fit_dataset, new_learner,
-};
+use super::imitation::{ImitationResult, ImitationRound, Rounds, Teacher, imitation_rounds};
 use super::policy::{FitConfig, policy_on};
 use crate::ilqr::{IlqrOptions, Problem};
 use crate::model_based::ModelPolicy;
@@ -179,6 +177,30 @@ impl Default for PlatoConfig {
     }
 }
 
+/// [`PlatoTeacher`] as the driver of [`imitation_rounds`]: observations mapped to the planner's
+/// state by `state_of`, the pulled MPC rebuilt around the learner at every episode's start.
+struct Driving<'a, F> {
+    teacher: &'a mut PlatoTeacher,
+    state_of: F,
+}
+
+impl<F: Fn(&Array1<f64>) -> Array1<f64>> Teacher for Driving<'_, F> {
+    fn start_episode(&mut self, _round: usize, learner: &ModelPolicy) {
+        self.teacher.reset(learner);
+    }
+
+    // ANCHOR: plato_rounds
+    fn act_and_label(
+        &mut self,
+        _round: usize,
+        _learner: &ModelPolicy,
+        o: &Array1<f64>,
+    ) -> (Array1<f64>, Array1<f64>) {
+        self.teacher.act(&(self.state_of)(o))
+    }
+    // ANCHOR_END: plato_rounds
+}
+
 /// PLATO on `plant` with `teacher`; `state_of` maps an observation to the planner's state.
 /// Calls `on_round` after each round.
 pub fn plato(
@@ -186,41 +208,15 @@ pub fn plato(
     teacher: &mut PlatoTeacher,
     state_of: impl Fn(&Array1<f64>) -> Array1<f64>,
     config: &PlatoConfig,
-    mut on_round: impl FnMut(&ImitationRound),
+    on_round: impl FnMut(&ImitationRound),
 ) -> Result<ImitationResult, String> {
-    let mut policy = new_learner(plant, &config.hidden, config.seed);
-    let mut dataset = Dataset::default();
-    let mut rounds = Vec::with_capacity(config.rounds);
-    let mut seed = config.seed.wrapping_mul(1_000_003);
-    // ANCHOR: plato_rounds
-    for round in 1..=config.rounds {
-        let mut returns = Vec::with_capacity(config.episodes_per_round);
-        for _ in 0..config.episodes_per_round {
-            seed += 1;
-            teacher.reset(&policy);
-            returns.push(collect_episode(
-                plant,
-                seed,
-                config.episode_length,
-                &mut dataset,
-                usize::MAX,
-                |o| teacher.act(&state_of(o)),
-            )?);
-        }
-        let policy_loss = fit_dataset(&mut policy, &dataset, &config.fit, config.seed, round);
-        let report = ImitationRound {
-            round,
-            dataset_size: dataset.len(),
-            mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
-            policy_loss,
-        };
-        on_round(&report);
-        rounds.push(report);
-    }
-    // ANCHOR_END: plato_rounds
-    Ok(ImitationResult {
-        policy,
-        dataset,
-        rounds,
-    })
+    let rounds = Rounds {
+        rounds: config.rounds,
+        episodes_per_round: config.episodes_per_round,
+        episode_length: config.episode_length,
+        hidden: &config.hidden,
+        fit: &config.fit,
+        seed: config.seed,
+    };
+    imitation_rounds(plant, &mut Driving { teacher, state_of }, &rounds, on_round)
 }

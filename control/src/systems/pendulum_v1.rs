@@ -92,3 +92,41 @@ pub fn planning_problem(horizon: usize) -> Problem {
     )
     .with_control_limits(array![-MAX_TORQUE], array![MAX_TORQUE])
 }
+
+/// `normalize(θ) = ((θ + π) mod 2π) − π` on autograd variables: `θ` minus a constant multiple of
+/// `2π`, so its derivative is 1 (Gymnasium's `angle_normalize`).
+pub fn angle_normalize(theta: &Var<f64>) -> Var<f64> {
+    let two_pi = 2.0 * std::f64::consts::PI;
+    let turns = theta
+        .value()
+        .mapv(|t| ((t + std::f64::consts::PI) / two_pi).floor() * two_pi);
+    theta - &Var::constant(turns)
+}
+
+/// The planning problem with Gymnasium's reward as its cost: the true dynamics, the stage
+/// cost `normalize(θ)² + 0.1 θ̇² + 0.001 u²` (exactly `−reward`), `terminal` times the state
+/// cost at the end, torque limits.
+///
+/// ```
+/// use wengert_control::systems::pendulum_v1;
+/// let problem = pendulum_v1::reward_problem(40, 5.0);
+/// let (x, u) = (ndarray::array![3.0 * std::f64::consts::PI, 1.0], ndarray::array![2.0]);
+/// let pi = std::f64::consts::PI;
+/// let expected = pi * pi + 0.1 + 0.004; // 3π normalises to −π
+/// assert!((problem.running_cost_at(0, &x, &u) - expected).abs() < 1e-9);
+/// ```
+pub fn reward_problem(horizon: usize, terminal: f64) -> Problem {
+    let cost = |x: &Var<f64>| {
+        let (theta, theta_dot) = (x.slice(0, 0, 1), x.slice(0, 1, 2));
+        (angle_normalize(&theta).powi(2) + theta_dot.powi(2) * 0.1).sum(&[0], false)
+    };
+    Problem::new(
+        2,
+        1,
+        horizon,
+        step,
+        move |x, u| cost(x) + u.powi(2).sum(&[0], false) * 0.001,
+        move |x| cost(x) * terminal,
+    )
+    .with_control_limits(array![-MAX_TORQUE], array![MAX_TORQUE])
+}
