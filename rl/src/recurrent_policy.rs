@@ -29,7 +29,8 @@
 //! Initialisation as sb3-contrib: the LSTMs keep PyTorch's default `U(−1/√H, 1/√H)` (sb3-contrib
 //! builds them after its orthogonal initialisation pass, which therefore never reaches them);
 //! the MLPs are orthogonal with gain `√2`, the policy head `0.01`, the value head `1`, their
-//! biases zero.
+//! biases zero; with `ortho_init = false` (rl-zoo's `ppo_lstm.yml` settings) they keep PyTorch's
+//! default `U(−1/√fan_in, 1/√fan_in)` too.
 //!
 //! Rollouts act one step at a time over `E` environments with [`RecurrentActorCritic::act`];
 //! the update evaluates whole sequences `(T, N)` from a stored initial state with
@@ -63,6 +64,9 @@ pub struct RecurrentNetworkConfig {
     pub activation: Activation,
     /// Initial `ln σ` of a Gaussian policy (`log_std_init`).
     pub log_std_init: f64,
+    /// Orthogonal initialisation of the MLPs (`ortho_init`); otherwise PyTorch's default
+    /// `U(−1/√fan_in, 1/√fan_in)` for their weights and biases.
+    pub ortho_init: bool,
 }
 
 impl Default for RecurrentNetworkConfig {
@@ -75,6 +79,7 @@ impl Default for RecurrentNetworkConfig {
             hidden: vec![64, 64],
             activation: Activation::Tanh,
             log_std_init: 0.0,
+            ortho_init: true,
         }
     }
 }
@@ -301,19 +306,19 @@ impl RecurrentActorCritic {
             s.push(last);
             s
         };
-        let hidden_init = Init::Orthogonal { gain: 2f64.sqrt() };
-        let actor = Mlp::builder(&sizes(outputs))
-            .activation(config.activation)
-            .hidden_init(hidden_init)
-            .output_init(Init::Orthogonal { gain: 0.01 })
-            .bias_init(Init::Zeros)
-            .build(&mut store.root().sub(Self::ACTOR), rng);
-        let critic = Mlp::builder(&sizes(1))
-            .activation(config.activation)
-            .hidden_init(hidden_init)
-            .output_init(Init::Orthogonal { gain: 1.0 })
-            .bias_init(Init::Zeros)
-            .build(&mut store.root().sub(Self::CRITIC), rng);
+        // sb3's `ortho_init`: gain √2 in the hidden layers, `head_gain` on the output layer
+        let mlp = |sizes: &[usize], head_gain: f64| {
+            let builder = Mlp::builder(sizes).activation(config.activation);
+            match config.ortho_init {
+                true => builder
+                    .hidden_init(Init::Orthogonal { gain: 2f64.sqrt() })
+                    .output_init(Init::Orthogonal { gain: head_gain })
+                    .bias_init(Init::Zeros),
+                false => builder,
+            }
+        };
+        let actor = mlp(&sizes(outputs), 0.01).build(&mut store.root().sub(Self::ACTOR), rng);
+        let critic = mlp(&sizes(1), 1.0).build(&mut store.root().sub(Self::CRITIC), rng);
         let head = if gaussian {
             let log_std = ArrayD::from_elem(IxDyn(&[outputs]), T::from_f64(config.log_std_init));
             ActionHead::Gaussian {

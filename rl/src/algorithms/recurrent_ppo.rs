@@ -120,6 +120,8 @@ pub struct RecurrentPpoConfig {
     pub activation: Activation,
     /// Initial `ln σ` of a Gaussian policy.
     pub log_std_init: f64,
+    /// Orthogonal initialisation of the MLPs (otherwise PyTorch's default).
+    pub ortho_init: bool,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
     /// Threads stepping the environments (1: step them on the learner's thread).
@@ -442,6 +444,7 @@ impl Trainer for RecurrentPpo {
                 hidden: config.hidden.clone(),
                 activation: config.activation,
                 log_std_init: config.log_std_init,
+                ortho_init: config.ortho_init,
             },
             &mut rng,
         );
