@@ -2,7 +2,8 @@
 # Recurrent PPO on CartPoleNoVel-v1 with rl-baselines3-zoo's ppo_lstm.yml settings, sb3-contrib
 # and wengert side by side: both at once, sb3-contrib pinned to core 1 with one torch thread,
 # wengert to core 0, each training STEPS env steps (default the zoo's 100k) and then evaluating
-# deterministically over 10 episodes (BENCHMARKS.md, "Recurrent PPO against sb3-contrib").
+# deterministically over 10 episodes; wall and CPU seconds of each (BENCHMARKS.md, "Recurrent
+# PPO against sb3-contrib").
 #
 #   PYTHON=/path/to/venv/bin/python WENGERT=./target/release/wengert SEED=1 \
 #     benches/sb3-reference/side_by_side_recurrent_ppo.sh
@@ -24,9 +25,9 @@ echo "load before: $(uptime)"
 sb3=$!
 (
   start=$(date +%s.%N)
-  out=$(taskset -c 0 "$WENGERT" train recurrent_ppo CartPoleNoVel-v1 --seed "$SEED" --no-progress \
-    --runs-dir "$runs" --eval-episodes 10 --set total_timesteps="$STEPS" --set env_threads=1 2>&1 \
-    | grep -E "trained|evaluation")
+  out=$(/usr/bin/time -f "CPU %U s user + %S s system" taskset -c 0 "$WENGERT" train recurrent_ppo \
+    CartPoleNoVel-v1 --seed "$SEED" --no-progress --runs-dir "$runs" --eval-episodes 10 \
+    --set total_timesteps="$STEPS" --set env_threads=1 2>&1 | grep -E "trained|evaluation|CPU")
   echo "wengert: $out (process wall $(echo "$(date +%s.%N) - $start" | bc) s)"
 ) &
 wengert=$!
