@@ -571,6 +571,55 @@ mod tests {
         state
     }
 
+    /// `ortho_init = false` (rl-zoo's `ppo_lstm.yml`) keeps PyTorch's `U(−1/√fan_in, 1/√fan_in)`
+    /// for the MLPs' weights and biases; `true` gives the policy head orthogonal rows of norm
+    /// 0.01 and zero biases.
+    #[test]
+    fn ortho_init_chooses_between_orthogonal_and_torch_default_mlps() {
+        let build = |ortho_init: bool| {
+            let mut store = ParamStore::<f64>::new();
+            let config = RecurrentNetworkConfig {
+                lstm_hidden_size: 16,
+                hidden: vec![32],
+                ortho_init,
+                ..Default::default()
+            };
+            let space = Space::Discrete { n: 2 };
+            RecurrentActorCritic::new(
+                &mut store,
+                3,
+                &space,
+                &config,
+                &mut StdRng::seed_from_u64(1),
+            );
+            store
+        };
+        let torch = build(false);
+        let bound = |fan_in: f64| 1.0 / fan_in.sqrt();
+        for (name, fan_in) in [
+            ("actor.0.weight", 16.0),
+            ("actor.0.bias", 16.0),
+            ("actor.1.weight", 32.0),
+            ("actor.1.bias", 32.0),
+        ] {
+            let v = torch.value(torch.id(name).unwrap());
+            assert!(v.iter().all(|x| x.abs() <= bound(fan_in)), "{name}");
+            assert!(v.iter().any(|x| x.abs() > 0.5 * bound(fan_in)), "{name}");
+        }
+        let ortho = build(true);
+        let head = ortho.value(ortho.id("actor.1.weight").unwrap());
+        for row in head.outer_iter() {
+            let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+            assert!((norm - 0.01).abs() < 1e-9, "{norm}");
+        }
+        assert!(
+            ortho
+                .value(ortho.id("actor.1.bias").unwrap())
+                .iter()
+                .all(|&b| b == 0.0)
+        );
+    }
+
     /// With a shared LSTM the value loss sends no gradient into the LSTM (sb3-contrib's
     /// detach), and the parameters split into `actor.` and `critic.` in both layouts.
     #[test]
