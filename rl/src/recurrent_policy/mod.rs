@@ -599,22 +599,22 @@ mod tests {
         for (name, fan_in) in [
             ("actor.0.weight", 16.0),
             ("actor.0.bias", 16.0),
-            ("actor.1.weight", 32.0),
-            ("actor.1.bias", 32.0),
+            ("actor.2.weight", 32.0),
+            ("actor.2.bias", 32.0),
         ] {
             let v = torch.value(torch.id(name).unwrap());
             assert!(v.iter().all(|x| x.abs() <= bound(fan_in)), "{name}");
             assert!(v.iter().any(|x| x.abs() > 0.5 * bound(fan_in)), "{name}");
         }
         let ortho = build(true);
-        let head = ortho.value(ortho.id("actor.1.weight").unwrap());
+        let head = ortho.value(ortho.id("actor.2.weight").unwrap());
         for row in head.outer_iter() {
             let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
             assert!((norm - 0.01).abs() < 1e-9, "{norm}");
         }
         assert!(
             ortho
-                .value(ortho.id("actor.1.bias").unwrap())
+                .value(ortho.id("actor.2.bias").unwrap())
                 .iter()
                 .all(|&b| b == 0.0)
         );
