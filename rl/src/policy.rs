@@ -14,7 +14,7 @@
 use autograd::{Float, Tensor, Var};
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use nn::distributions::{Categorical, DiagGaussian};
-use nn::{Activation, Bound, Init, Mlp, Module, ParamId, ParamStore};
+use nn::{Activation, Bound, Init, Mlp, Module, ParamId, ParamStore, Path};
 use rand::Rng;
 
 use crate::env::{Space, VectorActions};
@@ -131,6 +131,58 @@ pub enum ActionHead {
     Gaussian { dim: usize, log_std: ParamId },
 }
 
+impl ActionHead {
+    /// The width of the policy network's output for `action_space`: a logit per action, or a
+    /// mean per action dimension.
+    pub fn outputs(action_space: &Space) -> usize {
+        match action_space {
+            Space::Discrete { n } => *n,
+            Space::Box(b) => b.low.len(),
+        }
+    }
+
+    /// The head for `action_space`; a Gaussian's `ln σ` (every entry `log_std_init`) becomes
+    /// the parameter `log_std` under `path`.
+    ///
+    /// ```
+    /// use wengert_rl::{env::Space, policy::ActionHead};
+    /// let mut store = nn::ParamStore::<f32>::new();
+    /// let head = ActionHead::new(&Space::Discrete { n: 3 }, &mut store.root().sub("actor"), 0.0);
+    /// assert!(matches!(head, ActionHead::Categorical { actions: 3 }) && store.len() == 0);
+    /// ```
+    pub fn new<T: Float>(action_space: &Space, path: &mut Path<'_, T>, log_std_init: f64) -> Self {
+        let outputs = Self::outputs(action_space);
+        match action_space {
+            Space::Discrete { .. } => ActionHead::Categorical { actions: outputs },
+            Space::Box(_) => {
+                let log_std = ArrayD::from_elem(IxDyn(&[outputs]), T::from_f64(log_std_init));
+                let log_std = path.param("log_std", log_std);
+                ActionHead::Gaussian {
+                    dim: outputs,
+                    log_std,
+                }
+            }
+        }
+    }
+
+    /// `π(·|s)` from the policy network's output `out`: `Categorical(logits = out)` or
+    /// `N(out, diag(exp(ln σ))²)`.
+    pub fn distribution<T: Float>(
+        &self,
+        params: &Bound<'_, T>,
+        out: &Var<T>,
+    ) -> PolicyDistribution<T> {
+        match *self {
+            ActionHead::Categorical { .. } => {
+                PolicyDistribution::Categorical(Categorical::new(out))
+            }
+            ActionHead::Gaussian { log_std, .. } => {
+                PolicyDistribution::Gaussian(DiagGaussian::new(out, &params[log_std]))
+            }
+        }
+    }
+}
+
 /// Options of an [`ActorCritic`].
 #[derive(Clone, Debug)]
 pub struct NetworkConfig {
@@ -178,10 +230,7 @@ impl ActorCritic {
         config: &NetworkConfig,
         rng: &mut (impl Rng + ?Sized),
     ) -> Self {
-        let (outputs, gaussian) = match action_space {
-            Space::Discrete { n } => (*n, false),
-            Space::Box(b) => (b.low.len(), true),
-        };
+        let outputs = ActionHead::outputs(action_space);
         let sizes = |last: usize| {
             let mut s = vec![observation_dim];
             s.extend(&config.hidden);
@@ -201,15 +250,12 @@ impl ActorCritic {
             .output_init(Init::Orthogonal { gain: 1.0 })
             .bias_init(Init::Zeros)
             .build(&mut store.root().sub(Self::CRITIC), rng);
-        let head = if gaussian {
-            let log_std = ArrayD::from_elem(IxDyn(&[outputs]), T::from_f64(config.log_std_init));
-            ActionHead::Gaussian {
-                dim: outputs,
-                log_std: store.root().sub(Self::ACTOR).param("log_std", log_std),
-            }
-        } else {
-            ActionHead::Categorical { actions: outputs }
-        };
+        let log_std_init = config.log_std_init;
+        let head = ActionHead::new(
+            action_space,
+            &mut store.root().sub(Self::ACTOR),
+            log_std_init,
+        );
         ActorCritic {
             actor,
             critic,
@@ -224,15 +270,8 @@ impl ActorCritic {
         params: &Bound<'_, T>,
         observations: &Var<T>,
     ) -> PolicyDistribution<T> {
-        let out = self.actor.forward(params, observations);
-        match self.head {
-            ActionHead::Categorical { .. } => {
-                PolicyDistribution::Categorical(Categorical::new(&out))
-            }
-            ActionHead::Gaussian { log_std, .. } => {
-                PolicyDistribution::Gaussian(DiagGaussian::new(&out, &params[log_std]))
-            }
-        }
+        self.head
+            .distribution(params, &self.actor.forward(params, observations))
     }
 
     /// `V(s)` for a batch of observations, shape `(B)`.

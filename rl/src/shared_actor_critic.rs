@@ -12,8 +12,6 @@
 //! and `ln σ`) and `critic.` (value head).
 
 use autograd::{Float, Tensor, Var};
-use ndarray::{ArrayD, IxDyn};
-use nn::distributions::{Categorical, DiagGaussian};
 use nn::{Bound, Init, Linear, Mlp, Module, ParamStore};
 use rand::Rng;
 
@@ -62,10 +60,7 @@ impl SharedActorCritic {
         let Some(&features) = config.hidden.last() else {
             panic!("shared actor-critic: needs at least one hidden layer to share, found none");
         };
-        let (outputs, gaussian) = match action_space {
-            Space::Discrete { n } => (*n, false),
-            Space::Box(b) => (b.low.len(), true),
-        };
+        let outputs = ActionHead::outputs(action_space);
         let mut sizes = vec![observation_dim];
         sizes.extend(&config.hidden);
         let hidden_init = Init::Orthogonal { gain: 2f64.sqrt() };
@@ -92,15 +87,8 @@ impl SharedActorCritic {
             Some(Init::Zeros),
             rng,
         );
-        let head = if gaussian {
-            let log_std = ArrayD::from_elem(IxDyn(&[outputs]), T::from_f64(config.log_std_init));
-            ActionHead::Gaussian {
-                dim: outputs,
-                log_std: store.root().sub("actor").param("log_std", log_std),
-            }
-        } else {
-            ActionHead::Categorical { actions: outputs }
-        };
+        let log_std_init = config.log_std_init;
+        let head = ActionHead::new(action_space, &mut store.root().sub("actor"), log_std_init);
         SharedActorCritic {
             trunk,
             policy_head,
@@ -119,14 +107,7 @@ impl SharedActorCritic {
     ) -> (PolicyDistribution<T>, Var<T>) {
         let h = self.trunk.forward(params, observations);
         let out = self.policy_head.forward(params, &h);
-        let pi = match self.head {
-            ActionHead::Categorical { .. } => {
-                PolicyDistribution::Categorical(Categorical::new(&out))
-            }
-            ActionHead::Gaussian { log_std, .. } => {
-                PolicyDistribution::Gaussian(DiagGaussian::new(&out, &params[log_std]))
-            }
-        };
+        let pi = self.head.distribution(params, &out);
         (pi, self.value_head.forward(params, &h).squeeze(-1))
     }
 }

@@ -120,6 +120,7 @@ impl UnrollNetwork {
                     hidden: network.hidden.clone(),
                     activation: network.activation,
                     log_std_init: network.log_std_init,
+                    ortho_init: true,
                 };
                 let lstm =
                     RecurrentActorCritic::new(store, observation_dim, action_space, &config, rng);

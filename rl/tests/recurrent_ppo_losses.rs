@@ -9,8 +9,9 @@ use nn::{Bound, ParamId, ParamStore};
 use rand::{RngExt, SeedableRng};
 use wengert_rl::algorithms::preset;
 use wengert_rl::algorithms::recurrent_ppo::{
-    RecurrentPpoConfig, loss, masked_mean, normalize_masked, policy_loss, value_loss,
+    RecurrentPpoConfig, loss, masked_mean, policy_loss, value_loss,
 };
+use wengert_rl::common::on_policy::normalize_masked;
 use wengert_rl::env::{BoxSpace, Space};
 use wengert_rl::recurrent_policy::{RecurrentActorCritic, RecurrentNetworkConfig};
 use wengert_rl::recurrent_rollout::{SequenceBatch, sequence_var};

@@ -39,13 +39,17 @@
 //! ```
 
 use autograd::{Float, Tape, Tensor, Var};
-use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use nn::optim::{Adam, Optimizer, clip_grad_norm};
 use nn::{Activation, Bound, ParamGradients, ParamStore};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+pub use crate::common::clipped_objective::Diagnostics;
+use crate::common::clipped_objective::{clipped_surrogate, clipped_value, ratio_statistics};
 use crate::common::config::{Config, Range};
-use crate::common::on_policy::{Batch, OnPolicy, anneal, gae_batch, normalize};
+use crate::common::on_policy::{
+    Batch, OnPolicy, anneal, gae_batch, normalize, ppo_adam, rollout_in_words,
+};
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::exec::Cores;
 use crate::policy::{ActorCritic, observations_var};
@@ -141,21 +145,6 @@ impl Config for PpoConfig {
 
 // ---- the losses ----
 
-/// What a minibatch step reports besides the loss.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Diagnostics {
-    /// `−L^CLIP`.
-    pub policy_loss: f64,
-    /// `L^V`.
-    pub value_loss: f64,
-    /// `E_t[H[π_θ(·|s_t)]]`.
-    pub entropy: f64,
-    /// `E[(ρ − 1) − ln ρ]`.
-    pub approx_kl: f64,
-    /// `E[|ρ − 1| > ε]`.
-    pub clip_fraction: f64,
-}
-
 // ANCHOR: policy_loss
 /// The policy's terms of the loss, `−L^CLIP(θ) − c_H E_t[H[π_θ(·|s_t)]]`, on a minibatch whose
 /// advantages are already normalised (when the config says so), with the diagnostics that
@@ -167,30 +156,23 @@ pub fn policy_loss<T: Float>(
     config: &PpoConfig,
 ) -> (Var<T>, Diagnostics) {
     let constant = |a: &ndarray::Array1<f64>| Var::constant(a.mapv(T::from_f64));
-    let epsilon = T::from_f64(config.clip_coef);
     let pi = agent.policy(params, &observations_var::<T>(&minibatch.observations));
     let log_prob = pi.log_prob(&minibatch.actions);
     let entropy = pi.entropy().mean_all();
     let log_ratio = &log_prob - &constant(&minibatch.log_probs);
     let ratio = log_ratio.exp();
     let advantage = constant(&minibatch.advantages);
-    let surrogate = &ratio * &advantage;
-    let clipped = ratio.clamp(T::one() - epsilon, T::one() + epsilon) * &advantage;
-    let l_clip = surrogate.minimum(&clipped).mean_all();
+    let l_clip = clipped_surrogate(&ratio, &advantage, config.clip_coef).mean_all();
     let loss = -&l_clip - &(&entropy * T::from_f64(config.ent_coef));
 
     let log_ratio: Vec<f64> = log_ratio.value().iter().map(|v| v.as_f64()).collect();
-    let n = log_ratio.len() as f64;
+    let (approx_kl, clip_fraction) = ratio_statistics(&log_ratio, config.clip_coef);
     let diagnostics = Diagnostics {
         policy_loss: -l_clip.item().as_f64(),
         value_loss: 0.0,
         entropy: entropy.item().as_f64(),
-        approx_kl: log_ratio.iter().map(|&l| l.exp() - 1.0 - l).sum::<f64>() / n,
-        clip_fraction: log_ratio
-            .iter()
-            .filter(|&&l| (l.exp() - 1.0).abs() > config.clip_coef)
-            .count() as f64
-            / n,
+        approx_kl,
+        clip_fraction,
     };
     (loss, diagnostics)
 }
@@ -206,13 +188,12 @@ pub fn value_loss<T: Float>(
     config: &PpoConfig,
 ) -> Var<T> {
     let constant = |a: &ndarray::Array1<f64>| Var::constant(a.mapv(T::from_f64));
-    let epsilon = T::from_f64(config.clip_coef);
     let value = agent.value(params, &observations_var::<T>(&minibatch.observations));
     let target = constant(&minibatch.returns);
     let half = T::from_f64(0.5);
     if config.clip_vloss {
         let old = constant(&minibatch.values);
-        let value_clipped = &old + &(&value - &old).clamp(-epsilon, epsilon);
+        let value_clipped = clipped_value(&value, &old, config.clip_coef);
         (&value - &target)
             .powi(2)
             .maximum(&(&value_clipped - &target).powi(2))
@@ -328,12 +309,7 @@ impl Trainer for Ppo {
     }
 
     fn iteration_in_words(config: &PpoConfig) -> String {
-        format!(
-            "one rollout of num_envs × num_steps = {} × {} = {} environment steps",
-            config.num_envs,
-            config.num_steps,
-            Self::steps_per_iteration(config)
-        )
+        rollout_in_words(config.num_envs, config.num_steps)
     }
 
     fn iterations(config: &PpoConfig) -> usize {
@@ -342,14 +318,7 @@ impl Trainer for Ppo {
 
     fn new(env_id: &str, config: &PpoConfig) -> Result<Self, TrainError> {
         let on_policy = OnPolicy::new(env_id, config)?;
-        let optimizer = Adam::new(
-            on_policy.store.trainable(),
-            AdamConfig {
-                lr: config.learning_rate as f32,
-                eps: 1e-5,
-                ..AdamConfig::default()
-            },
-        );
+        let optimizer = ppo_adam(&on_policy.store, config.learning_rate);
         Ok(Ppo {
             config: config.clone(),
             on_policy,
@@ -376,25 +345,19 @@ impl Trainer for Ppo {
         // K epochs of minibatch steps
         let steps = update(self, &batch, iteration)?;
 
-        let mean = |f: fn(&Diagnostics) -> f64| {
-            steps.iter().map(f).sum::<f64>() / steps.len().max(1) as f64
-        };
+        let mut losses = Diagnostics::means(&steps);
+        losses.extend([
+            (
+                "explained_variance",
+                explained_variance(&batch.values, &batch.returns),
+            ),
+            ("learning_rate", self.optimizer.lr(0) as f64),
+        ]);
         Ok(Report {
             env_steps: Self::steps_per_iteration(&config),
             episode_returns: rollout.episode_returns,
             episode_lengths: rollout.episode_lengths,
-            losses: vec![
-                ("policy_loss", mean(|d| d.policy_loss)),
-                ("value_loss", mean(|d| d.value_loss)),
-                ("entropy", mean(|d| d.entropy)),
-                ("approx_kl", mean(|d| d.approx_kl)),
-                ("clip_fraction", mean(|d| d.clip_fraction)),
-                (
-                    "explained_variance",
-                    explained_variance(&batch.values, &batch.returns),
-                ),
-                ("learning_rate", self.optimizer.lr(0) as f64),
-            ],
+            losses,
         })
     }
 

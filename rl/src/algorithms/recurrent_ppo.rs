@@ -45,14 +45,19 @@
 
 use autograd::{Float, Tape, Tensor, Var};
 use ndarray::{Array1, Array2};
-use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use nn::optim::{Adam, Optimizer, clip_grad_norm};
 use nn::{Activation, Bound, ParamGradients, ParamStore};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::advantage::{Trajectory, gae};
+pub use crate::common::clipped_objective::Diagnostics;
+use crate::common::clipped_objective::{clipped_surrogate, clipped_value, ratio_statistics};
 use crate::common::config::{Config, Range};
-use crate::common::on_policy::{EnvSettings, OnPolicyEnvs, anneal};
+use crate::common::on_policy::{
+    EnvSettings, OnPolicyEnvs, anneal, linear_schedule, normalize_masked, ppo_adam,
+    rollout_in_words,
+};
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::exec::Cores;
 use crate::recurrent_policy::{RecurrentActorCritic, RecurrentAgent, RecurrentNetworkConfig};
@@ -120,6 +125,8 @@ pub struct RecurrentPpoConfig {
     pub activation: Activation,
     /// Initial `ln σ` of a Gaussian policy.
     pub log_std_init: f64,
+    /// Orthogonal initialisation of the MLPs (otherwise PyTorch's default).
+    pub ortho_init: bool,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
     /// Threads stepping the environments (1: step them on the learner's thread).
@@ -151,34 +158,18 @@ impl Config for RecurrentPpoConfig {
     ];
 
     fn check_relations(&self) -> Result<(), String> {
-        let rollout = self.num_envs * self.num_steps;
-        if self.batch_size > rollout {
-            return Err(format!(
-                "batch_size = {} is larger than a rollout of num_envs × num_steps = {rollout} \
-                 samples",
-                self.batch_size
-            ));
+        let (rollout, batch_size) = (self.num_envs * self.num_steps, self.batch_size);
+        match batch_size <= rollout {
+            true => Ok(()),
+            false => Err(format!(
+                "batch_size = {batch_size} is larger than a rollout of num_envs × num_steps = \
+                 {rollout} samples"
+            )),
         }
-        Ok(())
     }
 }
 
 // ---- the losses ----
-
-/// What a minibatch step reports besides the loss.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Diagnostics {
-    /// `−L^CLIP`.
-    pub policy_loss: f64,
-    /// `L^V`.
-    pub value_loss: f64,
-    /// `E_M[H[π_θ]]`.
-    pub entropy: f64,
-    /// `E_M[(ρ − 1) − ln ρ]`.
-    pub approx_kl: f64,
-    /// `E_M[|ρ − 1| > ε]`.
-    pub clip_fraction: f64,
-}
 
 /// `E_M[x] = Σ M x / Σ M`: the mean over the real samples of a padded minibatch.
 pub fn masked_mean<T: Float>(x: &Var<T>, mask: &Array1<f64>) -> Var<T> {
@@ -208,10 +199,7 @@ pub fn policy_loss<T: Float>(
     let log_ratio = pi.log_prob(&minibatch.actions) - constant(&minibatch.log_probs);
     let ratio = log_ratio.exp();
     let advantage = constant(&minibatch.advantages);
-    let e = T::from_f64(epsilon);
-    let surrogate = &ratio * &advantage;
-    let clipped = ratio.clamp(T::one() - e, T::one() + e) * &advantage;
-    let l_clip = masked_mean(&surrogate.minimum(&clipped), mask);
+    let l_clip = masked_mean(&clipped_surrogate(&ratio, &advantage, epsilon), mask);
     let entropy = masked_mean(&pi.entropy(), mask);
     let loss = -&l_clip - &(&entropy * T::from_f64(ent_coef));
 
@@ -219,17 +207,13 @@ pub fn policy_loss<T: Float>(
         .filter(|&(_, &m)| m == 1.0)
         .map(|(l, _)| l.as_f64())
         .collect();
-    let n = real.len().max(1) as f64;
+    let (approx_kl, clip_fraction) = ratio_statistics(&real, epsilon);
     let diagnostics = Diagnostics {
         policy_loss: -l_clip.item().as_f64(),
         value_loss: 0.0,
         entropy: entropy.item().as_f64(),
-        approx_kl: real.iter().map(|&l| l.exp() - 1.0 - l).sum::<f64>() / n,
-        clip_fraction: real
-            .iter()
-            .filter(|&&l| (l.exp() - 1.0).abs() > epsilon)
-            .count() as f64
-            / n,
+        approx_kl,
+        clip_fraction,
     };
     (loss, diagnostics)
 }
@@ -253,11 +237,7 @@ pub fn value_loss<T: Float>(
         &minibatch.reset_mask,
     );
     let value = match clip_range_vf {
-        Some(e) => {
-            let old = constant(&minibatch.values);
-            let e = T::from_f64(e);
-            &old + &(&value - &old).clamp(-e, e)
-        }
+        Some(e) => clipped_value(&value, &constant(&minibatch.values), e),
         None => value,
     };
     masked_mean(
@@ -279,26 +259,8 @@ pub fn loss<T: Float>(
         policy_loss(network, params, minibatch, epsilon, config.ent_coef);
     let l_v = value_loss(network, params, minibatch, config.clip_range_vf);
     diagnostics.value_loss = l_v.item().as_f64();
-    (
-        policy_terms + l_v * T::from_f64(config.vf_coef),
-        diagnostics,
-    )
-}
-
-/// `(x − E_M x) / (std_M x + 10⁻⁸)` over the real samples (sample standard deviation, as
-/// sb3-contrib); padding stays 0.
-pub fn normalize_masked(x: &Array1<f64>, mask: &Array1<f64>) -> Array1<f64> {
-    let real: Array1<f64> = (x.iter().zip(mask))
-        .filter(|&(_, &m)| m == 1.0)
-        .map(|(&v, _)| v)
-        .collect();
-    if real.len() <= 1 {
-        return x.clone();
-    }
-    let (mean, std) = (real.mean().expect("not empty"), real.std(1.0));
-    (x.iter().zip(mask))
-        .map(|(&v, &m)| m * (v - mean) / (std + 1e-8))
-        .collect()
+    let total = policy_terms + l_v * T::from_f64(config.vf_coef);
+    (total, diagnostics)
 }
 
 // ---- the update ----
@@ -339,8 +301,7 @@ pub fn gradient(
     Ok((gradients, diagnostics))
 }
 
-/// `K` epochs of minibatch steps on one rollout, each epoch cutting it into sequence
-/// minibatches at a fresh random offset.
+/// `K` epochs of minibatch steps, each cutting the rollout into sequences at a random offset.
 fn update(
     trainer: &mut RecurrentPpo,
     rollout: &RecurrentRollout,
@@ -372,10 +333,10 @@ fn update(
             trainer.optimizer.step(store, &g);
             steps.push(diagnostics);
         }
-        if let Some(target_kl) = config.target_kl {
-            if steps.last().is_some_and(|d| d.approx_kl > target_kl) {
-                break;
-            }
+        if let (Some(target_kl), Some(last)) = (config.target_kl, steps.last())
+            && last.approx_kl > target_kl
+        {
+            break;
         }
     }
     Ok(steps)
@@ -406,12 +367,7 @@ impl Trainer for RecurrentPpo {
     }
 
     fn iteration_in_words(config: &RecurrentPpoConfig) -> String {
-        format!(
-            "one rollout of num_envs × num_steps = {} × {} = {} environment steps",
-            config.num_envs,
-            config.num_steps,
-            Self::steps_per_iteration(config)
-        )
+        rollout_in_words(config.num_envs, config.num_steps)
     }
 
     fn iterations(config: &RecurrentPpoConfig) -> usize {
@@ -442,17 +398,11 @@ impl Trainer for RecurrentPpo {
                 hidden: config.hidden.clone(),
                 activation: config.activation,
                 log_std_init: config.log_std_init,
+                ortho_init: config.ortho_init,
             },
             &mut rng,
         );
-        let optimizer = Adam::new(
-            store.trainable(),
-            AdamConfig {
-                lr: config.learning_rate as f32,
-                eps: 1e-5,
-                ..AdamConfig::default()
-            },
-        );
+        let optimizer = ppo_adam(&store, config.learning_rate);
         let memory = Memory::new(&network, config.num_envs);
         Ok(RecurrentPpo {
             config: config.clone(),
@@ -477,9 +427,8 @@ impl Trainer for RecurrentPpo {
                 iterations,
             );
         }
-        let fraction = 1.0 - (iteration - 1) as f64 / iterations as f64;
         let epsilon = match config.anneal_clip {
-            true => fraction * config.clip_coef,
+            true => linear_schedule(config.clip_coef, iteration, iterations),
             false => config.clip_coef,
         };
 
@@ -507,27 +456,21 @@ impl Trainer for RecurrentPpo {
         // K epochs of sequence minibatches
         let steps = update(self, &rollout, &advantages, &returns, epsilon, iteration)?;
 
-        let mean = |f: fn(&Diagnostics) -> f64| {
-            steps.iter().map(f).sum::<f64>() / steps.len().max(1) as f64
-        };
         let flat = |a: &Array2<f64>| Array1::from_iter(a.iter().copied());
+        let mut losses = Diagnostics::means(&steps);
+        losses.extend([
+            (
+                "explained_variance",
+                explained_variance(&flat(&rollout.values), &flat(&returns)),
+            ),
+            ("learning_rate", self.optimizer.lr(0) as f64),
+            ("clip_range", epsilon),
+        ]);
         Ok(Report {
             env_steps: Self::steps_per_iteration(&config),
             episode_returns: rollout.episode_returns,
             episode_lengths: rollout.episode_lengths,
-            losses: vec![
-                ("policy_loss", mean(|d| d.policy_loss)),
-                ("value_loss", mean(|d| d.value_loss)),
-                ("entropy", mean(|d| d.entropy)),
-                ("approx_kl", mean(|d| d.approx_kl)),
-                ("clip_fraction", mean(|d| d.clip_fraction)),
-                (
-                    "explained_variance",
-                    explained_variance(&flat(&rollout.values), &flat(&returns)),
-                ),
-                ("learning_rate", self.optimizer.lr(0) as f64),
-                ("clip_range", epsilon),
-            ],
+            losses,
         })
     }
 

@@ -16,7 +16,7 @@
 
 use autograd::Var;
 use ndarray::{Array1, Array2, Axis};
-use nn::optim::Optimizer;
+use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Activation, ParamStore};
 use rand::SeedableRng;
 use serde::Deserialize;
@@ -180,8 +180,20 @@ pub fn gae_batch(rollout: &Rollout, gamma: f64, lambda: f64) -> Batch {
     Batch::new(rollout, &advantages, &returns)
 }
 
-/// `α_k = (1 − (k − 1) / K) α₀` for iteration `k` of `K`: the learning rate annealed linearly
-/// to 0 over the run (CleanRL's `anneal_lr`).
+/// `x_k = (1 − (k − 1) / K) x₀` for iteration `k` of `K`: a quantity annealed linearly to 0
+/// over the run (CleanRL's `anneal_lr`, rl-zoo's `lin_` schedules).
+///
+/// ```
+/// use wengert_rl::common::on_policy::linear_schedule;
+/// assert_eq!(linear_schedule(0.2, 1, 4), 0.2);
+/// assert_eq!(linear_schedule(0.2, 3, 4), 0.1);
+/// ```
+pub fn linear_schedule(initial: f64, iteration: usize, iterations: usize) -> f64 {
+    let fraction = 1.0 - (iteration - 1) as f64 / iterations as f64;
+    fraction * initial
+}
+
+/// Sets the learning rate of iteration `k` of `K`, `α_k` = [`linear_schedule`]`(α₀, k, K)`.
 ///
 /// ```
 /// use nn::optim::{Adam, AdamConfig, Optimizer};
@@ -196,8 +208,38 @@ pub fn anneal(
     iteration: usize,
     iterations: usize,
 ) {
-    let fraction = 1.0 - (iteration - 1) as f64 / iterations as f64;
-    optimizer.set_lr(0, (fraction * learning_rate) as f32);
+    let alpha = linear_schedule(learning_rate, iteration, iterations);
+    optimizer.set_lr(0, alpha as f32);
+}
+
+/// Adam over every trainable parameter with PPO's `ε = 10⁻⁵` (CleanRL's `ppo.py`,
+/// Stable-Baselines3's `ActorCriticPolicy`) instead of PyTorch's `10⁻⁸`.
+///
+/// ```
+/// use nn::optim::{Adam, AdamConfig, Optimizer};
+/// let adam = wengert_rl::common::on_policy::ppo_adam(&nn::ParamStore::<f32>::new(), 3e-4);
+/// assert_eq!(adam.lr(0), 3e-4);
+/// ```
+pub fn ppo_adam(store: &ParamStore<f32>, learning_rate: f64) -> Adam<f32> {
+    let config = AdamConfig {
+        lr: learning_rate as f32,
+        eps: 1e-5,
+        ..AdamConfig::default()
+    };
+    Adam::new(store.trainable(), config)
+}
+
+/// What one iteration of an on-policy trainer is, in words, for `--help`-style messages.
+///
+/// ```
+/// let words = wengert_rl::common::on_policy::rollout_in_words(8, 32);
+/// assert_eq!(words, "one rollout of num_envs × num_steps = 8 × 32 = 256 environment steps");
+/// ```
+pub fn rollout_in_words(num_envs: usize, num_steps: usize) -> String {
+    format!(
+        "one rollout of num_envs × num_steps = {num_envs} × {num_steps} = {} environment steps",
+        num_envs * num_steps
+    )
 }
 
 /// The environments of an on-policy trainer, and what sits between them and the policy.
@@ -363,6 +405,30 @@ pub fn normalize(x: &Array1<f64>) -> Array1<f64> {
     let mean = x.mean().expect("not empty");
     let std = x.std(1.0);
     x.mapv(|a| (a - mean) / (std + 1e-8))
+}
+
+/// `(x − E_M x) / (std_M x + 10⁻⁸)` over the real samples (`M = 1`) of a padded minibatch of
+/// sequences, with their sample standard deviation (as sb3-contrib's `RecurrentPPO`); padding
+/// stays 0.
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_rl::common::on_policy::normalize_masked;
+/// let a = normalize_masked(&array![1.0, 100.0, 3.0], &array![1.0, 0.0, 1.0]);
+/// assert!((a[0] + 2f64.sqrt() / 2.0).abs() < 1e-7 && a[1] == 0.0);
+/// ```
+pub fn normalize_masked(x: &Array1<f64>, mask: &Array1<f64>) -> Array1<f64> {
+    let real: Array1<f64> = (x.iter().zip(mask))
+        .filter(|&(_, &m)| m == 1.0)
+        .map(|(&v, _)| v)
+        .collect();
+    if real.len() <= 1 {
+        return x.clone();
+    }
+    let (mean, std) = (real.mean().expect("not empty"), real.std(1.0));
+    (x.iter().zip(mask))
+        .map(|(&v, &m)| m * (v - mean) / (std + 1e-8))
+        .collect()
 }
 
 /// One action batch from the per-step batches of a rollout, in step order.

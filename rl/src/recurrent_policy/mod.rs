@@ -29,7 +29,8 @@
 //! Initialisation as sb3-contrib: the LSTMs keep PyTorch's default `U(−1/√H, 1/√H)` (sb3-contrib
 //! builds them after its orthogonal initialisation pass, which therefore never reaches them);
 //! the MLPs are orthogonal with gain `√2`, the policy head `0.01`, the value head `1`, their
-//! biases zero.
+//! biases zero; with `ortho_init = false` (rl-zoo's `ppo_lstm.yml` settings) they keep PyTorch's
+//! default `U(−1/√fan_in, 1/√fan_in)` too.
 //!
 //! Rollouts act one step at a time over `E` environments with [`RecurrentActorCritic::act`];
 //! the update evaluates whole sequences `(T, N)` from a stored initial state with
@@ -37,15 +38,18 @@
 //! as [`nn::LSTM`] lays out its outputs.
 
 use autograd::{Float, Tensor, Var, no_grad};
-use ndarray::{Array1, Array2, Array3, ArrayD, Axis, IxDyn};
-use nn::distributions::{Categorical, DiagGaussian};
+use ndarray::{Array1, Array2};
 use nn::{Activation, Bound, Init, LSTM, LSTMState, Mlp, Module, ParamStore};
 use rand::Rng;
 
 use crate::env::Space;
-use crate::normalize::RunningMeanStd;
 use crate::policy::{ActionHead, Actions, PolicyDistribution, observations_var, to_f64};
-use crate::train::{Agent, Memory, load_observation_stats, observation_stats_state};
+
+mod agent;
+mod state;
+
+pub use agent::RecurrentAgent;
+pub use state::{LstmMemory, RecurrentState};
 
 /// Options of a [`RecurrentActorCritic`] (sb3-contrib's `policy_kwargs` names in brackets).
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +67,9 @@ pub struct RecurrentNetworkConfig {
     pub activation: Activation,
     /// Initial `ln σ` of a Gaussian policy (`log_std_init`).
     pub log_std_init: f64,
+    /// Orthogonal initialisation of the MLPs (`ortho_init`); otherwise PyTorch's default
+    /// `U(−1/√fan_in, 1/√fan_in)` for their weights and biases.
+    pub ortho_init: bool,
 }
 
 impl Default for RecurrentNetworkConfig {
@@ -75,125 +82,7 @@ impl Default for RecurrentNetworkConfig {
             hidden: vec![64, 64],
             activation: Activation::Tanh,
             log_std_init: 0.0,
-        }
-    }
-}
-
-/// One LSTM's state for `E` environments: `h` and `c`, each `(layers, E, H)`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LstmMemory {
-    /// `h`.
-    pub h: Array3<f32>,
-    /// `c`.
-    pub c: Array3<f32>,
-}
-
-impl LstmMemory {
-    /// The zero state.
-    pub fn zeros(layers: usize, envs: usize, hidden: usize) -> Self {
-        LstmMemory {
-            h: Array3::zeros((layers, envs, hidden)),
-            c: Array3::zeros((layers, envs, hidden)),
-        }
-    }
-
-    fn to_var<T: Float>(&self) -> LSTMState<T> {
-        let var = |a: &Array3<f32>| Var::constant(a.mapv(|v| T::from_f64(v as f64)).into_dyn());
-        LSTMState {
-            h: var(&self.h),
-            c: var(&self.c),
-        }
-    }
-
-    fn from_var<T: Float>(state: &LSTMState<T>) -> Self {
-        let array = |v: &Var<T>| {
-            let a = v.value();
-            let s = a.shape();
-            Array3::from_shape_vec(
-                (s[0], s[1], s[2]),
-                a.iter().map(|x| x.as_f64() as f32).collect(),
-            )
-            .expect("an LSTM state is (layers, N, H)")
-        };
-        LstmMemory {
-            h: array(&state.h),
-            c: array(&state.c),
-        }
-    }
-
-    fn gather(parts: &[(&LstmMemory, usize)]) -> Self {
-        let pick = |f: fn(&LstmMemory) -> &Array3<f32>| {
-            let views: Vec<_> = parts
-                .iter()
-                .map(|(m, n)| f(m).slice(ndarray::s![.., *n..*n + 1, ..]))
-                .collect();
-            ndarray::concatenate(Axis(1), &views).expect("equal layers and hidden sizes")
-        };
-        LstmMemory {
-            h: pick(|m| &m.h),
-            c: pick(|m| &m.c),
-        }
-    }
-
-    fn reset(&mut self, starts: &[bool]) {
-        for (n, _) in starts.iter().enumerate().filter(|(_, s)| **s) {
-            self.h.index_axis_mut(Axis(1), n).fill(0.0);
-            self.c.index_axis_mut(Axis(1), n).fill(0.0);
-        }
-    }
-}
-
-/// The recurrent state of a [`RecurrentActorCritic`] in `E` environments (sb3-contrib's
-/// `RNNStates`): the actor's LSTM state and, with separate LSTMs, the critic's.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RecurrentState {
-    /// `z_t` of the actor's LSTM (also the critic's input when the LSTM is shared).
-    pub actor: LstmMemory,
-    /// `z^V_t` of the critic's own LSTM; `None` when the LSTM is shared.
-    pub critic: Option<LstmMemory>,
-}
-
-impl RecurrentState {
-    /// The number of environments `E`.
-    pub fn num_envs(&self) -> usize {
-        self.actor.h.shape()[1]
-    }
-
-    /// The states of environments `columns`, in that order.
-    pub fn select(&self, columns: &[usize]) -> RecurrentState {
-        let parts: Vec<_> = columns.iter().map(|&n| (self, n)).collect();
-        RecurrentState::gather(&parts)
-    }
-
-    /// One state of `parts.len()` environments, column `k` being column `parts[k].1` of
-    /// `parts[k].0`: how a minibatch of sequences collects the state stored at each start.
-    ///
-    /// # Panics
-    /// If `parts` is empty or mixes shared and separate layouts.
-    pub fn gather(parts: &[(&RecurrentState, usize)]) -> RecurrentState {
-        assert!(!parts.is_empty(), "recurrent state: nothing to gather");
-        let actor: Vec<_> = parts.iter().map(|(s, n)| (&s.actor, *n)).collect();
-        let critic = parts[0].0.critic.as_ref().map(|_| {
-            let columns: Vec<_> = parts
-                .iter()
-                .map(|(s, n)| {
-                    let memory = s.critic.as_ref();
-                    (memory.expect("every state has a critic LSTM"), *n)
-                })
-                .collect();
-            LstmMemory::gather(&columns)
-        });
-        RecurrentState {
-            actor: LstmMemory::gather(&actor),
-            critic,
-        }
-    }
-
-    /// Zeroes the state of every environment `n` with `starts[n]`: `z ← (1 − m) z`.
-    pub fn reset(&mut self, starts: &[bool]) {
-        self.actor.reset(starts);
-        if let Some(critic) = &mut self.critic {
-            critic.reset(starts);
+            ortho_init: true,
         }
     }
 }
@@ -280,10 +169,7 @@ impl RecurrentActorCritic {
              found {hidden_size} and {}",
             config.n_lstm_layers
         );
-        let (outputs, gaussian) = match action_space {
-            Space::Discrete { n } => (*n, false),
-            Space::Box(b) => (b.low.len(), true),
-        };
+        let outputs = ActionHead::outputs(action_space);
         let mut lstm = |path: &str, rng: &mut _| {
             LSTM::new(
                 &mut store.root().sub(path).sub("lstm"),
@@ -301,28 +187,25 @@ impl RecurrentActorCritic {
             s.push(last);
             s
         };
-        let hidden_init = Init::Orthogonal { gain: 2f64.sqrt() };
-        let actor = Mlp::builder(&sizes(outputs))
-            .activation(config.activation)
-            .hidden_init(hidden_init)
-            .output_init(Init::Orthogonal { gain: 0.01 })
-            .bias_init(Init::Zeros)
-            .build(&mut store.root().sub(Self::ACTOR), rng);
-        let critic = Mlp::builder(&sizes(1))
-            .activation(config.activation)
-            .hidden_init(hidden_init)
-            .output_init(Init::Orthogonal { gain: 1.0 })
-            .bias_init(Init::Zeros)
-            .build(&mut store.root().sub(Self::CRITIC), rng);
-        let head = if gaussian {
-            let log_std = ArrayD::from_elem(IxDyn(&[outputs]), T::from_f64(config.log_std_init));
-            ActionHead::Gaussian {
-                dim: outputs,
-                log_std: store.root().sub(Self::ACTOR).param("log_std", log_std),
+        // sb3's `ortho_init`: gain √2 in the hidden layers, `head_gain` on the output layer
+        let mlp = |sizes: &[usize], head_gain: f64| {
+            let builder = Mlp::builder(sizes).activation(config.activation);
+            match config.ortho_init {
+                true => builder
+                    .hidden_init(Init::Orthogonal { gain: 2f64.sqrt() })
+                    .output_init(Init::Orthogonal { gain: head_gain })
+                    .bias_init(Init::Zeros),
+                false => builder,
             }
-        } else {
-            ActionHead::Categorical { actions: outputs }
         };
+        let actor = mlp(&sizes(outputs), 0.01).build(&mut store.root().sub(Self::ACTOR), rng);
+        let critic = mlp(&sizes(1), 1.0).build(&mut store.root().sub(Self::CRITIC), rng);
+        let log_std_init = config.log_std_init;
+        let head = ActionHead::new(
+            action_space,
+            &mut store.root().sub(Self::ACTOR),
+            log_std_init,
+        );
         RecurrentActorCritic {
             lstm_actor,
             lstm_critic,
@@ -347,15 +230,8 @@ impl RecurrentActorCritic {
         params: &Bound<'_, T>,
         latent: &Var<T>,
     ) -> PolicyDistribution<T> {
-        let out = self.actor.forward(params, latent);
-        match self.head {
-            ActionHead::Categorical { .. } => {
-                PolicyDistribution::Categorical(Categorical::new(&out))
-            }
-            ActionHead::Gaussian { log_std, .. } => {
-                PolicyDistribution::Gaussian(DiagGaussian::new(&out, &params[log_std]))
-            }
-        }
+        self.head
+            .distribution(params, &self.actor.forward(params, latent))
     }
 
     /// The actor LSTM's outputs `h_t`, flattened to `(T·N, H)`, and its final state.
@@ -540,120 +416,11 @@ fn mask_var<T: Float>(mask: &Array2<f32>) -> Var<T> {
     Var::constant(mask.mapv(|v| T::from_f64(v as f64)).into_dyn())
 }
 
-/// A trained recurrent agent: it acts with the policy's mode and carries its LSTM state from
-/// step to step in the caller's [`Memory`], one row per episode (see [`Agent::start_memory`]).
-pub struct RecurrentAgent {
-    /// The Gymnasium id it was trained on.
-    pub env_id: String,
-    /// Its parameters.
-    pub store: ParamStore<f32>,
-    /// Its networks.
-    pub network: RecurrentActorCritic,
-    /// Observation normalisation statistics, if used.
-    pub observation_stats: Option<RunningMeanStd>,
-}
-
-impl RecurrentAgent {
-    /// An agent of these parameters and networks.
-    pub fn new(
-        env_id: String,
-        store: ParamStore<f32>,
-        network: RecurrentActorCritic,
-        observation_stats: Option<RunningMeanStd>,
-    ) -> Self {
-        RecurrentAgent {
-            env_id,
-            store,
-            network,
-            observation_stats,
-        }
-    }
-
-    /// The state as a [`Memory`]: `h` then `c` of each layer, `(N, H)` each, the actor's LSTM
-    /// first, then the critic's if it has its own.
-    fn to_memory(state: &RecurrentState) -> Memory {
-        let mut arrays = Vec::new();
-        for lstm in std::iter::once(&state.actor).chain(&state.critic) {
-            for a in [&lstm.h, &lstm.c] {
-                arrays.extend(a.outer_iter().map(|layer| layer.to_owned()));
-            }
-        }
-        Memory(arrays)
-    }
-
-    /// The inverse of [`RecurrentAgent::to_memory`], for this agent's networks.
-    fn state_from_memory(&self, memory: &Memory) -> RecurrentState {
-        let mut arrays = memory.0.iter();
-        let mut lstm = |layers: usize| {
-            let mut stack = || {
-                let views: Vec<_> = arrays.by_ref().take(layers).map(|a| a.view()).collect();
-                ndarray::stack(Axis(0), &views).expect("memory rows of one LSTM agree")
-            };
-            let h = stack();
-            let c = stack();
-            LstmMemory { h, c }
-        };
-        let actor = lstm(self.network.lstm_actor.num_layers());
-        let critic = self
-            .network
-            .lstm_critic
-            .as_ref()
-            .map(|l| lstm(l.num_layers()));
-        RecurrentState { actor, critic }
-    }
-}
-
-impl Agent for RecurrentAgent {
-    fn env_id(&self) -> &str {
-        &self.env_id
-    }
-
-    /// Each row as the first step of a new episode (from the zero state).
-    fn act(&self, observations: &Array2<f32>) -> Actions {
-        let mut memory = self.start_memory(observations.nrows()).expect("recurrent");
-        self.act_remembering(observations, &mut memory)
-    }
-
-    fn start_memory(&self, n: usize) -> Option<Memory> {
-        Some(Self::to_memory(&self.network.initial_state(n)))
-    }
-
-    /// `π`'s mode from the remembered state, which advances by one step. The memory starts at
-    /// the zero state, so no episode-start reset is needed.
-    fn act_remembering(&self, observations: &Array2<f32>, memory: &mut Memory) -> Actions {
-        let observations = match &self.observation_stats {
-            Some(stats) => stats.normalize(observations, 10.0, 1e-8),
-            None => observations.clone(),
-        };
-        let state = self.state_from_memory(memory);
-        let starts = vec![false; observations.nrows()];
-        let params = self.store.constants();
-        let (actions, next) = no_grad(|| {
-            let s = observations_var::<f32>(&observations);
-            let (pi, _, next) = self.network.step(&params, &s, &state, &starts);
-            (pi.mode(), next)
-        });
-        *memory = Self::to_memory(&next);
-        actions
-    }
-
-    fn store(&self) -> &ParamStore<f32> {
-        &self.store
-    }
-
-    fn extra_state(&self) -> Vec<(String, Vec<f64>)> {
-        observation_stats_state(&self.observation_stats)
-    }
-
-    fn load_extra_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), String> {
-        load_observation_stats(&mut self.observation_stats, state)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::env::BoxSpace;
+    use ndarray::{Array3, ArrayD, Axis, IxDyn};
     use nn::ParamStore;
     use rand::rngs::StdRng;
     use rand::{RngExt, SeedableRng};
@@ -802,6 +569,55 @@ mod tests {
         state.actor.h.mapv_inplace(|_| rng.random_range(-1.0..1.0));
         state.actor.c.mapv_inplace(|_| rng.random_range(-1.0..1.0));
         state
+    }
+
+    /// `ortho_init = false` (rl-zoo's `ppo_lstm.yml`) keeps PyTorch's `U(−1/√fan_in, 1/√fan_in)`
+    /// for the MLPs' weights and biases; `true` gives the policy head orthogonal rows of norm
+    /// 0.01 and zero biases.
+    #[test]
+    fn ortho_init_chooses_between_orthogonal_and_torch_default_mlps() {
+        let build = |ortho_init: bool| {
+            let mut store = ParamStore::<f64>::new();
+            let config = RecurrentNetworkConfig {
+                lstm_hidden_size: 16,
+                hidden: vec![32],
+                ortho_init,
+                ..Default::default()
+            };
+            let space = Space::Discrete { n: 2 };
+            RecurrentActorCritic::new(
+                &mut store,
+                3,
+                &space,
+                &config,
+                &mut StdRng::seed_from_u64(1),
+            );
+            store
+        };
+        let torch = build(false);
+        let bound = |fan_in: f64| 1.0 / fan_in.sqrt();
+        for (name, fan_in) in [
+            ("actor.0.weight", 16.0),
+            ("actor.0.bias", 16.0),
+            ("actor.2.weight", 32.0),
+            ("actor.2.bias", 32.0),
+        ] {
+            let v = torch.value(torch.id(name).unwrap());
+            assert!(v.iter().all(|x| x.abs() <= bound(fan_in)), "{name}");
+            assert!(v.iter().any(|x| x.abs() > 0.5 * bound(fan_in)), "{name}");
+        }
+        let ortho = build(true);
+        let head = ortho.value(ortho.id("actor.2.weight").unwrap());
+        for row in head.outer_iter() {
+            let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+            assert!((norm - 0.01).abs() < 1e-9, "{norm}");
+        }
+        assert!(
+            ortho
+                .value(ortho.id("actor.2.bias").unwrap())
+                .iter()
+                .all(|&b| b == 0.0)
+        );
     }
 
     /// With a shared LSTM the value loss sends no gradient into the LSTM (sb3-contrib's
