@@ -110,7 +110,8 @@ struct Clock(AtomicU64);
 
 impl Clock {
     fn add(&self, elapsed: Duration) {
-        self.0.fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+        self.0
+            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
     }
     fn seconds(&self) -> f64 {
         self.0.load(Ordering::Relaxed) as f64 * 1e-9
@@ -674,7 +675,10 @@ mod tests {
         let mut turns = ActorLearner::new(vec![Slow, Slow], (), Schedule::Deterministic);
         turns.next_batch(4).unwrap();
         let t = turns.timings();
-        assert!(t.acting >= 4.0 * 0.002 && t.learner_waiting >= 2.0 * 0.002, "{t:?}");
+        assert!(
+            t.acting >= 4.0 * 0.002 && t.learner_waiting >= 2.0 * 0.002,
+            "{t:?}"
+        );
         assert_eq!(t.actors_blocked, 0.0);
     }
 
