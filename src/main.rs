@@ -178,9 +178,12 @@ enum ReportCommand {
         /// The environment.
         #[arg(long, default_value = "cartpole")]
         env: String,
-        /// The counts of actors, comma-separated.
+        /// The counts of actors, comma-separated; they alternate in every round.
         #[arg(long, value_delimiter = ',', default_value = "1,2")]
         actors: Vec<usize>,
+        /// Rounds over the counts of actors (medians over the rounds).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         /// Environment steps per run.
         #[arg(long, default_value_t = 200_000)]
         steps: usize,
@@ -387,6 +390,7 @@ fn main() -> ExitCode {
                     algo,
                     env,
                     actors,
+                    rounds,
                     steps,
                     settings,
                     seed,
@@ -405,6 +409,7 @@ fn main() -> ExitCode {
                     algo,
                     env,
                     actors,
+                    rounds,
                     steps,
                     settings,
                     seed,

@@ -41,7 +41,10 @@ fn bits(history: &[IterationMetrics]) -> Vec<Vec<u64>> {
     history
         .iter()
         .map(|m| {
-            let mut words: Vec<u64> = m.losses.iter().map(|(_, v)| v.to_bits()).collect();
+            let mut words: Vec<u64> = (m.losses.iter())
+                .filter(|(name, _)| !name.ends_with("_seconds")) // wall-clock timings
+                .map(|(_, v)| v.to_bits())
+                .collect();
             words.push(m.mean_return.unwrap_or(f64::NAN).to_bits());
             words
         })

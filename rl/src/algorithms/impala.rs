@@ -42,7 +42,7 @@
 //!     with θ, no gradient: V(x) of every state, ln π(a|x); ln π̄ = ln π − ln μ
 //!         (an LSTM reruns each column from its stored start state with the reset mask)
 //!     v_s, A_s ← V-trace(r, V, ln π̄; γ, ρ̄, c̄, ρ̄_pg)
-//!     L = L^π + c_v L^V − c_H H;  clip ‖∇L‖;  optimiser step
+//!     L = L^π + c_v L^V − c_H H;  clip ‖∇L‖;  optimiser step (at α_k, annealed if asked)
 //! ```
 //!
 //! ## Beyond one machine (a design note; no code)
@@ -80,6 +80,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::advantage::Trajectory;
 use crate::common::config::{Config, Range};
+use crate::common::on_policy::anneal;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::env::make;
 use crate::exec::actor_learner::{ActorFailure, ActorLearner, Delivery, Schedule};
@@ -121,8 +122,11 @@ pub struct ImpalaConfig {
     pub deterministic: bool,
     /// Trajectories the queue holds in the asynchronous mode.
     pub queue_capacity: usize,
-    /// The optimiser's learning rate.
+    /// The optimiser's learning rate `α₀`.
     pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0 over the run, `α_k = (1 − (k − 1)/K) α₀` (the
+    /// paper's and TorchBeast's schedule); `false`: constant, as RLlib's default.
+    pub anneal_lr: bool,
     /// `rmsprop` or `adam`.
     pub optimizer: ImpalaOptimizer,
     /// RMSprop's smoothing constant `α`.
@@ -414,6 +418,10 @@ impl Trainer for Impala {
     }
 
     fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
+        if self.config.anneal_lr {
+            let (lr, iterations) = (self.config.learning_rate, Self::iterations(&self.config));
+            anneal(&mut *self.optimizer, lr, iteration, iterations);
+        }
         // publish θ as version k − 1 (the updates behind it); take B trajectories
         let version = iteration as u64 - 1;
         self.actors.publish(version, self.store.clone());
@@ -442,6 +450,7 @@ impl Trainer for Impala {
         let ([policy_loss, value_loss, entropy], grad_norm) =
             update(self, &target_batch, iteration)?;
 
+        let timings = self.actors.timings();
         Ok(Report {
             env_steps: Self::steps_per_iteration(&self.config),
             episode_returns: batch.episode_returns,
@@ -461,6 +470,11 @@ impl Trainer for Impala {
                     lags.iter().sum::<f64>() / lags.len() as f64,
                 ),
                 ("policy_lag_max", lags.iter().copied().fold(0.0, f64::max)),
+                // wall-clock time so far, where it went (not reproducible)
+                ("learner_waiting_seconds", timings.learner_waiting),
+                ("publishing_seconds", timings.publishing),
+                ("acting_seconds", timings.acting),
+                ("actors_blocked_seconds", timings.actors_blocked),
             ],
         })
     }

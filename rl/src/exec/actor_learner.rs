@@ -36,10 +36,11 @@
 //! only the schedule's position: a resumed asynchronous run starts its actors afresh.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::snapshot::{Resumable, StateError, TrainingState};
 
@@ -86,10 +87,43 @@ pub enum ActorFailure<E> {
     Panic { actor: usize, message: String },
 }
 
-/// The newest published parameters.
+/// Where the time of a run went, in seconds since the actor-learner started: the learner's
+/// waits for trajectories and its publishing, and the actors' acting and their waits on a full
+/// queue (summed over actors). A learner that waits most of the time is fed too slowly (add
+/// actors); actors that wait on the queue outrun the learner.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timings {
+    /// The learner, blocked in [`ActorLearner::next_batch`] until trajectories arrive (in the
+    /// deterministic mode: the whole of the actors' turns).
+    pub learner_waiting: f64,
+    /// The learner in [`ActorLearner::publish`] (taking the lock and replacing the parameters).
+    pub publishing: f64,
+    /// The actors inside [`Actor::act`], summed over actors.
+    pub acting: f64,
+    /// The actors blocked on a full queue, summed over actors (asynchronous mode).
+    pub actors_blocked: f64,
+}
+
+/// Nanoseconds, summed across threads.
+#[derive(Default)]
+struct Clock(AtomicU64);
+
+impl Clock {
+    fn add(&self, elapsed: Duration) {
+        self.0
+            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+    }
+    fn seconds(&self) -> f64 {
+        self.0.load(Ordering::Relaxed) as f64 * 1e-9
+    }
+}
+
+/// The newest published parameters, and the actors' clocks.
 struct Published<P> {
     latest: Mutex<(u64, Arc<P>)>,
     stop: AtomicBool,
+    acting: Clock,
+    blocked: Clock,
 }
 
 type Message<A> = Result<Delivery<<A as Actor>::Trajectory>, ActorFailure<<A as Actor>::Error>>;
@@ -109,6 +143,8 @@ pub struct ActorLearner<A: Actor> {
     /// Deterministic mode: the turn of the next trajectory (`k` of the run).
     turn: u64,
     running: Option<Running<A>>,
+    learner_waiting: Duration,
+    publishing: Duration,
 }
 
 impl<A: Actor> ActorLearner<A> {
@@ -129,11 +165,25 @@ impl<A: Actor> ActorLearner<A> {
             published: Arc::new(Published {
                 latest: Mutex::new((0, Arc::new(params))),
                 stop: AtomicBool::new(false),
+                acting: Clock::default(),
+                blocked: Clock::default(),
             }),
             num_actors: actors.len(),
             actors,
             turn: 0,
             running: None,
+            learner_waiting: Duration::ZERO,
+            publishing: Duration::ZERO,
+        }
+    }
+
+    /// Where the time went so far (see [`Timings`]).
+    pub fn timings(&self) -> Timings {
+        Timings {
+            learner_waiting: self.learner_waiting.as_secs_f64(),
+            publishing: self.publishing.as_secs_f64(),
+            acting: self.published.acting.seconds(),
+            actors_blocked: self.published.blocked.seconds(),
         }
     }
 
@@ -149,18 +199,36 @@ impl<A: Actor> ActorLearner<A> {
 
     /// Makes `params` the newest parameters, as `version`; actors pick them up before their
     /// next trajectory.
-    pub fn publish(&self, version: u64, params: A::Params) {
-        *self
-            .published
-            .latest
-            .lock()
-            .expect("no panic while publishing") = (version, Arc::new(params));
+    pub fn publish(&mut self, version: u64, params: A::Params) {
+        let start = Instant::now();
+        let params = Arc::new(params);
+        // swap under the lock, drop the old parameters after it (actors may still hold them)
+        let old = std::mem::replace(
+            &mut *self
+                .published
+                .latest
+                .lock()
+                .expect("no panic while publishing"),
+            (version, params),
+        );
+        drop(old);
+        self.publishing += start.elapsed();
     }
 
     /// The next `size` trajectories: in the deterministic mode the next `size` turns, in the
     /// asynchronous mode the first `size` to arrive (starting the actor threads on the first
     /// call).
     pub fn next_batch(
+        &mut self,
+        size: usize,
+    ) -> Result<Vec<Delivery<A::Trajectory>>, ActorFailure<A::Error>> {
+        let start = Instant::now();
+        let batch = self.wait_for_batch(size);
+        self.learner_waiting += start.elapsed();
+        batch
+    }
+
+    fn wait_for_batch(
         &mut self,
         size: usize,
     ) -> Result<Vec<Delivery<A::Trajectory>>, ActorFailure<A::Error>> {
@@ -206,7 +274,7 @@ impl<A: Actor> ActorLearner<A> {
         let run = |j: usize, actor: &mut A| -> Vec<(usize, Message<A>)> {
             let mut out = Vec::new();
             for k in turns_of(j) {
-                let message = act_once(j, actor, &params, version);
+                let message = act_once(j, actor, &params, version, &self.published.acting);
                 let failed = message.is_err();
                 out.push((k, message));
                 if failed {
@@ -289,8 +357,17 @@ impl<A: Actor> ActorLearner<A> {
 }
 
 /// One trajectory, with a panic turned into an [`ActorFailure`].
-fn act_once<A: Actor>(j: usize, actor: &mut A, params: &A::Params, version: u64) -> Message<A> {
-    match catch_unwind(AssertUnwindSafe(|| actor.act(params))) {
+fn act_once<A: Actor>(
+    j: usize,
+    actor: &mut A,
+    params: &A::Params,
+    version: u64,
+    clock: &Clock,
+) -> Message<A> {
+    let start = Instant::now();
+    let result = catch_unwind(AssertUnwindSafe(|| actor.act(params)));
+    clock.add(start.elapsed());
+    match result {
         Ok(Ok(trajectory)) => Ok(Delivery {
             actor: j,
             version,
@@ -321,10 +398,14 @@ fn actor_loop<A: Actor>(
             let latest = published.latest.lock().expect("no panic while publishing");
             (latest.0, latest.1.clone())
         };
-        let message = act_once(j, &mut actor, &params, version);
+        let message = act_once(j, &mut actor, &params, version, &published.acting);
+        drop(params); // the old parameters are freed by whoever lets go last
         let failed = message.is_err();
+        let start = Instant::now();
+        let sent = queue.send(message);
+        published.blocked.add(start.elapsed());
         // the learner has stopped listening: stop
-        if queue.send(message).is_err() || failed {
+        if sent.is_err() || failed {
             return;
         }
     }
@@ -557,6 +638,48 @@ mod tests {
             }
         }
         assert!(lags.iter().all(|&lag| lag <= 100));
+    }
+
+    /// The clocks see where the time goes: actors that take 2 ms a trajectory, with a learner
+    /// that takes no time, leave the learner waiting; a learner that takes 20 ms a batch leaves
+    /// the actors blocked on the full queue.
+    #[test]
+    fn the_timings_show_who_waits_for_whom() {
+        struct Slow;
+        impl Actor for Slow {
+            type Params = ();
+            type Trajectory = ();
+            type Error = String;
+            fn act(&mut self, _: &()) -> Result<(), String> {
+                std::thread::sleep(Duration::from_millis(2));
+                Ok(())
+            }
+        }
+        let schedule = Schedule::Asynchronous { queue_capacity: 1 };
+        let mut fast_learner = ActorLearner::new(vec![Slow, Slow], (), schedule);
+        for version in 0..20 {
+            fast_learner.publish(version, ());
+            fast_learner.next_batch(2).unwrap();
+        }
+        let t = fast_learner.timings();
+        assert!(t.acting >= 40.0 * 0.002, "{t:?}");
+        assert!(t.learner_waiting >= 0.5 * 20.0 * 0.002, "{t:?}");
+        let mut slow_learner = ActorLearner::new(vec![Slow, Slow], (), schedule);
+        for version in 0..10 {
+            slow_learner.publish(version, ());
+            slow_learner.next_batch(2).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let t = slow_learner.timings();
+        assert!(t.actors_blocked >= 10.0 * 0.010, "{t:?}");
+        let mut turns = ActorLearner::new(vec![Slow, Slow], (), Schedule::Deterministic);
+        turns.next_batch(4).unwrap();
+        let t = turns.timings();
+        assert!(
+            t.acting >= 4.0 * 0.002 && t.learner_waiting >= 2.0 * 0.002,
+            "{t:?}"
+        );
+        assert_eq!(t.actors_blocked, 0.0);
     }
 
     #[test]
