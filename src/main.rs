@@ -164,7 +164,7 @@ enum ReportCommand {
     },
     /// Potential-based reward shaping (issue 22): Q-learning's episodes to success on
     /// FrozenLake 8×8 with Φ = V* against no shaping, and PPO's on MountainCar-v0 with a height
-    /// potential against none.
+    /// potential and with Φ ≈ V* (value iteration on a grid) against none.
     Shaping {
         #[command(flatten)]
         common: RewardsFlags,
