@@ -252,6 +252,10 @@ struct RewardsFlags {
     /// Where the tables and plots go.
     #[arg(long, default_value = "reports")]
     out: PathBuf,
+    /// shaping: PPO on MountainCar-v0 with running observation normalisation (rl-zoo's
+    /// `normalize: true`), in place of CleanRL's raw observations.
+    #[arg(long)]
+    normalize_observations: bool,
 }
 
 impl RewardsFlags {
@@ -262,6 +266,7 @@ impl RewardsFlags {
             threads: self.threads.unwrap_or_else(wengert::rl::exec::cores),
             max_steps: self.max_steps,
             out: self.out,
+            normalize_observations: self.normalize_observations,
         })
     }
 }
