@@ -164,7 +164,7 @@ enum ReportCommand {
     },
     /// Potential-based reward shaping (issue 22): Q-learning's episodes to success on
     /// FrozenLake 8×8 with Φ = V* against no shaping, and PPO's on MountainCar-v0 with a height
-    /// potential against none.
+    /// potential and with Φ ≈ V* (value iteration on a grid) against none.
     Shaping {
         #[command(flatten)]
         common: RewardsFlags,
@@ -255,6 +255,10 @@ struct RewardsFlags {
     /// Where the tables and plots go.
     #[arg(long, default_value = "reports")]
     out: PathBuf,
+    /// shaping: PPO on MountainCar-v0 with running observation normalisation (rl-zoo's
+    /// `normalize: true`), in place of CleanRL's raw observations.
+    #[arg(long)]
+    normalize_observations: bool,
 }
 
 impl RewardsFlags {
@@ -265,6 +269,7 @@ impl RewardsFlags {
             threads: self.threads.unwrap_or_else(wengert::rl::exec::cores),
             max_steps: self.max_steps,
             out: self.out,
+            normalize_observations: self.normalize_observations,
         })
     }
 }

@@ -11,7 +11,9 @@
 //! **Shaping.** Tabular Q-learning on slippery FrozenLake 8×8, with and without `Φ = V*`
 //! (`--set shaping=value` on the command line): the episodes until the greedy policy's exact
 //! probability of reaching the goal within 200 steps is 90 % of the optimum's, checked every
-//! 250 episodes.
+//! 250 episodes. PPO on MountainCar-v0 with the height potential and with `Φ ≈ V*`
+//! (`--set shaping=vstar`) against no shaping: the training episodes until the first reaches the
+//! flag.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -24,7 +26,7 @@ use wengert::rl::algorithms::ppo::{Ppo, PpoConfig};
 use wengert::rl::algorithms::preset;
 use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
-use wengert::rl::env::{Action, Env, FrozenLake, Shaping, make};
+use wengert::rl::env::{Action, Env, FrozenLake, Shaping, VSTAR_GRID, make};
 use wengert::rl::policy::Actions;
 use wengert::rl::tabular::{
     Exploration, StepSize, TdConfig, evaluate_policy_finite_horizon, q_learning, value_iteration,
@@ -43,6 +45,8 @@ pub struct RewardsArgs {
     pub threads: usize,
     pub max_steps: Option<usize>,
     pub out: PathBuf,
+    /// PPO on MountainCar-v0 normalises its observations (rl-zoo) instead of CleanRL's raw ones.
+    pub normalize_observations: bool,
 }
 
 /// One row of the DIAYN table.
@@ -462,9 +466,15 @@ struct PpoSeed {
 /// PPO (its preset for MountainCar-v0, `PPO_BUDGET` steps) on `MountainCar-v0` shaped with
 /// `shaping` (or not): success is an episode that ends before the time limit of 200 steps, the
 /// flag reached (episode lengths are those of the true environment, whatever the shaping).
-fn ppo_mountain_car(shaping: Option<&str>, seed: u64, budget: usize) -> Result<PpoSeed, String> {
+fn ppo_mountain_car(
+    shaping: Option<&str>,
+    seed: u64,
+    budget: usize,
+    normalize_observations: bool,
+) -> Result<PpoSeed, String> {
     let mut config: PpoConfig = preset("ppo", "MountainCar-v0").map_err(|e| e.to_string())?;
     config::set(&mut config, "total_timesteps", &budget.to_string())?;
+    config.normalize_observations |= normalize_observations;
     config.seed = seed;
     let env_id = match shaping {
         Some(text) => Shaping::parse(text, config.gamma)
@@ -573,6 +583,9 @@ pub fn run_shaping(args: &RewardsArgs) -> Result<(), String> {
     if args.max_steps.is_some() {
         command.push_str(&format!(" --max-steps {cap}"));
     }
+    if args.normalize_observations {
+        command.push_str(" --normalize-observations");
+    }
     let mut text = String::from("# Potential-based reward shaping: episodes to success\n\n");
     let _ = writeln!(text, "Produced by `{command}`.\n");
     if wants("FrozenLake8x8-v1") {
@@ -632,26 +645,39 @@ fn q_learning_table(args: &RewardsArgs, cap: usize, text: &mut String) -> Result
     Ok(())
 }
 
-/// PPO on MountainCar-v0 with the height potential against none.
+/// PPO on MountainCar-v0 with the height potential and with `Φ ≈ V*` against none.
 fn ppo_table(args: &RewardsArgs, budget: usize, text: &mut String) -> Result<(), String> {
     let _ = writeln!(
         text,
         "## PPO on MountainCar-v0\n\nPPO with its preset for MountainCar-v0 (CleanRL's defaults: 4 \
-         environments × 128 steps, γ = 0.99, no observation normalisation), {budget} steps, with \
+         environments × 128 steps, γ = 0.99, {}), {budget} steps, with \
          and without the height potential `Φ(s) = {HEIGHT_SCALE} (h(x) − h(0.5))`, \
          `h(x) = 0.45 sin(3x) + 0.55` (`--set shaping=height:{HEIGHT_SCALE}`). An episode succeeds \
          when it reaches the flag before the 200-step limit (its length, which shaping does not \
          change). Episodes are counted over all environments. The trained policy's true return is \
          the mean of 10 deterministic episodes on unshaped MountainCar-v0 (−200: never reaches \
-         the flag). No `Φ ≈ V*` row: MountainCar has no value function available here.\n"
+         the flag). `Φ ≈ V*` (`--set shaping=vstar`): value iteration at γ = 0.99 on a \
+         {VSTAR_GRID} × {VSTAR_GRID} grid of (position, velocity) with the environment's own step \
+         function, interpolated bilinearly; its greedy policy reaches the flag from every start \
+         state (`rl/tests/shaping.rs`).\n",
+        if args.normalize_observations {
+            "observations normalised by running statistics (rl-zoo's `normalize: true`; \
+             `--normalize-observations`)"
+        } else {
+            "no observation normalisation"
+        }
     );
     text.push_str(
         "| shaping | episodes to the first success | by seed | episodes until 18 of the last 20 succeed | by seed | true return of the trained policy (by seed) |\n|---|---|---|---|---|---|\n",
     );
     let height = format!("height:{HEIGHT_SCALE}");
-    for (label, shaping) in [("none", None), ("Φ = height", Some(height.as_str()))] {
+    for (label, shaping) in [
+        ("none", None),
+        ("Φ = height", Some(height.as_str())),
+        ("Φ ≈ V*", Some("vstar")),
+    ] {
         let results = over_seeds(&args.seeds, args.threads, |seed| {
-            let result = ppo_mountain_car(shaping, seed, budget);
+            let result = ppo_mountain_car(shaping, seed, budget, args.normalize_observations);
             if let Ok(r) = &result {
                 eprintln!(
                     "PPO on MountainCar-v0 ({label}) seed {seed}: first success {:?}, sustained {:?}, true return {:.1}",

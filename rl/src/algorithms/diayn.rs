@@ -53,6 +53,12 @@
 //! The loop is [`crate::common::off_policy`]'s, run in the `+skills=K` environment: the skills
 //! live in the environment ([`crate::env::SkillConditioned`]), so the buffer stores
 //! `[s; one_hot(z)]`.
+//!
+//! The presets (`rl/presets/diayn.toml`) keep the paper's `α`, `γ`, learning rate and `K`, with
+//! 64-64 networks instead of 300-300. On MountainCarContinuous-v0 they also take one gradient
+//! step every 4 environment steps (`train_freq = 4`, `gradient_steps = 1`): a budget counts
+//! environment steps, a gradient step is nearly all of a step's cost, and with 999-step
+//! episodes a skill is still seen for hundreds of updates.
 
 use autograd::{Float, Tape, Tensor, Var, no_grad, one_hot};
 use ndarray::Array2;

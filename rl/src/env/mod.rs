@@ -42,6 +42,7 @@ mod gridworld;
 mod mask_velocity;
 mod mountain_car;
 mod mountain_car_continuous;
+mod mountain_car_value;
 mod pendulum;
 pub mod point_navigation;
 mod shaping;
@@ -60,10 +61,11 @@ pub use gridworld::{Gridworld, GridworldRewards};
 pub use mask_velocity::{MaskVelocity, NO_VELOCITY};
 pub use mountain_car::MountainCar;
 pub use mountain_car_continuous::MountainCarContinuous;
+pub use mountain_car_value::MountainCarValue;
 pub use pendulum::Pendulum;
 pub use point_navigation::PointNavigation;
 pub use shaping::{
-    POTENTIALS, Potential, PotentialShaping, Shaping, shape_model, shape_model_with,
+    POTENTIALS, Potential, PotentialShaping, Shaping, VSTAR_GRID, shape_model, shape_model_with,
 };
 pub use skills::{SkillConditioned, split_skills};
 pub use spaces::{BoxSpace, Space};

@@ -35,11 +35,15 @@
 //! ## On the command line
 //! `wengert train ALGO ENV --set shaping=NAME[:SCALE]` wraps the environment of any algorithm
 //! with a named potential ([`Shaping::potential`]) at the algorithm's `gamma`:
-//! `height` (MountainCar-v0, MountainCarContinuous-v0), `value` (FrozenLake: `V*` by value
+//! `height` (MountainCar-v0, MountainCarContinuous-v0), `vstar` (MountainCar-v0: `Φ ≈ V*` by
+//! value iteration on a grid, [`super::MountainCarValue`]), `value` (FrozenLake: `V*` by value
 //! iteration) and `distance` (PointNavigation-v0).
 
+use std::sync::{Arc, Mutex};
+
 use super::{
-    Action, Env, EnvError, EnvState, Feedback, FrozenLake, Space, point_navigation, tabular_model,
+    Action, Env, EnvError, EnvState, Feedback, FrozenLake, MountainCarValue, Space,
+    point_navigation, tabular_model,
 };
 
 /// A potential `Φ(s)` of an observation.
@@ -160,7 +164,7 @@ impl<E: Env> Env for PotentialShaping<E> {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Shaping {
-    /// `height`, `value` or `distance`.
+    /// `height`, `vstar`, `value` or `distance`.
     pub name: String,
     /// `Φ` is the named potential times this.
     pub scale: f64,
@@ -169,8 +173,9 @@ pub struct Shaping {
 }
 
 /// The potentials the command line knows, with the environments they are defined for.
-pub const POTENTIALS: [(&str, &str); 3] = [
+pub const POTENTIALS: [(&str, &str); 4] = [
     ("height", "MountainCar-v0, MountainCarContinuous-v0"),
+    ("vstar", "MountainCar-v0"),
     ("value", "FrozenLake-v1, FrozenLake8x8-v1"),
     ("distance", "PointNavigation-v0"),
 ];
@@ -232,6 +237,9 @@ impl Shaping {
     ///
     /// - `height` (MountainCar): `Φ(s) = h(x) − h(x_goal)` with the track's height
     ///   `h(x) = 0.45 sin(3x) + 0.55` (Gymnasium's rendering), so `Φ ≤ 0` and `Φ = 0` at the flag.
+    /// - `vstar` (MountainCar-v0): `Φ ≈ V*` at `γ`, by value iteration on a
+    ///   [`VSTAR_GRID`]² grid with the exact dynamics, interpolated bilinearly
+    ///   ([`MountainCarValue`]); solved once per `γ` and shared.
     /// - `value` (FrozenLake): `Φ = V*`, by value iteration on the lake's model at `γ`.
     /// - `distance` (PointNavigation): `Φ(s) = −‖p − g‖`.
     pub fn potential(&self, env_id: &str) -> Result<Potential, EnvError> {
@@ -245,6 +253,10 @@ impl Shaping {
                 };
                 let height = |x: f64| 0.45 * (3.0 * x).sin() + 0.55;
                 Box::new(move |o: &[f32]| scale * (height(f64::from(o[0])) - height(goal)))
+            }
+            ("vstar", "MountainCar-v0") => {
+                let value = mountain_car_value(self.gamma.min(1.0 - 1e-9));
+                Box::new(move |o: &[f32]| scale * value.value([f64::from(o[0]), f64::from(o[1])]))
             }
             ("value", "FrozenLake-v1" | "FrozenLake8x8-v1") => {
                 let lake = match env_id {
@@ -271,6 +283,24 @@ impl Shaping {
         };
         Ok(potential)
     }
+}
+
+/// Nodes per axis of the grid `vstar`'s `V*` is computed on (position and velocity).
+pub const VSTAR_GRID: usize = 201;
+
+/// `V*` of MountainCar-v0 at `gamma` on the [`VSTAR_GRID`]² grid, solved on first use and kept
+/// (every environment of a vector shares it).
+fn mountain_car_value(gamma: f64) -> Arc<MountainCarValue> {
+    static SOLVED: Mutex<Vec<(u64, Arc<MountainCarValue>)>> = Mutex::new(Vec::new());
+    let mut solved = SOLVED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, value)) = solved.iter().find(|(bits, _)| *bits == gamma.to_bits()) {
+        return Arc::clone(value);
+    }
+    let value = Arc::new(MountainCarValue::solve(gamma, VSTAR_GRID, VSTAR_GRID));
+    solved.push((gamma.to_bits(), Arc::clone(&value)));
+    value
 }
 
 /// The model of the shaped MDP: every outcome's reward plus `γ (1 − d) Φ(s') − Φ(s)` (the
