@@ -143,6 +143,48 @@ fn product<T: Float>(a: Matrix<'_, T>, b: Matrix<'_, T>, beta: T, c: &mut [T]) {
     }
 }
 
+/// `C = A B` appended to `c` as `m × n` new row-major elements, without zero-filling them
+/// first (with `β = 0` the product never reads `C`).
+///
+/// # Panics
+/// As [`product`].
+fn append_product<T: Float>(a: Matrix<'_, T>, b: Matrix<'_, T>, c: &mut Vec<T>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(
+        b.rows == k && a.fits() && b.fits(),
+        "lstm: product of {m}×{k} and {}×{n}",
+        b.rows
+    );
+    if m == 0 || n == 0 || k == 0 {
+        c.resize(c.len() + m * n, T::zero());
+        return;
+    }
+    c.reserve(m * n);
+    let spare = &mut c.spare_capacity_mut()[..m * n];
+    // SAFETY: A and B lie inside their slices (checked above); `spare` holds m × n elements,
+    // which the product stores row-major without reading them (β = 0), and aliases neither
+    // operand (they are borrowed immutably while `c` is borrowed mutably).
+    unsafe {
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            a.data.as_ptr(),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr(),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            T::zero(),
+            spare.as_mut_ptr().cast::<T>(),
+            n as isize,
+            1,
+        );
+        c.set_len(c.len() + m * n);
+    }
+}
+
 /// Multiplies each row `n` of the `N × H` state by `keep[n]`.
 fn apply_keep<T: Float>(state: &mut [T], keep: &[T], hidden: usize) {
     for (row, &k) in state.chunks_exact_mut(hidden).zip(keep) {
@@ -152,8 +194,53 @@ fn apply_keep<T: Float>(state: &mut [T], keep: &[T], hidden: usize) {
 
 /// The forward pass over the whole sequence; `bias` is `(b_ih, b_hh)`, `keep` the `T × N`
 /// factors `1 − m_t` of a reset mask.
+///
+/// On x86-64 with AVX-512F (detected at run time) the elementwise passes are compiled sixteen
+/// `f32` lanes wide: the same IEEE operations on each element (Rust never fuses `a b + c` by
+/// itself), so the same values.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lstm_forward<T: Float>(
+    dims: LstmDims,
+    x: &[T],
+    weight_ih: &[T],
+    weight_hh: &[T],
+    bias: Option<(&[T], &[T])>,
+    h0: &[T],
+    c0: &[T],
+    keep: Option<&[T]>,
+) -> (LstmOutputs<T>, LstmSaved<T>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe { forward_avx512(dims, x, weight_ih, weight_hh, bias, h0, c0, keep) };
+    }
+    forward(dims, x, weight_ih, weight_hh, bias, h0, c0, keep)
+}
+
+/// [`forward`] compiled for AVX-512F.
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn forward_avx512<T: Float>(
+    dims: LstmDims,
+    x: &[T],
+    weight_ih: &[T],
+    weight_hh: &[T],
+    bias: Option<(&[T], &[T])>,
+    h0: &[T],
+    c0: &[T],
+    keep: Option<&[T]>,
+) -> (LstmOutputs<T>, LstmSaved<T>) {
+    forward(dims, x, weight_ih, weight_hh, bias, h0, c0, keep)
+}
+
+/// [`lstm_forward`]'s body.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn forward<T: Float>(
     dims: LstmDims,
     x: &[T],
     weight_ih: &[T],
@@ -170,21 +257,21 @@ pub(crate) fn lstm_forward<T: Float>(
         hidden,
     } = dims;
     let (rows, width, state) = (steps * batch, 4 * hidden, batch * hidden);
+    // Every buffer is filled step by step as it is computed, never zero-filled first.
     let mut saved = LstmSaved {
         dims,
         x: x.to_vec(),
-        h_prev: vec![T::zero(); steps * state],
-        c_prev: vec![T::zero(); steps * state],
-        gates: vec![T::zero(); rows * width],
-        tanh_c: vec![T::zero(); steps * state],
+        h_prev: Vec::with_capacity(steps * state),
+        c_prev: Vec::with_capacity(steps * state),
+        gates: Vec::with_capacity(rows * width),
+        tanh_c: Vec::with_capacity(steps * state),
         keep: keep.map(<[T]>::to_vec),
     };
     // x W_ihᵀ + (b_ih + b_hh) for every step at once, the part that does not depend on h, in
     // the gates' place: each step then adds its h_{t−1} W_hhᵀ.
-    product(
+    append_product(
         Matrix::rows(x, rows, input),
         Matrix::transposed(weight_ih, width, input),
-        T::zero(),
         &mut saved.gates,
     );
     if let Some((b_ih, b_hh)) = bias {
@@ -201,7 +288,7 @@ pub(crate) fn lstm_forward<T: Float>(
             weight_hh_t[k * width + j] = w;
         }
     }
-    let mut output = vec![T::zero(); steps * state];
+    let mut output = Vec::with_capacity(steps * state);
     let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
     for t in 0..steps {
         if let Some(keep) = keep {
@@ -212,8 +299,8 @@ pub(crate) fn lstm_forward<T: Float>(
             }
         }
         let span = t * state..(t + 1) * state;
-        saved.h_prev[span.clone()].copy_from_slice(&h);
-        saved.c_prev[span.clone()].copy_from_slice(&c);
+        saved.h_prev.extend_from_slice(&h);
+        saved.c_prev.extend_from_slice(&c);
         // a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ, then the activations, in place.
         product(
             Matrix::rows(&h, batch, hidden),
@@ -234,12 +321,7 @@ pub(crate) fn lstm_forward<T: Float>(
             T::sigmoid_in_place(o);
         }
         // c_t = f ⊙ c_{t−1} + i ⊙ g, then h_t = o ⊙ tanh c_t.
-        let tanh_c = &mut saved.tanh_c[span.clone()];
-        for ((row, c), tanh_c) in gates
-            .chunks_exact(width)
-            .zip(c.chunks_exact_mut(hidden))
-            .zip(tanh_c.chunks_exact_mut(hidden))
-        {
+        for (row, c) in gates.chunks_exact(width).zip(c.chunks_exact_mut(hidden)) {
             let (i, f, g) = (
                 &row[..hidden],
                 &row[hidden..2 * hidden],
@@ -249,14 +331,14 @@ pub(crate) fn lstm_forward<T: Float>(
             for j in 0..hidden {
                 c[j] = f[j] * c[j] + i[j] * g[j];
             }
-            tanh_c.copy_from_slice(c);
         }
+        saved.tanh_c.extend_from_slice(&c);
+        let tanh_c = &mut saved.tanh_c[span];
         T::tanh_in_place(tanh_c);
-        for (((row, tanh_c), h), out) in gates
+        for ((row, tanh_c), h) in gates
             .chunks_exact(width)
             .zip(tanh_c.chunks_exact(hidden))
             .zip(h.chunks_exact_mut(hidden))
-            .zip(output[span].chunks_exact_mut(hidden))
         {
             let (o, tanh_c, h) = (
                 &row[3 * hidden..4 * hidden],
@@ -266,8 +348,8 @@ pub(crate) fn lstm_forward<T: Float>(
             for j in 0..hidden {
                 h[j] = o[j] * tanh_c[j];
             }
-            out.copy_from_slice(h);
         }
+        output.extend_from_slice(&h);
     }
     let outputs = LstmOutputs {
         output,
@@ -278,7 +360,53 @@ pub(crate) fn lstm_forward<T: Float>(
 }
 
 /// Backpropagation through time: the gradients of `⟨ō, output⟩ + ⟨h̄_T, h_T⟩ + ⟨c̄_T, c_T⟩`.
+/// Compiled sixteen lanes wide with AVX-512F, as [`lstm_forward`].
 pub(crate) fn lstm_backward<T: Float>(
+    saved: &LstmSaved<T>,
+    weight_ih: &[T],
+    weight_hh: &[T],
+    output_bar: &[T],
+    h_n_bar: &[T],
+    c_n_bar: &[T],
+    need_x: bool,
+) -> LstmGradients<T> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe {
+            backward_avx512(
+                saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x,
+            )
+        };
+    }
+    backward(
+        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x,
+    )
+}
+
+/// [`backward`] compiled for AVX-512F.
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn backward_avx512<T: Float>(
+    saved: &LstmSaved<T>,
+    weight_ih: &[T],
+    weight_hh: &[T],
+    output_bar: &[T],
+    h_n_bar: &[T],
+    c_n_bar: &[T],
+    need_x: bool,
+) -> LstmGradients<T> {
+    backward(
+        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x,
+    )
+}
+
+/// [`lstm_backward`]'s body.
+#[inline(always)]
+fn backward<T: Float>(
     saved: &LstmSaved<T>,
     weight_ih: &[T],
     weight_hh: &[T],
@@ -355,18 +483,16 @@ pub(crate) fn lstm_backward<T: Float>(
         }
     }
     // The weight gradients, one product each over all T N rows.
-    let mut weight_hh_bar = vec![T::zero(); width * hidden];
-    product(
+    let mut weight_hh_bar = Vec::with_capacity(width * hidden);
+    append_product(
         Matrix::transposed(&a_bar, rows, width),
         Matrix::rows(&saved.h_prev, rows, hidden),
-        T::zero(),
         &mut weight_hh_bar,
     );
-    let mut weight_ih_bar = vec![T::zero(); width * input];
-    product(
+    let mut weight_ih_bar = Vec::with_capacity(width * input);
+    append_product(
         Matrix::transposed(&a_bar, rows, width),
         Matrix::rows(&saved.x, rows, input),
-        T::zero(),
         &mut weight_ih_bar,
     );
     let mut bias_bar = vec![T::zero(); width];
@@ -374,11 +500,10 @@ pub(crate) fn lstm_backward<T: Float>(
         bias_bar.iter_mut().zip(row).for_each(|(b, &a)| *b += a);
     }
     let x_bar = need_x.then(|| {
-        let mut x_bar = vec![T::zero(); rows * input];
-        product(
+        let mut x_bar = Vec::with_capacity(rows * input);
+        append_product(
             Matrix::rows(&a_bar, rows, width),
             Matrix::rows(weight_ih, width, input),
-            T::zero(),
             &mut x_bar,
         );
         x_bar
