@@ -327,7 +327,7 @@ fn forward<T: Float>(
                 &row[hidden..2 * hidden],
                 &row[2 * hidden..3 * hidden],
             );
-            let c = &mut c[..hidden];
+            let (i, f, g, c) = (&i[..hidden], &f[..hidden], &g[..hidden], &mut c[..hidden]);
             for j in 0..hidden {
                 c[j] = f[j] * c[j] + i[j] * g[j];
             }
@@ -341,7 +341,7 @@ fn forward<T: Float>(
             .zip(h.chunks_exact_mut(hidden))
         {
             let (o, tanh_c, h) = (
-                &row[3 * hidden..4 * hidden],
+                &row[3 * hidden..4 * hidden][..hidden],
                 &tanh_c[..hidden],
                 &mut h[..hidden],
             );
@@ -434,13 +434,25 @@ fn backward<T: Float>(
             .for_each(|(h, &o)| *h += o);
         let gates = &saved.gates[t * batch * width..(t + 1) * batch * width];
         let a_bar_t = &mut a_bar[t * batch * width..(t + 1) * batch * width];
-        for (n, (row, a_row)) in gates
+        for (((row, a_row), (tanh_c, c_prev)), (h_bar, c_bar)) in gates
             .chunks_exact(width)
             .zip(a_bar_t.chunks_exact_mut(width))
-            .enumerate()
+            .zip(
+                saved.tanh_c[span.clone()]
+                    .chunks_exact(hidden)
+                    .zip(saved.c_prev[span].chunks_exact(hidden)),
+            )
+            .zip(
+                h_bar
+                    .chunks_exact(hidden)
+                    .zip(c_bar.chunks_exact_mut(hidden)),
+            )
         {
+            // Every slice re-cut to `hidden` elements, so that the loop below indexes without
+            // bounds checks and vectorises.
             let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
             let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
+            let (i, f, g, o) = (&i[..hidden], &f[..hidden], &g[..hidden], &o[..hidden]);
             let (di, rest) = a_row.split_at_mut(hidden);
             let (df, rest) = rest.split_at_mut(hidden);
             let (dg, d_o) = rest.split_at_mut(hidden);
@@ -450,11 +462,8 @@ fn backward<T: Float>(
                 &mut dg[..hidden],
                 &mut d_o[..hidden],
             );
-            let at = t * state + n * hidden;
-            let tanh_c = &saved.tanh_c[at..at + hidden];
-            let c_prev = &saved.c_prev[at..at + hidden];
-            let h_bar = &h_bar[n * hidden..(n + 1) * hidden];
-            let c_bar = &mut c_bar[n * hidden..(n + 1) * hidden];
+            let (tanh_c, c_prev) = (&tanh_c[..hidden], &c_prev[..hidden]);
+            let (h_bar, c_bar) = (&h_bar[..hidden], &mut c_bar[..hidden]);
             for j in 0..hidden {
                 // h = o tanh c:  ō = h̄ tanh c,  c̄ += h̄ o (1 − tanh² c)
                 let o_bar = h_bar[j] * tanh_c[j];

@@ -179,7 +179,10 @@ unsafe fn sgemm_with(
         {
             return false;
         }
-        let Some(&(m, n, a, b, c)) = ways.iter().filter(suits).min_by_key(|way| copied(way)) else {
+        // Of two ways that copy as little, the one whose rows of C fill 16-lane vectors (the
+        // LSTM's `Āᵀ X`, `256×2048 · 2048×8`, goes as `Xᵀ Ā`).
+        let key = |way: &&Way| (copied(way), avx512 && way.1 < 16);
+        let Some(&(m, n, a, b, c)) = ways.iter().filter(suits).min_by_key(key) else {
             // Fewer than 8 columns of C (or of Cᵀ), and A's rows contiguous: see `narrow`.
             let narrow =
                 |&&(m, n, a, _, _): &&Way| in_cache && k >= 8 && m >= 8 && n < 8 && a.cols == 1;
