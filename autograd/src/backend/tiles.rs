@@ -15,7 +15,8 @@
 //! `256×64` batch. With at most two rows of `C` the tiles are one row high and 32 columns wide.
 //! `cargo bench --bench matmul -- tiles` compares each shape with `matrixmultiply`. Products
 //! whose `C` has fewer than eight columns, which fill no vector across a row, go down the
-//! columns instead ([`narrow`]).
+//! columns instead ([`narrow`]). Where the CPU has AVX-512F the same tiles run sixteen lanes
+//! wide ([`wide`]), with the same results.
 //!
 //! The results are bit for bit what `matrixmultiply`'s FMA kernel computes, so that a product
 //! does not depend on which path took it: each element is one chain of fused multiply-adds in the order
