@@ -10,7 +10,8 @@
 //! with the operands laid out as the engine's matmul rule lays them out (`x Wᵀ` forward, `ḡ W`
 //! and `(ḡᵀ x)ᵀ` backward), through the engine's `f32` product ([`Float::gemm`], which takes
 //! `autograd`'s register-tile path for those with at least 8 terms an element) and through raw
-//! `sgemm`. Both give the same bits.
+//! `sgemm`. Both give the same bits. Then the products of one LSTM layer's training step
+//! (`benches/lstm.rs`).
 
 use std::hint::black_box;
 
@@ -135,7 +136,7 @@ type Gemm = unsafe fn(
 );
 
 /// `(name, m, k, n, A column-major, B column-major)`: `C = A B` with `C` fresh and row-major.
-const NETWORK: [(&str, usize, usize, usize, bool, bool); 8] = [
+const NETWORK: [(&str, usize, usize, usize, bool, bool); 13] = [
     // x W₁ᵀ: the first layer's forward pass, B = W₁ᵀ a view of the 64×4 weight.
     ("input_forward_256x4x64", 256, 4, 64, false, true),
     // h W₂ᵀ, ḡ W₂ and ḡᵀ h: the hidden layer's forward pass, input and weight gradients.
@@ -148,6 +149,21 @@ const NETWORK: [(&str, usize, usize, usize, bool, bool); 8] = [
     ("output_weight_grad_2x256x64", 2, 256, 64, true, false),
     // (ḡᵀ x)ᵀ computed as xᵀ ḡ: the first layer's weight gradient, A = xᵀ.
     ("input_weight_grad_4x256x64", 4, 256, 64, true, false),
+    // One LSTM layer (T = 32, N = 64, I = 8, H = 64, `autograd/src/backend/lstm.rs`): a step's
+    // h W_hhᵀ (W_hhᵀ laid out row-major once) and Ā_t W_hh, all steps' X W_ihᵀ, and the weight
+    // gradients Āᵀ H_prev and Āᵀ X over all T N rows, Ā read in place as a column-major Āᵀ.
+    ("lstm_recurrent_64x64x256", 64, 64, 256, false, false),
+    ("lstm_state_grad_64x256x64", 64, 256, 64, false, false),
+    ("lstm_input_2048x8x256", 2048, 8, 256, false, true),
+    (
+        "lstm_weight_hh_grad_256x2048x64",
+        256,
+        2048,
+        64,
+        true,
+        false,
+    ),
+    ("lstm_weight_ih_grad_256x2048x8", 256, 2048, 8, true, false),
 ];
 
 fn bench_tiles(c: &mut Criterion) {

@@ -15,7 +15,8 @@
 //! `256×64` batch. With at most two rows of `C` the tiles are one row high and 32 columns wide.
 //! `cargo bench --bench matmul -- tiles` compares each shape with `matrixmultiply`. Products
 //! whose `C` has fewer than eight columns, which fill no vector across a row, go down the
-//! columns instead ([`narrow`]).
+//! columns instead ([`narrow`]). Where the CPU has AVX-512F the same tiles run sixteen lanes
+//! wide ([`wide`]), with the same results.
 //!
 //! The results are bit for bit what `matrixmultiply`'s FMA kernel computes, so that a product
 //! does not depend on which path took it: each element is one chain of fused multiply-adds in the order
@@ -32,6 +33,7 @@ use std::arch::x86_64::{
 };
 
 mod narrow;
+mod wide;
 
 /// `matrixmultiply`'s depth block for `sgemm` (`S_KC`): the chains restart every `KC` terms.
 const KC: usize = 256;
@@ -39,8 +41,13 @@ const KC: usize = 256;
 /// Rows of `C` in a tile.
 const MR: usize = 6;
 
-/// Operands larger than this many elements are left to `matrixmultiply`'s cache blocking.
+/// Operands larger than this many elements are left to `matrixmultiply`'s cache blocking
+/// (except in the 16-lane tiles, which block the depth: see [`IN_L2`]).
 const IN_CACHE: usize = 1 << 14;
+
+/// The 16-lane tiles take products of any depth whose `C` is at most [`IN_CACHE`] elements and
+/// whose depth blocks of `A` and `B` (`m × KC`, `KC × n`) are at most this many.
+const IN_L2: usize = 1 << 16;
 
 /// A strided matrix: element `(i, j)` at `ptr + i·rows + j·cols`.
 #[derive(Clone, Copy)]
@@ -73,6 +80,32 @@ pub(crate) unsafe fn sgemm(
     k: usize,
     n: usize,
     a: *const f32,
+    a_strides: (isize, isize),
+    b: *const f32,
+    b_strides: (isize, isize),
+    c: *mut f32,
+    c_strides: (isize, isize),
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx512 = false;
+    // SAFETY: forwarded; `avx512` only where the CPU has AVX-512F.
+    unsafe { sgemm_with(avx512, m, k, n, a, a_strides, b, b_strides, c, c_strides) }
+}
+
+/// [`sgemm`] in 16-lane tiles ([`wide`]) if `avx512`, else in the 8-lane AVX2 tiles: the
+/// same result either way (the tests call both).
+///
+/// # Safety
+/// As [`sgemm`], and the CPU has AVX-512F if `avx512`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_with(
+    avx512: bool,
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
     (rsa, csa): (isize, isize),
     b: *const f32,
     (rsb, csb): (isize, isize),
@@ -81,7 +114,15 @@ pub(crate) unsafe fn sgemm(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        if m == 0 || k == 0 || n == 0 || m * k > IN_CACHE || k * n > IN_CACHE {
+        if m == 0 || k == 0 || n == 0 {
+            return false;
+        }
+        // Operands in L1, or (16-lane tiles only, which take the depth blocks as their outer
+        // loop) a `C` in L1 and blocks of `A` and `B` in L2.
+        let in_cache = m * k <= IN_CACHE && k * n <= IN_CACHE;
+        let depth = k.min(KC);
+        let blocked = avx512 && m * n <= IN_CACHE && m * depth <= IN_L2 && depth * n <= IN_L2;
+        if !(in_cache || blocked) {
             return false;
         }
         let (a, b, c) = (
@@ -120,12 +161,15 @@ pub(crate) unsafe fn sgemm(
         // read across its rows for many terms and several tiles: `hᵀ ḡ`, `64×256 · 256×64`
         // with `h` row-major, took 1.06–1.29 times as long, A's and B's rows 256 bytes apart
         // crowding a quarter of the L1 sets; `matrixmultiply` packs them.)
+        // The 16-lane tiles read a column-major A (`Āᵀ` of `Āᵀ H`) in place at any depth: a
+        // tile's eight A[i + r, p] are adjacent.
         let suits = |way: &&Way| {
             k >= 8
                 && way.1 >= 8
                 && way.0 * k * way.1 >= 8192
                 && copied(way) * 16 <= m * k * n
-                && (way.2.cols == 1 || way.0 <= MR || k <= 128)
+                && (way.2.cols == 1 || way.0 <= MR || k <= 128 || (avx512 && way.2.rows == 1))
+                && (in_cache || way.2.cols == 1 || way.2.rows == 1)
         };
         let ways = [
             (m, n, a, b, c),
@@ -136,9 +180,13 @@ pub(crate) unsafe fn sgemm(
         {
             return false;
         }
-        let Some(&(m, n, a, b, c)) = ways.iter().filter(suits).min_by_key(|way| copied(way)) else {
+        // Of two ways that copy as little, the one whose rows of C fill 16-lane vectors (the
+        // LSTM's `Āᵀ X`, `256×2048 · 2048×8`, goes as `Xᵀ Ā`).
+        let key = |way: &&Way| (copied(way), avx512 && way.1 < 16);
+        let Some(&(m, n, a, b, c)) = ways.iter().filter(suits).min_by_key(key) else {
             // Fewer than 8 columns of C (or of Cᵀ), and A's rows contiguous: see `narrow`.
-            let narrow = |&&(m, n, a, _, _): &&Way| k >= 8 && m >= 8 && n < 8 && a.cols == 1;
+            let narrow =
+                |&&(m, n, a, _, _): &&Way| in_cache && k >= 8 && m >= 8 && n < 8 && a.cols == 1;
             let Some(&(m, n, a, b, c)) = ways.iter().find(narrow) else {
                 return false;
             };
@@ -148,19 +196,24 @@ pub(crate) unsafe fn sgemm(
             return true;
         };
         // B row-major with a whole number of vectors per row, copied (zero-padded) if need be.
-        let wide = n.next_multiple_of(8);
+        let padded = n.next_multiple_of(8);
         let copy: Vec<f32>;
-        let (b, ldb) = match b.cols == 1 && n == wide {
+        let (b, ldb) = match b.cols == 1 && n == padded {
             true => (b.ptr, b.rows),
             false => {
                 // SAFETY: B is valid by this function's contract.
-                copy = unsafe { row_major(k, n, wide, b) };
-                (copy.as_ptr(), wide as isize)
+                copy = unsafe { row_major(k, n, padded, b) };
+                (copy.as_ptr(), padded as isize)
             }
         };
-        // SAFETY: the CPU has AVX2 and FMA; A and C are valid by this function's contract, and
-        // B is a valid k × `wide` row-major matrix.
-        unsafe { product_fma(m, k, n, a, b, ldb, c) };
+        // SAFETY: the CPU has AVX2 and FMA, and AVX-512F if `avx512`; A and C are valid by
+        // this function's contract, and B is a valid k × `padded` row-major matrix.
+        unsafe {
+            match avx512 {
+                true => wide::product(m, k, n, a, b, ldb, c),
+                false => product_fma(m, k, n, a, b, ldb, c),
+            }
+        }
         return true;
     }
     #[allow(unreachable_code)]
@@ -449,11 +502,71 @@ mod tests {
         }
     }
 
-    /// Every shape and layout this path takes gives `matrixmultiply`'s result bit for bit:
-    /// tiles of every height, panels of every width and a zero-padded last one, copied and
-    /// in-place `B`, either way round, and depths across the blocks of 256 (k = 600); and the
-    /// narrow products, with groups of blocks, single blocks and rows left over, and depths
-    /// that are not a whole number of blocks of eight.
+    /// Whether the CPU has what the 8-lane and the 16-lane tiles need.
+    fn has(avx512: bool) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+                && (!avx512 || std::arch::is_x86_feature_detected!("avx512f"))
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
+    /// `C = A B` through `matrixmultiply` and through [`sgemm_with`] (`None` if this path
+    /// declined), for A, B and C row- or column-major as the bits of `layout` say.
+    fn both(
+        avx512: bool,
+        (m, k, n): (usize, usize, usize),
+        layout: u32,
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
+        let (a, rsa, csa) = matrix(m, k, layout & 1 != 0, 1 + layout);
+        let (b, rsb, csb) = matrix(k, n, layout & 2 != 0, 100 + layout);
+        let (_, rsc, csc) = matrix(m, n, layout & 4 != 0, 0);
+        let mut expected = vec![f32::NAN; m * n];
+        let mut tiled = vec![f32::NAN; m * n];
+        // SAFETY: all three buffers hold their matrices with these strides; `avx512` only
+        // where the CPU has it (the callers check `has`).
+        let took = unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.as_ptr(),
+                rsa,
+                csa,
+                b.as_ptr(),
+                rsb,
+                csb,
+                0.0,
+                expected.as_mut_ptr(),
+                rsc,
+                csc,
+            );
+            sgemm_with(
+                avx512,
+                m,
+                k,
+                n,
+                a.as_ptr(),
+                (rsa, csa),
+                b.as_ptr(),
+                (rsb, csb),
+                tiled.as_mut_ptr(),
+                (rsc, csc),
+            )
+        };
+        (expected, took.then_some(tiled))
+    }
+
+    /// Every shape and layout this path takes gives `matrixmultiply`'s result bit for bit,
+    /// in the 8-lane and in the 16-lane tiles: tiles of every height, panels of every width and
+    /// a zero-padded last one, copied and in-place `B`, either way round, and depths across the
+    /// blocks of 256 (k = 600, and the LSTM weight gradients' k = 2048 that only the 16-lane
+    /// tiles take); and the narrow products, with groups of blocks, single blocks and rows left
+    /// over, and depths that are not a whole number of blocks of eight.
     #[test]
     fn agrees_with_matrixmultiply_bit_for_bit() {
         let shapes = [
@@ -462,12 +575,17 @@ mod tests {
             (8, 64, 2),
             (2, 256, 64),
             (1, 600, 33),
+            (1, 600, 130),
             (256, 2, 64),
             (256, 4, 64),
             (64, 256, 4),
             (256, 64, 2),
             (256, 64, 64),
             (64, 256, 64),
+            (64, 64, 256),
+            (2048, 8, 256),
+            (256, 2048, 64),
+            (256, 2048, 8),
             (3, 5, 17),
             (13, 600, 27),
             (29, 9, 70),
@@ -478,92 +596,50 @@ mod tests {
             (43, 300, 2),
             (43, 13, 7),
             (8, 8, 5),
+            (15, 40, 47),
         ];
-        let mut taken = 0;
-        for (m, k, n) in shapes {
-            for layout in 0..8 {
-                let (a, rsa, csa) = matrix(m, k, layout & 1 != 0, 1 + layout);
-                let (b, rsb, csb) = matrix(k, n, layout & 2 != 0, 100 + layout);
-                let (_, rsc, csc) = matrix(m, n, layout & 4 != 0, 0);
-                let mut expected = vec![f32::NAN; m * n];
-                let mut tiled = vec![f32::NAN; m * n];
-                // SAFETY: all three buffers hold their matrices with these strides.
-                let took = unsafe {
-                    matrixmultiply::sgemm(
-                        m,
-                        k,
-                        n,
-                        1.0,
-                        a.as_ptr(),
-                        rsa,
-                        csa,
-                        b.as_ptr(),
-                        rsb,
-                        csb,
-                        0.0,
-                        expected.as_mut_ptr(),
-                        rsc,
-                        csc,
-                    );
-                    sgemm(
-                        m,
-                        k,
-                        n,
-                        a.as_ptr(),
-                        (rsa, csa),
-                        b.as_ptr(),
-                        (rsb, csb),
-                        tiled.as_mut_ptr(),
-                        (rsc, csc),
-                    )
-                };
-                if took {
-                    taken += 1;
-                    let same = expected
-                        .iter()
-                        .zip(&tiled)
-                        .all(|(x, y)| x.to_bits() == y.to_bits());
-                    assert!(same, "{m}×{k}·{k}×{n}, layout {layout}");
+        for (avx512, least) in [(false, 110), (true, 130)] {
+            if !has(avx512) {
+                continue;
+            }
+            let mut taken = 0;
+            for shape in shapes {
+                for layout in 0..8 {
+                    let (expected, tiled) = both(avx512, shape, layout);
+                    if let Some(tiled) = tiled {
+                        taken += 1;
+                        let same = expected
+                            .iter()
+                            .zip(&tiled)
+                            .all(|(x, y)| x.to_bits() == y.to_bits());
+                        assert!(same, "{shape:?}, layout {layout}, AVX-512 {avx512}");
+                    }
                 }
             }
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
             assert!(
-                taken >= 102,
-                "the tiled and narrow paths took only {taken} of {} products",
+                taken >= least,
+                "the tiled and narrow paths (AVX-512 {avx512}) took only {taken} of {} products",
                 shapes.len() * 8
             );
         }
     }
 
+    /// `hᵀ ḡ` of a 64-unit layer at batch 256 (A column-major): the 8-lane tiles, reading A
+    /// across its rows, leave it to `matrixmultiply`; the 16-lane tiles read a tile's eight
+    /// `A[i + r, p]` side by side and take it, as they take the LSTM's `Āᵀ H` of depth 2048.
+    /// With A row-major both take it.
     #[test]
-    fn long_products_with_a_read_across_its_rows_are_left_to_matrixmultiply() {
-        // `hᵀ ḡ` of a 64-unit layer at batch 256, and the same product with A row-major.
-        let (a, rsa, csa) = matrix(64, 256, true, 1);
-        let (row_major, rsr, csr) = matrix(64, 256, false, 1);
-        let (b, rsb, csb) = matrix(256, 64, false, 2);
-        let mut c = vec![0.0; 64 * 64];
-        // SAFETY: all buffers hold their matrices with these strides.
-        let mut took = |a: &[f32], strides| unsafe {
-            sgemm(
-                64,
-                256,
-                64,
-                a.as_ptr(),
-                strides,
-                b.as_ptr(),
-                (rsb, csb),
-                c.as_mut_ptr(),
-                (64, 1),
-            )
-        };
-        assert!(!took(&a, (rsa, csa)));
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            assert!(took(&row_major, (rsr, csr)));
+    fn which_tiles_take_long_products() {
+        for avx512 in [false, true] {
+            if !has(avx512) {
+                continue;
+            }
+            let took = |shape, layout| both(avx512, shape, layout).1.is_some();
+            assert_eq!(took((64, 256, 64), 1), avx512);
+            assert_eq!(took((256, 2048, 64), 1), avx512);
+            assert!(took((64, 256, 64), 0));
+            // Depth blocks too large for L2: 1024 × 256 of A.
+            assert!(!took((1024, 2048, 16), 1));
         }
     }
 

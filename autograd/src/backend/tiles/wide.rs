@@ -1,0 +1,221 @@
+//! The parent module's tiles sixteen lanes wide, for CPUs with AVX-512 (detected at run time):
+//!
+//! ```text
+//! C[i..i+8, j..j+32] = Σ_p A[i..i+8, p] B[p, j..j+32]     sixteen 16-lane chains of fused multiply-adds
+//! ```
+//!
+//! Each step of `p` loads two 16-lane vectors of `B`, broadcasts the eight `A[i+r, p]` and does
+//! sixteen fused multiply-adds — twice the work per instruction of the AVX2 tile's twelve 8-lane
+//! ones. Every lane is the same chain as there (`p = 0, 1, …` from zero, restarted every [`KC`]
+//! terms, the blocks added in order, `+ 0` added to the first), so the result is the AVX2 tile's,
+//! and `matrixmultiply`'s, bit for bit; columns left over past the last 16 go to the AVX2 tiles.
+//!
+//! The depth blocks of `KC` terms are the outer loop: all of `C` takes block 0, then block 1, ….
+//! Each element still sees its blocks in order, so nothing changes in the result, but a block of
+//! `A` (`m × KC`) and of `B` (`KC × n`) is all that one pass reads. That lets this path take long
+//! products whose operands do not fit in L1 but whose blocks fit in L2 — the weight gradients of
+//! a recurrent layer, `Āᵀ H` over all `T N` rows (`256×2048 · 2048×64`), with `Āᵀ` read in
+//! place as a column-major `A`: a tile's eight `A[i + r, p]` are then adjacent.
+
+// The AVX-512 intrinsics are stable since Rust 1.89, after the workspace's `rust-version`
+// (1.85): raising it turns on clippy's let-chain suggestions across the workspace, which is
+// left for its own change.
+#![allow(clippy::incompatible_msrv)]
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{
+    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
+};
+
+use super::{COLUMN_MAJOR, KC, ROW_MAJOR, STRIDED, Strided};
+
+/// Rows of `C` in a tile.
+const MR: usize = 8;
+
+/// Lanes of a vector.
+const LANES: usize = 16;
+
+/// `C ← A B` with `B` row-major (row `p` at `b + p·ldb`, readable to a whole number of 8-lane
+/// vectors past column `n`), in the parent module's order of operations.
+///
+/// # Safety
+/// The CPU has AVX-512F, AVX2 and FMA; the matrices are valid `m×k`,
+/// `k×n.next_multiple_of(8)` and `m×n`; `C` aliases neither.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn product(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+) {
+    // SAFETY (all three): forwarded.
+    unsafe {
+        match (a.cols == 1, a.rows == 1) {
+            (true, _) => blocks::<ROW_MAJOR>(m, k, n, a, b, ldb, c),
+            (_, true) => blocks::<COLUMN_MAJOR>(m, k, n, a, b, ldb, c),
+            _ => blocks::<STRIDED>(m, k, n, a, b, ldb, c),
+        }
+    }
+}
+
+/// [`product`] for an `A` laid out as `L` says, one depth block at a time.
+///
+/// # Safety
+/// As [`product`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn blocks<const L: u8>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+) {
+    let mut start = 0;
+    while start < k {
+        let end = (start + KC).min(k);
+        let mut j = 0;
+        // SAFETY (all): forwarded; each panel covers columns j..j + width of C and reads B's
+        // columns j..j + 16·NV, inside its rows.
+        if m <= 2 {
+            while j + 4 * LANES <= n {
+                unsafe { panel::<L, 4>(m, j, start, end, a, b, ldb, c) };
+                j += 4 * LANES;
+            }
+        }
+        while j + 2 * LANES <= n {
+            unsafe { panel::<L, 2>(m, j, start, end, a, b, ldb, c) };
+            j += 2 * LANES;
+        }
+        while j + LANES <= n {
+            unsafe { panel::<L, 1>(m, j, start, end, a, b, ldb, c) };
+            j += LANES;
+        }
+        if j < n && start == 0 {
+            // The last columns (fewer than 16), all blocks at once, in the AVX2 tiles: B is
+            // readable to a whole number of 8-lane vectors. `A` and `B` start at block 0.
+            while j < n {
+                let width = (n - j).min(8);
+                unsafe { super::panel::<L, 1>(m, j, width, k, a, b, ldb, c) };
+                j += 8;
+            }
+        }
+        start = end;
+    }
+}
+
+/// Columns `j..j + 16·NV` of `C`, terms `start..end` of the sum, in tiles of [`MR`] rows and
+/// the rows left.
+///
+/// # Safety
+/// As [`product`], with B readable at columns `j..j + 16·NV`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn panel<const L: u8, const NV: usize>(
+    m: usize,
+    j: usize,
+    start: usize,
+    end: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+) {
+    let b = b.wrapping_add(j);
+    let mut i = 0;
+    // SAFETY (all): forwarded; each tile covers rows i..i + R of C and A.
+    if NV <= 2 {
+        while i + MR <= m {
+            unsafe { tile::<L, MR, NV>(i, j, start, end, a, b, ldb, c) };
+            i += MR;
+        }
+    }
+    match m - i {
+        0 => {}
+        1 => unsafe { tile::<L, 1, NV>(i, j, start, end, a, b, ldb, c) },
+        2 => unsafe { tile::<L, 2, NV>(i, j, start, end, a, b, ldb, c) },
+        3 => unsafe { tile::<L, 3, NV>(i, j, start, end, a, b, ldb, c) },
+        4 => unsafe { tile::<L, 4, NV>(i, j, start, end, a, b, ldb, c) },
+        5 => unsafe { tile::<L, 5, NV>(i, j, start, end, a, b, ldb, c) },
+        6 => unsafe { tile::<L, 6, NV>(i, j, start, end, a, b, ldb, c) },
+        _ => unsafe { tile::<L, 7, NV>(i, j, start, end, a, b, ldb, c) },
+    }
+}
+
+/// `C[i..i + R, j..j + 16·NV]` from terms `start..end`: `R × NV` vectors of chains held in
+/// registers, then added to `C` (`+ 0` for the first block).
+///
+/// # Safety
+/// As [`product`], with rows `i..i + R` inside A and C, `b` at column `j` of B's row 0 and
+/// readable for `16·NV` columns, which are inside C.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<const L: u8, const R: usize, const NV: usize>(
+    i: usize,
+    j: usize,
+    start: usize,
+    end: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+) {
+    // SAFETY: every pointer below stays inside the matrices by this function's contract.
+    unsafe {
+        let zero = _mm512_setzero_ps();
+        let (rows, cols) = match L {
+            ROW_MAJOR => (a.rows, 1),
+            COLUMN_MAJOR => (1, a.cols),
+            _ => (a.rows, a.cols),
+        };
+        let offsets: [isize; R] = std::array::from_fn(|r| r as isize * rows);
+        let mut sum = [[zero; NV]; R];
+        let mut a_p = a.ptr.offset(i as isize * rows + start as isize * cols);
+        let mut b_p = b.offset(start as isize * ldb);
+        for _ in start..end {
+            let b_pv: [__m512; NV] = std::array::from_fn(|v| _mm512_loadu_ps(b_p.add(LANES * v)));
+            for r in 0..R {
+                let a_rp = _mm512_set1_ps(*a_p.offset(offsets[r]));
+                for v in 0..NV {
+                    sum[r][v] = _mm512_fmadd_ps(a_rp, b_pv[v], sum[r][v]);
+                }
+            }
+            a_p = a_p.wrapping_offset(cols);
+            b_p = b_p.wrapping_offset(ldb);
+        }
+        let first = start == 0;
+        for (r, vectors) in sum.iter().enumerate() {
+            let row = c
+                .ptr
+                .offset((i + r) as isize * c.rows + j as isize * c.cols);
+            if c.cols == 1 {
+                for (v, &vector) in vectors.iter().enumerate() {
+                    let before = if first {
+                        zero
+                    } else {
+                        _mm512_loadu_ps(row.add(LANES * v))
+                    };
+                    _mm512_storeu_ps(row.add(LANES * v), _mm512_add_ps(vector, before));
+                }
+            } else {
+                let mut lanes = [[0.0f32; LANES]; NV];
+                for (lane, &vector) in lanes.iter_mut().zip(vectors) {
+                    _mm512_storeu_ps(lane.as_mut_ptr(), vector);
+                }
+                for (l, &value) in lanes.iter().flatten().enumerate() {
+                    let element = row.offset(l as isize * c.cols);
+                    *element = value + if first { 0.0 } else { *element };
+                }
+            }
+        }
+    }
+}
