@@ -218,14 +218,27 @@ pub fn load_with_optimizer<T: Float>(
     load_impl(path.as_ref(), store, Some(optimizer))
 }
 
-/// One tensor to write: its dtype, shape and little-endian bytes.
-struct Encoded {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
+/// One tensor to write: its dtype, shape and little-endian bytes, as `safetensors::serialize`
+/// takes it (also the training-state files' writer's).
+///
+/// ```
+/// use safetensors::{Dtype, SafeTensors};
+/// use wengert_nn::checkpoint::TensorBytes;
+/// let w = TensorBytes { dtype: Dtype::F32, shape: vec![2], bytes: [1.5f32, -2.0].iter().flat_map(|x| x.to_le_bytes()).collect() };
+/// let file = safetensors::serialize([("w", &w)], None).unwrap();
+/// let read = SafeTensors::deserialize(&file).unwrap();
+/// assert_eq!(read.tensor("w").unwrap().data(), &w.bytes[..]);
+/// ```
+pub struct TensorBytes {
+    /// The element type.
+    pub dtype: Dtype,
+    /// The shape.
+    pub shape: Vec<usize>,
+    /// The elements, little-endian, in row-major order.
+    pub bytes: Vec<u8>,
 }
 
-impl View for &Encoded {
+impl View for &TensorBytes {
     fn dtype(&self) -> Dtype {
         self.dtype
     }
@@ -249,7 +262,7 @@ fn dtype_of<T: Float>() -> Dtype {
     }
 }
 
-fn encode<T: Float>(value: &SharedArray<T>) -> Encoded {
+fn encode<T: Float>(value: &SharedArray<T>) -> TensorBytes {
     let dtype = dtype_of::<T>();
     let mut bytes = Vec::with_capacity(value.len() * dtype.bitsize() / 8);
     for &x in value.iter() {
@@ -259,7 +272,7 @@ fn encode<T: Float>(value: &SharedArray<T>) -> Encoded {
             _ => bytes.extend_from_slice(&x.as_f64().to_le_bytes()),
         }
     }
-    Encoded {
+    TensorBytes {
         dtype,
         shape: value.shape().to_vec(),
         bytes,
@@ -270,7 +283,7 @@ fn serialize<T: Float>(
     store: &ParamStore<T>,
     optimizer: Option<&dyn Optimizer<T>>,
 ) -> Result<Vec<u8>, CheckpointError> {
-    let mut tensors: Vec<(String, Encoded)> = store
+    let mut tensors: Vec<(String, TensorBytes)> = store
         .ids()
         .map(|id| (store.name(id).to_string(), encode(&store.value(id))))
         .collect();

@@ -8,19 +8,20 @@
 //!   with the state after it, and then `(h, c) ← 0`. The writers' sequences go to a
 //!   [`SequenceReplay`].
 //! - [`window`]: positions `from … to` of a batch's observations and reset mask, as a
-//!   recurrent network reads them.
+//!   recurrent network reads them; [`start_state`]: the state a replayed sequence starts from.
 //! - [`SequenceSettings`] and [`SequenceErrors`]: what a sequence loss needs and reports.
+//! - [`staleness`]: how much the stored start state still matters after the burn-in.
 
-use autograd::{Float, Tensor, Var};
-use ndarray::{Array2, ArrayD, s};
-use nn::Bound;
+use autograd::{Float, Tensor, Var, no_grad};
+use ndarray::{Array2, ArrayD, Axis, s};
+use nn::{Bound, LSTMState};
 
 use crate::buffers::{Position, SequenceBatch, SequenceReplay, SequenceWriter, sequence_priority};
 use crate::common::off_policy::{Steps, epsilon_greedy};
 use crate::common::trainer::Part;
 use crate::env::{Env, Episode, Space, VectorActions, VectorEnv, make};
 use crate::q_network::greedy;
-use crate::recurrent_q_network::RecurrentQNetwork;
+use crate::recurrent_q_network::{RecurrentQNetwork, state_of, zero_state};
 use crate::snapshot::{Resumable, StateError, TrainerRng, TrainingState};
 use crate::train::TrainError;
 
@@ -92,6 +93,55 @@ pub fn window<T: Float>(
         .mapv(|x| T::from_f64(x as f64));
     (o.slice(0, from, to), Var::constant(m.into_dyn()))
 }
+
+/// The start state of a batch's sequences: the stored `(h_0, c_0)`, or zeros.
+pub fn start_state<T: Float>(batch: &SequenceBatch, stored: bool) -> LSTMState<T> {
+    match stored {
+        true => state_of(&batch.h0, &batch.c0),
+        false => zero_state(1, batch.len(), batch.h0.ncols()),
+    }
+}
+
+// ANCHOR: staleness
+/// Recurrent-state staleness, R2D2's `ΔQ` (Kapturowski et al., 2019): the Q-values at the first
+/// learned position `B` reached with the current `θ` from two start states, burning in over
+/// `0 … B` once from the stored state and once from the zero state, compared as
+///
+/// $$ \Delta Q = \frac{\frac1N\sum_i \lVert q_\theta(\hat h^{\text{stored}}_{B,i}) - q_\theta(\hat h^{0}_{B,i}) \rVert_2}{\max_{i,a} |q_\theta(\hat h^{\text{stored}}_{B,i})_a|} . $$
+///
+/// It is 0 where the burn-in crosses an episode start (both states reset there) and when the
+/// burn-in has washed out the start; it is large when the start state still matters at `B`,
+/// i.e. when the stored-vs-zero choice changes what is learned.
+pub fn staleness<T: Float>(
+    q: &RecurrentQNetwork,
+    params: &Bound<'_, T>,
+    o: &Var<T>,
+    batch: &SequenceBatch,
+    burn_in: usize,
+) -> f64 {
+    let (o_b, m_b) = window(o, batch, 0, burn_in + 1);
+    let at_b = |stored: bool| -> ArrayD<T> {
+        let (values, _) = no_grad(|| q.q_values(params, &o_b, &start_state(batch, stored), &m_b));
+        values.value().index_axis(Axis(0), burn_in).to_owned()
+    };
+    let (from_stored, from_zero) = (at_b(true), at_b(false));
+    let n = batch.len();
+    let distance: f64 = (from_stored.outer_iter().zip(from_zero.outer_iter()))
+        .map(|(a, z)| {
+            a.iter()
+                .zip(z.iter())
+                .map(|(x, y)| (x.as_f64() - y.as_f64()).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .sum::<f64>()
+        / n as f64;
+    let scale = from_stored
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.as_f64().abs()));
+    distance / scale.max(f64::MIN_POSITIVE)
+}
+// ANCHOR_END: staleness
 
 /// The `N` actors' recurrent state `(h, c)` `(N, H)`, whether each stands at an episode's first
 /// observation, and each one's sequence writer.

@@ -94,6 +94,40 @@ fn every_numeric_setting_has_a_declared_range() {
     }
 }
 
+/// A configuration that flattens in a shared piece (DQN's and R2D2's ε-greedy settings) writes
+/// and reads the piece's settings as flat keys, and still refuses a key it does not have.
+#[test]
+fn a_flattened_piece_keeps_flat_keys_and_unknown_keys_refused() {
+    use wengert_rl::algorithms::{dqn::DqnConfig, r2d2::R2d2Config};
+    use wengert_rl::common::config::{from_toml, to_toml};
+    let dqn: DqnConfig = wengert_rl::algorithms::preset("dqn", "CartPole-v1").unwrap();
+    let r2d2: R2d2Config = wengert_rl::algorithms::preset("r2d2", "CartPoleNoVel-v1").unwrap();
+    for text in [to_toml(&dqn), to_toml(&r2d2)] {
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        for key in [
+            "exploration_initial_eps",
+            "exploration_final_eps",
+            "exploration_fraction",
+        ] {
+            assert!(
+                table[key].is_float(),
+                "`{key}` is not a flat setting: {text}"
+            );
+        }
+    }
+    assert_eq!(from_toml::<DqnConfig>(&to_toml(&dqn)).unwrap(), dqn);
+    let error = from_toml::<DqnConfig>(&format!("{}\nexploration_eps = 0.1\n", to_toml(&dqn)));
+    assert!(
+        error
+            .as_ref()
+            .unwrap_err()
+            .contains("unknown field `exploration_eps`"),
+        "{error:?}"
+    );
+    let error = from_toml::<R2d2Config>(&to_toml(&r2d2).replace("exploration_fraction", "f"));
+    assert!(error.is_err(), "{error:?}");
+}
+
 #[test]
 fn in_range_values_are_accepted_and_written_back() {
     let settings = [

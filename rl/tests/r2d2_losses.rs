@@ -5,28 +5,30 @@
 
 use autograd::prelude::*;
 use autograd::{SharedArray, gradcheck};
-use ndarray::{Array2, Array3, Axis};
-use nn::{ParamId, ParamStore};
+use ndarray::{Array2, Array3, ArrayD, Axis};
+use nn::{LSTMState, ParamId, ParamStore};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use wengert_rl::algorithms::r2d2::{
-    SequenceSettings, burn_in, n_step_targets, r2d2_loss, staleness, start_state,
-};
+use wengert_rl::algorithms::r2d2::{SequenceSettings, burn_in, n_step_targets, r2d2_loss};
 use wengert_rl::buffers::{
     Position, SequenceBatch, SequenceReplay, SequenceWriter, sequence_priority,
 };
 use wengert_rl::recurrent_q_network::{RecurrentQNetwork, sequence_var};
+use wengert_rl::recurrent_replay::{staleness, start_state};
 use wengert_rl::value_rescaling::{h, h_inverse};
 
 const DIM: usize = 2;
 const ACTIONS: usize = 3;
 const HIDDEN: usize = 4;
 const N: usize = 5;
+/// `B`, `K` and `n` of [`settings`]: the learned positions are `B … B + K`.
+const B: usize = 3;
+const K: usize = 4;
 
 fn settings(stored_state: bool, rescaling: Option<f64>) -> SequenceSettings {
     SequenceSettings {
-        burn_in: 3,
-        learn_length: 4,
+        burn_in: B,
+        learn_length: K,
         n_step: 2,
         gamma: 0.9,
         rescaling,
@@ -102,6 +104,44 @@ fn fixture(seed: u64) -> Fixture {
     }
 }
 
+impl Fixture {
+    /// The batch's observations `(L, N, D)`, as a constant.
+    fn o(&self) -> Var<f64> {
+        sequence_var::<f64>(&self.batch.observations)
+    }
+
+    /// The reset mask of positions `from … to`, as a constant.
+    fn mask(&self, from: usize, to: usize) -> Var<f64> {
+        let first = self.batch.first.slice(ndarray::s![from..to, ..]);
+        Var::constant(first.mapv(f64::from).into_dyn())
+    }
+
+    /// `y` of [`n_step_targets`] from `θ` and `θ'` as constants.
+    fn targets(&self, o: &Var<f64>, s: &SequenceSettings) -> Array2<f64> {
+        let (online, target) = (self.online.constants(), self.target.constants());
+        n_step_targets(&self.q, &online, &target, o, &self.batch, s)
+    }
+
+    /// The state after the burn-in `0 … B` with `θ` as constants, from the stored state or zeros.
+    fn burnt_in(&self, o: &Var<f64>, stored: bool) -> LSTMState<f64> {
+        let start = start_state(&self.batch, stored);
+        burn_in(&self.q, &self.online.constants(), o, &self.batch, start, B)
+    }
+
+    /// The Q-values with parameters `store` (`θ` or `θ'`) over all of `o` from `start` with
+    /// the reset mask `m`, as an array.
+    fn q_values(
+        &self,
+        store: &ParamStore<f64>,
+        o: &Var<f64>,
+        start: &LSTMState<f64>,
+        m: &Var<f64>,
+    ) -> ArrayD<f64> {
+        let (values, _) = self.q.q_values(&store.constants(), o, start, m);
+        values.value().to_owned()
+    }
+}
+
 fn trainable(store: &ParamStore<f64>) -> (Vec<ParamId>, Vec<SharedArray<f64>>) {
     let ids: Vec<ParamId> = store.trainable().collect();
     let values = ids.iter().map(|&id| store.value(id)).collect();
@@ -111,7 +151,7 @@ fn trainable(store: &ParamStore<f64>) -> (Vec<ParamId>, Vec<SharedArray<f64>>) {
 #[test]
 fn the_fixture_has_episode_boundaries_of_both_kinds_inside_the_learned_part() {
     let f = fixture(1);
-    let learned = |a: &Array2<bool>| a.slice(ndarray::s![3..7, ..]).iter().any(|&x| x);
+    let learned = |a: &Array2<bool>| a.slice(ndarray::s![B..B + K, ..]).iter().any(|&x| x);
     assert!(learned(&f.batch.last));
     assert!(f.batch.terminal.iter().any(|&x| x));
     assert!(
@@ -129,18 +169,10 @@ fn the_sequence_loss_gradient_equals_central_differences() {
     for (stored, rescaling) in [(true, Some(1e-3)), (false, Some(1e-3)), (true, None)] {
         let f = fixture(2);
         let s = settings(stored, rescaling);
-        let o = sequence_var::<f64>(&f.batch.observations);
-        let y = n_step_targets(
-            &f.q,
-            &f.online.constants(),
-            &f.target.constants(),
-            &o,
-            &f.batch,
-            &s,
-        );
+        let o = f.o();
+        let y = f.targets(&o, &s);
         // The burnt-in state is a constant of the loss (computed once, from the unperturbed θ).
-        let start = start_state(&f.batch, stored);
-        let state = burn_in(&f.q, &f.online.constants(), &o, &f.batch, start, 3);
+        let state = f.burnt_in(&o, stored);
         let (ids, inputs) = trainable(&f.online);
         let result = gradcheck(
             |theta| {
@@ -158,7 +190,7 @@ fn the_sequence_loss_gradient_equals_central_differences() {
         );
         let tape = Tape::new();
         let theta = f.online.bind(&tape);
-        let state = burn_in(&f.q, &theta, &o, &f.batch, start_state(&f.batch, stored), 3);
+        let state = burn_in(&f.q, &theta, &o, &f.batch, start_state(&f.batch, stored), B);
         let (loss, _) = r2d2_loss(&f.q, &theta, &o, &f.batch, &state, &y, &s);
         let gradients = theta.gradients(&loss);
         for id in ids {
@@ -175,31 +207,22 @@ fn the_sequence_loss_gradient_equals_central_differences() {
 fn burn_in_positions_carry_no_gradient() {
     let f = fixture(3);
     let s = settings(true, Some(1e-3));
-    let constant = sequence_var::<f64>(&f.batch.observations);
-    let y = n_step_targets(
-        &f.q,
-        &f.online.constants(),
-        &f.target.constants(),
-        &constant,
-        &f.batch,
-        &s,
-    );
+    let y = f.targets(&f.o(), &s);
     let tape = Tape::new();
     let o = tape.var(f.batch.observations.mapv(f64::from).into_dyn());
     let theta = f.online.bind(&tape);
-    let state = burn_in(&f.q, &theta, &o, &f.batch, start_state(&f.batch, true), 3);
+    let state = burn_in(&f.q, &theta, &o, &f.batch, start_state(&f.batch, true), B);
     let (loss, _) = r2d2_loss(&f.q, &theta, &o, &f.batch, &state, &y, &s);
     let gradient = grad(&[&loss], &[&o]).remove(0);
     // Only the learned positions B … B + K reach the loss: not the burn-in 0 … B (detached),
     // not the n positions after (read by the targets only).
     for t in 0..f.batch.length() {
         let any = gradient.index_axis(Axis(0), t).iter().any(|&g| g != 0.0);
-        assert_eq!(any, (3..7).contains(&t), "position {t}: gradient {any}");
+        assert_eq!(any, (B..B + K).contains(&t), "position {t}: gradient {any}");
     }
     // …and none reaches θ through the burn-in: the loss's gradient is the one from the same
     // state handed over as a constant.
-    let start = start_state(&f.batch, true);
-    let constant = burn_in(&f.q, &f.online.constants(), &constant, &f.batch, start, 3);
+    let constant = f.burnt_in(&f.o(), true);
     let (loss_constant, _) = r2d2_loss(&f.q, &theta, &o, &f.batch, &constant, &y, &s);
     let (a, b) = (theta.gradients(&loss), theta.gradients(&loss_constant));
     for id in f.online.trainable() {
@@ -213,26 +236,14 @@ fn burn_in_positions_carry_no_gradient() {
 fn the_targets_are_n_step_double_q_through_the_value_rescaling() {
     let f = fixture(4);
     let s = settings(true, Some(1e-3));
-    let o = sequence_var::<f64>(&f.batch.observations);
-    let y = n_step_targets(
-        &f.q,
-        &f.online.constants(),
-        &f.target.constants(),
-        &o,
-        &f.batch,
-        &s,
-    );
-    let m = Var::constant(f.batch.first.mapv(f64::from).into_dyn());
-    let whole = |store: &ParamStore<f64>| {
-        f.q.q_values(&store.constants(), &o, &start_state(&f.batch, true), &m)
-            .0
-            .value()
-            .to_owned()
-    };
-    let (q_online, q_target) = (whole(&f.online), whole(&f.target));
+    let o = f.o();
+    let y = f.targets(&o, &s);
+    let (start, m) = (start_state(&f.batch, true), f.mask(0, f.batch.length()));
+    let q_online = f.q_values(&f.online, &o, &start, &m);
+    let q_target = f.q_values(&f.target, &o, &start, &m);
     let (mut checked, mut truncated, mut terminal) = (0, 0, 0);
     for i in 0..N {
-        for t in 3..7 {
+        for t in B..B + K {
             if f.batch.last[[t, i]] {
                 continue;
             }
@@ -259,7 +270,7 @@ fn the_targets_are_n_step_double_q_through_the_value_rescaling() {
                     1e-3,
                 )
             };
-            let got = y[[t - 3, i]];
+            let got = y[[t - B, i]];
             assert!(
                 (got - expected).abs() <= 1e-12 * (1.0 + expected.abs()),
                 "({t}, {i}): {got} vs {expected}"
@@ -277,20 +288,13 @@ fn the_targets_are_n_step_double_q_through_the_value_rescaling() {
 fn no_state_crosses_an_episode_start() {
     let f = fixture(5);
     let o = f.batch.observations.mapv(f64::from);
-    let m = Var::constant(f.batch.first.mapv(f64::from).into_dyn());
+    let m = f.mask(0, f.batch.length());
     let q_of = |o: &Array3<f64>, h0: f64| {
         let mut b = f.batch.clone();
         b.h0.fill(h0 as f32);
         b.c0.fill(-h0 as f32);
-        f.q.q_values(
-            &f.online.constants(),
-            &Var::constant(o.clone().into_dyn()),
-            &start_state(&b, true),
-            &m,
-        )
-        .0
-        .value()
-        .to_owned()
+        let o = Var::constant(o.clone().into_dyn());
+        f.q_values(&f.online, &o, &start_state(&b, true), &m)
     };
     let before = q_of(&o, 0.5);
     let (mut scrambled, mut checked) = (o.clone(), 0);
@@ -325,46 +329,17 @@ fn no_state_crosses_an_episode_start() {
 fn the_priorities_are_the_mixture_of_max_and_mean_td_error() {
     let f = fixture(6);
     let s = settings(true, Some(1e-3));
-    let o = sequence_var::<f64>(&f.batch.observations);
-    let y = n_step_targets(
-        &f.q,
-        &f.online.constants(),
-        &f.target.constants(),
-        &o,
-        &f.batch,
-        &s,
-    );
-    let state = burn_in(
-        &f.q,
-        &f.online.constants(),
-        &o,
-        &f.batch,
-        start_state(&f.batch, true),
-        3,
-    );
+    let o = f.o();
+    let y = f.targets(&o, &s);
+    let state = f.burnt_in(&o, true);
     let (_, errors) = r2d2_loss(&f.q, &f.online.constants(), &o, &f.batch, &state, &y, &s);
-    let o_learn = sequence_var::<f64>(
-        &f.batch
-            .observations
-            .slice(ndarray::s![3..7, .., ..])
-            .to_owned(),
-    );
-    let m = Var::constant(
-        f.batch
-            .first
-            .slice(ndarray::s![3..7, ..])
-            .mapv(f64::from)
-            .into_dyn(),
-    );
-    let q =
-        f.q.q_values(&f.online.constants(), &o_learn, &state, &m)
-            .0
-            .value()
-            .to_owned();
+    let observations = f.batch.observations.slice(ndarray::s![B..B + K, .., ..]);
+    let o_learn = sequence_var::<f64>(&observations.to_owned());
+    let q = f.q_values(&f.online, &o_learn, &state, &f.mask(B, B + K));
     for i in 0..N {
-        let deltas: Vec<f64> = (0..4)
-            .filter(|&t| !f.batch.last[[3 + t, i]])
-            .map(|t| (q[[t, i, f.batch.actions[[3 + t, i]]]] - y[[t, i]]).abs())
+        let deltas: Vec<f64> = (0..K)
+            .filter(|&t| !f.batch.last[[B + t, i]])
+            .map(|t| (q[[t, i, f.batch.actions[[B + t, i]]]] - y[[t, i]]).abs())
             .collect();
         let max = deltas.iter().cloned().fold(0.0, f64::max);
         let mean = deltas.iter().sum::<f64>() / deltas.len() as f64;
@@ -384,9 +359,9 @@ fn the_priorities_are_the_mixture_of_max_and_mean_td_error() {
 fn staleness_is_zero_from_a_zero_stored_state_and_positive_from_another() {
     let mut f = fixture(7);
     f.batch.first.fill(0.0); // no episode start inside the burn-in: the start state matters
-    let o = sequence_var::<f64>(&f.batch.observations);
-    assert!(staleness(&f.q, &f.online.constants(), &o, &f.batch, 3) > 0.0);
+    let o = f.o();
+    assert!(staleness(&f.q, &f.online.constants(), &o, &f.batch, B) > 0.0);
     f.batch.h0.fill(0.0);
     f.batch.c0.fill(0.0);
-    assert_eq!(staleness(&f.q, &f.online.constants(), &o, &f.batch, 3), 0.0);
+    assert_eq!(staleness(&f.q, &f.online.constants(), &o, &f.batch, B), 0.0);
 }

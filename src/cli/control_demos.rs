@@ -541,26 +541,7 @@ fn constrained_car() -> Result<Trajectory, String> {
         Transcription::HermiteSimpson,
     )
     .solve(&x0, None, None, &CollocationOptions::default());
-    println!(
-        "Hermite–Simpson collocation on the car: converged {} after {} updates ({} Newton steps), cost {:.6}, violation {:.1e}",
-        collocation.converged,
-        collocation.iterations.len(),
-        collocation.newton_iterations(),
-        collocation.cost,
-        collocation.max_violation()
-    );
-    for (k, report) in collocation.iterations.iter().enumerate() {
-        println!(
-            "  {:3}  J {:10.6}  violation {:.2e}  defect {:.2e}  ‖∇L‖ {:.2e}  ρ {:.0e}  Newton {:3}",
-            k + 1,
-            report.cost,
-            report.violation,
-            report.defect,
-            report.stationarity,
-            report.penalty,
-            report.newton_iterations
-        );
-    }
+    print_collocation("Hermite–Simpson collocation on the car", &collocation);
 
     // A convex comparison: a double integrator from rest at −1 to rest at 1 in 3 s.
     let transfer = Problem::from_system(

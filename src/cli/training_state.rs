@@ -10,14 +10,14 @@
 //! TOML that points at a complete tensor file. A damaged or mismatched file is an error naming
 //! it and what is wrong.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
-use safetensors::{Dtype, SafeTensors, View};
+use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
+use wengert::nn::checkpoint::TensorBytes;
 use wengert::rl::snapshot::{TrainingState, Values};
 
 use super::write_atomically;
@@ -45,35 +45,13 @@ struct Header {
     config: String,
 }
 
-/// One tensor to write.
-struct Encoded {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-impl View for &Encoded {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
-    }
-    fn data_len(&self) -> usize {
-        self.bytes.len()
-    }
-}
-
-fn encode(values: &Values) -> Encoded {
+fn encode(values: &Values) -> TensorBytes {
     let (dtype, bytes): (Dtype, Vec<u8>) = match values {
         Values::F32(a) => (Dtype::F32, a.iter().flat_map(|v| v.to_le_bytes()).collect()),
         Values::F64(a) => (Dtype::F64, a.iter().flat_map(|v| v.to_le_bytes()).collect()),
         Values::U64(a) => (Dtype::U64, a.iter().flat_map(|v| v.to_le_bytes()).collect()),
     };
-    Encoded {
+    TensorBytes {
         dtype,
         shape: values.shape().to_vec(),
         bytes,
@@ -90,7 +68,7 @@ fn checksum(bytes: &[u8]) -> String {
 
 /// Writes `state` into the run directory (see the module doc).
 pub fn save(run: &Path, state: &TrainingState) -> Result<(), String> {
-    let encoded: Vec<(&str, Encoded)> = state.entries().map(|(n, v)| (n, encode(v))).collect();
+    let encoded: Vec<(&str, TensorBytes)> = state.entries().map(|(n, v)| (n, encode(v))).collect();
     let metadata = HashMap::from([("format".to_string(), "wengert-training-state".to_string())]);
     let bytes = safetensors::serialize(encoded.iter().map(|(n, e)| (*n, e)), Some(metadata))
         .map_err(|e| format!("cannot encode the training state: {e}"))?;

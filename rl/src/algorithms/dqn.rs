@@ -66,15 +66,15 @@
 use autograd::{Float, Tape, Tensor, Var};
 use ndarray::{Array1, Array2};
 use nn::losses::{Reduction, huber};
-use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use nn::optim::{AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Bound, ParamStore};
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::{Batch, BatchActions, BetaSchedule};
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::off_policy::{
-    ExplorationSchedule, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Priorities,
-    Settings, Update, crossed, epsilon_greedy,
+    EpsilonGreedyConfig, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Priorities,
+    QParameters, Settings, Update, crossed, epsilon_greedy,
 };
 use crate::common::trainer::Part;
 use crate::env::Space;
@@ -116,12 +116,10 @@ pub struct DqnConfig {
     pub train_freq: usize,
     /// Gradient steps per training phase.
     pub gradient_steps: usize,
-    /// `ε₀`: the initial exploration rate.
-    pub exploration_initial_eps: f64,
-    /// `ε_end`: the final exploration rate.
-    pub exploration_final_eps: f64,
-    /// `f`: the fraction of `T` over which `ε` decays linearly from `ε₀` to `ε_end`.
-    pub exploration_fraction: f64,
+    /// `ε₀`, `ε_end` and `f` of `ε(t)`: `exploration_initial_eps`, `exploration_final_eps`,
+    /// `exploration_fraction`.
+    #[serde(flatten)]
+    pub exploration: EpsilonGreedyConfig,
     /// Maximum global gradient norm.
     pub max_grad_norm: f64,
     /// `κ`: the Huber loss threshold.
@@ -151,32 +149,34 @@ pub struct DqnConfig {
 }
 
 impl Config for DqnConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("num_envs", Range::at_least(1.0)),
-        ("learning_rate", Range::positive()),
-        ("buffer_size", Range::at_least(1.0)),
-        ("learning_starts", Range::at_least(0.0)),
-        ("batch_size", Range::at_least(1.0)),
-        ("gamma", Range::unit()),
-        ("tau", Range::left_open(0.0, 1.0)),
-        ("target_update_interval", Range::at_least(1.0)),
-        ("train_freq", Range::at_least(1.0)),
-        ("gradient_steps", Range::at_least(1.0)),
-        ("exploration_initial_eps", Range::unit()),
-        ("exploration_final_eps", Range::unit()),
-        ("exploration_fraction", Range::unit()),
-        ("max_grad_norm", Range::positive()),
-        ("huber_delta", Range::positive()),
-        ("hidden", Range::at_least(1.0)),
-        ("prioritized_alpha", Range::non_negative()),
-        ("prioritized_beta_0", Range::unit()),
-        ("prioritized_epsilon", Range::non_negative()),
-        ("n_step", Range::at_least(1.0)),
-        ("log_interval", Range::at_least(1.0)),
-        ("seed", Range::at_least(0.0)),
-        ("env_threads", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<24>(&[
+        &[
+            ("total_timesteps", Range::at_least(1.0)),
+            ("num_envs", Range::at_least(1.0)),
+            ("learning_rate", Range::positive()),
+            ("buffer_size", Range::at_least(1.0)),
+            ("learning_starts", Range::at_least(0.0)),
+            ("batch_size", Range::at_least(1.0)),
+            ("gamma", Range::unit()),
+            ("tau", Range::left_open(0.0, 1.0)),
+            ("target_update_interval", Range::at_least(1.0)),
+            ("train_freq", Range::at_least(1.0)),
+            ("gradient_steps", Range::at_least(1.0)),
+        ],
+        &EpsilonGreedyConfig::RANGES,
+        &[
+            ("max_grad_norm", Range::positive()),
+            ("huber_delta", Range::positive()),
+            ("hidden", Range::at_least(1.0)),
+            ("prioritized_alpha", Range::non_negative()),
+            ("prioritized_beta_0", Range::unit()),
+            ("prioritized_epsilon", Range::non_negative()),
+            ("n_step", Range::at_least(1.0)),
+            ("log_interval", Range::at_least(1.0)),
+            ("seed", Range::at_least(0.0)),
+            ("env_threads", Range::at_least(1.0)),
+        ],
+    ]);
 
     fn check_relations(&self) -> Result<(), String> {
         if self.dueling && self.hidden.is_empty() {
@@ -275,27 +275,21 @@ pub fn td_loss<T: Float>(
 
 // ---- the update ----
 
-/// `θ`, `θ'` and the optimiser, with the settings of the update.
+/// `Q`, its parameters `θ`, `θ'` and the optimiser, with the settings of the update.
 pub struct Networks {
     config: DqnConfig,
     q: QNetwork,
-    /// `θ`.
-    online: ParamStore<f32>,
-    /// `θ'`.
-    target: ParamStore<f32>,
-    optimizer: Adam<f32>,
+    params: QParameters,
 }
 
 impl Networks {
     /// `ε(t)`.
-    fn exploration(&self) -> ExplorationSchedule {
+    fn epsilon(&self, t: usize) -> f64 {
         let config = &self.config;
-        ExplorationSchedule {
-            initial: config.exploration_initial_eps,
-            last: config.exploration_final_eps,
-            fraction: config.exploration_fraction,
-            total_timesteps: config.total_timesteps,
-        }
+        config
+            .exploration
+            .schedule(config.total_timesteps)
+            .epsilon(t)
     }
 }
 
@@ -304,11 +298,11 @@ impl Learner for Networks {
 
     /// ε-greedy in `argmax_a Q_θ(o, a)`.
     fn act(&mut self, observations: &Array2<f32>, t: usize, rng: &mut TrainerRng) -> Actions {
-        let (q, online) = (&self.q, &self.online);
+        let (q, online) = (&self.q, &self.params.online);
         Actions::Discrete(epsilon_greedy(
             observations.nrows(),
             q.num_actions(),
-            self.exploration().epsilon(t),
+            self.epsilon(t),
             false,
             rng,
             || greedy(q.evaluate(&online.constants(), observations).view()),
@@ -318,16 +312,16 @@ impl Learner for Networks {
     /// `θ' ← τ θ + (1 − τ) θ'` every `C` environment steps.
     fn on_step(&mut self, before: usize, t: usize) {
         if crossed(before, t, self.config.target_update_interval) {
-            self.target
-                .polyak_from(&self.online, self.config.tau as f32);
+            let p = &mut self.params;
+            p.target.polyak_from(&p.online, self.config.tau as f32);
         }
     }
 
     /// `α ← α(t)` with `anneal_lr`.
     fn before_training(&mut self, t: usize) {
         if self.config.anneal_lr {
-            self.optimizer
-                .set_lr(0, learning_rate(&self.config, t) as f32);
+            let lr = learning_rate(&self.config, t) as f32;
+            self.params.optimizer.set_lr(0, lr);
         }
     }
 
@@ -340,16 +334,16 @@ impl Learner for Networks {
         _rng: &mut TrainerRng,
         iteration: usize,
     ) -> Result<Update, TrainError> {
-        let config = &self.config;
-        let (online, target) = (self.online.constants(), self.target.constants());
+        let (config, p) = (&self.config, &mut self.params);
+        let (online, target) = (p.online.constants(), p.target.constants());
         let y = td_target(&self.q, &online, &target, batch, config.double);
         let tape = Tape::new();
-        let theta = self.online.bind(&tape);
+        let theta = p.online.bind(&tape);
         let (loss, errors) = td_loss(&self.q, &theta, batch, &y, config.huber_delta);
         check_finite(&loss, "DQN loss", iteration, &tape)?;
         let mut gradients = theta.gradients(&loss);
         let grad_norm = clip_grad_norm(&mut gradients, config.max_grad_norm as f32);
-        self.optimizer.step(&self.online, &gradients);
+        p.optimizer.step(&p.online, &gradients);
         Ok(Update {
             diagnostics: vec![
                 ("loss", loss.item() as f64),
@@ -367,7 +361,7 @@ impl Learner for Networks {
             false => 1.0,
         };
         vec![
-            ("epsilon", self.exploration().epsilon(t)),
+            ("epsilon", self.epsilon(t)),
             ("learning_rate", learning_rate(&self.config, t)),
             ("beta", beta),
         ]
@@ -428,38 +422,26 @@ impl OffPolicyAlgorithm for Networks {
             config.dueling,
             &mut off_policy.rng,
         );
-        let optimizer = Adam::new(
-            online.trainable(),
-            AdamConfig {
-                lr: config.learning_rate as f32,
-                ..AdamConfig::default()
-            },
-        );
+        let adam = AdamConfig {
+            lr: config.learning_rate as f32,
+            ..AdamConfig::default()
+        };
         Ok(Networks {
             config: config.clone(),
             q,
-            target: online.clone(),
-            online,
-            optimizer,
+            params: QParameters::new(online, adam),
         })
     }
 
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        vec![
-            ("agent", Part::Params(&self.online)),
-            ("target", Part::Params(&self.target)),
-            (
-                "optimizer",
-                Part::Optimizer(&mut self.optimizer, &self.online),
-            ),
-        ]
+        self.params.parts()
     }
 
     fn into_agent(self, env_id: String, _off_policy: OffPolicy) -> GreedyAgent {
         GreedyAgent {
             env_id,
             q: self.q,
-            store: self.online,
+            store: self.params.online,
         }
     }
 }

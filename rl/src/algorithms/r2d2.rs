@@ -20,15 +20,9 @@
 //!   ε-greedy actors. Here the `N` actors step in lockstep on the learner's thread, all with one
 //!   decaying `ε(t)`.
 //!
-//! **Staleness, as measured here** (`staleness` in the reports): the paper's `ΔQ` compares the
-//! Q-values at the first learned position `B` reached from two start states. With the current
-//! `θ`, run the burn-in `0 … B` once from the stored state and once from the zero state:
-//!
-//! $$ \Delta Q = \frac{\frac1N\sum_i \lVert q_\theta(\hat h^{\text{stored}}_{B,i}) - q_\theta(\hat h^{0}_{B,i}) \rVert_2}{\max_{i,a} |q_\theta(\hat h^{\text{stored}}_{B,i})_a|} . $$
-//!
-//! It is 0 where the burn-in crosses an episode start (both states reset there) and when the
-//! burn-in has washed out the start; it is large when the start state still matters at `B`,
-//! i.e. when the stored-vs-zero choice changes what is learned.
+//! **Staleness** (`staleness` in the reports) is the paper's `ΔQ`: how far apart the Q-values
+//! at the first learned position `B` are when the burn-in starts from the stored state and
+//! from zeros, with the current `θ` ([`staleness`]).
 //!
 //! ## Key equations
 //! For sequence `i`, learned position `t ∈ [B, B + K)`, the `m ≤ n` rewards before the episode's
@@ -62,21 +56,21 @@
 //! ```
 
 use autograd::{Float, Tape, Tensor, Var, no_grad};
-use ndarray::{Array2, ArrayD, Axis, Ix2, s};
-use nn::optim::{Adam, AdamConfig, Optimizer, clip_grad_norm};
+use ndarray::{Array2, ArrayD, Ix2, s};
+use nn::optim::{AdamConfig, Optimizer, clip_grad_norm};
 use nn::{Bound, LSTMState, ParamStore};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::{SequenceBatch, SequenceReplay};
-use crate::common::config::{Config, Range};
-use crate::common::off_policy::{Averages, ExplorationSchedule, Throughput, crossed, reports};
+use crate::common::config::{Config, Range, ranges};
+use crate::common::off_policy::{
+    Averages, EpsilonGreedyConfig, QParameters, Throughput, crossed, reports,
+};
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::q_network::greedy;
-use crate::recurrent_q_network::{
-    RecurrentGreedyAgent, RecurrentQNetwork, sequence_var, state_of, zero_state,
-};
-use crate::recurrent_replay::{RecurrentActors, window};
+use crate::recurrent_q_network::{RecurrentGreedyAgent, RecurrentQNetwork, sequence_var};
+use crate::recurrent_replay::{RecurrentActors, staleness, start_state, window};
 pub use crate::recurrent_replay::{SequenceErrors, SequenceSettings};
 use crate::snapshot::TrainerRng;
 use crate::train::{TrainError, check_finite};
@@ -131,10 +125,10 @@ pub struct R2d2Config {
     pub train_freq: usize,
     /// Gradient steps per training phase.
     pub gradient_steps: usize,
-    /// `ε₀`, `ε_end` and the fraction of `T` over which `ε` decays linearly.
-    pub exploration_initial_eps: f64,
-    pub exploration_final_eps: f64,
-    pub exploration_fraction: f64,
+    /// `ε₀`, `ε_end` and the fraction of `T` over which `ε` decays linearly:
+    /// `exploration_initial_eps`, `exploration_final_eps`, `exploration_fraction`.
+    #[serde(flatten)]
+    pub exploration: EpsilonGreedyConfig,
     /// Maximum global gradient norm (the paper: 40).
     pub max_grad_norm: f64,
     /// Encoder width (ReLU) before the LSTM.
@@ -147,36 +141,38 @@ pub struct R2d2Config {
 }
 
 impl Config for R2d2Config {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("num_envs", Range::at_least(1.0)),
-        ("learning_rate", Range::positive()),
-        ("adam_epsilon", Range::positive()),
-        ("buffer_size", Range::at_least(1.0)),
-        ("learning_starts", Range::at_least(0.0)),
-        ("batch_size", Range::at_least(1.0)),
-        ("burn_in", Range::at_least(0.0)),
-        ("learn_length", Range::at_least(1.0)),
-        ("sequence_period", Range::at_least(1.0)),
-        ("n_step", Range::at_least(1.0)),
-        ("gamma", Range::unit()),
-        ("value_rescaling_epsilon", Range::non_negative()),
-        ("priority_eta", Range::unit()),
-        ("priority_alpha", Range::non_negative()),
-        ("priority_beta", Range::unit()),
-        ("priority_epsilon", Range::positive()),
-        ("target_update_interval", Range::at_least(1.0)),
-        ("train_freq", Range::at_least(1.0)),
-        ("gradient_steps", Range::at_least(1.0)),
-        ("exploration_initial_eps", Range::unit()),
-        ("exploration_final_eps", Range::unit()),
-        ("exploration_fraction", Range::unit()),
-        ("max_grad_norm", Range::positive()),
-        ("encoder_hidden", Range::at_least(1.0)),
-        ("lstm_hidden", Range::at_least(1.0)),
-        ("log_interval", Range::at_least(1.0)),
-        ("seed", Range::at_least(0.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<28>(&[
+        &[
+            ("total_timesteps", Range::at_least(1.0)),
+            ("num_envs", Range::at_least(1.0)),
+            ("learning_rate", Range::positive()),
+            ("adam_epsilon", Range::positive()),
+            ("buffer_size", Range::at_least(1.0)),
+            ("learning_starts", Range::at_least(0.0)),
+            ("batch_size", Range::at_least(1.0)),
+            ("burn_in", Range::at_least(0.0)),
+            ("learn_length", Range::at_least(1.0)),
+            ("sequence_period", Range::at_least(1.0)),
+            ("n_step", Range::at_least(1.0)),
+            ("gamma", Range::unit()),
+            ("value_rescaling_epsilon", Range::non_negative()),
+            ("priority_eta", Range::unit()),
+            ("priority_alpha", Range::non_negative()),
+            ("priority_beta", Range::unit()),
+            ("priority_epsilon", Range::positive()),
+            ("target_update_interval", Range::at_least(1.0)),
+            ("train_freq", Range::at_least(1.0)),
+            ("gradient_steps", Range::at_least(1.0)),
+        ],
+        &EpsilonGreedyConfig::RANGES,
+        &[
+            ("max_grad_norm", Range::positive()),
+            ("encoder_hidden", Range::at_least(1.0)),
+            ("lstm_hidden", Range::at_least(1.0)),
+            ("log_interval", Range::at_least(1.0)),
+            ("seed", Range::at_least(0.0)),
+        ],
+    ]);
 
     fn check_relations(&self) -> Result<(), String> {
         if self.sequence_period > self.learn_length {
@@ -198,14 +194,6 @@ impl R2d2Config {
 }
 
 // ---- the losses ----
-
-/// The start state of a batch's sequences: the stored `(h_0, c_0)`, or zeros.
-pub fn start_state<T: Float>(batch: &SequenceBatch, stored: bool) -> LSTMState<T> {
-    match stored {
-        true => state_of(&batch.h0, &batch.c0),
-        false => zero_state(1, batch.len(), batch.h0.ncols()),
-    }
-}
 
 // ANCHOR: burn_in
 /// The state after the burn-in `0 … B` from `start`, **detached**: no gradient reaches the
@@ -312,40 +300,6 @@ pub fn r2d2_loss<T: Float>(
 }
 // ANCHOR_END: r2d2_loss
 
-// ANCHOR: staleness
-/// `ΔQ` of the module doc: the discrepancy at position `B` between burning in from the stored
-/// state and from the zero state, relative to the largest `|Q|`, with the current `θ`.
-pub fn staleness<T: Float>(
-    q: &RecurrentQNetwork,
-    params: &Bound<'_, T>,
-    o: &Var<T>,
-    batch: &SequenceBatch,
-    burn_in: usize,
-) -> f64 {
-    let (o_b, m_b) = window(o, batch, 0, burn_in + 1);
-    let at_b = |stored: bool| -> ArrayD<T> {
-        let (values, _) = no_grad(|| q.q_values(params, &o_b, &start_state(batch, stored), &m_b));
-        values.value().index_axis(Axis(0), burn_in).to_owned()
-    };
-    let (from_stored, from_zero) = (at_b(true), at_b(false));
-    let n = batch.len();
-    let distance: f64 = (from_stored.outer_iter().zip(from_zero.outer_iter()))
-        .map(|(a, z)| {
-            a.iter()
-                .zip(z.iter())
-                .map(|(x, y)| (x.as_f64() - y.as_f64()).powi(2))
-                .sum::<f64>()
-                .sqrt()
-        })
-        .sum::<f64>()
-        / n as f64;
-    let scale = from_stored
-        .iter()
-        .fold(0.0f64, |m, x| m.max(x.as_f64().abs()));
-    distance / scale.max(f64::MIN_POSITIVE)
-}
-// ANCHOR_END: staleness
-
 // ---- the update and the loop ----
 
 /// An R2D2 trainer: the networks, the actors and their environments, the sequence replay.
@@ -353,11 +307,8 @@ pub struct R2d2 {
     config: R2d2Config,
     env_id: String,
     q: RecurrentQNetwork,
-    /// `θ`.
-    online: ParamStore<f32>,
-    /// `θ'`.
-    target: ParamStore<f32>,
-    optimizer: Adam<f32>,
+    /// `θ`, `θ'` and the optimiser.
+    params: QParameters,
     actors: RecurrentActors,
     replay: SequenceReplay,
     rng: TrainerRng,
@@ -378,14 +329,10 @@ impl R2d2 {
         }
     }
 
-    fn exploration(&self) -> ExplorationSchedule {
+    /// `ε(t)`.
+    fn epsilon(&self, t: usize) -> f64 {
         let c = &self.config;
-        ExplorationSchedule {
-            initial: c.exploration_initial_eps,
-            last: c.exploration_final_eps,
-            fraction: c.exploration_fraction,
-            total_timesteps: c.total_timesteps,
-        }
+        c.exploration.schedule(c.total_timesteps).epsilon(t)
     }
 
     /// One gradient step on a sampled batch of sequences.
@@ -396,7 +343,8 @@ impl R2d2 {
             .sample(config.batch_size, config.priority_beta, &mut self.rng);
         let o = sequence_var::<f32>(&batch.observations);
         let settings = self.settings();
-        let (online, target) = (self.online.constants(), self.target.constants());
+        let p = &mut self.params;
+        let (online, target) = (p.online.constants(), p.target.constants());
         let y = n_step_targets(&self.q, &online, &target, &o, &batch, &settings);
         window.add(
             "staleness",
@@ -404,13 +352,13 @@ impl R2d2 {
         );
         let start = start_state(&batch, settings.stored_state);
         let tape = Tape::new();
-        let theta = self.online.bind(&tape);
+        let theta = p.online.bind(&tape);
         let burnt_in = burn_in(&self.q, &theta, &o, &batch, start, config.burn_in);
         let (loss, errors) = r2d2_loss(&self.q, &theta, &o, &batch, &burnt_in, &y, &settings);
         check_finite(&loss, "R2D2 loss", iteration, &tape)?;
         let mut gradients = theta.gradients(&loss);
         let grad_norm = clip_grad_norm(&mut gradients, config.max_grad_norm as f32);
-        self.optimizer.step(&self.online, &gradients);
+        p.optimizer.step(&p.online, &gradients);
         self.replay
             .update_priorities(&batch.indices, &errors.priorities);
         window.add("loss", loss.item() as f64);
@@ -418,7 +366,7 @@ impl R2d2 {
         window.add("grad_norm", grad_norm as f64);
         self.throughput.gradient_steps += 1;
         if self.throughput.gradient_steps % config.target_update_interval == 0 {
-            self.target.copy_from(&self.online);
+            p.target.copy_from(&p.online);
         }
         Ok(())
     }
@@ -460,20 +408,15 @@ impl Trainer for R2d2 {
             config.lstm_hidden,
             &mut rng,
         );
-        let optimizer = Adam::new(
-            online.trainable(),
-            AdamConfig {
-                lr: config.learning_rate as f32,
-                eps: config.adam_epsilon as f32,
-                ..AdamConfig::default()
-            },
-        );
+        let adam = AdamConfig {
+            lr: config.learning_rate as f32,
+            eps: config.adam_epsilon as f32,
+            ..AdamConfig::default()
+        };
         Ok(R2d2 {
             env_id: env_id.to_string(),
             q,
-            target: online.clone(),
-            online,
-            optimizer,
+            params: QParameters::new(online, adam),
             actors,
             replay: SequenceReplay::new(
                 config.buffer_size,
@@ -497,9 +440,9 @@ impl Trainer for R2d2 {
         let (mut episode_returns, mut episode_lengths) = (Vec::new(), Vec::new());
         loop {
             let before = self.actors.steps.0;
-            let epsilon = self.exploration().epsilon(before);
+            let epsilon = self.epsilon(before);
             let random = before < self.config.learning_starts;
-            let (q, online, rng) = (&self.q, &self.online.constants(), &mut self.rng);
+            let (q, online, rng) = (&self.q, &self.params.online.constants(), &mut self.rng);
             for episode in self
                 .actors
                 .act(q, online, epsilon, random, rng, &mut self.replay)?
@@ -524,7 +467,7 @@ impl Trainer for R2d2 {
         }
         let t = self.actors.steps.0;
         let mut losses = window.take_as(&["loss", "mean_q", "grad_norm", "staleness"]);
-        losses.push(("epsilon", self.exploration().epsilon(t)));
+        losses.push(("epsilon", self.epsilon(t)));
         losses.push(("replay_sequences", self.replay.len() as f64));
         losses.extend(self.throughput.report(t));
         Ok(Report {
@@ -536,14 +479,7 @@ impl Trainer for R2d2 {
     }
 
     fn parts(&mut self) -> Vec<(&'static str, Part<'_>)> {
-        let mut parts = vec![
-            ("agent", Part::Params(&self.online)),
-            ("target", Part::Params(&self.target)),
-            (
-                "optimizer",
-                Part::Optimizer(&mut self.optimizer, &self.online),
-            ),
-        ];
+        let mut parts = self.params.parts();
         parts.extend(self.actors.parts());
         parts.extend([
             ("replay", Part::State(&mut self.replay)),
@@ -557,7 +493,7 @@ impl Trainer for R2d2 {
         RecurrentGreedyAgent {
             env_id: self.env_id,
             q: self.q,
-            store: self.online,
+            store: self.params.online,
         }
     }
 }

@@ -180,6 +180,36 @@ impl fmt::Display for Range {
     }
 }
 
+/// The `N` ranges of `lists`, one list after another: the [`Config::RANGES`] of a configuration
+/// that flattens in a shared piece (`#[serde(flatten)]`, e.g.
+/// [`EpsilonGreedyConfig`](crate::common::off_policy::EpsilonGreedyConfig)) besides its own
+/// settings. `N` must be their total count; another is refused when the constant is compiled.
+///
+/// ```
+/// use wengert_rl::common::config::{Range, ranges};
+/// const OWN: &[(&str, Range)] = &[("gamma", Range::unit()), ("seed", Range::at_least(0.0))];
+/// const PIECE: &[(&str, Range)] = &[("tau", Range::left_open(0.0, 1.0))];
+/// const ALL: [(&str, Range); 3] = ranges(&[OWN, PIECE]);
+/// assert_eq!(ALL.map(|(key, _)| key), ["gamma", "seed", "tau"]);
+/// ```
+pub const fn ranges<const N: usize>(
+    lists: &[&[(&'static str, Range)]],
+) -> [(&'static str, Range); N] {
+    let mut all = [("", Range::finite()); N];
+    let (mut list, mut filled) = (0, 0);
+    while list < lists.len() {
+        let mut k = 0;
+        while k < lists[list].len() {
+            assert!(filled < N, "ranges: the lists hold more than N ranges");
+            all[filled] = lists[list][k];
+            (filled, k) = (filled + 1, k + 1);
+        }
+        list += 1;
+    }
+    assert!(filled == N, "ranges: the lists hold fewer than N ranges");
+    all
+}
+
 /// An algorithm's configuration: a `serde` struct whose every numeric setting has a range.
 pub trait Config: Serialize + DeserializeOwned + Clone + fmt::Debug + PartialEq + Send {
     /// The valid range of every numeric setting, by name. [`validate`] enforces them, and a

@@ -1,8 +1,56 @@
-//! ε-greedy exploration for discrete actions, with its linearly decaying rate.
+//! ε-greedy exploration for discrete actions, with its linearly decaying rate and the settings
+//! of it that the value-based configurations share.
 
 use rand::RngExt;
+use serde::{Deserialize, Serialize};
 
+use crate::common::config::Range;
 use crate::snapshot::TrainerRng;
+
+/// The settings of a decaying ε-greedy behaviour policy, as one piece of a value-based
+/// configuration (DQN's, R2D2's), flattened into it with `#[serde(flatten)]`: in presets and on
+/// the command line they stay Stable-Baselines3's flat keys `exploration_initial_eps`,
+/// `exploration_final_eps` and `exploration_fraction`.
+///
+/// ```
+/// use wengert_rl::algorithms::{dqn::DqnConfig, preset};
+/// let config: DqnConfig = preset("dqn", "CartPole-v1").unwrap();
+/// assert_eq!(config.exploration.final_eps, 0.04); // `exploration_final_eps` of the preset
+/// let schedule = config.exploration.schedule(config.total_timesteps);
+/// assert_eq!(schedule.epsilon(0), 1.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpsilonGreedyConfig {
+    /// `ε₀`: the initial exploration rate.
+    #[serde(rename = "exploration_initial_eps")]
+    pub initial_eps: f64,
+    /// `ε_end`: the final exploration rate.
+    #[serde(rename = "exploration_final_eps")]
+    pub final_eps: f64,
+    /// `f`: the fraction of `T` over which `ε` decays linearly from `ε₀` to `ε_end`.
+    #[serde(rename = "exploration_fraction")]
+    pub fraction: f64,
+}
+
+impl EpsilonGreedyConfig {
+    /// The valid ranges of the three settings, for the configurations'
+    /// [`Config::RANGES`](crate::common::config::Config::RANGES).
+    pub const RANGES: [(&'static str, Range); 3] = [
+        ("exploration_initial_eps", Range::unit()),
+        ("exploration_final_eps", Range::unit()),
+        ("exploration_fraction", Range::unit()),
+    ];
+
+    /// `ε(t)` over a budget of `T = total_timesteps` environment steps.
+    pub fn schedule(&self, total_timesteps: usize) -> ExplorationSchedule {
+        ExplorationSchedule {
+            initial: self.initial_eps,
+            last: self.final_eps,
+            fraction: self.fraction,
+            total_timesteps,
+        }
+    }
+}
 
 /// The exploration rate `ε(t) = ε₀ + (ε_end − ε₀) min(1, t / (f T))` after `t` environment
 /// steps of a budget of `T`.

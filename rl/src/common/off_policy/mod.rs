@@ -25,22 +25,25 @@
 //!
 //! - [`envs`](mod@envs): the `N` environments, their n-step windows, `t`, and the unit box;
 //! - [`replay`](mod@replay): uniform and prioritised replay behind one interface;
-//! - [`exploration`](mod@exploration): ε-greedy and its schedule (discrete actions);
+//! - [`exploration`](mod@exploration): ε-greedy, its schedule and its settings (discrete actions);
 //! - [`noise`](mod@noise): Gaussian and Ornstein–Uhlenbeck action noise (continuous actions);
+//! - [`q_parameters`](mod@q_parameters): a Q-learner's `θ`, target `θ'` and optimiser;
 //! - [`scale`](mod@scale): the unit box ↔ the environment's action box;
 //! - [`report`](mod@report): the per-iteration means and the throughput.
 
 pub mod envs;
 pub mod exploration;
 pub mod noise;
+pub mod q_parameters;
 pub mod replay;
 pub mod report;
 pub mod scale;
 pub mod trainer;
 
 pub use envs::{EnvSettings, NStepWindows, OffPolicyEnvs, Steps};
-pub use exploration::{ExplorationSchedule, epsilon_greedy};
+pub use exploration::{EpsilonGreedyConfig, ExplorationSchedule, epsilon_greedy};
 pub use noise::{ActionNoise, NoiseProcess, standard_normal, standard_normal_array};
+pub use q_parameters::QParameters;
 pub use replay::{Priorities, Replay};
 pub use report::{Averages, Throughput};
 pub use scale::ActionScale;
