@@ -412,14 +412,14 @@ impl<T: Float> Call<T> {
             );
         }
         for (i, (gradient, input)) in gradients.iter().zip(x).enumerate() {
-            if let Some(gradient) = gradient {
-                if gradient.shape() != input.shape() {
-                    panic!(
-                        "{name}: the VJP returned a gradient of shape {:?} for input {i} of shape {:?}",
-                        gradient.shape(),
-                        input.shape()
-                    );
-                }
+            if let Some(gradient) = gradient
+                && gradient.shape() != input.shape()
+            {
+                panic!(
+                    "{name}: the VJP returned a gradient of shape {:?} for input {i} of shape {:?}",
+                    gradient.shape(),
+                    input.shape()
+                );
             }
         }
         gradients

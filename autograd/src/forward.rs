@@ -241,10 +241,10 @@ fn sum<T: Float>(a: &SharedArray<T>, reduce: &Reduce) -> SharedArray<T> {
             return keep_dims(out.into_owned(), a.shape(), reduce);
         }
     }
-    if reduce.axes == [a.ndim() - 1] {
-        if let Some(out) = backend::sum_last_axis(a) {
-            return keep_dims(ndarray::Array1::from_vec(out).into_dyn(), a.shape(), reduce);
-        }
+    if reduce.axes == [a.ndim() - 1]
+        && let Some(out) = backend::sum_last_axis(a)
+    {
+        return keep_dims(ndarray::Array1::from_vec(out).into_dyn(), a.shape(), reduce);
     }
     // Reduce the last listed axis straight from the input view (no copy of the input).
     let mut axes = reduce.axes.iter().rev();
@@ -272,10 +272,10 @@ fn fold<T: Float>(
             );
         }
     }
-    if reduce.axes == [a.ndim() - 1] {
-        if let Some(out) = backend::fold_last_axis(a, init, &f) {
-            return keep_dims(ndarray::Array1::from_vec(out).into_dyn(), a.shape(), reduce);
-        }
+    if reduce.axes == [a.ndim() - 1]
+        && let Some(out) = backend::fold_last_axis(a, init, &f)
+    {
+        return keep_dims(ndarray::Array1::from_vec(out).into_dyn(), a.shape(), reduce);
     }
     let mut axes = reduce.axes.iter().rev();
     let mut out = match axes.next() {
@@ -327,12 +327,12 @@ fn sum_to<T: Float>(a: &SharedArray<T>, shape: &[usize]) -> SharedArray<T> {
     if let Some(out) = backend::sum_leading_axes(a, shape) {
         return out;
     }
-    if let Some((&1, kept)) = shape.split_last() {
-        if a.ndim() == shape.len() && a.shape().starts_with(kept) {
-            if let Some(out) = backend::sum_last_axis(a) {
-                return SharedArray::from_shape_vec(IxDyn(shape), out).expect("one sum per lane");
-            }
-        }
+    if let Some((&1, kept)) = shape.split_last()
+        && a.ndim() == shape.len()
+        && a.shape().starts_with(kept)
+        && let Some(out) = backend::sum_last_axis(a)
+    {
+        return SharedArray::from_shape_vec(IxDyn(shape), out).expect("one sum per lane");
     }
     let mut out = if a.ndim() > shape.len() {
         a.sum_axis(Axis(0))

@@ -345,10 +345,10 @@ impl<T: Float> Tensor<T> for Var<T> {
         let recorded_inputs = inputs
             .iter()
             .map(|v| {
-                if let Some(other) = v.tape() {
-                    if !other.same(tape) {
-                        panic!("{}: inputs are recorded on different tapes", op.name());
-                    }
+                if let Some(other) = v.tape()
+                    && !other.same(tape)
+                {
+                    panic!("{}: inputs are recorded on different tapes", op.name());
                 }
                 Input {
                     value: v.value.clone(),

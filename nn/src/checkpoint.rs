@@ -324,10 +324,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         return Err(io_error(path)(source));
     }
     // Make the rename itself durable; not every platform can open a directory, so best effort.
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Ok(directory) = fs::File::open(parent) {
-            let _ = directory.sync_all();
-        }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Ok(directory) = fs::File::open(parent)
+    {
+        let _ = directory.sync_all();
     }
     Ok(())
 }
@@ -390,14 +390,14 @@ fn decode<T: Float>(
             model: dtype.to_string(),
         });
     }
-    if let Some(shape) = expected_shape {
-        if view.shape() != shape {
-            return Err(CheckpointError::Shape {
-                name: name.to_string(),
-                file: view.shape().to_vec(),
-                model: shape.to_vec(),
-            });
-        }
+    if let Some(shape) = expected_shape
+        && view.shape() != shape
+    {
+        return Err(CheckpointError::Shape {
+            name: name.to_string(),
+            file: view.shape().to_vec(),
+            model: shape.to_vec(),
+        });
     }
     let values: Vec<T> = match dtype {
         Dtype::F32 => view

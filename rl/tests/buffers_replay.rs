@@ -15,7 +15,7 @@ fn push_numbered(buffer: &mut ReplayBuffer, t: usize) -> usize {
         Action::Discrete(t),
         t as f64,
         &next,
-        t % 3 == 0,
+        t.is_multiple_of(3),
         0.9,
     ))
 }

@@ -403,10 +403,10 @@ fn mpc_pendulum() -> Result<Trajectory, String> {
         let state = Array1::from(env.state().to_vec());
         x.row_mut(t).assign(&state);
         let action = mpc.plan(&state)[0].clamp(-2.0, 2.0);
-        if t == 0 {
-            if let Some(first) = mpc.last_solution() {
-                print_history("first plan", first);
-            }
+        if t == 0
+            && let Some(first) = mpc.last_solution()
+        {
+            print_history("first plan", first);
         }
         u[[t, 0]] = action;
         let step = env

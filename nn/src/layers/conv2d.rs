@@ -83,7 +83,10 @@ impl Conv2d {
         rng: &mut (impl Rng + ?Sized),
     ) -> Self {
         let groups = options.groups;
-        if groups == 0 || in_channels % groups != 0 || out_channels % groups != 0 {
+        if groups == 0
+            || !in_channels.is_multiple_of(groups)
+            || !out_channels.is_multiple_of(groups)
+        {
             panic!(
                 "conv2d: groups = {groups} must divide both in_channels = {in_channels} and \
                  out_channels = {out_channels}"

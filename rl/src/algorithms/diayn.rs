@@ -298,7 +298,7 @@ impl Learner for Networks {
             .step(&self.discriminator_store, &phi.gradients(&l_phi));
 
         // φ̄
-        if step % self.target_update_interval == 0 {
+        if step.is_multiple_of(self.target_update_interval) {
             self.params.update_targets(self.tau);
         }
         let pseudo = mean(&batch.rewards);

@@ -132,7 +132,7 @@ impl Config for PpoConfig {
 
     fn check_relations(&self) -> Result<(), String> {
         let batch = self.num_envs * self.num_steps;
-        if batch % self.num_minibatches != 0 {
+        if !batch.is_multiple_of(self.num_minibatches) {
             return Err(format!(
                 "the batch of num_envs × num_steps = {batch} does not split into \
                  num_minibatches = {} minibatches",
@@ -281,10 +281,10 @@ fn update(ppo: &mut Ppo, batch: &Batch, iteration: usize) -> Result<Vec<Diagnost
             ppo.optimizer.step(store, &g);
             steps.push(diagnostics);
         }
-        if let Some(target_kl) = config.target_kl {
-            if steps.last().is_some_and(|d| d.approx_kl > target_kl) {
-                break;
-            }
+        if let Some(target_kl) = config.target_kl
+            && steps.last().is_some_and(|d| d.approx_kl > target_kl)
+        {
+            break;
         }
     }
     Ok(steps)

@@ -365,7 +365,11 @@ impl R2d2 {
         window.add("mean_q", errors.mean_q);
         window.add("grad_norm", grad_norm as f64);
         self.throughput.gradient_steps += 1;
-        if self.throughput.gradient_steps % config.target_update_interval == 0 {
+        if self
+            .throughput
+            .gradient_steps
+            .is_multiple_of(config.target_update_interval)
+        {
             p.target.copy_from(&p.online);
         }
         Ok(())

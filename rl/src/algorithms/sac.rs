@@ -274,7 +274,7 @@ impl Learner for Networks {
         }
 
         // φ̄
-        if step % self.target_update_interval == 0 {
+        if step.is_multiple_of(self.target_update_interval) {
             self.params.update_targets(self.tau);
         }
         diagnostics.extend([

@@ -234,7 +234,7 @@ impl Learner for Networks {
         let mut diagnostics = vec![("critic_loss", l_phi.item() as f64), ("q_mean", q_mean)];
 
         // every d-th step: θ through the updated first critic, then the targets
-        if step % self.policy_delay == 0 {
+        if step.is_multiple_of(self.policy_delay) {
             let tape = Tape::new();
             let theta = p.actor.bind(&tape);
             let critic_params = p.critic.constants();

@@ -266,13 +266,13 @@ pub fn set<C: Config>(config: &mut C, key: &str, text: &str) -> Result<(), Strin
         // Ask serde whether the field exists (an optional setting that is off is absent).
         let mut probe = table.clone();
         probe.insert(key.to_string(), parse_value(text));
-        if let Err(e) = from_table::<C>(probe) {
-            if e.contains("unknown field") {
-                return Err(format!(
-                    "unknown setting `{key}`; valid settings: {}",
-                    setting_names(config).join(", ")
-                ));
-            }
+        if let Err(e) = from_table::<C>(probe)
+            && e.contains("unknown field")
+        {
+            return Err(format!(
+                "unknown setting `{key}`; valid settings: {}",
+                setting_names(config).join(", ")
+            ));
         }
     }
     if text == "none" {

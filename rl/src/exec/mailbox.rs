@@ -34,7 +34,7 @@ impl<T> Mailbox<T> {
         let mut spins = 0u32;
         while !(self.full.load(Ordering::Acquire) && self.full.swap(false, Ordering::Acquire)) {
             spins = spins.wrapping_add(1);
-            if spins % 64 != 0 || start.elapsed() < self.spin {
+            if !spins.is_multiple_of(64) || start.elapsed() < self.spin {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();

@@ -17,11 +17,6 @@
 //! a recurrent layer, `Āᵀ H` over all `T N` rows (`256×2048 · 2048×64`), with `Āᵀ` read in
 //! place as a column-major `A`: a tile's eight `A[i + r, p]` are then adjacent.
 
-// The AVX-512 intrinsics are stable since Rust 1.89, after the workspace's `rust-version`
-// (1.85): raising it turns on clippy's let-chain suggestions across the workspace, which is
-// left for its own change.
-#![allow(clippy::incompatible_msrv)]
-
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
     __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,

@@ -95,10 +95,10 @@ impl Replay {
     /// `p_i ← |δ_i| + ε` for the sampled slots (nothing for uniform replay, or without TD
     /// errors).
     pub fn update_priorities(&mut self, indices: &[usize], td_errors: &[f64]) {
-        if let Replay::Prioritized(buffer, _) = self {
-            if !td_errors.is_empty() {
-                buffer.update_priorities(indices, td_errors);
-            }
+        if let Replay::Prioritized(buffer, _) = self
+            && !td_errors.is_empty()
+        {
+            buffer.update_priorities(indices, td_errors);
         }
     }
 }
