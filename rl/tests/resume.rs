@@ -6,12 +6,13 @@ use wengert_rl::algorithms::{Run, train_from};
 use wengert_rl::snapshot::{TrainingState, Values};
 use wengert_rl::train::IterationMetrics;
 
-/// The metrics that depend on the clock (wall time, throughput) are left out.
+/// The metrics that depend on the clock (wall time, throughput, IMPALA's executor timings
+/// `*_seconds`) are left out.
 fn deterministic(m: &IterationMetrics) -> String {
     let losses: Vec<String> = m
         .losses
         .iter()
-        .filter(|(name, _)| !name.ends_with("per_second"))
+        .filter(|(name, _)| !name.ends_with("per_second") && !name.ends_with("_seconds"))
         .map(|(name, value)| format!("{name}={:x}", value.to_bits()))
         .collect();
     format!(

@@ -16,7 +16,7 @@
 //! Value iteration on the discretised MDP, with the reward `−1` per step and the terminal
 //! convention (no bootstrap from a terminal `s'`):
 //!
-//! $$ V_{k+1}(\xi) = \max_{a \in \{0, 1, 2\}} \Big( -1 + \gamma \, [\neg d(\xi, a)] \sum_j w_j\big(f(\xi, a)\big) \, V_k(\xi'_j) \Big) , $$
+//! $$ V_{k+1}(\xi) = \max_{a \in \lbrace 0, 1, 2 \rbrace} \Big( -1 + \gamma \, [\neg d(\xi, a)] \sum_j w_j\big(f(\xi, a)\big) \, V_k(\xi'_j) \Big) , $$
 //!
 //! and between nodes `V*(s) ≈ Σ_j w_j(s) V(ξ_j)`. A policy reaching the flag in `n` steps
 //! has the return `−(1 − γⁿ) / (1 − γ)`, so `V*` is `−Σ_{t<n*} γ^t` with `n*` the fewest steps
