@@ -95,6 +95,7 @@ pub struct PlatoTeacher {
     problem: Problem,
     options: IlqrOptions,
     first_call_iterations: usize,
+    restarts: (Vec<Array1<f64>>, usize),
     observe: Observe,
     /// `λ`.
     pub pull: f64,
@@ -123,16 +124,27 @@ impl PlatoTeacher {
             problem,
             options,
             first_call_iterations,
+            restarts: (Vec::new(), 0),
             observe,
             pull,
         }
+    }
+
+    /// Both MPCs with the same restarts ([`Mpc::with_restarts`]): at every step also solved
+    /// from each constant control in `restarts` with `iterations`, the cheapest plan kept.
+    pub fn with_restarts(mut self, restarts: Vec<Array1<f64>>, iterations: usize) -> Self {
+        self.expert = self.expert.with_restarts(restarts.clone(), iterations);
+        self.pulled = self.pulled.with_restarts(restarts.clone(), iterations);
+        self.restarts = (restarts, iterations);
+        self
     }
 
     /// Starts an episode: the pulled MPC rebuilt around `learner`, both warm starts dropped.
     pub fn reset(&mut self, learner: &ModelPolicy) {
         let pulled = pulled_problem(&self.problem, learner, &self.observe, self.pull);
         self.pulled = Mpc::new(pulled, self.options.clone())
-            .with_first_call_iterations(self.first_call_iterations);
+            .with_first_call_iterations(self.first_call_iterations)
+            .with_restarts(self.restarts.0.clone(), self.restarts.1);
         self.expert.reset();
     }
 

@@ -18,6 +18,18 @@
 //!
 //! Warm-starting from the shifted plan is what makes a few iterations enough: the previous
 //! solution is already close to optimal for the new, one-step-later problem.
+//!
+//! iLQR is a local method: on a non-convex problem (a pendulum that may swing either way) the
+//! plan it converges to depends on where it started, and the warm start keeps the controller
+//! on whichever branch its first solve chose. With restarts ([`Mpc::with_restarts`]) every step
+//! also solves from a few constant control sequences and keeps the cheapest plan:
+//!
+//! ```text
+//! (x*, u*) ← argmin_J over { iLQR(x, warm start u) } ∪ { iLQR(x, [c, c, …, c]) : c ∈ restarts }
+//! ```
+//!
+//! so the control applied is, as far as these starts reach, a function of the state alone and
+//! not of the path that led there.
 
 use super::{Planner, shift};
 use crate::ilqr::{Ilqr, IlqrOptions, IlqrSolution, Problem};
@@ -47,6 +59,8 @@ pub struct Mpc {
     problem: Problem,
     solver: Ilqr,
     first_call_iterations: usize,
+    restarts: Vec<Array1<f64>>,
+    restart_solver: Ilqr,
     plan: Option<Array2<f64>>,
     last_solution: Option<IlqrSolution>,
 }
@@ -58,6 +72,8 @@ impl Mpc {
         Mpc {
             problem,
             first_call_iterations: options.max_iterations,
+            restarts: Vec::new(),
+            restart_solver: Ilqr::new(options.clone()),
             solver: Ilqr::new(options),
             plan: None,
             last_solution: None,
@@ -82,6 +98,42 @@ impl Mpc {
         self
     }
 
+    /// The same controller, also solving at every step from each constant control sequence
+    /// `[c, c, …, c]`, `c ∈ restarts`, with `iterations` iLQR iterations, and keeping the
+    /// cheapest of all the plans (the warm-started one included).
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::{IlqrOptions, Problem};
+    /// use wengert_control::planners::{Mpc, Planner};
+    ///
+    /// // cost (x² − 1)² + u²: two minima, x = ±1; from x = 0 with u = 0 iLQR has no gradient
+    /// let problem = Problem::new(1, 1, 5, |x, u| x + u,
+    ///     |x, u| ((x.powi(2) - 1.0).powi(2) + u.powi(2)).sum(&[0], false),
+    ///     |x| ((x.powi(2) - 1.0).powi(2)).sum(&[0], false) * 10.0);
+    /// let options = IlqrOptions { max_iterations: 20, ..IlqrOptions::default() };
+    /// let stuck = Mpc::new(problem.clone(), options.clone()).plan(&array![0.0]);
+    /// assert_eq!(stuck[0], 0.0);
+    /// let mut mpc = Mpc::new(problem, options).with_restarts(vec![array![0.5]], 20);
+    /// assert!(mpc.plan(&array![0.0])[0] > 0.1); // the restart found a way down to x = 1
+    /// ```
+    ///
+    /// # Panics
+    /// If a restart's length is not the problem's control dimension `m`.
+    pub fn with_restarts(mut self, restarts: Vec<Array1<f64>>, iterations: usize) -> Self {
+        if let Some(c) = restarts.iter().find(|c| c.len() != self.problem.m) {
+            panic!(
+                "Mpc::with_restarts: a restart control of length {}, expected the problem's m = {}",
+                c.len(),
+                self.problem.m
+            );
+        }
+        self.restarts = restarts;
+        self.restart_solver.options.max_iterations = iterations;
+        self
+    }
+
     /// The solution of the last call to [`Planner::plan`].
     pub fn last_solution(&self) -> Option<&IlqrSolution> {
         self.last_solution.as_ref()
@@ -95,9 +147,20 @@ impl Planner for Mpc {
         if warm_start.is_none() {
             solver.options.max_iterations = self.first_call_iterations;
         }
-        let solution = solver
+        let mut solution = solver
             .solve(&self.problem, x, warm_start.as_ref())
             .unwrap_or_else(|error| panic!("MPC: {error}"));
+        let (N, m) = (self.problem.horizon, self.problem.m);
+        for c in &self.restarts {
+            let constant = Array2::from_shape_fn((N, m), |(_, j)| c[j]);
+            let restarted = self
+                .restart_solver
+                .solve(&self.problem, x, Some(&constant))
+                .unwrap_or_else(|error| panic!("MPC: {error}"));
+            if restarted.cost < solution.cost {
+                solution = restarted;
+            }
+        }
         let u_0 = solution.u.row(0).to_owned();
         self.plan = Some(solution.u.clone());
         self.last_solution = Some(solution);
