@@ -210,3 +210,47 @@ fn platos_teacher_with_zero_pull_is_plain_mpc_and_a_pull_moves_it_towards_the_le
         x = problem.step(&x, &u_mpc);
     }
 }
+
+#[test]
+fn platos_teacher_with_zero_pull_and_restarts_is_mpc_with_the_same_restarts() {
+    let problem = pendulum_v1::planning_problem(20);
+    let options = IlqrOptions {
+        max_iterations: 3,
+        ..IlqrOptions::default()
+    };
+    let learner = ModelPolicy::new(3, &[8], array![-2.0], array![2.0], 0);
+    let restarts = vec![array![2.0], array![-2.0]];
+    let mut plain = Mpc::new(problem.clone(), options.clone())
+        .with_first_call_iterations(30)
+        .with_restarts(restarts.clone(), 5);
+    let mut unrestarted = Mpc::new(problem.clone(), options.clone()).with_first_call_iterations(30);
+    let mut teacher = PlatoTeacher::new(
+        problem.clone(),
+        options,
+        30,
+        pendulum_observation(),
+        0.0,
+        &learner,
+    )
+    .with_restarts(restarts, 5);
+    teacher.reset(&learner);
+    // from θ = −0.3 falling away from upright, the zero-control start lets it fall all the way
+    // round; a restart catches it
+    let mut x = array![-0.3, -1.0];
+    let mut differs = false;
+    for step in 0..15 {
+        let u_mpc = plain.plan(&x);
+        differs |= unrestarted.plan(&x) != u_mpc;
+        let (executed, label) = teacher.act(&x);
+        assert_eq!(
+            executed, u_mpc,
+            "step {step}: the zero-pull teacher's action"
+        );
+        assert_eq!(label, u_mpc, "step {step}: the label");
+        x = problem.step(&x, &u_mpc);
+    }
+    assert!(
+        differs,
+        "the restarts changed no action: the test checks nothing"
+    );
+}

@@ -464,7 +464,9 @@ fn expert_alone() -> Result<f64, String> {
         returns.push(total);
     }
     let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-    println!("  Pendulum-v1 MPC expert alone: mean return {mean:.1} over 10 episodes {returns:.0?}");
+    println!(
+        "  Pendulum-v1 MPC expert alone: mean return {mean:.1} over 10 episodes {returns:.0?}"
+    );
     Ok(mean)
 }
 
