@@ -204,6 +204,78 @@ impl Default for NetworkConfig {
     }
 }
 
+/// The actor-critic's MLPs and action head on `input_dim` features (the observation, or an
+/// LSTM's output): `f_π` to the action head's outputs under `actor.`, `f_V` to one value under
+/// `critic.`, and the [`ActionHead`] (a Gaussian's `ln σ` under `actor.`).
+#[derive(Clone, Debug)]
+pub struct ActorCriticHeads {
+    /// `f_π`.
+    pub actor: Mlp,
+    /// `f_V`.
+    pub critic: Mlp,
+    /// The action distribution's head.
+    pub head: ActionHead,
+}
+
+impl ActorCriticHeads {
+    /// Builds `f_π`, then `f_V` (in that order from `rng`), through `config.hidden` with
+    /// `config.activation`. With `ortho_init`, the PPO implementation details' initialisation:
+    /// orthogonal weights with gain `√2` in hidden layers, `0.01` on the policy's output layer,
+    /// `1` on the value's, biases zero; otherwise PyTorch's default.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// use nn::ParamStore;
+    /// use wengert_rl::env::Space;
+    /// use wengert_rl::policy::{ActorCriticHeads, NetworkConfig};
+    /// let mut store = ParamStore::<f32>::new();
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// let config = NetworkConfig { hidden: vec![8], ..Default::default() };
+    /// let heads = ActorCriticHeads::new(&mut store, 5, &Space::Discrete { n: 3 }, &config, true, &mut rng);
+    /// assert_eq!((heads.actor.layers.len(), heads.critic.layers.len()), (2, 2));
+    /// assert!(store.id("actor.2.weight").is_some() && store.id("critic.2.bias").is_some());
+    /// ```
+    pub fn new<T: Float>(
+        store: &mut ParamStore<T>,
+        input_dim: usize,
+        action_space: &Space,
+        config: &NetworkConfig,
+        ortho_init: bool,
+        rng: &mut (impl Rng + ?Sized),
+    ) -> Self {
+        let sizes = |last: usize| {
+            let mut s = vec![input_dim];
+            s.extend(&config.hidden);
+            s.push(last);
+            s
+        };
+        let mlp = |sizes: &[usize], output_gain: f64| {
+            let builder = Mlp::builder(sizes).activation(config.activation);
+            match ortho_init {
+                true => builder
+                    .hidden_init(Init::Orthogonal { gain: 2f64.sqrt() })
+                    .output_init(Init::Orthogonal { gain: output_gain })
+                    .bias_init(Init::Zeros),
+                false => builder,
+            }
+        };
+        let outputs = ActionHead::outputs(action_space);
+        let actor =
+            mlp(&sizes(outputs), 0.01).build(&mut store.root().sub(ActorCritic::ACTOR), rng);
+        let critic = mlp(&sizes(1), 1.0).build(&mut store.root().sub(ActorCritic::CRITIC), rng);
+        let head = ActionHead::new(
+            action_space,
+            &mut store.root().sub(ActorCritic::ACTOR),
+            config.log_std_init,
+        );
+        ActorCriticHeads {
+            actor,
+            critic,
+            head,
+        }
+    }
+}
+
 /// A policy network and a value network, parameters under `actor.` and `critic.`.
 #[derive(Clone, Debug)]
 pub struct ActorCritic {
@@ -230,32 +302,11 @@ impl ActorCritic {
         config: &NetworkConfig,
         rng: &mut (impl Rng + ?Sized),
     ) -> Self {
-        let outputs = ActionHead::outputs(action_space);
-        let sizes = |last: usize| {
-            let mut s = vec![observation_dim];
-            s.extend(&config.hidden);
-            s.push(last);
-            s
-        };
-        let hidden_init = Init::Orthogonal { gain: 2f64.sqrt() };
-        let actor = Mlp::builder(&sizes(outputs))
-            .activation(config.activation)
-            .hidden_init(hidden_init)
-            .output_init(Init::Orthogonal { gain: 0.01 })
-            .bias_init(Init::Zeros)
-            .build(&mut store.root().sub(Self::ACTOR), rng);
-        let critic = Mlp::builder(&sizes(1))
-            .activation(config.activation)
-            .hidden_init(hidden_init)
-            .output_init(Init::Orthogonal { gain: 1.0 })
-            .bias_init(Init::Zeros)
-            .build(&mut store.root().sub(Self::CRITIC), rng);
-        let log_std_init = config.log_std_init;
-        let head = ActionHead::new(
-            action_space,
-            &mut store.root().sub(Self::ACTOR),
-            log_std_init,
-        );
+        let ActorCriticHeads {
+            actor,
+            critic,
+            head,
+        } = ActorCriticHeads::new(store, observation_dim, action_space, config, true, rng);
         ActorCritic {
             actor,
             critic,

@@ -128,6 +128,93 @@ fn a_flattened_piece_keeps_flat_keys_and_unknown_keys_refused() {
     assert!(error.is_err(), "{error:?}");
 }
 
+/// The PPO and SAC pieces that PPO and recurrent PPO, SAC and DIAYN flatten in: written as flat
+/// keys, read back to the same configuration, and a key neither the piece nor the configuration
+/// has is still refused.
+#[test]
+fn the_ppo_and_sac_pieces_keep_flat_keys_and_unknown_keys_refused() {
+    use wengert_rl::algorithms::{
+        diayn::DiaynConfig, ppo::PpoConfig, preset, recurrent_ppo::RecurrentPpoConfig,
+        sac::SacConfig,
+    };
+    use wengert_rl::common::config::{Config, from_toml, to_toml};
+    fn check<C: Config>(config: C, keys: &[&str]) {
+        let text = to_toml(&config);
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        for key in keys {
+            assert!(
+                table.get(*key).is_some_and(|v| !v.is_table()),
+                "`{key}` is not a flat setting: {text}"
+            );
+        }
+        assert_eq!(from_toml::<C>(&text).unwrap(), config);
+        let error = from_toml::<C>(&format!("{text}\nclip_coeff = 0.1\n")).unwrap_err();
+        assert!(error.contains("unknown field `clip_coeff`"), "{error}");
+    }
+    let ppo_keys = [
+        "learning_rate",
+        "anneal_lr",
+        "gamma",
+        "gae_lambda",
+        "update_epochs",
+        "norm_adv",
+        "clip_coef",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+    ];
+    let sac_keys = [
+        "total_timesteps",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "gamma",
+        "tau",
+        "learning_rate",
+        "train_freq",
+        "gradient_steps",
+        "target_update_interval",
+        "hidden",
+    ];
+    let mut ppo: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
+    ppo.ppo.target_kl = Some(0.02);
+    check(ppo, &[&ppo_keys[..], &["target_kl"]].concat());
+    let recurrent: RecurrentPpoConfig = preset("recurrent_ppo", "CartPoleNoVel-v1").unwrap();
+    check(recurrent, &ppo_keys);
+    check::<SacConfig>(preset("sac", "Pendulum-v1").unwrap(), &sac_keys);
+    check::<DiaynConfig>(preset("diayn", "PointNavigation-v0").unwrap(), &sac_keys);
+}
+
+/// A flattened setting out of range, or not a number, is refused as any other: the error names
+/// the setting and its range.
+#[test]
+fn a_flattened_setting_out_of_range_is_refused_with_its_name_and_range() {
+    for (algorithm, env, key, outside, range) in [
+        ("ppo", "CartPole-v1", "clip_coef", "0", "(0, ∞)"),
+        ("ppo", "CartPole-v1", "target_kl", "-0.01", "(0, ∞)"),
+        (
+            "recurrent_ppo",
+            "CartPoleNoVel-v1",
+            "gae_lambda",
+            "1.5",
+            "[0, 1]",
+        ),
+        ("sac", "Pendulum-v1", "tau", "0", "(0, 1]"),
+        ("diayn", "PointNavigation-v0", "gamma", "-0.1", "[0, 1]"),
+    ] {
+        for value in [outside, "high"] {
+            let settings = [(key.to_string(), value.to_string())];
+            let error = resolve(algorithm, env, 1, &settings)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(&format!("`{key}`")) && error.contains(range),
+                "{algorithm} {key} = {value}: {error}"
+            );
+        }
+    }
+}
+
 #[test]
 fn in_range_values_are_accepted_and_written_back() {
     let settings = [

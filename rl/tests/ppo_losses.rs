@@ -77,11 +77,9 @@ fn spaces() -> [Space; 2] {
 }
 
 fn config() -> PpoConfig {
-    PpoConfig {
-        ent_coef: 0.03,
-        clip_coef: 0.2,
-        ..preset("ppo", "CartPole-v1").unwrap()
-    }
+    let mut config: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
+    (config.ppo.ent_coef, config.ppo.clip_coef) = (0.03, 0.2);
+    config
 }
 
 #[test]
@@ -123,13 +121,13 @@ fn the_whole_loss_is_gradchecked_and_is_the_sum_of_its_terms() {
         let (whole, diagnostics) = loss(&f.agent, &params, &f.batch, &config);
         let (policy_terms, _) = policy_loss(&f.agent, &params, &f.batch, &config);
         let l_v = value_loss(&f.agent, &params, &f.batch, &config);
-        let sum = policy_terms.item() + config.vf_coef * l_v.item();
+        let sum = policy_terms.item() + config.ppo.vf_coef * l_v.item();
         assert!((whole.item() - sum).abs() < 1e-12);
         assert_eq!(diagnostics.value_loss, l_v.item());
         // −L^CLIP − c_H H
         assert!(
             (policy_terms.item()
-                - (diagnostics.policy_loss - config.ent_coef * diagnostics.entropy))
+                - (diagnostics.policy_loss - config.ppo.ent_coef * diagnostics.entropy))
                 .abs()
                 < 1e-12
         );
@@ -141,17 +139,15 @@ fn the_whole_loss_is_gradchecked_and_is_the_sum_of_its_terms() {
 #[test]
 fn the_surrogate_is_the_pessimistic_minimum_of_the_two_terms() {
     let f = fixture(Space::Discrete { n: 3 });
-    let config = PpoConfig {
-        ent_coef: 0.0,
-        ..config()
-    };
+    let mut config = config();
+    config.ppo.ent_coef = 0.0;
     let params = f.store.constants();
     let (policy_terms, _) = policy_loss(&f.agent, &params, &f.batch, &config);
     let pi = f
         .agent
         .policy(&params, &observations_var::<f64>(&f.batch.observations));
     let log_prob = pi.log_prob(&f.batch.actions).value().to_owned();
-    let epsilon = config.clip_coef;
+    let epsilon = config.ppo.clip_coef;
     let mut total = 0.0;
     for k in 0..f.batch.len() {
         let rho = (log_prob[k] - f.batch.log_probs[k]).exp();

@@ -136,10 +136,9 @@ fn cases() -> Vec<(Space, bool)> {
 }
 
 fn config() -> RecurrentPpoConfig {
-    RecurrentPpoConfig {
-        ent_coef: 0.03,
-        ..preset("recurrent_ppo", "CartPoleNoVel-v1").unwrap()
-    }
+    let mut config: RecurrentPpoConfig = preset("recurrent_ppo", "CartPoleNoVel-v1").unwrap();
+    config.ppo.ent_coef = 0.03;
+    config
 }
 
 #[test]
@@ -177,9 +176,12 @@ fn the_whole_loss_is_gradchecked_and_is_the_sum_of_its_terms() {
         });
         let params = f.store.constants();
         let (whole, diagnostics) = loss(&f.network, &params, &f.batch, 0.2, &config);
-        let (policy_terms, _) = policy_loss(&f.network, &params, &f.batch, 0.2, config.ent_coef);
+        let (policy_terms, _) =
+            policy_loss(&f.network, &params, &f.batch, 0.2, config.ppo.ent_coef);
         let l_v = value_loss(&f.network, &params, &f.batch, config.clip_range_vf);
-        assert!((whole.item() - (policy_terms.item() + config.vf_coef * l_v.item())).abs() < 1e-12);
+        assert!(
+            (whole.item() - (policy_terms.item() + config.ppo.vf_coef * l_v.item())).abs() < 1e-12
+        );
         assert_eq!(diagnostics.value_loss, l_v.item());
     }
 }

@@ -17,13 +17,13 @@ fn train(env_id: &str, config: &SacConfig) -> Result<Trained<ContinuousAgent>, T
 
 /// Small networks and batches: about 3 CPU-seconds in release mode.
 fn small(seed: u64, total_timesteps: usize) -> SacConfig {
-    SacConfig {
-        total_timesteps,
-        hidden: vec![32, 32],
-        batch_size: 64,
+    let mut config = SacConfig {
         seed,
         ..preset("sac", "Pendulum-v1").unwrap()
-    }
+    };
+    config.sac.total_timesteps = total_timesteps;
+    (config.sac.hidden, config.sac.batch_size) = (vec![32, 32], 64);
+    config
 }
 
 #[test]
@@ -148,15 +148,9 @@ fn discrete_action_spaces_and_bad_settings_are_rejected_with_a_reason() {
         error.to_string().contains("`alpha`") && error.to_string().contains("(0, ∞)"),
         "{error}"
     );
-    let error = train(
-        "Pendulum-v1",
-        &SacConfig {
-            batch_size: 0,
-            ..small(1, 10)
-        },
-    )
-    .err()
-    .unwrap();
+    let mut config = small(1, 10);
+    config.sac.batch_size = 0;
+    let error = train("Pendulum-v1", &config).err().unwrap();
     assert!(error.to_string().contains("batch_size"), "{error}");
 
     // Through the registry, as the command line calls it.

@@ -477,7 +477,7 @@ fn ppo_mountain_car(
     config.normalize_observations |= normalize_observations;
     config.seed = seed;
     let env_id = match shaping {
-        Some(text) => Shaping::parse(text, config.gamma)
+        Some(text) => Shaping::parse(text, config.ppo.gamma)
             .map_err(|e| e.to_string())?
             .wrap_id("MountainCar-v0"),
         None => "MountainCar-v0".to_string(),

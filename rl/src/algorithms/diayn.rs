@@ -69,8 +69,10 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
-use crate::common::config::{Config, Range};
-use crate::common::off_policy::{Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update};
+use crate::common::config::{Config, Range, ranges};
+use crate::common::off_policy::{
+    Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, SacCoreConfig, Update,
+};
 use crate::common::trainer::Part;
 use crate::continuous::soft_actor_critic::{sample_actions, soft_actor_critic_step};
 use crate::continuous::{
@@ -87,28 +89,10 @@ use crate::train::{Agent, TrainError, check_finite};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiaynConfig {
-    /// Environment steps to train for.
-    pub total_timesteps: usize,
-    /// Capacity of the replay buffer `D` (at most `total_timesteps` slots are allocated).
-    pub buffer_size: usize,
-    /// Steps of uniformly random actions before learning starts.
-    pub learning_starts: usize,
-    /// Transitions per gradient step.
-    pub batch_size: usize,
-    /// `γ`.
-    pub gamma: f64,
-    /// `τ` of the Polyak averaging of the target critics.
-    pub tau: f64,
-    /// Adam's learning rate, for the actor, the critics and the discriminator.
-    pub learning_rate: f64,
-    /// Environment steps between training phases.
-    pub train_freq: usize,
-    /// Gradient steps per training phase.
-    pub gradient_steps: usize,
-    /// Gradient steps between target updates.
-    pub target_update_interval: usize,
-    /// Hidden layer sizes of the actor and of each critic.
-    pub hidden: Vec<usize>,
+    /// The budget, replay, batch, `γ`, `τ`, learning rate, training schedule and network sizes,
+    /// flat keys shared with SAC.
+    #[serde(flatten)]
+    pub sac: SacCoreConfig,
     /// `K`, the number of skills.
     pub skills: usize,
     /// `α`, fixed.
@@ -122,27 +106,18 @@ pub struct DiaynConfig {
 }
 
 impl Config for DiaynConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("buffer_size", Range::at_least(1.0)),
-        ("learning_starts", Range::at_least(0.0)),
-        ("batch_size", Range::at_least(1.0)),
-        ("gamma", Range::unit()),
-        // τ = 0 would freeze the targets at their initial values
-        ("tau", Range::left_open(0.0, 1.0)),
-        ("learning_rate", Range::positive()),
-        ("train_freq", Range::at_least(1.0)),
-        ("gradient_steps", Range::at_least(1.0)),
-        ("target_update_interval", Range::at_least(1.0)),
-        ("hidden", Range::at_least(1.0)),
-        // one skill has nothing to be told apart from: log q = log p = 0
-        ("skills", Range::at_least(2.0)),
-        // α = 0 is SAC without entropy, which DIAYN's objective needs
-        ("alpha", Range::positive()),
-        ("discriminator_hidden", Range::at_least(1.0)),
-        ("seed", Range::at_least(0.0)),
-        ("log_interval", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<16>(&[
+        &SacCoreConfig::RANGES,
+        &[
+            // one skill has nothing to be told apart from: log q = log p = 0
+            ("skills", Range::at_least(2.0)),
+            // α = 0 is SAC without entropy, which DIAYN's objective needs
+            ("alpha", Range::positive()),
+            ("discriminator_hidden", Range::at_least(1.0)),
+            ("seed", Range::at_least(0.0)),
+            ("log_interval", Range::at_least(1.0)),
+        ],
+    ]);
 }
 
 /// The discriminator `q_φ(z|s) = softmax(f_φ(s))`: an MLP from the state (without the skill) to
@@ -379,8 +354,12 @@ impl OffPolicyAlgorithm for Networks {
         config: &DiaynConfig,
         off_policy: &mut OffPolicy,
     ) -> Result<Self, TrainError> {
-        let (actor, critics, params): (SquashedGaussianActor, TwinQ, _) =
-            Parameters::init(off_policy, &config.hidden, false, config.learning_rate)?;
+        let (actor, critics, params): (SquashedGaussianActor, TwinQ, _) = Parameters::init(
+            off_policy,
+            &config.sac.hidden,
+            false,
+            config.sac.learning_rate,
+        )?;
         let mut discriminator_store = ParamStore::<f32>::new();
         let discriminator = Discriminator::new(
             &mut discriminator_store.root(),
@@ -390,7 +369,7 @@ impl OffPolicyAlgorithm for Networks {
             &mut off_policy.rng,
         );
         let adam = AdamConfig {
-            lr: config.learning_rate as f32,
+            lr: config.sac.learning_rate as f32,
             ..AdamConfig::default()
         };
         Ok(Networks {
@@ -401,8 +380,8 @@ impl OffPolicyAlgorithm for Networks {
             discriminator_optimizer: Adam::new(discriminator_store.trainable(), adam),
             discriminator_store,
             alpha: config.alpha as f32,
-            tau: config.tau as f32,
-            target_update_interval: config.target_update_interval,
+            tau: config.sac.tau as f32,
+            target_update_interval: config.sac.target_update_interval,
         })
     }
 

@@ -46,10 +46,11 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::common::clipped_objective::Diagnostics;
 use crate::common::clipped_objective::{clipped_surrogate, clipped_value, ratio_statistics};
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::on_policy::{
     Batch, OnPolicy, anneal, gae_batch, normalize, ppo_adam, rollout_in_words,
 };
+use crate::common::ppo_config::PpoCoreConfig;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::exec::Cores;
 use crate::policy::{ActorCritic, observations_var};
@@ -66,33 +67,14 @@ pub struct PpoConfig {
     pub num_envs: usize,
     /// `T`: steps per environment per rollout.
     pub num_steps: usize,
-    /// Adam's learning rate.
-    pub learning_rate: f64,
-    /// Anneal the learning rate linearly to 0.
-    pub anneal_lr: bool,
-    /// `γ`.
-    pub gamma: f64,
-    /// `λ` of GAE.
-    pub gae_lambda: f64,
+    /// `α`, `γ`, `λ`, `K`, `ε`, `c_H`, `c_v`, the gradient norm and the early stop (and their
+    /// annealing and normalisation switches), flat keys shared with recurrent PPO.
+    #[serde(flatten)]
+    pub ppo: PpoCoreConfig,
     /// Minibatches per epoch.
     pub num_minibatches: usize,
-    /// `K`: epochs per rollout.
-    pub update_epochs: usize,
-    /// Normalise advantages per minibatch.
-    pub norm_adv: bool,
-    /// `ε` of the clipped surrogate.
-    pub clip_coef: f64,
     /// Clip the value loss around the old values.
     pub clip_vloss: bool,
-    /// `c_H`: entropy bonus.
-    pub ent_coef: f64,
-    /// `c_v`: value loss coefficient.
-    pub vf_coef: f64,
-    /// Maximum global gradient norm.
-    pub max_grad_norm: f64,
-    /// Stop an update's epochs early when the approximate KL exceeds this (`none`: never).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_kl: Option<f64>,
     /// Normalise observations by running mean and std.
     pub normalize_observations: bool,
     /// Scale rewards by the running std of the discounted return.
@@ -110,25 +92,21 @@ pub struct PpoConfig {
 }
 
 impl Config for PpoConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("num_envs", Range::at_least(1.0)),
-        ("num_steps", Range::at_least(1.0)),
-        ("learning_rate", Range::positive()),
-        ("gamma", Range::unit()),
-        ("gae_lambda", Range::unit()),
-        ("num_minibatches", Range::at_least(1.0)),
-        ("update_epochs", Range::at_least(1.0)),
-        ("clip_coef", Range::positive()),
-        ("ent_coef", Range::non_negative()),
-        ("vf_coef", Range::non_negative()),
-        ("max_grad_norm", Range::positive()),
-        ("target_kl", Range::positive()),
-        ("hidden", Range::at_least(1.0)),
-        ("log_std_init", Range::finite()),
-        ("seed", Range::at_least(0.0)),
-        ("env_threads", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<17>(&[
+        &[
+            ("total_timesteps", Range::at_least(1.0)),
+            ("num_envs", Range::at_least(1.0)),
+            ("num_steps", Range::at_least(1.0)),
+        ],
+        &PpoCoreConfig::RANGES,
+        &[
+            ("num_minibatches", Range::at_least(1.0)),
+            ("hidden", Range::at_least(1.0)),
+            ("log_std_init", Range::finite()),
+            ("seed", Range::at_least(0.0)),
+            ("env_threads", Range::at_least(1.0)),
+        ],
+    ]);
 
     fn check_relations(&self) -> Result<(), String> {
         let batch = self.num_envs * self.num_steps;
@@ -162,11 +140,11 @@ pub fn policy_loss<T: Float>(
     let log_ratio = &log_prob - &constant(&minibatch.log_probs);
     let ratio = log_ratio.exp();
     let advantage = constant(&minibatch.advantages);
-    let l_clip = clipped_surrogate(&ratio, &advantage, config.clip_coef).mean_all();
-    let loss = -&l_clip - &(&entropy * T::from_f64(config.ent_coef));
+    let l_clip = clipped_surrogate(&ratio, &advantage, config.ppo.clip_coef).mean_all();
+    let loss = -&l_clip - &(&entropy * T::from_f64(config.ppo.ent_coef));
 
     let log_ratio: Vec<f64> = log_ratio.value().iter().map(|v| v.as_f64()).collect();
-    let (approx_kl, clip_fraction) = ratio_statistics(&log_ratio, config.clip_coef);
+    let (approx_kl, clip_fraction) = ratio_statistics(&log_ratio, config.ppo.clip_coef);
     let diagnostics = Diagnostics {
         policy_loss: -l_clip.item().as_f64(),
         value_loss: 0.0,
@@ -193,7 +171,7 @@ pub fn value_loss<T: Float>(
     let half = T::from_f64(0.5);
     if config.clip_vloss {
         let old = constant(&minibatch.values);
-        let value_clipped = clipped_value(&value, &old, config.clip_coef);
+        let value_clipped = clipped_value(&value, &old, config.ppo.clip_coef);
         (&value - &target)
             .powi(2)
             .maximum(&(&value_clipped - &target).powi(2))
@@ -217,7 +195,7 @@ pub fn loss<T: Float>(
     let l_v = value_loss(agent, params, minibatch, config);
     diagnostics.value_loss = l_v.item().as_f64();
     (
-        policy_terms + l_v * T::from_f64(config.vf_coef),
+        policy_terms + l_v * T::from_f64(config.ppo.vf_coef),
         diagnostics,
     )
 }
@@ -248,7 +226,7 @@ pub fn gradient(
             let tape = Tape::new();
             let phi = store.bind_under(&tape, ActorCritic::CRITIC);
             let l_v = value_loss(agent, &phi, minibatch, config);
-            let loss = &l_v * config.vf_coef as f32;
+            let loss = &l_v * config.ppo.vf_coef as f32;
             check_finite(&loss, "PPO value loss", iteration, &tape)?;
             Ok::<_, TrainError>((phi.gradients(&loss), l_v.item() as f64))
         },
@@ -267,21 +245,21 @@ fn update(ppo: &mut Ppo, batch: &Batch, iteration: usize) -> Result<Vec<Diagnost
     let minibatch_size = batch.len() / config.num_minibatches;
     let mut indices: Vec<usize> = (0..batch.len()).collect();
     let mut steps = Vec::new();
-    for _epoch in 0..config.update_epochs {
+    for _epoch in 0..config.ppo.update_epochs {
         indices.shuffle(&mut on_policy.rng);
         for chunk in indices.chunks(minibatch_size) {
             let mut minibatch = batch.select(chunk);
-            if config.norm_adv {
+            if config.ppo.norm_adv {
                 minibatch.advantages = normalize(&minibatch.advantages);
             }
             let (network, store) = (&on_policy.network, &on_policy.store);
             let (mut g, diagnostics) =
                 gradient(network, store, &minibatch, config, iteration, &cores)?;
-            clip_grad_norm(&mut g, config.max_grad_norm as f32);
+            clip_grad_norm(&mut g, config.ppo.max_grad_norm as f32);
             ppo.optimizer.step(store, &g);
             steps.push(diagnostics);
         }
-        if let Some(target_kl) = config.target_kl
+        if let Some(target_kl) = config.ppo.target_kl
             && steps.last().is_some_and(|d| d.approx_kl > target_kl)
         {
             break;
@@ -318,7 +296,7 @@ impl Trainer for Ppo {
 
     fn new(env_id: &str, config: &PpoConfig) -> Result<Self, TrainError> {
         let on_policy = OnPolicy::new(env_id, config)?;
-        let optimizer = ppo_adam(&on_policy.store, config.learning_rate);
+        let optimizer = ppo_adam(&on_policy.store, config.ppo.learning_rate);
         Ok(Ppo {
             config: config.clone(),
             on_policy,
@@ -328,11 +306,11 @@ impl Trainer for Ppo {
 
     fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
         let config = self.config.clone();
-        if config.anneal_lr {
+        if config.ppo.anneal_lr {
             let iterations = Self::iterations(&config);
             anneal(
                 &mut self.optimizer,
-                config.learning_rate,
+                config.ppo.learning_rate,
                 iteration,
                 iterations,
             );
@@ -340,7 +318,7 @@ impl Trainer for Ppo {
 
         // collect a rollout with π_θ_old; Â by GAE(λ), R = Â + V_old
         let rollout = self.on_policy.rollout(config.num_steps, true)?;
-        let batch = gae_batch(&rollout, config.gamma, config.gae_lambda);
+        let batch = gae_batch(&rollout, config.ppo.gamma, config.ppo.gae_lambda);
 
         // K epochs of minibatch steps
         let steps = update(self, &batch, iteration)?;

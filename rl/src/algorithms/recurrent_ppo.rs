@@ -46,18 +46,19 @@
 use autograd::{Float, Tape, Tensor, Var};
 use ndarray::{Array1, Array2};
 use nn::optim::{Adam, Optimizer, clip_grad_norm};
-use nn::{Activation, Bound, ParamGradients, ParamStore};
+use nn::{Bound, ParamGradients, ParamStore};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::advantage::{Trajectory, gae};
 pub use crate::common::clipped_objective::Diagnostics;
 use crate::common::clipped_objective::{clipped_surrogate, clipped_value, ratio_statistics};
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::on_policy::{
     EnvSettings, OnPolicyEnvs, anneal, linear_schedule, normalize_masked, ppo_adam,
     rollout_in_words,
 };
+use crate::common::ppo_config::PpoCoreConfig;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::exec::Cores;
 use crate::recurrent_policy::{RecurrentActorCritic, RecurrentAgent, RecurrentNetworkConfig};
@@ -79,54 +80,26 @@ pub struct RecurrentPpoConfig {
     pub num_envs: usize,
     /// `T`: steps per environment per rollout.
     pub num_steps: usize,
-    /// Adam's learning rate `α`.
-    pub learning_rate: f64,
-    /// Anneal the learning rate linearly to 0.
-    pub anneal_lr: bool,
+    /// `α`, `γ`, `λ`, `K`, `ε`, `c_H`, `c_v`, the gradient norm and the early stop (and their
+    /// annealing and normalisation switches), flat keys shared with PPO.
+    #[serde(flatten)]
+    pub ppo: PpoCoreConfig,
     /// Anneal `ε` linearly to 0.
     pub anneal_clip: bool,
-    /// `γ`.
-    pub gamma: f64,
-    /// `λ` of GAE.
-    pub gae_lambda: f64,
     /// `B`: samples per minibatch (before cutting into sequences).
     pub batch_size: usize,
-    /// `K`: epochs per rollout.
-    pub update_epochs: usize,
-    /// Normalise advantages per minibatch.
-    pub norm_adv: bool,
-    /// `ε` of the clipped surrogate.
-    pub clip_coef: f64,
     /// `ε_V`: clip `V` to `V_old ± ε_V` in the value loss (`none`: no clipping).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip_range_vf: Option<f64>,
-    /// `c_H`: entropy bonus.
-    pub ent_coef: f64,
-    /// `c_v`: value loss coefficient.
-    pub vf_coef: f64,
-    /// Maximum global gradient norm.
-    pub max_grad_norm: f64,
-    /// Stop an update's epochs early when the approximate KL exceeds this (`none`: never).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_kl: Option<f64>,
     /// Normalise observations by running mean and std.
     pub normalize_observations: bool,
     /// Scale rewards by the running std of the discounted return.
     pub normalize_rewards: bool,
-    /// `H`: the LSTM's hidden size.
-    pub lstm_hidden_size: usize,
-    /// Stacked LSTM layers.
-    pub n_lstm_layers: usize,
-    /// One LSTM for both heads (the critic reads it without gradient) instead of two.
-    pub shared_lstm: bool,
-    /// Hidden layer sizes of the MLPs after the LSTM (empty: linear heads).
-    pub hidden: Vec<usize>,
-    /// Their activation: `tanh` or `relu`.
-    pub activation: Activation,
-    /// Initial `ln σ` of a Gaussian policy.
-    pub log_std_init: f64,
-    /// Orthogonal initialisation of the MLPs (otherwise PyTorch's default).
-    pub ortho_init: bool,
+    /// The LSTM's and the MLPs' sizes, activation and initialisation (sb3-contrib's
+    /// `policy_kwargs`): `lstm_hidden_size` (`H`), `n_lstm_layers`, `shared_lstm`, `hidden`,
+    /// `activation`, `log_std_init`, `ortho_init`.
+    #[serde(flatten)]
+    pub network: RecurrentNetworkConfig,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
     /// Threads stepping the environments (1: step them on the learner's thread).
@@ -134,28 +107,23 @@ pub struct RecurrentPpoConfig {
 }
 
 impl Config for RecurrentPpoConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("num_envs", Range::at_least(1.0)),
-        ("num_steps", Range::at_least(1.0)),
-        ("learning_rate", Range::positive()),
-        ("gamma", Range::unit()),
-        ("gae_lambda", Range::unit()),
-        ("batch_size", Range::at_least(1.0)),
-        ("update_epochs", Range::at_least(1.0)),
-        ("clip_coef", Range::positive()),
-        ("clip_range_vf", Range::positive()),
-        ("ent_coef", Range::non_negative()),
-        ("vf_coef", Range::non_negative()),
-        ("max_grad_norm", Range::positive()),
-        ("target_kl", Range::positive()),
-        ("lstm_hidden_size", Range::at_least(1.0)),
-        ("n_lstm_layers", Range::at_least(1.0)),
-        ("hidden", Range::at_least(1.0)),
-        ("log_std_init", Range::finite()),
-        ("seed", Range::at_least(0.0)),
-        ("env_threads", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<20>(&[
+        &[
+            ("total_timesteps", Range::at_least(1.0)),
+            ("num_envs", Range::at_least(1.0)),
+            ("num_steps", Range::at_least(1.0)),
+        ],
+        &PpoCoreConfig::RANGES,
+        &[
+            ("batch_size", Range::at_least(1.0)),
+            ("clip_range_vf", Range::positive()),
+        ],
+        &RecurrentNetworkConfig::RANGES,
+        &[
+            ("seed", Range::at_least(0.0)),
+            ("env_threads", Range::at_least(1.0)),
+        ],
+    ]);
 
     fn check_relations(&self) -> Result<(), String> {
         let (rollout, batch_size) = (self.num_envs * self.num_steps, self.batch_size);
@@ -256,10 +224,10 @@ pub fn loss<T: Float>(
     config: &RecurrentPpoConfig,
 ) -> (Var<T>, Diagnostics) {
     let (policy_terms, mut diagnostics) =
-        policy_loss(network, params, minibatch, epsilon, config.ent_coef);
+        policy_loss(network, params, minibatch, epsilon, config.ppo.ent_coef);
     let l_v = value_loss(network, params, minibatch, config.clip_range_vf);
     diagnostics.value_loss = l_v.item().as_f64();
-    let total = policy_terms + l_v * T::from_f64(config.vf_coef);
+    let total = policy_terms + l_v * T::from_f64(config.ppo.vf_coef);
     (total, diagnostics)
 }
 
@@ -282,7 +250,7 @@ pub fn gradient(
             let tape = Tape::new();
             let theta = store.bind_under(&tape, RecurrentActorCritic::ACTOR);
             let (loss, diagnostics) =
-                policy_loss(network, &theta, minibatch, epsilon, config.ent_coef);
+                policy_loss(network, &theta, minibatch, epsilon, config.ppo.ent_coef);
             check_finite(&loss, "recurrent PPO policy loss", iteration, &tape)?;
             Ok::<_, TrainError>((theta.gradients(&loss), diagnostics))
         },
@@ -290,7 +258,7 @@ pub fn gradient(
             let tape = Tape::new();
             let phi = store.bind_under(&tape, RecurrentActorCritic::CRITIC);
             let l_v = value_loss(network, &phi, minibatch, config.clip_range_vf);
-            let loss = &l_v * config.vf_coef as f32;
+            let loss = &l_v * config.ppo.vf_coef as f32;
             check_finite(&loss, "recurrent PPO value loss", iteration, &tape)?;
             Ok::<_, TrainError>((phi.gradients(&loss), l_v.item() as f64))
         },
@@ -313,7 +281,7 @@ fn update(
     let config = &trainer.config;
     let cores = Cores::new();
     let mut steps = Vec::new();
-    for _epoch in 0..config.update_epochs {
+    for _epoch in 0..config.ppo.update_epochs {
         let minibatches = sequence_minibatches(
             rollout,
             advantages,
@@ -322,18 +290,18 @@ fn update(
             &mut trainer.rng,
         );
         for mut minibatch in minibatches {
-            if config.norm_adv {
+            if config.ppo.norm_adv {
                 minibatch.advantages = normalize_masked(&minibatch.advantages, &minibatch.mask);
             }
             let (network, store) = (&trainer.network, &trainer.store);
             let (mut g, diagnostics) = gradient(
                 network, store, &minibatch, epsilon, config, iteration, &cores,
             )?;
-            clip_grad_norm(&mut g, config.max_grad_norm as f32);
+            clip_grad_norm(&mut g, config.ppo.max_grad_norm as f32);
             trainer.optimizer.step(store, &g);
             steps.push(diagnostics);
         }
-        if let (Some(target_kl), Some(last)) = (config.target_kl, steps.last())
+        if let (Some(target_kl), Some(last)) = (config.ppo.target_kl, steps.last())
             && last.approx_kl > target_kl
         {
             break;
@@ -382,7 +350,7 @@ impl Trainer for RecurrentPpo {
                 env_threads: config.env_threads,
                 seed: config.seed,
                 normalize_observations: config.normalize_observations,
-                reward_scale_gamma: config.normalize_rewards.then_some(config.gamma),
+                reward_scale_gamma: config.normalize_rewards.then_some(config.ppo.gamma),
             },
         )?;
         let mut rng = TrainerRng::seed_from_u64(config.seed);
@@ -391,18 +359,10 @@ impl Trainer for RecurrentPpo {
             &mut store,
             envs.observation_dim(),
             &envs.action_space(),
-            &RecurrentNetworkConfig {
-                lstm_hidden_size: config.lstm_hidden_size,
-                n_lstm_layers: config.n_lstm_layers,
-                shared_lstm: config.shared_lstm,
-                hidden: config.hidden.clone(),
-                activation: config.activation,
-                log_std_init: config.log_std_init,
-                ortho_init: config.ortho_init,
-            },
+            &config.network,
             &mut rng,
         );
-        let optimizer = ppo_adam(&store, config.learning_rate);
+        let optimizer = ppo_adam(&store, config.ppo.learning_rate);
         let memory = Memory::new(&network, config.num_envs);
         Ok(RecurrentPpo {
             config: config.clone(),
@@ -419,17 +379,17 @@ impl Trainer for RecurrentPpo {
     fn iterate(&mut self, iteration: usize) -> Result<Report, TrainError> {
         let config = self.config.clone();
         let iterations = Self::iterations(&config);
-        if config.anneal_lr {
+        if config.ppo.anneal_lr {
             anneal(
                 &mut self.optimizer,
-                config.learning_rate,
+                config.ppo.learning_rate,
                 iteration,
                 iterations,
             );
         }
         let epsilon = match config.anneal_clip {
-            true => linear_schedule(config.clip_coef, iteration, iterations),
-            false => config.clip_coef,
+            true => linear_schedule(config.ppo.clip_coef, iteration, iterations),
+            false => config.ppo.clip_coef,
         };
 
         // a rollout with π_θ_old, carrying z; Â by GAE(λ), R = Â + V_old
@@ -449,8 +409,8 @@ impl Trainer for RecurrentPpo {
                 terminated: &rollout.terminated,
                 done: &rollout.done,
             },
-            config.gamma,
-            config.gae_lambda,
+            config.ppo.gamma,
+            config.ppo.gae_lambda,
         );
 
         // K epochs of sequence minibatches

@@ -54,9 +54,9 @@ use nn::{Bound, ParamId, ParamStore};
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::off_policy::{
-    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update,
+    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, SacCoreConfig, Update,
 };
 use crate::common::trainer::Part;
 use crate::continuous::soft_actor_critic::{sample_actions, soft_actor_critic_step};
@@ -72,28 +72,10 @@ use crate::train::TrainError;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SacConfig {
-    /// Environment steps to train for.
-    pub total_timesteps: usize,
-    /// Capacity of the replay buffer `D` (at most `total_timesteps` slots are allocated).
-    pub buffer_size: usize,
-    /// Steps of uniformly random actions before learning starts.
-    pub learning_starts: usize,
-    /// Transitions per gradient step.
-    pub batch_size: usize,
-    /// `γ`.
-    pub gamma: f64,
-    /// `τ` of the Polyak averaging of the target critics.
-    pub tau: f64,
-    /// Adam's learning rate, for the actor, the critics and `ln α`.
-    pub learning_rate: f64,
-    /// Environment steps between training phases.
-    pub train_freq: usize,
-    /// Gradient steps per training phase.
-    pub gradient_steps: usize,
-    /// Gradient steps between target updates.
-    pub target_update_interval: usize,
-    /// Hidden layer sizes of the actor and of each critic.
-    pub hidden: Vec<usize>,
+    /// The budget, replay, batch, `γ`, `τ`, learning rate, training schedule and network sizes,
+    /// flat keys shared with DIAYN.
+    #[serde(flatten)]
+    pub sac: SacCoreConfig,
     /// `α`: its initial value when `autotune`, else its fixed value.
     pub alpha: f64,
     /// Tune `α` towards the target entropy.
@@ -110,25 +92,16 @@ pub struct SacConfig {
 }
 
 impl Config for SacConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("buffer_size", Range::at_least(1.0)),
-        ("learning_starts", Range::at_least(0.0)),
-        ("batch_size", Range::at_least(1.0)),
-        ("gamma", Range::unit()),
-        // τ = 0 would freeze the targets at their initial values
-        ("tau", Range::left_open(0.0, 1.0)),
-        ("learning_rate", Range::positive()),
-        ("train_freq", Range::at_least(1.0)),
-        ("gradient_steps", Range::at_least(1.0)),
-        ("target_update_interval", Range::at_least(1.0)),
-        ("hidden", Range::at_least(1.0)),
-        // a temperature: ln α must exist
-        ("alpha", Range::positive()),
-        ("target_entropy", Range::finite()),
-        ("seed", Range::at_least(0.0)),
-        ("log_interval", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<15>(&[
+        &SacCoreConfig::RANGES,
+        &[
+            // a temperature: ln α must exist
+            ("alpha", Range::positive()),
+            ("target_entropy", Range::finite()),
+            ("seed", Range::at_least(0.0)),
+            ("log_interval", Range::at_least(1.0)),
+        ],
+    ]);
 }
 
 // ---- the losses ----
@@ -311,8 +284,12 @@ impl OffPolicyAlgorithm for Networks {
         config: &SacConfig,
         off_policy: &mut OffPolicy,
     ) -> Result<Self, TrainError> {
-        let (actor, critics, params): (SquashedGaussianActor, _, _) =
-            Parameters::init(off_policy, &config.hidden, false, config.learning_rate)?;
+        let (actor, critics, params): (SquashedGaussianActor, _, _) = Parameters::init(
+            off_policy,
+            &config.sac.hidden,
+            false,
+            config.sac.learning_rate,
+        )?;
         let target_entropy = config.target_entropy.unwrap_or(-(actor.action_dim as f64));
         Ok(Networks {
             actor,
@@ -322,10 +299,10 @@ impl OffPolicyAlgorithm for Networks {
                 config.alpha,
                 config.autotune,
                 target_entropy,
-                config.learning_rate,
+                config.sac.learning_rate,
             ),
-            tau: config.tau as f32,
-            target_update_interval: config.target_update_interval,
+            tau: config.sac.tau as f32,
+            target_update_interval: config.sac.target_update_interval,
         })
     }
 

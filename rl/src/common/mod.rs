@@ -7,6 +7,7 @@
 //! - [`on_policy`]: the rollout environments and the flattened batch of the on-policy trainers;
 //! - [`clipped_objective`]: PPO's clipped surrogate, clipped value and their diagnostics, for
 //!   PPO and recurrent PPO;
+//! - [`ppo_config`]: the hyperparameters of PPO's update that PPO and recurrent PPO share;
 //! - [`off_policy`]: the collect → replay → update loop of the off-policy trainers, its
 //!   environments, replay and exploration, and the [`off_policy::OffPolicyTrainer`] around it.
 
@@ -14,4 +15,5 @@ pub mod clipped_objective;
 pub mod config;
 pub mod off_policy;
 pub mod on_policy;
+pub mod ppo_config;
 pub mod trainer;

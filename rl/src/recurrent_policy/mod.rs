@@ -39,11 +39,16 @@
 
 use autograd::{Float, Tensor, Var, no_grad};
 use ndarray::{Array1, Array2};
-use nn::{Activation, Bound, Init, LSTM, LSTMState, Mlp, Module, ParamStore};
+use nn::{Activation, Bound, LSTM, LSTMState, Mlp, Module, ParamStore};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
+use crate::common::config::Range;
 use crate::env::Space;
-use crate::policy::{ActionHead, Actions, PolicyDistribution, observations_var, to_f64};
+use crate::policy::{
+    ActionHead, Actions, ActorCriticHeads, NetworkConfig, PolicyDistribution, observations_var,
+    to_f64,
+};
 
 mod agent;
 mod state;
@@ -51,8 +56,10 @@ mod state;
 pub use agent::RecurrentAgent;
 pub use state::{LstmMemory, RecurrentState};
 
-/// Options of a [`RecurrentActorCritic`] (sb3-contrib's `policy_kwargs` names in brackets).
-#[derive(Clone, Debug, PartialEq)]
+/// Options of a [`RecurrentActorCritic`] (sb3-contrib's `policy_kwargs` names in brackets): a
+/// piece of recurrent PPO's configuration, flattened into it with `#[serde(flatten)]`, so that
+/// in presets and on the command line they stay flat keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecurrentNetworkConfig {
     /// `H`, the LSTM's hidden size (`lstm_hidden_size`).
     pub lstm_hidden_size: usize,
@@ -70,6 +77,17 @@ pub struct RecurrentNetworkConfig {
     /// Orthogonal initialisation of the MLPs (`ortho_init`); otherwise PyTorch's default
     /// `U(−1/√fan_in, 1/√fan_in)` for their weights and biases.
     pub ortho_init: bool,
+}
+
+impl RecurrentNetworkConfig {
+    /// The valid ranges of its numeric settings, for the configurations'
+    /// [`Config::RANGES`](crate::common::config::Config::RANGES).
+    pub const RANGES: [(&'static str, Range); 4] = [
+        ("lstm_hidden_size", Range::at_least(1.0)),
+        ("n_lstm_layers", Range::at_least(1.0)),
+        ("hidden", Range::at_least(1.0)),
+        ("log_std_init", Range::finite()),
+    ];
 }
 
 impl Default for RecurrentNetworkConfig {
@@ -169,7 +187,6 @@ impl RecurrentActorCritic {
              found {hidden_size} and {}",
             config.n_lstm_layers
         );
-        let outputs = ActionHead::outputs(action_space);
         let mut lstm = |path: &str, rng: &mut _| {
             LSTM::new(
                 &mut store.root().sub(path).sub("lstm"),
@@ -181,30 +198,21 @@ impl RecurrentActorCritic {
         };
         let lstm_actor = lstm(Self::ACTOR, rng);
         let lstm_critic = (!config.shared_lstm).then(|| lstm(Self::CRITIC, rng));
-        let sizes = |last: usize| {
-            let mut s = vec![hidden_size];
-            s.extend(&config.hidden);
-            s.push(last);
-            s
-        };
-        // sb3's `ortho_init`: gain √2 in the hidden layers, `head_gain` on the output layer
-        let mlp = |sizes: &[usize], head_gain: f64| {
-            let builder = Mlp::builder(sizes).activation(config.activation);
-            match config.ortho_init {
-                true => builder
-                    .hidden_init(Init::Orthogonal { gain: 2f64.sqrt() })
-                    .output_init(Init::Orthogonal { gain: head_gain })
-                    .bias_init(Init::Zeros),
-                false => builder,
-            }
-        };
-        let actor = mlp(&sizes(outputs), 0.01).build(&mut store.root().sub(Self::ACTOR), rng);
-        let critic = mlp(&sizes(1), 1.0).build(&mut store.root().sub(Self::CRITIC), rng);
-        let log_std_init = config.log_std_init;
-        let head = ActionHead::new(
+        let ActorCriticHeads {
+            actor,
+            critic,
+            head,
+        } = ActorCriticHeads::new(
+            store,
+            hidden_size,
             action_space,
-            &mut store.root().sub(Self::ACTOR),
-            log_std_init,
+            &NetworkConfig {
+                hidden: config.hidden.clone(),
+                activation: config.activation,
+                log_std_init: config.log_std_init,
+            },
+            config.ortho_init,
+            rng,
         );
         RecurrentActorCritic {
             lstm_actor,
