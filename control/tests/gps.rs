@@ -114,6 +114,7 @@ fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
     let result = guided_policy_search(
         &problem,
         &starts,
+        None,
         (array![-10.0], array![10.0]),
         &config,
         |k| println!("{k:?}"),

@@ -132,10 +132,23 @@ pub fn gps_pendulum(seed: u64, verbose: bool) -> Result<GpsPendulum, String> {
         .collect();
     let config = gps_config(seed, vec![0.02, 0.05], 30);
     let start = Instant::now();
+    // the first guess: energy pumping with a catch at the top (Åström & Furuta), closed loop
+    let pendulum = Pendulum::default();
+    let guesses: Vec<Array2<f64>> = starts
+        .iter()
+        .map(|x0| {
+            problem
+                .closed_loop(x0, |x| array![pendulum.swing_up_control(x, 6.0)])
+                .1
+        })
+        .collect();
     let ilqr = Ilqr::new(config.ilqr.clone());
     let mut ilqr_held = 0;
-    for x0 in &starts {
-        let x = ilqr.solve(&problem, x0, None).map_err(|e| e.to_string())?.x;
+    for (x0, guess) in starts.iter().zip(&guesses) {
+        let x = ilqr
+            .solve(&problem, x0, Some(guess))
+            .map_err(|e| e.to_string())?
+            .x;
         ilqr_held += usize::from(holds_upright(&x, SWING_STEPS));
     }
     if verbose {
@@ -145,6 +158,7 @@ pub fn gps_pendulum(seed: u64, verbose: bool) -> Result<GpsPendulum, String> {
     let result = guided_policy_search(
         &problem,
         &starts,
+        Some(&guesses),
         (array![-6.6], array![6.6]),
         &config,
         |k| {
@@ -234,6 +248,7 @@ pub fn gps_cart_pole(seed: u64, verbose: bool) -> Result<GpsCartPole, String> {
     let result = guided_policy_search(
         &problem,
         &starts,
+        None,
         (array![-11.0], array![11.0]),
         &config,
         |k| {

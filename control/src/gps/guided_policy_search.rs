@@ -31,7 +31,7 @@
 //! ## Pseudocode
 //!
 //! ```text
-//! τ_i ← iLQR on c from x_0^i (zero controls);  λ ← 0;  ρ ← ρ₀;  μ, σ_x ← statistics of the x_t^i
+//! τ_i ← iLQR on c from x_0^i (from a first guess of controls, or zeros);  λ ← 0;  ρ ← ρ₀;  μ, σ_x ← statistics of the x_t^i
 //! for k = 1, …, K:
 //!     θ ← policy step on the states and their perturbations (warm-started)
 //!     for each i: τ_i ← trajectory step (warm-started from τ_i)
@@ -277,10 +277,13 @@ fn regression_data(
 
 /// Guided policy search from the start states `x0s` on `problem`, the policy's actions in the
 /// box `[lower, upper]` (at least the problem's control box, so that `π_θ` can reach its
-/// bounds), calling `on_iteration` after each outer iteration.
+/// bounds), calling `on_iteration` after each outer iteration. The first trajectories are iLQR's
+/// from `initial_controls` (one `N × m` sequence per start; zeros if `None`): on a swing-up the
+/// guess decides the basin iLQR converges in.
 pub fn guided_policy_search(
     problem: &Problem,
     x0s: &[Array1<f64>],
+    initial_controls: Option<&[Array2<f64>]>,
     (lower, upper): (Array1<f64>, Array1<f64>),
     config: &GpsConfig,
     mut on_iteration: impl FnMut(&GpsIteration),
@@ -294,8 +297,17 @@ pub fn guided_policy_search(
     let (N, m) = (problem.horizon, problem.m);
     let ilqr = Ilqr::new(config.ilqr.clone());
     let (mut x, mut u, mut K) = (Vec::new(), Vec::new(), Vec::new());
-    for x0 in x0s {
-        let solution = ilqr.solve(problem, x0, None)?;
+    if let Some(initial) = initial_controls {
+        assert_eq!(
+            initial.len(),
+            x0s.len(),
+            "guided_policy_search: {} initial control sequences for {} start states",
+            initial.len(),
+            x0s.len()
+        );
+    }
+    for (i, x0) in x0s.iter().enumerate() {
+        let solution = ilqr.solve(problem, x0, initial_controls.map(|u| &u[i]))?;
         x.push(solution.x);
         u.push(solution.u);
         K.push(solution.K);
@@ -385,14 +397,8 @@ pub fn policy_rollout(
     x0: &Array1<f64>,
     steps: usize,
 ) -> (Array2<f64>, Array2<f64>) {
-    let mut x = Array2::zeros((steps + 1, problem.n));
-    let mut u = Array2::zeros((steps, problem.m));
-    x.row_mut(0).assign(x0);
-    for t in 0..steps {
-        let u_t = problem.clamp_control(policy.act(&x.row(t).to_owned()));
-        let next = problem.step(&x.row(t).to_owned(), &u_t);
-        u.row_mut(t).assign(&u_t);
-        x.row_mut(t + 1).assign(&next);
-    }
-    (x, u)
+    problem
+        .clone()
+        .with_horizon(steps)
+        .closed_loop(x0, |x| policy.act(x))
 }
