@@ -114,6 +114,7 @@ fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
     let result = guided_policy_search(
         &problem,
         &starts,
+        None,
         (array![-10.0], array![10.0]),
         &config,
         |k| println!("{k:?}"),
@@ -252,5 +253,54 @@ fn platos_teacher_with_zero_pull_and_restarts_is_mpc_with_the_same_restarts() {
     assert!(
         differs,
         "the restarts changed no action: the test checks nothing"
+    );
+}
+
+/// The first trajectories are iLQR's from the given controls: on a problem with two local
+/// optima (`ℓ_T = (x² − 1)²`, reached at `x = ±1`), a guess pushing down lands GPS's
+/// trajectory at −1 and no guess (zeros, from `x₀ = 0.1`) at +1.
+#[test]
+fn the_first_trajectories_start_from_the_initial_controls() {
+    let problem = Problem::new(
+        1,
+        1,
+        5,
+        |x, u| x + &(u * 0.2),
+        |_, u| u.powi(2).sum(&[0], false) * 0.01,
+        |x| (x.powi(2) - 1.0).powi(2).sum(&[0], false) * 10.0,
+    );
+    let starts = [array![0.1]];
+    let config = GpsConfig {
+        iterations: 0,
+        ..GpsConfig::default()
+    };
+    let bounds = || (array![-5.0], array![5.0]);
+    let down = [Array2::from_elem((5, 1), -1.0)];
+    let guided =
+        guided_policy_search(&problem, &starts, Some(&down), bounds(), &config, |_| {}).unwrap();
+    let plain = guided_policy_search(&problem, &starts, None, bounds(), &config, |_| {}).unwrap();
+    assert!((guided.x[0][[5, 0]] + 1.0).abs() < 1e-2, "{}", guided.x[0]);
+    assert!((plain.x[0][[5, 0]] - 1.0).abs() < 1e-2, "{}", plain.x[0]);
+}
+
+#[test]
+#[should_panic(expected = "2 initial control sequences for 1 start states")]
+fn initial_controls_must_match_the_starts() {
+    let problem = Problem::new(
+        1,
+        1,
+        2,
+        |x, u| x + u,
+        |_, u| u.powi(2).sum(&[0], false),
+        |x| x.powi(2).sum(&[0], false),
+    );
+    let controls = [Array2::zeros((2, 1)), Array2::zeros((2, 1))];
+    let _ = guided_policy_search(
+        &problem,
+        &[array![1.0]],
+        Some(&controls),
+        (array![-1.0], array![1.0]),
+        &GpsConfig::default(),
+        |_| {},
     );
 }

@@ -97,6 +97,11 @@ pub const DEMOS: &[Demo] = &[
         run: gps_pendulum,
     },
     Demo {
+        name: "gps-cart-pole",
+        about: "guided policy search: one MLP policy from 4 cart-pole swing-ups, its cost alone against iLQR's",
+        run: gps_cart_pole,
+    },
+    Demo {
         name: "plato-pendulum",
         about: "PLATO on Pendulum-v1: an MPC teacher pulled towards an MLP learner, then the learner alone",
         run: plato_pendulum,
@@ -881,7 +886,7 @@ fn gps_pendulum() -> Result<Trajectory, String> {
     }
     let disagreement = ExtraPlot {
         file: "disagreement.svg",
-        title: "GPS: max ‖u − π_θ(x)‖ per iteration".into(),
+        title: "GPS: max ‖u − clamp(π_θ(x))‖ per iteration".into(),
         x_label: "iteration",
         y_label: "log10 disagreement",
         series: vec![Series::line(
@@ -910,6 +915,61 @@ fn gps_pendulum() -> Result<Trajectory, String> {
         x: run.rollouts[0].clone(),
         u: run.result.u[0].clone(),
         state_names: &["θ", "θ̇"],
+        control_names: &["u"],
+        extra: vec![disagreement, angles],
+    })
+}
+
+/// Guided policy search on the cart-pole swing-up from 4 starts (seed 0): prints the
+/// disagreement per iteration and each start's cost, the policy alone against iLQR; plots θ of
+/// the trajectories and of the policy run alone.
+fn gps_cart_pole() -> Result<Trajectory, String> {
+    let run = super::policy_report::gps_cart_pole(0, true)?;
+    for (i, (policy, ilqr)) in run.policy_costs.iter().zip(&run.ilqr_costs).enumerate() {
+        println!(
+            "start {i}: the policy alone costs {policy:.3}, iLQR {ilqr:.3} ({:.3} × iLQR)",
+            policy / ilqr
+        );
+    }
+    let h = 0.05;
+    let time = |rows: usize| (0..rows).map(|t| t as f64 * h).collect::<Vec<_>>();
+    let mut series = Vec::new();
+    for (i, (x, rollout)) in run.result.x.iter().zip(&run.rollouts).enumerate() {
+        series.push(Series::line(
+            &format!("trajectory {i}"),
+            time(x.nrows()),
+            x.column(1).to_vec(),
+        ));
+        series.push(Series::line(
+            &format!("policy alone {i}"),
+            time(rollout.nrows()),
+            rollout.column(1).to_vec(),
+        ));
+    }
+    let iterations = &run.result.iterations;
+    let disagreement = ExtraPlot {
+        file: "disagreement.svg",
+        title: "GPS: max ‖u − clamp(π_θ(x))‖ per iteration".into(),
+        x_label: "iteration",
+        y_label: "log10 disagreement",
+        series: vec![Series::line(
+            "disagreement",
+            iterations.iter().map(|k| k.iteration as f64).collect(),
+            iterations.iter().map(|k| k.disagreement.log10()).collect(),
+        )],
+    };
+    let angles = ExtraPlot {
+        file: "policy-vs-trajectories.svg",
+        title: "GPS: θ of the optimised trajectories and of the policy alone, per start".into(),
+        x_label: "time (s)",
+        y_label: "θ (rad)",
+        series,
+    };
+    Ok(Trajectory {
+        dt: h,
+        x: run.rollouts[0].clone(),
+        u: run.result.u[0].clone(),
+        state_names: &["p", "θ", "ṗ", "θ̇"],
         control_names: &["u"],
         extra: vec![disagreement, angles],
     })

@@ -18,9 +18,15 @@
 //! policy step      θ   ← argmin_θ  Σ_i Σ_t φ_ρ(u_t^i, π_θ(x_t^i); λ_t^i)  (Adam, τ fixed)
 //!                    = argmin_θ Σ ½ ‖π_θ(x) − (u + λ/ρ)‖² · ρ  + const   (a regression)
 //! multiplier step  λ_t^i ← λ_t^i + ρ (u_t^i − π_θ(x_t^i))                  (multiplier_update)
-//! disagreement     max_{i,t} ‖u_t^i − π_θ(x_t^i)‖₂  → 0
+//! disagreement     max_{i,t} ‖u_t^i − clamp_U(π_θ(x_t^i))‖₂  → 0
 //! penalty          ρ ← min(γ ρ, ρ_max)  when  mean disagreement_k > η · mean disagreement_{k−1}
 //! ```
+//!
+//! With a control box `U` the constraint is on the action the policy executes,
+//! `u_t = clamp_U(π_θ(x_t))`: the trajectory step, the multiplier step and the disagreement use
+//! `clamp_U(π_θ)`, so a policy that overshoots a bound the trajectory rides on agrees with it.
+//! The policy step regresses the unclamped `π_θ`; since `u ∈ U` and the projection onto a box
+//! is non-expansive, `‖u − clamp_U(π)‖ ≤ ‖u − π‖`, so its loss bounds the executed disagreement.
 //!
 //! The trajectories' local feedback `u = u_t + K_t (x − x_t)` (iLQR's gains) teaches the policy
 //! what to do *near* the trajectories too (Mordatch & Todorov 2014): the policy step also
@@ -31,7 +37,7 @@
 //! ## Pseudocode
 //!
 //! ```text
-//! τ_i ← iLQR on c from x_0^i (zero controls);  λ ← 0;  ρ ← ρ₀;  μ, σ_x ← statistics of the x_t^i
+//! τ_i ← iLQR on c from x_0^i (from a first guess of controls, or zeros);  λ ← 0;  ρ ← ρ₀;  μ, σ_x ← statistics of the x_t^i
 //! for k = 1, …, K:
 //!     θ ← policy step on the states and their perturbations (warm-started)
 //!     for each i: τ_i ← trajectory step (warm-started from τ_i)
@@ -151,7 +157,7 @@ impl Default for GpsConfig {
 pub struct GpsIteration {
     /// `k`, from 1.
     pub iteration: usize,
-    /// `max_{i,t} ‖u_t^i − π_θ(x_t^i)‖₂` after the trajectory step.
+    /// `max_{i,t} ‖u_t^i − clamp_U(π_θ(x_t^i))‖₂` after the trajectory step.
     pub disagreement: f64,
     /// The mean over `i, t` of the same norm.
     pub mean_disagreement: f64,
@@ -180,19 +186,54 @@ pub struct GpsResult {
     pub iterations: Vec<GpsIteration>,
 }
 
-/// `π_θ(x_t)` for every row of `x` (`rows × n`), as rows (`rows × m`).
-fn policy_rows(policy: &ModelPolicy, x: &Array2<f64>) -> Array2<f64> {
+/// `clamp_U(π_θ(x_t))` for every row of `x` (`rows × n`), as rows (`rows × m`): the actions the
+/// policy executes.
+fn policy_rows(problem: &Problem, policy: &ModelPolicy, x: &Array2<f64>) -> Array2<f64> {
     let theta = policy.store.constants();
     let actions = policy.action(&theta, &Var::constant(x.t().to_owned()));
-    actions
+    let mut rows: Array2<f64> = actions
         .value()
         .t()
         .to_owned()
         .into_dimensionality()
-        .expect("π_θ of a batch is m × B")
+        .expect("π_θ of a batch is m × B");
+    for mut row in rows.rows_mut() {
+        let clamped = problem.clamp_control(row.to_owned());
+        row.assign(&clamped);
+    }
+    rows
 }
 
-/// The trajectory step's problem: `c(τ) + Σ_t φ_ρ(u_t, π_θ(x_t); λ_t)`, `θ` and `λ` fixed.
+/// `clamp_U(π)` on autograd variables (`[m]` or `[m, B]`): `π` inside the problem's control box
+/// `U`, if it has one — the action the policy executes, which the constraint `u = clamp_U(π)`
+/// compares with the trajectory's.
+///
+/// ```
+/// use autograd::prelude::*;
+/// use ndarray::array;
+/// use wengert_control::gps::guided_policy_search::executed;
+/// use wengert_control::ilqr::Problem;
+/// let problem = Problem::new(1, 1, 1, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.sum(&[0], false))
+///     .with_control_limits(array![-6.0], array![6.0]);
+/// let pi = Var::constant(array![[6.3, -0.5, -7.0]]);
+/// assert_eq!(executed(&problem, pi).value().as_slice().unwrap(), &[6.0, -0.5, -6.0]);
+/// ```
+pub fn executed(problem: &Problem, pi: Var<f64>) -> Var<f64> {
+    let Some((lower, upper)) = &problem.control_limits else {
+        return pi;
+    };
+    let bound = |b: &Array1<f64>| {
+        if pi.shape().len() == 1 {
+            Var::constant(b.clone())
+        } else {
+            Var::constant(b.clone().insert_axis(Axis(1)))
+        }
+    };
+    pi.maximum(&bound(lower)).minimum(&bound(upper))
+}
+
+/// The trajectory step's problem: `c(τ) + Σ_t φ_ρ(u_t, clamp_U(π_θ(x_t)); λ_t)`, `θ` and `λ`
+/// fixed.
 fn augmented_problem(
     problem: &Problem,
     policy: &ModelPolicy,
@@ -200,9 +241,9 @@ fn augmented_problem(
     rho: f64,
 ) -> Problem {
     let previous = problem.stage_cost.clone();
-    let (policy, lambda) = (policy.clone(), lambda.clone());
+    let (policy, lambda, box_) = (policy.clone(), lambda.clone(), problem.clone());
     problem.clone().with_stage_cost(move |t, x, u| {
-        let pi = policy_on(&policy, x);
+        let pi = executed(&box_, policy_on(&policy, x));
         let lambda_t = lambda.row(t).to_owned();
         let lambda_t = if x.shape().len() == 1 {
             Var::constant(lambda_t)
@@ -277,10 +318,13 @@ fn regression_data(
 
 /// Guided policy search from the start states `x0s` on `problem`, the policy's actions in the
 /// box `[lower, upper]` (at least the problem's control box, so that `π_θ` can reach its
-/// bounds), calling `on_iteration` after each outer iteration.
+/// bounds), calling `on_iteration` after each outer iteration. The first trajectories are iLQR's
+/// from `initial_controls` (one `N × m` sequence per start; zeros if `None`): on a swing-up the
+/// guess decides the basin iLQR converges in.
 pub fn guided_policy_search(
     problem: &Problem,
     x0s: &[Array1<f64>],
+    initial_controls: Option<&[Array2<f64>]>,
     (lower, upper): (Array1<f64>, Array1<f64>),
     config: &GpsConfig,
     mut on_iteration: impl FnMut(&GpsIteration),
@@ -294,8 +338,17 @@ pub fn guided_policy_search(
     let (N, m) = (problem.horizon, problem.m);
     let ilqr = Ilqr::new(config.ilqr.clone());
     let (mut x, mut u, mut K) = (Vec::new(), Vec::new(), Vec::new());
-    for x0 in x0s {
-        let solution = ilqr.solve(problem, x0, None)?;
+    if let Some(initial) = initial_controls {
+        assert_eq!(
+            initial.len(),
+            x0s.len(),
+            "guided_policy_search: {} initial control sequences for {} start states",
+            initial.len(),
+            x0s.len()
+        );
+    }
+    for (i, x0) in x0s.iter().enumerate() {
+        let solution = ilqr.solve(problem, x0, initial_controls.map(|u| &u[i]))?;
         x.push(solution.x);
         u.push(solution.u);
         K.push(solution.K);
@@ -327,7 +380,7 @@ pub fn guided_policy_search(
             let solution = ilqr.solve(&augmented, &x0s[i], Some(&u[i]))?;
             (x[i], u[i], K[i]) = (solution.x, solution.u, solution.K);
             trajectory_cost += problem.rollout(&x0s[i], &u[i]).1;
-            let pi = policy_rows(&policy, &x[i].slice(s![..N, ..]).to_owned());
+            let pi = policy_rows(problem, &policy, &x[i].slice(s![..N, ..]).to_owned());
             for t in 0..N {
                 let norm = (&u[i].row(t) - &pi.row(t)).mapv(|r| r * r).sum().sqrt();
                 disagreement = disagreement.max(norm);
@@ -385,14 +438,8 @@ pub fn policy_rollout(
     x0: &Array1<f64>,
     steps: usize,
 ) -> (Array2<f64>, Array2<f64>) {
-    let mut x = Array2::zeros((steps + 1, problem.n));
-    let mut u = Array2::zeros((steps, problem.m));
-    x.row_mut(0).assign(x0);
-    for t in 0..steps {
-        let u_t = problem.clamp_control(policy.act(&x.row(t).to_owned()));
-        let next = problem.step(&x.row(t).to_owned(), &u_t);
-        u.row_mut(t).assign(&u_t);
-        x.row_mut(t + 1).assign(&next);
-    }
-    (x, u)
+    problem
+        .clone()
+        .with_horizon(steps)
+        .closed_loop(x0, |x| policy.act(x))
 }

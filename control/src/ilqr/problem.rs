@@ -382,6 +382,41 @@ impl Problem {
         (x, cost)
     }
 
+    /// The feedback law `u_t = clamp(policy(x_t))` run for the horizon from `x0`: the states
+    /// (`(N+1) × n`) and the controls it applied (`N × m`) — a first guess of controls for a
+    /// solver, or a policy's test run.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::Problem;
+    ///
+    /// let problem = Problem::new(1, 1, 3, |x, u| x + u,
+    ///     |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false))
+    ///     .with_control_limits(array![-0.5], array![0.5]);
+    /// let (x, u) = problem.closed_loop(&array![2.0], |x| -x);
+    /// assert_eq!(u, array![[-0.5], [-0.5], [-0.5]]);
+    /// assert_eq!(x, array![[2.0], [1.5], [1.0], [0.5]]);
+    /// ```
+    pub fn closed_loop(
+        &self,
+        x0: &Array1<f64>,
+        mut policy: impl FnMut(&Array1<f64>) -> Array1<f64>,
+    ) -> (Array2<f64>, Array2<f64>) {
+        let N = self.horizon;
+        let mut x = Array2::zeros((N + 1, self.n));
+        let mut u = Array2::zeros((N, self.m));
+        x.row_mut(0).assign(x0);
+        for t in 0..N {
+            let x_t = x.row(t).to_owned();
+            let u_t = self.clamp_control(policy(&x_t));
+            let x_next = self.step(&x_t, &u_t);
+            u.row_mut(t).assign(&u_t);
+            x.row_mut(t + 1).assign(&x_next);
+        }
+        (x, u)
+    }
+
     /// The total cost `J` of each of `B` control sequences from the same `x0`, all rolled out
     /// at once: `u[[t, i, b]]` is control component `i` at time `t` of sequence `b`.
     ///
