@@ -326,11 +326,7 @@ fn update(impala: &mut Impala, batch: &UnrollBatch, iteration: usize) -> Result<
     let v_all = agent.value(&params, &batch.value_inputs);
     let log_pi = no_grad(|| to_f64(&pi.log_prob(&batch.actions)));
     let (target_batch, values, rho_mean) = targets(batch, &to_f64(&v_all), &log_pi, config);
-    let rows = batch
-        .value_rows
-        .as_slice()
-        .expect("value_rows is contiguous");
-    let value = v_all.index_select(0, rows);
+    let value = v_all.index_select(0, batch.value_rows.as_slice().expect("standard layout"));
     let (l, terms) = loss(&pi, &value, &target_batch, config);
     check_finite(&l, "IMPALA loss", iteration, &tape)?;
     let mut gradients = params.gradients(&l);
@@ -460,13 +456,8 @@ impl Trainer for Impala {
         let batch = UnrollBatch::new(&unrolls);
 
         // one forward pass with the current θ: V-trace targets, then one step on L
-        let Step {
-            terms: [policy_loss, value_loss, entropy],
-            grad_norm,
-            values,
-            vs,
-            rho_mean,
-        } = update(self, &batch, iteration)?;
+        let step = update(self, &batch, iteration)?;
+        let [policy_loss, value_loss, entropy] = step.terms;
 
         let timings = self.actors.timings();
         Ok(Report {
@@ -477,9 +468,12 @@ impl Trainer for Impala {
                 ("policy_loss", policy_loss),
                 ("value_loss", value_loss),
                 ("entropy", entropy),
-                ("explained_variance", explained_variance(&values, &vs)),
-                ("rho_mean", rho_mean),
-                ("grad_norm", grad_norm),
+                (
+                    "explained_variance",
+                    explained_variance(&step.values, &step.vs),
+                ),
+                ("rho_mean", step.rho_mean),
+                ("grad_norm", step.grad_norm),
                 (
                     "policy_lag_mean",
                     lags.iter().sum::<f64>() / lags.len() as f64,
