@@ -20,6 +20,7 @@ const N: usize = 6;
 struct Fixture {
     agent: UnrollNetwork,
     store: ParamStore<f64>,
+    inputs: Inputs,
     batch: TargetBatch,
     config: ImpalaConfig,
 }
@@ -67,7 +68,6 @@ fn fixture(space: &Space, kind: PolicyKind) -> Fixture {
     let actions = no_grad(|| agent.policy(&store.constants(), &inputs).sample(&mut rng));
     let column = |f: &dyn Fn(f64) -> f64| Array1::from_iter((0..N).map(|k| f(k as f64)));
     let batch = TargetBatch {
-        inputs,
         actions,
         vs: column(&|k| (k * 0.9).sin() * 2.0),
         advantages: column(&|k| (k * 1.7).cos()),
@@ -80,6 +80,7 @@ fn fixture(space: &Space, kind: PolicyKind) -> Fixture {
     Fixture {
         agent,
         store,
+        inputs,
         batch,
         config,
     }
@@ -101,9 +102,9 @@ fn the_loss_is_the_headers_equation() {
     for (space, kind) in cases() {
         let f = fixture(&space, kind);
         let params = f.store.constants();
-        let (l, [l_pi, l_v, h]) = loss(&f.agent, &params, &f.batch, &f.config);
-        let pi = f.agent.policy(&params, &f.batch.inputs);
-        let v = f.agent.value(&params, &f.batch.inputs);
+        let pi = f.agent.policy(&params, &f.inputs);
+        let v = f.agent.value(&params, &f.inputs);
+        let (l, [l_pi, l_v, h]) = loss(&pi, &v, &f.batch, &f.config);
         let log_prob = pi.log_prob(&f.batch.actions).value().to_owned();
         let mean = |g: &dyn Fn(usize) -> f64| (0..N).map(g).sum::<f64>() / N as f64;
         let policy_loss = -mean(&|k| f.batch.advantages[k] * log_prob[k]);
@@ -132,7 +133,9 @@ fn the_loss_gradient_equals_central_differences() {
                 let params = f
                     .store
                     .bind_with(ids.iter().copied().zip(theta.iter().cloned()));
-                loss(&f.agent, &params, &f.batch, &f.config).0
+                let pi = f.agent.policy(&params, &f.inputs);
+                let v = f.agent.value(&params, &f.inputs);
+                loss(&pi, &v, &f.batch, &f.config).0
             },
             &inputs,
         );

@@ -185,6 +185,26 @@ fn append_product<T: Float>(a: Matrix<'_, T>, b: Matrix<'_, T>, c: &mut Vec<T>) 
     }
 }
 
+/// The depth of `matrixmultiply`'s blocks (`S_KC`, `D_KC`), which the tiles share: a product
+/// of at most this depth is one chain per element, so adding it to `C` (`β = 1`) or storing it
+/// and adding afterwards gives the same sums.
+const DEPTH_BLOCK: usize = 256;
+
+/// Rows of `Ā` that the backward pass holds at a time (`T N` rows in blocks of whole steps):
+/// one depth block of the weight gradients' products, whose `Ā` stays in cache.
+const ROWS_HELD: usize = 256;
+
+/// The transpose of the row-major `rows × cols` matrix in `data`, row-major.
+fn transposed<T: Float>(data: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); rows * cols];
+    for (j, row) in data.chunks_exact(cols).enumerate() {
+        for (k, &w) in row.iter().enumerate() {
+            out[k * rows + j] = w;
+        }
+    }
+    out
+}
+
 /// Multiplies each row `n` of the `N × H` state by `keep[n]`.
 fn apply_keep<T: Float>(state: &mut [T], keep: &[T], hidden: usize) {
     for (row, &k) in state.chunks_exact_mut(hidden).zip(keep) {
@@ -267,27 +287,23 @@ fn forward<T: Float>(
         tanh_c: Vec::with_capacity(steps * state),
         keep: keep.map(<[T]>::to_vec),
     };
-    // x W_ihᵀ + (b_ih + b_hh) for every step at once, the part that does not depend on h, in
-    // the gates' place: each step then adds its h_{t−1} W_hhᵀ.
-    append_product(
-        Matrix::rows(x, rows, input),
-        Matrix::transposed(weight_ih, width, input),
-        &mut saved.gates,
-    );
-    if let Some((b_ih, b_hh)) = bias {
-        let b: Vec<T> = b_ih.iter().zip(b_hh).map(|(&u, &v)| u + v).collect();
-        for row in saved.gates.chunks_exact_mut(width) {
-            row.iter_mut().zip(&b).for_each(|(a, &b)| *a += b);
-        }
-    }
-    let mut recurrent_part = vec![T::zero(); batch * width];
-    // W_hhᵀ laid out row by row once, so that every step's product reads it in place.
-    let mut weight_hh_t = vec![T::zero(); hidden * width];
-    for (j, row) in weight_hh.chunks_exact(hidden).enumerate() {
-        for (k, &w) in row.iter().enumerate() {
-            weight_hh_t[k * width + j] = w;
-        }
-    }
+    let b: Option<Vec<T>> =
+        bias.map(|(b_ih, b_hh)| b_ih.iter().zip(b_hh).map(|(&u, &v)| u + v).collect());
+    // A whole sequence reads W_ihᵀ and W_hhᵀ laid out row by row once; a single step (an
+    // actor's) reads the weights in place, as the products' transposes (the products give the
+    // same bits either way), and adds its recurrent product in a separate pass.
+    let sequence = steps > 1;
+    let weight_ih_t = sequence.then(|| transposed(weight_ih, width, input));
+    let input_weights = match &weight_ih_t {
+        Some(w) => Matrix::rows(w, input, width),
+        None => Matrix::transposed(weight_ih, width, input),
+    };
+    let fused = sequence && hidden <= DEPTH_BLOCK;
+    let weight_hh_t = fused.then(|| transposed(weight_hh, width, hidden));
+    let mut recurrent_part = match fused {
+        true => Vec::new(),
+        false => vec![T::zero(); batch * width],
+    };
     let mut output = Vec::with_capacity(steps * state);
     let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
     for t in 0..steps {
@@ -301,18 +317,42 @@ fn forward<T: Float>(
         let span = t * state..(t + 1) * state;
         saved.h_prev.extend_from_slice(&h);
         saved.c_prev.extend_from_slice(&c);
-        // a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ, then the activations, in place.
-        product(
-            Matrix::rows(&h, batch, hidden),
-            Matrix::rows(&weight_hh_t, hidden, width),
-            T::zero(),
-            &mut recurrent_part,
+        // a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ, computed while the step's rows are in cache.
+        append_product(
+            Matrix::rows(&x[t * batch * input..(t + 1) * batch * input], batch, input),
+            input_weights,
+            &mut saved.gates,
         );
         let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
-        gates
-            .iter_mut()
-            .zip(&recurrent_part)
-            .for_each(|(a, &r)| *a += r);
+        if let Some(b) = &b {
+            for row in gates.chunks_exact_mut(width) {
+                row.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
+            }
+        }
+        match &weight_hh_t {
+            // The product's chains added to the gates as they stand (`β = 1`): the same sums
+            // as adding the product afterwards (its depth is one block, and a chain that
+            // starts from `+0` is never `−0`, so the `+ 0` a product with `β = 0` adds changes
+            // nothing), tested bit for bit below.
+            Some(weight_hh_t) => product(
+                Matrix::rows(&h, batch, hidden),
+                Matrix::rows(weight_hh_t, hidden, width),
+                T::one(),
+                gates,
+            ),
+            None => {
+                product(
+                    Matrix::rows(&h, batch, hidden),
+                    Matrix::transposed(weight_hh, width, hidden),
+                    T::zero(),
+                    &mut recurrent_part,
+                );
+                gates
+                    .iter_mut()
+                    .zip(&recurrent_part)
+                    .for_each(|(a, &r)| *a += r);
+            }
+        }
         for row in gates.chunks_exact_mut(width) {
             let (ifg, o) = row.split_at_mut(3 * hidden);
             let (i_f, g) = ifg.split_at_mut(2 * hidden);
@@ -375,12 +415,12 @@ pub(crate) fn lstm_backward<T: Float>(
         // SAFETY: the CPU has AVX-512F, checked just above.
         return unsafe {
             backward_avx512(
-                saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x,
+                saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x, ROWS_HELD,
             )
         };
     }
     backward(
-        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x,
+        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x, ROWS_HELD,
     )
 }
 
@@ -390,6 +430,7 @@ pub(crate) fn lstm_backward<T: Float>(
 /// The CPU has AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn backward_avx512<T: Float>(
     saved: &LstmSaved<T>,
     weight_ih: &[T],
@@ -398,14 +439,16 @@ unsafe fn backward_avx512<T: Float>(
     h_n_bar: &[T],
     c_n_bar: &[T],
     need_x: bool,
+    rows_held: usize,
 ) -> LstmGradients<T> {
     backward(
-        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x,
+        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x, rows_held,
     )
 }
 
-/// [`lstm_backward`]'s body.
+/// [`lstm_backward`]'s body, holding `Ā` for blocks of about `rows_held` rows (whole steps).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn backward<T: Float>(
     saved: &LstmSaved<T>,
     weight_ih: &[T],
@@ -414,6 +457,7 @@ fn backward<T: Float>(
     h_n_bar: &[T],
     c_n_bar: &[T],
     need_x: bool,
+    rows_held: usize,
 ) -> LstmGradients<T> {
     let LstmDims {
         steps,
@@ -423,100 +467,126 @@ fn backward<T: Float>(
     } = saved.dims;
     let (rows, width, state) = (steps * batch, 4 * hidden, batch * hidden);
     let one = T::one();
-    // Ā: the gradients of the pre-activations a_t, every step, T × N × 4H.
-    let mut a_bar = vec![T::zero(); rows * width];
+    // The steps go back in blocks of `held` steps; Ā (the gradients of the pre-activations
+    // a_t, N × 4H a step) is kept for one block at a time, whose weight gradients are added
+    // while it is in cache: W̄_hh += Ā_blockᵀ H_prev,block, W̄_ih += Ā_blockᵀ X_block (`β = 1`),
+    // x̄_block = Ā_block W_ih.
+    let held = (rows_held / batch.max(1)).max(1);
+    let mut a_bar = vec![T::zero(); held.min(steps) * batch * width];
+    let mut weight_hh_bar = vec![T::zero(); width * hidden];
+    let mut weight_ih_bar = vec![T::zero(); width * input];
+    // b̄ = Σ_t Σ_n ā_t, summed in the gate pass: the i, f, g, o blocks.
+    let mut bias_bar = vec![T::zero(); width];
+    let mut x_bar = need_x.then(|| vec![T::zero(); rows * input]);
     let (mut h_bar, mut c_bar) = (h_n_bar.to_vec(), c_n_bar.to_vec());
-    for t in (0..steps).rev() {
-        let span = t * state..(t + 1) * state;
-        h_bar
-            .iter_mut()
-            .zip(&output_bar[span.clone()])
-            .for_each(|(h, &o)| *h += o);
-        let gates = &saved.gates[t * batch * width..(t + 1) * batch * width];
-        let a_bar_t = &mut a_bar[t * batch * width..(t + 1) * batch * width];
-        for (((row, a_row), (tanh_c, c_prev)), (h_bar, c_bar)) in gates
-            .chunks_exact(width)
-            .zip(a_bar_t.chunks_exact_mut(width))
-            .zip(
-                saved.tanh_c[span.clone()]
-                    .chunks_exact(hidden)
-                    .zip(saved.c_prev[span].chunks_exact(hidden)),
-            )
-            .zip(
-                h_bar
-                    .chunks_exact(hidden)
-                    .zip(c_bar.chunks_exact_mut(hidden)),
-            )
-        {
-            // Every slice re-cut to `hidden` elements, so that the loop below indexes without
-            // bounds checks and vectorises.
-            let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
-            let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
-            let (i, f, g, o) = (&i[..hidden], &f[..hidden], &g[..hidden], &o[..hidden]);
-            let (di, rest) = a_row.split_at_mut(hidden);
-            let (df, rest) = rest.split_at_mut(hidden);
-            let (dg, d_o) = rest.split_at_mut(hidden);
-            let (di, df, dg, d_o) = (
-                &mut di[..hidden],
-                &mut df[..hidden],
-                &mut dg[..hidden],
-                &mut d_o[..hidden],
+    for block in (0..steps.div_ceil(held)).rev() {
+        let first = block * held;
+        let block_steps = held.min(steps - first);
+        let block_rows = block_steps * batch;
+        for t in (first..first + block_steps).rev() {
+            let span = t * state..(t + 1) * state;
+            h_bar
+                .iter_mut()
+                .zip(&output_bar[span.clone()])
+                .for_each(|(h, &o)| *h += o);
+            let gates = &saved.gates[t * batch * width..(t + 1) * batch * width];
+            let a_bar_t = &mut a_bar[(t - first) * batch * width..(t - first + 1) * batch * width];
+            let (bi, rest) = bias_bar.split_at_mut(hidden);
+            let (bf, rest) = rest.split_at_mut(hidden);
+            let (bg, bo) = rest.split_at_mut(hidden);
+            let (bi, bf, bg, bo) = (
+                &mut bi[..hidden],
+                &mut bf[..hidden],
+                &mut bg[..hidden],
+                &mut bo[..hidden],
             );
-            let (tanh_c, c_prev) = (&tanh_c[..hidden], &c_prev[..hidden]);
-            let (h_bar, c_bar) = (&h_bar[..hidden], &mut c_bar[..hidden]);
-            for j in 0..hidden {
-                // h = o tanh c:  ō = h̄ tanh c,  c̄ += h̄ o (1 − tanh² c)
-                let o_bar = h_bar[j] * tanh_c[j];
-                let c_bar_t = c_bar[j] + h_bar[j] * o[j] * (one - tanh_c[j] * tanh_c[j]);
-                // c = f c_prev + i g
-                let (i_bar, g_bar, f_bar) = (c_bar_t * g[j], c_bar_t * i[j], c_bar_t * c_prev[j]);
-                c_bar[j] = c_bar_t * f[j];
-                // through σ and tanh
-                di[j] = i_bar * i[j] * (one - i[j]);
-                df[j] = f_bar * f[j] * (one - f[j]);
-                dg[j] = g_bar * (one - g[j] * g[j]);
-                d_o[j] = o_bar * o[j] * (one - o[j]);
+            for (((row, a_row), (tanh_c, c_prev)), (h_bar, c_bar)) in gates
+                .chunks_exact(width)
+                .zip(a_bar_t.chunks_exact_mut(width))
+                .zip(
+                    saved.tanh_c[span.clone()]
+                        .chunks_exact(hidden)
+                        .zip(saved.c_prev[span].chunks_exact(hidden)),
+                )
+                .zip(
+                    h_bar
+                        .chunks_exact(hidden)
+                        .zip(c_bar.chunks_exact_mut(hidden)),
+                )
+            {
+                // Every slice re-cut to `hidden` elements, so that the loop below indexes
+                // without bounds checks and vectorises.
+                let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
+                let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
+                let (i, f, g, o) = (&i[..hidden], &f[..hidden], &g[..hidden], &o[..hidden]);
+                let (di, rest) = a_row.split_at_mut(hidden);
+                let (df, rest) = rest.split_at_mut(hidden);
+                let (dg, d_o) = rest.split_at_mut(hidden);
+                let (di, df, dg, d_o) = (
+                    &mut di[..hidden],
+                    &mut df[..hidden],
+                    &mut dg[..hidden],
+                    &mut d_o[..hidden],
+                );
+                let (tanh_c, c_prev) = (&tanh_c[..hidden], &c_prev[..hidden]);
+                let (h_bar, c_bar) = (&h_bar[..hidden], &mut c_bar[..hidden]);
+                for j in 0..hidden {
+                    // h = o tanh c:  ō = h̄ tanh c,  c̄ += h̄ o (1 − tanh² c)
+                    let o_bar = h_bar[j] * tanh_c[j];
+                    let c_bar_t = c_bar[j] + h_bar[j] * o[j] * (one - tanh_c[j] * tanh_c[j]);
+                    // c = f c_prev + i g
+                    let (i_bar, g_bar, f_bar) =
+                        (c_bar_t * g[j], c_bar_t * i[j], c_bar_t * c_prev[j]);
+                    c_bar[j] = c_bar_t * f[j];
+                    // through σ and tanh
+                    di[j] = i_bar * i[j] * (one - i[j]);
+                    df[j] = f_bar * f[j] * (one - f[j]);
+                    dg[j] = g_bar * (one - g[j] * g[j]);
+                    d_o[j] = o_bar * o[j] * (one - o[j]);
+                    bi[j] += di[j];
+                    bf[j] += df[j];
+                    bg[j] += dg[j];
+                    bo[j] += d_o[j];
+                }
+            }
+            // h̄_{t−1} = Ā_t W_hh
+            product(
+                Matrix::rows(a_bar_t, batch, width),
+                Matrix::rows(weight_hh, width, hidden),
+                T::zero(),
+                &mut h_bar,
+            );
+            if let Some(keep) = &saved.keep {
+                let keep_t = &keep[t * batch..(t + 1) * batch];
+                apply_keep(&mut h_bar, keep_t, hidden);
+                apply_keep(&mut c_bar, keep_t, hidden);
             }
         }
-        // h̄_{t−1} = Ā_t W_hh
+        // The block's share of the weight gradients, while its Ā is in cache.
+        let a_bar_block = &a_bar[..block_rows * width];
+        let block_span = first * state..first * state + block_rows * hidden;
         product(
-            Matrix::rows(a_bar_t, batch, width),
-            Matrix::rows(weight_hh, width, hidden),
-            T::zero(),
-            &mut h_bar,
+            Matrix::transposed(a_bar_block, block_rows, width),
+            Matrix::rows(&saved.h_prev[block_span], block_rows, hidden),
+            T::one(),
+            &mut weight_hh_bar,
         );
-        if let Some(keep) = &saved.keep {
-            let keep_t = &keep[t * batch..(t + 1) * batch];
-            apply_keep(&mut h_bar, keep_t, hidden);
-            apply_keep(&mut c_bar, keep_t, hidden);
+        let x_span = first * batch * input..(first * batch + block_rows) * input;
+        product(
+            Matrix::transposed(a_bar_block, block_rows, width),
+            Matrix::rows(&saved.x[x_span.clone()], block_rows, input),
+            T::one(),
+            &mut weight_ih_bar,
+        );
+        if let Some(x_bar) = &mut x_bar {
+            product(
+                Matrix::rows(a_bar_block, block_rows, width),
+                Matrix::rows(weight_ih, width, input),
+                T::zero(),
+                &mut x_bar[x_span],
+            );
         }
     }
-    // The weight gradients, one product each over all T N rows.
-    let mut weight_hh_bar = Vec::with_capacity(width * hidden);
-    append_product(
-        Matrix::transposed(&a_bar, rows, width),
-        Matrix::rows(&saved.h_prev, rows, hidden),
-        &mut weight_hh_bar,
-    );
-    let mut weight_ih_bar = Vec::with_capacity(width * input);
-    append_product(
-        Matrix::transposed(&a_bar, rows, width),
-        Matrix::rows(&saved.x, rows, input),
-        &mut weight_ih_bar,
-    );
-    let mut bias_bar = vec![T::zero(); width];
-    for row in a_bar.chunks_exact(width) {
-        bias_bar.iter_mut().zip(row).for_each(|(b, &a)| *b += a);
-    }
-    let x_bar = need_x.then(|| {
-        let mut x_bar = Vec::with_capacity(rows * input);
-        append_product(
-            Matrix::rows(&a_bar, rows, width),
-            Matrix::rows(weight_ih, width, input),
-            &mut x_bar,
-        );
-        x_bar
-    });
     LstmGradients {
         x: x_bar,
         weight_ih: weight_ih_bar,
@@ -577,7 +647,9 @@ mod tests {
             T::NAME
         );
         let g = lstm_backward(&dispatched.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, true);
-        let p = backward(&plain.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, true);
+        let p = backward(
+            &plain.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, true, ROWS_HELD,
+        );
         for (name, a, b) in [
             ("x", g.x.as_deref().unwrap(), p.x.as_deref().unwrap()),
             ("weight_ih", &g.weight_ih[..], &p.weight_ih[..]),
@@ -594,5 +666,192 @@ mod tests {
     fn wide_and_plain_builds_agree_bit_for_bit() {
         wide_and_plain_agree::<f32>(|x| x.to_bits() as u64);
         wide_and_plain_agree::<f64>(|x| x.to_bits());
+    }
+
+    /// The forward pass before the products were fused: all steps' `X W_ihᵀ` as one product,
+    /// `+ b`, and each step's `h_{t−1} W_hhᵀ` stored (`β = 0`) and then added; the activations
+    /// and the state as [`forward`] computes them. Returns the gates after their activations
+    /// and the outputs.
+    fn unfused<T: Float>(
+        dims: LstmDims,
+        x: &[T],
+        w_ih: &[T],
+        w_hh: &[T],
+        b: &[T],
+        h0: &[T],
+        c0: &[T],
+    ) -> (Vec<T>, Vec<T>) {
+        let LstmDims {
+            steps,
+            batch,
+            input,
+            hidden,
+        } = dims;
+        let width = 4 * hidden;
+        let mut gates = Vec::new();
+        append_product(
+            Matrix::rows(x, steps * batch, input),
+            Matrix::transposed(w_ih, width, input),
+            &mut gates,
+        );
+        for row in gates.chunks_exact_mut(width) {
+            row.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
+        }
+        let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
+        let mut output = Vec::new();
+        let mut part = vec![T::zero(); batch * width];
+        for t in 0..steps {
+            product(
+                Matrix::rows(&h, batch, hidden),
+                Matrix::transposed(w_hh, width, hidden),
+                T::zero(),
+                &mut part,
+            );
+            let gates = &mut gates[t * batch * width..(t + 1) * batch * width];
+            gates.iter_mut().zip(&part).for_each(|(a, &r)| *a += r);
+            for row in gates.chunks_exact_mut(width) {
+                let (ifg, o) = row.split_at_mut(3 * hidden);
+                let (i_f, g) = ifg.split_at_mut(2 * hidden);
+                T::sigmoid_in_place(i_f);
+                T::tanh_in_place(g);
+                T::sigmoid_in_place(o);
+            }
+            for (row, c) in gates.chunks_exact(width).zip(c.chunks_exact_mut(hidden)) {
+                for j in 0..hidden {
+                    c[j] = row[hidden + j] * c[j] + row[j] * row[2 * hidden + j];
+                }
+            }
+            let mut tanh_c = c.clone();
+            T::tanh_in_place(&mut tanh_c);
+            for ((row, tanh_c), h) in gates
+                .chunks_exact(width)
+                .zip(tanh_c.chunks_exact(hidden))
+                .zip(h.chunks_exact_mut(hidden))
+            {
+                for j in 0..hidden {
+                    h[j] = row[3 * hidden + j] * tanh_c[j];
+                }
+            }
+            output.extend_from_slice(&h);
+        }
+        (gates, output)
+    }
+
+    /// The fused forward pass (each step's input product into the gates, the recurrent product
+    /// added to them as the tiles store it, `β = 1`; a single step reading the weights in
+    /// place) gives the unfused pass's gates and outputs bit for bit, in the AVX-512 and the
+    /// plain builds, for a sequence, a single step, and inputs narrower than a vector.
+    fn fused_and_unfused_agree<T: Float>(bits: impl Fn(&T) -> u64) {
+        for (steps, batch, input, hidden) in [
+            (6, 64, 8, 64),
+            (1, 64, 8, 64),
+            (1, 3, 4, 16),
+            (5, 7, 3, 13),
+            (3, 300, 9, 24),
+        ] {
+            let dims = LstmDims {
+                steps,
+                batch,
+                input,
+                hidden,
+            };
+            let width = 4 * hidden;
+            let x = values::<T>(steps * batch * input, 1);
+            let (w_ih, w_hh) = (
+                values::<T>(width * input, 2),
+                values::<T>(width * hidden, 3),
+            );
+            let (b_ih, b_hh) = (values::<T>(width, 4), values::<T>(width, 5));
+            let (h0, c0) = (
+                values::<T>(batch * hidden, 6),
+                values::<T>(batch * hidden, 7),
+            );
+            let b: Vec<T> = b_ih.iter().zip(&b_hh).map(|(&u, &v)| u + v).collect();
+            let (gates, output) = unfused(dims, &x, &w_ih, &w_hh, &b, &h0, &c0);
+            let bias = Some((&b_ih[..], &b_hh[..]));
+            let same = |a: &[T], b: &[T]| a.iter().map(&bits).eq(b.iter().map(&bits));
+            for (build, (out, saved)) in [
+                (
+                    "dispatched",
+                    lstm_forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, None),
+                ),
+                (
+                    "plain",
+                    forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, None),
+                ),
+            ] {
+                let at = format!("{} {build} {steps}×{batch}×{input}×{hidden}", T::NAME);
+                assert!(same(&saved.gates, &gates), "{at}: gates");
+                assert!(same(&out.output, &output), "{at}: output");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_products_give_the_unfused_bits() {
+        fused_and_unfused_agree::<f32>(|x| x.to_bits() as u64);
+        fused_and_unfused_agree::<f64>(|x| x.to_bits());
+    }
+
+    /// The backward pass holding `Ā` for blocks of 1, 2, 3 steps or all of them gives the same
+    /// gradients to round-off (the weight gradients and `b̄` sum in another order): blocks
+    /// cut anywhere, the last one short, with a reset mask.
+    #[test]
+    fn backward_blocks_give_the_same_gradients() {
+        let (steps, batch, input, hidden) = (7, 5, 3, 6);
+        let dims = LstmDims {
+            steps,
+            batch,
+            input,
+            hidden,
+        };
+        let (width, state) = (4 * hidden, batch * hidden);
+        let x = values::<f64>(steps * batch * input, 1);
+        let (w_ih, w_hh) = (
+            values::<f64>(width * input, 2),
+            values::<f64>(width * hidden, 3),
+        );
+        let (b_ih, b_hh) = (values::<f64>(width, 4), values::<f64>(width, 5));
+        let (h0, c0) = (values::<f64>(state, 6), values::<f64>(state, 7));
+        let keep: Vec<f64> = (0..steps * batch)
+            .map(|i| if i % 4 == 1 { 0.0 } else { 1.0 })
+            .collect();
+        let bias = Some((&b_ih[..], &b_hh[..]));
+        let (_, saved) = forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, Some(&keep));
+        let (o_bar, h_bar, c_bar) = (
+            values::<f64>(steps * state, 8),
+            values::<f64>(state, 9),
+            values::<f64>(state, 10),
+        );
+        let run = |held_steps: usize| {
+            backward(
+                &saved,
+                &w_ih,
+                &w_hh,
+                &o_bar,
+                &h_bar,
+                &c_bar,
+                true,
+                held_steps * batch,
+            )
+        };
+        let all = run(steps);
+        for held_steps in [1, 2, 3] {
+            let g = run(held_steps);
+            for (name, a, b) in [
+                ("x", g.x.as_deref().unwrap(), all.x.as_deref().unwrap()),
+                ("weight_ih", &g.weight_ih[..], &all.weight_ih[..]),
+                ("weight_hh", &g.weight_hh[..], &all.weight_hh[..]),
+                ("bias", &g.bias[..], &all.bias[..]),
+                ("h0", &g.h0[..], &all.h0[..]),
+                ("c0", &g.c0[..], &all.c0[..]),
+            ] {
+                let close = a
+                    .iter()
+                    .zip(b)
+                    .all(|(u, v)| (u - v).abs() <= 1e-12 * (1.0 + v.abs()));
+                assert!(close, "{name}, blocks of {held_steps} steps");
+            }
+        }
     }
 }

@@ -45,11 +45,17 @@ impl Float for f32 {
     ) {
         // SAFETY: forwarded from this function's contract.
         unsafe {
-            let fresh = alpha == 1.0 && beta == 0.0;
+            // C = A B or C ← A B + C: the tiles' two modes (matrixmultiply's β = 0 and 1).
+            let tiled = alpha == 1.0 && (beta == 0.0 || beta == 1.0);
             let (a_strides, b_strides) =
                 ((row_stride_a, col_stride_a), (row_stride_b, col_stride_b));
             let c_strides = (row_stride_c, col_stride_c);
-            if fresh && super::tiles::sgemm(m, k, n, a, a_strides, b, b_strides, c, c_strides) {
+            let accumulate = beta == 1.0;
+            if tiled
+                && super::tiles::sgemm(
+                    m, k, n, a, a_strides, b, b_strides, c, c_strides, accumulate,
+                )
+            {
                 return;
             }
             matrixmultiply::sgemm(

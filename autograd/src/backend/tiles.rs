@@ -68,8 +68,10 @@ impl<P> Strided<P> {
     }
 }
 
-/// `C ← A B` (`m×k` times `k×n`) if the shapes suit this path and the CPU has the kernel it
-/// must match; `false`, doing nothing, otherwise.
+/// `C ← A B` (`m×k` times `k×n`), or `C ← A B + C` if `accumulate` (`matrixmultiply`'s
+/// `β = 1`: each depth block's chain added to `C` as it stands, the first one too), if the
+/// shapes suit this path and the CPU has the kernel it must match; `false`, doing nothing,
+/// otherwise.
 ///
 /// # Safety
 /// As [`matrixmultiply::sgemm`]: the pointers and strides describe valid matrices of these
@@ -85,13 +87,18 @@ pub(crate) unsafe fn sgemm(
     b_strides: (isize, isize),
     c: *mut f32,
     c_strides: (isize, isize),
+    accumulate: bool,
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     let avx512 = std::arch::is_x86_feature_detected!("avx512f");
     #[cfg(not(target_arch = "x86_64"))]
     let avx512 = false;
     // SAFETY: forwarded; `avx512` only where the CPU has AVX-512F.
-    unsafe { sgemm_with(avx512, m, k, n, a, a_strides, b, b_strides, c, c_strides) }
+    unsafe {
+        sgemm_with(
+            avx512, accumulate, m, k, n, a, a_strides, b, b_strides, c, c_strides,
+        )
+    }
 }
 
 /// [`sgemm`] in 16-lane tiles ([`wide`]) if `avx512`, else in the 8-lane AVX2 tiles: the
@@ -102,6 +109,7 @@ pub(crate) unsafe fn sgemm(
 #[allow(clippy::too_many_arguments)]
 unsafe fn sgemm_with(
     avx512: bool,
+    accumulate: bool,
     m: usize,
     k: usize,
     n: usize,
@@ -190,6 +198,10 @@ unsafe fn sgemm_with(
             let Some(&(m, n, a, b, c)) = ways.iter().find(narrow) else {
                 return false;
             };
+            if accumulate {
+                // (The narrow products store `C` once per block: left to `matrixmultiply`.)
+                return false;
+            }
             // SAFETY: the CPU has AVX2 and FMA; the matrices are valid by this function's
             // contract, read either way round.
             unsafe { narrow::product_fma(m, k, n, a, b, c) };
@@ -210,8 +222,8 @@ unsafe fn sgemm_with(
         // this function's contract, and B is a valid k × `padded` row-major matrix.
         unsafe {
             match avx512 {
-                true => wide::product(m, k, n, a, b, ldb, c),
-                false => product_fma(m, k, n, a, b, ldb, c),
+                true => wide::product(m, k, n, a, b, ldb, c, accumulate),
+                false => product_fma(m, k, n, a, b, ldb, c, accumulate),
             }
         }
         return true;
@@ -276,13 +288,14 @@ unsafe fn product_fma(
     b: *const f32,
     ldb: isize,
     c: Strided<*mut f32>,
+    accumulate: bool,
 ) {
     // SAFETY (all three): forwarded.
     unsafe {
         match (a.cols == 1, a.rows == 1) {
-            (true, _) => panels::<ROW_MAJOR>(m, k, n, a, b, ldb, c),
-            (_, true) => panels::<COLUMN_MAJOR>(m, k, n, a, b, ldb, c),
-            _ => panels::<STRIDED>(m, k, n, a, b, ldb, c),
+            (true, _) => panels::<ROW_MAJOR>(m, k, n, a, b, ldb, c, accumulate),
+            (_, true) => panels::<COLUMN_MAJOR>(m, k, n, a, b, ldb, c, accumulate),
+            _ => panels::<STRIDED>(m, k, n, a, b, ldb, c, accumulate),
         }
     }
 }
@@ -299,6 +312,7 @@ const STRIDED: u8 = 2;
 /// As [`product_fma`], with `A` laid out as `L` says.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn panels<const L: u8>(
     m: usize,
     k: usize,
@@ -307,23 +321,24 @@ unsafe fn panels<const L: u8>(
     b: *const f32,
     ldb: isize,
     c: Strided<*mut f32>,
+    accumulate: bool,
 ) {
     let mut j = 0;
     // SAFETY (all): forwarded; each panel covers columns j..j + width of C and reads B's
     // columns j..j + 8·NV, inside its padded rows.
     if m <= 2 {
         while j + 32 <= n {
-            unsafe { panel::<L, 4>(m, j, 32, k, a, b, ldb, c) };
+            unsafe { panel::<L, 4>(m, j, 32, k, a, b, ldb, c, accumulate) };
             j += 32;
         }
     }
     while j + 16 <= n {
-        unsafe { panel::<L, 2>(m, j, 16, k, a, b, ldb, c) };
+        unsafe { panel::<L, 2>(m, j, 16, k, a, b, ldb, c, accumulate) };
         j += 16;
     }
     while j < n {
         let width = (n - j).min(8);
-        unsafe { panel::<L, 1>(m, j, width, k, a, b, ldb, c) };
+        unsafe { panel::<L, 1>(m, j, width, k, a, b, ldb, c, accumulate) };
         j += 8;
     }
 }
@@ -344,23 +359,24 @@ unsafe fn panel<const L: u8, const NV: usize>(
     b: *const f32,
     ldb: isize,
     c: Strided<*mut f32>,
+    accumulate: bool,
 ) {
     let b = b.wrapping_add(j);
     let mut i = 0;
     // SAFETY (all): forwarded; each tile covers rows i..i + R of C and A.
     if NV <= 2 {
         while i + MR <= m {
-            unsafe { tile::<L, MR, NV>(i, j, width, k, a, b, ldb, c) };
+            unsafe { tile::<L, MR, NV>(i, j, width, k, a, b, ldb, c, accumulate) };
             i += MR;
         }
     }
     match m - i {
         0 => {}
-        1 => unsafe { tile::<L, 1, NV>(i, j, width, k, a, b, ldb, c) },
-        2 => unsafe { tile::<L, 2, NV>(i, j, width, k, a, b, ldb, c) },
-        3 => unsafe { tile::<L, 3, NV>(i, j, width, k, a, b, ldb, c) },
-        4 => unsafe { tile::<L, 4, NV>(i, j, width, k, a, b, ldb, c) },
-        _ => unsafe { tile::<L, 5, NV>(i, j, width, k, a, b, ldb, c) },
+        1 => unsafe { tile::<L, 1, NV>(i, j, width, k, a, b, ldb, c, accumulate) },
+        2 => unsafe { tile::<L, 2, NV>(i, j, width, k, a, b, ldb, c, accumulate) },
+        3 => unsafe { tile::<L, 3, NV>(i, j, width, k, a, b, ldb, c, accumulate) },
+        4 => unsafe { tile::<L, 4, NV>(i, j, width, k, a, b, ldb, c, accumulate) },
+        _ => unsafe { tile::<L, 5, NV>(i, j, width, k, a, b, ldb, c, accumulate) },
     }
 }
 
@@ -381,6 +397,7 @@ unsafe fn tile<const L: u8, const R: usize, const NV: usize>(
     b: *const f32,
     ldb: isize,
     c: Strided<*mut f32>,
+    accumulate: bool,
 ) {
     // SAFETY: every pointer below stays inside the matrices by this function's contract.
     unsafe {
@@ -410,9 +427,10 @@ unsafe fn tile<const L: u8, const R: usize, const NV: usize>(
                 a_p = a_p.wrapping_offset(cols);
                 b_p = b_p.wrapping_offset(ldb);
             }
-            // C = block + 0 after the first block, C = block + C after each later one; C holds
-            // the running total, so no vector lives across blocks.
-            let first = start == 0;
+            // C = block + 0 after the first block, C = block + C after each later one (and after
+            // the first if `accumulate`); C holds the running total, so no vector lives across
+            // blocks.
+            let first = start == 0 && !accumulate;
             for (r, vectors) in sum.iter().enumerate() {
                 let row = c
                     .ptr
@@ -515,17 +533,23 @@ mod tests {
     }
 
     /// `C = A B` through `matrixmultiply` and through [`sgemm_with`] (`None` if this path
-    /// declined), for A, B and C row- or column-major as the bits of `layout` say.
-    fn both(
+    /// declined), for A, B and C row- or column-major as the bits of `layout` say; with
+    /// `accumulate`, `C ← A B + C` from a `C` of other values (`matrixmultiply`'s `β = 1`).
+    fn both_with(
         avx512: bool,
+        accumulate: bool,
         (m, k, n): (usize, usize, usize),
         layout: u32,
     ) -> (Vec<f32>, Option<Vec<f32>>) {
         let (a, rsa, csa) = matrix(m, k, layout & 1 != 0, 1 + layout);
         let (b, rsb, csb) = matrix(k, n, layout & 2 != 0, 100 + layout);
-        let (_, rsc, csc) = matrix(m, n, layout & 4 != 0, 0);
-        let mut expected = vec![f32::NAN; m * n];
-        let mut tiled = vec![f32::NAN; m * n];
+        let (c, rsc, csc) = matrix(m, n, layout & 4 != 0, 200 + layout);
+        let start = match accumulate {
+            true => c,
+            false => vec![f32::NAN; m * n],
+        };
+        let mut expected = start.clone();
+        let mut tiled = start;
         // SAFETY: all three buffers hold their matrices with these strides; `avx512` only
         // where the CPU has it (the callers check `has`).
         let took = unsafe {
@@ -540,13 +564,14 @@ mod tests {
                 b.as_ptr(),
                 rsb,
                 csb,
-                0.0,
+                if accumulate { 1.0 } else { 0.0 },
                 expected.as_mut_ptr(),
                 rsc,
                 csc,
             );
             sgemm_with(
                 avx512,
+                accumulate,
                 m,
                 k,
                 n,
@@ -561,12 +586,22 @@ mod tests {
         (expected, took.then_some(tiled))
     }
 
+    /// [`both_with`], `C = A B`.
+    fn both(
+        avx512: bool,
+        shape: (usize, usize, usize),
+        layout: u32,
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
+        both_with(avx512, false, shape, layout)
+    }
+
     /// Every shape and layout this path takes gives `matrixmultiply`'s result bit for bit,
     /// in the 8-lane and in the 16-lane tiles: tiles of every height, panels of every width and
     /// a zero-padded last one, copied and in-place `B`, either way round, and depths across the
     /// blocks of 256 (k = 600, and the LSTM weight gradients' k = 2048 that only the 16-lane
     /// tiles take); and the narrow products, with groups of blocks, single blocks and rows left
-    /// over, and depths that are not a whole number of blocks of eight.
+    /// over, and depths that are not a whole number of blocks of eight. And so does `C ← A B + C`
+    /// (`β = 1`), which the tiles take except where the narrow products would.
     #[test]
     fn agrees_with_matrixmultiply_bit_for_bit() {
         let shapes = [
@@ -598,27 +633,36 @@ mod tests {
             (8, 8, 5),
             (15, 40, 47),
         ];
-        for (avx512, least) in [(false, 110), (true, 130)] {
+        for (avx512, accumulate, least) in [
+            (false, false, 110),
+            (true, false, 130),
+            (false, true, 80),
+            (true, true, 100),
+        ] {
             if !has(avx512) {
                 continue;
             }
             let mut taken = 0;
             for shape in shapes {
                 for layout in 0..8 {
-                    let (expected, tiled) = both(avx512, shape, layout);
+                    let (expected, tiled) = both_with(avx512, accumulate, shape, layout);
                     if let Some(tiled) = tiled {
                         taken += 1;
                         let same = expected
                             .iter()
                             .zip(&tiled)
                             .all(|(x, y)| x.to_bits() == y.to_bits());
-                        assert!(same, "{shape:?}, layout {layout}, AVX-512 {avx512}");
+                        assert!(
+                            same,
+                            "{shape:?}, layout {layout}, AVX-512 {avx512}, accumulate {accumulate}"
+                        );
                     }
                 }
             }
             assert!(
                 taken >= least,
-                "the tiled and narrow paths (AVX-512 {avx512}) took only {taken} of {} products",
+                "the tiled and narrow paths (AVX-512 {avx512}, accumulate {accumulate}) took \
+                 only {taken} of {} products",
                 shapes.len() * 8
             );
         }
@@ -659,6 +703,7 @@ mod tests {
                 (rsa, csa),
                 c.as_mut_ptr(),
                 (512, 1),
+                false,
             )
         };
         assert!(!took);

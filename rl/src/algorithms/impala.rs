@@ -39,9 +39,10 @@
 //! learner, iteration k = 1, 2, …:
 //!     publish (k − 1, θ)
 //!     take B trajectories from the queue: M = B·E columns of T steps; lag = k − 1 − v
-//!     with θ, no gradient: V(x) of every state, ln π(a|x); ln π̄ = ln π − ln μ
+//!     one forward pass with θ, on the tape: V(x) of every state, π(·|x_s)
 //!         (an LSTM reruns each column from its stored start state with the reset mask)
-//!     v_s, A_s ← V-trace(r, V, ln π̄; γ, ρ̄, c̄, ρ̄_pg)
+//!     held constant (detached): ln π̄ = ln π(a|x) − ln μ(a|x);
+//!         v_s, A_s ← V-trace(r, V, ln π̄; γ, ρ̄, c̄, ρ̄_pg)
 //!     L = L^π + c_v L^V − c_H H;  clip ‖∇L‖;  optimiser step (at α_k, annealed if asked)
 //! ```
 //!
@@ -74,7 +75,7 @@
 use autograd::{Float, Tape, Tensor, Var, no_grad};
 use ndarray::{Array1, Array2};
 use nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, clip_grad_norm};
-use nn::{Activation, Bound, ParamStore};
+use nn::{Activation, ParamStore};
 use rand::SeedableRng;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -88,7 +89,7 @@ use crate::policy::{Actions, NetworkConfig, PolicyDistribution, to_f64};
 use crate::snapshot::TrainerRng;
 use crate::train::{TrainError, check_finite, explained_variance};
 use crate::unroll::{Unroll, UnrollActor, UnrollBatch};
-use crate::unroll_network::{Inputs, PolicyKind, UnrollAgent, UnrollNetwork};
+use crate::unroll_network::{PolicyKind, UnrollAgent, UnrollNetwork};
 use crate::vtrace::{VTraceConfig, vtrace};
 
 /// The optimiser of the learner.
@@ -215,11 +216,10 @@ impl Config for ImpalaConfig {
 
 // ---- the losses ----
 
-/// What the losses see: `T·M` samples, flattened `k = t·M + m`, with their V-trace targets.
+/// What the losses see besides the network's outputs: the `T·M` samples' actions, flattened
+/// `k = t·M + m`, with their V-trace targets (constants).
 #[derive(Clone, Debug)]
 pub struct TargetBatch {
-    /// `x_s`: rows for an MLP, `M` sequences of `T` steps for an LSTM.
-    pub inputs: Inputs,
     /// `a_s`.
     pub actions: Actions,
     /// `v_s`.
@@ -242,19 +242,16 @@ pub fn policy_loss<T: Float>(pi: &PolicyDistribution<T>, batch: &TargetBatch) ->
     (l_pi, pi.entropy().mean_all())
 }
 
-/// IMPALA's loss `L = L^π + c_v L^V − c_H H`, with `(L^π, L^V, H)` for the logs.
+/// IMPALA's loss `L = L^π + c_v L^V − c_H H` from `π_θ(·|x_s)` and `V_φ(x_s)` of the batch's
+/// samples, with `(L^π, L^V, H)` for the logs.
 pub fn loss<T: Float>(
-    agent: &UnrollNetwork,
-    params: &Bound<'_, T>,
+    pi: &PolicyDistribution<T>,
+    value: &Var<T>,
     batch: &TargetBatch,
     config: &ImpalaConfig,
 ) -> (Var<T>, [f64; 3]) {
-    let (pi, value) = (
-        agent.policy(params, &batch.inputs),
-        agent.value(params, &batch.inputs),
-    );
-    let (l_pi, entropy) = policy_loss(&pi, batch);
-    let l_v = value_loss(&value, batch);
+    let (l_pi, entropy) = policy_loss(pi, batch);
+    let l_v = value_loss(value, batch);
     let terms = [l_pi.item(), l_v.item(), entropy.item()].map(|x| x.as_f64());
     let total =
         &l_pi + &(&l_v * T::from_f64(config.vf_coef)) - &entropy * T::from_f64(config.ent_coef);
@@ -263,21 +260,16 @@ pub fn loss<T: Float>(
 
 // ---- the update ----
 
-/// V-trace on a batch with the learner's current parameters (no gradient): the targets, `V(x_s)`
-/// for the logs, and the mean of `ρ_s = min(ρ̄, π̄_s)`.
+/// V-trace on a batch from the learner's `V` of every state of `batch.value_inputs` and
+/// `ln π(a_s|x_s)` (both held constant): the targets, `V(x_s)` for the logs, and the mean of
+/// `ρ_s = min(ρ̄, π̄_s)`.
 fn targets(
-    agent: &UnrollNetwork,
-    store: &ParamStore<f32>,
     batch: &UnrollBatch,
+    v_all: &Array1<f64>,
+    log_pi: &Array1<f64>,
     config: &ImpalaConfig,
 ) -> (TargetBatch, Array1<f64>, f64) {
     let (steps, columns) = batch.rewards.dim();
-    let params = store.constants();
-    let (v_all, log_pi) = no_grad(|| {
-        let v = agent.value(&params, &batch.value_inputs);
-        let pi = agent.policy(&params, &batch.inputs);
-        (to_f64(&v), to_f64(&pi.log_prob(&batch.actions)))
-    });
     let values = batch.value_rows.mapv(|row| v_all[row]);
     let next_values = batch.next_rows.mapv(|row| v_all[row]);
     let log_rhos = Array2::from_shape_fn((steps, columns), |(t, m)| {
@@ -306,7 +298,6 @@ fn targets(
         .mean()
         .unwrap_or(1.0);
     let target_batch = TargetBatch {
-        inputs: batch.inputs.clone(),
         actions: batch.actions.clone(),
         vs: flat(vs),
         advantages: flat(advantages),
@@ -314,21 +305,41 @@ fn targets(
     (target_batch, flat(values), rho_mean)
 }
 
-/// One optimiser step on `L`; returns `(L^π, L^V, H)` and the gradient's norm before clipping.
-fn update(
-    impala: &mut Impala,
-    batch: &TargetBatch,
-    iteration: usize,
-) -> Result<([f64; 3], f64), TrainError> {
+/// What one update leaves for the logs: `(L^π, L^V, H)`, the gradient's norm before clipping,
+/// `V(x_s)`, `v_s` and the mean `ρ_s`.
+struct Step {
+    terms: [f64; 3],
+    grad_norm: f64,
+    values: Array1<f64>,
+    vs: Array1<f64>,
+    rho_mean: f64,
+}
+
+/// One optimiser step on `L`, from one forward pass of the network over the batch: the targets
+/// are computed from its outputs held constant (as TorchBeast and RLlib do, from
+/// `values.detach()`), the loss from the same outputs on the tape.
+fn update(impala: &mut Impala, batch: &UnrollBatch, iteration: usize) -> Result<Step, TrainError> {
     let tape = Tape::new();
     let params = impala.store.bind(&tape);
-    let (l, terms) = loss(&impala.agent, &params, batch, &impala.config);
+    let (agent, config) = (&impala.agent, &impala.config);
+    let pi = agent.policy(&params, &batch.inputs);
+    let v_all = agent.value(&params, &batch.value_inputs);
+    let log_pi = no_grad(|| to_f64(&pi.log_prob(&batch.actions)));
+    let (target_batch, values, rho_mean) = targets(batch, &to_f64(&v_all), &log_pi, config);
+    let value = v_all.index_select(0, batch.value_rows.as_slice().expect("standard layout"));
+    let (l, terms) = loss(&pi, &value, &target_batch, config);
     check_finite(&l, "IMPALA loss", iteration, &tape)?;
     let mut gradients = params.gradients(&l);
     let grad_norm = gradients.global_norm() as f64;
     clip_grad_norm(&mut gradients, impala.config.max_grad_norm as f32);
     impala.optimizer.step(&impala.store, &gradients);
-    Ok((terms, grad_norm))
+    Ok(Step {
+        terms,
+        grad_norm,
+        values,
+        vs: target_batch.vs,
+        rho_mean,
+    })
 }
 
 // ---- the loop ----
@@ -444,11 +455,9 @@ impl Trainer for Impala {
             .collect();
         let batch = UnrollBatch::new(&unrolls);
 
-        // V-trace targets with the current θ, then one step on L
-        let (target_batch, values, rho_mean) =
-            targets(&self.agent, &self.store, &batch, &self.config);
-        let ([policy_loss, value_loss, entropy], grad_norm) =
-            update(self, &target_batch, iteration)?;
+        // one forward pass with the current θ: V-trace targets, then one step on L
+        let step = update(self, &batch, iteration)?;
+        let [policy_loss, value_loss, entropy] = step.terms;
 
         let timings = self.actors.timings();
         Ok(Report {
@@ -461,10 +470,10 @@ impl Trainer for Impala {
                 ("entropy", entropy),
                 (
                     "explained_variance",
-                    explained_variance(&values, &target_batch.vs),
+                    explained_variance(&step.values, &step.vs),
                 ),
-                ("rho_mean", rho_mean),
-                ("grad_norm", grad_norm),
+                ("rho_mean", step.rho_mean),
+                ("grad_norm", step.grad_norm),
                 (
                     "policy_lag_mean",
                     lags.iter().sum::<f64>() / lags.len() as f64,

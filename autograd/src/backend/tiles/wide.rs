@@ -31,7 +31,7 @@ const MR: usize = 8;
 /// Lanes of a vector.
 const LANES: usize = 16;
 
-/// `C ← A B` with `B` row-major (row `p` at `b + p·ldb`, readable to a whole number of 8-lane
+/// `C ← A B` (or `C ← A B + C` if `accumulate`, as the parent's `sgemm`) with `B` row-major (row `p` at `b + p·ldb`, readable to a whole number of 8-lane
 /// vectors past column `n`), in the parent module's order of operations.
 ///
 /// # Safety
@@ -39,6 +39,7 @@ const LANES: usize = 16;
 /// `k×n.next_multiple_of(8)` and `m×n`; `C` aliases neither.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn product(
     m: usize,
     k: usize,
@@ -47,13 +48,14 @@ pub(super) unsafe fn product(
     b: *const f32,
     ldb: isize,
     c: Strided<*mut f32>,
+    accumulate: bool,
 ) {
     // SAFETY (all three): forwarded.
     unsafe {
         match (a.cols == 1, a.rows == 1) {
-            (true, _) => blocks::<ROW_MAJOR>(m, k, n, a, b, ldb, c),
-            (_, true) => blocks::<COLUMN_MAJOR>(m, k, n, a, b, ldb, c),
-            _ => blocks::<STRIDED>(m, k, n, a, b, ldb, c),
+            (true, _) => blocks::<ROW_MAJOR>(m, k, n, a, b, ldb, c, accumulate),
+            (_, true) => blocks::<COLUMN_MAJOR>(m, k, n, a, b, ldb, c, accumulate),
+            _ => blocks::<STRIDED>(m, k, n, a, b, ldb, c, accumulate),
         }
     }
 }
@@ -64,6 +66,7 @@ pub(super) unsafe fn product(
 /// As [`product`].
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn blocks<const L: u8>(
     m: usize,
     k: usize,
@@ -72,6 +75,7 @@ unsafe fn blocks<const L: u8>(
     b: *const f32,
     ldb: isize,
     c: Strided<*mut f32>,
+    accumulate: bool,
 ) {
     let mut start = 0;
     while start < k {
@@ -81,16 +85,16 @@ unsafe fn blocks<const L: u8>(
         // columns j..j + 16·NV, inside its rows.
         if m <= 2 {
             while j + 4 * LANES <= n {
-                unsafe { panel::<L, 4>(m, j, start, end, a, b, ldb, c) };
+                unsafe { panel::<L, 4>(m, j, start, end, a, b, ldb, c, accumulate) };
                 j += 4 * LANES;
             }
         }
         while j + 2 * LANES <= n {
-            unsafe { panel::<L, 2>(m, j, start, end, a, b, ldb, c) };
+            unsafe { panel::<L, 2>(m, j, start, end, a, b, ldb, c, accumulate) };
             j += 2 * LANES;
         }
         while j + LANES <= n {
-            unsafe { panel::<L, 1>(m, j, start, end, a, b, ldb, c) };
+            unsafe { panel::<L, 1>(m, j, start, end, a, b, ldb, c, accumulate) };
             j += LANES;
         }
         if j < n && start == 0 {
@@ -98,7 +102,7 @@ unsafe fn blocks<const L: u8>(
             // readable to a whole number of 8-lane vectors. `A` and `B` start at block 0.
             while j < n {
                 let width = (n - j).min(8);
-                unsafe { super::panel::<L, 1>(m, j, width, k, a, b, ldb, c) };
+                unsafe { super::panel::<L, 1>(m, j, width, k, a, b, ldb, c, accumulate) };
                 j += 8;
             }
         }
@@ -123,25 +127,26 @@ unsafe fn panel<const L: u8, const NV: usize>(
     b: *const f32,
     ldb: isize,
     c: Strided<*mut f32>,
+    accumulate: bool,
 ) {
     let b = b.wrapping_add(j);
     let mut i = 0;
     // SAFETY (all): forwarded; each tile covers rows i..i + R of C and A.
     if NV <= 2 {
         while i + MR <= m {
-            unsafe { tile::<L, MR, NV>(i, j, start, end, a, b, ldb, c) };
+            unsafe { tile::<L, MR, NV>(i, j, start, end, a, b, ldb, c, accumulate) };
             i += MR;
         }
     }
     match m - i {
         0 => {}
-        1 => unsafe { tile::<L, 1, NV>(i, j, start, end, a, b, ldb, c) },
-        2 => unsafe { tile::<L, 2, NV>(i, j, start, end, a, b, ldb, c) },
-        3 => unsafe { tile::<L, 3, NV>(i, j, start, end, a, b, ldb, c) },
-        4 => unsafe { tile::<L, 4, NV>(i, j, start, end, a, b, ldb, c) },
-        5 => unsafe { tile::<L, 5, NV>(i, j, start, end, a, b, ldb, c) },
-        6 => unsafe { tile::<L, 6, NV>(i, j, start, end, a, b, ldb, c) },
-        _ => unsafe { tile::<L, 7, NV>(i, j, start, end, a, b, ldb, c) },
+        1 => unsafe { tile::<L, 1, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
+        2 => unsafe { tile::<L, 2, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
+        3 => unsafe { tile::<L, 3, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
+        4 => unsafe { tile::<L, 4, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
+        5 => unsafe { tile::<L, 5, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
+        6 => unsafe { tile::<L, 6, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
+        _ => unsafe { tile::<L, 7, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
     }
 }
 
@@ -163,6 +168,7 @@ unsafe fn tile<const L: u8, const R: usize, const NV: usize>(
     b: *const f32,
     ldb: isize,
     c: Strided<*mut f32>,
+    accumulate: bool,
 ) {
     // SAFETY: every pointer below stays inside the matrices by this function's contract.
     unsafe {
@@ -187,7 +193,7 @@ unsafe fn tile<const L: u8, const R: usize, const NV: usize>(
             a_p = a_p.wrapping_offset(cols);
             b_p = b_p.wrapping_offset(ldb);
         }
-        let first = start == 0;
+        let first = start == 0 && !accumulate;
         for (r, vectors) in sum.iter().enumerate() {
             let row = c
                 .ptr
