@@ -1,14 +1,15 @@
-//! One LSTM layer over a whole sequence, forward and backward, as a few large matrix products
-//! and one fused elementwise pass per step (the op is [`crate::lstm`], which states the
-//! equations). Shapes: `x` is `(T, N, I)`, `W_ih` `(4H, I)`, `W_hh` `(4H, H)`, states `(N, H)`,
-//! every array row-major and contiguous.
+//! One LSTM layer over a whole sequence, forward and backward, as matrix products and one
+//! fused elementwise pass per step (the op is [`crate::lstm`], which states the equations).
+//! Shapes: `x` is `(T, N, I)`, `W_ih` `(4H, I)`, `W_hh` `(4H, H)`, states `(N, H)`, every array
+//! row-major and contiguous.
 //!
-//! Forward: the input's share of every step's pre-activations, `X W_ihᵀ` over all `T N` rows, is
-//! one product; each step then adds `h_{t−1} W_hhᵀ` (one `N × H · H × 4H` product) and runs
-//! the gates, `c_t`, `tanh c_t` and `h_t` in one pass. Backward (BPTT): each step computes the
-//! gates' gradients `Ā_t` (`N × 4H`) in one pass and `h̄_{t−1} = Ā_t W_hh`; the weight gradients
-//! come at the end as one product each over all steps, `W̄_hh = Āᵀ H_prev`, `W̄_ih = Āᵀ X`,
-//! `b̄ = Σ_rows Ā`, and `x̄ = Ā W_ih`.
+//! Forward: each step computes `x_t W_ihᵀ` into its pre-activations, adds `b`, and adds
+//! `h_{t−1} W_hhᵀ` (one `N × H · H × 4H` product) as the product stores its tiles (`β = 1`),
+//! then runs the gates, `c_t`, `tanh c_t` and `h_t`. Backward (BPTT): each step computes the
+//! gates' gradients `Ā_t` (`N × 4H`) in one pass, summing `b̄ = Σ_rows Ā` beside it, and
+//! `h̄_{t−1} = Ā_t W_hh`; the steps go back in blocks of about 256 rows, and each block's share
+//! of the weight gradients, `W̄_hh += Āᵀ H_prev`, `W̄_ih += Āᵀ X`, and `x̄ = Ā W_ih` are computed
+//! while its `Ā` is in cache.
 //!
 //! In `f64` every forward value is the one the step-by-step tape path computes, bit for bit (the
 //! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
