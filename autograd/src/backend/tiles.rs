@@ -271,9 +271,9 @@ unsafe fn row_major(k: usize, n: usize, wide: usize, b: Strided<*const f32>) -> 
     copy
 }
 
-/// `C ← A B` (or `C ← A B + C` if `accumulate`, as [`sgemm`]) with `B` row-major (row `p` at `b + p·ldb`, readable to a whole number of vectors
-/// past column `n`), in column panels of tiles, in `matrixmultiply`'s order of operations
-/// (module doc).
+/// `C ← A B` (or `C ← A B + C` if `accumulate`, as [`sgemm`]) with `B` row-major (row `p` at
+/// `b + p·ldb`, readable to a whole number of vectors past column `n`), in column panels of
+/// tiles, in `matrixmultiply`'s order of operations (module doc).
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; the matrices are valid `m×k`, `k×n.next_multiple_of(8)` and `m×n`;
