@@ -32,10 +32,9 @@
 //!
 //! ## Two paths, one result
 //!
-//! [`lstm`] runs the layer as one recorded op: the input products of all `T` steps as one
-//! matrix product, one product and one fused elementwise pass per step, and the backward pass
-//! above written out by hand, with the weight gradients as one product each
-//! (`autograd/src/backend/lstm.rs`). [`lstm_reference`] is the same layer step by step out of
+//! [`lstm`] runs the layer as one recorded op: two products and one fused elementwise pass per
+//! step, and the backward pass above written out by hand, with the weight gradients summed in
+//! blocks of steps (`autograd/src/backend/lstm.rs`). [`lstm_reference`] is the same layer step by step out of
 //! the engine's ops (matmul, slices, σ, tanh, products), which the tape differentiates on its
 //! own. The tests hold the two together: in `f64` the forward values are bit for bit the same
 //! and the gradients agree to round-off; in `f32` the sigmoid is a vectorised kernel, within

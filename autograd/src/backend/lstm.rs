@@ -1,14 +1,15 @@
-//! One LSTM layer over a whole sequence, forward and backward, as a few large matrix products
-//! and one fused elementwise pass per step (the op is [`crate::lstm`], which states the
-//! equations). Shapes: `x` is `(T, N, I)`, `W_ih` `(4H, I)`, `W_hh` `(4H, H)`, states `(N, H)`,
-//! every array row-major and contiguous.
+//! One LSTM layer over a whole sequence, forward and backward, as matrix products and one
+//! fused elementwise pass per step (the op is [`crate::lstm`], which states the equations).
+//! Shapes: `x` is `(T, N, I)`, `W_ih` `(4H, I)`, `W_hh` `(4H, H)`, states `(N, H)`, every array
+//! row-major and contiguous.
 //!
-//! Forward: the input's share of every step's pre-activations, `X W_ihᵀ` over all `T N` rows, is
-//! one product; each step then adds `h_{t−1} W_hhᵀ` (one `N × H · H × 4H` product) and runs
-//! the gates, `c_t`, `tanh c_t` and `h_t` in one pass. Backward (BPTT): each step computes the
-//! gates' gradients `Ā_t` (`N × 4H`) in one pass and `h̄_{t−1} = Ā_t W_hh`; the weight gradients
-//! come at the end as one product each over all steps, `W̄_hh = Āᵀ H_prev`, `W̄_ih = Āᵀ X`,
-//! `b̄ = Σ_rows Ā`, and `x̄ = Ā W_ih`.
+//! Forward: each step computes `x_t W_ihᵀ` into its pre-activations, adds `b`, and adds
+//! `h_{t−1} W_hhᵀ` (one `N × H · H × 4H` product) as the product stores its tiles (`β = 1`),
+//! then runs the gates, `c_t`, `tanh c_t` and `h_t`. Backward (BPTT): each step computes the
+//! gates' gradients `Ā_t` (`N × 4H`) in one pass, summing `b̄ = Σ_rows Ā` beside it, and
+//! `h̄_{t−1} = Ā_t W_hh`; the steps go back in blocks of about 256 rows, and each block's share
+//! of the weight gradients, `W̄_hh += Āᵀ H_prev`, `W̄_ih += Āᵀ X`, and `x̄ = Ā W_ih` are computed
+//! while its `Ā` is in cache.
 //!
 //! In `f64` every forward value is the one the step-by-step tape path computes, bit for bit (the
 //! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
@@ -466,7 +467,6 @@ fn backward<T: Float>(
         hidden,
     } = saved.dims;
     let (rows, width, state) = (steps * batch, 4 * hidden, batch * hidden);
-    let one = T::one();
     // The steps go back in blocks of `held` steps; Ā (the gradients of the pre-activations
     // a_t, N × 4H a step) is kept for one block at a time, whose weight gradients are added
     // while it is in cache: W̄_hh += Ā_blockᵀ H_prev,block, W̄_ih += Ā_blockᵀ X_block (`β = 1`),
@@ -491,15 +491,6 @@ fn backward<T: Float>(
                 .for_each(|(h, &o)| *h += o);
             let gates = &saved.gates[t * batch * width..(t + 1) * batch * width];
             let a_bar_t = &mut a_bar[(t - first) * batch * width..(t - first + 1) * batch * width];
-            let (bi, rest) = bias_bar.split_at_mut(hidden);
-            let (bf, rest) = rest.split_at_mut(hidden);
-            let (bg, bo) = rest.split_at_mut(hidden);
-            let (bi, bf, bg, bo) = (
-                &mut bi[..hidden],
-                &mut bf[..hidden],
-                &mut bg[..hidden],
-                &mut bo[..hidden],
-            );
             for (((row, a_row), (tanh_c, c_prev)), (h_bar, c_bar)) in gates
                 .chunks_exact(width)
                 .zip(a_bar_t.chunks_exact_mut(width))
@@ -514,40 +505,15 @@ fn backward<T: Float>(
                         .zip(c_bar.chunks_exact_mut(hidden)),
                 )
             {
-                // Every slice re-cut to `hidden` elements, so that the loop below indexes
-                // without bounds checks and vectorises.
                 let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
                 let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
-                let (i, f, g, o) = (&i[..hidden], &f[..hidden], &g[..hidden], &o[..hidden]);
                 let (di, rest) = a_row.split_at_mut(hidden);
                 let (df, rest) = rest.split_at_mut(hidden);
                 let (dg, d_o) = rest.split_at_mut(hidden);
-                let (di, df, dg, d_o) = (
-                    &mut di[..hidden],
-                    &mut df[..hidden],
-                    &mut dg[..hidden],
-                    &mut d_o[..hidden],
-                );
-                let (tanh_c, c_prev) = (&tanh_c[..hidden], &c_prev[..hidden]);
-                let (h_bar, c_bar) = (&h_bar[..hidden], &mut c_bar[..hidden]);
-                for j in 0..hidden {
-                    // h = o tanh c:  ō = h̄ tanh c,  c̄ += h̄ o (1 − tanh² c)
-                    let o_bar = h_bar[j] * tanh_c[j];
-                    let c_bar_t = c_bar[j] + h_bar[j] * o[j] * (one - tanh_c[j] * tanh_c[j]);
-                    // c = f c_prev + i g
-                    let (i_bar, g_bar, f_bar) =
-                        (c_bar_t * g[j], c_bar_t * i[j], c_bar_t * c_prev[j]);
-                    c_bar[j] = c_bar_t * f[j];
-                    // through σ and tanh
-                    di[j] = i_bar * i[j] * (one - i[j]);
-                    df[j] = f_bar * f[j] * (one - f[j]);
-                    dg[j] = g_bar * (one - g[j] * g[j]);
-                    d_o[j] = o_bar * o[j] * (one - o[j]);
-                    bi[j] += di[j];
-                    bf[j] += df[j];
-                    bg[j] += dg[j];
-                    bo[j] += d_o[j];
-                }
+                gate_gradients(i, f, g, o, tanh_c, c_prev, h_bar, c_bar, di, df, dg, d_o);
+                // b̄ += ā_t,n while the row is in cache (a loop of its own: inside the one
+                // above, the many slices it writes would keep it from vectorising).
+                bias_bar.iter_mut().zip(&*a_row).for_each(|(b, &a)| *b += a);
             }
             // h̄_{t−1} = Ā_t W_hh
             product(
@@ -594,6 +560,48 @@ fn backward<T: Float>(
         bias: bias_bar,
         h0: h_bar,
         c0: c_bar,
+    }
+}
+
+/// One row of a step's backward pass: from the gates `i, f, g, o` (after their activations),
+/// `tanh c_t`, `c_{t−1}`, `h̄` and `c̄` (updated to `c̄ ⊙ f`), the gradients `ā_i, ā_f, ā_g, ā_o`
+/// of the pre-activations. Each slice is a parameter of its own, so that the compiler knows
+/// they do not overlap and vectorises the loop (one slice cut in four would not let it).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gate_gradients<T: Float>(
+    i: &[T],
+    f: &[T],
+    g: &[T],
+    o: &[T],
+    tanh_c: &[T],
+    c_prev: &[T],
+    h_bar: &[T],
+    c_bar: &mut [T],
+    di: &mut [T],
+    df: &mut [T],
+    dg: &mut [T],
+    d_o: &mut [T],
+) {
+    let one = T::one();
+    let hidden = c_bar.len();
+    // Every slice re-cut to `hidden` elements, so that the loop indexes without bounds checks.
+    let (i, f, g, o) = (&i[..hidden], &f[..hidden], &g[..hidden], &o[..hidden]);
+    let (tanh_c, c_prev, h_bar) = (&tanh_c[..hidden], &c_prev[..hidden], &h_bar[..hidden]);
+    let (di, df) = (&mut di[..hidden], &mut df[..hidden]);
+    let (dg, d_o) = (&mut dg[..hidden], &mut d_o[..hidden]);
+    for j in 0..hidden {
+        // h = o tanh c:  ō = h̄ tanh c,  c̄ += h̄ o (1 − tanh² c)
+        let o_bar = h_bar[j] * tanh_c[j];
+        let c_bar_t = c_bar[j] + h_bar[j] * o[j] * (one - tanh_c[j] * tanh_c[j]);
+        // c = f c_prev + i g
+        let (i_bar, g_bar, f_bar) = (c_bar_t * g[j], c_bar_t * i[j], c_bar_t * c_prev[j]);
+        c_bar[j] = c_bar_t * f[j];
+        // through σ and tanh
+        di[j] = i_bar * i[j] * (one - i[j]);
+        df[j] = f_bar * f[j] * (one - f[j]);
+        dg[j] = g_bar * (one - g[j] * g[j]);
+        d_o[j] = o_bar * o[j] * (one - o[j]);
     }
 }
 

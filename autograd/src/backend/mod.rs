@@ -12,7 +12,7 @@
 //! | [`conv2d`], [`conv2d_input_grad`], [`conv2d_weight_grad`] | a convolution and its two VJPs as im2col / col2im around [`Float::gemm`](crate::Float::gemm) | the direct sum over channels and kernel offsets, and the adjoint identities |
 //! | `tanh::tanh_f32` | vectorised `tanh` | within 1 ulp of `f64` `tanh` rounded to `f32` |
 //! | `tanh::sigmoid_f32_in_place` | vectorised `σ` (and `tanh` in place) | within 4 ulp of `f64` `σ` rounded to `f32`; the AVX-512 build bit for bit the AVX2 one |
-//! | [`lstm_forward`], [`lstm_backward`] | one LSTM layer over a sequence and its BPTT: a product for all steps' inputs, one per step for `h W_hhᵀ` and `Ā W_hh`, one per weight gradient; the elementwise passes compiled for AVX-512F where the CPU has it (the same operations) | the step-by-step tape path (`crate::lstm::lstm_reference`): forward bit for bit in `f64`, gradients to round-off |
+//! | [`lstm_forward`], [`lstm_backward`] | one LSTM layer over a sequence and its BPTT: per step a product for `x_t W_ihᵀ`, one for `h W_hhᵀ` added to it in the tiles' store and one for `Ā W_hh`; the weight gradients per block of 256 rows while `Ā` is in cache; the elementwise passes compiled for AVX-512F where the CPU has it (the same operations) | the step-by-step tape path (`crate::lstm::lstm_reference`): forward bit for bit in `f64`, gradients to round-off |
 //! | [`binary`], [`broadcast`], [`sum_last_axis`], [`fold_last_axis`], [`sum_leading_axes`], [`gather`], [`scatter_add`], [`add_assign`] | elementwise ops, reductions and picks on contiguous layouts | bit for bit the `Zip` / `sum_axis` / `fold_axis` paths |
 //!
 //! ## Safety contracts

@@ -271,15 +271,16 @@ unsafe fn row_major(k: usize, n: usize, wide: usize, b: Strided<*const f32>) -> 
     copy
 }
 
-/// `C ← A B` with `B` row-major (row `p` at `b + p·ldb`, readable to a whole number of vectors
-/// past column `n`), in column panels of tiles, in `matrixmultiply`'s order of operations
-/// (module doc).
+/// `C ← A B` (or `C ← A B + C` if `accumulate`, as [`sgemm`]) with `B` row-major (row `p` at
+/// `b + p·ldb`, readable to a whole number of vectors past column `n`), in column panels of
+/// tiles, in `matrixmultiply`'s order of operations (module doc).
 ///
 /// # Safety
 /// The CPU has AVX2 and FMA; the matrices are valid `m×k`, `k×n.next_multiple_of(8)` and `m×n`;
 /// `C` aliases neither.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn product_fma(
     m: usize,
     k: usize,
