@@ -703,7 +703,9 @@ mod tests {
         ] {
             let mut exec = ActorLearner::new(vec![Failing(0), Failing(1)], (), schedule);
             let mut failure = None;
-            for _ in 0..10 {
+            // asynchronously, actor 0 may deliver many batches before the scheduler first runs
+            // actor 1 (a loaded machine): wait for its failure over many batches, not a few
+            for _ in 0..100_000 {
                 if let Err(f) = exec.next_batch(2) {
                     failure = Some(f);
                     break;
