@@ -15,6 +15,7 @@ use wengert::control::constrained::{
     AugmentedLagrangianIlqr, AugmentedLagrangianOptions, ConstrainedSolution, Constraints,
     DualGradientDescent, DualGradientOptions,
 };
+use wengert::control::gps::GpsResult;
 use wengert::control::ilqr::{Ilqr, IlqrOptions, IlqrSolution, Method, Problem, quadratic_cost};
 use wengert::control::lqr::{DareProblem, LqrProblem, RiccatiOptions};
 use wengert::control::planners::{Mpc, Planner};
@@ -869,55 +870,7 @@ fn gps_pendulum() -> Result<Trajectory, String> {
         "the policy alone holds upright (|θ − π| < 0.1 over its last 50 steps) from {} of 8 starts",
         run.held
     );
-    let h = 0.1;
-    let mut series = Vec::new();
-    for (i, (x, rollout)) in run.result.x.iter().zip(&run.rollouts).enumerate() {
-        let time = |rows: usize| (0..rows).map(|t| t as f64 * h).collect::<Vec<_>>();
-        series.push(Series::line(
-            &format!("trajectory {i}"),
-            time(x.nrows()),
-            x.column(0).to_vec(),
-        ));
-        series.push(Series::line(
-            &format!("policy alone {i}"),
-            time(rollout.nrows()),
-            rollout.column(0).to_vec(),
-        ));
-    }
-    let disagreement = ExtraPlot {
-        file: "disagreement.svg",
-        title: "GPS: max ‖u − clamp(π_θ(x))‖ per iteration".into(),
-        x_label: "iteration",
-        y_label: "log10 disagreement",
-        series: vec![Series::line(
-            "disagreement",
-            run.result
-                .iterations
-                .iter()
-                .map(|k| k.iteration as f64)
-                .collect(),
-            run.result
-                .iterations
-                .iter()
-                .map(|k| k.disagreement.log10())
-                .collect(),
-        )],
-    };
-    let angles = ExtraPlot {
-        file: "policy-vs-trajectories.svg",
-        title: "GPS: θ of the optimised trajectories and of the policy alone, per start".into(),
-        x_label: "time (s)",
-        y_label: "θ (rad)",
-        series,
-    };
-    Ok(Trajectory {
-        dt: h,
-        x: run.rollouts[0].clone(),
-        u: run.result.u[0].clone(),
-        state_names: &["θ", "θ̇"],
-        control_names: &["u"],
-        extra: vec![disagreement, angles],
-    })
+    Ok(gps_plots(&run.result, &run.rollouts, 0.1, 0, &["θ", "θ̇"]))
 }
 
 /// Guided policy search on the cart-pole swing-up from 4 starts (seed 0): prints the
@@ -931,22 +884,39 @@ fn gps_cart_pole() -> Result<Trajectory, String> {
             policy / ilqr
         );
     }
-    let h = 0.05;
+    Ok(gps_plots(
+        &run.result,
+        &run.rollouts,
+        0.05,
+        1,
+        &["p", "θ", "ṗ", "θ̇"],
+    ))
+}
+
+/// A GPS demo's plots: the disagreement per iteration, and θ (state column `theta`) of each
+/// start's optimised trajectory beside the policy run alone from it (time step `h`).
+fn gps_plots(
+    result: &GpsResult,
+    rollouts: &[Array2<f64>],
+    h: f64,
+    theta: usize,
+    state_names: &'static [&'static str],
+) -> Trajectory {
     let time = |rows: usize| (0..rows).map(|t| t as f64 * h).collect::<Vec<_>>();
     let mut series = Vec::new();
-    for (i, (x, rollout)) in run.result.x.iter().zip(&run.rollouts).enumerate() {
+    for (i, (x, rollout)) in result.x.iter().zip(rollouts).enumerate() {
         series.push(Series::line(
             &format!("trajectory {i}"),
             time(x.nrows()),
-            x.column(1).to_vec(),
+            x.column(theta).to_vec(),
         ));
         series.push(Series::line(
             &format!("policy alone {i}"),
             time(rollout.nrows()),
-            rollout.column(1).to_vec(),
+            rollout.column(theta).to_vec(),
         ));
     }
-    let iterations = &run.result.iterations;
+    let iterations = &result.iterations;
     let disagreement = ExtraPlot {
         file: "disagreement.svg",
         title: "GPS: max ‖u − clamp(π_θ(x))‖ per iteration".into(),
@@ -965,14 +935,14 @@ fn gps_cart_pole() -> Result<Trajectory, String> {
         y_label: "θ (rad)",
         series,
     };
-    Ok(Trajectory {
+    Trajectory {
         dt: h,
-        x: run.rollouts[0].clone(),
-        u: run.result.u[0].clone(),
-        state_names: &["p", "θ", "ṗ", "θ̇"],
+        x: rollouts[0].clone(),
+        u: result.u[0].clone(),
+        state_names,
         control_names: &["u"],
         extra: vec![disagreement, angles],
-    })
+    }
 }
 
 fn plato_pendulum() -> Result<Trajectory, String> {
