@@ -8,8 +8,8 @@
 //! then runs the gates, `c_t`, `tanh c_t` and `h_t`. Backward (BPTT): each step computes the
 //! gates' gradients `Ā_t` (`N × 4H`) in one pass, summing `b̄ = Σ_rows Ā` beside it, and
 //! `h̄_{t−1} = Ā_t W_hh`; the steps go back in blocks of about 256 rows, and each block's share
-//! of the weight gradients, `W̄_hh += Āᵀ H_prev`, `W̄_ih += Āᵀ X`, and `x̄ = Ā W_ih` are computed
-//! while its `Ā` is in cache.
+//! of the weight gradients, `W̄_hh += Āᵀ H_prev`, `W̄_ih += Āᵀ X` (as `W̄_ihᵀ += Xᵀ Ā`, whose
+//! rows are whole vectors), and `x̄ = Ā W_ih` are computed while its `Ā` is in cache.
 //!
 //! In `f64` every forward value is the one the step-by-step tape path computes, bit for bit (the
 //! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
@@ -195,10 +195,29 @@ const DEPTH_BLOCK: usize = 256;
 /// one depth block of the weight gradients' products, whose `Ā` stays in cache.
 const ROWS_HELD: usize = 256;
 
-/// The transpose of the row-major `rows × cols` matrix in `data`, row-major.
+/// The transpose of the row-major `rows × cols` matrix in `data`, row-major: eight rows of
+/// `data` at a time, so that each row of the result is written eight elements at once.
 fn transposed<T: Float>(data: &[T], rows: usize, cols: usize) -> Vec<T> {
+    const ROWS: usize = 8;
+    assert_eq!(data.len(), rows * cols, "lstm: transpose of {rows}×{cols}");
     let mut out = vec![T::zero(); rows * cols];
-    for (j, row) in data.chunks_exact(cols).enumerate() {
+    if cols == 0 {
+        return out;
+    }
+    let whole = rows / ROWS * ROWS;
+    for (block, j) in data[..whole * cols]
+        .chunks_exact(ROWS * cols)
+        .zip((0..).step_by(ROWS))
+    {
+        let block: [&[T]; ROWS] = std::array::from_fn(|r| &block[r * cols..(r + 1) * cols]);
+        for (k, out_row) in out.chunks_exact_mut(rows).enumerate() {
+            let out = &mut out_row[j..j + ROWS];
+            for r in 0..ROWS {
+                out[r] = block[r][k];
+            }
+        }
+    }
+    for (j, row) in data.chunks_exact(cols).enumerate().skip(whole) {
         for (k, &w) in row.iter().enumerate() {
             out[k * rows + j] = w;
         }
@@ -474,7 +493,7 @@ fn backward<T: Float>(
     let held = (rows_held / batch.max(1)).max(1);
     let mut a_bar = vec![T::zero(); held.min(steps) * batch * width];
     let mut weight_hh_bar = vec![T::zero(); width * hidden];
-    let mut weight_ih_bar = vec![T::zero(); width * input];
+    let mut weight_ih_bar_t = vec![T::zero(); input * width];
     // b̄ = Σ_t Σ_n ā_t, summed in the gate pass: the i, f, g, o blocks.
     let mut bias_bar = vec![T::zero(); width];
     let mut x_bar = need_x.then(|| vec![T::zero(); rows * input]);
@@ -537,12 +556,15 @@ fn backward<T: Float>(
             T::one(),
             &mut weight_hh_bar,
         );
+        // W̄_ihᵀ += X_blockᵀ Ā_block: the same sums as Ā_blockᵀ X_block (each element's products
+        // in the same order), stored a row of W̄_ihᵀ at a time rather than one element at a time
+        // down the 8-wide columns of W̄_ih; transposed once at the end.
         let x_span = first * batch * input..(first * batch + block_rows) * input;
         product(
-            Matrix::transposed(a_bar_block, block_rows, width),
-            Matrix::rows(&saved.x[x_span.clone()], block_rows, input),
+            Matrix::transposed(&saved.x[x_span.clone()], block_rows, input),
+            Matrix::rows(a_bar_block, block_rows, width),
             T::one(),
-            &mut weight_ih_bar,
+            &mut weight_ih_bar_t,
         );
         if let Some(x_bar) = &mut x_bar {
             product(
@@ -555,7 +577,7 @@ fn backward<T: Float>(
     }
     LstmGradients {
         x: x_bar,
-        weight_ih: weight_ih_bar,
+        weight_ih: transposed(&weight_ih_bar_t, input, width),
         weight_hh: weight_hh_bar,
         bias: bias_bar,
         h0: h_bar,
@@ -668,6 +690,72 @@ mod tests {
         ] {
             assert!(same(a, b), "{} gradient of {name}", T::NAME);
         }
+    }
+
+    /// The blocked transpose gives the element-by-element one: whole blocks of eight rows, rows
+    /// left over, and empty matrices.
+    fn transposes<T: Float>(bits: impl Fn(&T) -> u64) {
+        for (rows, cols) in [(256, 64), (256, 8), (13, 5), (7, 3), (8, 1), (0, 4), (4, 0)] {
+            let data = values::<T>(rows * cols, 1);
+            let expected: Vec<T> = (0..rows * cols)
+                .map(|i| data[(i % rows) * cols + i / rows])
+                .collect();
+            let ours = transposed(&data, rows, cols);
+            assert!(
+                ours.iter().map(&bits).eq(expected.iter().map(&bits)),
+                "{} {rows}×{cols}",
+                T::NAME
+            );
+        }
+    }
+
+    #[test]
+    fn transposed_is_the_transpose() {
+        transposes::<f32>(|x| x.to_bits() as u64);
+        transposes::<f64>(|x| x.to_bits());
+    }
+
+    /// `W̄_ih` accumulated as `W̄_ihᵀ += X_blockᵀ Ā_block` and transposed at the end (what
+    /// [`backward`] does) gives the bits of `W̄_ih += Ā_blockᵀ X_block` block by block (`β = 1`):
+    /// each element is the same chain of products. Blocks of [`ROWS_HELD`] rows and a short
+    /// one; inputs wider and narrower than a vector.
+    fn weight_ih_gradient_either_way<T: Float>(bits: impl Fn(&T) -> u64) {
+        let (rows, width) = (3 * ROWS_HELD + 40, 256);
+        for input in [8, 3, 13, 64] {
+            let a_bar = values::<T>(rows * width, 1);
+            let x = values::<T>(rows * input, 2);
+            let mut direct = vec![T::zero(); width * input];
+            let mut by_rows = vec![T::zero(); input * width];
+            for first in (0..rows).step_by(ROWS_HELD) {
+                let block = ROWS_HELD.min(rows - first);
+                let a_block = &a_bar[first * width..(first + block) * width];
+                let x_block = &x[first * input..(first + block) * input];
+                product(
+                    Matrix::transposed(a_block, block, width),
+                    Matrix::rows(x_block, block, input),
+                    T::one(),
+                    &mut direct,
+                );
+                product(
+                    Matrix::transposed(x_block, block, input),
+                    Matrix::rows(a_block, block, width),
+                    T::one(),
+                    &mut by_rows,
+                );
+            }
+            let ours = transposed(&by_rows, input, width);
+            assert!(
+                ours.iter().map(&bits).eq(direct.iter().map(&bits)),
+                "{} input {input}",
+                T::NAME
+            );
+        }
+    }
+
+    #[test]
+    fn weight_ih_gradient_by_rows_gives_the_same_bits() {
+        weight_ih_gradient_either_way::<f32>(|x| x.to_bits() as u64);
+        weight_ih_gradient_either_way::<f64>(|x| x.to_bits());
     }
 
     #[test]

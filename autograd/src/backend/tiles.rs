@@ -633,6 +633,17 @@ mod tests {
             (43, 13, 7),
             (8, 8, 5),
             (15, 40, 47),
+            // Depth blocks of at most 16 terms go a row panel at a time in the 16-lane tiles:
+            // an LSTM step's x_t W_ihᵀ, rows left over, one or two rows (4-vector tiles), and
+            // columns left over for the 8-lane tiles.
+            (64, 8, 256),
+            (29, 16, 100),
+            (2, 12, 130),
+            (1, 9, 64),
+            (13, 16, 48),
+            // The LSTM's W̄_ih of a block of 256 rows, either way round.
+            (8, 256, 256),
+            (256, 256, 8),
         ];
         for (avx512, accumulate, least) in [
             (false, false, 110),

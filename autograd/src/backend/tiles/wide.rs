@@ -60,6 +60,10 @@ pub(super) unsafe fn product(
     }
 }
 
+/// Depth blocks of at most this many terms go a panel of rows at a time ([`row_panel`]), deeper
+/// ones a panel of columns at a time ([`panel`]).
+const SHALLOW: usize = 16;
+
 /// [`product`] for an `A` laid out as `L` says, one depth block at a time.
 ///
 /// # Safety
@@ -80,38 +84,57 @@ unsafe fn blocks<const L: u8>(
     let mut start = 0;
     while start < k {
         let end = (start + KC).min(k);
-        let mut j = 0;
-        // SAFETY (all): forwarded; each panel covers columns j..j + width of C and reads B's
-        // columns j..j + 16·NV, inside its rows.
-        if m <= 2 {
-            while j + 4 * LANES <= n {
-                unsafe { panel::<L, 4>(m, j, start, end, a, b, ldb, c, accumulate) };
-                j += 4 * LANES;
+        // SAFETY (all): forwarded; each call covers rows i..i + R of A and C, or columns
+        // j..j + 16·NV of C and of B (inside its rows).
+        if end - start <= SHALLOW {
+            let mut i = 0;
+            while i + MR <= m {
+                unsafe { row_panel::<L, MR>(m, n, i, start, end, a, b, ldb, c, accumulate) };
+                i += MR;
             }
-        }
-        while j + 2 * LANES <= n {
-            unsafe { panel::<L, 2>(m, j, start, end, a, b, ldb, c, accumulate) };
-            j += 2 * LANES;
-        }
-        while j + LANES <= n {
-            unsafe { panel::<L, 1>(m, j, start, end, a, b, ldb, c, accumulate) };
-            j += LANES;
-        }
-        if j < n && start == 0 {
-            // The last columns (fewer than 16), all blocks at once, in the AVX2 tiles: B is
-            // readable to a whole number of 8-lane vectors. `A` and `B` start at block 0.
-            while j < n {
-                let width = (n - j).min(8);
-                unsafe { super::panel::<L, 1>(m, j, width, k, a, b, ldb, c, accumulate) };
-                j += 8;
+            match m - i {
+                0 => {}
+                1 => unsafe { row_panel::<L, 1>(m, n, i, start, end, a, b, ldb, c, accumulate) },
+                2 => unsafe { row_panel::<L, 2>(m, n, i, start, end, a, b, ldb, c, accumulate) },
+                3 => unsafe { row_panel::<L, 3>(m, n, i, start, end, a, b, ldb, c, accumulate) },
+                4 => unsafe { row_panel::<L, 4>(m, n, i, start, end, a, b, ldb, c, accumulate) },
+                5 => unsafe { row_panel::<L, 5>(m, n, i, start, end, a, b, ldb, c, accumulate) },
+                6 => unsafe { row_panel::<L, 6>(m, n, i, start, end, a, b, ldb, c, accumulate) },
+                _ => unsafe { row_panel::<L, 7>(m, n, i, start, end, a, b, ldb, c, accumulate) },
+            }
+        } else {
+            let mut j = 0;
+            if m <= 2 {
+                while j + 4 * LANES <= n {
+                    unsafe { panel::<L, 4>(m, j, start, end, a, b, ldb, c, accumulate) };
+                    j += 4 * LANES;
+                }
+            }
+            while j + 2 * LANES <= n {
+                unsafe { panel::<L, 2>(m, j, start, end, a, b, ldb, c, accumulate) };
+                j += 2 * LANES;
+            }
+            while j + LANES <= n {
+                unsafe { panel::<L, 1>(m, j, start, end, a, b, ldb, c, accumulate) };
+                j += LANES;
             }
         }
         start = end;
     }
+    // The last columns (fewer than 16), all blocks at once, in the AVX2 tiles: B is readable to
+    // a whole number of 8-lane vectors. (Other elements of C than the tiles above: the order
+    // does not change any sum.)
+    let mut j = n / LANES * LANES;
+    while j < n {
+        let width = (n - j).min(8);
+        // SAFETY: forwarded; columns j..j + width of C, B readable at columns j..j + 8.
+        unsafe { super::panel::<L, 1>(m, j, width, k, a, b, ldb, c, accumulate) };
+        j += 8;
+    }
 }
 
 /// Columns `j..j + 16·NV` of `C`, terms `start..end` of the sum, in tiles of [`MR`] rows and
-/// the rows left.
+/// the rows left: the panel of `B` stays in L1 while it meets every row of `A`.
 ///
 /// # Safety
 /// As [`product`], with B readable at columns `j..j + 16·NV`.
@@ -147,6 +170,50 @@ unsafe fn panel<const L: u8, const NV: usize>(
         5 => unsafe { tile::<L, 5, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
         6 => unsafe { tile::<L, 6, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
         _ => unsafe { tile::<L, 7, NV>(i, j, start, end, a, b, ldb, c, accumulate) },
+    }
+}
+
+/// Rows `i..i + R` of `C`, terms `start..end` of the sum, across all whole 16-lane columns,
+/// each row of `C` stored whole: with few terms an element, storing `C` outweighs reading `B`
+/// (an LSTM step's `x_t W_ihᵀ`, `64×8 · 8×256`, took 1.25 times as long a column panel at a
+/// time; `h W_hhᵀ`, `64×64 · 64×256`, took 1.05 times as long a row panel at a time).
+///
+/// # Safety
+/// As [`product`], with rows `i..i + R` inside A and C.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_panel<const L: u8, const R: usize>(
+    m: usize,
+    n: usize,
+    i: usize,
+    start: usize,
+    end: usize,
+    a: Strided<*const f32>,
+    b: *const f32,
+    ldb: isize,
+    c: Strided<*mut f32>,
+    accumulate: bool,
+) {
+    let mut j = 0;
+    // SAFETY (all): forwarded; each tile covers columns j..j + 16·NV of C and reads B's
+    // columns j..j + 16·NV, inside its rows.
+    if R <= 2 && m <= 2 {
+        while j + 4 * LANES <= n {
+            let b = b.wrapping_add(j);
+            unsafe { tile::<L, R, 4>(i, j, start, end, a, b, ldb, c, accumulate) };
+            j += 4 * LANES;
+        }
+    }
+    while j + 2 * LANES <= n {
+        let b = b.wrapping_add(j);
+        unsafe { tile::<L, R, 2>(i, j, start, end, a, b, ldb, c, accumulate) };
+        j += 2 * LANES;
+    }
+    while j + LANES <= n {
+        let b = b.wrapping_add(j);
+        unsafe { tile::<L, R, 1>(i, j, start, end, a, b, ldb, c, accumulate) };
+        j += LANES;
     }
 }
 
