@@ -629,7 +629,11 @@ mod tests {
         for ((row, c), (tanh_c, h)) in gates
             .chunks_exact_mut(4 * hidden)
             .zip(c.chunks_exact_mut(hidden))
-            .zip(tanh_c.chunks_exact_mut(hidden).zip(h.chunks_exact_mut(hidden)))
+            .zip(
+                tanh_c
+                    .chunks_exact_mut(hidden)
+                    .zip(h.chunks_exact_mut(hidden)),
+            )
         {
             let (ifg, o) = row.split_at_mut(3 * hidden);
             let (i_f, g) = ifg.split_at_mut(2 * hidden);
