@@ -609,6 +609,12 @@ mod tests {
         }
     }
 
+    /// A kernel that works in place.
+    type InPlace = fn(&mut [f32]);
+
+    /// A way to compute the LSTM cells: `(gates, c, tanh_c, h)`.
+    type Cells<'a> = &'a dyn Fn(&mut [f32], &mut [f32], &mut [f32], &mut [f32]);
+
     /// The LSTM cells the separate passes compute: `σ` and `tanh` over the gates by the
     /// kernels (`FMA` as the dispatched kernels, or the plain build), then `c`, `tanh c`, `h`.
     fn separate_cells(
@@ -619,7 +625,7 @@ mod tests {
         tanh_c: &mut [f32],
         h: &mut [f32],
     ) {
-        let (sigmoid, tanh): (fn(&mut [f32]), fn(&mut [f32])) = match fma {
+        let (sigmoid, tanh): (InPlace, InPlace) = match fma {
             true => (sigmoid_f32_in_place, tanh_f32_in_place),
             false => (
                 sigmoid_f32_in_place_portable::<false>,
@@ -668,7 +674,7 @@ mod tests {
             .map(|k| ((k * 13 % 29) as f32 - 14.0) * 0.3)
             .collect();
         let bits = |v: &[f32]| v.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
-        let run = |cells: &dyn Fn(&mut [f32], &mut [f32], &mut [f32], &mut [f32])| {
+        let run = |cells: Cells<'_>| {
             let (mut gates, mut c) = (gates.clone(), c.clone());
             let (mut tanh_c, mut h) = (vec![0.0; c.len()], vec![0.0; c.len()]);
             cells(&mut gates, &mut c, &mut tanh_c, &mut h);

@@ -100,16 +100,16 @@ fn sum_of_squares<T: Float>(x: &[T], y: &[T]) -> T {
     for (x, y) in x_chunks.zip(y_chunks) {
         for k in 0..8 {
             let d = x[k] - y[k];
-            p[k] = p[k] + d * d;
+            p[k] += d * d;
         }
     }
     let mut sum = T::zero();
     for k in 0..4 {
-        sum = sum + (p[k] + p[k + 4]);
+        sum += p[k] + p[k + 4];
     }
     for (&x, &y) in x_rest.iter().zip(y_rest) {
         let d = x - y;
-        sum = sum + d * d;
+        sum += d * d;
     }
     sum
 }
