@@ -12,6 +12,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ndarray::Array3;
 use rand::{RngExt, SeedableRng};
 use wengert::autograd::prelude::*;
+use wengert::nn::losses::{Reduction, mse};
 use wengert::nn::optim::{Adam, AdamConfig, Optimizer};
 use wengert::nn::{LSTM, ParamStore};
 
@@ -47,7 +48,7 @@ fn training_step(p: &Problem, adam: &mut Adam<f32>) -> f32 {
     let tape = Tape::new();
     let params = p.store.bind(&tape);
     let (output, _) = p.lstm.forward(&params, &p.x, None);
-    let loss = (output - &p.target).powi(2).mean_all();
+    let loss = mse(&output, &p.target, Reduction::Mean);
     let grads = params.gradients(&loss);
     adam.step(&p.store, &grads);
     loss.item()

@@ -56,6 +56,52 @@ pub trait Float:
         }
     }
 
+    /// One LSTM step's elementwise part for `N` rows of `hidden` units: each row of `gates`
+    /// (`a_i, a_f, a_g, a_o`, `4H`) becomes `σ(a_i), σ(a_f), tanh a_g, σ(a_o)`; `c` goes from
+    /// `c_{t−1}` to `c_t = f ⊙ c_{t−1} + i ⊙ g`; `tanh_c` and `h` receive `tanh c_t` and
+    /// `o ⊙ tanh c_t`. The values of [`sigmoid_in_place`](Float::sigmoid_in_place) and
+    /// [`tanh_in_place`](Float::tanh_in_place); `f32` computes them in one fused pass.
+    fn lstm_cells(
+        hidden: usize,
+        gates: &mut [Self],
+        c: &mut [Self],
+        tanh_c: &mut [Self],
+        h: &mut [Self],
+    ) {
+        if hidden == 0 {
+            return;
+        }
+        for ((row, c), (tanh_c, h)) in gates
+            .chunks_exact_mut(4 * hidden)
+            .zip(c.chunks_exact_mut(hidden))
+            .zip(
+                tanh_c
+                    .chunks_exact_mut(hidden)
+                    .zip(h.chunks_exact_mut(hidden)),
+            )
+        {
+            let (ifg, o) = row.split_at_mut(3 * hidden);
+            let (i_f, g) = ifg.split_at_mut(2 * hidden);
+            Self::sigmoid_in_place(i_f);
+            Self::tanh_in_place(g);
+            Self::sigmoid_in_place(o);
+            let (i, f, g) = (
+                &row[..hidden],
+                &row[hidden..2 * hidden],
+                &row[2 * hidden..3 * hidden],
+            );
+            for j in 0..hidden {
+                c[j] = f[j] * c[j] + i[j] * g[j];
+            }
+            tanh_c.copy_from_slice(c);
+            Self::tanh_in_place(tanh_c);
+            let o = &row[3 * hidden..];
+            for j in 0..hidden {
+                h[j] = o[j] * tanh_c[j];
+            }
+        }
+    }
+
     /// The nearest value of this type to `x`.
     fn from_f64(x: f64) -> Self;
 

@@ -373,42 +373,10 @@ fn forward<T: Float>(
                     .for_each(|(a, &r)| *a += r);
             }
         }
-        for row in gates.chunks_exact_mut(width) {
-            let (ifg, o) = row.split_at_mut(3 * hidden);
-            let (i_f, g) = ifg.split_at_mut(2 * hidden);
-            T::sigmoid_in_place(i_f);
-            T::tanh_in_place(g);
-            T::sigmoid_in_place(o);
-        }
-        // c_t = f ⊙ c_{t−1} + i ⊙ g, then h_t = o ⊙ tanh c_t.
-        for (row, c) in gates.chunks_exact(width).zip(c.chunks_exact_mut(hidden)) {
-            let (i, f, g) = (
-                &row[..hidden],
-                &row[hidden..2 * hidden],
-                &row[2 * hidden..3 * hidden],
-            );
-            let (i, f, g, c) = (&i[..hidden], &f[..hidden], &g[..hidden], &mut c[..hidden]);
-            for j in 0..hidden {
-                c[j] = f[j] * c[j] + i[j] * g[j];
-            }
-        }
-        saved.tanh_c.extend_from_slice(&c);
-        let tanh_c = &mut saved.tanh_c[span];
-        T::tanh_in_place(tanh_c);
-        for ((row, tanh_c), h) in gates
-            .chunks_exact(width)
-            .zip(tanh_c.chunks_exact(hidden))
-            .zip(h.chunks_exact_mut(hidden))
-        {
-            let (o, tanh_c, h) = (
-                &row[3 * hidden..4 * hidden][..hidden],
-                &tanh_c[..hidden],
-                &mut h[..hidden],
-            );
-            for j in 0..hidden {
-                h[j] = o[j] * tanh_c[j];
-            }
-        }
+        // The gates' activations, c_t = f ⊙ c_{t−1} + i ⊙ g, tanh c_t and h_t = o ⊙ tanh c_t, in
+        // one pass over each row.
+        saved.tanh_c.resize((t + 1) * state, T::zero());
+        T::lstm_cells(hidden, gates, &mut c, &mut saved.tanh_c[span], &mut h);
         output.extend_from_slice(&h);
     }
     let outputs = LstmOutputs {
@@ -504,32 +472,31 @@ fn backward<T: Float>(
         let block_rows = block_steps * batch;
         for t in (first..first + block_steps).rev() {
             let span = t * state..(t + 1) * state;
-            h_bar
-                .iter_mut()
-                .zip(&output_bar[span.clone()])
-                .for_each(|(h, &o)| *h += o);
             let gates = &saved.gates[t * batch * width..(t + 1) * batch * width];
             let a_bar_t = &mut a_bar[(t - first) * batch * width..(t - first + 1) * batch * width];
-            for (((row, a_row), (tanh_c, c_prev)), (h_bar, c_bar)) in gates
+            for ((((row, a_row), (tanh_c, c_prev)), (h_bar, c_bar)), output_bar) in gates
                 .chunks_exact(width)
                 .zip(a_bar_t.chunks_exact_mut(width))
                 .zip(
                     saved.tanh_c[span.clone()]
                         .chunks_exact(hidden)
-                        .zip(saved.c_prev[span].chunks_exact(hidden)),
+                        .zip(saved.c_prev[span.clone()].chunks_exact(hidden)),
                 )
                 .zip(
                     h_bar
                         .chunks_exact(hidden)
                         .zip(c_bar.chunks_exact_mut(hidden)),
                 )
+                .zip(output_bar[span].chunks_exact(hidden))
             {
                 let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
                 let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
                 let (di, rest) = a_row.split_at_mut(hidden);
                 let (df, rest) = rest.split_at_mut(hidden);
                 let (dg, d_o) = rest.split_at_mut(hidden);
-                gate_gradients(i, f, g, o, tanh_c, c_prev, h_bar, c_bar, di, df, dg, d_o);
+                gate_gradients(
+                    i, f, g, o, tanh_c, c_prev, h_bar, output_bar, c_bar, di, df, dg, d_o,
+                );
                 // b̄ += ā_t,n while the row is in cache (a loop of its own: inside the one
                 // above, the many slices it writes would keep it from vectorising).
                 bias_bar.iter_mut().zip(&*a_row).for_each(|(b, &a)| *b += a);
@@ -586,7 +553,8 @@ fn backward<T: Float>(
 }
 
 /// One row of a step's backward pass: from the gates `i, f, g, o` (after their activations),
-/// `tanh c_t`, `c_{t−1}`, `h̄` and `c̄` (updated to `c̄ ⊙ f`), the gradients `ā_i, ā_f, ā_g, ā_o`
+/// `tanh c_t`, `c_{t−1}`, `h̄` (the carried part, to which the output's `ō_t` is added) and `c̄`
+/// (updated to `c̄ ⊙ f`), the gradients `ā_i, ā_f, ā_g, ā_o`
 /// of the pre-activations. Each slice is a parameter of its own, so that the compiler knows
 /// they do not overlap and vectorises the loop (one slice cut in four would not let it).
 #[inline(always)]
@@ -599,6 +567,7 @@ fn gate_gradients<T: Float>(
     tanh_c: &[T],
     c_prev: &[T],
     h_bar: &[T],
+    output_bar: &[T],
     c_bar: &mut [T],
     di: &mut [T],
     df: &mut [T],
@@ -609,13 +578,15 @@ fn gate_gradients<T: Float>(
     let hidden = c_bar.len();
     // Every slice re-cut to `hidden` elements, so that the loop indexes without bounds checks.
     let (i, f, g, o) = (&i[..hidden], &f[..hidden], &g[..hidden], &o[..hidden]);
-    let (tanh_c, c_prev, h_bar) = (&tanh_c[..hidden], &c_prev[..hidden], &h_bar[..hidden]);
+    let (tanh_c, c_prev) = (&tanh_c[..hidden], &c_prev[..hidden]);
+    let (h_bar, output_bar) = (&h_bar[..hidden], &output_bar[..hidden]);
     let (di, df) = (&mut di[..hidden], &mut df[..hidden]);
     let (dg, d_o) = (&mut dg[..hidden], &mut d_o[..hidden]);
     for j in 0..hidden {
-        // h = o tanh c:  ō = h̄ tanh c,  c̄ += h̄ o (1 − tanh² c)
-        let o_bar = h_bar[j] * tanh_c[j];
-        let c_bar_t = c_bar[j] + h_bar[j] * o[j] * (one - tanh_c[j] * tanh_c[j]);
+        // h̄ ← h̄ + ō_t; then h = o tanh c:  ō = h̄ tanh c,  c̄ += h̄ o (1 − tanh² c)
+        let h_bar = h_bar[j] + output_bar[j];
+        let o_bar = h_bar * tanh_c[j];
+        let c_bar_t = c_bar[j] + h_bar * o[j] * (one - tanh_c[j] * tanh_c[j]);
         // c = f c_prev + i g
         let (i_bar, g_bar, f_bar) = (c_bar_t * g[j], c_bar_t * i[j], c_bar_t * c_prev[j]);
         c_bar[j] = c_bar_t * f[j];

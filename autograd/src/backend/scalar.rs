@@ -19,6 +19,16 @@ impl Float for f32 {
         super::tanh::sigmoid_f32_in_place(x)
     }
 
+    fn lstm_cells(
+        hidden: usize,
+        gates: &mut [Self],
+        c: &mut [Self],
+        tanh_c: &mut [Self],
+        h: &mut [Self],
+    ) {
+        super::tanh::lstm_cells_f32(hidden, gates, c, tanh_c, h)
+    }
+
     fn from_f64(x: f64) -> Self {
         x as f32
     }

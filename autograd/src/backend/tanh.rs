@@ -191,6 +191,131 @@ fn sigmoid_f32_in_place_portable<const FMA: bool>(x: &mut [f32]) {
     }
 }
 
+/// One LSTM step's elementwise part, for `N` rows at once: each row of `gates` holds the
+/// pre-activations `a_i, a_f, a_g, a_o` (`4H`), which become `i = σ(a_i)`, `f = σ(a_f)`,
+/// `g = tanh a_g`, `o = σ(a_o)`; `c` (`N × H`) goes from `c_{t−1}` to `c_t = f ⊙ c_{t−1} + i ⊙ g`;
+/// `tanh_c` and `h` (`N × H`) receive `tanh c_t` and `h_t = o ⊙ tanh c_t`.
+///
+/// One pass over each row, every value in registers between the activations and `h_t`: the
+/// values of [`sigmoid_f32_in_place`] and [`tanh_f32_in_place`] on the same CPU, and
+/// `f c + i g`, `o tanh c` as two roundings each, bit for bit what the separate passes give.
+pub(crate) fn lstm_cells_f32(
+    hidden: usize,
+    gates: &mut [f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    h: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F, checked just above.
+        return unsafe { lstm_cells_f32_avx512(hidden, gates, c, tanh_c, h) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+        return unsafe { lstm_cells_f32_avx2_fma(hidden, gates, c, tanh_c, h) };
+    }
+    lstm_cells_f32_portable::<false>(hidden, gates, c, tanh_c, h)
+}
+
+/// [`lstm_cells_f32_portable`] compiled for AVX2 and FMA.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lstm_cells_f32_avx2_fma(
+    hidden: usize,
+    gates: &mut [f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    h: &mut [f32],
+) {
+    lstm_cells_f32_portable::<true>(hidden, gates, c, tanh_c, h)
+}
+
+/// [`lstm_cells_f32_portable`] compiled for AVX-512 (the same values as with AVX2).
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn lstm_cells_f32_avx512(
+    hidden: usize,
+    gates: &mut [f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    h: &mut [f32],
+) {
+    lstm_cells_f32_portable::<true>(hidden, gates, c, tanh_c, h)
+}
+
+#[inline(always)]
+fn lstm_cells_f32_portable<const FMA: bool>(
+    hidden: usize,
+    gates: &mut [f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    h: &mut [f32],
+) {
+    assert!(
+        gates.len() == 4 * c.len() && tanh_c.len() == c.len() && h.len() == c.len(),
+        "lstm cells: {} gates for states of {}, {}, {} elements",
+        gates.len(),
+        c.len(),
+        tanh_c.len(),
+        h.len()
+    );
+    if hidden == 0 {
+        return;
+    }
+    for (((row, c), tanh_c), h) in gates
+        .chunks_exact_mut(4 * hidden)
+        .zip(c.chunks_exact_mut(hidden))
+        .zip(tanh_c.chunks_exact_mut(hidden))
+        .zip(h.chunks_exact_mut(hidden))
+    {
+        let (i, rest) = row.split_at_mut(hidden);
+        let (f, rest) = rest.split_at_mut(hidden);
+        let (g, o) = rest.split_at_mut(hidden);
+        lstm_cell_row::<FMA>(i, f, g, o, c, tanh_c, h);
+    }
+}
+
+/// One row of [`lstm_cells_f32`]. Each slice is a parameter of its own, so that the compiler
+/// knows they do not overlap and vectorises the loop.
+#[inline(always)]
+fn lstm_cell_row<const FMA: bool>(
+    i: &mut [f32],
+    f: &mut [f32],
+    g: &mut [f32],
+    o: &mut [f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    h: &mut [f32],
+) {
+    let hidden = c.len();
+    // Every slice re-cut to `hidden` elements, so that the loop indexes without bounds checks.
+    let (i, f, g, o) = (
+        &mut i[..hidden],
+        &mut f[..hidden],
+        &mut g[..hidden],
+        &mut o[..hidden],
+    );
+    let (tanh_c, h) = (&mut tanh_c[..hidden], &mut h[..hidden]);
+    for j in 0..hidden {
+        let (i_j, f_j) = (sigmoid_one::<FMA>(i[j]), sigmoid_one::<FMA>(f[j]));
+        let (g_j, o_j) = (tanh_one::<FMA>(g[j]), sigmoid_one::<FMA>(o[j]));
+        (i[j], f[j], g[j], o[j]) = (i_j, f_j, g_j, o_j);
+        let c_j = f_j * c[j] + i_j * g_j;
+        c[j] = c_j;
+        let tanh_c_j = tanh_one::<FMA>(c_j);
+        tanh_c[j] = tanh_c_j;
+        h[j] = o_j * tanh_c_j;
+    }
+}
+
 /// The largest `|x|` whose `e^{−|x|}` is a normal `f32` (`2^k` with `k ≥ −126`).
 const SIGMOID_CAP: f32 = 87.3;
 
@@ -263,8 +388,8 @@ const C: [f32; 6] = [
 ];
 
 /// One element, branch-free (see the module doc for the method): what the kernel's two passes
-/// compute, which the tests check it against.
-#[cfg(test)]
+/// compute, which the tests check it against, and what the LSTM cells compute in one.
+#[inline(always)]
 fn tanh_one<const FMA: bool>(x: f32) -> f32 {
     tanh_from::<FMA>(x, expm1_twice_abs::<FMA>(x))
 }
@@ -481,6 +606,92 @@ mod tests {
             sigmoid_f32_in_place_avx512(&mut wide);
             sigmoid_f32_in_place_avx2_fma(&mut narrow);
             assert_eq!(bits(&wide), bits(&narrow));
+        }
+    }
+
+    /// A kernel that works in place.
+    type InPlace = fn(&mut [f32]);
+
+    /// A way to compute the LSTM cells: `(gates, c, tanh_c, h)`.
+    type Cells<'a> = &'a dyn Fn(&mut [f32], &mut [f32], &mut [f32], &mut [f32]);
+
+    /// The LSTM cells the separate passes compute: `σ` and `tanh` over the gates by the
+    /// kernels (`FMA` as the dispatched kernels, or the plain build), then `c`, `tanh c`, `h`.
+    fn separate_cells(
+        fma: bool,
+        hidden: usize,
+        gates: &mut [f32],
+        c: &mut [f32],
+        tanh_c: &mut [f32],
+        h: &mut [f32],
+    ) {
+        let (sigmoid, tanh): (InPlace, InPlace) = match fma {
+            true => (sigmoid_f32_in_place, tanh_f32_in_place),
+            false => (
+                sigmoid_f32_in_place_portable::<false>,
+                tanh_f32_in_place_portable::<false>,
+            ),
+        };
+        for ((row, c), (tanh_c, h)) in gates
+            .chunks_exact_mut(4 * hidden)
+            .zip(c.chunks_exact_mut(hidden))
+            .zip(
+                tanh_c
+                    .chunks_exact_mut(hidden)
+                    .zip(h.chunks_exact_mut(hidden)),
+            )
+        {
+            let (ifg, o) = row.split_at_mut(3 * hidden);
+            let (i_f, g) = ifg.split_at_mut(2 * hidden);
+            sigmoid(i_f);
+            tanh(g);
+            sigmoid(o);
+            for j in 0..hidden {
+                c[j] = row[hidden + j] * c[j] + row[j] * row[2 * hidden + j];
+            }
+            tanh_c.copy_from_slice(c);
+            tanh(tanh_c);
+            for j in 0..hidden {
+                h[j] = row[3 * hidden + j] * tanh_c[j];
+            }
+        }
+    }
+
+    /// The fused LSTM cells give the separate passes' values bit for bit: dispatched (AVX-512
+    /// or AVX2 with FMA here) and in the plain build, with a hidden size that leaves partial
+    /// vectors, pre-activations past both `tanh` branches and `σ`'s cap, and a NaN; and the
+    /// AVX-512 build gives the AVX2 build's bits.
+    #[test]
+    fn lstm_cells_give_the_separate_passes_bits() {
+        let (rows, hidden) = (5, 19);
+        let mut gates: Vec<f32> = (0..rows * 4 * hidden)
+            .map(|k| ((k * 37 % 101) as f32 - 50.0) * 0.09)
+            .collect();
+        gates[7] = 95.0;
+        gates[8] = -95.0;
+        gates[hidden * 2 + 3] = f32::NAN;
+        let c: Vec<f32> = (0..rows * hidden)
+            .map(|k| ((k * 13 % 29) as f32 - 14.0) * 0.3)
+            .collect();
+        let bits = |v: &[f32]| v.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+        let run = |cells: Cells<'_>| {
+            let (mut gates, mut c) = (gates.clone(), c.clone());
+            let (mut tanh_c, mut h) = (vec![0.0; c.len()], vec![0.0; c.len()]);
+            cells(&mut gates, &mut c, &mut tanh_c, &mut h);
+            [bits(&gates), bits(&c), bits(&tanh_c), bits(&h)]
+        };
+        let dispatched = run(&|g, c, t, h| lstm_cells_f32(hidden, g, c, t, h));
+        let separate = run(&|g, c, t, h| separate_cells(true, hidden, g, c, t, h));
+        assert_eq!(dispatched, separate, "dispatched");
+        let plain = run(&|g, c, t, h| lstm_cells_f32_portable::<false>(hidden, g, c, t, h));
+        let separate_plain = run(&|g, c, t, h| separate_cells(false, hidden, g, c, t, h));
+        assert_eq!(plain, separate_plain, "plain");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above), so also AVX2 and FMA.
+            let wide = run(&|g, c, t, h| unsafe { lstm_cells_f32_avx512(hidden, g, c, t, h) });
+            let narrow = run(&|g, c, t, h| unsafe { lstm_cells_f32_avx2_fma(hidden, g, c, t, h) });
+            assert_eq!(wide, narrow, "AVX-512 against AVX2");
         }
     }
 

@@ -19,7 +19,9 @@
 //! `(1/|M|) Σ_{i ∈ M} ℓ_i`.
 //!
 //! Every loss is built from differentiable tape ops, so its gradient can itself be
-//! differentiated (second order) wherever the function is twice differentiable.
+//! differentiated (second order) wherever the function is twice differentiable. The reduced
+//! [`mse`] is one op (one pass over the elements each way, the tape ops' values bit for bit)
+//! whose VJP is written with tape ops.
 //!
 //! ```
 //! use autograd::prelude::*;
