@@ -256,6 +256,63 @@ fn platos_teacher_with_zero_pull_and_restarts_is_mpc_with_the_same_restarts() {
     );
 }
 
+/// With a restart threshold both of PLATO's MPCs restart only while their warm plan costs more
+/// than it; with zero pull the teacher still acts and labels as plain MPC with the same
+/// restarts and threshold, and the threshold skipped the restarts at some steps, not all.
+#[test]
+fn platos_teacher_with_zero_pull_and_a_restart_threshold_is_mpc_with_the_same_threshold() {
+    let problem = pendulum_v1::planning_problem(20);
+    let options = IlqrOptions {
+        max_iterations: 3,
+        ..IlqrOptions::default()
+    };
+    let learner = ModelPolicy::new(3, &[8], array![-2.0], array![2.0], 0);
+    let restarts = vec![array![2.0], array![-2.0]];
+    let threshold = 1.0;
+    let mut plain = Mpc::new(problem.clone(), options.clone())
+        .with_first_call_iterations(30)
+        .with_restarts(restarts.clone(), 5)
+        .with_restart_threshold(threshold);
+    let mut always = Mpc::new(problem.clone(), options.clone())
+        .with_first_call_iterations(30)
+        .with_restarts(restarts.clone(), 5);
+    let mut teacher = PlatoTeacher::new(
+        problem.clone(),
+        options,
+        30,
+        pendulum_observation(),
+        0.0,
+        &learner,
+    )
+    .with_restarts(restarts, 5)
+    .with_restart_threshold(threshold);
+    teacher.reset(&learner);
+    let mut x = array![-0.3, -1.0];
+    let steps = 40;
+    for step in 0..steps {
+        let u_mpc = plain.plan(&x);
+        always.plan(&x);
+        let (executed, label) = teacher.act(&x);
+        assert_eq!(
+            executed, u_mpc,
+            "step {step}: the zero-pull teacher's action"
+        );
+        assert_eq!(label, u_mpc, "step {step}: the label");
+        x = problem.step(&x, &u_mpc);
+    }
+    assert_eq!(always.restarted_steps(), steps);
+    let restarted = plain.restarted_steps();
+    assert!(
+        0 < restarted && restarted < steps,
+        "restarted at {restarted} of {steps} steps: the threshold should skip some, not all"
+    );
+    // upright is θ ≡ 0 (mod 2π): it swung up, maybe the long way round
+    assert!(
+        x[0].cos() > 0.9,
+        "the thresholded MPC did not reach the top: {x}"
+    );
+}
+
 /// The first trajectories are iLQR's from the given controls: on a problem with two local
 /// optima (`ℓ_T = (x² − 1)²`, reached at `x = ±1`), a guess pushing down lands GPS's
 /// trajectory at −1 and no guess (zeros, from `x₀ = 0.1`) at +1.

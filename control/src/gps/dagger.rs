@@ -26,7 +26,7 @@
 //!         at every step act with π* with probability β_i, else with π̂_i (β_1 = 1: the expert's
 //!         round; β = 0, the default, lets the learner alone drive every later round);
 //!         label every visited s with π*(s); add to 𝒟
-//!     π̂_{i+1} ← fit on all of 𝒟 (warm-started)
+//!     π̂_{i+1} ← fit on all of 𝒟 (warm-started, or from θ₀ if `from_scratch`)
 //! behaviour cloning: the expert's episodes alone, up to the same number of labels, one fit
 //! ```
 
@@ -63,6 +63,9 @@ pub struct DaggerConfig {
     /// that the expert acts at a step of round `i` (default 0: the expert drives round 1, the
     /// learner every later round).
     pub beta: f64,
+    /// Refit a fresh policy on all of `𝒟` each round instead of continuing from the last
+    /// (default false).
+    pub from_scratch: bool,
     /// Seed of the policy, the minibatches, the episodes' start states and the mixture's draws
     /// (default 0).
     pub seed: u64,
@@ -77,6 +80,7 @@ impl Default for DaggerConfig {
             hidden: vec![32, 32],
             fit: FitConfig::default(),
             beta: 0.0,
+            from_scratch: false,
             seed: 0,
         }
     }
@@ -140,6 +144,7 @@ pub fn dagger(
         hidden: &config.hidden,
         fit: &config.fit,
         seed: config.seed,
+        from_scratch: config.from_scratch,
     };
     imitation_rounds(plant, &mut teacher, &rounds, on_round)
 }
@@ -176,7 +181,7 @@ pub fn behaviour_cloning(
         epochs: config.fit.epochs * config.rounds,
         ..config.fit.clone()
     };
-    let policy_loss = fit_dataset(&mut policy, &dataset, &long, config.seed, 1);
+    let policy_loss = fit_dataset(&mut policy, &dataset, &long, config.seed, 1, true);
     let rounds = vec![ImitationRound {
         round: 1,
         dataset_size: dataset.len(),

@@ -155,17 +155,19 @@ pub fn new_learner(plant: &impl Plant, hidden: &[usize], seed: u64) -> ModelPoli
     ModelPolicy::new(plant.observation_dim(), hidden, lower, upper, seed)
 }
 
-/// Fits `policy` to all of `data` by [`imitation_loss`] (warm-started), after standardising its
-/// inputs with `data`'s statistics in round 1; returns the last epoch's loss.
+/// Fits `policy` to all of `data` by [`imitation_loss`] (from its current parameters), after
+/// standardising its inputs with `data`'s statistics if it is `fresh` (not fitted before); the
+/// minibatches are shuffled with `seed + round`. Returns the last epoch's loss.
 pub fn fit_dataset(
     policy: &mut ModelPolicy,
     data: &Dataset,
     fit: &FitConfig,
     seed: u64,
     round: usize,
+    fresh: bool,
 ) -> f64 {
     let (x, u) = data.columns();
-    if round == 1 {
+    if fresh {
         policy.standardise_inputs(&x);
     }
     fit_policy(
@@ -207,6 +209,9 @@ pub struct Rounds<'a> {
     pub fit: &'a FitConfig,
     /// Seed of the learner, the minibatches and the episodes' start states.
     pub seed: u64,
+    /// Refit a fresh learner (the same initial `θ₀`) on all of `𝒟` each round, as Ross et al.
+    /// (2011) train `π̂_{i+1}` anew, instead of continuing from `π̂_i` (warm start).
+    pub from_scratch: bool,
 }
 
 /// The round loop DAgger and PLATO share: each round `teacher` drives `episodes_per_round`
@@ -216,7 +221,7 @@ pub struct Rounds<'a> {
 /// ```text
 /// for round i = 1, …, rounds:
 ///     for each episode: at every visited o: execute a, add (o, π*(o)) to 𝒟   (teacher.act_and_label)
-///     π̂ ← fit on all of 𝒟 (warm-started)
+///     π̂ ← fit on all of 𝒟 (warm-started from π̂, or from a fresh θ₀ if `from_scratch`)
 /// ```
 pub fn imitation_rounds(
     plant: &mut impl Plant,
@@ -244,7 +249,11 @@ pub fn imitation_rounds(
                 |o| teacher.act_and_label(round, learner, o),
             )?);
         }
-        let policy_loss = fit_dataset(&mut policy, &dataset, config.fit, config.seed, round);
+        let fresh = round == 1 || config.from_scratch;
+        if config.from_scratch {
+            policy = new_learner(plant, config.hidden, config.seed);
+        }
+        let policy_loss = fit_dataset(&mut policy, &dataset, config.fit, config.seed, round, fresh);
         let report = ImitationRound {
             round,
             dataset_size: dataset.len(),

@@ -33,7 +33,7 @@
 //!     rebuild the pulled MPC around the current π_θ
 //!     for each of `episodes_per_round` episodes, at every visited state x:
 //!         execute π^λ(x);  add (o(x), π*(x)) to 𝒟
-//!     θ ← fit on all of 𝒟 (warm-started)
+//!     θ ← fit on all of 𝒟 (warm-started, or from θ₀ if `from_scratch`)
 //! ```
 
 use std::sync::Arc;
@@ -95,7 +95,7 @@ pub struct PlatoTeacher {
     problem: Problem,
     options: IlqrOptions,
     first_call_iterations: usize,
-    restarts: (Vec<Array1<f64>>, usize),
+    restarts: (Vec<Array1<f64>>, usize, f64),
     observe: Observe,
     /// `λ`.
     pub pull: f64,
@@ -124,7 +124,7 @@ impl PlatoTeacher {
             problem,
             options,
             first_call_iterations,
-            restarts: (Vec::new(), 0),
+            restarts: (Vec::new(), 0, f64::NEG_INFINITY),
             observe,
             pull,
         }
@@ -135,7 +135,16 @@ impl PlatoTeacher {
     pub fn with_restarts(mut self, restarts: Vec<Array1<f64>>, iterations: usize) -> Self {
         self.expert = self.expert.with_restarts(restarts.clone(), iterations);
         self.pulled = self.pulled.with_restarts(restarts.clone(), iterations);
-        self.restarts = (restarts, iterations);
+        self.restarts = (restarts, iterations, self.restarts.2);
+        self
+    }
+
+    /// Both MPCs restarting only while their warm-started plan costs more than `cost`
+    /// ([`Mpc::with_restart_threshold`]).
+    pub fn with_restart_threshold(mut self, cost: f64) -> Self {
+        self.expert = self.expert.with_restart_threshold(cost);
+        self.pulled = self.pulled.with_restart_threshold(cost);
+        self.restarts.2 = cost;
         self
     }
 
@@ -144,7 +153,8 @@ impl PlatoTeacher {
         let pulled = pulled_problem(&self.problem, learner, &self.observe, self.pull);
         self.pulled = Mpc::new(pulled, self.options.clone())
             .with_first_call_iterations(self.first_call_iterations)
-            .with_restarts(self.restarts.0.clone(), self.restarts.1);
+            .with_restarts(self.restarts.0.clone(), self.restarts.1)
+            .with_restart_threshold(self.restarts.2);
         self.expert.reset();
     }
 
@@ -172,6 +182,9 @@ pub struct PlatoConfig {
     pub hidden: Vec<usize>,
     /// The supervised fit after each round.
     pub fit: FitConfig,
+    /// Refit a fresh learner on all of `𝒟` each round instead of continuing from the last
+    /// (default false).
+    pub from_scratch: bool,
     /// Seed of the learner, the minibatches and the episodes' start states (default 0).
     pub seed: u64,
 }
@@ -184,6 +197,7 @@ impl Default for PlatoConfig {
             episode_length: 200,
             hidden: vec![32, 32],
             fit: FitConfig::default(),
+            from_scratch: false,
             seed: 0,
         }
     }
@@ -229,6 +243,7 @@ pub fn plato(
         hidden: &config.hidden,
         fit: &config.fit,
         seed: config.seed,
+        from_scratch: config.from_scratch,
     };
     imitation_rounds(plant, &mut Driving { teacher, state_of }, &rounds, on_round)
 }

@@ -29,7 +29,9 @@
 //! ```
 //!
 //! so the control applied is, as far as these starts reach, a function of the state alone and
-//! not of the path that led there.
+//! not of the path that led there. Each restart is a full solve; with a threshold
+//! ([`Mpc::with_restart_threshold`]) they run only while the warm-started plan's cost is above
+//! it (and on an episode's first step), i.e. while the choice of branch is still open.
 
 use super::{Planner, shift};
 use crate::ilqr::{Ilqr, IlqrOptions, IlqrSolution, Problem};
@@ -61,6 +63,8 @@ pub struct Mpc {
     first_call_iterations: usize,
     restarts: Vec<Array1<f64>>,
     restart_solver: Ilqr,
+    restart_above: f64,
+    restarted_steps: usize,
     plan: Option<Array2<f64>>,
     last_solution: Option<IlqrSolution>,
 }
@@ -74,6 +78,8 @@ impl Mpc {
             first_call_iterations: options.max_iterations,
             restarts: Vec::new(),
             restart_solver: Ilqr::new(options.clone()),
+            restart_above: f64::NEG_INFINITY,
+            restarted_steps: 0,
             solver: Ilqr::new(options),
             plan: None,
             last_solution: None,
@@ -134,6 +140,38 @@ impl Mpc {
         self
     }
 
+    /// The same controller, restarting ([`Mpc::with_restarts`]) only on an episode's first step
+    /// and when the warm-started plan's cost `J` exceeds `cost`: once the warm plan is cheap
+    /// (the task as good as solved along it) the restarts rarely find a cheaper one, and each
+    /// costs a full solve.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::{IlqrOptions, Problem};
+    /// use wengert_control::planners::{Mpc, Planner};
+    ///
+    /// let problem = Problem::new(1, 1, 5, |x, u| x + u,
+    ///     |x, u| ((x.powi(2) - 1.0).powi(2) + u.powi(2)).sum(&[0], false),
+    ///     |x| ((x.powi(2) - 1.0).powi(2)).sum(&[0], false) * 10.0);
+    /// let options = IlqrOptions { max_iterations: 20, ..IlqrOptions::default() };
+    /// let mut mpc = Mpc::new(problem, options).with_restarts(vec![array![0.5]], 20)
+    ///     .with_restart_threshold(1.0);
+    /// assert!(mpc.plan(&array![0.0])[0] > 0.1); // the first step always restarts
+    /// mpc.plan(&array![1.0]);                   // at x = 1, J < 1: no restart
+    /// assert!(mpc.last_solution().unwrap().cost < 1.0);
+    /// assert_eq!(mpc.restarted_steps(), 1);
+    /// ```
+    pub fn with_restart_threshold(mut self, cost: f64) -> Self {
+        self.restart_above = cost;
+        self
+    }
+
+    /// The calls to [`Planner::plan`] so far (resets included) that ran the restarts.
+    pub fn restarted_steps(&self) -> usize {
+        self.restarted_steps
+    }
+
     /// The solution of the last call to [`Planner::plan`].
     pub fn last_solution(&self) -> Option<&IlqrSolution> {
         self.last_solution.as_ref()
@@ -151,7 +189,10 @@ impl Planner for Mpc {
             .solve(&self.problem, x, warm_start.as_ref())
             .unwrap_or_else(|error| panic!("MPC: {error}"));
         let (N, m) = (self.problem.horizon, self.problem.m);
-        for c in &self.restarts {
+        let restart = !self.restarts.is_empty()
+            && (warm_start.is_none() || solution.cost > self.restart_above);
+        self.restarted_steps += usize::from(restart);
+        for c in self.restarts.iter().filter(|_| restart) {
             let constant = Array2::from_shape_fn((N, m), |(_, j)| c[j]);
             let restarted = self
                 .restart_solver
