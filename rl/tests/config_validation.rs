@@ -128,14 +128,16 @@ fn a_flattened_piece_keeps_flat_keys_and_unknown_keys_refused() {
     assert!(error.is_err(), "{error:?}");
 }
 
-/// The PPO piece that PPO and recurrent PPO flatten in, and the off-policy piece that DQN, DDPG,
-/// TD3, SAC and DIAYN flatten in: written as flat keys, read back to the same configuration, and
-/// a key neither the piece nor the configuration has is still refused.
+/// The pieces configurations flatten in (the rollout piece of A2C, PPO, TRPO and recurrent PPO,
+/// the PPO piece of PPO and recurrent PPO, the off-policy piece of DQN, DDPG, TD3, SAC and
+/// DIAYN): written as flat keys, read back to the same configuration, and a key neither the
+/// piece nor the configuration has is still refused.
 #[test]
-fn the_ppo_and_off_policy_pieces_keep_flat_keys_and_unknown_keys_refused() {
+fn the_shared_pieces_keep_flat_keys_and_unknown_keys_refused() {
     use wengert_rl::algorithms::{
-        ddpg::DdpgConfig, diayn::DiaynConfig, dqn::DqnConfig, ppo::PpoConfig, preset,
-        recurrent_ppo::RecurrentPpoConfig, sac::SacConfig, td3::Td3Config,
+        a2c::A2cConfig, ddpg::DdpgConfig, diayn::DiaynConfig, dqn::DqnConfig, ppo::PpoConfig,
+        preset, recurrent_ppo::RecurrentPpoConfig, sac::SacConfig, td3::Td3Config,
+        trpo::TrpoConfig,
     };
     use wengert_rl::common::config::{Config, from_toml, to_toml};
     fn check<C: Config>(config: C, keys: &[&str]) {
@@ -156,11 +158,18 @@ fn the_ppo_and_off_policy_pieces_keep_flat_keys_and_unknown_keys_refused() {
             );
         }
     }
+    let rollout_keys = [
+        "total_timesteps",
+        "num_envs",
+        "num_steps",
+        "gamma",
+        "gae_lambda",
+        "normalize_observations",
+        "env_threads",
+    ];
     let ppo_keys = [
         "learning_rate",
         "anneal_lr",
-        "gamma",
-        "gae_lambda",
         "update_epochs",
         "norm_adv",
         "clip_coef",
@@ -182,9 +191,14 @@ fn the_ppo_and_off_policy_pieces_keep_flat_keys_and_unknown_keys_refused() {
     ];
     let mut ppo: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
     ppo.ppo.target_kl = Some(0.02);
-    check(ppo, &[&ppo_keys[..], &["target_kl"]].concat());
+    check(
+        ppo,
+        &[&rollout_keys[..], &ppo_keys, &["target_kl"]].concat(),
+    );
     let recurrent: RecurrentPpoConfig = preset("recurrent_ppo", "CartPoleNoVel-v1").unwrap();
-    check(recurrent, &ppo_keys);
+    check(recurrent, &[&rollout_keys[..], &ppo_keys].concat());
+    check::<A2cConfig>(preset("a2c", "CartPole-v1").unwrap(), &rollout_keys);
+    check::<TrpoConfig>(preset("trpo", "Pendulum-v1").unwrap(), &rollout_keys);
     let sac_keys = [&off_policy_keys[..], &["target_update_interval"]].concat();
     check::<DqnConfig>(preset("dqn", "CartPole-v1").unwrap(), &sac_keys);
     check::<DdpgConfig>(preset("ddpg", "Pendulum-v1").unwrap(), &off_policy_keys);
@@ -212,6 +226,15 @@ fn a_flattened_setting_out_of_range_is_refused_with_its_name_and_range() {
         ("dqn", "CartPole-v1", "learning_starts", "-1", "[0, ∞)"),
         ("ddpg", "Pendulum-v1", "tau", "1.5", "(0, 1]"),
         ("td3", "Pendulum-v1", "batch_size", "0", "[1, ∞)"),
+        ("a2c", "CartPole-v1", "num_envs", "0", "[1, ∞)"),
+        ("trpo", "Pendulum-v1", "gae_lambda", "1.5", "[0, 1]"),
+        (
+            "recurrent_ppo",
+            "CartPoleNoVel-v1",
+            "env_threads",
+            "0",
+            "[1, ∞)",
+        ),
     ] {
         for value in [outside, "high"] {
             let settings = [(key.to_string(), value.to_string())];
