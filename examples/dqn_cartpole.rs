@@ -24,7 +24,7 @@ fn main() {
             .unwrap_or_else(|| panic!("expected key=value, found `{setting}`"));
         config::set(&mut config, key, value).unwrap_or_else(|e| panic!("{e}"));
     }
-    let report_every = (config.total_timesteps / 10).max(1);
+    let report_every = (config.core.total_timesteps / 10).max(1);
     let trained = train::<Dqn>(&env_id, &config, |m| {
         if m.env_steps % report_every < config.log_interval {
             println!(

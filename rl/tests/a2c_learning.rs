@@ -17,11 +17,11 @@ fn train(config: &A2cConfig) -> Result<Trained<A2cAgent>, TrainError> {
 
 #[test]
 fn a2c_improves_on_cartpole_within_20k_steps() {
-    let config = A2cConfig {
-        total_timesteps: 20_000,
+    let mut config = A2cConfig {
         seed: 1,
         ..cartpole()
     };
+    config.rollout.total_timesteps = 20_000;
     let trained = train(&config).unwrap();
     assert_eq!(trained.history.len(), 20_000 / (8 * 5));
     let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
@@ -35,10 +35,8 @@ fn a2c_improves_on_cartpole_within_20k_steps() {
 
 #[test]
 fn the_same_seed_gives_the_same_run() {
-    let config = A2cConfig {
-        total_timesteps: 2_000,
-        ..cartpole()
-    };
+    let mut config: A2cConfig = cartpole();
+    config.rollout.total_timesteps = 2_000;
     let losses = |t: Trained<A2cAgent>| {
         t.history
             .iter()
@@ -54,13 +52,13 @@ fn the_same_seed_gives_the_same_run() {
 #[test]
 fn a_shared_trunk_learns_on_cartpole_with_rmsprop_and_with_adam() {
     for optimizer in [A2cOptimizer::RmsProp, A2cOptimizer::Adam] {
-        let config = A2cConfig {
-            total_timesteps: 40_000,
+        let mut config = A2cConfig {
             shared_network: true,
             optimizer,
             seed: 1,
             ..cartpole()
         };
+        config.rollout.total_timesteps = 40_000;
         let trained = train(&config).unwrap();
         assert!(matches!(trained.agent.network, A2cNetwork::Shared(_)));
         assert!(trained.agent.store.id("trunk.0.weight").is_some());
@@ -121,10 +119,8 @@ fn bad_settings_are_rejected_with_what_was_expected() {
         error.to_string().contains("at least one hidden layer"),
         "{error}"
     );
-    let config = A2cConfig {
-        num_steps: 0,
-        ..cartpole()
-    };
+    let mut config: A2cConfig = cartpole();
+    config.rollout.num_steps = 0;
     let error = train(&config).err().unwrap().to_string();
     assert!(error.contains("`num_steps`"), "{error}");
     let set = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
@@ -142,11 +138,9 @@ fn bad_settings_are_rejected_with_what_was_expected() {
 
 #[test]
 fn a_checkpoint_carries_the_observation_statistics_acting_needs() {
-    let config = A2cConfig {
-        total_timesteps: 640,
-        normalize_observations: true,
-        ..cartpole()
-    };
+    let mut config: A2cConfig = cartpole();
+    config.rollout.total_timesteps = 640;
+    config.rollout.normalize_observations = true;
     let trained = train(&config).unwrap().agent;
     let state = trained.extra_state();
     let names: Vec<&str> = state.iter().map(|(name, _)| name.as_str()).collect();

@@ -128,14 +128,16 @@ fn a_flattened_piece_keeps_flat_keys_and_unknown_keys_refused() {
     assert!(error.is_err(), "{error:?}");
 }
 
-/// The PPO and SAC pieces that PPO and recurrent PPO, SAC and DIAYN flatten in: written as flat
-/// keys, read back to the same configuration, and a key neither the piece nor the configuration
-/// has is still refused.
+/// The pieces configurations flatten in (the rollout piece of A2C, PPO, TRPO and recurrent PPO,
+/// the PPO piece of PPO and recurrent PPO, the off-policy piece of DQN, DDPG, TD3, SAC and
+/// DIAYN): written as flat keys, read back to the same configuration, and a key neither the
+/// piece nor the configuration has is still refused.
 #[test]
-fn the_ppo_and_sac_pieces_keep_flat_keys_and_unknown_keys_refused() {
+fn the_shared_pieces_keep_flat_keys_and_unknown_keys_refused() {
     use wengert_rl::algorithms::{
-        diayn::DiaynConfig, ppo::PpoConfig, preset, recurrent_ppo::RecurrentPpoConfig,
-        sac::SacConfig,
+        a2c::A2cConfig, ddpg::DdpgConfig, diayn::DiaynConfig, dqn::DqnConfig, ppo::PpoConfig,
+        preset, recurrent_ppo::RecurrentPpoConfig, sac::SacConfig, td3::Td3Config,
+        trpo::TrpoConfig,
     };
     use wengert_rl::common::config::{Config, from_toml, to_toml};
     fn check<C: Config>(config: C, keys: &[&str]) {
@@ -148,14 +150,26 @@ fn the_ppo_and_sac_pieces_keep_flat_keys_and_unknown_keys_refused() {
             );
         }
         assert_eq!(from_toml::<C>(&text).unwrap(), config);
-        let error = from_toml::<C>(&format!("{text}\nclip_coeff = 0.1\n")).unwrap_err();
-        assert!(error.contains("unknown field `clip_coeff`"), "{error}");
+        for unknown in ["clip_coeff", "buffer_sizes"] {
+            let error = from_toml::<C>(&format!("{text}\n{unknown} = 1\n")).unwrap_err();
+            assert!(
+                error.contains(&format!("unknown field `{unknown}`")),
+                "{error}"
+            );
+        }
     }
+    let rollout_keys = [
+        "total_timesteps",
+        "num_envs",
+        "num_steps",
+        "gamma",
+        "gae_lambda",
+        "normalize_observations",
+        "env_threads",
+    ];
     let ppo_keys = [
         "learning_rate",
         "anneal_lr",
-        "gamma",
-        "gae_lambda",
         "update_epochs",
         "norm_adv",
         "clip_coef",
@@ -163,7 +177,7 @@ fn the_ppo_and_sac_pieces_keep_flat_keys_and_unknown_keys_refused() {
         "vf_coef",
         "max_grad_norm",
     ];
-    let sac_keys = [
+    let off_policy_keys = [
         "total_timesteps",
         "buffer_size",
         "learning_starts",
@@ -173,14 +187,22 @@ fn the_ppo_and_sac_pieces_keep_flat_keys_and_unknown_keys_refused() {
         "learning_rate",
         "train_freq",
         "gradient_steps",
-        "target_update_interval",
         "hidden",
     ];
     let mut ppo: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
     ppo.ppo.target_kl = Some(0.02);
-    check(ppo, &[&ppo_keys[..], &["target_kl"]].concat());
+    check(
+        ppo,
+        &[&rollout_keys[..], &ppo_keys, &["target_kl"]].concat(),
+    );
     let recurrent: RecurrentPpoConfig = preset("recurrent_ppo", "CartPoleNoVel-v1").unwrap();
-    check(recurrent, &ppo_keys);
+    check(recurrent, &[&rollout_keys[..], &ppo_keys].concat());
+    check::<A2cConfig>(preset("a2c", "CartPole-v1").unwrap(), &rollout_keys);
+    check::<TrpoConfig>(preset("trpo", "Pendulum-v1").unwrap(), &rollout_keys);
+    let sac_keys = [&off_policy_keys[..], &["target_update_interval"]].concat();
+    check::<DqnConfig>(preset("dqn", "CartPole-v1").unwrap(), &sac_keys);
+    check::<DdpgConfig>(preset("ddpg", "Pendulum-v1").unwrap(), &off_policy_keys);
+    check::<Td3Config>(preset("td3", "Pendulum-v1").unwrap(), &off_policy_keys);
     check::<SacConfig>(preset("sac", "Pendulum-v1").unwrap(), &sac_keys);
     check::<DiaynConfig>(preset("diayn", "PointNavigation-v0").unwrap(), &sac_keys);
 }
@@ -201,6 +223,18 @@ fn a_flattened_setting_out_of_range_is_refused_with_its_name_and_range() {
         ),
         ("sac", "Pendulum-v1", "tau", "0", "(0, 1]"),
         ("diayn", "PointNavigation-v0", "gamma", "-0.1", "[0, 1]"),
+        ("dqn", "CartPole-v1", "learning_starts", "-1", "[0, ∞)"),
+        ("ddpg", "Pendulum-v1", "tau", "1.5", "(0, 1]"),
+        ("td3", "Pendulum-v1", "batch_size", "0", "[1, ∞)"),
+        ("a2c", "CartPole-v1", "num_envs", "0", "[1, ∞)"),
+        ("trpo", "Pendulum-v1", "gae_lambda", "1.5", "[0, 1]"),
+        (
+            "recurrent_ppo",
+            "CartPoleNoVel-v1",
+            "env_threads",
+            "0",
+            "[1, ∞)",
+        ),
     ] {
         for value in [outside, "high"] {
             let settings = [(key.to_string(), value.to_string())];

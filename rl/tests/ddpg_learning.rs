@@ -13,14 +13,12 @@ fn train(config: &DdpgConfig) -> Trained<ContinuousAgent> {
 
 /// Small networks and batches, 1000 random steps: about 2 CPU-seconds in release mode.
 fn small(seed: u64, total_timesteps: usize) -> DdpgConfig {
-    DdpgConfig {
-        total_timesteps,
-        learning_starts: 1000,
-        hidden: vec![32, 32],
-        batch_size: 64,
-        seed,
-        ..preset("ddpg", "Pendulum-v1").unwrap()
-    }
+    let mut config: DdpgConfig = preset("ddpg", "Pendulum-v1").unwrap();
+    let core = &mut config.core;
+    (core.total_timesteps, core.learning_starts) = (total_timesteps, 1000);
+    (core.hidden, core.batch_size) = (vec![32, 32], 64);
+    config.seed = seed;
+    config
 }
 
 #[test]

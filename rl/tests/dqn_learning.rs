@@ -63,7 +63,7 @@ fn every_switch_runs_and_reports_finite_metrics() {
     assert_eq!(run.history.len(), 4);
     assert!(run.agent.store().id("q.advantage.weight").is_some());
     let learning_rate_0: DqnConfig = preset("dqn", "CartPole-v1").unwrap();
-    let learning_rate_0 = learning_rate_0.learning_rate;
+    let learning_rate_0 = learning_rate_0.core.learning_rate;
     let mut last_beta = 0.0;
     for m in &run.history[1..] {
         for name in ["loss", "mean_q", "grad_norm", "gradient_steps_per_second"] {
@@ -94,12 +94,12 @@ fn the_iteration_count_is_the_number_of_reports() {
         (999, 4, 1000),
         (10, 3, 4),
     ] {
-        let config = DqnConfig {
-            total_timesteps: total,
+        let mut config = DqnConfig {
             num_envs: envs,
             log_interval,
             ..base.clone()
         };
+        config.core.total_timesteps = total;
         let (mut t, mut reports) = (0, 0);
         while t < total {
             let before = t;

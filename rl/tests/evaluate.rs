@@ -20,22 +20,22 @@ fn check_batched_equals_alone(env_id: &str, config: PpoConfig) -> Vec<f64> {
 fn batched_episodes_equal_episodes_run_alone() {
     // A barely trained CartPole policy: episodes of different lengths leave the batch at
     // different steps.
-    let cartpole = PpoConfig {
-        total_timesteps: 2048,
+    let mut cartpole = PpoConfig {
         seed: 1,
         ..preset("ppo", "CartPole-v1").unwrap()
     };
+    cartpole.rollout.total_timesteps = 2048;
     let returns = check_batched_equals_alone("CartPole-v1", cartpole);
     assert!(
         returns.iter().any(|&r| r != returns[0]),
         "the episodes should end at different steps: {returns:?}"
     );
     // Continuous actions: any difference in a network's output would show in the return.
-    let pendulum = PpoConfig {
-        total_timesteps: 2048,
-        num_steps: 512,
+    let mut pendulum = PpoConfig {
         seed: 1,
         ..preset("ppo", "Pendulum-v1").unwrap()
     };
+    pendulum.rollout.total_timesteps = 2048;
+    pendulum.rollout.num_steps = 512;
     check_batched_equals_alone("Pendulum-v1", pendulum);
 }

@@ -21,8 +21,8 @@ fn small(seed: u64, total_timesteps: usize) -> SacConfig {
         seed,
         ..preset("sac", "Pendulum-v1").unwrap()
     };
-    config.sac.total_timesteps = total_timesteps;
-    (config.sac.hidden, config.sac.batch_size) = (vec![32, 32], 64);
+    config.core.total_timesteps = total_timesteps;
+    (config.core.hidden, config.core.batch_size) = (vec![32, 32], 64);
     config
 }
 
@@ -149,7 +149,7 @@ fn discrete_action_spaces_and_bad_settings_are_rejected_with_a_reason() {
         "{error}"
     );
     let mut config = small(1, 10);
-    config.sac.batch_size = 0;
+    config.core.batch_size = 0;
     let error = train("Pendulum-v1", &config).err().unwrap();
     assert!(error.to_string().contains("batch_size"), "{error}");
 

@@ -13,14 +13,12 @@ fn train(config: &Td3Config) -> Trained<ContinuousAgent> {
 
 /// Small networks and batches, 1000 random steps: about 2 CPU-seconds in release mode.
 fn small(seed: u64, total_timesteps: usize) -> Td3Config {
-    Td3Config {
-        total_timesteps,
-        learning_starts: 1000,
-        hidden: vec![32, 32],
-        batch_size: 64,
-        seed,
-        ..preset("td3", "Pendulum-v1").unwrap()
-    }
+    let mut config: Td3Config = preset("td3", "Pendulum-v1").unwrap();
+    let core = &mut config.core;
+    (core.total_timesteps, core.learning_starts) = (total_timesteps, 1000);
+    (core.hidden, core.batch_size) = (vec![32, 32], 64);
+    config.seed = seed;
+    config
 }
 
 #[test]
@@ -48,14 +46,10 @@ fn td3_reports_losses_and_throughput() {
 #[test]
 fn the_actor_and_the_targets_move_once_every_policy_delay_critic_steps() {
     for (delay, expected) in [(1, 300.0), (2, 150.0), (3, 100.0)] {
-        let config = Td3Config {
-            total_timesteps: 400,
-            learning_starts: 100,
-            policy_delay: delay,
-            hidden: vec![8],
-            log_interval: 400,
-            ..preset("td3", "Pendulum-v1").unwrap()
-        };
+        let mut config: Td3Config = preset("td3", "Pendulum-v1").unwrap();
+        let core = &mut config.core;
+        (core.total_timesteps, core.learning_starts, core.hidden) = (400, 100, vec![8]);
+        (config.policy_delay, config.log_interval) = (delay, 400);
         let run = train(&config);
         let last = run.history.last().unwrap();
         assert_eq!(last.get("gradient_steps"), Some(300.0));

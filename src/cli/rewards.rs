@@ -474,10 +474,10 @@ fn ppo_mountain_car(
 ) -> Result<PpoSeed, String> {
     let mut config: PpoConfig = preset("ppo", "MountainCar-v0").map_err(|e| e.to_string())?;
     config::set(&mut config, "total_timesteps", &budget.to_string())?;
-    config.normalize_observations |= normalize_observations;
+    config.rollout.normalize_observations |= normalize_observations;
     config.seed = seed;
     let env_id = match shaping {
-        Some(text) => Shaping::parse(text, config.ppo.gamma)
+        Some(text) => Shaping::parse(text, config.rollout.gamma)
             .map_err(|e| e.to_string())?
             .wrap_id("MountainCar-v0"),
         None => "MountainCar-v0".to_string(),

@@ -49,8 +49,9 @@ use nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, clip_grad_n
 use nn::{Activation, Bound};
 use serde::{Deserialize, Serialize};
 
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::on_policy::{Batch, OnPolicy, anneal, gae_batch, normalize};
+use crate::common::rollout_config::RolloutConfig;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::policy::{ActorCritic, PolicyDistribution, PolicyNetwork, observations_var};
 use crate::shared_actor_critic::SharedActorCritic;
@@ -72,20 +73,14 @@ pub enum A2cOptimizer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct A2cConfig {
-    /// Environment steps to train for (over all environments).
-    pub total_timesteps: usize,
-    /// `N`: parallel environments.
-    pub num_envs: usize,
-    /// `n`: steps per environment per update.
-    pub num_steps: usize,
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// environment threads, flat keys shared with the other on-policy trainers.
+    #[serde(flatten)]
+    pub rollout: RolloutConfig,
     /// The optimiser's learning rate.
     pub learning_rate: f64,
     /// Anneal the learning rate linearly to 0.
     pub anneal_lr: bool,
-    /// `γ`.
-    pub gamma: f64,
-    /// `λ` of GAE (1: A2C's n-step returns).
-    pub gae_lambda: f64,
     /// Normalise the advantages of each batch.
     pub norm_adv: bool,
     /// `c_H`: entropy bonus.
@@ -102,8 +97,6 @@ pub struct A2cConfig {
     pub optimizer_eps: f64,
     /// One trunk with a policy head and a value head, instead of two networks.
     pub shared_network: bool,
-    /// Normalise observations by running mean and std.
-    pub normalize_observations: bool,
     /// Hidden layer sizes (of each network, or of the shared trunk).
     pub hidden: Vec<usize>,
     /// Hidden activation: `tanh` or `relu`.
@@ -112,37 +105,32 @@ pub struct A2cConfig {
     pub log_std_init: f64,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
-    /// Threads stepping the environments (1: step them on the learner's thread).
-    pub env_threads: usize,
 }
 
 impl Config for A2cConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("num_envs", Range::at_least(1.0)),
-        ("num_steps", Range::at_least(1.0)),
-        ("learning_rate", Range::positive()),
-        ("gamma", Range::unit()),
-        ("gae_lambda", Range::unit()),
-        ("ent_coef", Range::non_negative()),
-        ("vf_coef", Range::non_negative()),
-        ("max_grad_norm", Range::positive()),
-        // α = 1 would never move the squared-gradient average off 0
-        (
-            "rmsprop_alpha",
-            Range {
-                min: 0.0,
-                min_inclusive: true,
-                max: 1.0,
-                max_inclusive: false,
-            },
-        ),
-        ("optimizer_eps", Range::positive()),
-        ("hidden", Range::at_least(1.0)),
-        ("log_std_init", Range::finite()),
-        ("seed", Range::at_least(0.0)),
-        ("env_threads", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<15>(&[
+        &RolloutConfig::RANGES,
+        &[
+            ("learning_rate", Range::positive()),
+            ("ent_coef", Range::non_negative()),
+            ("vf_coef", Range::non_negative()),
+            ("max_grad_norm", Range::positive()),
+            // α = 1 would never move the squared-gradient average off 0
+            (
+                "rmsprop_alpha",
+                Range {
+                    min: 0.0,
+                    min_inclusive: true,
+                    max: 1.0,
+                    max_inclusive: false,
+                },
+            ),
+            ("optimizer_eps", Range::positive()),
+            ("hidden", Range::at_least(1.0)),
+            ("log_std_init", Range::finite()),
+            ("seed", Range::at_least(0.0)),
+        ],
+    ]);
 
     fn check_relations(&self) -> Result<(), String> {
         if self.shared_network && self.hidden.is_empty() {
@@ -280,11 +268,11 @@ impl Trainer for A2c {
     type Agent = A2cAgent;
 
     fn steps_per_iteration(config: &A2cConfig) -> usize {
-        config.num_envs * config.num_steps
+        config.rollout.num_envs * config.rollout.num_steps
     }
 
     fn iterations(config: &A2cConfig) -> usize {
-        config.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.total_timesteps / Self::steps_per_iteration(config)
     }
 
     fn new(env_id: &str, config: &A2cConfig) -> Result<Self, TrainError> {
@@ -343,8 +331,8 @@ impl Trainer for A2c {
 
         // run π_θ for n steps in N environments; Â by GAE(γ, λ) (n-step returns at λ = 1),
         // R = Â + V
-        let rollout = self.on_policy.rollout(config.num_steps, false)?;
-        let mut batch = gae_batch(&rollout, config.gamma, config.gae_lambda);
+        let rollout = self.on_policy.rollout(config.rollout.num_steps, false)?;
+        let mut batch = gae_batch(&rollout, config.rollout.gamma, config.rollout.gae_lambda);
         if config.norm_adv {
             batch.advantages = normalize(&batch.advantages);
         }

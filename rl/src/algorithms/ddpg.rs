@@ -39,9 +39,10 @@ use nn::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::off_policy::{
-    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update,
+    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyCoreConfig, OffPolicyTrainer,
+    Update,
 };
 use crate::common::trainer::Part;
 use crate::continuous::{
@@ -57,28 +58,12 @@ use crate::train::{TrainError, check_finite};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DdpgConfig {
-    /// Environment steps to train for.
-    pub total_timesteps: usize,
-    /// Capacity of the replay buffer `D` (at most `total_timesteps` slots are allocated).
-    pub buffer_size: usize,
-    /// Steps of uniformly random actions before learning starts.
-    pub learning_starts: usize,
-    /// Transitions per gradient step.
-    pub batch_size: usize,
-    /// `γ`.
-    pub gamma: f64,
-    /// `τ` of the Polyak averaging of the targets.
-    pub tau: f64,
-    /// Adam's learning rate, for the actor and the critic.
-    pub learning_rate: f64,
-    /// Environment steps between training phases.
-    pub train_freq: usize,
-    /// Gradient steps per training phase.
-    pub gradient_steps: usize,
+    /// The budget, replay, batch, `γ`, `τ`, learning rate, training schedule and network sizes,
+    /// flat keys shared with the other off-policy learners.
+    #[serde(flatten)]
+    pub core: OffPolicyCoreConfig,
     /// Exploration noise on the actor's action: `none`, `normal:SIGMA` or `ou:SIGMA`.
     pub action_noise: ActionNoise,
-    /// Hidden layer sizes of the actor and of the critic.
-    pub hidden: Vec<usize>,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
     /// Environment steps per iteration (between reported metrics).
@@ -86,21 +71,13 @@ pub struct DdpgConfig {
 }
 
 impl Config for DdpgConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("buffer_size", Range::at_least(1.0)),
-        ("learning_starts", Range::at_least(0.0)),
-        ("batch_size", Range::at_least(1.0)),
-        ("gamma", Range::unit()),
-        // τ = 0 would freeze the targets at their initial values
-        ("tau", Range::left_open(0.0, 1.0)),
-        ("learning_rate", Range::positive()),
-        ("train_freq", Range::at_least(1.0)),
-        ("gradient_steps", Range::at_least(1.0)),
-        ("hidden", Range::at_least(1.0)),
-        ("seed", Range::at_least(0.0)),
-        ("log_interval", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<12>(&[
+        &OffPolicyCoreConfig::RANGES,
+        &[
+            ("seed", Range::at_least(0.0)),
+            ("log_interval", Range::at_least(1.0)),
+        ],
+    ]);
 }
 
 // ---- the losses ----
@@ -228,13 +205,17 @@ impl OffPolicyAlgorithm for Networks {
         config: &DdpgConfig,
         off_policy: &mut OffPolicy,
     ) -> Result<Self, TrainError> {
-        let (actor, critic, params) =
-            Parameters::init(off_policy, &config.hidden, true, config.learning_rate)?;
+        let (actor, critic, params) = Parameters::init(
+            off_policy,
+            &config.core.hidden,
+            true,
+            config.core.learning_rate,
+        )?;
         Ok(Networks {
             actor,
             critic,
             params,
-            tau: config.tau as f32,
+            tau: config.core.tau as f32,
         })
     }
 

@@ -71,7 +71,7 @@ use serde::{Deserialize, Serialize};
 use crate::buffers::Batch;
 use crate::common::config::{Config, Range, ranges};
 use crate::common::off_policy::{
-    Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, SacCoreConfig, Update,
+    Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyCoreConfig, OffPolicyTrainer, Update,
 };
 use crate::common::trainer::Part;
 use crate::continuous::soft_actor_critic::{sample_actions, soft_actor_critic_step};
@@ -90,9 +90,11 @@ use crate::train::{Agent, TrainError, check_finite};
 #[serde(deny_unknown_fields)]
 pub struct DiaynConfig {
     /// The budget, replay, batch, `γ`, `τ`, learning rate, training schedule and network sizes,
-    /// flat keys shared with SAC.
+    /// flat keys shared with the other off-policy learners.
     #[serde(flatten)]
-    pub sac: SacCoreConfig,
+    pub core: OffPolicyCoreConfig,
+    /// Gradient steps between target updates.
+    pub target_update_interval: usize,
     /// `K`, the number of skills.
     pub skills: usize,
     /// `α`, fixed.
@@ -107,8 +109,9 @@ pub struct DiaynConfig {
 
 impl Config for DiaynConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<16>(&[
-        &SacCoreConfig::RANGES,
+        &OffPolicyCoreConfig::RANGES,
         &[
+            ("target_update_interval", Range::at_least(1.0)),
             // one skill has nothing to be told apart from: log q = log p = 0
             ("skills", Range::at_least(2.0)),
             // α = 0 is SAC without entropy, which DIAYN's objective needs
@@ -356,9 +359,9 @@ impl OffPolicyAlgorithm for Networks {
     ) -> Result<Self, TrainError> {
         let (actor, critics, params): (SquashedGaussianActor, TwinQ, _) = Parameters::init(
             off_policy,
-            &config.sac.hidden,
+            &config.core.hidden,
             false,
-            config.sac.learning_rate,
+            config.core.learning_rate,
         )?;
         let mut discriminator_store = ParamStore::<f32>::new();
         let discriminator = Discriminator::new(
@@ -369,7 +372,7 @@ impl OffPolicyAlgorithm for Networks {
             &mut off_policy.rng,
         );
         let adam = AdamConfig {
-            lr: config.sac.learning_rate as f32,
+            lr: config.core.learning_rate as f32,
             ..AdamConfig::default()
         };
         Ok(Networks {
@@ -380,8 +383,8 @@ impl OffPolicyAlgorithm for Networks {
             discriminator_optimizer: Adam::new(discriminator_store.trainable(), adam),
             discriminator_store,
             alpha: config.alpha as f32,
-            tau: config.sac.tau as f32,
-            target_update_interval: config.sac.target_update_interval,
+            tau: config.core.tau as f32,
+            target_update_interval: config.target_update_interval,
         })
     }
 

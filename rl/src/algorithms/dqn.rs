@@ -73,8 +73,8 @@ use serde::{Deserialize, Serialize};
 use crate::buffers::{Batch, BatchActions, BetaSchedule};
 use crate::common::config::{Config, Range, ranges};
 use crate::common::off_policy::{
-    EpsilonGreedyConfig, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Priorities,
-    QParameters, Settings, Update, crossed, epsilon_greedy,
+    EpsilonGreedyConfig, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyCoreConfig,
+    OffPolicyTrainer, Priorities, QParameters, Settings, Update, crossed, epsilon_greedy,
 };
 use crate::common::trainer::Part;
 use crate::env::Space;
@@ -90,32 +90,19 @@ use crate::train::{TrainError, check_finite};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DqnConfig {
-    /// `T`: environment steps to train for.
-    pub total_timesteps: usize,
+    /// `T`, the replay, `B`, `γ`, `τ`, `α₀`, the training schedule and the hidden layer sizes
+    /// (ReLU; a dueling network needs at least one for its trunk), flat keys shared with the
+    /// other off-policy learners.
+    #[serde(flatten)]
+    pub core: OffPolicyCoreConfig,
     /// Parallel environments.
     pub num_envs: usize,
-    /// Adam's learning rate `α₀`.
-    pub learning_rate: f64,
     /// Anneal the learning rate linearly to 0 over `T`: each training phase uses
     /// `α(t) = α₀ (1 − t / T)` (Stable-Baselines3's `progress_remaining` schedule, the Zoo's
     /// `lin_` prefix); `false` keeps `α₀` throughout.
     pub anneal_lr: bool,
-    /// Replay capacity (transitions).
-    pub buffer_size: usize,
-    /// Steps of uniformly random actions, and no training, before learning starts.
-    pub learning_starts: usize,
-    /// `B`: transitions per gradient step.
-    pub batch_size: usize,
-    /// `γ`.
-    pub gamma: f64,
-    /// `τ` of the target update `θ' ← τ θ + (1 − τ) θ'` (1: hard copy).
-    pub tau: f64,
     /// `C`: steps between target updates.
     pub target_update_interval: usize,
-    /// Steps between training phases.
-    pub train_freq: usize,
-    /// Gradient steps per training phase.
-    pub gradient_steps: usize,
     /// `ε₀`, `ε_end` and `f` of `ε(t)`: `exploration_initial_eps`, `exploration_final_eps`,
     /// `exploration_fraction`.
     #[serde(flatten)]
@@ -124,8 +111,6 @@ pub struct DqnConfig {
     pub max_grad_norm: f64,
     /// `κ`: the Huber loss threshold.
     pub huber_delta: f64,
-    /// Hidden layer sizes (ReLU); a dueling network needs at least one for its trunk.
-    pub hidden: Vec<usize>,
     /// Double DQN: select `a*` with the online network, evaluate it with the target network.
     pub double: bool,
     /// Dueling network `Q = V + A − mean_a A`.
@@ -150,24 +135,15 @@ pub struct DqnConfig {
 
 impl Config for DqnConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<24>(&[
+        &OffPolicyCoreConfig::RANGES,
         &[
-            ("total_timesteps", Range::at_least(1.0)),
             ("num_envs", Range::at_least(1.0)),
-            ("learning_rate", Range::positive()),
-            ("buffer_size", Range::at_least(1.0)),
-            ("learning_starts", Range::at_least(0.0)),
-            ("batch_size", Range::at_least(1.0)),
-            ("gamma", Range::unit()),
-            ("tau", Range::left_open(0.0, 1.0)),
             ("target_update_interval", Range::at_least(1.0)),
-            ("train_freq", Range::at_least(1.0)),
-            ("gradient_steps", Range::at_least(1.0)),
         ],
         &EpsilonGreedyConfig::RANGES,
         &[
             ("max_grad_norm", Range::positive()),
             ("huber_delta", Range::positive()),
-            ("hidden", Range::at_least(1.0)),
             ("prioritized_alpha", Range::non_negative()),
             ("prioritized_beta_0", Range::unit()),
             ("prioritized_epsilon", Range::non_negative()),
@@ -179,7 +155,7 @@ impl Config for DqnConfig {
     ]);
 
     fn check_relations(&self) -> Result<(), String> {
-        if self.dueling && self.hidden.is_empty() {
+        if self.dueling && self.core.hidden.is_empty() {
             return Err(
                 "a dueling network needs at least one hidden layer (`hidden`) for its trunk".into(),
             );
@@ -192,10 +168,10 @@ impl Config for DqnConfig {
 /// with `anneal_lr`, else `α₀`.
 fn learning_rate(config: &DqnConfig, t: usize) -> f64 {
     if config.anneal_lr {
-        let remaining = 1.0 - (t as f64 / config.total_timesteps.max(1) as f64).min(1.0);
-        config.learning_rate * remaining
+        let remaining = 1.0 - (t as f64 / config.core.total_timesteps.max(1) as f64).min(1.0);
+        config.core.learning_rate * remaining
     } else {
-        config.learning_rate
+        config.core.learning_rate
     }
 }
 
@@ -288,7 +264,7 @@ impl Networks {
         let config = &self.config;
         config
             .exploration
-            .schedule(config.total_timesteps)
+            .schedule(config.core.total_timesteps)
             .epsilon(t)
     }
 }
@@ -313,7 +289,7 @@ impl Learner for Networks {
     fn on_step(&mut self, before: usize, t: usize) {
         if crossed(before, t, self.config.target_update_interval) {
             let p = &mut self.params;
-            p.target.polyak_from(&p.online, self.config.tau as f32);
+            p.target.polyak_from(&p.online, self.config.core.tau as f32);
         }
     }
 
@@ -374,7 +350,7 @@ impl Learner for Networks {
 fn beta_schedule(config: &DqnConfig) -> BetaSchedule {
     BetaSchedule {
         beta_0: config.prioritized_beta_0,
-        steps: config.total_timesteps,
+        steps: config.core.total_timesteps,
     }
 }
 
@@ -418,12 +394,12 @@ impl OffPolicyAlgorithm for Networks {
             &mut online.root().sub("q"),
             off_policy.envs.observation_dim(),
             num_actions,
-            &config.hidden,
+            &config.core.hidden,
             config.dueling,
             &mut off_policy.rng,
         );
         let adam = AdamConfig {
-            lr: config.learning_rate as f32,
+            lr: config.core.learning_rate as f32,
             ..AdamConfig::default()
         };
         Ok(Networks {

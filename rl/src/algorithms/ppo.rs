@@ -51,6 +51,7 @@ use crate::common::on_policy::{
     Batch, OnPolicy, anneal, gae_batch, normalize, ppo_adam, rollout_in_words,
 };
 use crate::common::ppo_config::PpoCoreConfig;
+use crate::common::rollout_config::RolloutConfig;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::exec::Cores;
 use crate::policy::{ActorCritic, observations_var};
@@ -61,12 +62,10 @@ use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PpoConfig {
-    /// Environment steps to train for (over all environments).
-    pub total_timesteps: usize,
-    /// `N`: parallel environments.
-    pub num_envs: usize,
-    /// `T`: steps per environment per rollout.
-    pub num_steps: usize,
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// environment threads, flat keys shared with the other on-policy trainers.
+    #[serde(flatten)]
+    pub rollout: RolloutConfig,
     /// `α`, `γ`, `λ`, `K`, `ε`, `c_H`, `c_v`, the gradient norm and the early stop (and their
     /// annealing and normalisation switches), flat keys shared with recurrent PPO.
     #[serde(flatten)]
@@ -75,8 +74,6 @@ pub struct PpoConfig {
     pub num_minibatches: usize,
     /// Clip the value loss around the old values.
     pub clip_vloss: bool,
-    /// Normalise observations by running mean and std.
-    pub normalize_observations: bool,
     /// Scale rewards by the running std of the discounted return.
     pub normalize_rewards: bool,
     /// Hidden layer sizes.
@@ -87,29 +84,22 @@ pub struct PpoConfig {
     pub log_std_init: f64,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
-    /// Threads stepping the environments (1: step them on the learner's thread).
-    pub env_threads: usize,
 }
 
 impl Config for PpoConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<17>(&[
-        &[
-            ("total_timesteps", Range::at_least(1.0)),
-            ("num_envs", Range::at_least(1.0)),
-            ("num_steps", Range::at_least(1.0)),
-        ],
+        &RolloutConfig::RANGES,
         &PpoCoreConfig::RANGES,
         &[
             ("num_minibatches", Range::at_least(1.0)),
             ("hidden", Range::at_least(1.0)),
             ("log_std_init", Range::finite()),
             ("seed", Range::at_least(0.0)),
-            ("env_threads", Range::at_least(1.0)),
         ],
     ]);
 
     fn check_relations(&self) -> Result<(), String> {
-        let batch = self.num_envs * self.num_steps;
+        let batch = self.rollout.num_envs * self.rollout.num_steps;
         if !batch.is_multiple_of(self.num_minibatches) {
             return Err(format!(
                 "the batch of num_envs × num_steps = {batch} does not split into \
@@ -283,15 +273,15 @@ impl Trainer for Ppo {
     type Agent = PolicyAgent;
 
     fn steps_per_iteration(config: &PpoConfig) -> usize {
-        config.num_envs * config.num_steps
+        config.rollout.num_envs * config.rollout.num_steps
     }
 
     fn iteration_in_words(config: &PpoConfig) -> String {
-        rollout_in_words(config.num_envs, config.num_steps)
+        rollout_in_words(config.rollout.num_envs, config.rollout.num_steps)
     }
 
     fn iterations(config: &PpoConfig) -> usize {
-        config.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.total_timesteps / Self::steps_per_iteration(config)
     }
 
     fn new(env_id: &str, config: &PpoConfig) -> Result<Self, TrainError> {
@@ -317,8 +307,8 @@ impl Trainer for Ppo {
         }
 
         // collect a rollout with π_θ_old; Â by GAE(λ), R = Â + V_old
-        let rollout = self.on_policy.rollout(config.num_steps, true)?;
-        let batch = gae_batch(&rollout, config.ppo.gamma, config.ppo.gae_lambda);
+        let rollout = self.on_policy.rollout(config.rollout.num_steps, true)?;
+        let batch = gae_batch(&rollout, config.rollout.gamma, config.rollout.gae_lambda);
 
         // K epochs of minibatch steps
         let steps = update(self, &batch, iteration)?;

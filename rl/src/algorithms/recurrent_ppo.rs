@@ -59,6 +59,7 @@ use crate::common::on_policy::{
     rollout_in_words,
 };
 use crate::common::ppo_config::PpoCoreConfig;
+use crate::common::rollout_config::RolloutConfig;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::exec::Cores;
 use crate::recurrent_policy::{RecurrentActorCritic, RecurrentAgent, RecurrentNetworkConfig};
@@ -74,12 +75,10 @@ use crate::train::{TrainError, check_finite, explained_variance};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecurrentPpoConfig {
-    /// Environment steps to train for (over all environments).
-    pub total_timesteps: usize,
-    /// `N`: parallel environments.
-    pub num_envs: usize,
-    /// `T`: steps per environment per rollout.
-    pub num_steps: usize,
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// environment threads, flat keys shared with the other on-policy trainers.
+    #[serde(flatten)]
+    pub rollout: RolloutConfig,
     /// `α`, `γ`, `λ`, `K`, `ε`, `c_H`, `c_v`, the gradient norm and the early stop (and their
     /// annealing and normalisation switches), flat keys shared with PPO.
     #[serde(flatten)]
@@ -91,8 +90,6 @@ pub struct RecurrentPpoConfig {
     /// `ε_V`: clip `V` to `V_old ± ε_V` in the value loss (`none`: no clipping).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip_range_vf: Option<f64>,
-    /// Normalise observations by running mean and std.
-    pub normalize_observations: bool,
     /// Scale rewards by the running std of the discounted return.
     pub normalize_rewards: bool,
     /// The LSTM's and the MLPs' sizes, activation and initialisation (sb3-contrib's
@@ -102,31 +99,25 @@ pub struct RecurrentPpoConfig {
     pub network: RecurrentNetworkConfig,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
-    /// Threads stepping the environments (1: step them on the learner's thread).
-    pub env_threads: usize,
 }
 
 impl Config for RecurrentPpoConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<20>(&[
-        &[
-            ("total_timesteps", Range::at_least(1.0)),
-            ("num_envs", Range::at_least(1.0)),
-            ("num_steps", Range::at_least(1.0)),
-        ],
+        &RolloutConfig::RANGES,
         &PpoCoreConfig::RANGES,
         &[
             ("batch_size", Range::at_least(1.0)),
             ("clip_range_vf", Range::positive()),
         ],
         &RecurrentNetworkConfig::RANGES,
-        &[
-            ("seed", Range::at_least(0.0)),
-            ("env_threads", Range::at_least(1.0)),
-        ],
+        &[("seed", Range::at_least(0.0))],
     ]);
 
     fn check_relations(&self) -> Result<(), String> {
-        let (rollout, batch_size) = (self.num_envs * self.num_steps, self.batch_size);
+        let (rollout, batch_size) = (
+            self.rollout.num_envs * self.rollout.num_steps,
+            self.batch_size,
+        );
         match batch_size <= rollout {
             true => Ok(()),
             false => Err(format!(
@@ -331,26 +322,26 @@ impl Trainer for RecurrentPpo {
     type Agent = RecurrentAgent;
 
     fn steps_per_iteration(config: &RecurrentPpoConfig) -> usize {
-        config.num_envs * config.num_steps
+        config.rollout.num_envs * config.rollout.num_steps
     }
 
     fn iteration_in_words(config: &RecurrentPpoConfig) -> String {
-        rollout_in_words(config.num_envs, config.num_steps)
+        rollout_in_words(config.rollout.num_envs, config.rollout.num_steps)
     }
 
     fn iterations(config: &RecurrentPpoConfig) -> usize {
-        config.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.total_timesteps / Self::steps_per_iteration(config)
     }
 
     fn new(env_id: &str, config: &RecurrentPpoConfig) -> Result<Self, TrainError> {
         let envs = OnPolicyEnvs::new(
             env_id,
             &EnvSettings {
-                num_envs: config.num_envs,
-                env_threads: config.env_threads,
+                num_envs: config.rollout.num_envs,
+                env_threads: config.rollout.env_threads,
                 seed: config.seed,
-                normalize_observations: config.normalize_observations,
-                reward_scale_gamma: config.normalize_rewards.then_some(config.ppo.gamma),
+                normalize_observations: config.rollout.normalize_observations,
+                reward_scale_gamma: config.normalize_rewards.then_some(config.rollout.gamma),
             },
         )?;
         let mut rng = TrainerRng::seed_from_u64(config.seed);
@@ -363,7 +354,7 @@ impl Trainer for RecurrentPpo {
             &mut rng,
         );
         let optimizer = ppo_adam(&store, config.ppo.learning_rate);
-        let memory = Memory::new(&network, config.num_envs);
+        let memory = Memory::new(&network, config.rollout.num_envs);
         Ok(RecurrentPpo {
             config: config.clone(),
             env_id: env_id.to_string(),
@@ -398,7 +389,7 @@ impl Trainer for RecurrentPpo {
             &self.network,
             &self.store,
             &mut self.memory,
-            config.num_steps,
+            config.rollout.num_steps,
             &mut self.rng,
         )?;
         let (advantages, returns) = gae(
@@ -409,8 +400,8 @@ impl Trainer for RecurrentPpo {
                 terminated: &rollout.terminated,
                 done: &rollout.done,
             },
-            config.ppo.gamma,
-            config.ppo.gae_lambda,
+            config.rollout.gamma,
+            config.rollout.gae_lambda,
         );
 
         // K epochs of sequence minibatches

@@ -56,7 +56,8 @@ use serde::{Deserialize, Serialize};
 use crate::buffers::Batch;
 use crate::common::config::{Config, Range, ranges};
 use crate::common::off_policy::{
-    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, SacCoreConfig, Update,
+    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyCoreConfig, OffPolicyTrainer,
+    Update,
 };
 use crate::common::trainer::Part;
 use crate::continuous::soft_actor_critic::{sample_actions, soft_actor_critic_step};
@@ -73,9 +74,11 @@ use crate::train::TrainError;
 #[serde(deny_unknown_fields)]
 pub struct SacConfig {
     /// The budget, replay, batch, `γ`, `τ`, learning rate, training schedule and network sizes,
-    /// flat keys shared with DIAYN.
+    /// flat keys shared with the other off-policy learners.
     #[serde(flatten)]
-    pub sac: SacCoreConfig,
+    pub core: OffPolicyCoreConfig,
+    /// Gradient steps between target updates.
+    pub target_update_interval: usize,
     /// `α`: its initial value when `autotune`, else its fixed value.
     pub alpha: f64,
     /// Tune `α` towards the target entropy.
@@ -93,8 +96,9 @@ pub struct SacConfig {
 
 impl Config for SacConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<15>(&[
-        &SacCoreConfig::RANGES,
+        &OffPolicyCoreConfig::RANGES,
         &[
+            ("target_update_interval", Range::at_least(1.0)),
             // a temperature: ln α must exist
             ("alpha", Range::positive()),
             ("target_entropy", Range::finite()),
@@ -286,9 +290,9 @@ impl OffPolicyAlgorithm for Networks {
     ) -> Result<Self, TrainError> {
         let (actor, critics, params): (SquashedGaussianActor, _, _) = Parameters::init(
             off_policy,
-            &config.sac.hidden,
+            &config.core.hidden,
             false,
-            config.sac.learning_rate,
+            config.core.learning_rate,
         )?;
         let target_entropy = config.target_entropy.unwrap_or(-(actor.action_dim as f64));
         Ok(Networks {
@@ -299,10 +303,10 @@ impl OffPolicyAlgorithm for Networks {
                 config.alpha,
                 config.autotune,
                 target_entropy,
-                config.sac.learning_rate,
+                config.core.learning_rate,
             ),
-            tau: config.sac.tau as f32,
-            target_update_interval: config.sac.target_update_interval,
+            tau: config.core.tau as f32,
+            target_update_interval: config.target_update_interval,
         })
     }
 

@@ -48,10 +48,10 @@ use nn::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::Batch;
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::off_policy::{
-    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyTrainer, Update,
-    standard_normal_array,
+    ActionNoise, Learner, OffPolicy, OffPolicyAlgorithm, OffPolicyCoreConfig, OffPolicyTrainer,
+    Update, standard_normal_array,
 };
 use crate::common::trainer::Part;
 use crate::continuous::{
@@ -67,24 +67,10 @@ use crate::train::{TrainError, check_finite};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Td3Config {
-    /// Environment steps to train for.
-    pub total_timesteps: usize,
-    /// Capacity of the replay buffer `D` (at most `total_timesteps` slots are allocated).
-    pub buffer_size: usize,
-    /// Steps of uniformly random actions before learning starts.
-    pub learning_starts: usize,
-    /// Transitions per gradient step.
-    pub batch_size: usize,
-    /// `γ`.
-    pub gamma: f64,
-    /// `τ` of the Polyak averaging of the targets.
-    pub tau: f64,
-    /// Adam's learning rate, for the actor and the critics.
-    pub learning_rate: f64,
-    /// Environment steps between training phases.
-    pub train_freq: usize,
-    /// Gradient steps per training phase.
-    pub gradient_steps: usize,
+    /// The budget, replay, batch, `γ`, `τ`, learning rate, training schedule and network sizes,
+    /// flat keys shared with the other off-policy learners.
+    #[serde(flatten)]
+    pub core: OffPolicyCoreConfig,
     /// `d`: critic steps per actor (and target) step.
     pub policy_delay: usize,
     /// `σ̃`: standard deviation of the target policy smoothing noise.
@@ -93,8 +79,6 @@ pub struct Td3Config {
     pub target_noise_clip: f64,
     /// Exploration noise on the actor's action: `none`, `normal:SIGMA` or `ou:SIGMA`.
     pub action_noise: ActionNoise,
-    /// Hidden layer sizes of the actor and of each critic.
-    pub hidden: Vec<usize>,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
     /// Environment steps per iteration (between reported metrics).
@@ -102,25 +86,17 @@ pub struct Td3Config {
 }
 
 impl Config for Td3Config {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("buffer_size", Range::at_least(1.0)),
-        ("learning_starts", Range::at_least(0.0)),
-        ("batch_size", Range::at_least(1.0)),
-        ("gamma", Range::unit()),
-        // τ = 0 would freeze the targets at their initial values
-        ("tau", Range::left_open(0.0, 1.0)),
-        ("learning_rate", Range::positive()),
-        ("train_freq", Range::at_least(1.0)),
-        ("gradient_steps", Range::at_least(1.0)),
-        ("policy_delay", Range::at_least(1.0)),
-        // 0 switches the smoothing off
-        ("target_policy_noise", Range::non_negative()),
-        ("target_noise_clip", Range::non_negative()),
-        ("hidden", Range::at_least(1.0)),
-        ("seed", Range::at_least(0.0)),
-        ("log_interval", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<15>(&[
+        &OffPolicyCoreConfig::RANGES,
+        &[
+            ("policy_delay", Range::at_least(1.0)),
+            // 0 switches the smoothing off
+            ("target_policy_noise", Range::non_negative()),
+            ("target_noise_clip", Range::non_negative()),
+            ("seed", Range::at_least(0.0)),
+            ("log_interval", Range::at_least(1.0)),
+        ],
+    ]);
 }
 
 // ---- the losses ----
@@ -272,13 +248,17 @@ impl OffPolicyAlgorithm for Networks {
         config: &Td3Config,
         off_policy: &mut OffPolicy,
     ) -> Result<Self, TrainError> {
-        let (actor, critics, params) =
-            Parameters::init(off_policy, &config.hidden, true, config.learning_rate)?;
+        let (actor, critics, params) = Parameters::init(
+            off_policy,
+            &config.core.hidden,
+            true,
+            config.core.learning_rate,
+        )?;
         Ok(Networks {
             actor,
             critics,
             params,
-            tau: config.tau as f32,
+            tau: config.core.tau as f32,
             policy_delay: config.policy_delay,
             sigma: config.target_policy_noise as f32,
             noise_clip: config.target_noise_clip as f32,

@@ -72,8 +72,9 @@ use nn::{Activation, Bound, ParamId};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::on_policy::{Batch, OnPolicy, gae_batch, normalize};
+use crate::common::rollout_config::RolloutConfig;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::policy::{ActorCritic, PolicyDistribution, observations_var, to_f64};
 use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
@@ -84,16 +85,10 @@ use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrpoConfig {
-    /// Environment steps to train for (over all environments).
-    pub total_timesteps: usize,
-    /// `N`: parallel environments.
-    pub num_envs: usize,
-    /// `T`: steps per environment per rollout.
-    pub num_steps: usize,
-    /// `γ`.
-    pub gamma: f64,
-    /// `λ` of GAE.
-    pub gae_lambda: f64,
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// environment threads, flat keys shared with the other on-policy trainers.
+    #[serde(flatten)]
+    pub rollout: RolloutConfig,
     /// Normalise advantages over the batch.
     pub normalize_advantage: bool,
     /// `δ`: the KL radius of the trust region.
@@ -119,8 +114,6 @@ pub struct TrpoConfig {
     pub n_critic_updates: usize,
     /// Critic minibatch size.
     pub batch_size: usize,
-    /// Normalise observations by running mean and std.
-    pub normalize_observations: bool,
     /// Hidden layer sizes.
     pub hidden: Vec<usize>,
     /// Hidden activation: `tanh` or `relu`.
@@ -129,32 +122,27 @@ pub struct TrpoConfig {
     pub log_std_init: f64,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
-    /// Threads stepping the environments (1: step them on the learner's thread).
-    pub env_threads: usize,
 }
 
 impl Config for TrpoConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("num_envs", Range::at_least(1.0)),
-        ("num_steps", Range::at_least(1.0)),
-        ("gamma", Range::unit()),
-        ("gae_lambda", Range::unit()),
-        ("target_kl", Range::positive()),
-        ("cg_max_steps", Range::at_least(1.0)),
-        ("cg_residual_tolerance", Range::non_negative()),
-        ("cg_damping", Range::non_negative()),
-        ("line_search_shrinking_factor", Range::open(0.0, 1.0)),
-        ("line_search_max_iter", Range::at_least(1.0)),
-        ("line_search_accept_ratio", Range::non_negative()),
-        ("learning_rate", Range::positive()),
-        ("n_critic_updates", Range::at_least(0.0)),
-        ("batch_size", Range::at_least(1.0)),
-        ("hidden", Range::at_least(1.0)),
-        ("log_std_init", Range::finite()),
-        ("seed", Range::at_least(0.0)),
-        ("env_threads", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<19>(&[
+        &RolloutConfig::RANGES,
+        &[
+            ("target_kl", Range::positive()),
+            ("cg_max_steps", Range::at_least(1.0)),
+            ("cg_residual_tolerance", Range::non_negative()),
+            ("cg_damping", Range::non_negative()),
+            ("line_search_shrinking_factor", Range::open(0.0, 1.0)),
+            ("line_search_max_iter", Range::at_least(1.0)),
+            ("line_search_accept_ratio", Range::non_negative()),
+            ("learning_rate", Range::positive()),
+            ("n_critic_updates", Range::at_least(0.0)),
+            ("batch_size", Range::at_least(1.0)),
+            ("hidden", Range::at_least(1.0)),
+            ("log_std_init", Range::finite()),
+            ("seed", Range::at_least(0.0)),
+        ],
+    ]);
 }
 
 // ---- the losses ----
@@ -408,11 +396,11 @@ impl Trainer for Trpo {
     type Agent = PolicyAgent;
 
     fn steps_per_iteration(config: &TrpoConfig) -> usize {
-        config.num_envs * config.num_steps
+        config.rollout.num_envs * config.rollout.num_steps
     }
 
     fn iterations(config: &TrpoConfig) -> usize {
-        config.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.total_timesteps / Self::steps_per_iteration(config)
     }
 
     fn new(env_id: &str, config: &TrpoConfig) -> Result<Self, TrainError> {
@@ -441,10 +429,10 @@ impl Trainer for Trpo {
         let config = self.config.clone();
 
         // collect a rollout with π_θ_old
-        let rollout = self.on_policy.rollout(config.num_steps, false)?;
+        let rollout = self.on_policy.rollout(config.rollout.num_steps, false)?;
 
         // Â by GAE(λ), R = Â + V_old; Â normalised over the batch
-        let mut batch = gae_batch(&rollout, config.gamma, config.gae_lambda);
+        let mut batch = gae_batch(&rollout, config.rollout.gamma, config.rollout.gae_lambda);
         if config.normalize_advantage {
             batch.advantages = normalize(&batch.advantages);
         }

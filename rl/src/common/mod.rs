@@ -8,6 +8,7 @@
 //! - [`clipped_objective`]: PPO's clipped surrogate, clipped value and their diagnostics, for
 //!   PPO and recurrent PPO;
 //! - [`ppo_config`]: the hyperparameters of PPO's update that PPO and recurrent PPO share;
+//! - [`rollout_config`]: the rollout settings A2C, PPO, TRPO and recurrent PPO share;
 //! - [`off_policy`]: the collect → replay → update loop of the off-policy trainers, its
 //!   environments, replay and exploration, and the [`off_policy::OffPolicyTrainer`] around it.
 
@@ -16,4 +17,5 @@ pub mod config;
 pub mod off_policy;
 pub mod on_policy;
 pub mod ppo_config;
+pub mod rollout_config;
 pub mod trainer;

@@ -71,7 +71,7 @@ impl OnPolicy<ActorCritic> {
     /// let config: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
     /// let mut on_policy = OnPolicy::new("CartPole-v1", &config).unwrap();
     /// let rollout = on_policy.rollout(8, true).unwrap();
-    /// assert_eq!(rollout.rewards.dim(), (8, config.num_envs));
+    /// assert_eq!(rollout.rewards.dim(), (8, config.rollout.num_envs));
     /// ```
     pub fn new<C: Config>(env_id: &str, config: &C) -> Result<Self, TrainError> {
         OnPolicy::with(env_id, config, |store, dim, space, network, rng| {

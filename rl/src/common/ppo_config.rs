@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::config::Range;
 
-/// PPO-clip's learning rate, discount, GAE, epochs, clipped objective, loss coefficients,
+/// PPO-clip's learning rate, epochs, clipped objective, loss coefficients,
 /// gradient clipping and early stop, as one piece of a PPO configuration (PPO's, recurrent
 /// PPO's), flattened into it with `#[serde(flatten)]`: in presets and on the command line they
-/// stay flat keys (`clip_coef`, `gamma`, …, CleanRL's names).
+/// stay flat keys (`clip_coef`, `ent_coef`, …, CleanRL's names).
 ///
 /// ```
 /// use wengert_rl::algorithms::{ppo::PpoConfig, preset};
@@ -15,7 +15,7 @@ use crate::common::config::Range;
 /// let mut config: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
 /// set(&mut config, "clip_coef", "0.1").unwrap();
 /// assert_eq!(config.ppo.clip_coef, 0.1);
-/// assert_eq!(config.ppo.gamma, 0.98); // `gamma` of the CartPole-v1 preset
+/// assert_eq!(config.ppo.update_epochs, 20); // `update_epochs` of the CartPole-v1 preset
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PpoCoreConfig {
@@ -23,10 +23,6 @@ pub struct PpoCoreConfig {
     pub learning_rate: f64,
     /// Anneal the learning rate linearly to 0.
     pub anneal_lr: bool,
-    /// `γ`.
-    pub gamma: f64,
-    /// `λ` of GAE.
-    pub gae_lambda: f64,
     /// `K`: epochs per rollout.
     pub update_epochs: usize,
     /// Normalise advantages per minibatch.
@@ -47,10 +43,8 @@ pub struct PpoCoreConfig {
 impl PpoCoreConfig {
     /// The valid ranges of its numeric settings, for the configurations'
     /// [`Config::RANGES`](crate::common::config::Config::RANGES).
-    pub const RANGES: [(&'static str, Range); 9] = [
+    pub const RANGES: [(&'static str, Range); 7] = [
         ("learning_rate", Range::positive()),
-        ("gamma", Range::unit()),
-        ("gae_lambda", Range::unit()),
         ("update_epochs", Range::at_least(1.0)),
         ("clip_coef", Range::positive()),
         ("ent_coef", Range::non_negative()),

@@ -16,7 +16,7 @@ use crate::snapshot::TrainerRng;
 /// use wengert_rl::algorithms::{dqn::DqnConfig, preset};
 /// let config: DqnConfig = preset("dqn", "CartPole-v1").unwrap();
 /// assert_eq!(config.exploration.final_eps, 0.04); // `exploration_final_eps` of the preset
-/// let schedule = config.exploration.schedule(config.total_timesteps);
+/// let schedule = config.exploration.schedule(config.core.total_timesteps);
 /// assert_eq!(schedule.epsilon(0), 1.0);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -28,27 +28,27 @@
 //! - [`exploration`](mod@exploration): ε-greedy, its schedule and its settings (discrete actions);
 //! - [`noise`](mod@noise): Gaussian and Ornstein–Uhlenbeck action noise (continuous actions);
 //! - [`q_parameters`](mod@q_parameters): a Q-learner's `θ`, target `θ'` and optimiser;
-//! - [`sac_config`](mod@sac_config): the settings SAC and DIAYN share;
+//! - [`core_config`](mod@core_config): the settings DQN, DDPG, TD3, SAC and DIAYN share;
 //! - [`scale`](mod@scale): the unit box ↔ the environment's action box;
 //! - [`report`](mod@report): the per-iteration means and the throughput.
 
+pub mod core_config;
 pub mod envs;
 pub mod exploration;
 pub mod noise;
 pub mod q_parameters;
 pub mod replay;
 pub mod report;
-pub mod sac_config;
 pub mod scale;
 pub mod trainer;
 
+pub use core_config::OffPolicyCoreConfig;
 pub use envs::{EnvSettings, NStepWindows, OffPolicyEnvs, Steps};
 pub use exploration::{EpsilonGreedyConfig, ExplorationSchedule, epsilon_greedy};
 pub use noise::{ActionNoise, NoiseProcess, standard_normal, standard_normal_array};
 pub use q_parameters::QParameters;
 pub use replay::{Priorities, Replay};
 pub use report::{Averages, Throughput};
-pub use sac_config::SacCoreConfig;
 pub use scale::ActionScale;
 pub use trainer::{OffPolicyAlgorithm, OffPolicyTrainer};
 
@@ -111,7 +111,7 @@ impl Schedule {
     /// use wengert_rl::common::off_policy::Schedule;
     /// let config: SacConfig = preset("sac", "Pendulum-v1").unwrap();
     /// let schedule = Schedule::of(&config);
-    /// assert_eq!((schedule.batch_size, schedule.num_envs), (config.sac.batch_size, 1));
+    /// assert_eq!((schedule.batch_size, schedule.num_envs), (config.core.batch_size, 1));
     /// ```
     pub fn of<C: Config>(config: &C) -> Schedule {
         read_from(config, "the loop's schedule")
