@@ -223,7 +223,7 @@ pub fn environment_ids() -> impl Iterator<Item = &'static str> {
 /// ```
 /// use wengert_rl::algorithms::{preset, ppo::PpoConfig};
 /// let cartpole: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
-/// assert_eq!((cartpole.total_timesteps, cartpole.ppo.update_epochs), (100_000, 20));
+/// assert_eq!((cartpole.rollout.total_timesteps, cartpole.ppo.update_epochs), (100_000, 20));
 /// ```
 pub fn preset<C: Config>(name: &str, env_id: &str) -> Result<C, TrainError> {
     config::preset(find(name)?.presets, env_id).map_err(TrainError::Config)
