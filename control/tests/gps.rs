@@ -381,7 +381,7 @@ fn the_policy_samples_are_the_rollout_states_labelled_by_the_local_feedback() {
     let (mut x, mut u, mut lambda, mut K) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut rollouts = Vec::new();
     for (i, x0) in starts.iter().enumerate() {
-        let (x_pi, u_pi) = policy_rollout(&problem, &policy, x0, 3);
+        let (x_pi, _) = policy_rollout(&problem, &policy, x0, 3);
         // x_t = x^π_t − offset, so x^π_t − x_t = offset
         let offset =
             Array2::from_shape_fn((4, 2), |(t, j)| 0.1 * (i + 1) as f64 * (t + 1 + j) as f64);

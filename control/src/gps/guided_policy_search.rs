@@ -357,10 +357,10 @@ pub fn policy_sample_data(
     let (mut states, mut targets) = (Vec::new(), Vec::new());
     for (i, x0) in x0s.iter().enumerate() {
         let (x_pi, _) = policy_rollout(problem, policy, x0, N);
-        for t in 0..N {
+        for (t, K_t) in K[i].iter().enumerate().take(N) {
             let x_pi_t = x_pi.row(t).to_owned();
             let feedback =
-                &u[i].row(t) + &(&lambda[i].row(t) / rho) + K[i][t].dot(&(&x_pi_t - &x[i].row(t)));
+                &u[i].row(t) + &(&lambda[i].row(t) / rho) + K_t.dot(&(&x_pi_t - &x[i].row(t)));
             targets.push(Array1::from_shape_fn(feedback.len(), |j| {
                 feedback[j].clamp(lower[j], upper[j])
             }));
