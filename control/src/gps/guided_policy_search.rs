@@ -329,7 +329,8 @@ fn regression_data(
 /// `u_t^i + λ_t^i/ρ + K_t^i (x^π_t − x_t^i)` clipped to the policy's box `[lower, upper]`.
 ///
 /// ```
-/// use ndarray::{Array2, array};
+/// use autograd::Tensor;
+/// use ndarray::array;
 /// use wengert_control::gps::guided_policy_search::{policy_rollout, policy_sample_data};
 /// use wengert_control::ilqr::Problem;
 /// use wengert_control::model_based::ModelPolicy;
