@@ -1,13 +1,13 @@
 //! Guided policy search, PLATO and DAgger: the losses against central differences, the
 //! augmented-Lagrangian update on a 1-D problem with a known solution, GPS's fixed point
-//! (policy and trajectories agree), and PLATO's teacher with zero pull (plain MPC).
+//! (policy and trajectories agree), the policy samples' states and feedback labels, and PLATO's teacher with zero pull (plain MPC).
 //! (DAgger's data-set growth is tested beside it, in `control/src/gps/dagger.rs`.)
 
 use std::sync::Arc;
 
 use autograd::{SharedArray, Tape, Tensor, Var, grad, gradcheck};
 use ndarray::{Array1, Array2, array};
-use wengert_control::gps::guided_policy_search::policy_rollout;
+use wengert_control::gps::guided_policy_search::{policy_rollout, policy_sample_data};
 use wengert_control::gps::plato::Observe;
 use wengert_control::gps::{
     FitConfig, GpsConfig, PlatoTeacher, guided_policy_search, imitation_loss, multiplier_update,
@@ -360,4 +360,65 @@ fn initial_controls_must_match_the_starts() {
         &GpsConfig::default(),
         |_| {},
     );
+}
+
+/// The policy samples on `x' = x + u`: the states are the policy's rollout from each start, and
+/// each label is `u_t + λ_t/ρ + K_t (x^π_t − x_t)` (clipped to the box), against a trajectory
+/// shifted from the rollout by a known offset per start and step.
+#[test]
+#[allow(non_snake_case)]
+fn the_policy_samples_are_the_rollout_states_labelled_by_the_local_feedback() {
+    let problem = Problem::new(
+        2,
+        1,
+        3,
+        |x, u| x + &u.sum(&[0], false),
+        |_, u| u.powi(2).sum(&[0], false),
+        |x| x.sum(&[0], false) * 0.0,
+    );
+    let policy = ModelPolicy::new(2, &[4], array![-10.0], array![10.0], 3);
+    let starts = [array![0.5, -0.2], array![-1.0, 0.3]];
+    let (mut x, mut u, mut lambda, mut K) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut rollouts = Vec::new();
+    for (i, x0) in starts.iter().enumerate() {
+        let (x_pi, _) = policy_rollout(&problem, &policy, x0, 3);
+        // x_t = x^π_t − offset, so x^π_t − x_t = offset
+        let offset =
+            Array2::from_shape_fn((4, 2), |(t, j)| 0.1 * (i + 1) as f64 * (t + 1 + j) as f64);
+        x.push(&x_pi - &offset);
+        u.push(Array2::from_shape_fn((3, 1), |(t, _)| t as f64 - 1.0));
+        lambda.push(Array2::from_shape_fn((3, 1), |(t, _)| {
+            0.5 * i as f64 + t as f64
+        }));
+        K.push(
+            (0..3)
+                .map(|t| array![[1.0 + t as f64, -2.0]])
+                .collect::<Vec<_>>(),
+        );
+        rollouts.push((x_pi, offset));
+    }
+    let rho = 4.0;
+    let (lower, upper) = (array![-1.5], array![1.5]);
+    let (X, U) = policy_sample_data(
+        &problem,
+        &policy,
+        &starts,
+        (&x, &u, &lambda, &K),
+        (&lower, &upper),
+        rho,
+    );
+    assert_eq!((X.dim(), U.dim()), ((2, 6), (1, 6)));
+    for (i, (x_pi, offset)) in rollouts.iter().enumerate() {
+        for t in 0..3 {
+            let b = 3 * i + t;
+            assert_eq!(X.column(b), x_pi.row(t));
+            let feedback = (1.0 + t as f64) * offset[[t, 0]] - 2.0 * offset[[t, 1]];
+            let expected = (u[i][[t, 0]] + lambda[i][[t, 0]] / rho + feedback).clamp(-1.5, 1.5);
+            assert!(
+                (U[[0, b]] - expected).abs() < 1e-12,
+                "sample {b}: {} vs {expected}",
+                U[[0, b]]
+            );
+        }
+    }
 }

@@ -230,7 +230,8 @@ pub struct GpsCartPole {
     pub rollouts: Vec<Array2<f64>>,
     pub ilqr_costs: Vec<f64>,
     pub policy_costs: Vec<f64>,
-    /// Regression pairs per policy step, as [`GpsPendulum::labels`].
+    /// Regression pairs per policy step from the second on: `I N (1 + perturbations + 1)`, the
+    /// last `I N` the policy samples (the first step has no policy samples).
     pub labels: usize,
     pub seconds: f64,
 }
@@ -288,8 +289,10 @@ pub fn gps_cart_pole(seed: u64, verbose: bool) -> Result<GpsCartPole, String> {
     }
     // eight perturbed copies per state (four left the policy alone diverging from one start of
     // four on seed 1), ρ capped at 64 (past it the ρ-weighted fit stalls and λ grows)
+    // and the policy's own rollouts, labelled by the local feedback (seed 2 diverged without)
     let config = GpsConfig {
         perturbations: 8,
+        policy_samples: true,
         rho_max: 64.0,
         ..gps_config(seed, vec![0.01, 0.01, 0.05, 0.05], 30)
     };
@@ -333,7 +336,9 @@ pub fn gps_cart_pole(seed: u64, verbose: bool) -> Result<GpsCartPole, String> {
         rollouts,
         ilqr_costs,
         policy_costs,
-        labels: starts.len() * CART_POLE_STEPS * (1 + config.perturbations),
+        labels: starts.len()
+            * CART_POLE_STEPS
+            * (1 + config.perturbations + config.policy_samples as usize),
         seconds: start.elapsed().as_secs_f64(),
     })
 }

@@ -34,12 +34,19 @@
 //! Without it the regression sees only the trajectories' states, and the policy run alone drifts
 //! off them wherever they are unstable (a pendulum held upright).
 //!
+//! Random `δ` need not be where the policy goes. With `policy_samples` the policy step also
+//! regresses onto the states `x^π_t` of the policy's own rollout from each start `x_0^i`
+//! (Levine & Koltun 2013's policy samples; DAgger's state distribution), labelled by the same
+//! local feedback: `(x^π_t, clamp(u_t + λ_t/ρ + K_t (x^π_t − x_t)))`, `t < N`. Where the policy
+//! already tracks its trajectory, `x^π = x` and the sample adds the trajectory's own pair again.
+//!
 //! ## Pseudocode
 //!
 //! ```text
 //! τ_i ← iLQR on c from x_0^i (from a first guess of controls, or zeros);  λ ← 0;  ρ ← ρ₀;  μ, σ_x ← statistics of the x_t^i
 //! for k = 1, …, K:
 //!     θ ← policy step on the states and their perturbations (warm-started)
+//!         (with policy_samples and k > 1: also on the states of π_θ's rollouts from each x_0^i)
 //!     for each i: τ_i ← trajectory step (warm-started from τ_i)
 //!     λ ← multiplier step;  log the disagreement and Σ_i c(τ_i)
 //!     if the mean disagreement shrank by less than η: ρ ← min(γ ρ, ρ_max)
@@ -123,6 +130,9 @@ pub struct GpsConfig {
     pub perturbations: usize,
     /// `σ`, per state component, of the perturbations `δ` (default empty: none).
     pub perturbation_std: Vec<f64>,
+    /// Add the states of the policy's own rollout from each start, labelled by the local
+    /// feedback, to every policy step after the first (default false).
+    pub policy_samples: bool,
     /// The policy step's Adam fit.
     pub fit: FitConfig,
     /// The trajectory step's iLQR.
@@ -142,6 +152,7 @@ impl Default for GpsConfig {
             hidden: vec![32, 32],
             perturbations: 0,
             perturbation_std: Vec::new(),
+            policy_samples: false,
             fit: FitConfig::default(),
             ilqr: IlqrOptions {
                 max_iterations: 50,
@@ -268,7 +279,7 @@ fn trajectory_states(x: &[Array2<f64>], N: usize) -> Array2<f64> {
 }
 
 /// Per start: states `x^i`, controls `u^i`, multipliers `λ^i` and iLQR's gains `K_t^i`.
-type Trajectories<'a> = (
+pub type Trajectories<'a> = (
     &'a [Array2<f64>],
     &'a [Array2<f64>],
     &'a [Array2<f64>],
@@ -310,10 +321,59 @@ fn regression_data(
             }
         }
     }
-    let columns = |rows: &[Array1<f64>]| {
-        Array2::from_shape_fn((rows[0].len(), rows.len()), |(j, b)| rows[b][j])
-    };
     (columns(&states), columns(&targets))
+}
+
+/// The policy samples as columns: for each start `x_0^i`, the states `x^π_t`, `t < N`, of
+/// `π_θ`'s rollout (its action clamped to the problem's box), each with the target
+/// `u_t^i + λ_t^i/ρ + K_t^i (x^π_t − x_t^i)` clipped to the policy's box `[lower, upper]`.
+///
+/// ```
+/// use autograd::Tensor;
+/// use ndarray::array;
+/// use wengert_control::gps::guided_policy_search::{policy_rollout, policy_sample_data};
+/// use wengert_control::ilqr::Problem;
+/// use wengert_control::model_based::ModelPolicy;
+///
+/// let problem = Problem::new(1, 1, 2, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.sum(&[0], false) * 0.0);
+/// let policy = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0);
+/// let x0 = array![0.5];
+/// // the trajectory is the policy's own rollout: the samples are its states, labelled u + λ/ρ
+/// let (x, u) = policy_rollout(&problem, &policy, &x0, 2);
+/// let (lambda, K) = (array![[0.2], [-0.4]], vec![array![[3.0]]; 2]);
+/// let box_ = (&array![-1.0], &array![1.0]);
+/// let (X, U) = policy_sample_data(&problem, &policy, &[x0], (&[x.clone()], &[u.clone()], &[lambda.clone()], &[K]), box_, 2.0);
+/// assert_eq!(X, x.slice(ndarray::s![..2, ..]).t());
+/// assert_eq!(U, (&u + &(&lambda / 2.0)).mapv(|v: f64| v.clamp(-1.0, 1.0)).t());
+/// ```
+pub fn policy_sample_data(
+    problem: &Problem,
+    policy: &ModelPolicy,
+    x0s: &[Array1<f64>],
+    (x, u, lambda, K): Trajectories<'_>,
+    (lower, upper): (&Array1<f64>, &Array1<f64>),
+    rho: f64,
+) -> (Array2<f64>, Array2<f64>) {
+    let N = problem.horizon;
+    let (mut states, mut targets) = (Vec::new(), Vec::new());
+    for (i, x0) in x0s.iter().enumerate() {
+        let (x_pi, _) = policy_rollout(problem, policy, x0, N);
+        for (t, K_t) in K[i].iter().enumerate().take(N) {
+            let x_pi_t = x_pi.row(t).to_owned();
+            let feedback =
+                &u[i].row(t) + &(&lambda[i].row(t) / rho) + K_t.dot(&(&x_pi_t - &x[i].row(t)));
+            targets.push(Array1::from_shape_fn(feedback.len(), |j| {
+                feedback[j].clamp(lower[j], upper[j])
+            }));
+            states.push(x_pi_t);
+        }
+    }
+    (columns(&states), columns(&targets))
+}
+
+/// Rows (vectors of equal length) as the columns of a matrix.
+fn columns(rows: &[Array1<f64>]) -> Array2<f64> {
+    Array2::from_shape_fn((rows[0].len(), rows.len()), |(j, b)| rows[b][j])
 }
 
 /// Guided policy search from the start states `x0s` on `problem`, the policy's actions in the
@@ -363,7 +423,14 @@ pub fn guided_policy_search(
     for k in 1..=config.iterations {
         // policy step: regression of π_θ onto u + λ/ρ (and u + λ/ρ + K δ at x + δ)
         let box_ = (&policy.lower, &policy.upper);
-        let (X, U) = regression_data((&x, &u, &lambda, &K), box_, rho, config, &mut rng);
+        let (mut X, mut U) = regression_data((&x, &u, &lambda, &K), box_, rho, config, &mut rng);
+        if config.policy_samples && k > 1 {
+            // the policy's own states, labelled by the local feedback
+            let trajectories = (&x[..], &u[..], &lambda[..], &K[..]);
+            let (X_pi, U_pi) = policy_sample_data(problem, &policy, x0s, trajectories, box_, rho);
+            X = concatenate(Axis(1), &[X.view(), X_pi.view()]).expect("n rows");
+            U = concatenate(Axis(1), &[U.view(), U_pi.view()]).expect("m rows");
+        }
         let policy_loss = fit_policy(
             &mut policy,
             &X,
