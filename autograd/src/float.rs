@@ -102,6 +102,26 @@ pub trait Float:
         }
     }
 
+    /// One LSTM step's gate pre-activations `a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ` for the
+    /// sizes `(N, I, H, 4H)`, in one pass over `gates` (`N × 4H`, row-major, written and never
+    /// read), with the weights given transposed (`W_ihᵀ` `I × 4H`, `W_hhᵀ` `H × 4H`, row-major)
+    /// and `b = b_ih + b_hh`: the bits of computing `x_t W_ihᵀ` with [`gemm`](Float::gemm)
+    /// (`β = 0`), adding `b`, and adding `h_{t−1} W_hhᵀ` with `gemm` (`β = 1`). Returns `false`,
+    /// doing nothing, where no fused kernel applies (the default; `f32` has one for AVX-512).
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_gates(
+        sizes: (usize, usize, usize, usize),
+        x: &[Self],
+        weight_ih_t: &[Self],
+        bias: Option<&[Self]>,
+        h: &[Self],
+        weight_hh_t: &[Self],
+        gates: &mut [std::mem::MaybeUninit<Self>],
+    ) -> bool {
+        let _ = (sizes, x, weight_ih_t, bias, h, weight_hh_t, gates);
+        false
+    }
+
     /// The nearest value of this type to `x`.
     fn from_f64(x: f64) -> Self;
 

@@ -337,42 +337,46 @@ fn forward<T: Float>(
         let span = t * state..(t + 1) * state;
         saved.h_prev.extend_from_slice(&h);
         saved.c_prev.extend_from_slice(&c);
-        // a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ, computed while the step's rows are in cache.
-        append_product(
-            Matrix::rows(&x[t * batch * input..(t + 1) * batch * input], batch, input),
-            input_weights,
-            &mut saved.gates,
-        );
-        let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
-        if let Some(b) = &b {
-            for row in gates.chunks_exact_mut(width) {
-                row.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
+        // a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ, computed while the step's rows are in cache:
+        // in one pass where a fused kernel applies, else in three (the same bits).
+        let x_t = &x[t * batch * input..(t + 1) * batch * input];
+        let one_pass = match (&weight_ih_t, &weight_hh_t) {
+            (Some(weight_ih_t), Some(weight_hh_t)) => {
+                saved.gates.reserve(batch * width);
+                let spare = &mut saved.gates.spare_capacity_mut()[..batch * width];
+                let sizes = (batch, input, hidden, width);
+                let b = b.as_deref();
+                let done = T::lstm_gates(sizes, x_t, weight_ih_t, b, &h, weight_hh_t, spare);
+                if done {
+                    // SAFETY: `lstm_gates` wrote all `batch × width` elements past the length.
+                    unsafe { saved.gates.set_len((t + 1) * batch * width) };
+                }
+                done
             }
-        }
-        match &weight_hh_t {
-            // The product's chains added to the gates as they stand (`β = 1`): the same sums
-            // as adding the product afterwards (its depth is one block, and a chain that
-            // starts from `+0` is never `−0`, so the `+ 0` a product with `β = 0` adds changes
-            // nothing), tested bit for bit below.
-            Some(weight_hh_t) => product(
-                Matrix::rows(&h, batch, hidden),
-                Matrix::rows(weight_hh_t, hidden, width),
-                T::one(),
+            _ => false,
+        };
+        if !one_pass {
+            append_product(
+                Matrix::rows(x_t, batch, input),
+                input_weights,
+                &mut saved.gates,
+            );
+            let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
+            if let Some(b) = &b {
+                for row in gates.chunks_exact_mut(width) {
+                    row.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
+                }
+            }
+            add_recurrent_product(
+                dims,
+                &h,
+                weight_hh,
+                weight_hh_t.as_deref(),
+                &mut recurrent_part,
                 gates,
-            ),
-            None => {
-                product(
-                    Matrix::rows(&h, batch, hidden),
-                    Matrix::transposed(weight_hh, width, hidden),
-                    T::zero(),
-                    &mut recurrent_part,
-                );
-                gates
-                    .iter_mut()
-                    .zip(&recurrent_part)
-                    .for_each(|(a, &r)| *a += r);
-            }
+            );
         }
+        let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
         // The gates' activations, c_t = f ⊙ c_{t−1} + i ⊙ g, tanh c_t and h_t = o ⊙ tanh c_t, in
         // one pass over each row.
         saved.tanh_c.resize((t + 1) * state, T::zero());
@@ -385,6 +389,41 @@ fn forward<T: Float>(
         c_n: c,
     };
     (outputs, saved)
+}
+
+/// `a_t += h_{t−1} W_hhᵀ`: with `W_hhᵀ` given row-major, added as the product stores its tiles
+/// (`β = 1`), the same sums as adding the product afterwards (its depth is one block, and a
+/// chain that starts from `+0` is never `−0`, so the `+ 0` a product with `β = 0` adds changes
+/// nothing), tested bit for bit below; else stored into `recurrent_part` (`β = 0`) and added.
+fn add_recurrent_product<T: Float>(
+    dims: LstmDims,
+    h: &[T],
+    weight_hh: &[T],
+    weight_hh_t: Option<&[T]>,
+    recurrent_part: &mut [T],
+    gates: &mut [T],
+) {
+    let (batch, hidden, width) = (dims.batch, dims.hidden, 4 * dims.hidden);
+    match weight_hh_t {
+        Some(weight_hh_t) => product(
+            Matrix::rows(h, batch, hidden),
+            Matrix::rows(weight_hh_t, hidden, width),
+            T::one(),
+            gates,
+        ),
+        None => {
+            product(
+                Matrix::rows(h, batch, hidden),
+                Matrix::transposed(weight_hh, width, hidden),
+                T::zero(),
+                recurrent_part,
+            );
+            gates
+                .iter_mut()
+                .zip(&*recurrent_part)
+                .for_each(|(a, &r)| *a += r);
+        }
+    }
 }
 
 /// Backpropagation through time: the gradients of `⟨ō, output⟩ + ⟨h̄_T, h_T⟩ + ⟨c̄_T, c_T⟩`.

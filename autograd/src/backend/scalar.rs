@@ -29,6 +29,18 @@ impl Float for f32 {
         super::tanh::lstm_cells_f32(hidden, gates, c, tanh_c, h)
     }
 
+    fn lstm_gates(
+        sizes: (usize, usize, usize, usize),
+        x: &[Self],
+        weight_ih_t: &[Self],
+        bias: Option<&[Self]>,
+        h: &[Self],
+        weight_hh_t: &[Self],
+        gates: &mut [std::mem::MaybeUninit<Self>],
+    ) -> bool {
+        super::tiles::lstm_gates(sizes, x, weight_ih_t, bias, h, weight_hh_t, gates)
+    }
+
     fn from_f64(x: f64) -> Self {
         x as f32
     }

@@ -32,6 +32,7 @@ use std::arch::x86_64::{
     _mm256_unpackhi_ps, _mm256_unpacklo_ps,
 };
 
+mod gates;
 mod narrow;
 mod wide;
 
@@ -99,6 +100,70 @@ pub(crate) unsafe fn sgemm(
             avx512, accumulate, m, k, n, a, a_strides, b, b_strides, c, c_strides,
         )
     }
+}
+
+/// One LSTM step's gate pre-activations `a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ` in one pass
+/// ([`gates`]), stored into `gates` (`m × n`, row-major); `x_t` is `m × input`, `h_{t−1}`
+/// `m × hidden`, the weights transposed (`input × n`, `hidden × n`), all row-major. The bits of
+/// the two products and the bias added in separate passes (the first product stored, `+ b`,
+/// the second added with `β = 1`). `false`, doing nothing, unless the CPU has AVX-512F, `n` is
+/// a multiple of 16 and both depths are at most [`KC`].
+///
+/// # Panics
+/// If a slice does not hold its matrix.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_gates(
+    (m, input, hidden, n): (usize, usize, usize, usize),
+    x: &[f32],
+    weight_ih_t: &[f32],
+    bias: Option<&[f32]>,
+    h: &[f32],
+    weight_hh_t: &[f32],
+    gates: &mut [std::mem::MaybeUninit<f32>],
+) -> bool {
+    assert!(
+        x.len() == m * input
+            && weight_ih_t.len() == input * n
+            && bias.is_none_or(|b| b.len() == n)
+            && h.len() == m * hidden
+            && weight_hh_t.len() == hidden * n
+            && gates.len() == m * n,
+        "lstm gates: {m}×{input}, {hidden}, {n} from slices of {}, {}, {:?}, {}, {}, {}",
+        x.len(),
+        weight_ih_t.len(),
+        bias.map(<[f32]>::len),
+        h.len(),
+        weight_hh_t.len(),
+        gates.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+        && m > 0
+        && n.is_multiple_of(16)
+        && (1..=KC).contains(&input)
+        && (1..=KC).contains(&hidden)
+    {
+        let step = gates::Step {
+            m,
+            n,
+            input,
+            hidden,
+            x: x.as_ptr(),
+            w_ih_t: weight_ih_t.as_ptr(),
+            bias: bias.map_or(std::ptr::null(), <[f32]>::as_ptr),
+            h: h.as_ptr(),
+            w_hh_t: weight_hh_t.as_ptr(),
+            gates: gates.as_mut_ptr().cast::<f32>(),
+        };
+        // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked above); every slice holds its
+        // matrix (asserted above), `gates` is borrowed mutably so aliases none of the others;
+        // `n` and the depths are as `gates::product` needs.
+        unsafe { gates::product(step) };
+        return true;
+    }
+    false
 }
 
 /// [`sgemm`] in 16-lane tiles ([`wide`]) if `avx512`, else in the 8-lane AVX2 tiles: the
@@ -696,6 +761,114 @@ mod tests {
             assert!(took((64, 256, 64), 0));
             // Depth blocks too large for L2: 1024 × 256 of A.
             assert!(!took((1024, 2048, 16), 1));
+        }
+    }
+
+    /// One LSTM step's gates through `matrixmultiply` in three passes (`x W_ihᵀ` stored with
+    /// `β = 0`, `+ b`, `h W_hhᵀ` added with `β = 1`) and through [`lstm_gates`] (`None` if it
+    /// declined).
+    fn gates_both_ways(
+        (m, input, hidden, n): (usize, usize, usize, usize),
+        with_bias: bool,
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
+        let (x, _, _) = matrix(m, input, false, 1);
+        let (w_ih_t, _, _) = matrix(input, n, false, 2);
+        let (h, _, _) = matrix(m, hidden, false, 3);
+        let (w_hh_t, _, _) = matrix(hidden, n, false, 4);
+        let (b, _, _) = matrix(1, n, false, 5);
+        let mut expected = vec![f32::NAN; m * n];
+        // SAFETY: every buffer holds its row-major matrix.
+        unsafe {
+            let ld = |cols: usize| cols as isize;
+            matrixmultiply::sgemm(
+                m,
+                input,
+                n,
+                1.0,
+                x.as_ptr(),
+                ld(input),
+                1,
+                w_ih_t.as_ptr(),
+                ld(n),
+                1,
+                0.0,
+                expected.as_mut_ptr(),
+                ld(n),
+                1,
+            );
+            if with_bias {
+                for row in expected.chunks_exact_mut(n) {
+                    row.iter_mut().zip(&b).for_each(|(a, &b)| *a += b);
+                }
+            }
+            matrixmultiply::sgemm(
+                m,
+                hidden,
+                n,
+                1.0,
+                h.as_ptr(),
+                ld(hidden),
+                1,
+                w_hh_t.as_ptr(),
+                ld(n),
+                1,
+                1.0,
+                expected.as_mut_ptr(),
+                ld(n),
+                1,
+            );
+        }
+        let mut fused = vec![std::mem::MaybeUninit::new(f32::NAN); m * n];
+        let bias = with_bias.then_some(&b[..]);
+        let took = lstm_gates(
+            (m, input, hidden, n),
+            &x,
+            &w_ih_t,
+            bias,
+            &h,
+            &w_hh_t,
+            &mut fused,
+        );
+        // SAFETY: initialised above (NaN), and written by `lstm_gates` if it took the product.
+        let fused = fused.into_iter().map(|v| unsafe { v.assume_init() });
+        (expected, took.then(|| fused.collect()))
+    }
+
+    /// The fused gates of an LSTM step are the three passes' bits: issue 19's step
+    /// (`64×8`, `64×64`, 256 gates), rows left over past the tiles of eight, one row, a last
+    /// panel of 16 gates, depths of one and of a whole block, with and without a bias. Sizes
+    /// the kernel cannot take (gates not a whole number of 16-lane vectors, a depth past one
+    /// block) are declined.
+    #[test]
+    fn fused_lstm_gates_agree_with_matrixmultiply_bit_for_bit() {
+        if !has(true) {
+            return;
+        }
+        for sizes in [
+            (64, 8, 64, 256),
+            (29, 3, 12, 48),
+            (1, 9, 64, 256),
+            (13, 256, 256, 32),
+            (7, 1, 1, 16),
+            (300, 8, 24, 96),
+        ] {
+            for with_bias in [true, false] {
+                let (expected, fused) = gates_both_ways(sizes, with_bias);
+                let fused = fused.expect("the fused kernel takes these sizes");
+                let same = expected
+                    .iter()
+                    .zip(&fused)
+                    .all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "{sizes:?}, bias {with_bias}");
+            }
+        }
+        for sizes in [
+            (64, 8, 13, 52),
+            (8, 257, 64, 256),
+            (8, 8, 300, 64),
+            (0, 8, 8, 32),
+        ] {
+            assert!(gates_both_ways(sizes, true).1.is_none(), "{sizes:?}");
         }
     }
 
