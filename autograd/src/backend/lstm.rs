@@ -3,9 +3,11 @@
 //! Shapes: `x` is `(T, N, I)`, `W_ih` `(4H, I)`, `W_hh` `(4H, H)`, states `(N, H)`, every array
 //! row-major and contiguous.
 //!
-//! Forward: each step computes `x_t W_ihᵀ` into its pre-activations, adds `b`, and adds
-//! `h_{t−1} W_hhᵀ` (one `N × H · H × 4H` product) as the product stores its tiles (`β = 1`),
-//! then runs the gates, `c_t`, `tanh c_t` and `h_t`. Backward (BPTT): each step computes the
+//! Forward: each step computes its pre-activations `a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ` in
+//! one pass where the CPU has the fused kernel (`f32`, AVX-512F: both products in one tile,
+//! each gate stored once), else in three (`x_t W_ihᵀ` stored, `+ b`, and `h_{t−1} W_hhᵀ` added
+//! as the product stores its tiles, `β = 1`), with the same bits either way; then it runs the
+//! gates, `c_t`, `tanh c_t` and `h_t`. Backward (BPTT): each step computes the
 //! gates' gradients `Ā_t` (`N × 4H`) in one pass, summing `b̄ = Σ_rows Ā` beside it, and
 //! `h̄_{t−1} = Ā_t W_hh`; the steps go back in blocks of about 256 rows, and each block's share
 //! of the weight gradients, `W̄_hh += Āᵀ H_prev`, `W̄_ih += Āᵀ X` (as `W̄_ihᵀ += Xᵀ Ā`, whose

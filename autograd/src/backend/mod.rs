@@ -9,10 +9,11 @@
 //! | `tiles::sgemm` (`f32`, AVX2 + FMA) | register-tiled product of in-cache sizes | bit for bit `matrixmultiply::sgemm` |
 //! | `tiles::wide` (`f32`, AVX-512F) | the same tiles sixteen lanes wide, depth blocks outermost, so also long products whose blocks fit in L2 (the LSTM's `Āᵀ H`) | bit for bit the AVX2 tiles and `matrixmultiply::sgemm` |
 //! | `tiles::narrow` (`f32`) | products with fewer than 8 columns, down the columns | bit for bit `matrixmultiply::sgemm` |
+//! | `tiles::gates` (`f32`, AVX-512F) | an LSTM step's `(x_t W_ihᵀ + 0 + b) + h W_hhᵀ` in one tile pass | bit for bit `matrixmultiply::sgemm` (`β = 0`), `+ b`, `matrixmultiply::sgemm` (`β = 1`) |
 //! | [`conv2d`], [`conv2d_input_grad`], [`conv2d_weight_grad`] | a convolution and its two VJPs as im2col / col2im around [`Float::gemm`](crate::Float::gemm) | the direct sum over channels and kernel offsets, and the adjoint identities |
 //! | `tanh::tanh_f32` | vectorised `tanh` | within 1 ulp of `f64` `tanh` rounded to `f32` |
 //! | `tanh::sigmoid_f32_in_place` | vectorised `σ` (and `tanh` in place) | within 4 ulp of `f64` `σ` rounded to `f32`; the AVX-512 build bit for bit the AVX2 one |
-//! | [`lstm_forward`], [`lstm_backward`] | one LSTM layer over a sequence and its BPTT: per step a product for `x_t W_ihᵀ`, one for `h W_hhᵀ` added to it in the tiles' store and one for `Ā W_hh`; the weight gradients per block of 256 rows while `Ā` is in cache; the elementwise passes compiled for AVX-512F where the CPU has it (the same operations) | the step-by-step tape path (`crate::lstm::lstm_reference`): forward bit for bit in `f64`, gradients to round-off |
+//! | [`lstm_forward`], [`lstm_backward`] | one LSTM layer over a sequence and its BPTT: per step the gates `(x_t W_ihᵀ + b) + h W_hhᵀ` in one fused pass (`tiles::gates`, `f32` AVX-512; else a product for `x_t W_ihᵀ`, `+ b`, and `h W_hhᵀ` added to it in the tiles' store) and a product for `Ā W_hh`; the weight gradients per block of 256 rows while `Ā` is in cache; the elementwise passes compiled for AVX-512F where the CPU has it (the same operations) | the step-by-step tape path (`crate::lstm::lstm_reference`): forward bit for bit in `f64`, gradients to round-off |
 //! | [`binary`], [`broadcast`], [`sum_last_axis`], [`fold_last_axis`], [`sum_leading_axes`], [`gather`], [`scatter_add`], [`add_assign`] | elementwise ops, reductions and picks on contiguous layouts | bit for bit the `Zip` / `sum_axis` / `fold_axis` paths |
 //!
 //! ## Safety contracts
@@ -23,7 +24,8 @@
 //! * `tiles::sgemm`: as `matrixmultiply::sgemm`; its inner functions (`product_fma`, `panels`,
 //!   `panel`, `tile`, `row_major`, `transpose`, and `narrow`'s) add that the CPU has AVX2 and
 //!   FMA, which `sgemm` checks at run time before calling them; `wide`'s add AVX-512F, also
-//!   checked there.
+//!   checked there. `tiles::lstm_gates` checks each slice's length and AVX-512F, AVX2 and FMA
+//!   before `gates::product`.
 //! * `tanh::tanh_f32_avx2_fma` (and the in-place `tanh` and `σ`): the CPU has AVX2 and FMA, checked by their callers.
 //! * `lstm::product`: as [`Float::gemm`](crate::Float::gemm); it checks that each matrix lies inside its slice.
 //! * `conv::conv2d`, `conv::conv2d_input_grad`: `assume_init` after the groups' `gemm`s, whose
