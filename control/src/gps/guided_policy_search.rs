@@ -60,6 +60,7 @@
 //! for k = 1, …, K:
 //!     θ ← policy step on the states and their perturbations (warm-started)
 //!         (with policy_samples and k > 1: also on the states of π_θ's rollouts from each x_0^i)
+//!         (with fit_executed: on the executed action, executed_regression_loss)
 //!     for each i: τ_i ← trajectory step (warm-started from τ_i)
 //!     λ ← multiplier step;  log the disagreement and Σ_i c(τ_i)
 //!     if the mean disagreement shrank by less than η: ρ ← min(γ ρ, ρ_max)
