@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use autograd::{SharedArray, Tape, Tensor, Var, grad, gradcheck};
 use ndarray::{Array1, Array2, array};
-use wengert_control::gps::guided_policy_search::{policy_rollout, policy_sample_data};
+use wengert_control::gps::guided_policy_search::{
+    executed_regression_loss, policy_rollout, policy_sample_data,
+};
 use wengert_control::gps::plato::Observe;
 use wengert_control::gps::{
     FitConfig, GpsConfig, PlatoTeacher, guided_policy_search, imitation_loss, multiplier_update,
@@ -35,6 +37,57 @@ fn the_losses_pass_gradcheck() {
     gradcheck(
         |v: &[Var<f64>]| policy_constraint_terms(&v[0], &v[1], &v[2], 2.5).sum_all(),
         &[shared(u), shared(pi), shared(lambda)],
+    )
+    .unwrap();
+}
+
+/// The executed-action fit, `U = [−1, 2] × [−3, 3]`: inside the box it is the plain
+/// regression `(ρ/2B) ‖π − b‖²`; a target past a bound asks only that `π` reach it (no loss and
+/// no gradient once it has, the residual to the bound while it has not); and it passes gradcheck
+/// away from the kinks.
+#[test]
+fn the_executed_fit_asks_only_for_the_bound_past_it() {
+    let bounds = (array![-1.0, -3.0], array![2.0, 3.0]);
+    let box_ = (&bounds.0, &bounds.1);
+    let rho = 4.0;
+    let plain = |pi: &Array2<f64>, b: &Array2<f64>| {
+        (pi - b).mapv(|r| r * r).sum() * rho / 2.0 / pi.ncols() as f64
+    };
+    // every target inside the box: the plain regression, whatever π is
+    let (pi, b) = (
+        array![[0.5, 2.5, -1.5], [4.0, 0.0, -2.0]],
+        array![[0.3, 1.0, -0.5], [2.0, -1.0, 2.9]],
+    );
+    let loss = executed_regression_loss(
+        &Var::constant(pi.clone()),
+        &Var::constant(b.clone()),
+        box_,
+        rho,
+    );
+    assert!((loss.item() - plain(&pi, &b)).abs() < 1e-12);
+    // targets past the bounds (2.3 ≥ 2, −3.2 ≤ −3, −1 ≤ −1): π beyond them costs nothing …
+    let b = array![[2.3, -1.0], [0.0, -3.2]];
+    let beyond = array![[2.4, -1.7], [0.0, -3.5]];
+    let loss =
+        executed_regression_loss(&Var::constant(beyond), &Var::constant(b.clone()), box_, rho);
+    let at_bounds = array![[2.0, -1.0], [0.0, -3.0]];
+    assert!(
+        (loss.item() - plain(&at_bounds, &b)).abs() < 1e-12,
+        "{}",
+        loss.item()
+    );
+    // … and gets no gradient, while π short of a bound is pulled towards it
+    let tape = Tape::new();
+    let short = array![[2.4, 0.5], [0.0, -3.5]];
+    let pi = tape.var(short.clone());
+    let loss = executed_regression_loss(&pi, &Var::constant(b.clone()), box_, rho);
+    let g = grad(&[&loss], &[&pi]).remove(0);
+    let g: Array2<f64> = g.to_owned().into_dimensionality().unwrap();
+    assert_eq!((g[[0, 0]], g[[1, 1]]), (0.0, 0.0));
+    assert!((g[[0, 1]] - rho / 2.0 * (0.5 - -1.0)).abs() < 1e-12, "{g}");
+    gradcheck(
+        |v: &[Var<f64>]| executed_regression_loss(&v[0], &v[1], box_, rho),
+        &[shared(short), shared(b)],
     )
     .unwrap();
 }

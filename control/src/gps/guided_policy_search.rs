@@ -28,6 +28,19 @@
 //! The policy step regresses the unclamped `π_θ`; since `u ∈ U` and the projection onto a box
 //! is non-expansive, `‖u − clamp_U(π)‖ ≤ ‖u − π‖`, so its loss bounds the executed disagreement.
 //!
+//! With `fit_executed` the policy step fits the executed action instead: past a bound of `U` a
+//! target `b = u + λ/ρ` (or a feedback label) asks only that `π` reach the bound,
+//!
+//! ```text
+//! policy step (fit_executed)  θ ← argmin_θ Σ ½ ‖r‖² · ρ,  r = min(π, ū) − b where b ≥ ū,
+//!                             max(π, u̲) − b where b ≤ u̲,  π − b elsewhere  (executed_regression_loss)
+//! ```
+//!
+//! which is `‖clamp_U(π) − b‖²` wherever `π` is on the target's side of the box: the constraint
+//! the trajectory step and the multipliers see. Trajectories riding a bound (a swing-up's pump at
+//! `|u| = 6`) then ask nothing of the policy beyond the bound, and the fit spends its capacity
+//! inside the box.
+//!
 //! The trajectories' local feedback `u = u_t + K_t (x − x_t)` (iLQR's gains) teaches the policy
 //! what to do *near* the trajectories too (Mordatch & Todorov 2014): the policy step also
 //! regresses onto `(x_t + δ, u_t + λ_t/ρ + K_t δ)` for a few `δ ~ N(0, diag σ²)` per state.
@@ -47,6 +60,7 @@
 //! for k = 1, …, K:
 //!     θ ← policy step on the states and their perturbations (warm-started)
 //!         (with policy_samples and k > 1: also on the states of π_θ's rollouts from each x_0^i)
+//!         (with fit_executed: on the executed action, executed_regression_loss)
 //!     for each i: τ_i ← trajectory step (warm-started from τ_i)
 //!     λ ← multiplier step;  log the disagreement and Σ_i c(τ_i)
 //!     if the mean disagreement shrank by less than η: ρ ← min(γ ρ, ρ_max)
@@ -104,6 +118,46 @@ pub fn multiplier_update(
 }
 // ANCHOR_END: multiplier_update
 
+/// The policy step's loss for the executed constraint `u = clamp_U(π)`, `U = [u̲, ū]`, on a batch
+/// of policy outputs `π` and targets `b` (both `m × B`, `b = u + λ/ρ` or a feedback label):
+/// `(ρ / 2B) Σ r²` with `r = min(π, ū) − b` where `b ≥ ū`, `max(π, u̲) − b` where `b ≤ u̲`, and
+/// `r = π − b` elsewhere. Past a bound every `π` beyond it executes the bound, so there the
+/// policy is asked only to reach the bound; inside, it is the plain regression.
+///
+/// ```
+/// use autograd::prelude::*;
+/// use ndarray::array;
+/// use wengert_control::gps::guided_policy_search::executed_regression_loss;
+/// let (lower, upper) = (array![-6.0], array![6.0]);
+/// // a target past ū = 6 and a policy beyond it: the executed actions agree, no loss
+/// let pi = Var::constant(array![[6.2, 1.0]]);
+/// let target = Var::constant(array![[6.05, 2.0]]);
+/// let loss = executed_regression_loss(&pi, &target, (&lower, &upper), 2.0);
+/// assert!((loss.item() - ((6.0_f64 - 6.05).powi(2) + 1.0) * 2.0 / 2.0 / 2.0).abs() < 1e-12);
+/// ```
+// ANCHOR: executed_regression_loss
+pub fn executed_regression_loss<T: Float>(
+    pi: &Var<T>,
+    target: &Var<T>,
+    (lower, upper): (&Array1<T>, &Array1<T>),
+    rho: T,
+) -> Var<T> {
+    let b = target.value();
+    let column = |bound: &Array1<T>| Var::constant(bound.clone().insert_axis(Axis(1)));
+    let above = ndarray::Zip::from(b)
+        .and_broadcast(upper.view().insert_axis(Axis(1)).into_dyn())
+        .map_collect(|&b, &u| b >= u);
+    let below = ndarray::Zip::from(b)
+        .and_broadcast(lower.view().insert_axis(Axis(1)).into_dyn())
+        .map_collect(|&b, &l| b <= l);
+    let reached = pi
+        .minimum(&column(upper))
+        .where_(&above, &pi.maximum(&column(lower)).where_(&below, pi));
+    let batch = T::from_f64(pi.shape()[1] as f64);
+    (reached - target).powi(2).sum_all() * (rho * T::from_f64(0.5) / batch)
+}
+// ANCHOR_END: executed_regression_loss
+
 /// Settings of [`guided_policy_search`], with the symbols of the module doc.
 ///
 /// ```
@@ -133,6 +187,9 @@ pub struct GpsConfig {
     /// Add the states of the policy's own rollout from each start, labelled by the local
     /// feedback, to every policy step after the first (default false).
     pub policy_samples: bool,
+    /// Fit the executed action `clamp_U(π)` rather than `π` ([`executed_regression_loss`]): a
+    /// target past a bound of the problem's box asks only that `π` reach it (default false).
+    pub fit_executed: bool,
     /// The policy step's Adam fit.
     pub fit: FitConfig,
     /// The trajectory step's iLQR.
@@ -153,6 +210,7 @@ impl Default for GpsConfig {
             perturbations: 0,
             perturbation_std: Vec::new(),
             policy_samples: false,
+            fit_executed: false,
             fit: FitConfig::default(),
             ilqr: IlqrOptions {
                 max_iterations: 50,
@@ -437,7 +495,12 @@ pub fn guided_policy_search(
             &U,
             &config.fit,
             config.seed.wrapping_add(k as u64),
-            |pi, target| (pi - target).powi(2).sum_all() * (rho / 2.0 / pi.shape()[1] as f64),
+            |pi, target| match (&problem.control_limits, config.fit_executed) {
+                (Some((lower, upper)), true) => {
+                    executed_regression_loss(pi, target, (lower, upper), rho)
+                }
+                _ => (pi - target).powi(2).sum_all() * (rho / 2.0 / pi.shape()[1] as f64),
+            },
         );
         // trajectory step, then the multiplier step
         let mut trajectory_cost = 0.0;
