@@ -49,7 +49,7 @@ use nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, clip_grad_n
 use nn::{Activation, Bound};
 use serde::{Deserialize, Serialize};
 
-use crate::common::config::{Config, Range, ranges};
+use crate::common::config::{Config, RMSPROP_ALPHA, Range, ranges};
 use crate::common::on_policy::{Batch, OnPolicy, anneal, gae_batch, normalize};
 use crate::common::rollout_config::RolloutConfig;
 use crate::common::trainer::{Part, Report, Trainer};
@@ -115,16 +115,7 @@ impl Config for A2cConfig {
             ("ent_coef", Range::non_negative()),
             ("vf_coef", Range::non_negative()),
             ("max_grad_norm", Range::positive()),
-            // α = 1 would never move the squared-gradient average off 0
-            (
-                "rmsprop_alpha",
-                Range {
-                    min: 0.0,
-                    min_inclusive: true,
-                    max: 1.0,
-                    max_inclusive: false,
-                },
-            ),
+            RMSPROP_ALPHA,
             ("optimizer_eps", Range::positive()),
             ("hidden", Range::at_least(1.0)),
             ("log_std_init", Range::finite()),
