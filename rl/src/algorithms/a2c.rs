@@ -73,10 +73,12 @@ pub enum A2cOptimizer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct A2cConfig {
-    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, observation normalisation and the
     /// environment threads, flat keys shared with the other on-policy trainers.
     #[serde(flatten)]
     pub rollout: RolloutConfig,
+    /// `λ` of GAE's advantages (1: A2C's n-step returns).
+    pub gae_lambda: f64,
     /// The optimiser's learning rate.
     pub learning_rate: f64,
     /// Anneal the learning rate linearly to 0.
@@ -110,6 +112,7 @@ pub struct A2cConfig {
 impl Config for A2cConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<15>(&[
         &RolloutConfig::RANGES,
+        &[("gae_lambda", Range::unit())],
         &[
             ("learning_rate", Range::positive()),
             ("ent_coef", Range::non_negative()),
@@ -323,7 +326,7 @@ impl Trainer for A2c {
         // run π_θ for n steps in N environments; Â by GAE(γ, λ) (n-step returns at λ = 1),
         // R = Â + V
         let rollout = self.on_policy.rollout(config.rollout.num_steps, false)?;
-        let mut batch = gae_batch(&rollout, config.rollout.gamma, config.rollout.gae_lambda);
+        let mut batch = gae_batch(&rollout, config.rollout.gamma, config.gae_lambda);
         if config.norm_adv {
             batch.advantages = normalize(&batch.advantages);
         }

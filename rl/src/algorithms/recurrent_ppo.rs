@@ -75,10 +75,12 @@ use crate::train::{TrainError, check_finite, explained_variance};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecurrentPpoConfig {
-    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, observation normalisation and the
     /// environment threads, flat keys shared with the other on-policy trainers.
     #[serde(flatten)]
     pub rollout: RolloutConfig,
+    /// `λ` of GAE's advantages (1: Monte Carlo returns minus the baseline).
+    pub gae_lambda: f64,
     /// `α`, `γ`, `λ`, `K`, `ε`, `c_H`, `c_v`, the gradient norm and the early stop (and their
     /// annealing and normalisation switches), flat keys shared with PPO.
     #[serde(flatten)]
@@ -104,6 +106,7 @@ pub struct RecurrentPpoConfig {
 impl Config for RecurrentPpoConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<20>(&[
         &RolloutConfig::RANGES,
+        &[("gae_lambda", Range::unit())],
         &PpoCoreConfig::RANGES,
         &[
             ("batch_size", Range::at_least(1.0)),
@@ -401,7 +404,7 @@ impl Trainer for RecurrentPpo {
                 done: &rollout.done,
             },
             config.rollout.gamma,
-            config.rollout.gae_lambda,
+            config.gae_lambda,
         );
 
         // K epochs of sequence minibatches
