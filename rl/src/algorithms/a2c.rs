@@ -262,11 +262,11 @@ impl Trainer for A2c {
     type Agent = A2cAgent;
 
     fn steps_per_iteration(config: &A2cConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iterations(config: &A2cConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &A2cConfig) -> Result<Self, TrainError> {

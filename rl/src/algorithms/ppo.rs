@@ -102,7 +102,7 @@ impl Config for PpoConfig {
     ]);
 
     fn check_relations(&self) -> Result<(), String> {
-        let batch = self.rollout.num_envs * self.rollout.num_steps;
+        let batch = self.rollout.steps_per_iteration();
         if !batch.is_multiple_of(self.num_minibatches) {
             return Err(format!(
                 "the batch of num_envs × num_steps = {batch} does not split into \
@@ -276,7 +276,7 @@ impl Trainer for Ppo {
     type Agent = PolicyAgent;
 
     fn steps_per_iteration(config: &PpoConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iteration_in_words(config: &PpoConfig) -> String {
@@ -284,7 +284,7 @@ impl Trainer for Ppo {
     }
 
     fn iterations(config: &PpoConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &PpoConfig) -> Result<Self, TrainError> {

@@ -117,10 +117,7 @@ impl Config for RecurrentPpoConfig {
     ]);
 
     fn check_relations(&self) -> Result<(), String> {
-        let (rollout, batch_size) = (
-            self.rollout.num_envs * self.rollout.num_steps,
-            self.batch_size,
-        );
+        let (rollout, batch_size) = (self.rollout.steps_per_iteration(), self.batch_size);
         match batch_size <= rollout {
             true => Ok(()),
             false => Err(format!(
@@ -325,7 +322,7 @@ impl Trainer for RecurrentPpo {
     type Agent = RecurrentAgent;
 
     fn steps_per_iteration(config: &RecurrentPpoConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iteration_in_words(config: &RecurrentPpoConfig) -> String {
@@ -333,7 +330,7 @@ impl Trainer for RecurrentPpo {
     }
 
     fn iterations(config: &RecurrentPpoConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &RecurrentPpoConfig) -> Result<Self, TrainError> {

@@ -230,11 +230,11 @@ impl Trainer for Reinforce {
     type Agent = PolicyAgent;
 
     fn steps_per_iteration(config: &ReinforceConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iterations(config: &ReinforceConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &ReinforceConfig) -> Result<Self, TrainError> {

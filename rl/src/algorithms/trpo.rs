@@ -399,11 +399,11 @@ impl Trainer for Trpo {
     type Agent = PolicyAgent;
 
     fn steps_per_iteration(config: &TrpoConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iterations(config: &TrpoConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &TrpoConfig) -> Result<Self, TrainError> {

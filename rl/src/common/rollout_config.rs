@@ -37,6 +37,24 @@ pub struct RolloutConfig {
 }
 
 impl RolloutConfig {
+    /// `N T`: the environment steps of one rollout, its trainer's iteration.
+    ///
+    /// ```
+    /// use wengert_rl::algorithms::{a2c::A2cConfig, preset};
+    /// let config: A2cConfig = preset("a2c", "CartPole-v1").unwrap();
+    /// let rollout = &config.rollout;
+    /// assert_eq!(rollout.steps_per_iteration(), rollout.num_envs * rollout.num_steps);
+    /// assert_eq!(rollout.iterations(), rollout.total_timesteps / rollout.steps_per_iteration());
+    /// ```
+    pub fn steps_per_iteration(&self) -> usize {
+        self.num_envs * self.num_steps
+    }
+
+    /// The iterations the budget allows, `⌊total_timesteps / (N T)⌋`.
+    pub fn iterations(&self) -> usize {
+        self.total_timesteps / self.steps_per_iteration()
+    }
+
     /// The valid ranges of its numeric settings, for the configurations'
     /// [`Config::RANGES`](crate::common::config::Config::RANGES).
     pub const RANGES: [(&'static str, Range); 5] = [
