@@ -21,7 +21,7 @@ fn main() {
             .unwrap_or_else(|| panic!("expected key=value, found `{setting}`"));
         config::set(&mut config, key, value).unwrap_or_else(|e| panic!("{e}"));
     }
-    let report_every = (20_000 / (config.rollout.num_envs * config.rollout.num_steps)).max(1);
+    let report_every = (20_000 / config.rollout.steps_per_iteration()).max(1);
     let trained = train::<A2c>("CartPole-v1", &config, |m| {
         if m.iteration % report_every == 0 {
             println!(

@@ -199,13 +199,61 @@ fn pendulum_observation() -> Observe {
     })
 }
 
-#[test]
-fn platos_teacher_with_zero_pull_is_plain_mpc_and_a_pull_moves_it_towards_the_learner() {
-    let problem = pendulum_v1::planning_problem(20);
+/// Pendulum-v1's swing-up over a 20-step horizon, with 3 iLQR iterations a control step.
+fn swing_up() -> (Problem, IlqrOptions) {
     let options = IlqrOptions {
         max_iterations: 3,
         ..IlqrOptions::default()
     };
+    (pendulum_v1::planning_problem(20), options)
+}
+
+/// The restarts of the zero-pull tests: from the constant controls `u ≡ 2` and `u ≡ −2`.
+fn swing_up_restarts() -> Vec<Array1<f64>> {
+    vec![array![2.0], array![-2.0]]
+}
+
+/// Plain MPC on the swing-up (30 iterations on the first call), restarting from each control in
+/// `restarts` (5 iterations each) while the warm plan costs more than `threshold` (−∞: always).
+fn swing_up_mpc(restarts: &[Array1<f64>], threshold: f64) -> Mpc {
+    let (problem, options) = swing_up();
+    Mpc::new(problem, options)
+        .with_first_call_iterations(30)
+        .with_restarts(restarts.to_vec(), 5)
+        .with_restart_threshold(threshold)
+}
+
+/// PLATO's teacher with zero pull on the swing-up, with the restarts and threshold of
+/// [`swing_up_mpc`], reset on an untrained learner.
+fn zero_pull_teacher(restarts: &[Array1<f64>], threshold: f64) -> PlatoTeacher {
+    let (problem, options) = swing_up();
+    let learner = ModelPolicy::new(3, &[8], array![-2.0], array![2.0], 0);
+    let mut teacher =
+        PlatoTeacher::new(problem, options, 30, pendulum_observation(), 0.0, &learner)
+            .with_restarts(restarts.to_vec(), 5)
+            .with_restart_threshold(threshold);
+    teacher.reset(&learner);
+    teacher
+}
+
+/// Asserts that at `x` the zero-pull teacher executes and labels plain MPC's action `u_mpc`.
+fn assert_acts_as_mpc(
+    teacher: &mut PlatoTeacher,
+    x: &Array1<f64>,
+    u_mpc: &Array1<f64>,
+    step: usize,
+) {
+    let (executed, label) = teacher.act(x);
+    assert_eq!(
+        &executed, u_mpc,
+        "step {step}: the zero-pull teacher's action"
+    );
+    assert_eq!(&label, u_mpc, "step {step}: the label");
+}
+
+#[test]
+fn platos_teacher_with_zero_pull_is_plain_mpc_and_a_pull_moves_it_towards_the_learner() {
+    let (problem, options) = swing_up();
     // a learner that pushes clockwise everywhere: π_θ(o) ≈ −1.5
     let mut learner = ModelPolicy::new(3, &[8], array![-2.0], array![2.0], 0);
     let o = Array2::from_shape_fn((3, 20), |(i, b)| ((i * 20 + b) as f64 * 0.37).sin());
@@ -245,12 +293,7 @@ fn platos_teacher_with_zero_pull_is_plain_mpc_and_a_pull_moves_it_towards_the_le
     let mut x = array![2.5, 0.0];
     for step in 0..15 {
         let u_mpc = plain.plan(&x);
-        let (executed, label) = teacher.act(&x);
-        assert_eq!(
-            executed, u_mpc,
-            "step {step}: the zero-pull teacher's action"
-        );
-        assert_eq!(label, u_mpc, "step {step}: the label");
+        assert_acts_as_mpc(&mut teacher, &x, &u_mpc, step);
         let (towards, optimum) = pulled.act(&x);
         assert_eq!(
             optimum, u_mpc,
@@ -267,27 +310,11 @@ fn platos_teacher_with_zero_pull_is_plain_mpc_and_a_pull_moves_it_towards_the_le
 
 #[test]
 fn platos_teacher_with_zero_pull_and_restarts_is_mpc_with_the_same_restarts() {
-    let problem = pendulum_v1::planning_problem(20);
-    let options = IlqrOptions {
-        max_iterations: 3,
-        ..IlqrOptions::default()
-    };
-    let learner = ModelPolicy::new(3, &[8], array![-2.0], array![2.0], 0);
-    let restarts = vec![array![2.0], array![-2.0]];
-    let mut plain = Mpc::new(problem.clone(), options.clone())
-        .with_first_call_iterations(30)
-        .with_restarts(restarts.clone(), 5);
-    let mut unrestarted = Mpc::new(problem.clone(), options.clone()).with_first_call_iterations(30);
-    let mut teacher = PlatoTeacher::new(
-        problem.clone(),
-        options,
-        30,
-        pendulum_observation(),
-        0.0,
-        &learner,
-    )
-    .with_restarts(restarts, 5);
-    teacher.reset(&learner);
+    let problem = swing_up().0;
+    let restarts = swing_up_restarts();
+    let mut plain = swing_up_mpc(&restarts, f64::NEG_INFINITY);
+    let mut unrestarted = swing_up_mpc(&[], f64::NEG_INFINITY);
+    let mut teacher = zero_pull_teacher(&restarts, f64::NEG_INFINITY);
     // from θ = −0.3 falling away from upright, the zero-control start lets it fall all the way
     // round; a restart catches it
     let mut x = array![-0.3, -1.0];
@@ -295,12 +322,7 @@ fn platos_teacher_with_zero_pull_and_restarts_is_mpc_with_the_same_restarts() {
     for step in 0..15 {
         let u_mpc = plain.plan(&x);
         differs |= unrestarted.plan(&x) != u_mpc;
-        let (executed, label) = teacher.act(&x);
-        assert_eq!(
-            executed, u_mpc,
-            "step {step}: the zero-pull teacher's action"
-        );
-        assert_eq!(label, u_mpc, "step {step}: the label");
+        assert_acts_as_mpc(&mut teacher, &x, &u_mpc, step);
         x = problem.step(&x, &u_mpc);
     }
     assert!(
@@ -314,43 +336,18 @@ fn platos_teacher_with_zero_pull_and_restarts_is_mpc_with_the_same_restarts() {
 /// restarts and threshold, and the threshold skipped the restarts at some steps, not all.
 #[test]
 fn platos_teacher_with_zero_pull_and_a_restart_threshold_is_mpc_with_the_same_threshold() {
-    let problem = pendulum_v1::planning_problem(20);
-    let options = IlqrOptions {
-        max_iterations: 3,
-        ..IlqrOptions::default()
-    };
-    let learner = ModelPolicy::new(3, &[8], array![-2.0], array![2.0], 0);
-    let restarts = vec![array![2.0], array![-2.0]];
+    let problem = swing_up().0;
+    let restarts = swing_up_restarts();
     let threshold = 1.0;
-    let mut plain = Mpc::new(problem.clone(), options.clone())
-        .with_first_call_iterations(30)
-        .with_restarts(restarts.clone(), 5)
-        .with_restart_threshold(threshold);
-    let mut always = Mpc::new(problem.clone(), options.clone())
-        .with_first_call_iterations(30)
-        .with_restarts(restarts.clone(), 5);
-    let mut teacher = PlatoTeacher::new(
-        problem.clone(),
-        options,
-        30,
-        pendulum_observation(),
-        0.0,
-        &learner,
-    )
-    .with_restarts(restarts, 5)
-    .with_restart_threshold(threshold);
-    teacher.reset(&learner);
+    let mut plain = swing_up_mpc(&restarts, threshold);
+    let mut always = swing_up_mpc(&restarts, f64::NEG_INFINITY);
+    let mut teacher = zero_pull_teacher(&restarts, threshold);
     let mut x = array![-0.3, -1.0];
     let steps = 40;
     for step in 0..steps {
         let u_mpc = plain.plan(&x);
         always.plan(&x);
-        let (executed, label) = teacher.act(&x);
-        assert_eq!(
-            executed, u_mpc,
-            "step {step}: the zero-pull teacher's action"
-        );
-        assert_eq!(label, u_mpc, "step {step}: the label");
+        assert_acts_as_mpc(&mut teacher, &x, &u_mpc, step);
         x = problem.step(&x, &u_mpc);
     }
     assert_eq!(always.restarted_steps(), steps);

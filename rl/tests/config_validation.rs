@@ -128,16 +128,16 @@ fn a_flattened_piece_keeps_flat_keys_and_unknown_keys_refused() {
     assert!(error.is_err(), "{error:?}");
 }
 
-/// The pieces configurations flatten in (the rollout piece of A2C, PPO, TRPO and recurrent PPO,
-/// the PPO piece of PPO and recurrent PPO, the off-policy piece of DQN, DDPG, TD3, SAC and
-/// DIAYN): written as flat keys, read back to the same configuration, and a key neither the
-/// piece nor the configuration has is still refused.
+/// The pieces configurations flatten in (the rollout piece of REINFORCE, A2C, PPO, TRPO and
+/// recurrent PPO, the PPO piece of PPO and recurrent PPO, the off-policy piece of DQN, DDPG,
+/// TD3, SAC and DIAYN): written as flat keys, read back to the same configuration, and a key
+/// neither the piece nor the configuration has is still refused.
 #[test]
 fn the_shared_pieces_keep_flat_keys_and_unknown_keys_refused() {
     use wengert_rl::algorithms::{
         a2c::A2cConfig, ddpg::DdpgConfig, diayn::DiaynConfig, dqn::DqnConfig, ppo::PpoConfig,
-        preset, recurrent_ppo::RecurrentPpoConfig, sac::SacConfig, td3::Td3Config,
-        trpo::TrpoConfig,
+        preset, recurrent_ppo::RecurrentPpoConfig, reinforce::ReinforceConfig, sac::SacConfig,
+        td3::Td3Config, trpo::TrpoConfig,
     };
     use wengert_rl::common::config::{Config, from_toml, to_toml};
     fn check<C: Config>(config: C, keys: &[&str]) {
@@ -163,10 +163,10 @@ fn the_shared_pieces_keep_flat_keys_and_unknown_keys_refused() {
         "num_envs",
         "num_steps",
         "gamma",
-        "gae_lambda",
         "normalize_observations",
         "env_threads",
     ];
+    let gae_keys = [&rollout_keys[..], &["gae_lambda"]].concat();
     let ppo_keys = [
         "learning_rate",
         "anneal_lr",
@@ -191,14 +191,13 @@ fn the_shared_pieces_keep_flat_keys_and_unknown_keys_refused() {
     ];
     let mut ppo: PpoConfig = preset("ppo", "CartPole-v1").unwrap();
     ppo.ppo.target_kl = Some(0.02);
-    check(
-        ppo,
-        &[&rollout_keys[..], &ppo_keys, &["target_kl"]].concat(),
-    );
+    check(ppo, &[&gae_keys[..], &ppo_keys, &["target_kl"]].concat());
     let recurrent: RecurrentPpoConfig = preset("recurrent_ppo", "CartPoleNoVel-v1").unwrap();
-    check(recurrent, &[&rollout_keys[..], &ppo_keys].concat());
-    check::<A2cConfig>(preset("a2c", "CartPole-v1").unwrap(), &rollout_keys);
-    check::<TrpoConfig>(preset("trpo", "Pendulum-v1").unwrap(), &rollout_keys);
+    check(recurrent, &[&gae_keys[..], &ppo_keys].concat());
+    check::<A2cConfig>(preset("a2c", "CartPole-v1").unwrap(), &gae_keys);
+    check::<TrpoConfig>(preset("trpo", "Pendulum-v1").unwrap(), &gae_keys);
+    let reinforce_keys = [&rollout_keys[..], &["baseline", "value_iterations"]].concat();
+    check::<ReinforceConfig>(preset("reinforce", "CartPole-v1").unwrap(), &reinforce_keys);
     let sac_keys = [&off_policy_keys[..], &["target_update_interval"]].concat();
     check::<DqnConfig>(preset("dqn", "CartPole-v1").unwrap(), &sac_keys);
     check::<DdpgConfig>(preset("ddpg", "Pendulum-v1").unwrap(), &off_policy_keys);
@@ -227,6 +226,9 @@ fn a_flattened_setting_out_of_range_is_refused_with_its_name_and_range() {
         ("ddpg", "Pendulum-v1", "tau", "1.5", "(0, 1]"),
         ("td3", "Pendulum-v1", "batch_size", "0", "[1, ∞)"),
         ("a2c", "CartPole-v1", "num_envs", "0", "[1, ∞)"),
+        ("a2c", "CartPole-v1", "gae_lambda", "-0.5", "[0, 1]"),
+        ("reinforce", "CartPole-v1", "num_steps", "0", "[1, ∞)"),
+        ("reinforce", "Pendulum-v1", "gamma", "1.5", "[0, 1]"),
         ("trpo", "Pendulum-v1", "gae_lambda", "1.5", "[0, 1]"),
         (
             "recurrent_ppo",

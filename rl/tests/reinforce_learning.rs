@@ -15,13 +15,13 @@ fn train(config: &ReinforceConfig) -> Result<Trained<PolicyAgent>, TrainError> {
 #[test]
 fn reinforce_with_a_baseline_improves_on_cartpole_within_30k_steps() {
     // A larger step and a shorter baseline fit than the preset, to learn in seconds.
-    let config = ReinforceConfig {
-        total_timesteps: 30_000,
+    let mut config = ReinforceConfig {
         policy_learning_rate: 3e-3,
         value_iterations: 10,
         seed: 1,
         ..preset("reinforce", "CartPole-v1").unwrap()
     };
+    config.rollout.total_timesteps = 30_000;
     let trained = train(&config).unwrap();
     let first = trained.history.iter().find_map(|m| m.mean_return).unwrap();
     let last = trained.history.last().unwrap().mean_return.unwrap();
@@ -43,13 +43,13 @@ fn reinforce_with_a_baseline_improves_on_cartpole_within_30k_steps() {
 
 #[test]
 fn one_policy_step_per_batch_moves_the_policy_a_little() {
-    let config = ReinforceConfig {
-        total_timesteps: 4 * 2 * 256,
-        num_envs: 2,
-        num_steps: 256,
+    let mut config = ReinforceConfig {
         value_iterations: 2,
         ..preset("reinforce", "CartPole-v1").unwrap()
     };
+    config.rollout.total_timesteps = 4 * 2 * 256;
+    config.rollout.num_envs = 2;
+    config.rollout.num_steps = 256;
     let trained = train(&config).unwrap();
     assert_eq!(trained.history.len(), 4);
     for m in &trained.history {
@@ -84,10 +84,8 @@ fn reinforce_runs_without_a_baseline_and_on_a_continuous_action_space() {
 
 #[test]
 fn bad_settings_are_rejected_with_what_was_expected() {
-    let config = ReinforceConfig {
-        gamma: 1.5,
-        ..preset("reinforce", "CartPole-v1").unwrap()
-    };
+    let mut config: ReinforceConfig = preset("reinforce", "CartPole-v1").unwrap();
+    config.rollout.gamma = 1.5;
     let error = train(&config).err().unwrap().to_string();
     assert!(
         error.contains("`gamma`") && error.contains("[0, 1]"),

@@ -642,6 +642,7 @@ fn gate_gradients<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::assert_same_bits;
 
     /// Values that round differently when combined in another order.
     fn values<T: Float>(len: usize, seed: usize) -> Vec<T> {
@@ -653,7 +654,7 @@ mod tests {
     /// The AVX-512 builds of the forward and backward passes (taken where the CPU has
     /// AVX-512F) give the plain builds' values bit for bit, with a reset mask and an odd
     /// hidden size that leaves partial vectors.
-    fn wide_and_plain_agree<T: Float>(bits: impl Fn(&T) -> u64) {
+    fn wide_and_plain_agree<T: Float>() {
         let dims = LstmDims {
             steps: 5,
             batch: 7,
@@ -676,18 +677,9 @@ mod tests {
         let bias = Some((&b_ih[..], &b_hh[..]));
         let dispatched = lstm_forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, Some(&keep));
         let plain = forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, Some(&keep));
-        let same = |a: &[T], b: &[T]| a.iter().map(&bits).eq(b.iter().map(&bits));
-        assert!(
-            same(&dispatched.0.output, &plain.0.output),
-            "{} output",
-            T::NAME
-        );
-        assert!(same(&dispatched.0.c_n, &plain.0.c_n), "{} c_n", T::NAME);
-        assert!(
-            same(&dispatched.1.gates, &plain.1.gates),
-            "{} gates",
-            T::NAME
-        );
+        assert_same_bits(&dispatched.0.output, &plain.0.output, "output");
+        assert_same_bits(&dispatched.0.c_n, &plain.0.c_n, "c_n");
+        assert_same_bits(&dispatched.1.gates, &plain.1.gates, "gates");
         let g = lstm_backward(&dispatched.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, true);
         let p = backward(
             &plain.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, true, ROWS_HELD,
@@ -700,38 +692,34 @@ mod tests {
             ("h0", &g.h0[..], &p.h0[..]),
             ("c0", &g.c0[..], &p.c0[..]),
         ] {
-            assert!(same(a, b), "{} gradient of {name}", T::NAME);
+            assert_same_bits(a, b, format!("gradient of {name}"));
         }
     }
 
     /// The blocked transpose gives the element-by-element one: whole blocks of eight rows, rows
     /// left over, and empty matrices.
-    fn transposes<T: Float>(bits: impl Fn(&T) -> u64) {
+    fn transposes<T: Float>() {
         for (rows, cols) in [(256, 64), (256, 8), (13, 5), (7, 3), (8, 1), (0, 4), (4, 0)] {
             let data = values::<T>(rows * cols, 1);
             let expected: Vec<T> = (0..rows * cols)
                 .map(|i| data[(i % rows) * cols + i / rows])
                 .collect();
             let ours = transposed(&data, rows, cols);
-            assert!(
-                ours.iter().map(&bits).eq(expected.iter().map(&bits)),
-                "{} {rows}×{cols}",
-                T::NAME
-            );
+            assert_same_bits(&ours, &expected, format!("{rows}×{cols}"));
         }
     }
 
     #[test]
     fn transposed_is_the_transpose() {
-        transposes::<f32>(|x| x.to_bits() as u64);
-        transposes::<f64>(|x| x.to_bits());
+        transposes::<f32>();
+        transposes::<f64>();
     }
 
     /// `W̄_ih` accumulated as `W̄_ihᵀ += X_blockᵀ Ā_block` and transposed at the end (what
     /// [`backward`] does) gives the bits of `W̄_ih += Ā_blockᵀ X_block` block by block (`β = 1`):
     /// each element is the same chain of products. Blocks of [`ROWS_HELD`] rows and a short
     /// one; inputs wider and narrower than a vector.
-    fn weight_ih_gradient_either_way<T: Float>(bits: impl Fn(&T) -> u64) {
+    fn weight_ih_gradient_either_way<T: Float>() {
         let (rows, width) = (3 * ROWS_HELD + 40, 256);
         for input in [8, 3, 13, 64] {
             let a_bar = values::<T>(rows * width, 1);
@@ -756,24 +744,20 @@ mod tests {
                 );
             }
             let ours = transposed(&by_rows, input, width);
-            assert!(
-                ours.iter().map(&bits).eq(direct.iter().map(&bits)),
-                "{} input {input}",
-                T::NAME
-            );
+            assert_same_bits(&ours, &direct, format!("input {input}"));
         }
     }
 
     #[test]
     fn weight_ih_gradient_by_rows_gives_the_same_bits() {
-        weight_ih_gradient_either_way::<f32>(|x| x.to_bits() as u64);
-        weight_ih_gradient_either_way::<f64>(|x| x.to_bits());
+        weight_ih_gradient_either_way::<f32>();
+        weight_ih_gradient_either_way::<f64>();
     }
 
     #[test]
     fn wide_and_plain_builds_agree_bit_for_bit() {
-        wide_and_plain_agree::<f32>(|x| x.to_bits() as u64);
-        wide_and_plain_agree::<f64>(|x| x.to_bits());
+        wide_and_plain_agree::<f32>();
+        wide_and_plain_agree::<f64>();
     }
 
     /// The forward pass before the products were fused: all steps' `X W_ihᵀ` as one product,
@@ -849,7 +833,7 @@ mod tests {
     /// added to them as the tiles store it, `β = 1`; a single step reading the weights in
     /// place) gives the unfused pass's gates and outputs bit for bit, in the AVX-512 and the
     /// plain builds, for a sequence, a single step, and inputs narrower than a vector.
-    fn fused_and_unfused_agree<T: Float>(bits: impl Fn(&T) -> u64) {
+    fn fused_and_unfused_agree<T: Float>() {
         for (steps, batch, input, hidden) in [
             (6, 64, 8, 64),
             (1, 64, 8, 64),
@@ -877,7 +861,6 @@ mod tests {
             let b: Vec<T> = b_ih.iter().zip(&b_hh).map(|(&u, &v)| u + v).collect();
             let (gates, output) = unfused(dims, &x, &w_ih, &w_hh, &b, &h0, &c0);
             let bias = Some((&b_ih[..], &b_hh[..]));
-            let same = |a: &[T], b: &[T]| a.iter().map(&bits).eq(b.iter().map(&bits));
             for (build, (out, saved)) in [
                 (
                     "dispatched",
@@ -888,17 +871,17 @@ mod tests {
                     forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, None),
                 ),
             ] {
-                let at = format!("{} {build} {steps}×{batch}×{input}×{hidden}", T::NAME);
-                assert!(same(&saved.gates, &gates), "{at}: gates");
-                assert!(same(&out.output, &output), "{at}: output");
+                let at = format!("{build} {steps}×{batch}×{input}×{hidden}");
+                assert_same_bits(&saved.gates, &gates, format!("{at}: gates"));
+                assert_same_bits(&out.output, &output, format!("{at}: output"));
             }
         }
     }
 
     #[test]
     fn fused_products_give_the_unfused_bits() {
-        fused_and_unfused_agree::<f32>(|x| x.to_bits() as u64);
-        fused_and_unfused_agree::<f64>(|x| x.to_bits());
+        fused_and_unfused_agree::<f32>();
+        fused_and_unfused_agree::<f64>();
     }
 
     /// The backward pass holding `Ā` for blocks of 1, 2, 3 steps or all of them gives the same

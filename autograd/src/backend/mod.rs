@@ -52,6 +52,30 @@ pub(crate) use kernels::{
 };
 pub(crate) use lstm::{LstmDims, LstmSaved, lstm_backward, lstm_forward};
 
+/// Asserts that `a` and `b` hold the same numbers bit for bit (`+0 ≠ −0`, NaNs by payload),
+/// naming `what` and the first element that differs: the check of every kernel that promises
+/// the plain path's bits.
+#[cfg(test)]
+#[track_caller]
+pub(crate) fn assert_same_bits<'a, T: crate::Float>(
+    a: impl IntoIterator<Item = &'a T>,
+    b: impl IntoIterator<Item = &'a T>,
+    what: impl std::fmt::Display,
+) {
+    let (a, b): (Vec<&T>, Vec<&T>) = (a.into_iter().collect(), b.into_iter().collect());
+    assert_eq!(a.len(), b.len(), "{} {what}: lengths", T::NAME);
+    // `integer_decode` is the bit pattern split into mantissa, exponent and sign: equal for
+    // equal bits only
+    if let Some(i) = (0..a.len()).find(|&i| a[i].integer_decode() != b[i].integer_decode()) {
+        panic!(
+            "{} {what}: element {i} is {} against {}",
+            T::NAME,
+            a[i],
+            b[i]
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::{Array2, Array3, ArrayView2, Axis, ShapeBuilder};
@@ -92,7 +116,7 @@ mod tests {
         (3, 0, 4),
     ];
 
-    fn agrees_with_ndarray<T: Float + std::fmt::Debug>(bits: impl Fn(T) -> u64) {
+    fn agrees_with_ndarray<T: Float + std::fmt::Debug>() {
         for (m, k, n) in SHAPES {
             for (column_a, column_b) in [(false, false), (true, false), (false, true), (true, true)]
             {
@@ -101,21 +125,26 @@ mod tests {
                 let ours = matrix_product(a.view(), b.view());
                 let reference = a.dot(&b);
                 assert_eq!(ours.dim(), (m, n));
-                assert!(
-                    ours.iter()
-                        .zip(&reference)
-                        .all(|(&x, &y)| bits(x) == bits(y)),
-                    "{} {m}×{k}·{k}×{n}, column-major A {column_a}, B {column_b}",
-                    T::NAME
+                assert_same_bits(
+                    &ours,
+                    &reference,
+                    format!("{m}×{k}·{k}×{n}, column-major A {column_a}, B {column_b}"),
                 );
             }
         }
     }
 
+    /// The check can fail: `−0` is not `+0`, though they compare equal.
+    #[test]
+    #[should_panic(expected = "f32 signs: element 1 is -0 against 0")]
+    fn same_bits_tells_minus_zero_from_zero() {
+        assert_same_bits(&[1.0f32, -0.0], &[1.0, 0.0], "signs");
+    }
+
     #[test]
     fn products_agree_with_ndarray_dot_bit_for_bit() {
-        agrees_with_ndarray::<f32>(|x| x.to_bits() as u64);
-        agrees_with_ndarray::<f64>(f64::to_bits);
+        agrees_with_ndarray::<f32>();
+        agrees_with_ndarray::<f64>();
     }
 
     #[test]

@@ -49,7 +49,7 @@ use nn::optim::{Adam, AdamConfig, Optimizer, RmsProp, RmsPropConfig, clip_grad_n
 use nn::{Activation, Bound};
 use serde::{Deserialize, Serialize};
 
-use crate::common::config::{Config, Range, ranges};
+use crate::common::config::{Config, RMSPROP_ALPHA, Range, ranges};
 use crate::common::on_policy::{Batch, OnPolicy, anneal, gae_batch, normalize};
 use crate::common::rollout_config::RolloutConfig;
 use crate::common::trainer::{Part, Report, Trainer};
@@ -73,10 +73,12 @@ pub enum A2cOptimizer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct A2cConfig {
-    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, observation normalisation and the
     /// environment threads, flat keys shared with the other on-policy trainers.
     #[serde(flatten)]
     pub rollout: RolloutConfig,
+    /// `λ` of GAE's advantages (1: A2C's n-step returns).
+    pub gae_lambda: f64,
     /// The optimiser's learning rate.
     pub learning_rate: f64,
     /// Anneal the learning rate linearly to 0.
@@ -110,21 +112,13 @@ pub struct A2cConfig {
 impl Config for A2cConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<15>(&[
         &RolloutConfig::RANGES,
+        &[("gae_lambda", Range::unit())],
         &[
             ("learning_rate", Range::positive()),
             ("ent_coef", Range::non_negative()),
             ("vf_coef", Range::non_negative()),
             ("max_grad_norm", Range::positive()),
-            // α = 1 would never move the squared-gradient average off 0
-            (
-                "rmsprop_alpha",
-                Range {
-                    min: 0.0,
-                    min_inclusive: true,
-                    max: 1.0,
-                    max_inclusive: false,
-                },
-            ),
+            RMSPROP_ALPHA,
             ("optimizer_eps", Range::positive()),
             ("hidden", Range::at_least(1.0)),
             ("log_std_init", Range::finite()),
@@ -268,11 +262,11 @@ impl Trainer for A2c {
     type Agent = A2cAgent;
 
     fn steps_per_iteration(config: &A2cConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iterations(config: &A2cConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &A2cConfig) -> Result<Self, TrainError> {
@@ -332,7 +326,7 @@ impl Trainer for A2c {
         // run π_θ for n steps in N environments; Â by GAE(γ, λ) (n-step returns at λ = 1),
         // R = Â + V
         let rollout = self.on_policy.rollout(config.rollout.num_steps, false)?;
-        let mut batch = gae_batch(&rollout, config.rollout.gamma, config.rollout.gae_lambda);
+        let mut batch = gae_batch(&rollout, config.rollout.gamma, config.gae_lambda);
         if config.norm_adv {
             batch.advantages = normalize(&batch.advantages);
         }

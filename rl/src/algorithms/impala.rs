@@ -80,7 +80,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::advantage::Trajectory;
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, RMSPROP_ALPHA, Range};
 use crate::common::on_policy::anneal;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::env::make;
@@ -190,15 +190,7 @@ impl Config for ImpalaConfig {
         ("batch_size", Range::at_least(1.0)),
         ("queue_capacity", Range::at_least(1.0)),
         ("learning_rate", Range::positive()),
-        (
-            "rmsprop_alpha",
-            Range {
-                min: 0.0,
-                min_inclusive: true,
-                max: 1.0,
-                max_inclusive: false,
-            },
-        ),
+        RMSPROP_ALPHA,
         ("optimizer_eps", Range::positive()),
         ("max_grad_norm", Range::positive()),
         ("gamma", Range::unit()),

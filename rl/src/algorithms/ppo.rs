@@ -62,10 +62,12 @@ use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PpoConfig {
-    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, observation normalisation and the
     /// environment threads, flat keys shared with the other on-policy trainers.
     #[serde(flatten)]
     pub rollout: RolloutConfig,
+    /// `λ` of GAE's advantages (1: Monte Carlo returns minus the baseline).
+    pub gae_lambda: f64,
     /// `α`, `γ`, `λ`, `K`, `ε`, `c_H`, `c_v`, the gradient norm and the early stop (and their
     /// annealing and normalisation switches), flat keys shared with recurrent PPO.
     #[serde(flatten)]
@@ -89,6 +91,7 @@ pub struct PpoConfig {
 impl Config for PpoConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<17>(&[
         &RolloutConfig::RANGES,
+        &[("gae_lambda", Range::unit())],
         &PpoCoreConfig::RANGES,
         &[
             ("num_minibatches", Range::at_least(1.0)),
@@ -99,7 +102,7 @@ impl Config for PpoConfig {
     ]);
 
     fn check_relations(&self) -> Result<(), String> {
-        let batch = self.rollout.num_envs * self.rollout.num_steps;
+        let batch = self.rollout.steps_per_iteration();
         if !batch.is_multiple_of(self.num_minibatches) {
             return Err(format!(
                 "the batch of num_envs × num_steps = {batch} does not split into \
@@ -273,7 +276,7 @@ impl Trainer for Ppo {
     type Agent = PolicyAgent;
 
     fn steps_per_iteration(config: &PpoConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iteration_in_words(config: &PpoConfig) -> String {
@@ -281,7 +284,7 @@ impl Trainer for Ppo {
     }
 
     fn iterations(config: &PpoConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &PpoConfig) -> Result<Self, TrainError> {
@@ -308,7 +311,7 @@ impl Trainer for Ppo {
 
         // collect a rollout with π_θ_old; Â by GAE(λ), R = Â + V_old
         let rollout = self.on_policy.rollout(config.rollout.num_steps, true)?;
-        let batch = gae_batch(&rollout, config.rollout.gamma, config.rollout.gae_lambda);
+        let batch = gae_batch(&rollout, config.rollout.gamma, config.gae_lambda);
 
         // K epochs of minibatch steps
         let steps = update(self, &batch, iteration)?;

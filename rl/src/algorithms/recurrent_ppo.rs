@@ -75,10 +75,12 @@ use crate::train::{TrainError, check_finite, explained_variance};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecurrentPpoConfig {
-    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, observation normalisation and the
     /// environment threads, flat keys shared with the other on-policy trainers.
     #[serde(flatten)]
     pub rollout: RolloutConfig,
+    /// `λ` of GAE's advantages (1: Monte Carlo returns minus the baseline).
+    pub gae_lambda: f64,
     /// `α`, `γ`, `λ`, `K`, `ε`, `c_H`, `c_v`, the gradient norm and the early stop (and their
     /// annealing and normalisation switches), flat keys shared with PPO.
     #[serde(flatten)]
@@ -104,6 +106,7 @@ pub struct RecurrentPpoConfig {
 impl Config for RecurrentPpoConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<20>(&[
         &RolloutConfig::RANGES,
+        &[("gae_lambda", Range::unit())],
         &PpoCoreConfig::RANGES,
         &[
             ("batch_size", Range::at_least(1.0)),
@@ -114,10 +117,7 @@ impl Config for RecurrentPpoConfig {
     ]);
 
     fn check_relations(&self) -> Result<(), String> {
-        let (rollout, batch_size) = (
-            self.rollout.num_envs * self.rollout.num_steps,
-            self.batch_size,
-        );
+        let (rollout, batch_size) = (self.rollout.steps_per_iteration(), self.batch_size);
         match batch_size <= rollout {
             true => Ok(()),
             false => Err(format!(
@@ -322,7 +322,7 @@ impl Trainer for RecurrentPpo {
     type Agent = RecurrentAgent;
 
     fn steps_per_iteration(config: &RecurrentPpoConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iteration_in_words(config: &RecurrentPpoConfig) -> String {
@@ -330,7 +330,7 @@ impl Trainer for RecurrentPpo {
     }
 
     fn iterations(config: &RecurrentPpoConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &RecurrentPpoConfig) -> Result<Self, TrainError> {
@@ -401,7 +401,7 @@ impl Trainer for RecurrentPpo {
                 done: &rollout.done,
             },
             config.rollout.gamma,
-            config.rollout.gae_lambda,
+            config.gae_lambda,
         );
 
         // K epochs of sequence minibatches

@@ -55,8 +55,9 @@ use nn::{Activation, Bound};
 use serde::{Deserialize, Serialize};
 
 use crate::advantage::reward_to_go;
-use crate::common::config::{Config, Range};
+use crate::common::config::{Config, Range, ranges};
 use crate::common::on_policy::{Batch, OnPolicy, normalize};
+use crate::common::rollout_config::RolloutConfig;
 use crate::common::trainer::{Part, Report, Trainer};
 use crate::policy::{ActorCritic, observations_var, to_f64};
 use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
@@ -67,20 +68,16 @@ use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReinforceConfig {
-    /// Environment steps to train for (over all environments).
-    pub total_timesteps: usize,
-    /// `N`: parallel environments.
-    pub num_envs: usize,
-    /// `T`: steps per environment per batch.
-    pub num_steps: usize,
+    /// `T`, `N` environments of `T` steps a batch, `γ`, observation normalisation and the
+    /// environment threads, flat keys shared with the other on-policy trainers.
+    #[serde(flatten)]
+    pub rollout: RolloutConfig,
     /// `α_θ`: Adam's learning rate for the policy.
     pub policy_learning_rate: f64,
     /// `α_φ`: Adam's learning rate for the baseline `V_φ`.
     pub value_learning_rate: f64,
     /// `K`: full-batch regression steps on the baseline per iteration.
     pub value_iterations: usize,
-    /// `γ`.
-    pub gamma: f64,
     /// Subtract the baseline `V_φ(s_t)` from the reward-to-go (it is fitted either way, to
     /// bootstrap cut episodes).
     pub baseline: bool,
@@ -88,8 +85,6 @@ pub struct ReinforceConfig {
     pub norm_adv: bool,
     /// `c_H`: entropy bonus (0 for plain REINFORCE).
     pub ent_coef: f64,
-    /// Normalise observations by running mean and std.
-    pub normalize_observations: bool,
     /// Hidden layer sizes of the policy and of the baseline.
     pub hidden: Vec<usize>,
     /// Hidden activation: `tanh` or `relu`.
@@ -98,26 +93,22 @@ pub struct ReinforceConfig {
     pub log_std_init: f64,
     /// Random seed: the same seed gives the same run.
     pub seed: u64,
-    /// Threads stepping the environments (1: step them on the learner's thread).
-    pub env_threads: usize,
 }
 
 impl Config for ReinforceConfig {
-    const RANGES: &'static [(&'static str, Range)] = &[
-        ("total_timesteps", Range::at_least(1.0)),
-        ("num_envs", Range::at_least(1.0)),
-        ("num_steps", Range::at_least(1.0)),
-        ("policy_learning_rate", Range::positive()),
-        ("value_learning_rate", Range::positive()),
-        // 0 would leave V_φ at its initialisation, and the reported value loss undefined
-        ("value_iterations", Range::at_least(1.0)),
-        ("gamma", Range::unit()),
-        ("ent_coef", Range::non_negative()),
-        ("hidden", Range::at_least(1.0)),
-        ("log_std_init", Range::finite()),
-        ("seed", Range::at_least(0.0)),
-        ("env_threads", Range::at_least(1.0)),
-    ];
+    const RANGES: &'static [(&'static str, Range)] = &ranges::<12>(&[
+        &RolloutConfig::RANGES,
+        &[
+            ("policy_learning_rate", Range::positive()),
+            ("value_learning_rate", Range::positive()),
+            // 0 would leave V_φ at its initialisation, and the reported value loss undefined
+            ("value_iterations", Range::at_least(1.0)),
+            ("ent_coef", Range::non_negative()),
+            ("hidden", Range::at_least(1.0)),
+            ("log_std_init", Range::finite()),
+            ("seed", Range::at_least(0.0)),
+        ],
+    ]);
 }
 
 // ---- the losses ----
@@ -239,11 +230,11 @@ impl Trainer for Reinforce {
     type Agent = PolicyAgent;
 
     fn steps_per_iteration(config: &ReinforceConfig) -> usize {
-        config.num_envs * config.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iterations(config: &ReinforceConfig) -> usize {
-        config.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &ReinforceConfig) -> Result<Self, TrainError> {
@@ -277,7 +268,7 @@ impl Trainer for Reinforce {
         let config = self.config.clone();
 
         // run π_θ for T steps in N environments
-        let rollout = self.on_policy.rollout(config.num_steps, false)?;
+        let rollout = self.on_policy.rollout(config.rollout.num_steps, false)?;
 
         // A truncated episode continues past the time limit in expectation: fold
         // γ V_φ(s_{t+1}) of its final observation into r_t, as reward_to_go expects.
@@ -288,14 +279,17 @@ impl Trainer for Reinforce {
             .and(&rollout.terminated)
             .for_each(|r, &v_next, &done, &terminated| {
                 if done && !terminated {
-                    *r += config.gamma * v_next;
+                    *r += config.rollout.gamma * v_next;
                 }
             });
         // V_φ(s_T) where the rollout cut an episode; reward_to_go ignores it where done.
-        let v_last = rollout.next_values.row(config.num_steps - 1).to_owned();
+        let v_last = rollout
+            .next_values
+            .row(config.rollout.num_steps - 1)
+            .to_owned();
 
         // the reward-to-go R̂_t and the advantages Â_t
-        let returns = reward_to_go(&rewards, &rollout.done, &v_last, config.gamma);
+        let returns = reward_to_go(&rewards, &rollout.done, &v_last, config.rollout.gamma);
         let advantages = if config.baseline {
             &returns - &rollout.values
         } else {

@@ -85,10 +85,12 @@ use crate::train::{PolicyAgent, TrainError, check_finite, explained_variance};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrpoConfig {
-    /// `T`, `N` environments of `T` steps a rollout, `γ`, `λ`, observation normalisation and the
+    /// `T`, `N` environments of `T` steps a rollout, `γ`, observation normalisation and the
     /// environment threads, flat keys shared with the other on-policy trainers.
     #[serde(flatten)]
     pub rollout: RolloutConfig,
+    /// `λ` of GAE's advantages (1: Monte Carlo returns minus the baseline).
+    pub gae_lambda: f64,
     /// Normalise advantages over the batch.
     pub normalize_advantage: bool,
     /// `δ`: the KL radius of the trust region.
@@ -127,6 +129,7 @@ pub struct TrpoConfig {
 impl Config for TrpoConfig {
     const RANGES: &'static [(&'static str, Range)] = &ranges::<19>(&[
         &RolloutConfig::RANGES,
+        &[("gae_lambda", Range::unit())],
         &[
             ("target_kl", Range::positive()),
             ("cg_max_steps", Range::at_least(1.0)),
@@ -396,11 +399,11 @@ impl Trainer for Trpo {
     type Agent = PolicyAgent;
 
     fn steps_per_iteration(config: &TrpoConfig) -> usize {
-        config.rollout.num_envs * config.rollout.num_steps
+        config.rollout.steps_per_iteration()
     }
 
     fn iterations(config: &TrpoConfig) -> usize {
-        config.rollout.total_timesteps / Self::steps_per_iteration(config)
+        config.rollout.iterations()
     }
 
     fn new(env_id: &str, config: &TrpoConfig) -> Result<Self, TrainError> {
@@ -432,7 +435,7 @@ impl Trainer for Trpo {
         let rollout = self.on_policy.rollout(config.rollout.num_steps, false)?;
 
         // Â by GAE(λ), R = Â + V_old; Â normalised over the batch
-        let mut batch = gae_batch(&rollout, config.rollout.gamma, config.rollout.gae_lambda);
+        let mut batch = gae_batch(&rollout, config.rollout.gamma, config.gae_lambda);
         if config.normalize_advantage {
             batch.advantages = normalize(&batch.advantages);
         }

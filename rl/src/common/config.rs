@@ -67,6 +67,16 @@ impl Range {
         }
     }
 
+    /// `[min, max)`.
+    pub const fn right_open(min: f64, max: f64) -> Self {
+        Range {
+            min,
+            min_inclusive: true,
+            max,
+            max_inclusive: false,
+        }
+    }
+
     /// `(min, max)`.
     pub const fn open(min: f64, max: f64) -> Self {
         Range {
@@ -84,22 +94,12 @@ impl Range {
 
     /// `[0, ∞)`, finite: coefficients that may be switched off with 0.
     pub const fn non_negative() -> Self {
-        Range {
-            min: 0.0,
-            min_inclusive: true,
-            max: f64::INFINITY,
-            max_inclusive: false,
-        }
+        Range::right_open(0.0, f64::INFINITY)
     }
 
     /// `[min, ∞)` for counts: sizes, steps, intervals.
     pub const fn at_least(min: f64) -> Self {
-        Range {
-            min,
-            min_inclusive: true,
-            max: f64::INFINITY,
-            max_inclusive: false,
-        }
+        Range::right_open(min, f64::INFINITY)
     }
 
     /// `[0, 1]`: probabilities, discounts, interpolation factors.
@@ -179,6 +179,17 @@ impl fmt::Display for Range {
         )
     }
 }
+
+/// The range of RMSprop's smoothing constant `α` of the squared-gradient average, `[0, 1)`
+/// (`α = 1` would never move the average off 0), for every configuration with an
+/// `rmsprop_alpha`.
+///
+/// ```
+/// use wengert_rl::common::config::RMSPROP_ALPHA;
+/// let (key, range) = RMSPROP_ALPHA;
+/// assert_eq!((key, range.to_string()), ("rmsprop_alpha", "[0, 1)".to_string()));
+/// ```
+pub const RMSPROP_ALPHA: (&str, Range) = ("rmsprop_alpha", Range::right_open(0.0, 1.0));
 
 /// The `N` ranges of `lists`, one list after another: the [`Config::RANGES`] of a configuration
 /// that flattens in a shared piece (`#[serde(flatten)]`, e.g.
