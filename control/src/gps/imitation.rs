@@ -7,9 +7,9 @@
 //! ```
 
 use super::policy::{FitConfig, fit_policy, imitation_loss};
-use autograd::{Tensor, Var};
 use crate::model_based::ModelPolicy;
 use crate::plant::Plant;
+use autograd::{Tensor, Var};
 use ndarray::{Array1, Array2};
 
 /// Something that labels a state with an action; closures `FnMut(&Array1<f64>) -> Array1<f64>`

@@ -155,7 +155,8 @@ impl ModelPolicy {
             .to_owned();
         let shift = (&self.input_mean - &mean) / &std;
         let scale = &self.input_std / &std;
-        self.store.set(first.weight, &W * &scale.view().insert_axis(Axis(0)));
+        self.store
+            .set(first.weight, &W * &scale.view().insert_axis(Axis(0)));
         if let Some(bias) = first.bias {
             let b = self.store.value(bias).into_dimensionality::<ndarray::Ix1>();
             let b = b.expect("a linear layer's bias is a vector").to_owned();

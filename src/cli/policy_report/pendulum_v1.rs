@@ -174,7 +174,9 @@ pub fn plato_pendulum(seed: u64) -> Result<wengert::control::gps::ImitationResul
             round.round,
             round.dataset_size,
             round.mean_return,
-            round.new_data_loss.map_or("-".into(), |l| format!("{l:.4}")),
+            round
+                .new_data_loss
+                .map_or("-".into(), |l| format!("{l:.4}")),
             round.policy_loss,
             started.elapsed().as_secs_f64()
         )
@@ -214,7 +216,9 @@ pub(super) fn pendulum_v1(seed: u64, expert: f64) -> Result<PendulumV1, String> 
             round.round,
             round.dataset_size,
             round.mean_return,
-            round.new_data_loss.map_or("-".into(), |l| format!("{l:.4}")),
+            round
+                .new_data_loss
+                .map_or("-".into(), |l| format!("{l:.4}")),
             round.policy_loss,
             started.elapsed().as_secs_f64()
         )
