@@ -147,6 +147,24 @@ pub fn linearise_learner(
 /// quadratic in `(x, u)`, so iLQR's expansion of it costs a few matrix products instead of the
 /// MLP's second derivatives; at `x = x̄_t` its value and gradient are [`pulled_problem`]'s.
 /// Steps `t ≥ N` (past `x̄`) reuse the last linearisation.
+///
+/// ```
+/// use std::sync::Arc;
+/// use autograd::prelude::*;
+/// use ndarray::array;
+/// use wengert_control::gps::plato::{Observe, linearised_pull_problem, pulled_problem};
+/// use wengert_control::ilqr::Problem;
+/// use wengert_control::model_based::ModelPolicy;
+///
+/// let problem = Problem::new(1, 1, 2, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
+/// let learner = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0);
+/// let identity: Observe = Arc::new(|x: &Var<f64>| x.clone());
+/// let x_bar = array![[0.5], [0.2]];
+/// let linear = linearised_pull_problem(&problem, &learner, &identity, &x_bar, 2.0);
+/// let full = pulled_problem(&problem, &learner, &identity, 2.0);
+/// let (x, u) = (array![0.2], array![1.0]);
+/// assert!((linear.running_cost_at(1, &x, &u) - full.running_cost_at(1, &x, &u)).abs() < 1e-12);
+/// ```
 pub fn linearised_pull_problem(
     problem: &Problem,
     learner: &ModelPolicy,
@@ -241,11 +259,6 @@ impl PlatoTeacher {
         self.learner = learner.clone();
         self.pulled.reset();
         self.expert.reset();
-    }
-
-    /// The pulled MPC's restarts so far ([`Mpc::restarted_steps`]).
-    pub fn pulled_restarts(&self) -> usize {
-        self.pulled.restarted_steps()
     }
 
     /// `(π^λ(x), π*(x))`: the action to execute and the label, at the planner's state `x`.

@@ -206,16 +206,29 @@ impl Mpc {
     /// warm start: for a cost that changes between control steps, e.g. PLATO's pull re-linearised
     /// around each step's warm plan.
     ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::{IlqrOptions, Problem};
+    /// use wengert_control::planners::{Mpc, Planner};
+    ///
+    /// let problem = Problem::new(1, 1, 5, |x, u| x + u,
+    ///     |x, u| (x.powi(2) + u.powi(2)).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
+    /// let mut mpc = Mpc::new(problem.clone(), IlqrOptions::default());
+    /// assert!(mpc.warm_start().is_none());
+    /// mpc.plan(&array![1.0]);
+    /// let warm = mpc.warm_start().unwrap();
+    /// // a cost pulling u towards +1 from now on, the same warm start
+    /// mpc.set_problem(problem.with_stage_cost(|_, _, u| (u - 1.0).powi(2).sum(&[0], false) * 10.0));
+    /// assert_eq!(mpc.warm_start().unwrap(), warm);
+    /// assert!(mpc.plan(&array![0.5])[0] > 0.0);
+    /// ```
+    ///
     /// # Panics
     /// If `problem`'s dimensions or horizon differ from the planned problem's.
     pub fn set_problem(&mut self, problem: Problem) {
         same_shape("Mpc::set_problem", &self.problem, &problem);
         self.problem = problem;
-    }
-
-    /// The planned problem.
-    pub fn problem(&self) -> &Problem {
-        &self.problem
     }
 
     /// The warm start the next call to [`Planner::plan`] starts from: the last plan shifted by
