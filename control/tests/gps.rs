@@ -472,3 +472,130 @@ fn the_policy_samples_are_the_rollout_states_labelled_by_the_local_feedback() {
         }
     }
 }
+
+/// A learner with a pronounced slope in every input: fitted to `u = 1.5 tanh(o₂ − o₁ + 0.5 o₃)`
+/// at 40 observations `(cos θ, sin θ, θ̇)` (a learner at its initialisation is ≈ 0 with
+/// gradients ≈ 1e-3, which would make any comparison of pulls vacuous).
+fn sloped_learner() -> ModelPolicy {
+    let mut learner = ModelPolicy::new(3, &[16], array![-2.0], array![2.0], 3);
+    let states = Array2::from_shape_fn((2, 40), |(i, b)| {
+        let s = (b as f64 * 0.61 + i as f64 * 1.3).sin();
+        if i == 0 { 3.0 * s } else { 4.0 * s }
+    });
+    let o = Array2::from_shape_fn((3, 40), |(i, b)| match i {
+        0 => states[[0, b]].cos(),
+        1 => states[[0, b]].sin(),
+        _ => states[[1, b]],
+    });
+    let u = Array2::from_shape_fn((1, 40), |(_, b)| {
+        1.5 * (o[[1, b]] - o[[0, b]] + 0.5 * o[[2, b]]).tanh()
+    });
+    learner.standardise_inputs(&o);
+    let fit = FitConfig {
+        epochs: 300,
+        batch_size: 40,
+        learning_rate: 1e-2,
+        min_learning_rate: 1e-3,
+    };
+    wengert_control::gps::fit_policy(&mut learner, &o, &u, &fit, 0, imitation_loss);
+    learner
+}
+
+/// At the linearisation point `x̄_t` the linearised pull has the full pull's value and
+/// gradient in `(x, u)`; away from it the two differ (so the comparison is not vacuous).
+#[test]
+fn the_linearised_pull_equals_the_full_pull_at_the_linearisation_point() {
+    let problem = pendulum_v1::planning_problem(4);
+    let learner = sloped_learner();
+    let x_bar = array![[2.5, 0.3], [2.4, -1.0], [-0.7, 2.0], [0.1, -3.0]];
+    let lambda = 3.0;
+    let full =
+        wengert_control::gps::pulled_problem(&problem, &learner, &pendulum_observation(), lambda);
+    let linear = wengert_control::gps::linearised_pull_problem(
+        &problem,
+        &learner,
+        &pendulum_observation(),
+        &x_bar,
+        lambda,
+    );
+    let u = array![0.7];
+    for t in 0..4 {
+        let x_t = x_bar.row(t).to_owned();
+        let (a, b) = (
+            full.running_cost_at(t, &x_t, &u),
+            linear.running_cost_at(t, &x_t, &u),
+        );
+        assert!((a - b).abs() < 1e-12, "t = {t}: value {a} against {b}");
+        let (a, b) = (full.expand(t, &x_t, &u), linear.expand(t, &x_t, &u));
+        let gap = (&a.c - &b.c).mapv(f64::abs).fold(0.0_f64, |m, &d| m.max(d));
+        assert!(gap < 1e-10, "t = {t}: gradients {} against {}", a.c, b.c);
+        // away from x̄_t, the learner's curvature makes them differ
+        let away = &x_t + &array![0.8, 1.5];
+        let (a, b) = (
+            full.running_cost_at(t, &away, &u),
+            linear.running_cost_at(t, &away, &u),
+        );
+        assert!(
+            (a - b).abs() > 1e-4,
+            "t = {t}: {a} = {b} away from x̄: vacuous"
+        );
+    }
+}
+
+/// `linearise_learner`'s Jacobians against central differences of `π_θ(o(x))`.
+#[test]
+fn the_learners_linearisation_matches_central_differences() {
+    let learner = sloped_learner();
+    let x_bar = array![[2.5, 0.3], [-0.7, 2.0], [0.1, -3.0]];
+    let (a, gains) =
+        wengert_control::gps::linearise_learner(&learner, &pendulum_observation(), &x_bar);
+    let pi = |x: &Array1<f64>| learner.act(&array![x[0].cos(), x[0].sin(), x[1]])[0];
+    let h = 1e-6;
+    for t in 0..3 {
+        let x = x_bar.row(t).to_owned();
+        assert!((a[t][0] - pi(&x)).abs() < 1e-12);
+        for j in 0..2 {
+            let mut e = Array1::zeros(2);
+            e[j] = h;
+            let numeric = (pi(&(&x + &e)) - pi(&(&x - &e))) / (2.0 * h);
+            assert!(
+                (gains[t][[0, j]] - numeric).abs() < 1e-6,
+                "t = {t}, j = {j}: {} against {numeric}",
+                gains[t][[0, j]]
+            );
+        }
+        assert!(
+            gains[t].iter().any(|k| k.abs() > 1e-2),
+            "a flat learner: vacuous"
+        );
+    }
+}
+
+/// Re-standardising the inputs changes `μ, σ` to the new data's and leaves `π_θ` unchanged,
+/// for a two-layer learner at inputs well outside both data sets.
+#[test]
+fn restandardising_the_inputs_keeps_the_policy() {
+    let mut learner = sloped_learner();
+    let probes = Array2::from_shape_fn((3, 25), |(i, b)| ((i * 25 + b) as f64 * 0.91).sin() * 9.0);
+    let before: Vec<f64> = (0..25)
+        .map(|b| learner.act(&probes.column(b).to_owned())[0])
+        .collect();
+    let wider = Array2::from_shape_fn((3, 60), |(i, b)| {
+        ((i * 60 + b) as f64 * 0.37).cos() * (1.0 + 3.0 * i as f64) + 0.5
+    });
+    let old_std = learner.input_std.clone();
+    learner.restandardise_inputs(&wider);
+    assert!(
+        (&learner.input_std - &old_std).mapv(f64::abs).sum() > 0.1,
+        "the statistics did not change: vacuous"
+    );
+    let mean = wider.mean_axis(ndarray::Axis(1)).unwrap();
+    assert!((&learner.input_mean - &mean).mapv(f64::abs).sum() < 1e-12);
+    for (b, before) in before.iter().enumerate() {
+        let after = learner.act(&probes.column(b).to_owned())[0];
+        assert!(
+            (after - before).abs() < 1e-10,
+            "probe {b}: {before} became {after}"
+        );
+    }
+}

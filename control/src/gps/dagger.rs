@@ -187,6 +187,7 @@ pub fn behaviour_cloning(
         dataset_size: dataset.len(),
         mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
         policy_loss,
+        new_data_loss: None,
     }];
     Ok(ImitationResult {
         policy,

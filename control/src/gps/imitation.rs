@@ -9,6 +9,7 @@
 use super::policy::{FitConfig, fit_policy, imitation_loss};
 use crate::model_based::ModelPolicy;
 use crate::plant::Plant;
+use autograd::{Tensor, Var};
 use ndarray::{Array1, Array2};
 
 /// Something that labels a state with an action; closures `FnMut(&Array1<f64>) -> Array1<f64>`
@@ -134,8 +135,13 @@ pub struct ImitationRound {
     /// Mean return of the round's episodes (of whoever acted: the expert, the learner, the
     /// teacher).
     pub mean_return: f64,
-    /// The fit's last-epoch loss.
+    /// The loss on all of `𝒟` after the round's fit ([`dataset_loss`]).
     pub policy_loss: f64,
+    /// The loss of the learner fitted so far on the round's new labels only, before the fit:
+    /// the learner's imitation error on the states of this round (on its own state
+    /// distribution for DAgger), which DAgger's guarantee is about. `None` in round 1 (no
+    /// learner yet).
+    pub new_data_loss: Option<f64>,
 }
 
 /// The policy, its data and the rounds (DAgger, behaviour cloning, PLATO).
@@ -155,9 +161,33 @@ pub fn new_learner(plant: &impl Plant, hidden: &[usize], seed: u64) -> ModelPoli
     ModelPolicy::new(plant.observation_dim(), hidden, lower, upper, seed)
 }
 
-/// Fits `policy` to all of `data` by [`imitation_loss`] (from its current parameters), after
-/// standardising its inputs with `data`'s statistics if it is `fresh` (not fitted before); the
-/// minibatches are shuffled with `seed + round`. Returns the last epoch's loss.
+/// `L(θ) = (1/|𝒟|) Σ_{(o,u)∈𝒟} ½ ‖π_θ(o) − u‖²`: the imitation loss of `policy` on all of
+/// `data` (0 for no data).
+///
+/// ```
+/// use ndarray::array;
+/// use wengert_control::gps::{Dataset, imitation::dataset_loss};
+/// use wengert_control::model_based::ModelPolicy;
+/// let policy = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0); // π ≈ 0
+/// let mut data = Dataset::default();
+/// data.push(array![0.0], array![1.0]);
+/// assert!((dataset_loss(&policy, &data) - 0.5).abs() < 1e-2);
+/// ```
+pub fn dataset_loss(policy: &ModelPolicy, data: &Dataset) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let (x, u) = data.columns();
+    let pi = policy.action(&policy.store.constants(), &Var::constant(x));
+    imitation_loss(&pi, &Var::constant(u)).item()
+}
+
+/// Fits `policy` to all of `data` by [`imitation_loss`] (from its current parameters), its
+/// inputs first standardised with `data`'s statistics: from scratch if it is `fresh` (not
+/// fitted before), else re-standardised without changing the function
+/// ([`ModelPolicy::restandardise_inputs`]), so that the inputs stay standardised as the
+/// aggregated states spread; the minibatches are shuffled with `seed + round`. Returns the
+/// loss on all of `data` after the fit ([`dataset_loss`]).
 pub fn fit_dataset(
     policy: &mut ModelPolicy,
     data: &Dataset,
@@ -169,6 +199,8 @@ pub fn fit_dataset(
     let (x, u) = data.columns();
     if fresh {
         policy.standardise_inputs(&x);
+    } else {
+        policy.restandardise_inputs(&x);
     }
     fit_policy(
         policy,
@@ -177,7 +209,8 @@ pub fn fit_dataset(
         fit,
         seed.wrapping_add(round as u64),
         imitation_loss,
-    )
+    );
+    dataset_loss(policy, data)
 }
 
 /// Who acts and who labels in the episodes of [`imitation_rounds`]: DAgger's expert or learner
@@ -236,6 +269,7 @@ pub fn imitation_rounds(
     // ANCHOR: imitation_rounds
     for round in 1..=config.rounds {
         let mut returns = Vec::with_capacity(config.episodes_per_round);
+        let before = dataset.len();
         for _ in 0..config.episodes_per_round {
             seed += 1;
             let learner = &policy;
@@ -249,6 +283,11 @@ pub fn imitation_rounds(
                 |o| teacher.act_and_label(round, learner, o),
             )?);
         }
+        let new_data = Dataset {
+            observations: dataset.observations[before..].to_vec(),
+            actions: dataset.actions[before..].to_vec(),
+        };
+        let new_data_loss = (round > 1).then(|| dataset_loss(&policy, &new_data));
         let fresh = round == 1 || config.from_scratch;
         if config.from_scratch {
             policy = new_learner(plant, config.hidden, config.seed);
@@ -259,6 +298,7 @@ pub fn imitation_rounds(
             dataset_size: dataset.len(),
             mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
             policy_loss,
+            new_data_loss,
         };
         on_round(&report);
         rounds.push(report);

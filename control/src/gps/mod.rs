@@ -39,5 +39,7 @@ pub use guided_policy_search::{
 pub use imitation::{
     Dataset, Expert, ImitationResult, ImitationRound, Rounds, Teacher, evaluate, imitation_rounds,
 };
-pub use plato::{PlatoConfig, PlatoTeacher, plato, pulled_problem};
+pub use plato::{
+    PlatoConfig, PlatoTeacher, linearise_learner, linearised_pull_problem, plato, pulled_problem,
+};
 pub use policy::{FitConfig, fit_policy, imitation_loss};

@@ -15,26 +15,34 @@
 //! ## Key equations
 //!
 //! ```text
-//! teacher (executed)  π^λ(x) = u_0 of argmin_u Σ_t [ℓ(x_t, u_t) + (λ/2) ‖u_t − π_θ(o(x_t))‖²] + ℓ_T(x_H)
+//! teacher (executed)  π^λ(x) = u_0 of argmin_u Σ_t [ℓ(x_t, u_t) + (λ/2) ‖u_t − π̃_t(x_t)‖²] + ℓ_T(x_H)
+//! learner, linearised π̃_t(x) = π_θ(o(x̄_t)) + ∂π_θ(o(x))/∂x |_{x̄_t} (x − x̄_t)   along the warm plan x̄
 //! label               π*(x)  = u_0 of argmin_u Σ_t  ℓ(x_t, u_t) + ℓ_T(x_H)            (λ = 0)
 //! aggregation         𝒟 ← 𝒟 ∪ {(o(x_t), π*(x_t))}  for the states x_t the teacher visits
 //! learner             θ ← argmin_θ (1/|𝒟|) Σ_{(o,u)∈𝒟} ½ ‖π_θ(o) − u‖²              (imitation_loss)
 //! ```
 //!
 //! `o(x)` maps the planner's state to the learner's observation (for Pendulum-v1,
-//! `(θ, θ̇) ↦ (cos θ, sin θ, θ̇)`), written with autograd ops so that iLQR differentiates the
-//! pull through the learner. Both teachers are MPC over iLQR, warm-started along the episode.
+//! `(θ, θ̇) ↦ (cos θ, sin θ, θ̇)`), written with autograd ops so that the learner can be
+//! differentiated through it. Both teachers are MPC over iLQR, warm-started along the episode.
+//! As in Kahn et al., whose teacher sees a local linear-Gaussian approximation of the learner,
+//! the pull is linearised once per control step around the trajectory `x̄` of the warm plan
+//! (its value and gradient at `x̄_t` are the full pull's, [`pulled_problem`]): iLQR then
+//! expands a quadratic instead of the MLP's second derivatives at every iteration, and the
+//! pulled MPC's restarts are triggered by the plan's task cost, not by the pull.
 //!
 //! ## Pseudocode
 //!
 //! ```text
 //! 𝒟 ← ∅;  π_θ ← a fresh learner
 //! for round i = 1, …, rounds:
-//!     rebuild the pulled MPC around the current π_θ
 //!     for each of `episodes_per_round` episodes, at every visited state x:
-//!         execute π^λ(x);  add (o(x), π*(x)) to 𝒟
+//!         x̄ ← the pulled MPC's warm plan rolled out from x (the learner's closed loop at first)
+//!         linearise π_θ along x̄;  execute π^λ(x);  add (o(x), π*(x)) to 𝒟
 //!     θ ← fit on all of 𝒟 (warm-started, or from θ₀ if `from_scratch`)
 //! ```
+
+#![allow(non_snake_case)]
 
 use std::sync::Arc;
 
@@ -44,8 +52,8 @@ use crate::ilqr::{IlqrOptions, Problem};
 use crate::model_based::ModelPolicy;
 use crate::planners::{Mpc, Planner};
 use crate::plant::Plant;
-use autograd::{Tensor, Var};
-use ndarray::Array1;
+use autograd::{Tape, Tensor, Var};
+use ndarray::{Array1, Array2, Axis, s};
 
 /// `o(x)`: the planner's state (`[n]` or `[n, B]`) to the learner's observation, in the same
 /// shape convention.
@@ -88,17 +96,117 @@ pub fn pulled_problem(
     })
 }
 
+/// The learner linearised along a trajectory `x̄_0, …, x̄_{N−1}` (rows of `x_bar`, the planner's
+/// states): `(π_θ(o(x̄_t)), ∂π_θ(o(x))/∂x |_{x̄_t})` for every `t`, the actions `[m]` and the
+/// Jacobians `[m, n]`, all from one batched pass and `m` backward passes through the MLP.
+///
+/// ```
+/// use std::sync::Arc;
+/// use autograd::prelude::*;
+/// use ndarray::array;
+/// use wengert_control::gps::plato::{Observe, linearise_learner};
+/// use wengert_control::model_based::ModelPolicy;
+///
+/// let learner = ModelPolicy::new(2, &[4], array![-1.0], array![1.0], 0);
+/// let identity: Observe = Arc::new(|x: &Var<f64>| x.clone());
+/// let (a, K) = linearise_learner(&learner, &identity, &array![[0.1, 0.2], [0.3, 0.4]]);
+/// assert_eq!((a.len(), K[1].dim()), (2, (1, 2)));
+/// assert_eq!(a[1], learner.act(&array![0.3, 0.4]));
+/// ```
+pub fn linearise_learner(
+    learner: &ModelPolicy,
+    observe: &Observe,
+    x_bar: &Array2<f64>,
+) -> (Vec<Array1<f64>>, Vec<Array2<f64>>) {
+    let (N, n, m) = (x_bar.nrows(), x_bar.ncols(), learner.lower.len());
+    let mut K = vec![Array2::zeros((m, n)); N];
+    let mut a = vec![Array1::zeros(m); N];
+    for i in 0..m {
+        let tape = Tape::new();
+        let x = tape.var(x_bar.t().to_owned());
+        let pi = policy_on(learner, &observe(&x)); // [m, N]
+        let gradients = pi.slice(0, i, i + 1).sum_all().backward();
+        let (pi, dpi_dx) = (pi.value(), &gradients[&x]); // [m, N], [n, N]
+        for t in 0..N {
+            a[t][i] = pi[[i, t]];
+            for j in 0..n {
+                K[t][[i, j]] = dpi_dx[[j, t]];
+            }
+        }
+    }
+    (a, K)
+}
+
+/// `problem` with the pull towards the learner linearised along `x̄` (Kahn et al.'s local
+/// linear approximation of the learner):
+///
+/// ```text
+/// (λ/2) ‖u_t − π̃_t(x_t)‖²,   π̃_t(x) = π_θ(o(x̄_t)) + ∂π_θ/∂x (x̄_t) (x − x̄_t)
+/// ```
+///
+/// quadratic in `(x, u)`, so iLQR's expansion of it costs a few matrix products instead of the
+/// MLP's second derivatives; at `x = x̄_t` its value and gradient are [`pulled_problem`]'s.
+/// Steps `t ≥ N` (past `x̄`) reuse the last linearisation.
+///
+/// ```
+/// use std::sync::Arc;
+/// use autograd::prelude::*;
+/// use ndarray::array;
+/// use wengert_control::gps::plato::{Observe, linearised_pull_problem, pulled_problem};
+/// use wengert_control::ilqr::Problem;
+/// use wengert_control::model_based::ModelPolicy;
+///
+/// let problem = Problem::new(1, 1, 2, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
+/// let learner = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0);
+/// let identity: Observe = Arc::new(|x: &Var<f64>| x.clone());
+/// let x_bar = array![[0.5], [0.2]];
+/// let linear = linearised_pull_problem(&problem, &learner, &identity, &x_bar, 2.0);
+/// let full = pulled_problem(&problem, &learner, &identity, 2.0);
+/// let (x, u) = (array![0.2], array![1.0]);
+/// assert!((linear.running_cost_at(1, &x, &u) - full.running_cost_at(1, &x, &u)).abs() < 1e-12);
+/// ```
+pub fn linearised_pull_problem(
+    problem: &Problem,
+    learner: &ModelPolicy,
+    observe: &Observe,
+    x_bar: &Array2<f64>,
+    pull: f64,
+) -> Problem {
+    let previous = problem.stage_cost.clone();
+    let (a, K) = linearise_learner(learner, observe, x_bar);
+    let x_bar = x_bar.clone();
+    problem.clone().with_stage_cost(move |t, x, u| {
+        let t_bar = t.min(x_bar.nrows() - 1);
+        let (a_t, K_t) = (&a[t_bar], &K[t_bar]);
+        let x_bar_t = x_bar.row(t_bar).to_owned();
+        let (x_bar_t, a_t) = if x.shape().len() == 2 {
+            (
+                Var::constant(x_bar_t.insert_axis(Axis(1))),
+                Var::constant(a_t.clone().insert_axis(Axis(1))),
+            )
+        } else {
+            (Var::constant(x_bar_t), Var::constant(a_t.clone()))
+        };
+        let pi = Var::constant(K_t.clone()).matmul(&(x - &x_bar_t)) + &a_t; // π̃_t(x)
+        let term = (u - &pi).powi(2).sum(&[0], false) * (pull / 2.0);
+        match &previous {
+            Some(stage_cost) => term + stage_cost(t, x, u),
+            None => term,
+        }
+    })
+}
+
 /// The two MPCs of PLATO on one planning problem: the pulled teacher that acts and the
-/// unconstrained one that labels.
+/// unconstrained one that labels. The pull is re-linearised around the pulled MPC's warm plan
+/// at every control step ([`linearised_pull_problem`]); on an episode's first step, with no
+/// plan yet, around the learner's own closed loop from the state.
 #[derive(Clone)]
 pub struct PlatoTeacher {
     problem: Problem,
-    options: IlqrOptions,
-    first_call_iterations: usize,
-    restarts: (Vec<Array1<f64>>, usize, f64),
     observe: Observe,
     /// `λ`.
     pub pull: f64,
+    learner: ModelPolicy,
     expert: Mpc,
     pulled: Mpc,
 }
@@ -106,7 +214,9 @@ pub struct PlatoTeacher {
 impl PlatoTeacher {
     /// MPC on `problem` (its horizon is the planning horizon) with `options` per control step
     /// and `first_call_iterations` on an episode's first step; the pull `λ` towards the learner
-    /// seen through `observe`. The pulled MPC starts around `learner`.
+    /// seen through `observe`. The pulled MPC starts around `learner`. The pulled MPC's restart
+    /// threshold, if any, is judged on the task's cost (`problem`'s, without the pull,
+    /// [`Mpc::with_restart_cost`]).
     pub fn new(
         problem: Problem,
         options: IlqrOptions,
@@ -120,13 +230,11 @@ impl PlatoTeacher {
         };
         PlatoTeacher {
             expert: mpc(problem.clone()),
-            pulled: mpc(pulled_problem(&problem, learner, &observe, pull)),
+            pulled: mpc(problem.clone()).with_restart_cost(problem.clone()),
             problem,
-            options,
-            first_call_iterations,
-            restarts: (Vec::new(), 0, f64::NEG_INFINITY),
             observe,
             pull,
+            learner: learner.clone(),
         }
     }
 
@@ -134,33 +242,53 @@ impl PlatoTeacher {
     /// from each constant control in `restarts` with `iterations`, the cheapest plan kept.
     pub fn with_restarts(mut self, restarts: Vec<Array1<f64>>, iterations: usize) -> Self {
         self.expert = self.expert.with_restarts(restarts.clone(), iterations);
-        self.pulled = self.pulled.with_restarts(restarts.clone(), iterations);
-        self.restarts = (restarts, iterations, self.restarts.2);
+        self.pulled = self.pulled.with_restarts(restarts, iterations);
         self
     }
 
-    /// Both MPCs restarting only while their warm-started plan costs more than `cost`
+    /// Both MPCs restarting only while their warm plan's task cost is above `cost`
     /// ([`Mpc::with_restart_threshold`]).
     pub fn with_restart_threshold(mut self, cost: f64) -> Self {
         self.expert = self.expert.with_restart_threshold(cost);
         self.pulled = self.pulled.with_restart_threshold(cost);
-        self.restarts.2 = cost;
         self
     }
 
-    /// Starts an episode: the pulled MPC rebuilt around `learner`, both warm starts dropped.
+    /// Starts an episode: the pull now towards `learner`, both warm starts dropped.
     pub fn reset(&mut self, learner: &ModelPolicy) {
-        let pulled = pulled_problem(&self.problem, learner, &self.observe, self.pull);
-        self.pulled = Mpc::new(pulled, self.options.clone())
-            .with_first_call_iterations(self.first_call_iterations)
-            .with_restarts(self.restarts.0.clone(), self.restarts.1)
-            .with_restart_threshold(self.restarts.2);
+        self.learner = learner.clone();
+        self.pulled.reset();
         self.expert.reset();
     }
 
     /// `(π^λ(x), π*(x))`: the action to execute and the label, at the planner's state `x`.
     pub fn act(&mut self, x: &Array1<f64>) -> (Array1<f64>, Array1<f64>) {
-        (self.pulled.plan(x), self.expert.plan(x))
+        let label = self.expert.plan(x);
+        // ANCHOR: linearised_pull
+        let x_bar = match self.pulled.warm_start() {
+            Some(u) => self.problem.rollout(x, &u).0,
+            None => {
+                let observe = &self.observe;
+                let learner = &self.learner;
+                self.problem
+                    .closed_loop(x, |x| {
+                        let o = observe(&Var::constant(x.clone()));
+                        policy_on(learner, &o).value().iter().copied().collect()
+                    })
+                    .0
+            }
+        };
+        let N = self.problem.horizon;
+        let x_bar = x_bar.slice(s![..N, ..]).to_owned();
+        self.pulled.set_problem(linearised_pull_problem(
+            &self.problem,
+            &self.learner,
+            &self.observe,
+            &x_bar,
+            self.pull,
+        ));
+        // ANCHOR_END: linearised_pull
+        (self.pulled.plan(x), label)
     }
 }
 

@@ -121,6 +121,49 @@ impl ModelPolicy {
         self.input_std = s.std_axis(Axis(1), 0.0).mapv(|sigma| sigma.max(floor));
     }
 
+    /// Re-standardises the inputs with the statistics of `s` (`n × D`, as
+    /// [`ModelPolicy::standardise_inputs`]) *without changing the function*: the first layer
+    /// absorbs the change of `(μ, σ)` to `(μ', σ')`,
+    ///
+    /// ```text
+    /// W' = W diag(σ' / σ),   b' = b + W ((μ' − μ) / σ)
+    /// ```
+    ///
+    /// so `W' (s − μ')/σ' + b' = W (s − μ)/σ + b` for every `s`. For a learner fitted further
+    /// on data whose spread grows (DAgger's and PLATO's aggregated states): its inputs stay
+    /// standardised while the fit continues from the same `π_θ`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use wengert_control::model_based::ModelPolicy;
+    /// let mut policy = ModelPolicy::new(2, &[8], array![-1.0], array![1.0], 0);
+    /// policy.standardise_inputs(&array![[0.0, 1.0], [0.0, 0.5]]);
+    /// let before = policy.act(&array![0.3, -4.0]);
+    /// policy.restandardise_inputs(&array![[-5.0, 5.0, 1.0], [0.0, 8.0, -8.0]]);
+    /// assert!((policy.act(&array![0.3, -4.0])[0] - before[0]).abs() < 1e-12);
+    /// assert_eq!(policy.input_mean, array![1.0 / 3.0, 0.0]);
+    /// ```
+    pub fn restandardise_inputs(&mut self, s: &Array2<f64>) {
+        let (mean, std) = (self.input_mean.clone(), self.input_std.clone());
+        self.standardise_inputs(s);
+        let first = &self.network.layers[0];
+        let W = self
+            .store
+            .value(first.weight)
+            .into_dimensionality::<ndarray::Ix2>()
+            .expect("a linear layer's weight is a matrix")
+            .to_owned();
+        let shift = (&self.input_mean - &mean) / &std;
+        let scale = &self.input_std / &std;
+        self.store
+            .set(first.weight, &W * &scale.view().insert_axis(Axis(0)));
+        if let Some(bias) = first.bias {
+            let b = self.store.value(bias).into_dimensionality::<ndarray::Ix1>();
+            let b = b.expect("a linear layer's bias is a vector").to_owned();
+            self.store.set(bias, b + W.dot(&shift));
+        }
+    }
+
     /// `π_θ(s)` on autograd variables: states `s` (`n × B`) to actions (`m × B`).
     ///
     /// ```

@@ -64,6 +64,7 @@ pub struct Mpc {
     restarts: Vec<Array1<f64>>,
     restart_solver: Ilqr,
     restart_above: f64,
+    restart_cost: Option<Problem>,
     restarted_steps: usize,
     plan: Option<Array2<f64>>,
     last_solution: Option<IlqrSolution>,
@@ -79,6 +80,7 @@ impl Mpc {
             restarts: Vec::new(),
             restart_solver: Ilqr::new(options.clone()),
             restart_above: f64::NEG_INFINITY,
+            restart_cost: None,
             restarted_steps: 0,
             solver: Ilqr::new(options),
             plan: None,
@@ -167,6 +169,74 @@ impl Mpc {
         self
     }
 
+    /// The same controller, judging the restart threshold ([`Mpc::with_restart_threshold`]) on
+    /// the warm plan's cost under `judge` (the same dynamics, e.g. the task's cost without an
+    /// added term) instead of the planned problem's cost. PLATO's pulled teacher plans with a
+    /// pull towards the learner that keeps its own cost high wherever the learner is poor; its
+    /// restarts should run only while the *task* is unsolved along the plan.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::{IlqrOptions, Problem};
+    /// use wengert_control::planners::{Mpc, Planner};
+    ///
+    /// let task = Problem::new(1, 1, 5, |x, u| x + u,
+    ///     |x, u| ((x.powi(2) - 1.0).powi(2) + u.powi(2)).sum(&[0], false),
+    ///     |x| ((x.powi(2) - 1.0).powi(2)).sum(&[0], false) * 10.0);
+    /// // the same task with a constant 10 added at every step: every plan costs more than 1
+    /// let padded = task.clone().with_stage_cost(|_, _, u| u.sum(&[0], false) * 0.0 + 10.0);
+    /// let options = IlqrOptions { max_iterations: 20, ..IlqrOptions::default() };
+    /// let mut mpc = Mpc::new(padded, options).with_restarts(vec![array![0.5]], 20)
+    ///     .with_restart_threshold(1.0).with_restart_cost(task);
+    /// mpc.plan(&array![0.0]);
+    /// mpc.plan(&array![1.0]); // the task's cost is below 1: no restart despite the padding
+    /// assert_eq!(mpc.restarted_steps(), 1);
+    /// ```
+    ///
+    /// # Panics
+    /// If `judge`'s dimensions or horizon differ from the planned problem's.
+    pub fn with_restart_cost(mut self, judge: Problem) -> Self {
+        same_shape("Mpc::with_restart_cost", &self.problem, &judge);
+        self.restart_cost = Some(judge);
+        self
+    }
+
+    /// Replaces the planned problem (its costs; the same dimensions and horizon) and keeps the
+    /// warm start: for a cost that changes between control steps, e.g. PLATO's pull re-linearised
+    /// around each step's warm plan.
+    ///
+    /// ```
+    /// use autograd::Tensor;
+    /// use ndarray::array;
+    /// use wengert_control::ilqr::{IlqrOptions, Problem};
+    /// use wengert_control::planners::{Mpc, Planner};
+    ///
+    /// let problem = Problem::new(1, 1, 5, |x, u| x + u,
+    ///     |x, u| (x.powi(2) + u.powi(2)).sum(&[0], false), |x| x.powi(2).sum(&[0], false));
+    /// let mut mpc = Mpc::new(problem.clone(), IlqrOptions::default());
+    /// assert!(mpc.warm_start().is_none());
+    /// mpc.plan(&array![1.0]);
+    /// let warm = mpc.warm_start().unwrap();
+    /// // a cost pulling u towards +1 from now on, the same warm start
+    /// mpc.set_problem(problem.with_stage_cost(|_, _, u| (u - 1.0).powi(2).sum(&[0], false) * 10.0));
+    /// assert_eq!(mpc.warm_start().unwrap(), warm);
+    /// assert!(mpc.plan(&array![0.5])[0] > 0.0);
+    /// ```
+    ///
+    /// # Panics
+    /// If `problem`'s dimensions or horizon differ from the planned problem's.
+    pub fn set_problem(&mut self, problem: Problem) {
+        same_shape("Mpc::set_problem", &self.problem, &problem);
+        self.problem = problem;
+    }
+
+    /// The warm start the next call to [`Planner::plan`] starts from: the last plan shifted by
+    /// one step, `None` after a reset.
+    pub fn warm_start(&self) -> Option<Array2<f64>> {
+        self.plan.as_ref().map(shift)
+    }
+
     /// The calls to [`Planner::plan`] so far (resets included) that ran the restarts.
     pub fn restarted_steps(&self) -> usize {
         self.restarted_steps
@@ -175,6 +245,17 @@ impl Mpc {
     /// The solution of the last call to [`Planner::plan`].
     pub fn last_solution(&self) -> Option<&IlqrSolution> {
         self.last_solution.as_ref()
+    }
+}
+
+/// Panics unless `b` has `a`'s dimensions and horizon, naming `context`.
+fn same_shape(context: &str, a: &Problem, b: &Problem) {
+    if (a.n, a.m, a.horizon) != (b.n, b.m, b.horizon) {
+        panic!(
+            "{context}: a problem with (n, m, horizon) = {:?}, expected the planned problem's {:?}",
+            (b.n, b.m, b.horizon),
+            (a.n, a.m, a.horizon)
+        );
     }
 }
 
@@ -189,8 +270,14 @@ impl Planner for Mpc {
             .solve(&self.problem, x, warm_start.as_ref())
             .unwrap_or_else(|error| panic!("MPC: {error}"));
         let (N, m) = (self.problem.horizon, self.problem.m);
-        let restart = !self.restarts.is_empty()
-            && (warm_start.is_none() || solution.cost > self.restart_above);
+        let judged = match &self.restart_cost {
+            Some(judge) if !self.restarts.is_empty() && warm_start.is_some() => {
+                judge.rollout(x, &solution.u).1
+            }
+            _ => solution.cost,
+        };
+        let restart =
+            !self.restarts.is_empty() && (warm_start.is_none() || judged > self.restart_above);
         self.restarted_steps += usize::from(restart);
         for c in self.restarts.iter().filter(|_| restart) {
             let constant = Array2::from_shape_fn((N, m), |(_, j)| c[j]);
