@@ -299,7 +299,9 @@ pub(crate) fn vjp<T: Float, X: Adjoint<T>>(
             };
             vec![Some(X::apply(add, &[g]))]
         }
-        Op::Custom(call) => call.vjp(x, y, g, needs),
+        // A call with one output (the sweep hands a call with several all their cotangents).
+        Op::Custom(call) => call.vjp(x, std::slice::from_ref(y), std::slice::from_ref(g), needs),
+        Op::Output(..) => unreachable!("the sweep hands an output's cotangent to its call"),
         Op::OnceDifferentiable { name, .. } => panic!(
             "{name}: its VJP is written on arrays (Function::with_array_vjp), so its gradient cannot be \
              differentiated again (no grad-of-grad, Hessian-vector product or gradgradcheck); write \

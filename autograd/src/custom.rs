@@ -138,11 +138,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use ndarray::{ArrayD, IxDyn};
-
 use crate::grad::Adjoint;
-use crate::op::Op;
-use crate::tensor::Tensor;
 use crate::{Float, SharedArray, Var};
 
 /// What a VJP receives: the inputs `x`, the outputs `y`, the cotangents `ȳ` (one per output,
@@ -274,8 +270,9 @@ impl<T: Float> Function<T> {
         self.name
     }
 
-    /// Evaluates the function on `inputs` with `side` data, and records it (one node) if an
-    /// input is tracked. Returns the outputs `y₁, …, y_m`.
+    /// Evaluates the function on `inputs` with `side` data, and records it if an input is
+    /// tracked: one node, and one more for each output after the first, so that each output's
+    /// cotangent reaches the VJP on its own. Returns the outputs `y₁, …, y_m`.
     ///
     /// # Panics
     /// If there are no inputs, or the forward pass returns no outputs.
@@ -286,49 +283,36 @@ impl<T: Float> Function<T> {
         }
         let values: Vec<SharedArray<T>> = inputs.iter().map(|v| v.value().clone()).collect();
         let outputs = (self.forward)(&values, side);
-        let shapes: Vec<Vec<usize>> = outputs.iter().map(|y| y.shape().to_vec()).collect();
-        let packed = match outputs.as_slice() {
-            [] => panic!("{name}: the forward pass returned no outputs"),
-            [y] => y.clone(),
-            _ => {
-                let mut flat = Vec::with_capacity(outputs.iter().map(|y| y.len()).sum());
-                for y in &outputs {
-                    match y.as_slice() {
-                        Some(elements) => flat.extend_from_slice(elements),
-                        None => flat.extend(y.iter().copied()),
-                    }
-                }
-                ArrayD::from_shape_vec(IxDyn(&[flat.len()]), flat)
-                    .expect("the outputs fill the packed vector")
-                    .into_shared()
-            }
-        };
+        if outputs.is_empty() {
+            panic!("{name}: the forward pass returned no outputs");
+        }
         let call = Call {
             function: self.clone(),
             side: side.to_vec(),
-            shapes,
-            packed,
+            outputs,
         };
-        let node = Var::apply(Op::Custom(Arc::new(call.clone())), inputs);
-        call.unpack(&node)
+        Var::apply_call(Arc::new(call), inputs)
     }
 }
 
-/// One application of a [`Function`], as the tape records it ([`Op::Custom`]): the function,
-/// its side data, the shapes of its outputs and their values. Several outputs are stored as one
-/// flat vector (their elements in order), so the node has one value and its cotangent is their
-/// concatenation.
+/// One application of a [`Function`], as the tape records it: the function, its side data and
+/// its outputs. The call's node ([`Op::Custom`]) holds the first output and each further output
+/// `j` is a node of its own ([`Op::Output`]), right after it; a backward pass hands the VJP
+/// every output's cotangent as it arrived (zeros for an output that was not used).
+///
+/// [`Op::Custom`]: crate::op::Op::Custom
+/// [`Op::Output`]: crate::op::Op::Output
 #[derive(Clone)]
 pub struct Call<T> {
     function: Function<T>,
     side: Vec<SharedArray<T>>,
-    shapes: Vec<Vec<usize>>,
-    pub(crate) packed: SharedArray<T>,
+    outputs: Vec<SharedArray<T>>,
 }
 
 impl<T> fmt::Debug for Call<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} with outputs {:?}", self.function, self.shapes)
+        let shapes: Vec<&[usize]> = self.outputs.iter().map(|y| y.shape()).collect();
+        write!(f, "{:?} with outputs {shapes:?}", self.function)
     }
 }
 
@@ -337,31 +321,18 @@ impl<T: Float> Call<T> {
         self.function.name
     }
 
-    /// The outputs `y_j` from the packed value (or the cotangents `ȳ_j` from the packed
-    /// cotangent): slices and reshapes, so they are differentiable like any op.
-    fn unpack<X: Tensor<T>>(&self, packed: &X) -> Vec<X> {
-        if let [_] = self.shapes.as_slice() {
-            return vec![packed.clone()];
-        }
-        let mut start = 0;
-        self.shapes
-            .iter()
-            .map(|shape| {
-                let end = start + crate::shape::size_of(shape);
-                let piece = packed.slice(0, start, end).reshape(shape);
-                start = end;
-                piece
-            })
-            .collect()
+    /// The outputs `y₀, …, y_{m−1}` of the forward pass.
+    pub(crate) fn outputs(&self) -> &[SharedArray<T>] {
+        &self.outputs
     }
 
-    /// The VJP of this call: the function's own rule, given the inputs `x`, the packed output
-    /// `y` and the packed cotangent `g`.
+    /// The VJP of this call: the function's own rule, given the inputs `x`, the outputs `y`
+    /// and their cotangents `g` (one per output).
     pub(crate) fn vjp<X: Adjoint<T>>(
         &self,
         x: &[X],
-        y: &X,
-        g: &X,
+        y: &[X],
+        g: &[X],
         needs: &[bool],
     ) -> Vec<Option<X>> {
         let name = self.function.name;
@@ -370,11 +341,11 @@ impl<T: Float> Call<T> {
                 "{name}: no VJP was given (Function::with_vjp or with_array_vjp), so no gradient flows through it"
             ),
             Backward::Vars(vjp) => {
-                let inputs: Vec<Var<T>> = x.iter().map(X::to_var).collect();
+                let vars = |v: &[X]| -> Vec<Var<T>> { v.iter().map(X::to_var).collect() };
                 let context = Context {
-                    inputs: &inputs,
-                    outputs: &self.unpack(&y.to_var()),
-                    cotangents: &self.unpack(&g.to_var()),
+                    inputs: &vars(x),
+                    outputs: &vars(y),
+                    cotangents: &vars(g),
                     side: &self.side,
                     needs,
                 };
@@ -384,20 +355,19 @@ impl<T: Float> Call<T> {
                     .collect()
             }
             Backward::Arrays(vjp) => {
-                let arrays = |v: Vec<Var<T>>| -> Vec<SharedArray<T>> {
-                    v.into_iter().map(|v| v.value().clone()).collect()
+                let arrays = |v: &[X]| -> Vec<SharedArray<T>> {
+                    v.iter().map(|v| v.data().clone()).collect()
                 };
-                let constant = |v: &X| Var::constant(v.data().clone());
                 let context = Context {
-                    inputs: &x.iter().map(|v| v.data().clone()).collect::<Vec<_>>(),
-                    outputs: &arrays(self.unpack(&constant(y))),
-                    cotangents: &arrays(self.unpack(&constant(g))),
+                    inputs: &arrays(x),
+                    outputs: &arrays(y),
+                    cotangents: &arrays(g),
                     side: &self.side,
                     needs,
                 };
                 // What the result depends on, so that differentiating it again reaches the
                 // marker op, which says that it cannot be done.
-                let parents: Vec<&X> = x.iter().chain([g]).collect();
+                let parents: Vec<&X> = x.iter().chain(g).collect();
                 vjp(&context)
                     .into_iter()
                     .map(|gradient| gradient.map(|v| X::once_differentiable(name, v, &parents)))

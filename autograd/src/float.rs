@@ -57,13 +57,14 @@ pub trait Float:
     }
 
     /// One LSTM step's elementwise part for `N` rows of `hidden` units: each row of `gates`
-    /// (`a_i, a_f, a_g, a_o`, `4H`) becomes `σ(a_i), σ(a_f), tanh a_g, σ(a_o)`; `c` goes from
-    /// `c_{t−1}` to `c_t = f ⊙ c_{t−1} + i ⊙ g`; `tanh_c` and `h` receive `tanh c_t` and
-    /// `o ⊙ tanh c_t`. The values of [`sigmoid_in_place`](Float::sigmoid_in_place) and
+    /// (`a_i, a_f, a_g, a_o`, `4H`) becomes `σ(a_i), σ(a_f), tanh a_g, σ(a_o)`; `c` receives
+    /// `c_t = f ⊙ c_{t−1} + i ⊙ g` from `c_prev` (`c_{t−1}`); `tanh_c` and `h` receive `tanh c_t`
+    /// and `o ⊙ tanh c_t`. The values of [`sigmoid_in_place`](Float::sigmoid_in_place) and
     /// [`tanh_in_place`](Float::tanh_in_place); `f32` computes them in one fused pass.
     fn lstm_cells(
         hidden: usize,
         gates: &mut [Self],
+        c_prev: &[Self],
         c: &mut [Self],
         tanh_c: &mut [Self],
         h: &mut [Self],
@@ -71,8 +72,9 @@ pub trait Float:
         if hidden == 0 {
             return;
         }
-        for ((row, c), (tanh_c, h)) in gates
+        for (((row, c_prev), c), (tanh_c, h)) in gates
             .chunks_exact_mut(4 * hidden)
+            .zip(c_prev.chunks_exact(hidden))
             .zip(c.chunks_exact_mut(hidden))
             .zip(
                 tanh_c
@@ -91,7 +93,7 @@ pub trait Float:
                 &row[2 * hidden..3 * hidden],
             );
             for j in 0..hidden {
-                c[j] = f[j] * c[j] + i[j] * g[j];
+                c[j] = f[j] * c_prev[j] + i[j] * g[j];
             }
             tanh_c.copy_from_slice(c);
             Self::tanh_in_place(tanh_c);

@@ -132,8 +132,9 @@ impl<T: Float> Op<T> {
                 }
                 out.into_shared()
             }
-            // Evaluated once, by `Function::apply`, before the node is recorded.
-            Op::Custom(call) => call.packed.clone(),
+            // Evaluated once, by `Function::apply`, before the nodes are recorded.
+            Op::Custom(call) => call.outputs()[0].clone(),
+            Op::Output(call, j) => call.outputs()[*j].clone(),
             Op::OnceDifferentiable { value, .. } => value.clone(),
             Op::IndexSelect { axis, index } => a.select(Axis(*axis), index).into_shared(),
             Op::IndexAdd { axis, index, size } => {

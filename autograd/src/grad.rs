@@ -19,6 +19,7 @@ use std::sync::Arc;
 use ndarray::{ArrayD, IxDyn};
 
 use crate::backprop::vjp as rule;
+use crate::op::Op;
 use crate::tape::{Input, NodeRef};
 use crate::tensor::{Eager, Tensor};
 use crate::{Float, SharedArray, Tape, Var};
@@ -159,8 +160,18 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
         }
         let recorded = Arc::clone(&tape.lock().nodes[node]);
         let (op, inputs) = (&recorded.op, &recorded.inputs);
-        if is_target[position(node)] || (targets.is_none() && matches!(op, crate::op::Op::Leaf)) {
+        if is_target[position(node)] || (targets.is_none() && matches!(op, Op::Leaf)) {
             results.insert(node, adjoint.clone());
+        }
+        if let Op::Output(..) = op {
+            // Output j of a call with several outputs: its cotangent waits in its slot for the
+            // call (node − j, its input), which is visited later (with zeros for y₀'s cotangent
+            // if none arrives).
+            let call = &inputs[0];
+            let zeros = || X::constant(ArrayD::zeros(call.value.raw_dim()).into_shared());
+            adjoints[position(call.node.expect("a call's node"))].get_or_insert_with(zeros);
+            adjoints[position(node)] = Some(adjoint);
+            continue;
         }
         let wanted = |input: &Input<T>| {
             input
@@ -179,7 +190,34 @@ pub(crate) fn reverse_sweep<T: Float, X: Adjoint<T>>(
                 node: Some(node),
             },
         );
-        let gradients = rule(op, &x, &y, &adjoint, &needs);
+        let gradients = match op {
+            // A call with several outputs: the outputs y_j are nodes node + j, whose cotangents
+            // wait in their slots (zeros for an output that none reached).
+            Op::Custom(call) if call.outputs().len() > 1 => {
+                let later = |j: usize| {
+                    let value = call.outputs()[j].clone();
+                    let cotangent = (node + j <= last)
+                        .then(|| adjoints[position(node + j)].take())
+                        .flatten()
+                        .unwrap_or_else(|| {
+                            X::constant(ArrayD::zeros(value.raw_dim()).into_shared())
+                        });
+                    let output = X::from_input(
+                        tape,
+                        &Input {
+                            value,
+                            node: Some(node + j),
+                        },
+                    );
+                    (output, cotangent)
+                };
+                let (outputs, cotangents): (Vec<X>, Vec<X>) = std::iter::once((y, adjoint))
+                    .chain((1..call.outputs().len()).map(later))
+                    .unzip();
+                call.vjp(&x, &outputs, &cotangents, &needs)
+            }
+            _ => rule(op, &x, &y, &adjoint, &needs),
+        };
         for (input, gradient) in inputs.iter().zip(gradients) {
             let (Some(k), Some(gradient)) = (input.node, gradient) else {
                 continue;

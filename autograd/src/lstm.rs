@@ -118,17 +118,7 @@ pub fn lstm<T: Float>(
         );
         // One forward pass per application; later backward passes read what it kept.
         let _ = forward_saved.set(saved);
-        let LstmDims {
-            steps,
-            batch,
-            hidden,
-            ..
-        } = dims;
-        vec![
-            array(&[steps, batch, hidden], out.output),
-            array(&[batch, hidden], out.h_n),
-            array(&[batch, hidden], out.c_n),
-        ]
+        vec![out.output, out.h_n, out.c_n]
     })
     .with_vjp(move |c| {
         let recording = c.inputs.iter().chain(c.cotangents).any(Var::is_tracked);

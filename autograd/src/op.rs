@@ -43,7 +43,8 @@
 //! | `Concat(axis)` | | a `Slice` of `ḡ` per input |
 //! | `Gather`, `ScatterAdd` | `y_i = a_{i with axis → index_i}` | `ScatterAdd`, `Gather` (each the other's adjoint) |
 //! | `IndexSelect`, `IndexAdd` | `y = a[…, index, …]` | `IndexAdd`, `IndexSelect` |
-//! | `Custom` | the user's forward ([`crate::custom`]) | the user's VJP |
+//! | `Custom` | the user's forward ([`crate::custom`]): its first output `y₀` | the user's VJP, given every output's cotangent |
+//! | `Output(j)` | the same call's output `y_j` (`j ≥ 1`), a node of its own | its cotangent `ȳ_j`, handed to the call's VJP |
 //!
 //! Because each product on the right is built from primitives on the left, a backward pass can
 //! itself be recorded and differentiated again, to any order.
@@ -138,8 +139,13 @@ pub enum Op<T> {
         index: Arc<[usize]>,
         size: usize,
     },
-    /// A user-defined function ([`crate::custom::Function`]) with its own VJP.
+    /// A user-defined function ([`crate::custom::Function`]) with its own VJP; the node holds
+    /// its first output.
     Custom(Arc<Call<T>>),
+    /// Output `j ≥ 1` of a user-defined function with several outputs: recorded right after the
+    /// call's node (its one input), at `call + j`, so that its cotangent reaches the call's VJP
+    /// on its own, with no packing.
+    Output(Arc<Call<T>>, usize),
     /// A gradient computed by a VJP written on arrays, recorded so that differentiating it
     /// again stops with a message naming the function: its value, fixed.
     OnceDifferentiable {
@@ -198,7 +204,7 @@ impl<T: crate::Float> Op<T> {
             Op::ScatterAdd { .. } => "scatter_add",
             Op::IndexSelect { .. } => "index_select",
             Op::IndexAdd { .. } => "index_add",
-            Op::Custom(call) => call.name(),
+            Op::Custom(call) | Op::Output(call, _) => call.name(),
             Op::OnceDifferentiable { name, .. } => name,
         }
     }

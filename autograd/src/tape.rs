@@ -9,6 +9,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::custom::Call;
 use crate::op::Op;
 use crate::tensor::Tensor;
 use crate::{Float, IntoArray, SharedArray};
@@ -180,20 +181,7 @@ impl<T: Float> Tape<T> {
     }
 
     pub(crate) fn push(&self, node: Node<T>) -> usize {
-        let mut state = self.lock();
-        if state.detect_anomaly && state.first_anomaly.is_none() && !all_finite(&node.value) {
-            state.first_anomaly = Some(Anomaly {
-                op: node.op.name().to_string(),
-                input_shapes: node
-                    .inputs
-                    .iter()
-                    .map(|i| i.value.shape().to_vec())
-                    .collect(),
-                node: state.nodes.len(),
-            });
-        }
-        state.nodes.push(Arc::new(node));
-        state.nodes.len() - 1
+        self.lock().push(node)
     }
 
     /// Notes a non-finite gradient produced by the backward rule of `node` (anomaly mode).
@@ -211,6 +199,25 @@ impl<T: Float> Tape<T> {
                 node,
             });
         }
+    }
+}
+
+impl<T: Float> TapeState<T> {
+    /// Appends `node` (noting a non-finite value in anomaly mode); returns its position.
+    fn push(&mut self, node: Node<T>) -> usize {
+        if self.detect_anomaly && self.first_anomaly.is_none() && !all_finite(&node.value) {
+            self.first_anomaly = Some(Anomaly {
+                op: node.op.name().to_string(),
+                input_shapes: node
+                    .inputs
+                    .iter()
+                    .map(|i| i.value.shape().to_vec())
+                    .collect(),
+                node: self.nodes.len(),
+            });
+        }
+        self.nodes.push(Arc::new(node));
+        self.nodes.len() - 1
     }
 }
 
@@ -325,6 +332,73 @@ impl<T: Float> Var<T> {
     pub(crate) fn index(&self) -> Option<usize> {
         self.node.as_ref().map(|n| n.index)
     }
+
+    /// Records a call of a user-defined function with outputs `y₀, …, y_{m−1}`: node `k` is
+    /// [`Op::Custom`] on `inputs`, holding `y₀`, and node `k + j` is [`Op::Output`]`(j)` of
+    /// node `k`, holding `y_j`. The nodes are pushed under one lock, so that they are adjacent
+    /// (the backward sweep finds a call's outputs right after it). Constants when no input is
+    /// tracked or recording is off.
+    pub(crate) fn apply_call(call: Arc<Call<T>>, inputs: &[&Self]) -> Vec<Self> {
+        let values = call.outputs().to_vec();
+        let op = Op::Custom(Arc::clone(&call));
+        let Some((tape, recorded_inputs)) = recording(&op, inputs) else {
+            return values.into_iter().map(Var::constant).collect();
+        };
+        let first = {
+            let mut state = tape.lock();
+            let first = state.push(Node {
+                op,
+                inputs: recorded_inputs,
+                value: values[0].clone(),
+            });
+            for (j, value) in values.iter().enumerate().skip(1) {
+                state.push(Node {
+                    op: Op::Output(Arc::clone(&call), j),
+                    inputs: vec![Input {
+                        value: values[0].clone(),
+                        node: Some(first),
+                    }],
+                    value: value.clone(),
+                });
+            }
+            first
+        };
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(j, value)| Var {
+                value,
+                node: Some(NodeRef {
+                    tape: tape.clone(),
+                    index: first + j,
+                }),
+            })
+            .collect()
+    }
+}
+
+/// The tape that an op on `inputs` is recorded on, with the inputs as it records them; `None`
+/// when no input is tracked or recording is off.
+fn recording<T: Float>(op: &Op<T>, inputs: &[&Var<T>]) -> Option<(Tape<T>, Vec<Input<T>>)> {
+    let tape = inputs.iter().find_map(|v| v.tape())?;
+    if !is_grad_enabled() {
+        return None;
+    }
+    let recorded_inputs = inputs
+        .iter()
+        .map(|v| {
+            if let Some(other) = v.tape()
+                && !other.same(tape)
+            {
+                panic!("{}: inputs are recorded on different tapes", op.name());
+            }
+            Input {
+                value: v.value.clone(),
+                node: v.index(),
+            }
+        })
+        .collect();
+    Some((tape.clone(), recorded_inputs))
 }
 
 impl<T: Float> Tensor<T> for Var<T> {
@@ -338,24 +412,9 @@ impl<T: Float> Tensor<T> for Var<T> {
 
     fn apply(op: Op<T>, inputs: &[&Self]) -> Self {
         let value = op.forward_on(inputs, |v| &v.value);
-        let tape = inputs.iter().find_map(|v| v.tape());
-        let Some(tape) = tape.filter(|_| is_grad_enabled()) else {
+        let Some((tape, recorded_inputs)) = recording(&op, inputs) else {
             return Var { value, node: None };
         };
-        let recorded_inputs = inputs
-            .iter()
-            .map(|v| {
-                if let Some(other) = v.tape()
-                    && !other.same(tape)
-                {
-                    panic!("{}: inputs are recorded on different tapes", op.name());
-                }
-                Input {
-                    value: v.value.clone(),
-                    node: v.index(),
-                }
-            })
-            .collect();
         let index = tape.push(Node {
             op,
             inputs: recorded_inputs,
@@ -363,10 +422,7 @@ impl<T: Float> Tensor<T> for Var<T> {
         });
         Var {
             value,
-            node: Some(NodeRef {
-                tape: tape.clone(),
-                index,
-            }),
+            node: Some(NodeRef { tape, index }),
         }
     }
 }

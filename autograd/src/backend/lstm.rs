@@ -17,7 +17,9 @@
 //! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
 //! 4 ulp). Gradients sum in another order than the tape's, so they agree to round-off.
 
-use crate::Float;
+use ndarray::{ArrayD, Axis, IxDyn, Slice};
+
+use crate::{Float, SharedArray};
 
 /// The sizes of one layer's sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,9 +36,16 @@ pub(crate) struct LstmSaved<T> {
     pub dims: LstmDims,
     /// `x`, `(T N) × I`.
     pub x: Vec<T>,
-    /// The state each step starts from, after the reset mask: `h_{t−1}` and `c_{t−1}`, `T × N × H`.
-    pub h_prev: Vec<T>,
-    pub c_prev: Vec<T>,
+    /// `h_0, h_1, …, h_T` (`(T + 1) × N × H`), each step's written in place: the outputs are
+    /// its rows `1‥T` (views of it, not copies) and, without a reset mask, its rows `0‥T−1`
+    /// are the states `h_{t−1}` the steps start from.
+    pub h: SharedArray<T>,
+    /// `c_0, c_1, …, c_T` in the same way, `c_{t−1}` after step `t`'s reset mask (the state the
+    /// step starts from): rows `0‥T−1` are the steps' `c_{t−1}`, row `T` is `c_T`.
+    pub c: SharedArray<T>,
+    /// With a reset mask, the states the steps start from, `k_t ⊙ h_{t−1}` (`T × N × H`):
+    /// where a reset happens they are not the outputs.
+    pub h_kept: Option<Vec<T>>,
     /// The gates after their activations, `i, f, g, o` blocks of each row: `T × N × 4H`.
     pub gates: Vec<T>,
     /// `tanh c_t`, `T × N × H`.
@@ -45,11 +54,32 @@ pub(crate) struct LstmSaved<T> {
     pub keep: Option<Vec<T>>,
 }
 
-/// The forward pass's results: the outputs `h_t` (`T × N × H`), `h_T` and `c_T` (`N × H`).
+impl<T: Float> LstmSaved<T> {
+    /// The states `h_{t−1}` the steps start from, `T × N × H`.
+    fn h_prev(&self) -> &[T] {
+        let all = self.h.as_slice().expect("h is row-major");
+        self.h_kept
+            .as_deref()
+            .unwrap_or(&all[..all.len() - self.state()])
+    }
+
+    /// The states `c_{t−1}` the steps start from, `T × N × H`.
+    fn c_prev(&self) -> &[T] {
+        let all = self.c.as_slice().expect("c is row-major");
+        &all[..all.len() - self.state()]
+    }
+
+    fn state(&self) -> usize {
+        self.dims.batch * self.dims.hidden
+    }
+}
+
+/// The forward pass's results: the outputs `h_t` (`T × N × H`), `h_T` and `c_T` (`N × H`),
+/// views of [`LstmSaved::h`] and [`LstmSaved::c`].
 pub(crate) struct LstmOutputs<T> {
-    pub output: Vec<T>,
-    pub h_n: Vec<T>,
-    pub c_n: Vec<T>,
+    pub output: SharedArray<T>,
+    pub h_n: SharedArray<T>,
+    pub c_n: SharedArray<T>,
 }
 
 /// The backward pass's results, each shaped like its input (`x̄` only when asked for).
@@ -299,16 +329,9 @@ fn forward<T: Float>(
         hidden,
     } = dims;
     let (rows, width, state) = (steps * batch, 4 * hidden, batch * hidden);
-    // Every buffer is filled step by step as it is computed, never zero-filled first.
-    let mut saved = LstmSaved {
-        dims,
-        x: x.to_vec(),
-        h_prev: Vec::with_capacity(steps * state),
-        c_prev: Vec::with_capacity(steps * state),
-        gates: Vec::with_capacity(rows * width),
-        tanh_c: Vec::with_capacity(steps * state),
-        keep: keep.map(<[T]>::to_vec),
-    };
+    // Every buffer grows step by step as it is computed.
+    let mut gates = Vec::with_capacity(rows * width);
+    let mut tanh_c = Vec::with_capacity(steps * state);
     let b: Option<Vec<T>> =
         bias.map(|(b_ih, b_hh)| b_ih.iter().zip(b_hh).map(|(&u, &v)| u + v).collect());
     // A whole sequence reads W_ihᵀ and W_hhᵀ laid out row by row once; a single step (an
@@ -326,44 +349,51 @@ fn forward<T: Float>(
         true => Vec::new(),
         false => vec![T::zero(); batch * width],
     };
-    let mut output = Vec::with_capacity(steps * state);
-    let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
+    // h_0‥h_T and c_0‥c_T, step t writing h_t and c_t right after the h_{t−1}, c_{t−1} it reads.
+    let (mut h_all, mut c_all) = (
+        Vec::with_capacity((steps + 1) * state),
+        Vec::with_capacity((steps + 1) * state),
+    );
+    h_all.extend_from_slice(h0);
+    c_all.extend_from_slice(c0);
+    let mut h_kept = keep.map(|_| Vec::with_capacity(steps * state));
     for t in 0..steps {
-        if let Some(keep) = keep {
+        let span = t * state..(t + 1) * state;
+        h_all.resize((t + 2) * state, T::zero());
+        c_all.resize((t + 2) * state, T::zero());
+        let (h_before, h) = h_all.split_at_mut(span.end);
+        let (c_before, c) = c_all.split_at_mut(span.end);
+        let (mut h_prev, c_prev) = (&h_before[span.clone()], &mut c_before[span.clone()]);
+        if let (Some(keep), Some(h_kept)) = (keep, &mut h_kept) {
+            h_kept.extend_from_slice(h_prev);
             let keep_t = &keep[t * batch..(t + 1) * batch];
             if keep_t.iter().any(|&k| k != T::one()) {
-                apply_keep(&mut h, keep_t, hidden);
-                apply_keep(&mut c, keep_t, hidden);
+                apply_keep(&mut h_kept[span.clone()], keep_t, hidden);
+                apply_keep(c_prev, keep_t, hidden);
             }
+            h_prev = &h_kept[span.clone()];
         }
-        let span = t * state..(t + 1) * state;
-        saved.h_prev.extend_from_slice(&h);
-        saved.c_prev.extend_from_slice(&c);
         // a_t = (x_t W_ihᵀ + b) + h_{t−1} W_hhᵀ, computed while the step's rows are in cache:
         // in one pass where a fused kernel applies, else in three (the same bits).
         let x_t = &x[t * batch * input..(t + 1) * batch * input];
         let one_pass = match (&weight_ih_t, &weight_hh_t) {
             (Some(weight_ih_t), Some(weight_hh_t)) => {
-                saved.gates.reserve(batch * width);
-                let spare = &mut saved.gates.spare_capacity_mut()[..batch * width];
+                gates.reserve(batch * width);
+                let spare = &mut gates.spare_capacity_mut()[..batch * width];
                 let sizes = (batch, input, hidden, width);
                 let b = b.as_deref();
-                let done = T::lstm_gates(sizes, x_t, weight_ih_t, b, &h, weight_hh_t, spare);
+                let done = T::lstm_gates(sizes, x_t, weight_ih_t, b, h_prev, weight_hh_t, spare);
                 if done {
                     // SAFETY: `lstm_gates` wrote all `batch × width` elements past the length.
-                    unsafe { saved.gates.set_len((t + 1) * batch * width) };
+                    unsafe { gates.set_len((t + 1) * batch * width) };
                 }
                 done
             }
             _ => false,
         };
         if !one_pass {
-            append_product(
-                Matrix::rows(x_t, batch, input),
-                input_weights,
-                &mut saved.gates,
-            );
-            let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
+            append_product(Matrix::rows(x_t, batch, input), input_weights, &mut gates);
+            let gates = &mut gates[t * batch * width..(t + 1) * batch * width];
             if let Some(b) = &b {
                 for row in gates.chunks_exact_mut(width) {
                     row.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
@@ -371,24 +401,41 @@ fn forward<T: Float>(
             }
             add_recurrent_product(
                 dims,
-                &h,
+                h_prev,
                 weight_hh,
                 weight_hh_t.as_deref(),
                 &mut recurrent_part,
                 gates,
             );
         }
-        let gates = &mut saved.gates[t * batch * width..(t + 1) * batch * width];
+        let gates = &mut gates[t * batch * width..(t + 1) * batch * width];
         // The gates' activations, c_t = f ⊙ c_{t−1} + i ⊙ g, tanh c_t and h_t = o ⊙ tanh c_t, in
         // one pass over each row.
-        saved.tanh_c.resize((t + 1) * state, T::zero());
-        T::lstm_cells(hidden, gates, &mut c, &mut saved.tanh_c[span], &mut h);
-        output.extend_from_slice(&h);
+        tanh_c.resize((t + 1) * state, T::zero());
+        T::lstm_cells(hidden, gates, c_prev, c, &mut tanh_c[span], h);
     }
+    let states = |all: Vec<T>| {
+        ArrayD::from_shape_vec(IxDyn(&[steps + 1, batch, hidden]), all)
+            .expect("T + 1 states")
+            .into_shared()
+    };
+    let (h, c) = (states(h_all), states(c_all));
+    let mut output = h.clone();
+    output.slice_axis_inplace(Axis(0), Slice::from(1..));
     let outputs = LstmOutputs {
         output,
-        h_n: h,
-        c_n: c,
+        h_n: h.clone().index_axis_move(Axis(0), steps),
+        c_n: c.clone().index_axis_move(Axis(0), steps),
+    };
+    let saved = LstmSaved {
+        dims,
+        x: x.to_vec(),
+        h,
+        c,
+        h_kept,
+        gates,
+        tanh_c,
+        keep: keep.map(<[T]>::to_vec),
     };
     (outputs, saved)
 }
@@ -521,7 +568,7 @@ fn backward<T: Float>(
                 .zip(
                     saved.tanh_c[span.clone()]
                         .chunks_exact(hidden)
-                        .zip(saved.c_prev[span.clone()].chunks_exact(hidden)),
+                        .zip(saved.c_prev()[span.clone()].chunks_exact(hidden)),
                 )
                 .zip(
                     h_bar
@@ -560,7 +607,7 @@ fn backward<T: Float>(
         let block_span = first * state..first * state + block_rows * hidden;
         product(
             Matrix::transposed(a_bar_block, block_rows, width),
-            Matrix::rows(&saved.h_prev[block_span], block_rows, hidden),
+            Matrix::rows(&saved.h_prev()[block_span], block_rows, hidden),
             T::one(),
             &mut weight_hh_bar,
         );
@@ -760,10 +807,24 @@ mod tests {
         wide_and_plain_agree::<f64>();
     }
 
-    /// The forward pass before the products were fused: all steps' `X W_ihᵀ` as one product,
-    /// `+ b`, and each step's `h_{t−1} W_hhᵀ` stored (`β = 0`) and then added; the activations
-    /// and the state as [`forward`] computes them. Returns the gates after their activations
-    /// and the outputs.
+    /// What [`unfused`] computes: the gates after their activations, the outputs, the states
+    /// each step starts from, `tanh c_t`, and the final state.
+    struct Unfused<T> {
+        gates: Vec<T>,
+        output: Vec<T>,
+        h_prev: Vec<T>,
+        c_prev: Vec<T>,
+        tanh_c: Vec<T>,
+        h_n: Vec<T>,
+        c_n: Vec<T>,
+    }
+
+    /// The forward pass before the products were fused and before the states were written in
+    /// place: all steps' `X W_ihᵀ` as one product, `+ b`, and each step's `h_{t−1} W_hhᵀ`
+    /// stored (`β = 0`) and then added; the activations by separate passes; the state `h, c`
+    /// updated in place (the reset mask applied to it), copied out before each step as the
+    /// state it starts from and after it as the output.
+    #[allow(clippy::too_many_arguments)]
     fn unfused<T: Float>(
         dims: LstmDims,
         x: &[T],
@@ -772,7 +833,8 @@ mod tests {
         b: &[T],
         h0: &[T],
         c0: &[T],
-    ) -> (Vec<T>, Vec<T>) {
+        keep: Option<&[T]>,
+    ) -> Unfused<T> {
         let LstmDims {
             steps,
             batch,
@@ -790,9 +852,16 @@ mod tests {
             row.iter_mut().zip(b).for_each(|(a, &b)| *a += b);
         }
         let (mut h, mut c) = (h0.to_vec(), c0.to_vec());
-        let mut output = Vec::new();
+        let (mut output, mut h_prev, mut c_prev, mut tanh_c) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut part = vec![T::zero(); batch * width];
         for t in 0..steps {
+            if let Some(keep) = keep {
+                apply_keep(&mut h, &keep[t * batch..(t + 1) * batch], hidden);
+                apply_keep(&mut c, &keep[t * batch..(t + 1) * batch], hidden);
+            }
+            h_prev.extend_from_slice(&h);
+            c_prev.extend_from_slice(&c);
             product(
                 Matrix::rows(&h, batch, hidden),
                 Matrix::transposed(w_hh, width, hidden),
@@ -813,26 +882,36 @@ mod tests {
                     c[j] = row[hidden + j] * c[j] + row[j] * row[2 * hidden + j];
                 }
             }
-            let mut tanh_c = c.clone();
-            T::tanh_in_place(&mut tanh_c);
+            let mut tanh_c_t = c.clone();
+            T::tanh_in_place(&mut tanh_c_t);
             for ((row, tanh_c), h) in gates
                 .chunks_exact(width)
-                .zip(tanh_c.chunks_exact(hidden))
+                .zip(tanh_c_t.chunks_exact(hidden))
                 .zip(h.chunks_exact_mut(hidden))
             {
                 for j in 0..hidden {
                     h[j] = row[3 * hidden + j] * tanh_c[j];
                 }
             }
+            tanh_c.extend_from_slice(&tanh_c_t);
             output.extend_from_slice(&h);
         }
-        (gates, output)
+        Unfused {
+            gates,
+            output,
+            h_prev,
+            c_prev,
+            tanh_c,
+            h_n: h,
+            c_n: c,
+        }
     }
 
     /// The fused forward pass (each step's input product into the gates, the recurrent product
     /// added to them as the tiles store it, `β = 1`; a single step reading the weights in
-    /// place) gives the unfused pass's gates and outputs bit for bit, in the AVX-512 and the
-    /// plain builds, for a sequence, a single step, and inputs narrower than a vector.
+    /// place; the states written in place, the outputs views of them) gives the unfused pass's
+    /// values bit for bit, in the AVX-512 and the plain builds, for a sequence, a single step,
+    /// inputs narrower than a vector, with and without a reset mask.
     fn fused_and_unfused_agree<T: Float>() {
         for (steps, batch, input, hidden) in [
             (6, 64, 8, 64),
@@ -859,21 +938,41 @@ mod tests {
                 values::<T>(batch * hidden, 7),
             );
             let b: Vec<T> = b_ih.iter().zip(&b_hh).map(|(&u, &v)| u + v).collect();
-            let (gates, output) = unfused(dims, &x, &w_ih, &w_hh, &b, &h0, &c0);
+            let mask: Vec<T> = (0..steps * batch)
+                .map(|i| if i % 3 == 1 { T::zero() } else { T::one() })
+                .collect();
             let bias = Some((&b_ih[..], &b_hh[..]));
-            for (build, (out, saved)) in [
-                (
-                    "dispatched",
-                    lstm_forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, None),
-                ),
-                (
-                    "plain",
-                    forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, None),
-                ),
-            ] {
-                let at = format!("{build} {steps}×{batch}×{input}×{hidden}");
-                assert_same_bits(&saved.gates, &gates, format!("{at}: gates"));
-                assert_same_bits(&out.output, &output, format!("{at}: output"));
+            for keep in [None, Some(&mask[..])] {
+                let expected = unfused(dims, &x, &w_ih, &w_hh, &b, &h0, &c0, keep);
+                for (build, (out, saved)) in [
+                    (
+                        "dispatched",
+                        lstm_forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, keep),
+                    ),
+                    (
+                        "plain",
+                        forward(dims, &x, &w_ih, &w_hh, bias, &h0, &c0, keep),
+                    ),
+                ] {
+                    let at = format!(
+                        "{build} {steps}×{batch}×{input}×{hidden}, mask {}",
+                        keep.is_some()
+                    );
+                    let slice = |a: &SharedArray<T>| a.as_slice().expect("row-major").to_vec();
+                    for (name, ours, theirs) in [
+                        ("gates", saved.gates.clone(), &expected.gates),
+                        ("output", slice(&out.output), &expected.output),
+                        ("h_n", slice(&out.h_n), &expected.h_n),
+                        ("c_n", slice(&out.c_n), &expected.c_n),
+                        ("h_{t−1}", saved.h_prev().to_vec(), &expected.h_prev),
+                        ("c_{t−1}", saved.c_prev().to_vec(), &expected.c_prev),
+                        ("tanh c_t", saved.tanh_c.clone(), &expected.tanh_c),
+                    ] {
+                        assert_same_bits(&ours, theirs, format!("{at}: {name}"));
+                    }
+                    assert_eq!(out.output.shape(), [steps, batch, hidden], "{at}");
+                    assert_eq!(out.h_n.shape(), [batch, hidden], "{at}");
+                }
             }
         }
     }

@@ -22,11 +22,12 @@ impl Float for f32 {
     fn lstm_cells(
         hidden: usize,
         gates: &mut [Self],
+        c_prev: &[Self],
         c: &mut [Self],
         tanh_c: &mut [Self],
         h: &mut [Self],
     ) {
-        super::tanh::lstm_cells_f32(hidden, gates, c, tanh_c, h)
+        super::tanh::lstm_cells_f32(hidden, gates, c_prev, c, tanh_c, h)
     }
 
     fn lstm_gates(

@@ -193,8 +193,8 @@ fn sigmoid_f32_in_place_portable<const FMA: bool>(x: &mut [f32]) {
 
 /// One LSTM step's elementwise part, for `N` rows at once: each row of `gates` holds the
 /// pre-activations `a_i, a_f, a_g, a_o` (`4H`), which become `i = σ(a_i)`, `f = σ(a_f)`,
-/// `g = tanh a_g`, `o = σ(a_o)`; `c` (`N × H`) goes from `c_{t−1}` to `c_t = f ⊙ c_{t−1} + i ⊙ g`;
-/// `tanh_c` and `h` (`N × H`) receive `tanh c_t` and `h_t = o ⊙ tanh c_t`.
+/// `g = tanh a_g`, `o = σ(a_o)`; `c` (`N × H`) receives `c_t = f ⊙ c_{t−1} + i ⊙ g` from `c_prev`
+/// (`c_{t−1}`); `tanh_c` and `h` (`N × H`) receive `tanh c_t` and `h_t = o ⊙ tanh c_t`.
 ///
 /// One pass over each row, every value in registers between the activations and `h_t`: the
 /// values of [`sigmoid_f32_in_place`] and [`tanh_f32_in_place`] on the same CPU, and
@@ -202,6 +202,7 @@ fn sigmoid_f32_in_place_portable<const FMA: bool>(x: &mut [f32]) {
 pub(crate) fn lstm_cells_f32(
     hidden: usize,
     gates: &mut [f32],
+    c_prev: &[f32],
     c: &mut [f32],
     tanh_c: &mut [f32],
     h: &mut [f32],
@@ -209,14 +210,14 @@ pub(crate) fn lstm_cells_f32(
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F, checked just above.
-        return unsafe { lstm_cells_f32_avx512(hidden, gates, c, tanh_c, h) };
+        return unsafe { lstm_cells_f32_avx512(hidden, gates, c_prev, c, tanh_c, h) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-        return unsafe { lstm_cells_f32_avx2_fma(hidden, gates, c, tanh_c, h) };
+        return unsafe { lstm_cells_f32_avx2_fma(hidden, gates, c_prev, c, tanh_c, h) };
     }
-    lstm_cells_f32_portable::<false>(hidden, gates, c, tanh_c, h)
+    lstm_cells_f32_portable::<false>(hidden, gates, c_prev, c, tanh_c, h)
 }
 
 /// [`lstm_cells_f32_portable`] compiled for AVX2 and FMA.
@@ -228,11 +229,12 @@ pub(crate) fn lstm_cells_f32(
 unsafe fn lstm_cells_f32_avx2_fma(
     hidden: usize,
     gates: &mut [f32],
+    c_prev: &[f32],
     c: &mut [f32],
     tanh_c: &mut [f32],
     h: &mut [f32],
 ) {
-    lstm_cells_f32_portable::<true>(hidden, gates, c, tanh_c, h)
+    lstm_cells_f32_portable::<true>(hidden, gates, c_prev, c, tanh_c, h)
 }
 
 /// [`lstm_cells_f32_portable`] compiled for AVX-512 (the same values as with AVX2).
@@ -244,25 +246,31 @@ unsafe fn lstm_cells_f32_avx2_fma(
 unsafe fn lstm_cells_f32_avx512(
     hidden: usize,
     gates: &mut [f32],
+    c_prev: &[f32],
     c: &mut [f32],
     tanh_c: &mut [f32],
     h: &mut [f32],
 ) {
-    lstm_cells_f32_portable::<true>(hidden, gates, c, tanh_c, h)
+    lstm_cells_f32_portable::<true>(hidden, gates, c_prev, c, tanh_c, h)
 }
 
 #[inline(always)]
 fn lstm_cells_f32_portable<const FMA: bool>(
     hidden: usize,
     gates: &mut [f32],
+    c_prev: &[f32],
     c: &mut [f32],
     tanh_c: &mut [f32],
     h: &mut [f32],
 ) {
     assert!(
-        gates.len() == 4 * c.len() && tanh_c.len() == c.len() && h.len() == c.len(),
-        "lstm cells: {} gates for states of {}, {}, {} elements",
+        gates.len() == 4 * c.len()
+            && c_prev.len() == c.len()
+            && tanh_c.len() == c.len()
+            && h.len() == c.len(),
+        "lstm cells: {} gates for states of {}, {}, {}, {} elements",
         gates.len(),
+        c_prev.len(),
         c.len(),
         tanh_c.len(),
         h.len()
@@ -270,8 +278,9 @@ fn lstm_cells_f32_portable<const FMA: bool>(
     if hidden == 0 {
         return;
     }
-    for (((row, c), tanh_c), h) in gates
+    for ((((row, c_prev), c), tanh_c), h) in gates
         .chunks_exact_mut(4 * hidden)
+        .zip(c_prev.chunks_exact(hidden))
         .zip(c.chunks_exact_mut(hidden))
         .zip(tanh_c.chunks_exact_mut(hidden))
         .zip(h.chunks_exact_mut(hidden))
@@ -279,18 +288,20 @@ fn lstm_cells_f32_portable<const FMA: bool>(
         let (i, rest) = row.split_at_mut(hidden);
         let (f, rest) = rest.split_at_mut(hidden);
         let (g, o) = rest.split_at_mut(hidden);
-        lstm_cell_row::<FMA>(i, f, g, o, c, tanh_c, h);
+        lstm_cell_row::<FMA>(i, f, g, o, c_prev, c, tanh_c, h);
     }
 }
 
 /// One row of [`lstm_cells_f32`]. Each slice is a parameter of its own, so that the compiler
 /// knows they do not overlap and vectorises the loop.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn lstm_cell_row<const FMA: bool>(
     i: &mut [f32],
     f: &mut [f32],
     g: &mut [f32],
     o: &mut [f32],
+    c_prev: &[f32],
     c: &mut [f32],
     tanh_c: &mut [f32],
     h: &mut [f32],
@@ -303,12 +314,12 @@ fn lstm_cell_row<const FMA: bool>(
         &mut g[..hidden],
         &mut o[..hidden],
     );
-    let (tanh_c, h) = (&mut tanh_c[..hidden], &mut h[..hidden]);
+    let (c_prev, tanh_c, h) = (&c_prev[..hidden], &mut tanh_c[..hidden], &mut h[..hidden]);
     for j in 0..hidden {
         let (i_j, f_j) = (sigmoid_one::<FMA>(i[j]), sigmoid_one::<FMA>(f[j]));
         let (g_j, o_j) = (tanh_one::<FMA>(g[j]), sigmoid_one::<FMA>(o[j]));
         (i[j], f[j], g[j], o[j]) = (i_j, f_j, g_j, o_j);
-        let c_j = f_j * c[j] + i_j * g_j;
+        let c_j = f_j * c_prev[j] + i_j * g_j;
         c[j] = c_j;
         let tanh_c_j = tanh_one::<FMA>(c_j);
         tanh_c[j] = tanh_c_j;
@@ -612,8 +623,8 @@ mod tests {
     /// A kernel that works in place.
     type InPlace = fn(&mut [f32]);
 
-    /// A way to compute the LSTM cells: `(gates, c, tanh_c, h)`.
-    type Cells<'a> = &'a dyn Fn(&mut [f32], &mut [f32], &mut [f32], &mut [f32]);
+    /// A way to compute the LSTM cells: `(gates, c_prev, c, tanh_c, h)`.
+    type Cells<'a> = &'a dyn Fn(&mut [f32], &[f32], &mut [f32], &mut [f32], &mut [f32]);
 
     /// The LSTM cells the separate passes compute: `σ` and `tanh` over the gates by the
     /// kernels (`FMA` as the dispatched kernels, or the plain build), then `c`, `tanh c`, `h`.
@@ -675,22 +686,30 @@ mod tests {
             .collect();
         let bits = |v: &[f32]| v.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
         let run = |cells: Cells<'_>| {
-            let (mut gates, mut c) = (gates.clone(), c.clone());
-            let (mut tanh_c, mut h) = (vec![0.0; c.len()], vec![0.0; c.len()]);
-            cells(&mut gates, &mut c, &mut tanh_c, &mut h);
-            [bits(&gates), bits(&c), bits(&tanh_c), bits(&h)]
+            let mut gates = gates.clone();
+            let (mut c_t, mut tanh_c, mut h) =
+                (vec![0.0; c.len()], vec![0.0; c.len()], vec![0.0; c.len()]);
+            cells(&mut gates, &c, &mut c_t, &mut tanh_c, &mut h);
+            [bits(&gates), bits(&c_t), bits(&tanh_c), bits(&h)]
         };
-        let dispatched = run(&|g, c, t, h| lstm_cells_f32(hidden, g, c, t, h));
-        let separate = run(&|g, c, t, h| separate_cells(true, hidden, g, c, t, h));
-        assert_eq!(dispatched, separate, "dispatched");
-        let plain = run(&|g, c, t, h| lstm_cells_f32_portable::<false>(hidden, g, c, t, h));
-        let separate_plain = run(&|g, c, t, h| separate_cells(false, hidden, g, c, t, h));
-        assert_eq!(plain, separate_plain, "plain");
+        // The separate passes update `c` in place.
+        let separate = |fma: bool| {
+            move |g: &mut [f32], c_prev: &[f32], c: &mut [f32], t: &mut [f32], h: &mut [f32]| {
+                c.copy_from_slice(c_prev);
+                separate_cells(fma, hidden, g, c, t, h)
+            }
+        };
+        let dispatched = run(&|g, p, c, t, h| lstm_cells_f32(hidden, g, p, c, t, h));
+        assert_eq!(dispatched, run(&separate(true)), "dispatched");
+        let plain = run(&|g, p, c, t, h| lstm_cells_f32_portable::<false>(hidden, g, p, c, t, h));
+        assert_eq!(plain, run(&separate(false)), "plain");
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked just above), so also AVX2 and FMA.
-            let wide = run(&|g, c, t, h| unsafe { lstm_cells_f32_avx512(hidden, g, c, t, h) });
-            let narrow = run(&|g, c, t, h| unsafe { lstm_cells_f32_avx2_fma(hidden, g, c, t, h) });
+            let wide =
+                run(&|g, p, c, t, h| unsafe { lstm_cells_f32_avx512(hidden, g, p, c, t, h) });
+            let narrow =
+                run(&|g, p, c, t, h| unsafe { lstm_cells_f32_avx2_fma(hidden, g, p, c, t, h) });
             assert_eq!(wide, narrow, "AVX-512 against AVX2");
         }
     }
