@@ -165,13 +165,20 @@ pub fn new_learner(plant: &impl Plant, hidden: &[usize], seed: u64) -> ModelPoli
 /// `data` (0 for no data).
 ///
 /// ```
+/// use autograd::prelude::*;
 /// use ndarray::array;
 /// use wengert_control::gps::{Dataset, imitation::dataset_loss};
 /// use wengert_control::model_based::ModelPolicy;
-/// let policy = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0); // π ≈ 0
+/// let policy = ModelPolicy::new(1, &[4], array![-1.0], array![1.0], 0);
 /// let mut data = Dataset::default();
 /// data.push(array![0.0], array![1.0]);
-/// assert!((dataset_loss(&policy, &data) - 0.5).abs() < 1e-2);
+/// data.push(array![1.0], array![-0.5]);
+/// // π at the two observations, as a 1 × 2 batch
+/// let pi = policy.action(&policy.store.constants(), &Var::constant(array![[0.0, 1.0]]));
+/// let pi: Vec<f64> = pi.value().iter().copied().collect();
+/// let expected = 0.5 * ((pi[0] - 1.0).powi(2) + (pi[1] + 0.5).powi(2)) / 2.0;
+/// assert!((dataset_loss(&policy, &data) - expected).abs() < 1e-12);
+/// assert_eq!(dataset_loss(&policy, &Dataset::default()), 0.0);
 /// ```
 pub fn dataset_loss(policy: &ModelPolicy, data: &Dataset) -> f64 {
     if data.is_empty() {
