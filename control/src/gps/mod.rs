@@ -30,6 +30,7 @@ pub mod guided_policy_search;
 pub mod imitation;
 pub mod plato;
 pub mod policy;
+pub mod policy_step;
 
 pub use dagger::{DaggerConfig, behaviour_cloning, dagger};
 pub use guided_policy_search::{

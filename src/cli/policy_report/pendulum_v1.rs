@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use wengert::autograd::{Tensor, Var};
 use wengert::control::gps::{
-    DaggerConfig, Expert, FitConfig, PlatoConfig, PlatoTeacher, behaviour_cloning, dagger,
+    DaggerConfig, Expert, FitConfig, ImitationRound, PlatoConfig, PlatoTeacher, behaviour_cloning, dagger,
     evaluate, plato,
 };
 use wengert::control::ilqr::IlqrOptions;
@@ -169,17 +169,7 @@ pub fn plato_pendulum(seed: u64) -> Result<wengert::control::gps::ImitationResul
     .with_restart_threshold(RESTART_ABOVE);
     let started = Instant::now();
     plato(&mut plant, &mut teacher, pendulum_state, &config, |round| {
-        println!(
-            "  Pendulum-v1 PLATO round {}: {} labels, teacher's mean return {:.1}, loss on the new labels before the fit {}, on all after {:.4} ({:.0} s)",
-            round.round,
-            round.dataset_size,
-            round.mean_return,
-            round
-                .new_data_loss
-                .map_or("-".into(), |l| format!("{l:.4}")),
-            round.policy_loss,
-            started.elapsed().as_secs_f64()
-        )
+        log_round("PLATO", "teacher's mean return", round, started)
     })
 }
 
@@ -211,17 +201,7 @@ pub(super) fn pendulum_v1(seed: u64, expert: f64) -> Result<PendulumV1, String> 
     let mut plant = GymPlant::new(wengert::rl::env::Pendulum::new());
     let started = Instant::now();
     let result = dagger(&mut plant, &mut mpc_expert(), &config, |round| {
-        println!(
-            "  Pendulum-v1 DAgger round {}: {} labels, mean return {:.1}, loss on the new labels before the fit {}, on all after {:.4} ({:.0} s)",
-            round.round,
-            round.dataset_size,
-            round.mean_return,
-            round
-                .new_data_loss
-                .map_or("-".into(), |l| format!("{l:.4}")),
-            round.policy_loss,
-            started.elapsed().as_secs_f64()
-        )
+        log_round("DAgger", "mean return", round, started)
     })?;
     let labels = result.dataset.len();
     // each policy is evaluated as soon as it is trained (the evaluation is deterministic, so
@@ -250,4 +230,20 @@ pub(super) fn pendulum_v1(seed: u64, expert: f64) -> Result<PendulumV1, String> 
         expert,
         labels: [taught.dataset.len(), labels, cloned.dataset.len()],
     })
+}
+
+/// One round's line of the report: labels so far, the mean return (`returns` says whose), and
+/// the fit's loss on the round's new labels before the fit and on all of them after it.
+fn log_round(method: &str, returns: &str, round: &ImitationRound, started: Instant) {
+    println!(
+        "  Pendulum-v1 {method} round {}: {} labels, {returns} {:.1}, loss on the new labels before the fit {}, on all after {:.4} ({:.0} s)",
+        round.round,
+        round.dataset_size,
+        round.mean_return,
+        round
+            .new_data_loss
+            .map_or("-".into(), |l| format!("{l:.4}")),
+        round.policy_loss,
+        started.elapsed().as_secs_f64()
+    )
 }
