@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use wengert::autograd::{Tensor, Var};
 use wengert::control::gps::{
-    DaggerConfig, Expert, FitConfig, ImitationRound, PlatoConfig, PlatoTeacher, behaviour_cloning, dagger,
-    evaluate, plato,
+    DaggerConfig, Expert, FitConfig, ImitationRound, PlatoConfig, PlatoTeacher, behaviour_cloning,
+    dagger, evaluate, plato,
 };
 use wengert::control::ilqr::IlqrOptions;
 use wengert::control::model_based::ModelPolicy;
