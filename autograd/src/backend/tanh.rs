@@ -293,7 +293,13 @@ fn lstm_cells_f32_portable<const FMA: bool>(
 }
 
 /// One row of [`lstm_cells_f32`]. Each slice is a parameter of its own, so that the compiler
-/// knows they do not overlap and vectorises the loop.
+/// knows they do not overlap and vectorises the loops.
+///
+/// `tanh` takes its polynomial branch below [`SMALL`] and `t / (t + 2)` (an `e^{2a} − 1` and a
+/// division) above it, and a vector computes both. Where a whole row's `a_g`, or its `c_t`,
+/// lies below `SMALL` (tested before its loop), that loop computes the polynomial alone: the
+/// value the branch-free `tanh` selects, so the same bits, with two of the five divisions of
+/// a cell gone (the pass is bound by the divider).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn lstm_cell_row<const FMA: bool>(
@@ -307,7 +313,7 @@ fn lstm_cell_row<const FMA: bool>(
     h: &mut [f32],
 ) {
     let hidden = c.len();
-    // Every slice re-cut to `hidden` elements, so that the loop indexes without bounds checks.
+    // Every slice re-cut to `hidden` elements, so that the loops index without bounds checks.
     let (i, f, g, o) = (
         &mut i[..hidden],
         &mut f[..hidden],
@@ -315,16 +321,76 @@ fn lstm_cell_row<const FMA: bool>(
         &mut o[..hidden],
     );
     let (c_prev, tanh_c, h) = (&c_prev[..hidden], &mut tanh_c[..hidden], &mut h[..hidden]);
+    let c_small = match all_small(g) {
+        true => cell_state::<FMA, true>(i, f, g, o, c_prev, c),
+        false => cell_state::<FMA, false>(i, f, g, o, c_prev, c),
+    };
+    match c_small {
+        true => cell_output::<FMA, true>(o, c, tanh_c, h),
+        false => cell_output::<FMA, false>(o, c, tanh_c, h),
+    }
+}
+
+/// The gates' activations in place and `c_t = f ⊙ c_{t−1} + i ⊙ g` for one row (`tanh a_g` by
+/// the polynomial alone if `G_SMALL`, every `|a_g|` being below [`SMALL`]); whether every
+/// `|c_t|` is below `SMALL`. All slices hold `c.len()` elements.
+#[inline(always)]
+fn cell_state<const FMA: bool, const G_SMALL: bool>(
+    i: &mut [f32],
+    f: &mut [f32],
+    g: &mut [f32],
+    o: &mut [f32],
+    c_prev: &[f32],
+    c: &mut [f32],
+) -> bool {
+    let hidden = c.len();
+    let (i, f, g, o, c_prev) = (
+        &mut i[..hidden],
+        &mut f[..hidden],
+        &mut g[..hidden],
+        &mut o[..hidden],
+        &c_prev[..hidden],
+    );
+    let mut small = 0;
     for j in 0..hidden {
         let (i_j, f_j) = (sigmoid_one::<FMA>(i[j]), sigmoid_one::<FMA>(f[j]));
-        let (g_j, o_j) = (tanh_one::<FMA>(g[j]), sigmoid_one::<FMA>(o[j]));
+        let g_j = match G_SMALL {
+            true => tanh_small::<FMA>(g[j]),
+            false => tanh_one::<FMA>(g[j]),
+        };
+        let o_j = sigmoid_one::<FMA>(o[j]);
         (i[j], f[j], g[j], o[j]) = (i_j, f_j, g_j, o_j);
         let c_j = f_j * c_prev[j] + i_j * g_j;
         c[j] = c_j;
-        let tanh_c_j = tanh_one::<FMA>(c_j);
-        tanh_c[j] = tanh_c_j;
-        h[j] = o_j * tanh_c_j;
+        small += u32::from(c_j.abs() < SMALL);
     }
+    small as usize == hidden
+}
+
+/// `tanh c_t` and `h_t = o ⊙ tanh c_t` for one row (by the polynomial alone if `C_SMALL`).
+#[inline(always)]
+fn cell_output<const FMA: bool, const C_SMALL: bool>(
+    o: &[f32],
+    c: &[f32],
+    tanh_c: &mut [f32],
+    h: &mut [f32],
+) {
+    let hidden = c.len();
+    let (o, tanh_c, h) = (&o[..hidden], &mut tanh_c[..hidden], &mut h[..hidden]);
+    for j in 0..hidden {
+        let tanh_c_j = match C_SMALL {
+            true => tanh_small::<FMA>(c[j]),
+            false => tanh_one::<FMA>(c[j]),
+        };
+        tanh_c[j] = tanh_c_j;
+        h[j] = o[j] * tanh_c_j;
+    }
+}
+
+/// Whether every `|x|` is below [`SMALL`] (a NaN is not), counted so that the loop vectorises.
+#[inline(always)]
+fn all_small(x: &[f32]) -> bool {
+    x.iter().map(|&v| u32::from(v.abs() < SMALL)).sum::<u32>() as usize == x.len()
 }
 
 /// The largest `|x|` whose `e^{−|x|}` is a normal `f32` (`2^k` with `k ≥ −126`).
@@ -405,6 +471,19 @@ fn tanh_one<const FMA: bool>(x: f32) -> f32 {
     tanh_from::<FMA>(x, expm1_twice_abs::<FMA>(x))
 }
 
+/// `tanh x` for `|x| <` [`SMALL`]: the polynomial branch of [`tanh_from`] alone, its value.
+#[inline(always)]
+fn tanh_small<const FMA: bool>(x: f32) -> f32 {
+    tanh_polynomial::<FMA>(x.abs()).copysign(x)
+}
+
+/// `a + a³ q(a²)`, `tanh a` for `0 ≤ a <` [`SMALL`].
+#[inline(always)]
+fn tanh_polynomial<const FMA: bool>(a: f32) -> f32 {
+    let s = a * a;
+    madd::<FMA>(a * s, horner::<FMA>(&Q, s), a)
+}
+
 /// `t = e^{2a} − 1` for `a = |x|`, with `2a` capped at 19.
 #[inline(always)]
 fn expm1_twice_abs<const FMA: bool>(x: f32) -> f32 {
@@ -430,8 +509,7 @@ fn expm1_twice_abs<const FMA: bool>(x: f32) -> f32 {
 #[inline(always)]
 fn tanh_from<const FMA: bool>(x: f32, t: f32) -> f32 {
     let a = x.abs();
-    let s = a * a;
-    let small = madd::<FMA>(a * s, horner::<FMA>(&Q, s), a);
+    let small = tanh_polynomial::<FMA>(a);
     let large = t / (t + 2.0);
     let y = if a < SMALL { small } else { large };
     y.copysign(x)
@@ -670,20 +748,27 @@ mod tests {
 
     /// The fused LSTM cells give the separate passes' values bit for bit: dispatched (AVX-512
     /// or AVX2 with FMA here) and in the plain build, with a hidden size that leaves partial
-    /// vectors, pre-activations past both `tanh` branches and `σ`'s cap, and a NaN; and the
-    /// AVX-512 build gives the AVX2 build's bits.
+    /// vectors, pre-activations past both `tanh` branches and `σ`'s cap, and a NaN; rows whose
+    /// `a_g` and `c_t` all lie below `tanh`'s [`SMALL`] (which skip its second branch), a row
+    /// with one `c_t` above it and one with one `a_g` above it; and the AVX-512 build gives the
+    /// AVX2 build's bits.
     #[test]
     fn lstm_cells_give_the_separate_passes_bits() {
-        let (rows, hidden) = (5, 19);
+        let (rows, hidden) = (8, 19);
         let mut gates: Vec<f32> = (0..rows * 4 * hidden)
             .map(|k| ((k * 37 % 101) as f32 - 50.0) * 0.09)
             .collect();
         gates[7] = 95.0;
         gates[8] = -95.0;
         gates[hidden * 2 + 3] = f32::NAN;
-        let c: Vec<f32> = (0..rows * hidden)
+        let mut c: Vec<f32> = (0..rows * hidden)
             .map(|k| ((k * 13 % 29) as f32 - 14.0) * 0.3)
             .collect();
+        // Rows 5‥7 small: |a| ≤ 0.23, |c_{t−1}| ≤ 0.21, so |c_t| < 0.44.
+        gates[5 * 4 * hidden..].iter_mut().for_each(|a| *a *= 0.05);
+        c[5 * hidden..].iter_mut().for_each(|c| *c *= 0.05);
+        c[6 * hidden + 2] = 3.0; // one c_t ≈ 1.5 in row 6
+        gates[7 * 4 * hidden + 2 * hidden + 4] = 0.7; // one a_g past SMALL in row 7
         let bits = |v: &[f32]| v.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
         let run = |cells: Cells<'_>| {
             let mut gates = gates.clone();
