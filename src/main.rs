@@ -9,7 +9,7 @@
 //! wengert eval runs/ppo-cartpole-v1-1 [--episodes 10] [--gif cartpole.gif]
 //! wengert report scaling [--algo impala] [--env cartpole] [--actors 1,2] [--steps 200000]
 //! wengert report learning [--algo ppo] [--env cartpole] [--seeds 5 [--seed-start 101] | --seeds 101,102,103]
-//! wengert report policy-from-control [--seeds 5] [--rows gps-pendulum,…] [--out reports]
+//! wengert report policy-from-control [--seeds 5 [--seed-start 3]] [--rows gps-pendulum,…] [--methods dagger,bc] [--out reports]
 //! wengert report shooting-vs-collocation [--seed 1] [--out reports]
 //! wengert report frozenlake-values [--out reports]
 //! wengert report diayn [--seeds 5] [--max-steps 20000]
@@ -201,13 +201,20 @@ enum ReportCommand {
     /// DAgger and behaviour cloning with an MPC expert on Pendulum-v1 and with an LQR expert on a
     /// linear system — and run them alone, over seeds.
     PolicyFromControl {
-        /// Seeds: a count (`5`: seeds 1 to 5) or a list (`101,102`).
+        /// Seeds: a count (`5`: seeds 1 to 5, or from `--seed-start`) or a list (`101,102`).
         #[arg(long, value_name = "COUNT|LIST", default_value = "5")]
         seeds: cli::report::Seeds,
+        /// The first seed of a count of seeds (`--seeds 1 --seed-start 3`: seed 3 alone).
+        #[arg(long)]
+        seed_start: Option<u64>,
         /// Only these rows (comma-separated: gps-pendulum, gps-cart-pole, pendulum-v1,
         /// linear); all by default.
         #[arg(long, value_delimiter = ',')]
         rows: Vec<String>,
+        /// Only these methods of the pendulum-v1 row (comma-separated: expert, plato, dagger,
+        /// bc); all by default.
+        #[arg(long, value_delimiter = ',')]
+        methods: Vec<String>,
         /// Where the table goes.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
@@ -423,10 +430,17 @@ fn main() -> ExitCode {
             })
             .map(|()| Outcome::Finished),
         Command::Report {
-            report: ReportCommand::PolicyFromControl { seeds, rows, out },
+            report:
+                ReportCommand::PolicyFromControl {
+                    seeds,
+                    seed_start,
+                    rows,
+                    methods,
+                    out,
+                },
         } => seeds
-            .resolve(None)
-            .and_then(|seeds| cli::policy_report::run(&out, &seeds, &rows))
+            .resolve(seed_start)
+            .and_then(|seeds| cli::policy_report::run(&out, &seeds, &rows, &methods))
             .map(|()| Outcome::Finished),
         Command::Report {
             report: ReportCommand::ShootingVsCollocation { seed, out },

@@ -646,6 +646,10 @@ fn bad_arguments_exit_non_zero_naming_what_is_valid() {
             vec!["report", "learning", "--env", "cartpool"],
             "valid environments",
         ),
+        (
+            vec!["report", "policy-from-control", "--methods", "dagr"],
+            "valid methods: expert, plato, dagger, bc",
+        ),
         (vec!["train"], "required"),
     ];
     for (args, message) in cases {

@@ -9,6 +9,12 @@
 //! learner drive, asks the expert to label the states the *learner* visits, and aggregates
 //! them: the training distribution becomes the learner's own (`O(T ε)`).
 //!
+//! The analysis takes `π*` to be a policy, a function of the state. An expert with memory — MPC
+//! warm-started from the plan it made at the state before — labels the learner's states by
+//! where the *learner* came from, and two visits of one state can get opposite labels, which
+//! the fit averages; [`Memoryless`](super::imitation::Memoryless) makes any expert a function
+//! of the state by resetting it before every label.
+//!
 //! ## Key equations
 //!
 //! ```text
@@ -199,6 +205,7 @@ pub fn behaviour_cloning(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gps::Memoryless;
     use crate::plant::PlantStep;
     use ndarray::{Array1, array};
 
@@ -274,6 +281,57 @@ mod tests {
             assert_eq!(s[0], plant.visited[k]);
             assert_eq!(u[0], -0.5 * plant.visited[k]);
         }
+    }
+
+    #[test]
+    fn a_memoryless_expert_labels_each_state_as_it_would_right_after_a_reset() {
+        /// An expert with memory: it labels `−s/2 + (labels since its last reset)`.
+        struct Counting(f64);
+        impl Expert for Counting {
+            fn reset(&mut self) {
+                self.0 = 0.0;
+            }
+            fn label(&mut self, s: &Array1<f64>) -> Array1<f64> {
+                self.0 += 1.0;
+                s * -0.5 + self.0
+            }
+        }
+        let config = DaggerConfig {
+            rounds: 2,
+            episodes_per_round: 2,
+            hidden: vec![4],
+            fit: FitConfig {
+                epochs: 1,
+                ..FitConfig::default()
+            },
+            ..DaggerConfig::default()
+        };
+        let mut plant = Integrator {
+            s: 0.0,
+            t: 0,
+            visited: Vec::new(),
+        };
+        let mut expert = Memoryless(Counting(0.0));
+        let result = dagger(&mut plant, &mut expert, &config, |_| {}).unwrap();
+        for (s, u) in result
+            .dataset
+            .observations
+            .iter()
+            .zip(&result.dataset.actions)
+        {
+            assert_eq!(u[0], -0.5 * s[0] + 1.0, "the label of s = {}", s[0]);
+        }
+        // without the reset the labels carry the expert's memory
+        let mut plant = Integrator {
+            s: 0.0,
+            t: 0,
+            visited: Vec::new(),
+        };
+        let result = dagger(&mut plant, &mut Counting(0.0), &config, |_| {}).unwrap();
+        assert_eq!(
+            result.dataset.actions[5][0],
+            -0.5 * result.dataset.observations[5][0] + 6.0
+        );
     }
 
     #[test]

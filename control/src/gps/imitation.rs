@@ -28,6 +28,44 @@ impl<F: FnMut(&Array1<f64>) -> Array1<f64>> Expert for F {
     }
 }
 
+/// `π*(s)` as a function of the state alone: `expert` reset before every label, so that no
+/// memory (an MPC's warm start, the restarts its history triggered) carries from one label to
+/// the next.
+///
+/// ```text
+/// π*(s) = E.label(s) right after E.reset()   for every s, whatever was labelled before
+/// ```
+///
+/// DAgger's analysis (Ross et al. 2011) takes the expert to be a policy `π*(s)`. A warm-started
+/// MPC is not one: at the learner's states its label depends on the plan it carries from the
+/// states labelled before, so the same state (or two neighbours) can be labelled with opposite
+/// swings, and the learner is fitted to their average.
+///
+/// ```
+/// use ndarray::{Array1, array};
+/// use wengert_control::gps::{Expert, Memoryless};
+///
+/// // an expert with memory: its label grows with the labels since its last reset
+/// struct Counting(f64);
+/// impl Expert for Counting {
+///     fn reset(&mut self) { self.0 = 0.0; }
+///     fn label(&mut self, s: &Array1<f64>) -> Array1<f64> { self.0 += 1.0; s + self.0 }
+/// }
+/// let mut expert = Memoryless(Counting(0.0));
+/// let first = expert.label(&array![1.0]);
+/// expert.label(&array![5.0]);
+/// assert_eq!(expert.label(&array![1.0]), first);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Memoryless<E>(pub E);
+
+impl<E: Expert> Expert for Memoryless<E> {
+    fn label(&mut self, observation: &Array1<f64>) -> Array1<f64> {
+        self.0.reset();
+        self.0.label(observation)
+    }
+}
+
 /// The aggregated data set: observations and the expert's actions.
 ///
 /// ```

@@ -29,16 +29,28 @@ use super::plot;
 /// The report's rows, by the names `--rows` takes.
 pub const ROWS: [&str; 4] = ["gps-pendulum", "gps-cart-pole", "pendulum-v1", "linear"];
 
-/// Runs the rows named in `rows` (all of [`ROWS`] if empty) for every seed; prints and writes
+/// The methods of the pendulum-v1 row, by the names `--methods` takes: the MPC experts alone,
+/// PLATO, DAgger, behaviour cloning.
+pub const METHODS: [&str; 4] = ["expert", "plato", "dagger", "bc"];
+
+/// Runs the rows named in `rows` (all of [`ROWS`] if empty) for every seed, the pendulum-v1 row
+/// with the methods named in `methods` (all of [`METHODS`] if empty); prints and writes
 /// `<out>/policy-from-control.md` after each seed and, for the first seed, the policies'
 /// trajectories over the optimised ones (`<out>/policy-from-control-{pendulum,cart-pole}.svg`).
-pub fn run(out: &Path, seeds: &[u64], rows: &[String]) -> Result<(), String> {
+pub fn run(out: &Path, seeds: &[u64], rows: &[String], methods: &[String]) -> Result<(), String> {
     if let Some(unknown) = rows.iter().find(|r| !ROWS.contains(&r.as_str())) {
         return Err(format!(
             "--rows: unknown row `{unknown}`; valid rows: {}",
             ROWS.join(", ")
         ));
     }
+    if let Some(unknown) = methods.iter().find(|m| !METHODS.contains(&m.as_str())) {
+        return Err(format!(
+            "--methods: unknown method `{unknown}`; valid methods: {}",
+            METHODS.join(", ")
+        ));
+    }
+    let method = |name: &str| methods.is_empty() || methods.iter().any(|m| m == name);
     let wanted = |row: &str| rows.is_empty() || rows.iter().any(|r| r == row);
     fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut table = String::new();
@@ -46,7 +58,7 @@ pub fn run(out: &Path, seeds: &[u64], rows: &[String]) -> Result<(), String> {
         table,
         "| seed | GPS pendulum: held (of 8) | disagreement max / mean | time (s) | \
          GPS cart-pole: policy / iLQR cost per start | disagreement max | time (s) | \
-         Pendulum-v1: PLATO | DAgger | BC | MPC expert | labels (PLATO / DAgger / BC) | \
+         Pendulum-v1: PLATO | DAgger | BC | MPC expert (warm-started / memoryless) | labels (PLATO / DAgger / BC) | \
          linear: DAgger / LQR | BC / LQR | labels |"
     );
     let _ = writeln!(table, "|{}", "---|".repeat(15));
@@ -123,20 +135,37 @@ pub fn run(out: &Path, seeds: &[u64], rows: &[String]) -> Result<(), String> {
         });
         cells.extend(if wanted("pendulum-v1") {
             let expert = match expert_mean {
-                Some(mean) => mean,
-                None => *expert_mean.insert(expert_alone()?),
+                Some(means) => means,
+                None => *expert_mean.insert(if method("expert") {
+                    Some(expert_alone()?)
+                } else {
+                    None
+                }),
             };
-            let v1 = pendulum_v1(seed, expert)?;
+            let v1 = pendulum_v1(seed, expert, &method)?;
+            let shown = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{x:.1}"));
+            let count = |n: Option<usize>| n.map_or("—".to_string(), |n| n.to_string());
             println!(
-                "  Pendulum-v1: PLATO {:.1}, DAgger {:.1}, behaviour cloning {:.1}, MPC expert {:.1}, labels {:?}",
-                v1.plato, v1.dagger, v1.cloning, v1.expert, v1.labels
+                "  Pendulum-v1: PLATO {}, DAgger {}, behaviour cloning {}, MPC expert {}, labels {} / {} / {}",
+                shown(v1.plato),
+                shown(v1.dagger),
+                shown(v1.cloning),
+                v1.expert.map_or("—".to_string(), |(warm, memoryless)| format!("{warm:.1} (memoryless {memoryless:.1})")),
+                count(v1.labels[0]),
+                count(v1.labels[1]),
+                count(v1.labels[2])
             );
             vec![
-                format!("{:.1}", v1.plato),
-                format!("{:.1}", v1.dagger),
-                format!("{:.1}", v1.cloning),
-                format!("{:.1}", v1.expert),
-                format!("{} / {} / {}", v1.labels[0], v1.labels[1], v1.labels[2]),
+                shown(v1.plato),
+                shown(v1.dagger),
+                shown(v1.cloning),
+                v1.expert.map_or("—".to_string(), |(warm, memoryless)| format!("{warm:.1} / {memoryless:.1}")),
+                format!(
+                    "{} / {} / {}",
+                    count(v1.labels[0]),
+                    count(v1.labels[1]),
+                    count(v1.labels[2])
+                ),
             ]
         } else {
             skipped(5)

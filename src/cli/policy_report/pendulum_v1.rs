@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use wengert::autograd::{Tensor, Var};
 use wengert::control::gps::{
-    DaggerConfig, Expert, FitConfig, ImitationRound, PlatoConfig, PlatoTeacher, behaviour_cloning,
-    dagger, evaluate, plato,
+    DaggerConfig, Expert, FitConfig, ImitationRound, Memoryless, PlatoConfig, PlatoTeacher,
+    behaviour_cloning, dagger, evaluate, plato,
 };
 use wengert::control::ilqr::IlqrOptions;
 use wengert::control::model_based::ModelPolicy;
@@ -77,13 +77,30 @@ fn expert_restarts() -> (Vec<Array1<f64>>, usize) {
 /// shared machine's load (average 6–11) 140 ms a step at −∞, 36 at 1, 30 at 5 (session 13).
 const RESTART_ABOVE: f64 = 1.0;
 
-/// The MPC expert alone on Pendulum-v1: its mean return over the 10 test episodes the policies
-/// are evaluated on.
-pub(super) fn expert_alone() -> Result<f64, String> {
+/// [`mpc_expert`] made a function of the state ([`Memoryless`]): every label planned afresh,
+/// from `u ≡ 0` ([`MEMORYLESS_ITERATIONS`] iterations) and from the restarts `u ≡ ±2`
+/// ([`MEMORYLESS_RESTART_ITERATIONS`] each), the cheapest plan's first action. Measured, not
+/// used: alone it does not swing up from hanging (the 40-step plan from scratch re-decides the
+/// swing at every step), while the warm-started expert commits to one (history, "DAgger on
+/// Pendulum-v1: the expert's memory measured", session 15).
+fn memoryless_expert() -> Memoryless<MpcExpert> {
+    Memoryless(MpcExpert {
+        mpc: Mpc::new(planning_problem(EXPERT_HORIZON), expert_options())
+            .with_first_call_iterations(MEMORYLESS_ITERATIONS)
+            .with_restarts(expert_restarts().0, MEMORYLESS_RESTART_ITERATIONS),
+    })
+}
+
+/// iLQR iterations of [`memoryless_expert`]'s plan from `u ≡ 0`.
+const MEMORYLESS_ITERATIONS: usize = 30;
+
+/// iLQR iterations of each of [`memoryless_expert`]'s restarts from `u ≡ ±2`.
+const MEMORYLESS_RESTART_ITERATIONS: usize = 10;
+
+/// An expert alone over the 10 test episodes the policies are evaluated on: its returns.
+fn run_expert_alone(expert: &mut impl Expert) -> Result<Vec<f64>, String> {
     let mut plant = GymPlant::new(wengert::rl::env::Pendulum::new());
-    let mut expert = mpc_expert();
     let mut returns = Vec::with_capacity(10);
-    let start = Instant::now();
     for e in 0..10 {
         let mut o = plant.reset(TEST_SEED + e);
         expert.reset();
@@ -98,14 +115,33 @@ pub(super) fn expert_alone() -> Result<f64, String> {
         }
         returns.push(total);
     }
-    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+    Ok(returns)
+}
+
+/// The MPC experts alone on Pendulum-v1 — the warm-started one ([`mpc_expert`]: DAgger's and
+/// behaviour cloning's, PLATO's teacher without the pull) and the memoryless one
+/// ([`memoryless_expert`]) — their mean returns over the 10 test episodes the policies are
+/// evaluated on.
+pub(super) fn expert_alone() -> Result<(f64, f64), String> {
+    let mean = |returns: &[f64]| returns.iter().sum::<f64>() / returns.len() as f64;
+    let start = Instant::now();
+    let mut expert = mpc_expert();
+    let returns = run_expert_alone(&mut expert)?;
+    let warm = mean(&returns);
     let steps = 200 * returns.len();
     println!(
-        "  Pendulum-v1 MPC expert alone: mean return {mean:.1} over 10 episodes {returns:.0?}; restarts at {} of {steps} steps, {:.1} ms a step",
+        "  Pendulum-v1 MPC expert alone: mean return {warm:.1} over 10 episodes {returns:.0?}; restarts at {} of {steps} steps, {:.1} ms a step",
         expert.mpc.restarted_steps(),
         start.elapsed().as_secs_f64() * 1e3 / steps as f64
     );
-    Ok(mean)
+    let start = Instant::now();
+    let returns = run_expert_alone(&mut memoryless_expert())?;
+    let memoryless = mean(&returns);
+    println!(
+        "  Pendulum-v1 memoryless MPC expert alone: mean return {memoryless:.1} over 10 episodes {returns:.0?}; {:.1} ms a step",
+        start.elapsed().as_secs_f64() * 1e3 / steps as f64
+    );
+    Ok((warm, memoryless))
 }
 
 /// The start states of Pendulum-v1's 10 test episodes: `reset(TEST_SEED + e)`.
@@ -173,20 +209,35 @@ pub fn plato_pendulum(seed: u64) -> Result<wengert::control::gps::ImitationResul
     })
 }
 
-/// One Pendulum-v1 seed: the mean returns over 10 test episodes of the policies alone.
+/// One Pendulum-v1 seed: the mean returns over 10 test episodes of the policies alone (`None`
+/// for a method not run).
 pub struct PendulumV1 {
-    pub plato: f64,
-    pub dagger: f64,
-    pub cloning: f64,
-    /// The MPC expert's own mean return over the same 10 test episodes.
-    pub expert: f64,
-    /// Expert labels each method used (the same for all three).
-    pub labels: [usize; 3],
+    pub plato: Option<f64>,
+    pub dagger: Option<f64>,
+    pub cloning: Option<f64>,
+    /// The MPC experts' own mean returns over the same 10 test episodes: warm-started,
+    /// memoryless ([`expert_alone`]).
+    pub expert: Option<(f64, f64)>,
+    /// Expert labels each method used (PLATO, DAgger, behaviour cloning).
+    pub labels: [Option<usize>; 3],
 }
 
-/// PLATO, DAgger and behaviour cloning on Pendulum-v1 with the MPC expert, whose own mean
-/// return over the test episodes is `expert`.
-pub(super) fn pendulum_v1(seed: u64, expert: f64) -> Result<PendulumV1, String> {
+/// `β` of DAgger's mixture on Pendulum-v1, `β_i = β^{i−1}` (Ross et al.'s schedule): in round
+/// `i` the expert acts at a step with probability `β_i` (0.5, 0.25, … after its own round 1).
+/// With `β = 0` (sessions 10–14) the learner alone drove rounds 2–6, fell or spun (training
+/// means down to −1532), and `𝒟` filled with states far from any the expert visits, labelled by
+/// an expert whose warm start followed the learner there.
+const DAGGER_BETA: f64 = 0.5;
+
+/// PLATO, DAgger and behaviour cloning on Pendulum-v1 with the MPC expert, those of them that
+/// `method` names (`"plato"`, `"dagger"`, `"bc"`), the experts' own mean returns over the test
+/// episodes being `expert`. Behaviour cloning gets as many labels as DAgger used (DAgger's
+/// rounds' total if DAgger is not run).
+pub(super) fn pendulum_v1(
+    seed: u64,
+    expert: Option<(f64, f64)>,
+    method: &dyn Fn(&str) -> bool,
+) -> Result<PendulumV1, String> {
     let (rounds, episodes_per_round, episode_length, hidden, fit) = pendulum_v1_settings();
     let config = DaggerConfig {
         rounds,
@@ -194,19 +245,14 @@ pub(super) fn pendulum_v1(seed: u64, expert: f64) -> Result<PendulumV1, String> 
         episode_length,
         hidden,
         fit,
-        beta: 0.0,
+        beta: DAGGER_BETA,
         from_scratch: false,
         seed,
     };
     let mut plant = GymPlant::new(wengert::rl::env::Pendulum::new());
-    let started = Instant::now();
-    let result = dagger(&mut plant, &mut mpc_expert(), &config, |round| {
-        log_round("DAgger", "mean return", round, started)
-    })?;
-    let labels = result.dataset.len();
     // each policy is evaluated as soon as it is trained (the evaluation is deterministic, so
     // the order changes no number), and printed, so a long run shows its results as it goes
-    let mut mean = |name: &str, policy| -> Result<f64, String> {
+    let mut mean = |name: &str, policy: &ModelPolicy| -> Result<f64, String> {
         let returns = evaluate(&mut plant, policy, 10, 200, TEST_SEED)?;
         let mean = returns.iter().sum::<f64>() / returns.len() as f64;
         println!(
@@ -214,22 +260,42 @@ pub(super) fn pendulum_v1(seed: u64, expert: f64) -> Result<PendulumV1, String> 
         );
         Ok(mean)
     };
-    let dagger_return = mean("DAgger", &result.policy)?;
-    let cloned = behaviour_cloning(
-        &mut GymPlant::new(wengert::rl::env::Pendulum::new()),
-        &mut mpc_expert(),
-        labels,
-        &config,
-    )?;
-    let cloning_return = mean("behaviour cloning", &cloned.policy)?;
-    let taught = plato_pendulum(seed)?;
-    Ok(PendulumV1 {
-        plato: mean("PLATO", &taught.policy)?,
-        dagger: dagger_return,
-        cloning: cloning_return,
+    let mut v1 = PendulumV1 {
+        plato: None,
+        dagger: None,
+        cloning: None,
         expert,
-        labels: [taught.dataset.len(), labels, cloned.dataset.len()],
-    })
+        labels: [None; 3],
+    };
+    let mut budget = rounds * episodes_per_round * episode_length;
+    if method("dagger") {
+        let started = Instant::now();
+        let result = dagger(
+            &mut GymPlant::new(wengert::rl::env::Pendulum::new()),
+            &mut mpc_expert(),
+            &config,
+            |round| log_round("DAgger", "mean return", round, started),
+        )?;
+        budget = result.dataset.len();
+        v1.dagger = Some(mean("DAgger", &result.policy)?);
+        v1.labels[1] = Some(budget);
+    }
+    if method("bc") {
+        let cloned = behaviour_cloning(
+            &mut GymPlant::new(wengert::rl::env::Pendulum::new()),
+            &mut mpc_expert(),
+            budget,
+            &config,
+        )?;
+        v1.cloning = Some(mean("behaviour cloning", &cloned.policy)?);
+        v1.labels[2] = Some(cloned.dataset.len());
+    }
+    if method("plato") {
+        let taught = plato_pendulum(seed)?;
+        v1.plato = Some(mean("PLATO", &taught.policy)?);
+        v1.labels[0] = Some(taught.dataset.len());
+    }
+    Ok(v1)
 }
 
 /// One round's line of the report: labels so far, the mean return (`returns` says whose), and
