@@ -151,6 +151,10 @@ pub struct GpsConfig {
     /// Fit the executed action `clamp_U(π)` rather than `π` ([`executed_regression_loss`]): a
     /// target past a bound of the problem's box asks only that `π` reach it (default false).
     pub fit_executed: bool,
+    /// `k_π`: from this outer iteration on, the trajectory step starts iLQR from the policy's
+    /// own rollout from `x_0^i` (`u_t = clamp_U(π_θ(x^π_t))`) instead of the previous trajectory
+    /// (default `None`: never).
+    pub policy_warm_start: Option<usize>,
     /// The policy step's Adam fit.
     pub fit: FitConfig,
     /// The trajectory step's iLQR.
@@ -172,6 +176,7 @@ impl Default for GpsConfig {
             perturbation_std: Vec::new(),
             policy_samples: false,
             fit_executed: false,
+            policy_warm_start: None,
             fit: FitConfig::default(),
             ilqr: IlqrOptions {
                 max_iterations: 50,
@@ -370,7 +375,12 @@ pub fn guided_policy_search(
         let (mut disagreement, mut total) = (0.0_f64, 0.0);
         for i in 0..x0s.len() {
             let augmented = augmented_problem(problem, &policy, &lambda[i], rho);
-            let solution = ilqr.solve(&augmented, &x0s[i], Some(&u[i]))?;
+            // from k_π on, iLQR starts from the policy's own rollout: an executable trajectory
+            let warm = match config.policy_warm_start {
+                Some(k_pi) if k >= k_pi => policy_rollout(problem, &policy, &x0s[i], N).1,
+                _ => u[i].clone(),
+            };
+            let solution = ilqr.solve(&augmented, &x0s[i], Some(&warm))?;
             (x[i], u[i], K[i]) = (solution.x, solution.u, solution.K);
             trajectory_cost += problem.rollout(&x0s[i], &u[i]).1;
             let pi = policy_rows(problem, &policy, &x[i].slice(s![..N, ..]).to_owned());
