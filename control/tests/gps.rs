@@ -12,8 +12,8 @@ use wengert_control::gps::guided_policy_search::{
 };
 use wengert_control::gps::plato::Observe;
 use wengert_control::gps::{
-    FitConfig, GpsConfig, GpsResult, PlatoTeacher, guided_policy_search, imitation_loss, multiplier_update,
-    policy_constraint_terms,
+    FitConfig, GpsConfig, GpsResult, PlatoTeacher, guided_policy_search, imitation_loss,
+    multiplier_update, policy_constraint_terms,
 };
 use wengert_control::ilqr::{IlqrOptions, Problem};
 use wengert_control::model_based::ModelPolicy;
