@@ -20,7 +20,6 @@
 //! multiplier step  λ_t^i ← λ_t^i + ρ (u_t^i − π_θ(x_t^i))                  (multiplier_update)
 //! disagreement     max_{i,t} ‖u_t^i − clamp_U(π_θ(x_t^i))‖₂  → 0
 //! penalty          ρ ← min(γ ρ, ρ_max)  when  mean disagreement_k > η · mean disagreement_{k−1}
-//!                  (with rho_stall_on_max: the max disagreement)
 //! ```
 //!
 //! With a control box `U` the constraint is on the action the policy executes,
@@ -156,9 +155,6 @@ pub struct GpsConfig {
     /// `η`: `ρ` grows when the mean disagreement falls by less than this factor (default 0.5;
     /// 1 grows it every iteration).
     pub rho_stall: f64,
-    /// Judge the stall on the max disagreement (the constraint's ∞-norm, as the standard
-    /// augmented-Lagrangian safeguard does) rather than the mean (default false).
-    pub rho_stall_on_max: bool,
     /// Largest penalty `ρ_max` (default 1e3).
     pub rho_max: f64,
     /// Hidden widths of the policy's MLP (default `[32, 32]`).
@@ -192,7 +188,6 @@ impl Default for GpsConfig {
             rho: 1.0,
             rho_growth: 1.5,
             rho_stall: 0.5,
-            rho_stall_on_max: false,
             rho_max: 1e3,
             hidden: vec![32, 32],
             perturbations: 0,
@@ -427,15 +422,10 @@ pub fn guided_policy_search(
             policy_loss,
         };
         on_iteration(&report);
-        let violation = if config.rho_stall_on_max {
-            report.disagreement
-        } else {
-            report.mean_disagreement
-        };
-        if violation > config.rho_stall * previous {
+        if report.mean_disagreement > config.rho_stall * previous {
             rho = (rho * config.rho_growth).min(config.rho_max);
         }
-        previous = violation;
+        previous = report.mean_disagreement;
         iterations.push(report);
     }
     // ANCHOR_END: gps_iteration

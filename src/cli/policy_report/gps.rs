@@ -129,7 +129,6 @@ pub fn gps_pendulum(seed: u64, verbose: bool) -> Result<GpsPendulum, String> {
     let config = GpsConfig {
         fit_executed: true,
         policy_warm_start: Some(10),
-        rho_stall_on_max: true,
         ..gps_config(seed, vec![0.02, 0.05], 30)
     };
     let start = Instant::now();
