@@ -12,8 +12,8 @@ use wengert_control::gps::guided_policy_search::{
 };
 use wengert_control::gps::plato::Observe;
 use wengert_control::gps::{
-    FitConfig, GpsConfig, PlatoTeacher, guided_policy_search, imitation_loss, multiplier_update,
-    policy_constraint_terms,
+    FitConfig, GpsConfig, GpsResult, PlatoTeacher, guided_policy_search, imitation_loss,
+    multiplier_update, policy_constraint_terms,
 };
 use wengert_control::ilqr::{IlqrOptions, Problem};
 use wengert_control::model_based::ModelPolicy;
@@ -597,5 +597,80 @@ fn restandardising_the_inputs_keeps_the_policy() {
             (after - before).abs() < 1e-10,
             "probe {b}: {before} became {after}"
         );
+    }
+}
+
+/// Two starts on `x' = x + 0.2 u` with a double well `ℓ_T = 10 (x² − 1)²`, whose first
+/// trajectories cross: from `x₀ = 0.3` down to `−1`, from `−0.3` up to `+1`. No policy `π(x)`
+/// executes both (at the states between them one pushes down and the other up). Warm-started
+/// from the previous trajectories, the trajectory step stays in the crossing basins while the
+/// multipliers run away; started from the policy's own rollouts (`policy_warm_start`), whose
+/// states cannot cross, the trajectories become ones the policy executes, with small multipliers.
+#[test]
+fn starting_the_trajectory_step_from_the_policys_rollout_resolves_crossing_trajectories() {
+    let problem = Problem::new(
+        1,
+        1,
+        10,
+        |x, u| x + &(u * 0.2),
+        |_, u| u.powi(2).sum(&[0], false) * 0.01,
+        |x| (x.powi(2) - 1.0).powi(2).sum(&[0], false) * 10.0,
+    );
+    let starts = [array![0.3], array![-0.1]];
+    let crossing = [
+        Array2::from_elem((10, 1), -1.0),
+        Array2::from_elem((10, 1), 1.0),
+    ];
+    let run = |policy_warm_start| {
+        let config = GpsConfig {
+            iterations: 16,
+            rho_growth: 2.0,
+            hidden: vec![16],
+            policy_warm_start,
+            fit: FitConfig {
+                epochs: 150,
+                batch_size: 20,
+                learning_rate: 1e-2,
+                min_learning_rate: 1e-3,
+            },
+            ilqr: IlqrOptions {
+                max_iterations: 30,
+                ..IlqrOptions::default()
+            },
+            ..GpsConfig::default()
+        };
+        guided_policy_search(
+            &problem,
+            &starts,
+            Some(&crossing),
+            (array![-5.0], array![5.0]),
+            &config,
+            |k| println!("{k:?}"),
+        )
+        .unwrap()
+    };
+    let crossed = run(None);
+    let executed = run(Some(3));
+    let last = |result: &GpsResult| result.iterations.last().unwrap().disagreement;
+    let peak_multiplier = |result: &GpsResult| {
+        result
+            .iterations
+            .iter()
+            .fold(0.0_f64, |a, k| a.max(k.max_multiplier))
+    };
+    println!(
+        "crossed: disagreement {:.2e}, max |λ| {:.1}; executed: {:.2e}, {:.1}",
+        last(&crossed),
+        peak_multiplier(&crossed),
+        last(&executed),
+        peak_multiplier(&executed)
+    );
+    // the multipliers run away while the trajectories cross, and the max lags behind …
+    assert!(peak_multiplier(&crossed) > 20.0 && last(&crossed) > 5e-3);
+    // … and stay small once the trajectory step starts from the policy's rollout
+    assert!(peak_multiplier(&executed) < 5.0 && last(&executed) < 5e-3);
+    // … and end in a well, not balanced on the hump between them
+    for x in &executed.x {
+        assert!((x[[10, 0]].abs() - 1.0).abs() < 0.1, "{x}");
     }
 }

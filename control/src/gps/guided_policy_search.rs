@@ -53,6 +53,24 @@
 //! local feedback: `(x^π_t, clamp(u_t + λ_t/ρ + K_t (x^π_t − x_t)))`, `t < N`. Where the policy
 //! already tracks its trajectory, `x^π = x` and the sample adds the trajectory's own pair again.
 //!
+//! The fixed point needs trajectories the policy *executes*, and those of a deterministic,
+//! time-invariant `π_θ` never cross: two closed-loop rollouts that reach one state coincide from
+//! there on. Trajectories from several starts that pass one state with opposite pushes cannot
+//! all be executed, and warm-started from itself each stays in its own basin while its
+//! multipliers there grow without bound (on the pendulum's seed 3 `λ` at one state of one start
+//! reached −273 at `ρ` = 512, the max disagreement 3.4e-1). With `policy_warm_start = k_π` the
+//! trajectory step from iteration `k_π` on starts iLQR from the policy's own rollout instead:
+//!
+//! ```text
+//! trajectory step (k ≥ k_π)   τ_i ← iLQR on the same objective from  u_t = clamp_U(π_θ(x^π_t)),
+//!                             x^π_0 = x_0^i,  x^π_{t+1} = f(x^π_t, u_t)
+//! ```
+//!
+//! There the penalty is zero and the objective is `c(τ^π)`; iLQR only descends from it, as far
+//! as the multipliers and `c` ask (`u − clamp_U(π) ≈ −(λ + ∇_u c)/ρ`), so the trajectories stay
+//! in the basins of executable ones. The row's own cost `Σ_i c(τ_i)` may rise: a start whose
+//! optimised swing the policy cannot execute takes the policy's swing.
+//!
 //! ## Pseudocode
 //!
 //! ```text
@@ -61,7 +79,7 @@
 //!     θ ← policy step on the states and their perturbations (warm-started)
 //!         (with policy_samples and k > 1: also on the states of π_θ's rollouts from each x_0^i)
 //!         (with fit_executed: on the executed action, executed_regression_loss)
-//!     for each i: τ_i ← trajectory step (warm-started from τ_i)
+//!     for each i: τ_i ← trajectory step (warm-started from τ_i; from k_π on, from π_θ's rollout from x_0^i)
 //!     λ ← multiplier step;  log the disagreement and Σ_i c(τ_i)
 //!     if the mean disagreement shrank by less than η: ρ ← min(γ ρ, ρ_max)
 //! ```
@@ -151,6 +169,10 @@ pub struct GpsConfig {
     /// Fit the executed action `clamp_U(π)` rather than `π` ([`executed_regression_loss`]): a
     /// target past a bound of the problem's box asks only that `π` reach it (default false).
     pub fit_executed: bool,
+    /// `k_π`: from this outer iteration on, the trajectory step starts iLQR from the policy's
+    /// own rollout from `x_0^i` (`u_t = clamp_U(π_θ(x^π_t))`) instead of the previous trajectory
+    /// (default `None`: never).
+    pub policy_warm_start: Option<usize>,
     /// The policy step's Adam fit.
     pub fit: FitConfig,
     /// The trajectory step's iLQR.
@@ -172,6 +194,7 @@ impl Default for GpsConfig {
             perturbation_std: Vec::new(),
             policy_samples: false,
             fit_executed: false,
+            policy_warm_start: None,
             fit: FitConfig::default(),
             ilqr: IlqrOptions {
                 max_iterations: 50,
@@ -370,7 +393,12 @@ pub fn guided_policy_search(
         let (mut disagreement, mut total) = (0.0_f64, 0.0);
         for i in 0..x0s.len() {
             let augmented = augmented_problem(problem, &policy, &lambda[i], rho);
-            let solution = ilqr.solve(&augmented, &x0s[i], Some(&u[i]))?;
+            // from k_π on, iLQR starts from the policy's own rollout: an executable trajectory
+            let warm = match config.policy_warm_start {
+                Some(k_pi) if k >= k_pi => policy_rollout(problem, &policy, &x0s[i], N).1,
+                _ => u[i].clone(),
+            };
+            let solution = ilqr.solve(&augmented, &x0s[i], Some(&warm))?;
             (x[i], u[i], K[i]) = (solution.x, solution.u, solution.K);
             trajectory_cost += problem.rollout(&x0s[i], &u[i]).1;
             let pi = policy_rows(problem, &policy, &x[i].slice(s![..N, ..]).to_owned());
