@@ -37,6 +37,7 @@
 //! seeded run is the same bit for bit.
 
 mod conv;
+mod gate_gradients;
 mod gemm;
 mod kernels;
 mod lstm;
@@ -50,7 +51,9 @@ pub(crate) use kernels::{
     add_assign, binary, broadcast, fold_last_axis, gather, scatter_add, sum_last_axis,
     sum_leading_axes,
 };
-pub(crate) use lstm::{LstmDims, LstmSaved, lstm_backward, lstm_forward};
+pub(crate) use lstm::{
+    LstmDims, LstmNeeds, LstmSaved, lstm_backward, lstm_forward, step_gate_gradients,
+};
 
 /// Asserts that `a` and `b` hold the same numbers bit for bit (`+0 ≠ −0`, NaNs by payload),
 /// naming `what` and the first element that differs: the check of every kernel that promises
