@@ -9,11 +9,12 @@
 //! ```
 //!
 //! The plain path ([`super::lstm::step_gate_gradients`]) goes row by row and adds each row of
-//! `Ā` to `b̄` in a second loop. Here a column of 16 units is the outer loop and the rows the
-//! inner one, so that the column's four vectors of `b̄` stay in registers across the step's
-//! rows, and `Ā` is stored once and never read back. Each element sees the same operations in
-//! the same order (no fused multiply-adds, `b̄` summed over the rows in order), so the results
-//! are the plain path's bit for bit.
+//! `Ā` to `b̄` in a second loop that reads it back. Here each vector of `ā` is added to `b̄`
+//! as it is stored, in the same row-by-row order (a column of 16 units at a time down the rows,
+//! with `b̄` in registers, was slower: it reads the saved arrays with a stride of a row, which
+//! the hardware prefetcher follows less well than rows read in order). Each element sees the
+//! same operations in the same order (no fused multiply-adds, `b̄` summed over the rows in
+//! order), so the results are the plain path's bit for bit.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
@@ -64,7 +65,7 @@ pub(crate) fn lstm_gate_gradients_f32(
         // rows of its width (asserted above), and the ones written are borrowed mutably, so
         // alias nothing.
         unsafe {
-            columns(
+            rows(
                 hidden, gates, tanh_c, c_prev, h_bar, output_bar, c_bar, a_bar, bias_bar,
             )
         };
@@ -75,7 +76,7 @@ pub(crate) fn lstm_gate_gradients_f32(
     )
 }
 
-/// [`lstm_gate_gradients_f32`] a column of 16 units at a time, each column's `b̄` in registers.
+/// [`lstm_gate_gradients_f32`] a row at a time, 16 units at a time across it.
 ///
 /// # Safety
 /// The CPU has AVX-512F; `hidden` is a multiple of 16 and the slices' lengths are as
@@ -83,7 +84,7 @@ pub(crate) fn lstm_gate_gradients_f32(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn columns(
+unsafe fn rows(
     hidden: usize,
     gates: &[f32],
     tanh_c: &[f32],
@@ -100,9 +101,8 @@ unsafe fn columns(
     // inside every slice by this function's contract.
     unsafe {
         let load = |s: &[f32], at: usize| _mm512_loadu_ps(s.as_ptr().add(at));
-        for j in (0..hidden).step_by(LANES) {
-            let mut b: [__m512; 4] = std::array::from_fn(|q| load(bias_bar, q * hidden + j));
-            for n in 0..rows {
+        for n in 0..rows {
+            for j in (0..hidden).step_by(LANES) {
                 let (gate, unit) = (n * width + j, n * hidden + j);
                 let [i, f, g, o] = std::array::from_fn(|q| load(gates, gate + q * hidden));
                 let (tanh_c, c_prev) = (load(tanh_c, unit), load(c_prev, unit));
@@ -130,35 +130,14 @@ unsafe fn columns(
                     _mm512_mul_ps(g_bar, _mm512_sub_ps(one, _mm512_mul_ps(g, g))),
                     sigmoid(o_bar, o),
                 ];
-                for (q, (a, b)) in a.into_iter().zip(&mut b).enumerate() {
+                for (q, a) in a.into_iter().enumerate() {
                     _mm512_storeu_ps(a_bar.as_mut_ptr().add(gate + q * hidden), a);
-                    *b = _mm512_add_ps(*b, a);
+                    let b = bias_bar.as_mut_ptr().add(q * hidden + j);
+                    _mm512_storeu_ps(b, _mm512_add_ps(_mm512_loadu_ps(b), a));
                 }
             }
-            for (q, b) in b.into_iter().enumerate() {
-                _mm512_storeu_ps(bias_bar.as_mut_ptr().add(q * hidden + j), b);
-            }
         }
     }
-}
-
-/// Asks the CPU to bring `data` into its second-level cache, a 64-byte line at a time: a hint
-/// that changes no value. The backward pass reads each step's saved arrays once, in the
-/// reverse of the order the forward pass wrote them, by then out of L2; fetched while the step
-/// after runs its product, they are there when its gate pass reads them.
-pub(crate) fn prefetch<T>(data: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
-        let start = data.as_ptr().cast::<i8>();
-        for offset in (0..std::mem::size_of_val(data)).step_by(64) {
-            // SAFETY: the address is inside `data`; a prefetch reads nothing into the program
-            // and never faults.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(start.add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
 }
 
 #[cfg(test)]

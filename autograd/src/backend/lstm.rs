@@ -19,7 +19,6 @@
 
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
-use super::gate_gradients::prefetch;
 use crate::{Float, SharedArray};
 
 /// The sizes of one layer's sequence.
@@ -589,14 +588,6 @@ fn backward<T: Float>(
                 a_bar_t,
                 &mut bias_bar,
             );
-            // The step before's saved arrays, fetched into L2 while the product runs.
-            if t > 0 {
-                let before = (t - 1) * state..t * state;
-                prefetch(&saved.gates[(t - 1) * batch * width..t * batch * width]);
-                prefetch(&saved.tanh_c[before.clone()]);
-                prefetch(&saved.c_prev()[before.clone()]);
-                prefetch(&output_bar[before]);
-            }
             // h̄_{t−1} = Ā_t W_hh, except h̄_0 when it is not asked for (h_0 a constant).
             if t > 0 || needs.h0 {
                 product(
@@ -667,8 +658,10 @@ fn add_weight_hh_gradient<T: Float>(
         _ => h_prev
             .chunks_exact(hidden)
             .zip(a_bar.chunks_exact(width))
+            // (`fold`, not `all`, so that the checks vectorise.)
             .take_while(|(h, a)| {
-                h.iter().all(|&v| v == T::zero()) && a.iter().all(|v| v.is_finite())
+                h.iter().fold(true, |zero, &v| zero & (v == T::zero()))
+                    && a.iter().fold(true, |finite, v| finite & v.is_finite())
             })
             .count(),
     };
@@ -905,7 +898,10 @@ mod tests {
             };
             let (width, state) = (4 * hidden, batch * hidden);
             let x = values::<T>(steps * batch * input, 1);
-            let (w_ih, w_hh) = (values::<T>(width * input, 2), values::<T>(width * hidden, 3));
+            let (w_ih, w_hh) = (
+                values::<T>(width * input, 2),
+                values::<T>(width * hidden, 3),
+            );
             let (h0, c0) = (values::<T>(state, 6), values::<T>(state, 7));
             let mask: Vec<T> = (0..steps * batch)
                 .map(|i| if i % 4 == 1 { T::zero() } else { T::one() })
@@ -917,9 +913,13 @@ mod tests {
             );
             for keep in [None, Some(&mask[..])] {
                 let (_, saved) = lstm_forward(dims, &x, &w_ih, &w_hh, None, &h0, &c0, keep);
-                let run = |needs| lstm_backward(&saved, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, needs);
+                let run =
+                    |needs| lstm_backward(&saved, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, needs);
                 let all = run(LstmNeeds::ALL);
-                let fewer = run(LstmNeeds { x: false, h0: false });
+                let fewer = run(LstmNeeds {
+                    x: false,
+                    h0: false,
+                });
                 assert!(fewer.x.is_none() && fewer.h0.is_none());
                 for (name, a, b) in [
                     ("weight_ih", &fewer.weight_ih, &all.weight_ih),
