@@ -124,6 +124,30 @@ pub trait Float:
         false
     }
 
+    /// One LSTM step's backward elementwise pass for `N` rows of `hidden` units: from the
+    /// gates after their activations (`gates`, `N × 4H`), `tanh c_t`, `c_{t−1}`, the carried
+    /// `h̄` and the output's `ō_t` (all `N × H`), writes the gradients of the pre-activations
+    /// `Ā_t` into `a_bar` (`N × 4H`), updates `c̄ ← c̄_t ⊙ f` in `c_bar` and adds `Σ_n ā_t,n`
+    /// to `bias_bar` (`4H`), each row's in turn. `f32` has a kernel for AVX-512F with the same
+    /// bits (`backend/gate_gradients.rs`).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn lstm_gate_gradients(
+        hidden: usize,
+        gates: &[Self],
+        tanh_c: &[Self],
+        c_prev: &[Self],
+        h_bar: &[Self],
+        output_bar: &[Self],
+        c_bar: &mut [Self],
+        a_bar: &mut [Self],
+        bias_bar: &mut [Self],
+    ) {
+        crate::backend::step_gate_gradients(
+            hidden, gates, tanh_c, c_prev, h_bar, output_bar, c_bar, a_bar, bias_bar,
+        )
+    }
+
     /// The nearest value of this type to `x`.
     fn from_f64(x: f64) -> Self;
 

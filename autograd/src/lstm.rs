@@ -74,7 +74,7 @@ use std::sync::{Arc, OnceLock};
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::backend::{self, LstmDims, LstmSaved};
+use crate::backend::{self, LstmDims, LstmNeeds, LstmSaved};
 use crate::custom::{Context, Function};
 use crate::{Float, SharedArray, Tensor, Var, vjp_graph};
 
@@ -137,7 +137,10 @@ pub fn lstm<T: Float>(
             &cotangent(0),
             &cotangent(1),
             &cotangent(2),
-            c.needs[0],
+            LstmNeeds {
+                x: c.needs[0],
+                h0: c.needs[3],
+            },
         );
         let shape = |i: usize| c.inputs[i].shape().to_vec();
         let wrap = |i: usize, v: Vec<T>| c.needs[i].then(|| Var::constant(array(&shape(i), v)));
@@ -145,7 +148,7 @@ pub fn lstm<T: Float>(
             g.x.and_then(|x| wrap(0, x)),
             wrap(1, g.weight_ih),
             wrap(2, g.weight_hh),
-            wrap(3, g.h0),
+            g.h0.and_then(|h0| wrap(3, h0)),
             wrap(4, g.c0),
         ];
         if has_bias {

@@ -13,6 +13,11 @@
 //! of the weight gradients, `W̄_hh += Āᵀ H_prev`, `W̄_ih += Āᵀ X` (as `W̄_ihᵀ += Xᵀ Ā`, whose
 //! rows are whole vectors), and `x̄ = Ā W_ih` are computed while its `Ā` is in cache.
 //!
+//! The backward pass leaves out work whose result is known or not asked for, with the same
+//! bits: `h̄_0 = Ā_0 W_hh` when `h_0` is a constant ([`LstmNeeds`]), and in `W̄_hh` the rows of a
+//! zero `h_0` (each chain stays exactly `+0` through them). In `f32` with AVX-512F the gate
+//! gradients' pass is one kernel (`gate_gradients.rs`, through [`Float::lstm_gate_gradients`]).
+//!
 //! In `f64` every forward value is the one the step-by-step tape path computes, bit for bit (the
 //! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
 //! 4 ulp). Gradients sum in another order than the tape's, so they agree to round-off.
@@ -82,14 +87,29 @@ pub(crate) struct LstmOutputs<T> {
     pub c_n: SharedArray<T>,
 }
 
-/// The backward pass's results, each shaped like its input (`x̄` only when asked for).
+/// Which of the backward pass's results that are not always needed are asked for: `x̄` and
+/// `h̄_0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LstmNeeds {
+    pub x: bool,
+    pub h0: bool,
+}
+
+impl LstmNeeds {
+    /// Every gradient.
+    #[cfg(test)]
+    pub const ALL: LstmNeeds = LstmNeeds { x: true, h0: true };
+}
+
+/// The backward pass's results, each shaped like its input (`x̄` and `h̄_0` only when asked
+/// for).
 pub(crate) struct LstmGradients<T> {
     pub x: Option<Vec<T>>,
     pub weight_ih: Vec<T>,
     pub weight_hh: Vec<T>,
     /// `b̄_ih = b̄_hh`: the biases enter as a sum.
     pub bias: Vec<T>,
-    pub h0: Vec<T>,
+    pub h0: Option<Vec<T>>,
     pub c0: Vec<T>,
 }
 
@@ -484,19 +504,19 @@ pub(crate) fn lstm_backward<T: Float>(
     output_bar: &[T],
     h_n_bar: &[T],
     c_n_bar: &[T],
-    need_x: bool,
+    needs: LstmNeeds,
 ) -> LstmGradients<T> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F, checked just above.
         return unsafe {
             backward_avx512(
-                saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x, ROWS_HELD,
+                saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, needs, ROWS_HELD,
             )
         };
     }
     backward(
-        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x, ROWS_HELD,
+        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, needs, ROWS_HELD,
     )
 }
 
@@ -514,11 +534,11 @@ unsafe fn backward_avx512<T: Float>(
     output_bar: &[T],
     h_n_bar: &[T],
     c_n_bar: &[T],
-    need_x: bool,
+    needs: LstmNeeds,
     rows_held: usize,
 ) -> LstmGradients<T> {
     backward(
-        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, need_x, rows_held,
+        saved, weight_ih, weight_hh, output_bar, h_n_bar, c_n_bar, needs, rows_held,
     )
 }
 
@@ -532,7 +552,7 @@ fn backward<T: Float>(
     output_bar: &[T],
     h_n_bar: &[T],
     c_n_bar: &[T],
-    need_x: bool,
+    needs: LstmNeeds,
     rows_held: usize,
 ) -> LstmGradients<T> {
     let LstmDims {
@@ -552,7 +572,7 @@ fn backward<T: Float>(
     let mut weight_ih_bar_t = vec![T::zero(); input * width];
     // b̄ = Σ_t Σ_n ā_t, summed in the gate pass: the i, f, g, o blocks.
     let mut bias_bar = vec![T::zero(); width];
-    let mut x_bar = need_x.then(|| vec![T::zero(); rows * input]);
+    let mut x_bar = needs.x.then(|| vec![T::zero(); rows * input]);
     let (mut h_bar, mut c_bar) = (h_n_bar.to_vec(), c_n_bar.to_vec());
     for block in (0..steps.div_ceil(held)).rev() {
         let first = block * held;
@@ -562,40 +582,26 @@ fn backward<T: Float>(
             let span = t * state..(t + 1) * state;
             let gates = &saved.gates[t * batch * width..(t + 1) * batch * width];
             let a_bar_t = &mut a_bar[(t - first) * batch * width..(t - first + 1) * batch * width];
-            for ((((row, a_row), (tanh_c, c_prev)), (h_bar, c_bar)), output_bar) in gates
-                .chunks_exact(width)
-                .zip(a_bar_t.chunks_exact_mut(width))
-                .zip(
-                    saved.tanh_c[span.clone()]
-                        .chunks_exact(hidden)
-                        .zip(saved.c_prev()[span.clone()].chunks_exact(hidden)),
-                )
-                .zip(
-                    h_bar
-                        .chunks_exact(hidden)
-                        .zip(c_bar.chunks_exact_mut(hidden)),
-                )
-                .zip(output_bar[span].chunks_exact(hidden))
-            {
-                let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
-                let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
-                let (di, rest) = a_row.split_at_mut(hidden);
-                let (df, rest) = rest.split_at_mut(hidden);
-                let (dg, d_o) = rest.split_at_mut(hidden);
-                gate_gradients(
-                    i, f, g, o, tanh_c, c_prev, h_bar, output_bar, c_bar, di, df, dg, d_o,
-                );
-                // b̄ += ā_t,n while the row is in cache (a loop of its own: inside the one
-                // above, the many slices it writes would keep it from vectorising).
-                bias_bar.iter_mut().zip(&*a_row).for_each(|(b, &a)| *b += a);
-            }
-            // h̄_{t−1} = Ā_t W_hh
-            product(
-                Matrix::rows(a_bar_t, batch, width),
-                Matrix::rows(weight_hh, width, hidden),
-                T::zero(),
-                &mut h_bar,
+            T::lstm_gate_gradients(
+                hidden,
+                gates,
+                &saved.tanh_c[span.clone()],
+                &saved.c_prev()[span.clone()],
+                &h_bar,
+                &output_bar[span],
+                &mut c_bar,
+                a_bar_t,
+                &mut bias_bar,
             );
+            // h̄_{t−1} = Ā_t W_hh, except h̄_0 when it is not asked for (h_0 a constant).
+            if t > 0 || needs.h0 {
+                product(
+                    Matrix::rows(a_bar_t, batch, width),
+                    Matrix::rows(weight_hh, width, hidden),
+                    T::zero(),
+                    &mut h_bar,
+                );
+            }
             if let Some(keep) = &saved.keep {
                 let keep_t = &keep[t * batch..(t + 1) * batch];
                 apply_keep(&mut h_bar, keep_t, hidden);
@@ -605,10 +611,10 @@ fn backward<T: Float>(
         // The block's share of the weight gradients, while its Ā is in cache.
         let a_bar_block = &a_bar[..block_rows * width];
         let block_span = first * state..first * state + block_rows * hidden;
-        product(
-            Matrix::transposed(a_bar_block, block_rows, width),
-            Matrix::rows(&saved.h_prev()[block_span], block_rows, hidden),
-            T::one(),
+        add_weight_hh_gradient(
+            a_bar_block,
+            &saved.h_prev()[block_span],
+            hidden,
             &mut weight_hh_bar,
         );
         // W̄_ihᵀ += X_blockᵀ Ā_block: the same sums as Ā_blockᵀ X_block (each element's products
@@ -635,8 +641,85 @@ fn backward<T: Float>(
         weight_ih: transposed(&weight_ih_bar_t, input, width),
         weight_hh: weight_hh_bar,
         bias: bias_bar,
-        h0: h_bar,
+        h0: needs.h0.then_some(h_bar),
         c0: c_bar,
+    }
+}
+
+/// `W̄_hh += Āᵀ H_prev` for a block of rows (`Ā` is `rows × 4H`, `H_prev` `rows × H`; added as
+/// the product stores it, `β = 1`), leaving out the leading rows whose `h_{t−1}` is zero — a
+/// zero initial state `h_0` — where their `ā` are finite. Each element is one chain from `+0`,
+/// and through those rows it stays exactly `+0` (a finite number times `±0` is `±0`, and
+/// `+0 + ±0 = +0`), so the chain over the other rows has the same bits (tested below).
+fn add_weight_hh_gradient<T: Float>(
+    a_bar: &[T],
+    h_prev: &[T],
+    hidden: usize,
+    weight_hh_bar: &mut [T],
+) {
+    let (width, rows) = (4 * hidden, h_prev.len() / hidden.max(1));
+    let zero_rows = match hidden {
+        0 => 0,
+        _ => h_prev
+            .chunks_exact(hidden)
+            .zip(a_bar.chunks_exact(width))
+            // (`fold`, not `all`, so that the checks vectorise.)
+            .take_while(|(h, a)| {
+                h.iter().fold(true, |zero, &v| zero & (v == T::zero()))
+                    && a.iter().fold(true, |finite, v| finite & v.is_finite())
+            })
+            .count(),
+    };
+    product(
+        Matrix::transposed(&a_bar[zero_rows * width..], rows - zero_rows, width),
+        Matrix::rows(&h_prev[zero_rows * hidden..], rows - zero_rows, hidden),
+        T::one(),
+        weight_hh_bar,
+    );
+}
+
+/// One step's gate gradients, row by row (the plain path of
+/// [`Float::lstm_gate_gradients`]): for each row, [`gate_gradients`] writes `ā_t,n` and
+/// updates `c̄`, and then `b̄ += ā_t,n` while the row is in cache (a loop of its own: inside
+/// the one of `gate_gradients`, the many slices it writes would keep it from vectorising).
+/// `gates` and `a_bar` are `N × 4H`, the states `N × H`, `bias_bar` `4H`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn step_gate_gradients<T: Float>(
+    hidden: usize,
+    gates: &[T],
+    tanh_c: &[T],
+    c_prev: &[T],
+    h_bar: &[T],
+    output_bar: &[T],
+    c_bar: &mut [T],
+    a_bar: &mut [T],
+    bias_bar: &mut [T],
+) {
+    if hidden == 0 {
+        return;
+    }
+    let width = 4 * hidden;
+    for ((((row, a_row), (tanh_c, c_prev)), (h_bar, c_bar)), output_bar) in gates
+        .chunks_exact(width)
+        .zip(a_bar.chunks_exact_mut(width))
+        .zip(tanh_c.chunks_exact(hidden).zip(c_prev.chunks_exact(hidden)))
+        .zip(
+            h_bar
+                .chunks_exact(hidden)
+                .zip(c_bar.chunks_exact_mut(hidden)),
+        )
+        .zip(output_bar.chunks_exact(hidden))
+    {
+        let (i, f) = (&row[..hidden], &row[hidden..2 * hidden]);
+        let (g, o) = (&row[2 * hidden..3 * hidden], &row[3 * hidden..4 * hidden]);
+        let (di, rest) = a_row.split_at_mut(hidden);
+        let (df, rest) = rest.split_at_mut(hidden);
+        let (dg, d_o) = rest.split_at_mut(hidden);
+        gate_gradients(
+            i, f, g, o, tanh_c, c_prev, h_bar, output_bar, c_bar, di, df, dg, d_o,
+        );
+        bias_bar.iter_mut().zip(&*a_row).for_each(|(b, &a)| *b += a);
     }
 }
 
@@ -727,16 +810,17 @@ mod tests {
         assert_same_bits(&dispatched.0.output, &plain.0.output, "output");
         assert_same_bits(&dispatched.0.c_n, &plain.0.c_n, "c_n");
         assert_same_bits(&dispatched.1.gates, &plain.1.gates, "gates");
-        let g = lstm_backward(&dispatched.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, true);
+        let all = LstmNeeds::ALL;
+        let g = lstm_backward(&dispatched.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, all);
         let p = backward(
-            &plain.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, true, ROWS_HELD,
+            &plain.1, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, all, ROWS_HELD,
         );
         for (name, a, b) in [
             ("x", g.x.as_deref().unwrap(), p.x.as_deref().unwrap()),
             ("weight_ih", &g.weight_ih[..], &p.weight_ih[..]),
             ("weight_hh", &g.weight_hh[..], &p.weight_hh[..]),
             ("bias", &g.bias[..], &p.bias[..]),
-            ("h0", &g.h0[..], &p.h0[..]),
+            ("h0", g.h0.as_deref().unwrap(), p.h0.as_deref().unwrap()),
             ("c0", &g.c0[..], &p.c0[..]),
         ] {
             assert_same_bits(a, b, format!("gradient of {name}"));
@@ -805,6 +889,101 @@ mod tests {
     fn wide_and_plain_builds_agree_bit_for_bit() {
         wide_and_plain_agree::<f32>();
         wide_and_plain_agree::<f64>();
+    }
+
+    /// Leaving out `x̄` and `h̄_0` (the last step's `Ā_0 W_hh` is then not computed) changes no
+    /// other gradient's bits: with and without a reset mask, and sizes the `f32` kernels take.
+    fn fewer_needs_same_bits<T: Float>() {
+        for (steps, batch, input, hidden) in [(5, 7, 3, 13), (3, 64, 8, 64)] {
+            let dims = LstmDims {
+                steps,
+                batch,
+                input,
+                hidden,
+            };
+            let (width, state) = (4 * hidden, batch * hidden);
+            let x = values::<T>(steps * batch * input, 1);
+            let (w_ih, w_hh) = (
+                values::<T>(width * input, 2),
+                values::<T>(width * hidden, 3),
+            );
+            let (h0, c0) = (values::<T>(state, 6), values::<T>(state, 7));
+            let mask: Vec<T> = (0..steps * batch)
+                .map(|i| if i % 4 == 1 { T::zero() } else { T::one() })
+                .collect();
+            let (o_bar, h_bar, c_bar) = (
+                values::<T>(steps * state, 8),
+                values::<T>(state, 9),
+                values::<T>(state, 10),
+            );
+            for keep in [None, Some(&mask[..])] {
+                let (_, saved) = lstm_forward(dims, &x, &w_ih, &w_hh, None, &h0, &c0, keep);
+                let run =
+                    |needs| lstm_backward(&saved, &w_ih, &w_hh, &o_bar, &h_bar, &c_bar, needs);
+                let all = run(LstmNeeds::ALL);
+                let fewer = run(LstmNeeds {
+                    x: false,
+                    h0: false,
+                });
+                assert!(fewer.x.is_none() && fewer.h0.is_none());
+                for (name, a, b) in [
+                    ("weight_ih", &fewer.weight_ih, &all.weight_ih),
+                    ("weight_hh", &fewer.weight_hh, &all.weight_hh),
+                    ("bias", &fewer.bias, &all.bias),
+                    ("c0", &fewer.c0, &all.c0),
+                ] {
+                    let at = format!("{steps}×{batch}×{input}×{hidden}, mask {}", keep.is_some());
+                    assert_same_bits(a, b, format!("{at}: gradient of {name}"));
+                }
+            }
+        }
+    }
+
+    /// `W̄_hh += Āᵀ H_prev` without the leading zero rows of `H_prev` gives the bits of the
+    /// whole product: a zero `h_0` (64 of 256 rows), every row zero, a size the `f32` tiles
+    /// leave to `matrixmultiply`, a first row that is not zero; and, where a zero row's `ā`
+    /// is not finite, the product's NaN (the row is kept).
+    fn weight_hh_gradient_without_zero_rows<T: Float>() {
+        for (rows, zero_rows, hidden, poison) in [
+            (256, 64, 64, false),
+            (64, 64, 64, false),
+            (20, 7, 13, false),
+            (256, 0, 64, false),
+            (256, 64, 64, true),
+        ] {
+            let width = 4 * hidden;
+            let mut a_bar = values::<T>(rows * width, 1);
+            if poison {
+                a_bar[3 * width + 5] = T::infinity();
+            }
+            let mut h_prev = values::<T>(rows * hidden, 2);
+            h_prev[..zero_rows * hidden].fill(T::zero());
+            let start = values::<T>(width * hidden, 3);
+            let mut expected = start.clone();
+            product(
+                Matrix::transposed(&a_bar, rows, width),
+                Matrix::rows(&h_prev, rows, hidden),
+                T::one(),
+                &mut expected,
+            );
+            let mut ours = start;
+            add_weight_hh_gradient(&a_bar, &h_prev, hidden, &mut ours);
+            let at = format!("{rows} rows, {zero_rows} zero, {hidden} units, poison {poison}");
+            assert_same_bits(&ours, &expected, at);
+            assert_eq!(poison, ours.iter().any(|v| v.is_nan()));
+        }
+    }
+
+    #[test]
+    fn weight_hh_gradient_leaves_out_zero_states_with_the_same_bits() {
+        weight_hh_gradient_without_zero_rows::<f32>();
+        weight_hh_gradient_without_zero_rows::<f64>();
+    }
+
+    #[test]
+    fn leaving_out_x_and_h0_keeps_the_other_gradients() {
+        fewer_needs_same_bits::<f32>();
+        fewer_needs_same_bits::<f64>();
     }
 
     /// What [`unfused`] computes: the gates after their activations, the outputs, the states
@@ -1021,7 +1200,7 @@ mod tests {
                 &o_bar,
                 &h_bar,
                 &c_bar,
-                true,
+                LstmNeeds::ALL,
                 held_steps * batch,
             )
         };
@@ -1033,7 +1212,7 @@ mod tests {
                 ("weight_ih", &g.weight_ih[..], &all.weight_ih[..]),
                 ("weight_hh", &g.weight_hh[..], &all.weight_hh[..]),
                 ("bias", &g.bias[..], &all.bias[..]),
-                ("h0", &g.h0[..], &all.h0[..]),
+                ("h0", g.h0.as_deref().unwrap(), all.h0.as_deref().unwrap()),
                 ("c0", &g.c0[..], &all.c0[..]),
             ] {
                 let close = a

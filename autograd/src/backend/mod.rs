@@ -10,6 +10,7 @@
 //! | `tiles::wide` (`f32`, AVX-512F) | the same tiles sixteen lanes wide, depth blocks outermost, so also long products whose blocks fit in L2 (the LSTM's `Āᵀ H`) | bit for bit the AVX2 tiles and `matrixmultiply::sgemm` |
 //! | `tiles::narrow` (`f32`) | products with fewer than 8 columns, down the columns | bit for bit `matrixmultiply::sgemm` |
 //! | `tiles::gates` (`f32`, AVX-512F) | an LSTM step's `(x_t W_ihᵀ + 0 + b) + h W_hhᵀ` in one tile pass | bit for bit `matrixmultiply::sgemm` (`β = 0`), `+ b`, `matrixmultiply::sgemm` (`β = 1`) |
+//! | `gate_gradients::lstm_gate_gradients_f32` (`f32`, AVX-512F) | an LSTM step's backward elementwise pass: `Ā_t`, `c̄ ← c̄_t ⊙ f` and `b̄ += Σ_n ā_t,n` in one pass over the rows | bit for bit the plain row loop (`lstm::step_gate_gradients`, `Float::lstm_gate_gradients`'s default) |
 //! | [`conv2d`], [`conv2d_input_grad`], [`conv2d_weight_grad`] | a convolution and its two VJPs as im2col / col2im around [`Float::gemm`](crate::Float::gemm) | the direct sum over channels and kernel offsets, and the adjoint identities |
 //! | `tanh::tanh_f32` | vectorised `tanh` | within 1 ulp of `f64` `tanh` rounded to `f32` |
 //! | `tanh::sigmoid_f32_in_place` | vectorised `σ` (and `tanh` in place) | within 4 ulp of `f64` `σ` rounded to `f32`; the AVX-512 build bit for bit the AVX2 one |
@@ -26,6 +27,8 @@
 //!   FMA, which `sgemm` checks at run time before calling them; `wide`'s add AVX-512F, also
 //!   checked there. `tiles::lstm_gates` checks each slice's length and AVX-512F, AVX2 and FMA
 //!   before `gates::product`.
+//! * `gate_gradients::rows`: the CPU has AVX-512F and every slice holds its rows, both checked
+//!   by `lstm_gate_gradients_f32` before it calls it.
 //! * `tanh::tanh_f32_avx2_fma` (and the in-place `tanh` and `σ`): the CPU has AVX2 and FMA, checked by their callers.
 //! * `lstm::product`: as [`Float::gemm`](crate::Float::gemm); it checks that each matrix lies inside its slice.
 //! * `conv::conv2d`, `conv::conv2d_input_grad`: `assume_init` after the groups' `gemm`s, whose
@@ -37,6 +40,7 @@
 //! seeded run is the same bit for bit.
 
 mod conv;
+mod gate_gradients;
 mod gemm;
 mod kernels;
 mod lstm;
@@ -50,7 +54,9 @@ pub(crate) use kernels::{
     add_assign, binary, broadcast, fold_last_axis, gather, scatter_add, sum_last_axis,
     sum_leading_axes,
 };
-pub(crate) use lstm::{LstmDims, LstmSaved, lstm_backward, lstm_forward};
+pub(crate) use lstm::{
+    LstmDims, LstmNeeds, LstmSaved, lstm_backward, lstm_forward, step_gate_gradients,
+};
 
 /// Asserts that `a` and `b` hold the same numbers bit for bit (`+0 ≠ −0`, NaNs by payload),
 /// naming `what` and the first element that differs: the check of every kernel that promises

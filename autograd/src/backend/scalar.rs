@@ -42,6 +42,22 @@ impl Float for f32 {
         super::tiles::lstm_gates(sizes, x, weight_ih_t, bias, h, weight_hh_t, gates)
     }
 
+    fn lstm_gate_gradients(
+        hidden: usize,
+        gates: &[Self],
+        tanh_c: &[Self],
+        c_prev: &[Self],
+        h_bar: &[Self],
+        output_bar: &[Self],
+        c_bar: &mut [Self],
+        a_bar: &mut [Self],
+        bias_bar: &mut [Self],
+    ) {
+        super::gate_gradients::lstm_gate_gradients_f32(
+            hidden, gates, tanh_c, c_prev, h_bar, output_bar, c_bar, a_bar, bias_bar,
+        )
+    }
+
     fn from_f64(x: f64) -> Self {
         x as f32
     }
