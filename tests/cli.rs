@@ -557,6 +557,46 @@ fn a_run_killed_at_any_moment_leaves_a_readable_checkpoint_and_resumes() {
 }
 
 #[test]
+fn a_run_killed_after_its_last_checkpoint_is_finished_by_resume() {
+    // Killed between the last iteration's checkpoint and the final writes: the state still says
+    // running at the full budget. The resume trains nothing, and finishes the run.
+    let runs = scratch("last-checkpoint");
+    let args = ["train", "ppo", "cartpole", "--set", "total_timesteps=2048"];
+    let output = run(&[&args[..], &["--eval-episodes", "0"]].concat(), &runs);
+    assert!(output.status.success(), "{}", text(&output));
+    let dir = runs.join("ppo-cartpole-v1-1");
+    let state = fs::read_to_string(dir.join("state.toml")).unwrap();
+    assert!(state.contains("status = \"finished\""), "{state}");
+    let (_, before) = metrics(&dir);
+    fs::write(
+        dir.join("state.toml"),
+        state.replace("status = \"finished\"", "status = \"running\""),
+    )
+    .unwrap();
+    let output = wengert()
+        .args([
+            "train",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--eval-episodes",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("trained 2048 steps"),
+        "{}",
+        text(&output)
+    );
+    let state = fs::read_to_string(dir.join("state.toml")).unwrap();
+    assert!(state.contains("status = \"finished\""), "{state}");
+    let (_, after) = metrics(&dir);
+    assert_eq!(after, before);
+    fs::remove_dir_all(&runs).unwrap();
+}
+
+#[test]
 fn eval_records_an_episode_as_a_gif() {
     let runs = scratch("gif");
     let output = run(

@@ -415,6 +415,17 @@ fn train(
     if let Some(error) = write_error {
         return Err(error);
     }
+    // No iteration ran but a training state was loaded: the run was killed after its last
+    // iteration's checkpoint and before it was marked finished. Its training is complete, and
+    // the resume finishes it (final checkpoint, state, evaluation) from that training state.
+    let last = last.or_else(|| {
+        saved.as_ref().map(|s| RunState {
+            status: Status::Running,
+            iteration: s.iteration,
+            env_steps: s.env_steps,
+            wall_time: s.wall_time,
+        })
+    });
     let Some(mut state) = last else {
         return Err(format!(
             "{} trained no iteration: its budget is already spent",
