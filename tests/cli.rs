@@ -26,6 +26,21 @@ fn run(args: &[&str], runs: &Path) -> Output {
         .unwrap()
 }
 
+/// `wengert train --resume <dir> --eval-episodes 1 --no-progress`, run to its end.
+fn resume(dir: &Path) -> Output {
+    wengert()
+        .args([
+            "train",
+            "--resume",
+            dir.to_str().unwrap(),
+            "--eval-episodes",
+            "1",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap()
+}
+
 fn text(output: &Output) -> String {
     format!(
         "status {:?}\nstdout: {}\nstderr: {}",
@@ -238,17 +253,7 @@ fn resume_continues_a_stopped_run_from_the_saved_step_to_the_uninterrupted_resul
     let again = run(&args, &runs);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
-    let output = wengert()
-        .args([
-            "train",
-            "--resume",
-            dir.to_str().unwrap(),
-            "--eval-episodes",
-            "1",
-            "--no-progress",
-        ])
-        .output()
-        .unwrap();
+    let output = resume(&dir);
     assert!(output.status.success(), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("from step 1024"));
     // It continued from the saved training state, without replaying the first 1024 steps.
@@ -362,20 +367,7 @@ fn a_killed_off_policy_run_resumes_from_its_last_periodic_checkpoint_to_the_unin
     let middle = damaged.len() / 2;
     damaged[middle] ^= 1;
     fs::write(&tensors, &damaged).unwrap();
-    let resume = || {
-        wengert()
-            .args([
-                "train",
-                "--resume",
-                dir.to_str().unwrap(),
-                "--eval-episodes",
-                "1",
-                "--no-progress",
-            ])
-            .output()
-            .unwrap()
-    };
-    let output = resume();
+    let output = resume(&dir);
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     assert!(!output.status.success());
     assert!(
@@ -395,7 +387,7 @@ fn a_killed_off_policy_run_resumes_from_its_last_periodic_checkpoint_to_the_unin
         .collect();
     assert_ne!(edited.join("\n"), config.trim_end(), "no gamma in {config}");
     fs::write(dir.join("config.toml"), edited.join("\n") + "\n").unwrap();
-    let output = resume();
+    let output = resume(&dir);
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     assert!(!output.status.success());
     assert!(
@@ -407,7 +399,7 @@ fn a_killed_off_policy_run_resumes_from_its_last_periodic_checkpoint_to_the_unin
     fs::write(dir.join("config.toml"), config).unwrap();
 
     // Resumed, it reaches the uninterrupted run: same metrics, same checkpoint, byte for byte.
-    let output = resume();
+    let output = resume(&dir);
     assert!(output.status.success(), "{}", text(&output));
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("from step 2000"),
@@ -537,16 +529,7 @@ fn a_run_killed_at_any_moment_leaves_a_readable_checkpoint_and_resumes() {
         .unwrap()
         .contains("finished")
     {
-        let output = wengert()
-            .args([
-                "train",
-                "--resume",
-                dir.to_str().unwrap(),
-                "--eval-episodes",
-                "1",
-            ])
-            .output()
-            .unwrap();
+        let output = resume(&dir);
         assert!(output.status.success(), "{}", text(&output));
     }
     eval(&dir);
@@ -573,16 +556,7 @@ fn a_run_killed_after_its_last_checkpoint_is_finished_by_resume() {
         state.replace("status = \"finished\"", "status = \"running\""),
     )
     .unwrap();
-    let output = wengert()
-        .args([
-            "train",
-            "--resume",
-            dir.to_str().unwrap(),
-            "--eval-episodes",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let output = resume(&dir);
     assert!(output.status.success(), "{}", text(&output));
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("trained 2048 steps"),
