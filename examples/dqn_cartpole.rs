@@ -4,26 +4,17 @@
 //! `cargo run --release --example dqn_cartpole [seed] [env_id] [key=value …]`, e.g.
 //! `cargo run --release --example dqn_cartpole 1 CartPole-v1 double=true dueling=true prioritized=true`.
 
+mod common;
+
 use wengert::rl::algorithms::dqn::{Dqn, DqnConfig};
-use wengert::rl::algorithms::preset;
-use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
-use wengert::rl::train::evaluate;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-    let env_id = args.next().unwrap_or_else(|| "CartPole-v1".into());
-    let mut config = DqnConfig {
+    let common::Run {
         seed,
-        ..preset("dqn", &env_id).expect("a preset")
-    };
-    for setting in args {
-        let (key, value) = setting
-            .split_once('=')
-            .unwrap_or_else(|| panic!("expected key=value, found `{setting}`"));
-        config::set(&mut config, key, value).unwrap_or_else(|e| panic!("{e}"));
-    }
+        env_id,
+        config,
+    } = common::run::<DqnConfig>("dqn", "CartPole-v1");
     let report_every = (config.core.total_timesteps / 10).max(1);
     let trained = train::<Dqn>(&env_id, &config, |m| {
         if m.env_steps % report_every < config.log_interval {
@@ -44,8 +35,7 @@ fn main() {
     })
     .expect("training failed");
     let last = trained.history.last().expect("at least one report");
-    let returns = evaluate(&trained.agent, 10, 1000).expect("evaluation failed");
-    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+    let (mean, returns) = common::evaluation(&trained.agent);
     println!(
         "{env_id} seed {seed} double={} dueling={} prioritized={} n_step={}: deterministic evaluation over 10 episodes: mean {mean:.1}, returns {returns:?}; wall {:.1}s, {:.0} env steps/s, {:.0} gradient steps/s",
         config.double,

@@ -3,26 +3,17 @@
 //!
 //! `cargo run --release --example npg_cartpole [seed] [env_id] [key=value]…`
 
-use wengert::rl::algorithms::preset;
+mod common;
+
 use wengert::rl::algorithms::trpo::{Trpo, TrpoConfig};
-use wengert::rl::common::config;
 use wengert::rl::common::trainer::train;
-use wengert::rl::train::evaluate;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-    let env_id = args.next().unwrap_or_else(|| "CartPole-v1".to_string());
-    let mut config = TrpoConfig {
+    let common::Run {
         seed,
-        ..preset("npg", &env_id).expect("a preset")
-    };
-    for setting in args {
-        let (key, value) = setting
-            .split_once('=')
-            .unwrap_or_else(|| panic!("expected key=value, found `{setting}`"));
-        config::set(&mut config, key, value).unwrap_or_else(|e| panic!("{e}"));
-    }
+        env_id,
+        config,
+    } = common::run::<TrpoConfig>("npg", "CartPole-v1");
     let trained = train::<Trpo>(&env_id, &config, |m| {
         if m.iteration % 10 == 0 {
             println!(
@@ -42,8 +33,7 @@ fn main() {
     })
     .expect("training failed");
     let last = trained.history.last().expect("at least one iteration");
-    let returns = evaluate(&trained.agent, 10, 1000).expect("evaluation failed");
-    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+    let (mean, returns) = common::evaluation(&trained.agent);
     println!(
         "NPG {env_id} seed {seed}: {} steps in {:.1}s ({:.0} steps/s)",
         last.env_steps,

@@ -1,22 +1,19 @@
 //! PPO on CartPole-v1 with the tuned defaults: train, then evaluate the deterministic policy.
 //!
-//! `cargo run --release --example ppo_cartpole [seed]`
+//! `cargo run --release --example ppo_cartpole [seed] [env_id] [key=value]…`
+
+mod common;
 
 use wengert::rl::algorithms::ppo::{Ppo, PpoConfig};
-use wengert::rl::algorithms::preset;
 use wengert::rl::common::trainer::train;
-use wengert::rl::train::evaluate;
 
 fn main() {
-    let seed = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    let config = PpoConfig {
+    let common::Run {
         seed,
-        ..preset("ppo", "CartPole-v1").expect("the CartPole preset")
-    };
-    let trained = train::<Ppo>("CartPole-v1", &config, |m| {
+        env_id,
+        config,
+    } = common::run::<PpoConfig>("ppo", "CartPole-v1");
+    let trained = train::<Ppo>(&env_id, &config, |m| {
         if m.iteration % 20 == 0 {
             println!(
                 "iteration {:4}  steps {:7}  return {:7.1}  kl {:.4}  clip {:.3}  ev {:.3}  {:.1}s",
@@ -32,7 +29,8 @@ fn main() {
         true
     })
     .expect("training failed");
-    let returns = evaluate(&trained.agent, 10, 1000).expect("evaluation failed");
-    let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-    println!("deterministic evaluation over 10 episodes: mean {mean:.1}, returns {returns:?}");
+    let (mean, returns) = common::evaluation(&trained.agent);
+    println!(
+        "{env_id} seed {seed}: deterministic evaluation over 10 episodes: mean {mean:.1}, returns {returns:?}"
+    );
 }

@@ -408,14 +408,7 @@ fn main() -> ExitCode {
                     seed,
                     out,
                 },
-        } => settings
-            .iter()
-            .map(|s| {
-                s.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                    .ok_or_else(|| format!("--set `{s}`: expected key=value"))
-            })
-            .collect::<Result<Vec<_>, _>>()
+        } => cli::parse_settings(&settings)
             .and_then(|settings| {
                 cli::scaling::run_scaling(&cli::scaling::ScalingArgs {
                     algo,
