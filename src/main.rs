@@ -53,48 +53,7 @@ enum Command {
     /// checkpoint. `--resume <run>` loads the training state and continues from its step —
     /// no replay — to the same result as an uninterrupted run, bit for bit; a run killed
     /// without warning continues from its last checkpoint.
-    Train {
-        /// The algorithm (see `wengert list`).
-        #[arg(required_unless_present = "resume")]
-        algo: Option<String>,
-        /// The environment: a Gymnasium id or a short name such as `cartpole`.
-        #[arg(required_unless_present = "resume")]
-        env: Option<String>,
-        /// Random seed (default 1, or `seed` from the config file).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// A TOML file of settings, applied before `--set`.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Override a setting, e.g. `--set total_timesteps=50000` (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        settings: Vec<String>,
-        /// Where run directories go.
-        #[arg(long, default_value = "runs")]
-        runs_dir: PathBuf,
-        /// Deterministic evaluation episodes after training.
-        #[arg(long, default_value_t = 10)]
-        eval_episodes: usize,
-        /// Continue a stopped run (a run directory), with its saved configuration.
-        /// With `--resume`, `--set total_timesteps=N` extends the run's budget (nothing else may
-        /// change).
-        #[arg(long, value_name = "RUN", conflicts_with_all = ["algo", "env", "seed", "config"])]
-        resume: Option<PathBuf>,
-        /// Stop as if Ctrl-C was pressed once this many environment steps are done.
-        #[arg(long, value_name = "STEPS")]
-        stop_after: Option<usize>,
-        /// Save the whole training state (what `--resume` continues from) every this many
-        /// environment steps, at the end of the iteration that crosses the multiple.
-        #[arg(long, value_name = "STEPS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
-        checkpoint_every: u64,
-        /// Do not draw the progress bar.
-        #[arg(long)]
-        no_progress: bool,
-        /// Print the resolved configuration (defaults ← preset ← config file ← --set) as
-        /// TOML and exit without training.
-        #[arg(long, conflicts_with = "resume")]
-        show_config: bool,
-    },
+    Train(TrainArgs),
     /// Evaluate a run's checkpoint deterministically; optionally record an episode as a GIF.
     Eval {
         /// The run directory.
@@ -330,33 +289,7 @@ fn main() -> ExitCode {
             cli::list();
             Ok(Outcome::Finished)
         }
-        Command::Train {
-            algo,
-            env,
-            seed,
-            config,
-            settings,
-            runs_dir,
-            eval_episodes,
-            resume,
-            stop_after,
-            checkpoint_every,
-            no_progress,
-            show_config,
-        } => cli::train::run(TrainArgs {
-            algo,
-            env,
-            seed,
-            config,
-            settings,
-            runs_dir,
-            eval_episodes,
-            resume,
-            stop_after,
-            checkpoint_every: checkpoint_every as usize,
-            progress: !no_progress,
-            show_config,
-        }),
+        Command::Train(args) => cli::train::run(args),
         Command::Eval {
             run,
             episodes,

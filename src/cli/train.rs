@@ -38,20 +38,47 @@ use super::runs::{
 use super::{mean_std, parse_settings, resolve_env, training_state, write_atomically};
 
 /// The command line of `wengert train`.
+#[derive(clap::Args)]
 pub struct TrainArgs {
+    /// The algorithm (see `wengert list`).
+    #[arg(required_unless_present = "resume")]
     pub algo: Option<String>,
+    /// The environment: a Gymnasium id or a short name such as `cartpole`.
+    #[arg(required_unless_present = "resume")]
     pub env: Option<String>,
+    /// Random seed (default 1, or `seed` from the config file).
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// A TOML file of settings, applied before `--set`.
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Override a setting, e.g. `--set total_timesteps=50000` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
+    /// Where run directories go.
+    #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
+    /// Deterministic evaluation episodes after training.
+    #[arg(long, default_value_t = 10)]
     pub eval_episodes: usize,
+    /// Continue a stopped run (a run directory), with its saved configuration.
+    /// With `--resume`, `--set total_timesteps=N` extends the run's budget (nothing else may
+    /// change).
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["algo", "env", "seed", "config"])]
     pub resume: Option<PathBuf>,
+    /// Stop as if Ctrl-C was pressed once this many environment steps are done.
+    #[arg(long, value_name = "STEPS")]
     pub stop_after: Option<usize>,
-    /// Environment steps between checkpoints of the training state.
-    pub checkpoint_every: usize,
-    pub progress: bool,
-    /// Print the resolved configuration and exit without training.
+    /// Save the whole training state (what `--resume` continues from) every this many
+    /// environment steps, at the end of the iteration that crosses the multiple.
+    #[arg(long, value_name = "STEPS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
+    /// Do not draw the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print the resolved configuration (defaults ← preset ← config file ← --set) as
+    /// TOML and exit without training.
+    #[arg(long, conflicts_with = "resume")]
     pub show_config: bool,
 }
 
@@ -304,7 +331,7 @@ fn train(
     args: &TrainArgs,
 ) -> Result<Outcome, String> {
     install_ctrl_c_handler();
-    let bar = progress_bar(budget, args.progress);
+    let bar = progress_bar(budget, !args.no_progress);
     bar.set_position(saved.as_ref().map_or(0, |s| s.env_steps as u64));
     let mut metrics_file = OpenOptions::new()
         .create(true)
@@ -324,7 +351,7 @@ fn train(
         );
     }
 
-    let checkpoint_every = args.checkpoint_every.max(1);
+    let checkpoint_every = args.checkpoint_every as usize;
     let mut last: Option<RunState> = None;
     let mut stopped = false;
     let mut write_error: Option<String> = None;
