@@ -13,9 +13,14 @@ mod vae;
 #[path = "../examples/natural_gradient.rs"]
 mod natural_gradient;
 
+#[allow(dead_code)]
+#[path = "../examples/common/mod.rs"]
+mod common;
+
 use ndarray::array;
 use wengert::autograd::prelude::*;
 use wengert::nn::distributions::DiagGaussian;
+use wengert::rl::algorithms::trpo::TrpoConfig;
 
 #[test]
 fn mlp_regression_reaches_the_noise_floor() {
@@ -94,4 +99,38 @@ fn natural_gradient_beats_gradient_descent_on_ill_conditioned_logistic_regressio
         "GD {} vs NG {minimum}",
         gd[config.steps]
     );
+}
+
+fn line(text: &str) -> Vec<String> {
+    text.split_whitespace().map(String::from).collect()
+}
+
+#[test]
+fn examples_read_the_seed_the_environment_and_the_settings() {
+    let run: common::Run<TrpoConfig> =
+        common::parse("npg", "CartPole-v1", &line("7 gamma=0.9")).unwrap();
+    assert_eq!((run.seed, run.env_id.as_str()), (7, "CartPole-v1"));
+    assert_eq!((run.config.seed, run.config.rollout.gamma), (7, 0.9));
+    // a setting in first place is a setting, not a seed read as 1 and dropped
+    let run: common::Run<TrpoConfig> =
+        common::parse("npg", "CartPole-v1", &line("gamma=0.9")).unwrap();
+    assert_eq!((run.seed, run.config.rollout.gamma), (1, 0.9));
+    let run: common::Run<TrpoConfig> =
+        common::parse("npg", "CartPole-v1", &line("3 Acrobot-v1 gamma=0.95")).unwrap();
+    assert_eq!((run.env_id.as_str(), run.config.seed), ("Acrobot-v1", 3));
+}
+
+#[test]
+fn a_bad_example_command_line_is_an_error_naming_the_argument() {
+    let error = |text: &str| {
+        common::parse::<TrpoConfig>("npg", "CartPole-v1", &line(text))
+            .err()
+            .expect("an error")
+    };
+    assert!(error("seven").contains("`seven`"));
+    assert!(error("1 CartPole-v1 extra").contains("`extra`"));
+    assert!(error("1 =0.9").contains("`=0.9`"));
+    assert!(error("1 gama=0.9").contains("`gama`"));
+    assert!(error("1 gamma=1.5").contains("`gamma`"));
+    assert!(error("1 Nowhere-v0").contains("Nowhere-v0"));
 }

@@ -4,7 +4,7 @@
 //! deterministic evaluation they end with.
 //!
 //! A command line the example cannot use ends it with a message naming the argument and what
-//! was expected, before any training.
+//! was expected, before any training. Tested in `tests/examples.rs`.
 
 use wengert::rl::algorithms::resolve;
 use wengert::rl::common::config::{self, Config};
@@ -75,42 +75,4 @@ pub fn evaluation(agent: &dyn Agent) -> (f64, Vec<f64>) {
     });
     let mean = returns.iter().sum::<f64>() / returns.len() as f64;
     (mean, returns)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use wengert::rl::algorithms::trpo::TrpoConfig;
-
-    fn line(text: &str) -> Vec<String> {
-        text.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn reads_the_seed_the_environment_and_the_settings() {
-        let run: Run<TrpoConfig> = parse("npg", "CartPole-v1", &line("7 gamma=0.9")).unwrap();
-        assert_eq!((run.seed, run.env_id.as_str()), (7, "CartPole-v1"));
-        assert_eq!((run.config.seed, run.config.rollout.gamma), (7, 0.9));
-        // a setting in first place is a setting, not a seed read as 1 and dropped
-        let run: Run<TrpoConfig> = parse("npg", "CartPole-v1", &line("gamma=0.9")).unwrap();
-        assert_eq!((run.seed, run.config.rollout.gamma), (1, 0.9));
-        let run: Run<TrpoConfig> =
-            parse("npg", "CartPole-v1", &line("3 Acrobot-v1 gamma=0.95")).unwrap();
-        assert_eq!((run.env_id.as_str(), run.config.seed), ("Acrobot-v1", 3));
-    }
-
-    #[test]
-    fn a_line_it_cannot_use_is_an_error_naming_the_argument() {
-        let error = |text: &str| {
-            parse::<TrpoConfig>("npg", "CartPole-v1", &line(text))
-                .err()
-                .expect("an error")
-        };
-        assert!(error("seven").contains("`seven`"));
-        assert!(error("1 CartPole-v1 extra").contains("`extra`"));
-        assert!(error("1 =0.9").contains("`=0.9`"));
-        assert!(error("1 gama=0.9").contains("`gama`"));
-        assert!(error("1 gamma=1.5").contains("`gamma`"));
-        assert!(error("1 Nowhere-v0").contains("Nowhere-v0"));
-    }
 }
