@@ -229,6 +229,18 @@ pub struct PendulumV1 {
 /// an expert whose warm start followed the learner there.
 const DAGGER_BETA: f64 = 0.5;
 
+/// `V`, DAgger's validation episodes on Pendulum-v1: after each round's fit the learner runs
+/// alone from `reset(VALIDATION_SEED + e)`, `e < V`, and DAgger returns the round's learner with
+/// the best mean return (Ross et al.'s "best `π̂_i` on validation",
+/// [`DaggerConfig::validation_episodes`]): 20 × 200 plant steps a round, no expert labels.
+/// Until session 15 DAgger returned the last learner, whose test mean swung by seed (−174.0 to
+/// −282.5).
+const VALIDATION_EPISODES: usize = 20;
+
+/// The first validation start state, `reset(20_000)`: apart from the test episodes'
+/// (`TEST_SEED + e`, `e < 10`) and the training episodes' (`seed · 1_000_003 + k`, `k ≤ 18`).
+const VALIDATION_SEED: u64 = 20_000;
+
 /// PLATO, DAgger and behaviour cloning on Pendulum-v1 with the MPC expert, those of them that
 /// `method` names (`"plato"`, `"dagger"`, `"bc"`), the experts' own mean returns over the test
 /// episodes being `expert`. Behaviour cloning gets as many labels as DAgger used (DAgger's
@@ -247,6 +259,8 @@ pub(super) fn pendulum_v1(
         fit,
         beta: DAGGER_BETA,
         from_scratch: false,
+        validation_episodes: VALIDATION_EPISODES,
+        validation_seed: VALIDATION_SEED,
         seed,
     };
     let mut plant = GymPlant::new(wengert::rl::env::Pendulum::new());
@@ -299,10 +313,11 @@ pub(super) fn pendulum_v1(
 }
 
 /// One round's line of the report: labels so far, the mean return (`returns` says whose), and
-/// the fit's loss on the round's new labels before the fit and on all of them after it.
+/// the fit's loss on the round's new labels before the fit and on all of them after it, and
+/// the fitted learner's mean validation return if there are validation episodes.
 fn log_round(method: &str, returns: &str, round: &ImitationRound, started: Instant) {
     println!(
-        "  Pendulum-v1 {method} round {}: {} labels, {returns} {:.1}, loss on the new labels before the fit {}, on all after {:.4} ({:.0} s)",
+        "  Pendulum-v1 {method} round {}: {} labels, {returns} {:.1}, loss on the new labels before the fit {}, on all after {:.4}{} ({:.0} s)",
         round.round,
         round.dataset_size,
         round.mean_return,
@@ -310,6 +325,9 @@ fn log_round(method: &str, returns: &str, round: &ImitationRound, started: Insta
             .new_data_loss
             .map_or("-".into(), |l| format!("{l:.4}")),
         round.policy_loss,
+        round
+            .validation_return
+            .map_or(String::new(), |J| format!(", validation mean return {J:.1}")),
         started.elapsed().as_secs_f64()
     )
 }
