@@ -390,7 +390,10 @@ mod tests {
             .iter()
             .map(|round| round.validation_return.unwrap())
             .collect();
-        assert!(J_val[0] > J_val[2], "the last learner is the worse here: {J_val:?}");
+        assert!(
+            J_val[0] > J_val[2],
+            "the last learner is the worse here: {J_val:?}"
+        );
         let J_chosen = evaluate(&mut plant, &result.policy, 3, 6, 100).unwrap();
         let J_chosen = J_chosen.iter().sum::<f64>() / 3.0;
         let J_best = J_val.iter().copied().fold(f64::NEG_INFINITY, f64::max);
