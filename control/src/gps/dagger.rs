@@ -21,7 +21,13 @@
 //! 𝒟_i = {(s, π*(s)) : s visited by π_i = β_i π* + (1 − β_i) π̂_i},   β_i = β^{i−1}
 //! 𝒟   ← 𝒟 ∪ 𝒟_i
 //! π̂_{i+1} = argmin_θ (1/|𝒟|) Σ_{(s,u)∈𝒟} ½ ‖π_θ(s) − u‖²               (imitation_loss)
+//! return π̂_{î+1},  î = argmax_i Ĵ_val(π̂_{i+1})   (or π̂_{N+1}, the last, without validation)
 //! ```
+//!
+//! `Ĵ_val` is the mean return of the learner alone over `validation_episodes` episodes whose
+//! start states are kept apart from the test's: Ross et al.'s Algorithm 3.1 returns the best
+//! `π̂_i` on validation, since the no-regret guarantee bounds the best (or the uniform mixture)
+//! of the sequence, and the last can be worse than an earlier one.
 //!
 //! ## Pseudocode
 //!
@@ -33,6 +39,8 @@
 //!         round; β = 0, the default, lets the learner alone drive every later round);
 //!         label every visited s with π*(s); add to 𝒟
 //!     π̂_{i+1} ← fit on all of 𝒟 (warm-started, or from θ₀ if `from_scratch`)
+//!     if validation_episodes > 0: Ĵ_val(π̂_{i+1}) ← mean return of π̂_{i+1} alone on them
+//! return the best π̂_{i+1} on validation (the later on a tie), or π̂_{N+1} without validation
 //! behaviour cloning: the expert's episodes alone, up to the same number of labels, one fit
 //! ```
 
@@ -72,6 +80,14 @@ pub struct DaggerConfig {
     /// Refit a fresh policy on all of `𝒟` each round instead of continuing from the last
     /// (default false).
     pub from_scratch: bool,
+    /// `V`: after each round's fit the learner `π̂_{i+1}` runs alone for `V` episodes, and
+    /// [`dagger`] returns the one with the best mean return `Ĵ_val` (Ross et al.'s "best `π̂_i`
+    /// on validation"); 0 (the default) returns the last. Costs plant steps, no expert labels.
+    pub validation_episodes: usize,
+    /// The validation episodes start from `plant.reset(validation_seed + e)`, `e < V`; keep them
+    /// apart from the training episodes' seeds (`seed · 1_000_003 + k`, `k ≥ 1`) and from the
+    /// test episodes' (default 1 << 40).
+    pub validation_seed: u64,
     /// Seed of the policy, the minibatches, the episodes' start states and the mixture's draws
     /// (default 0).
     pub seed: u64,
@@ -87,6 +103,8 @@ impl Default for DaggerConfig {
             fit: FitConfig::default(),
             beta: 0.0,
             from_scratch: false,
+            validation_episodes: 0,
+            validation_seed: 1 << 40,
             seed: 0,
         }
     }
@@ -151,6 +169,8 @@ pub fn dagger(
         fit: &config.fit,
         seed: config.seed,
         from_scratch: config.from_scratch,
+        validation_episodes: config.validation_episodes,
+        validation_seed: config.validation_seed,
     };
     imitation_rounds(plant, &mut teacher, &rounds, on_round)
 }
@@ -194,6 +214,7 @@ pub fn behaviour_cloning(
         mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
         policy_loss,
         new_data_loss: None,
+        validation_return: None,
     }];
     Ok(ImitationResult {
         policy,
@@ -203,9 +224,10 @@ pub fn behaviour_cloning(
 }
 
 #[cfg(test)]
+#[allow(non_snake_case)]
 mod tests {
     use super::*;
-    use crate::gps::Memoryless;
+    use crate::gps::{Memoryless, evaluate};
     use crate::plant::PlantStep;
     use ndarray::{Array1, array};
 
@@ -332,6 +354,64 @@ mod tests {
             result.dataset.actions[5][0],
             -0.5 * result.dataset.observations[5][0] + 6.0
         );
+    }
+
+    #[test]
+    fn with_validation_episodes_the_best_round_policy_is_returned_not_the_last() {
+        // the expert labels `−s` (to 0 in one step) for round 1's 18 labels, then `+2` (away
+        // from 0): every later fit is pulled further from round 1's good learner
+        let mut labels = 0;
+        let mut expert = |s: &Array1<f64>| {
+            labels += 1;
+            if labels <= 18 { s * -1.0 } else { array![2.0] }
+        };
+        let config = DaggerConfig {
+            rounds: 3,
+            episodes_per_round: 3,
+            hidden: vec![8],
+            fit: FitConfig {
+                epochs: 200,
+                learning_rate: 1e-2,
+                min_learning_rate: 1e-3,
+                ..FitConfig::default()
+            },
+            validation_episodes: 3,
+            validation_seed: 100,
+            ..DaggerConfig::default()
+        };
+        let mut plant = Integrator {
+            s: 0.0,
+            t: 0,
+            visited: Vec::new(),
+        };
+        let result = dagger(&mut plant, &mut expert, &config, |_| {}).unwrap();
+        let J_val: Vec<f64> = result
+            .rounds
+            .iter()
+            .map(|round| round.validation_return.unwrap())
+            .collect();
+        assert!(
+            J_val[0] > J_val[2],
+            "the last learner is the worse here: {J_val:?}"
+        );
+        let J_chosen = evaluate(&mut plant, &result.policy, 3, 6, 100).unwrap();
+        let J_chosen = J_chosen.iter().sum::<f64>() / 3.0;
+        let J_best = J_val.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(J_chosen, J_best, "{J_val:?}");
+        // without validation the same rounds (validation changes no fit) return the last
+        let mut labels = 0;
+        let mut expert = |s: &Array1<f64>| {
+            labels += 1;
+            if labels <= 18 { s * -1.0 } else { array![2.0] }
+        };
+        let last = DaggerConfig {
+            validation_episodes: 0,
+            ..config
+        };
+        let result = dagger(&mut plant, &mut expert, &last, |_| {}).unwrap();
+        assert!(result.rounds.iter().all(|r| r.validation_return.is_none()));
+        let J_last = evaluate(&mut plant, &result.policy, 3, 6, 100).unwrap();
+        assert_eq!(J_last.iter().sum::<f64>() / 3.0, J_val[2]);
     }
 
     #[test]

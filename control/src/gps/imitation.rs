@@ -6,6 +6,8 @@
 //! 𝒟 ← 𝒟 ∪ {(s_t, π*(s_t))}   for every s_t the episode visits,   s_{t+1} ~ p(· | s_t, a_t)
 //! ```
 
+#![allow(non_snake_case)]
+
 use super::policy::{FitConfig, fit_policy, imitation_loss};
 use crate::model_based::ModelPolicy;
 use crate::plant::Plant;
@@ -180,12 +182,16 @@ pub struct ImitationRound {
     /// distribution for DAgger), which DAgger's guarantee is about. `None` in round 1 (no
     /// learner yet).
     pub new_data_loss: Option<f64>,
+    /// `Ĵ_val(π̂_{i+1})`: the mean return of the round's fitted learner alone over the
+    /// validation episodes ([`Rounds::validation_episodes`]); `None` without them.
+    pub validation_return: Option<f64>,
 }
 
 /// The policy, its data and the rounds (DAgger, behaviour cloning, PLATO).
 #[derive(Clone, Debug)]
 pub struct ImitationResult {
-    /// `π̂` after the last fit.
+    /// `π̂` after the last fit, or, with validation episodes, the round's `π̂_{i+1}` with the
+    /// best validation return ([`imitation_rounds`]).
     pub policy: ModelPolicy,
     /// `𝒟`.
     pub dataset: Dataset,
@@ -290,6 +296,12 @@ pub struct Rounds<'a> {
     /// Refit a fresh learner (the same initial `θ₀`) on all of `𝒟` each round, as Ross et al.
     /// (2011) train `π̂_{i+1}` anew, instead of continuing from `π̂_i` (warm start).
     pub from_scratch: bool,
+    /// `V`, the validation episodes each fitted learner runs alone (0: none, the last learner
+    /// is returned); see [`imitation_rounds`].
+    pub validation_episodes: usize,
+    /// The validation episodes start from `plant.reset(validation_seed + e)`, `e < V`: seeds
+    /// the caller keeps apart from its training (`seed · 1_000_003 + k`) and test episodes.
+    pub validation_seed: u64,
 }
 
 /// The round loop DAgger and PLATO share: each round `teacher` drives `episodes_per_round`
@@ -299,8 +311,15 @@ pub struct Rounds<'a> {
 /// ```text
 /// for round i = 1, …, rounds:
 ///     for each episode: at every visited o: execute a, add (o, π*(o)) to 𝒟   (teacher.act_and_label)
-///     π̂ ← fit on all of 𝒟 (warm-started from π̂, or from a fresh θ₀ if `from_scratch`)
+///     π̂_{i+1} ← fit on all of 𝒟 (warm-started from π̂_i, or from a fresh θ₀ if `from_scratch`)
+///     Ĵ_val(π̂_{i+1}) = (1/V) Σ_{e<V} R(π̂_{i+1} alone from plant.reset(validation_seed + e))
+/// return π̂_{rounds+1} if V = 0, else π̂_{î+1},  î = argmax_i Ĵ_val(π̂_{i+1})   (the later on a tie)
 /// ```
+///
+/// The selection is Ross et al.'s (2011, Algorithm 3.1, "return best π̂_i on validation"): the
+/// guarantee is for the best (or a uniformly mixed) policy of the sequence, not the last, and it
+/// costs environment steps of the learner alone, no expert labels. The fits continue from the
+/// last learner whatever was chosen.
 pub fn imitation_rounds(
     plant: &mut impl Plant,
     teacher: &mut impl Teacher,
@@ -311,6 +330,8 @@ pub fn imitation_rounds(
     let mut dataset = Dataset::default();
     let mut rounds = Vec::with_capacity(config.rounds);
     let mut seed = config.seed.wrapping_mul(1_000_003);
+    // `(Ĵ_val, π̂)` of the best learner on validation so far
+    let mut best: Option<(f64, ModelPolicy)> = None;
     // ANCHOR: imitation_rounds
     for round in 1..=config.rounds {
         let mut returns = Vec::with_capacity(config.episodes_per_round);
@@ -338,19 +359,37 @@ pub fn imitation_rounds(
             policy = new_learner(plant, config.hidden, config.seed);
         }
         let policy_loss = fit_dataset(&mut policy, &dataset, config.fit, config.seed, round, fresh);
+        let validation_return = if config.validation_episodes > 0 {
+            let episodes = config.validation_episodes;
+            let returns = evaluate(
+                plant,
+                &policy,
+                episodes,
+                config.episode_length,
+                config.validation_seed,
+            )?;
+            let J_val = returns.iter().sum::<f64>() / episodes as f64;
+            if best.as_ref().is_none_or(|(J_best, _)| J_val >= *J_best) {
+                best = Some((J_val, policy.clone()));
+            }
+            Some(J_val)
+        } else {
+            None
+        };
         let report = ImitationRound {
             round,
             dataset_size: dataset.len(),
             mean_return: returns.iter().sum::<f64>() / returns.len().max(1) as f64,
             policy_loss,
             new_data_loss,
+            validation_return,
         };
         on_round(&report);
         rounds.push(report);
     }
     // ANCHOR_END: imitation_rounds
     Ok(ImitationResult {
-        policy,
+        policy: best.map_or(policy, |(_, best)| best),
         dataset,
         rounds,
     })

@@ -372,6 +372,8 @@ pub fn plato(
         fit: &config.fit,
         seed: config.seed,
         from_scratch: config.from_scratch,
+        validation_episodes: 0,
+        validation_seed: 0,
     };
     imitation_rounds(plant, &mut Driving { teacher, state_of }, &rounds, on_round)
 }

@@ -226,8 +226,25 @@ pub struct PendulumV1 {
 /// `i` the expert acts at a step with probability `β_i` (0.5, 0.25, … after its own round 1).
 /// With `β = 0` (sessions 10–14) the learner alone drove rounds 2–6, fell or spun (training
 /// means down to −1532), and `𝒟` filled with states far from any the expert visits, labelled by
-/// an expert whose warm start followed the learner there.
+/// an expert whose warm start followed the learner there. With the validation choice
+/// ([`VALIDATION_EPISODES`]), `β = 0.8` (session 16) scored −184.1, −223.7, −166.6, −172.3,
+/// −204.4 on seeds 1–5 (3 of 5 ≥ −200) against `β = 0.5`'s 4 of 5; `β = 0.5` kept.
 const DAGGER_BETA: f64 = 0.5;
+
+/// `V`, DAgger's validation episodes on Pendulum-v1: after each round's fit the learner runs
+/// alone from `reset(VALIDATION_SEED + e)`, `e < V`, and DAgger returns the round's learner with
+/// the best mean return (Ross et al.'s "best `π̂_i` on validation",
+/// [`DaggerConfig::validation_episodes`]): 20 × 200 plant steps a round, no expert labels.
+/// Until session 15 DAgger returned the last learner, but the learners' validation means swing
+/// between rounds (seed 3: −174.7 after round 3, −306.1 after round 6): seeds 1–5 scored −232.1,
+/// −174.0, −282.5, −184.1, −214.0 with the last learner, −232.1, −174.0, −174.5, −184.1,
+/// −176.2 with the best on validation (rounds 6, 6, 3, 6, 4; session 16). Seed 1's learners
+/// stay between −228 and −280 on validation even over 10 rounds (its best, round 7's, −232.4).
+const VALIDATION_EPISODES: usize = 20;
+
+/// The first validation start state, `reset(20_000)`: apart from the test episodes'
+/// (`TEST_SEED + e`, `e < 10`) and the training episodes' (`seed · 1_000_003 + k`, `k ≤ 18`).
+const VALIDATION_SEED: u64 = 20_000;
 
 /// PLATO, DAgger and behaviour cloning on Pendulum-v1 with the MPC expert, those of them that
 /// `method` names (`"plato"`, `"dagger"`, `"bc"`), the experts' own mean returns over the test
@@ -247,6 +264,8 @@ pub(super) fn pendulum_v1(
         fit,
         beta: DAGGER_BETA,
         from_scratch: false,
+        validation_episodes: VALIDATION_EPISODES,
+        validation_seed: VALIDATION_SEED,
         seed,
     };
     let mut plant = GymPlant::new(wengert::rl::env::Pendulum::new());
@@ -299,10 +318,11 @@ pub(super) fn pendulum_v1(
 }
 
 /// One round's line of the report: labels so far, the mean return (`returns` says whose), and
-/// the fit's loss on the round's new labels before the fit and on all of them after it.
+/// the fit's loss on the round's new labels before the fit and on all of them after it, and
+/// the fitted learner's mean validation return if there are validation episodes.
 fn log_round(method: &str, returns: &str, round: &ImitationRound, started: Instant) {
     println!(
-        "  Pendulum-v1 {method} round {}: {} labels, {returns} {:.1}, loss on the new labels before the fit {}, on all after {:.4} ({:.0} s)",
+        "  Pendulum-v1 {method} round {}: {} labels, {returns} {:.1}, loss on the new labels before the fit {}, on all after {:.4}{} ({:.0} s)",
         round.round,
         round.dataset_size,
         round.mean_return,
@@ -310,6 +330,9 @@ fn log_round(method: &str, returns: &str, round: &ImitationRound, started: Insta
             .new_data_loss
             .map_or("-".into(), |l| format!("{l:.4}")),
         round.policy_loss,
+        round.validation_return.map_or(String::new(), |J| format!(
+            ", validation mean return {J:.1}"
+        )),
         started.elapsed().as_secs_f64()
     )
 }
