@@ -57,8 +57,9 @@ pub enum PenaltyRule {
     /// `rho_stall`.
     Shared,
     /// One `ρ_t^i` per point, grown where that point's disagreement fell by less than the factor
-    /// `stall` (`η_p`) and is above `tolerance` (`ε`); the policy step weights each point by its
-    /// `ρ_t^i` ([`per_point_penalty_update`], [`weighted_regression_loss`]).
+    /// `stall` (`η_p`) and is above `tolerance` (`ε`) ([`per_point_penalty_update`]); the policy
+    /// step weights each point by its `ρ_t^i`
+    /// ([`weighted_regression_loss`](super::policy_step::weighted_regression_loss)).
     PerPoint {
         /// `η_p`: a point's `ρ_t^i` grows when its disagreement fell by less than this factor.
         stall: f64,
