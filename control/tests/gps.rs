@@ -1,6 +1,6 @@
 //! Guided policy search, PLATO and DAgger: the losses against central differences, the
 //! augmented-Lagrangian update on a 1-D problem with a known solution, GPS's fixed point
-//! (policy and trajectories agree), the policy samples' states and feedback labels, and PLATO's teacher with zero pull (plain MPC).
+//! (policy and trajectories agree), the penalty per point, the policy samples' states and feedback labels, and PLATO's teacher with zero pull (plain MPC).
 //! (DAgger's data-set growth is tested beside it, in `control/src/gps/dagger.rs`.)
 
 use std::sync::Arc;
@@ -8,12 +8,12 @@ use std::sync::Arc;
 use autograd::{SharedArray, Tape, Tensor, Var, grad, gradcheck};
 use ndarray::{Array1, Array2, array};
 use wengert_control::gps::guided_policy_search::{
-    executed_regression_loss, policy_rollout, policy_sample_data,
+    executed_regression_loss, policy_rollout, policy_sample_data, weighted_regression_loss,
 };
 use wengert_control::gps::plato::Observe;
 use wengert_control::gps::{
-    FitConfig, GpsConfig, GpsResult, PlatoTeacher, guided_policy_search, imitation_loss,
-    multiplier_update, policy_constraint_terms,
+    FitConfig, GpsConfig, GpsResult, PenaltyRule, PlatoTeacher, guided_policy_search,
+    imitation_loss, multiplier_update, policy_constraint_terms,
 };
 use wengert_control::ilqr::{IlqrOptions, Problem};
 use wengert_control::model_based::ModelPolicy;
@@ -36,7 +36,13 @@ fn the_losses_pass_gradcheck() {
     .unwrap();
     gradcheck(
         |v: &[Var<f64>]| policy_constraint_terms(&v[0], &v[1], &v[2], 2.5).sum_all(),
-        &[shared(u), shared(pi), shared(lambda)],
+        &[shared(u.clone()), shared(pi.clone()), shared(lambda)],
+    )
+    .unwrap();
+    let rho = array![[4.0, 1.0, 0.5]];
+    gradcheck(
+        |v: &[Var<f64>]| weighted_regression_loss(&(&v[0] - &v[1]), &v[2]),
+        &[shared(pi), shared(u), shared(rho)],
     )
     .unwrap();
 }
@@ -108,9 +114,12 @@ fn the_augmented_lagrangian_update_solves_a_one_dimensional_problem() {
         for i in 0..2 {
             // trajectory step: argmin_u ½(u − a)² + φ_ρ(u, θ; λ)
             u[i] = (a[i] - lambda[i] + rho * theta) / (1.0 + rho);
-            lambda[i] =
-                multiplier_update(&array![[lambda[i]]], &array![[u[i]]], &array![[theta]], rho)
-                    [[0, 0]];
+            lambda[i] = multiplier_update(
+                &array![[lambda[i]]],
+                &array![[u[i]]],
+                &array![[theta]],
+                &array![rho],
+            )[[0, 0]];
         }
     }
     assert!((theta - 2.0).abs() < 1e-9, "θ = {theta}");
@@ -455,7 +464,7 @@ fn the_policy_samples_are_the_rollout_states_labelled_by_the_local_feedback() {
         &starts,
         (&x, &u, &lambda, &K),
         (&lower, &upper),
-        rho,
+        &[Array1::from_elem(3, rho), Array1::from_elem(3, rho)],
     );
     assert_eq!((X.dim(), U.dim()), ((2, 6), (1, 6)));
     for (i, (x_pi, offset)) in rollouts.iter().enumerate() {
@@ -673,4 +682,97 @@ fn starting_the_trajectory_step_from_the_policys_rollout_resolves_crossing_traje
     for x in &executed.x {
         assert!((x[[10, 0]].abs() - 1.0).abs() < 0.1, "{x}");
     }
+}
+
+/// One step whose control is stiff: `x' = x + 0.1 u`, `ℓ = x² + 0.1 u²` plus `100 (u − 1)²` at
+/// `t = 4`, four starts, one policy. At that step the disagreement stalls (its multiplier must
+/// reach ≈ the stiff cost's gradient); the shared rule then grows `ρ` at every point and the
+/// trajectories, held to a policy fitted under that stiffness, end far costlier than the
+/// optimum; with a penalty per point only the stalled points stiffen, and the trajectories
+/// agree with the policy as closely at a fraction of the cost.
+#[test]
+fn a_penalty_per_point_stiffens_only_where_the_disagreement_stalls() {
+    let problem = Problem::new(
+        1,
+        1,
+        10,
+        |x, u| x + &(u * 0.1),
+        |x, u| x.powi(2).sum(&[0], false) + u.powi(2).sum(&[0], false) * 0.1,
+        |x| x.powi(2).sum(&[0], false),
+    )
+    .with_stage_cost(|t, _, u| {
+        let weight = if t == 4 { 100.0 } else { 0.0 };
+        (u * 1.0 - 1.0).powi(2).sum(&[0], false) * weight
+    });
+    let starts: Vec<Array1<f64>> = [-1.0, -0.5, 0.5, 1.0].iter().map(|&x| array![x]).collect();
+    let run = |penalty: PenaltyRule| {
+        let config = GpsConfig {
+            iterations: 12,
+            rho_growth: 2.0,
+            rho_stall: 0.25,
+            penalty,
+            hidden: vec![16],
+            fit: FitConfig {
+                epochs: 150,
+                batch_size: 40,
+                learning_rate: 1e-2,
+                min_learning_rate: 1e-3,
+            },
+            ilqr: IlqrOptions {
+                max_iterations: 30,
+                ..IlqrOptions::default()
+            },
+            ..GpsConfig::default()
+        };
+        guided_policy_search(
+            &problem,
+            &starts,
+            None,
+            (array![-10.0], array![10.0]),
+            &config,
+            |k| println!("{k:?}"),
+        )
+        .unwrap()
+    };
+    let shared = run(PenaltyRule::Shared);
+    let per_point = run(PenaltyRule::PerPoint {
+        stall: 0.25,
+        tolerance: 1e-3,
+        shared_floor: false,
+    });
+    let ends = |result: &GpsResult| {
+        (
+            result.iterations[0].clone(),
+            result.iterations.last().unwrap().clone(),
+        )
+    };
+    let (shared_first, shared_last) = ends(&shared);
+    let (first, last) = ends(&per_point);
+    println!(
+        "shared: max {:.2e}, Σ c {:.2} (first {:.2}); per point: max {:.2e}, Σ c {:.2} (first {:.2})",
+        shared_last.disagreement,
+        shared_last.trajectory_cost,
+        shared_first.trajectory_cost,
+        last.disagreement,
+        last.trajectory_cost,
+        first.trajectory_cost
+    );
+    // both agree closely …
+    assert!(shared_last.disagreement < 5e-2 && last.disagreement < 5e-2);
+    // … the shared penalty at 4× the first trajectories' cost, the per-point one within 2×
+    assert!(shared_last.trajectory_cost > 4.0 * shared_first.trajectory_cost);
+    assert!(last.trajectory_cost < 2.0 * first.trajectory_cost);
+    // the shared ρ is one number; the per-point ones differ, below ρ_max somewhere
+    let spread = |result: &GpsResult| {
+        let all = || result.rho.iter().flatten();
+        let (low, high) = (
+            all().fold(f64::INFINITY, |a, &b| a.min(b)),
+            all().fold(0.0_f64, |a, &b| a.max(b)),
+        );
+        (low, high)
+    };
+    let (low, high) = spread(&shared);
+    assert_eq!(low, high);
+    let (low, high) = spread(&per_point);
+    assert!(low <= high / 4.0, "per-point ρ from {low} to {high}");
 }

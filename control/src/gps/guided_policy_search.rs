@@ -22,6 +22,24 @@
 //! penalty          ρ ← min(γ ρ, ρ_max)  when  mean disagreement_k > η · mean disagreement_{k−1}
 //! ```
 //!
+//! With `PenaltyRule::PerPoint` each constraint `u_t^i = π_θ(x_t^i)` has its own penalty `ρ_t^i`,
+//! as augmented-Lagrangian solvers keep one per constraint (Conn, Gould & Toint's LANCELOT;
+//! Bertsekas 1982, §2.2): it grows only where that point's own disagreement
+//! `d_t^i = ‖u_t^i − clamp_U(π_θ(x_t^i))‖₂` did not shrink, and every `ρ` above becomes `ρ_t^i`:
+//!
+//! ```text
+//! φ at a point     λ_t^iᵀ(u − π) + (ρ_t^i/2) ‖u − π‖²
+//! policy step      θ ← argmin_θ Σ_i Σ_t (ρ_t^i/2) ‖π_θ(x_t^i) − (u_t^i + λ_t^i/ρ_t^i)‖²   (a weighted regression)
+//! multiplier step  λ_t^i ← λ_t^i + ρ_t^i (u_t^i − π_θ(x_t^i))
+//! penalty          ρ_t^i ← min(γ ρ_t^i, ρ_max)  where  d_t^i,k > max(η_p d_t^i,k−1, ε)    (per_point_penalty_update)
+//! shared floor     ρ_t^i ← max(ρ_t^i, ρ)   (optional; ρ the shared rule's, grown as above)
+//! ```
+//!
+//! A point that converges keeps its `ρ`; one that stalls (a crossing the policy cannot meet at
+//! the current `ρ`) gets a stiffer penalty in both steps, and the policy step's weights move
+//! the fit toward it. Points already within `ε` do not grow. With the shared floor every point
+//! is at least as stiff as under the shared rule, and the stalled ones stiffer.
+//!
 //! With a control box `U` the constraint is on the action the policy executes,
 //! `u_t = clamp_U(π_θ(x_t))`: the trajectory step, the multiplier step and the disagreement use
 //! `clamp_U(π_θ)`, so a policy that overshoots a bound the trajectory rides on agrees with it.
@@ -82,13 +100,18 @@
 //!     for each i: τ_i ← trajectory step (warm-started from τ_i; from k_π on, from π_θ's rollout from x_0^i)
 //!     λ ← multiplier step;  log the disagreement and Σ_i c(τ_i)
 //!     if the mean disagreement shrank by less than η: ρ ← min(γ ρ, ρ_max)
+//!         (PerPoint: per_point_penalty_update at every point, then the shared floor if asked)
 //! ```
 
 #![allow(non_snake_case)]
 
-use super::policy::{FitConfig, fit_policy, policy_on};
-use super::policy_step::regression_data;
-pub use super::policy_step::{Trajectories, executed_regression_loss, policy_sample_data};
+pub use super::penalty::{PenaltyRule, per_point_penalty_update};
+use super::policy::{FitConfig, policy_on};
+pub use super::policy_step::{
+    Trajectories, executed_regression_loss, executed_residual, policy_sample_data,
+    weighted_regression_loss,
+};
+use super::policy_step::{policy_step, regression_data};
 use crate::ilqr::{Ilqr, IlqrError, IlqrOptions, Problem};
 use crate::model_based::ModelPolicy;
 use autograd::{Float, Tensor, Var};
@@ -119,21 +142,23 @@ pub fn policy_constraint_terms<T: Float>(
 }
 // ANCHOR_END: policy_constraint_terms
 
-/// `λ ← λ + ρ (u − π)`: the multiplier step, every argument `N × m` (one row per time step).
+/// `λ_t ← λ_t + ρ_t (u_t − π_t)`: the multiplier step, `λ`, `u`, `π` `N × m` (one row per time
+/// step) and `ρ` one penalty per time step (`N`).
 ///
 /// ```
 /// use ndarray::array;
 /// use wengert_control::gps::multiplier_update;
-/// assert_eq!(multiplier_update(&array![[1.0]], &array![[0.5]], &array![[0.0]], 2.0), array![[2.0]]);
+/// let lambda = multiplier_update(&array![[1.0], [1.0]], &array![[0.5], [0.5]], &array![[0.0], [0.0]], &array![2.0, 4.0]);
+/// assert_eq!(lambda, array![[2.0], [3.0]]);
 /// ```
 // ANCHOR: multiplier_update
 pub fn multiplier_update(
     lambda: &Array2<f64>,
     u: &Array2<f64>,
     pi: &Array2<f64>,
-    rho: f64,
+    rho: &Array1<f64>,
 ) -> Array2<f64> {
-    lambda + &((u - pi) * rho)
+    lambda + &((u - pi) * rho.view().insert_axis(Axis(1)))
 }
 // ANCHOR_END: multiplier_update
 
@@ -157,6 +182,8 @@ pub struct GpsConfig {
     pub rho_stall: f64,
     /// Largest penalty `ρ_max` (default 1e3).
     pub rho_max: f64,
+    /// One shared `ρ` or one per point (default [`PenaltyRule::Shared`]).
+    pub penalty: PenaltyRule,
     /// Hidden widths of the policy's MLP (default `[32, 32]`).
     pub hidden: Vec<usize>,
     /// Perturbed copies of each trajectory state in the policy step (default 0).
@@ -189,6 +216,7 @@ impl Default for GpsConfig {
             rho_growth: 1.5,
             rho_stall: 0.5,
             rho_max: 1e3,
+            penalty: PenaltyRule::Shared,
             hidden: vec![32, 32],
             perturbations: 0,
             perturbation_std: Vec::new(),
@@ -216,7 +244,7 @@ pub struct GpsIteration {
     pub mean_disagreement: f64,
     /// `Σ_i c(τ_i)` of the trajectories.
     pub trajectory_cost: f64,
-    /// `ρ` of the iteration.
+    /// `ρ` of the iteration (per point: the largest `ρ_t^i`).
     pub rho: f64,
     /// `max |λ|`.
     pub max_multiplier: f64,
@@ -233,6 +261,9 @@ pub struct GpsResult {
     pub u: Vec<Array2<f64>>,
     /// `λ^i` (`N × m`), one per start.
     pub lambda: Vec<Array2<f64>>,
+    /// `ρ^i`, one penalty per step (`N`), one per start: the penalties the next iteration
+    /// would use (all equal with [`PenaltyRule::Shared`]).
+    pub rho: Vec<Array1<f64>>,
     /// `π_θ`.
     pub policy: ModelPolicy,
     /// One entry per outer iteration.
@@ -285,16 +316,17 @@ pub fn executed(problem: &Problem, pi: Var<f64>) -> Var<f64> {
     pi.maximum(&bound(lower)).minimum(&bound(upper))
 }
 
-/// The trajectory step's problem: `c(τ) + Σ_t φ_ρ(u_t, clamp_U(π_θ(x_t)); λ_t)`, `θ` and `λ`
-/// fixed.
+/// The trajectory step's problem: `c(τ) + Σ_t φ_{ρ_t}(u_t, clamp_U(π_θ(x_t)); λ_t)`, `θ`, `λ`
+/// and `ρ` fixed.
 fn augmented_problem(
     problem: &Problem,
     policy: &ModelPolicy,
     lambda: &Array2<f64>,
-    rho: f64,
+    rho: &Array1<f64>,
 ) -> Problem {
     let previous = problem.stage_cost.clone();
-    let (policy, lambda, box_) = (policy.clone(), lambda.clone(), problem.clone());
+    let (policy, lambda, rho, box_) =
+        (policy.clone(), lambda.clone(), rho.clone(), problem.clone());
     problem.clone().with_stage_cost(move |t, x, u| {
         let pi = executed(&box_, policy_on(&policy, x));
         let lambda_t = lambda.row(t).to_owned();
@@ -303,7 +335,7 @@ fn augmented_problem(
         } else {
             Var::constant(lambda_t.insert_axis(Axis(1)))
         };
-        let terms = policy_constraint_terms(u, &pi, &lambda_t, rho);
+        let terms = policy_constraint_terms(u, &pi, &lambda_t, rho[t]);
         match &previous {
             Some(stage_cost) => terms + stage_cost(t, x, u),
             None => terms,
@@ -361,38 +393,32 @@ pub fn guided_policy_search(
     let mut policy = ModelPolicy::new(problem.n, &config.hidden, lower, upper, config.seed);
     policy.standardise_inputs(&trajectory_states(&x, N));
     let mut rng = StdRng::seed_from_u64(config.seed);
-    let (mut rho, mut previous) = (config.rho, f64::INFINITY);
+    // ρ_t^i and the disagreement d_t^i of the last iteration, per start (one entry per step)
+    let mut rho = vec![Array1::from_elem(N, config.rho); x0s.len()];
+    let mut d_previous = vec![Array1::from_elem(N, f64::INFINITY); x0s.len()];
+    let (mut rho_shared, mut previous) = (config.rho, f64::INFINITY);
     let mut iterations = Vec::with_capacity(config.iterations);
     // ANCHOR: gps_iteration
     for k in 1..=config.iterations {
         // policy step: regression of π_θ onto u + λ/ρ (and u + λ/ρ + K δ at x + δ)
         let box_ = (&policy.lower, &policy.upper);
-        let (mut X, mut U) = regression_data((&x, &u, &lambda, &K), box_, rho, config, &mut rng);
+        let trajectories = (&x[..], &u[..], &lambda[..], &K[..]);
+        let (mut X, mut U, mut W) = regression_data(trajectories, box_, &rho, config, &mut rng);
         if config.policy_samples && k > 1 {
-            // the policy's own states, labelled by the local feedback
-            let trajectories = (&x[..], &u[..], &lambda[..], &K[..]);
-            let (X_pi, U_pi) = policy_sample_data(problem, &policy, x0s, trajectories, box_, rho);
+            // the policy's own states, labelled by the local feedback, weighted by their ρ_t^i
+            let (X_pi, U_pi) = policy_sample_data(problem, &policy, x0s, trajectories, box_, &rho);
+            let W_pi = Array1::from_iter(rho.iter().flatten().copied()).insert_axis(Axis(0));
             X = concatenate(Axis(1), &[X.view(), X_pi.view()]).expect("n rows");
             U = concatenate(Axis(1), &[U.view(), U_pi.view()]).expect("m rows");
+            W = concatenate(Axis(1), &[W.view(), W_pi.view()]).expect("one row");
         }
-        let policy_loss = fit_policy(
-            &mut policy,
-            &X,
-            &U,
-            &config.fit,
-            config.seed.wrapping_add(k as u64),
-            |pi, target| match (&problem.control_limits, config.fit_executed) {
-                (Some((lower, upper)), true) => {
-                    executed_regression_loss(pi, target, (lower, upper), rho)
-                }
-                _ => (pi - target).powi(2).sum_all() * (rho / 2.0 / pi.shape()[1] as f64),
-            },
-        );
+        let seed = config.seed.wrapping_add(k as u64);
+        let policy_loss = policy_step(&mut policy, problem, (&X, &U, &W), config, seed);
         // trajectory step, then the multiplier step
         let mut trajectory_cost = 0.0;
-        let (mut disagreement, mut total) = (0.0_f64, 0.0);
+        let mut d = vec![Array1::<f64>::zeros(N); x0s.len()];
         for i in 0..x0s.len() {
-            let augmented = augmented_problem(problem, &policy, &lambda[i], rho);
+            let augmented = augmented_problem(problem, &policy, &lambda[i], &rho[i]);
             // from k_π on, iLQR starts from the policy's own rollout: an executable trajectory
             let warm = match config.policy_warm_start {
                 Some(k_pi) if k >= k_pi => policy_rollout(problem, &policy, &x0s[i], N).1,
@@ -402,19 +428,18 @@ pub fn guided_policy_search(
             (x[i], u[i], K[i]) = (solution.x, solution.u, solution.K);
             trajectory_cost += problem.rollout(&x0s[i], &u[i]).1;
             let pi = policy_rows(problem, &policy, &x[i].slice(s![..N, ..]).to_owned());
-            for t in 0..N {
-                let norm = (&u[i].row(t) - &pi.row(t)).mapv(|r| r * r).sum().sqrt();
-                disagreement = disagreement.max(norm);
-                total += norm;
-            }
-            lambda[i] = multiplier_update(&lambda[i], &u[i], &pi, rho);
+            d[i] = Array1::from_shape_fn(N, |t| {
+                (&u[i].row(t) - &pi.row(t)).mapv(|r| r * r).sum().sqrt()
+            });
+            lambda[i] = multiplier_update(&lambda[i], &u[i], &pi, &rho[i]);
         }
+        let all = || d.iter().flat_map(|d| d.iter());
         let report = GpsIteration {
             iteration: k,
-            disagreement,
-            mean_disagreement: total / (N * x0s.len()) as f64,
+            disagreement: all().fold(0.0_f64, |a, &b| a.max(b)),
+            mean_disagreement: all().sum::<f64>() / (N * x0s.len()) as f64,
             trajectory_cost,
-            rho,
+            rho: rho.iter().flatten().fold(0.0_f64, |a, &b| a.max(b)),
             max_multiplier: lambda
                 .iter()
                 .flat_map(|l| l.iter())
@@ -422,10 +447,32 @@ pub fn guided_policy_search(
             policy_loss,
         };
         on_iteration(&report);
+        let (growth, rho_max) = (config.rho_growth, config.rho_max);
         if report.mean_disagreement > config.rho_stall * previous {
-            rho = (rho * config.rho_growth).min(config.rho_max);
+            rho_shared = (rho_shared * growth).min(rho_max);
         }
-        previous = report.mean_disagreement;
+        match config.penalty {
+            PenaltyRule::Shared => rho.iter_mut().for_each(|rho_i| rho_i.fill(rho_shared)),
+            PenaltyRule::PerPoint {
+                stall,
+                tolerance,
+                shared_floor,
+            } => {
+                for i in 0..x0s.len() {
+                    rho[i] = per_point_penalty_update(
+                        &rho[i],
+                        &d[i],
+                        &d_previous[i],
+                        (growth, rho_max),
+                        (stall, tolerance),
+                    );
+                    if shared_floor {
+                        rho[i].mapv_inplace(|rho| rho.max(rho_shared));
+                    }
+                }
+            }
+        }
+        (previous, d_previous) = (report.mean_disagreement, d);
         iterations.push(report);
     }
     // ANCHOR_END: gps_iteration
@@ -433,6 +480,7 @@ pub fn guided_policy_search(
         x,
         u,
         lambda,
+        rho,
         policy,
         iterations,
     })

@@ -28,13 +28,14 @@
 pub mod dagger;
 pub mod guided_policy_search;
 pub mod imitation;
+pub mod penalty;
 pub mod plato;
 pub mod policy;
 pub mod policy_step;
 
 pub use dagger::{DaggerConfig, behaviour_cloning, dagger};
 pub use guided_policy_search::{
-    GpsConfig, GpsIteration, GpsResult, guided_policy_search, multiplier_update,
+    GpsConfig, GpsIteration, GpsResult, PenaltyRule, guided_policy_search, multiplier_update,
     policy_constraint_terms,
 };
 pub use imitation::{
