@@ -21,7 +21,7 @@
 //!   labels states: the learner's own states, labelled by the expert, are aggregated into the data set,
 //!   so it learns to recover from its own mistakes; behaviour cloning trains on the expert's
 //!   states alone, and its errors compound (`O(T²ε)` against DAgger's `O(Tε)`).
-//! - **PLATO** ([`plato`]; Kahn, Zhang, Levine & Abbeel 2017): an MPC teacher whose cost pulls
+//! - **PLATO** ([`plato`](mod@plato); Kahn, Zhang, Levine & Abbeel 2017): an MPC teacher whose cost pulls
 //!   it towards the learner drives, so the states resemble the learner's own; the learner is
 //!   trained on the unconstrained MPC's actions at those states, and runs alone at test time.
 

@@ -292,7 +292,7 @@ impl PlatoTeacher {
     }
 }
 
-/// Settings of [`plato`].
+/// Settings of [`plato()`].
 ///
 /// ```
 /// use wengert_control::gps::plato::PlatoConfig;
