@@ -22,6 +22,8 @@
 //! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
 //! 4 ulp). Gradients sum in another order than the tape's, so they agree to round-off.
 
+use std::mem::MaybeUninit;
+
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
 use crate::{Float, SharedArray};
@@ -380,11 +382,7 @@ fn forward<T: Float>(
     let mut weight_hh_finite = None;
     for t in 0..steps {
         let span = t * state..(t + 1) * state;
-        h_all.resize((t + 2) * state, T::zero());
-        c_all.resize((t + 2) * state, T::zero());
-        let (h_before, h) = h_all.split_at_mut(span.end);
-        let (c_before, c) = c_all.split_at_mut(span.end);
-        let (mut h_prev, c_prev) = (&h_before[span.clone()], &mut c_before[span.clone()]);
+        let (mut h_prev, c_prev) = (&h_all[span.clone()], &mut c_all[span.clone()]);
         if let (Some(keep), Some(h_kept)) = (keep, &mut h_kept) {
             h_kept.extend_from_slice(h_prev);
             let keep_t = &keep[t * batch..(t + 1) * batch];
@@ -438,9 +436,17 @@ fn forward<T: Float>(
         }
         let gates = &mut gates[t * batch * width..(t + 1) * batch * width];
         // The gates' activations, c_t = f ⊙ c_{t−1} + i ⊙ g, tanh c_t and h_t = o ⊙ tanh c_t, in
-        // one pass over each row.
-        tanh_c.resize((t + 1) * state, T::zero());
-        T::lstm_cells(hidden, gates, c_prev, c, &mut tanh_c[span], h);
+        // one pass over each row, written straight into new memory (never zero-filled).
+        let (c_before, c) = with_spare(&mut c_all, state);
+        let (_, h) = with_spare(&mut h_all, state);
+        let (_, tanh_c_t) = with_spare(&mut tanh_c, state);
+        T::lstm_cells(hidden, gates, &c_before[span], c, tanh_c_t, h);
+        // SAFETY: `lstm_cells` wrote all `state` elements past each length (its contract).
+        unsafe {
+            c_all.set_len((t + 2) * state);
+            h_all.set_len((t + 2) * state);
+            tanh_c.set_len((t + 1) * state);
+        }
     }
     let states = |all: Vec<T>| {
         ArrayD::from_shape_vec(IxDyn(&[steps + 1, batch, hidden]), all)
@@ -466,6 +472,20 @@ fn forward<T: Float>(
         keep: keep.map(<[T]>::to_vec),
     };
     (outputs, saved)
+}
+
+/// The elements of `v` and, beside them, the spare capacity for `more` new ones.
+fn with_spare<T>(v: &mut Vec<T>, more: usize) -> (&mut [T], &mut [MaybeUninit<T>]) {
+    v.reserve(more);
+    let (len, start) = (v.len(), v.as_mut_ptr());
+    // SAFETY: the first `len` elements are initialised and the next `more` are allocated (just
+    // reserved); the two slices do not overlap and together borrow `v` mutably.
+    unsafe {
+        (
+            std::slice::from_raw_parts_mut(start, len),
+            std::slice::from_raw_parts_mut(start.add(len).cast::<MaybeUninit<T>>(), more),
+        )
+    }
 }
 
 /// Whether every chain of `h_{t−1} W_hhᵀ` is exactly `+0`, the value of the empty sum: every
