@@ -13,9 +13,12 @@
 //! of the weight gradients, `W̄_hh += Āᵀ H_prev`, `W̄_ih += Āᵀ X` (as `W̄_ihᵀ += Xᵀ Ā`, whose
 //! rows are whole vectors), and `x̄ = Ā W_ih` are computed while its `Ā` is in cache.
 //!
-//! The backward pass leaves out work whose result is known or not asked for, with the same
-//! bits: `h̄_0 = Ā_0 W_hh` when `h_0` is a constant ([`LstmNeeds`]), and in `W̄_hh` the rows of a
-//! zero `h_0` (each chain stays exactly `+0` through them). In `f32` with AVX-512F the gate
+//! Both passes leave out work whose result is known or not asked for, with the same bits: the
+//! forward pass `h_{t−1} W_hhᵀ` where every `h_{t−1}` is zero and `W_hh` finite (a zero `h_0`:
+//! each chain is exactly `+0`, the empty sum, which the fused kernel still adds), and writes
+//! each step's `c_t`, `tanh c_t`, `h_t` into new memory without zero-filling it first; the
+//! backward pass `h̄_0 = Ā_0 W_hh` when `h_0` is a constant ([`LstmNeeds`]), and in `W̄_hh` the
+//! rows of a zero `h_0` (each chain stays exactly `+0` through them). In `f32` with AVX-512F the gate
 //! gradients' pass is one kernel (`gate_gradients.rs`, through [`Float::lstm_gate_gradients`]).
 //!
 //! In `f64` every forward value is the one the step-by-step tape path computes, bit for bit (the
