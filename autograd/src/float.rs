@@ -60,18 +60,36 @@ pub trait Float:
     /// (`a_i, a_f, a_g, a_o`, `4H`) becomes `σ(a_i), σ(a_f), tanh a_g, σ(a_o)`; `c` receives
     /// `c_t = f ⊙ c_{t−1} + i ⊙ g` from `c_prev` (`c_{t−1}`); `tanh_c` and `h` receive `tanh c_t`
     /// and `o ⊙ tanh c_t`. The values of [`sigmoid_in_place`](Float::sigmoid_in_place) and
-    /// [`tanh_in_place`](Float::tanh_in_place); `f32` computes them in one fused pass.
+    /// [`tanh_in_place`](Float::tanh_in_place); `f32` computes them in one fused pass. Every
+    /// element of `c`, `tanh_c` and `h` is written (the caller relies on it: they are new
+    /// memory, never zero-filled) and none is read before it is written.
     fn lstm_cells(
         hidden: usize,
         gates: &mut [Self],
         c_prev: &[Self],
-        c: &mut [Self],
-        tanh_c: &mut [Self],
-        h: &mut [Self],
+        c: &mut [std::mem::MaybeUninit<Self>],
+        tanh_c: &mut [std::mem::MaybeUninit<Self>],
+        h: &mut [std::mem::MaybeUninit<Self>],
     ) {
+        assert!(
+            gates.len() == 4 * c_prev.len()
+                && c.len() == c_prev.len()
+                && tanh_c.len() == c_prev.len()
+                && h.len() == c_prev.len()
+                && (hidden > 0 || c_prev.is_empty())
+                && c_prev.len().is_multiple_of(hidden.max(1)),
+            "lstm cells: {} gates of {hidden} units for states of {}, {}, {}, {} elements",
+            gates.len(),
+            c_prev.len(),
+            c.len(),
+            tanh_c.len(),
+            h.len()
+        );
         if hidden == 0 {
             return;
         }
+        // c_t of one row, then tanh c_t in place.
+        let mut c_t = vec![Self::zero(); hidden];
         for (((row, c_prev), c), (tanh_c, h)) in gates
             .chunks_exact_mut(4 * hidden)
             .zip(c_prev.chunks_exact(hidden))
@@ -93,13 +111,14 @@ pub trait Float:
                 &row[2 * hidden..3 * hidden],
             );
             for j in 0..hidden {
-                c[j] = f[j] * c_prev[j] + i[j] * g[j];
+                c_t[j] = f[j] * c_prev[j] + i[j] * g[j];
+                c[j].write(c_t[j]);
             }
-            tanh_c.copy_from_slice(c);
-            Self::tanh_in_place(tanh_c);
+            Self::tanh_in_place(&mut c_t);
             let o = &row[3 * hidden..];
             for j in 0..hidden {
-                h[j] = o[j] * tanh_c[j];
+                tanh_c[j].write(c_t[j]);
+                h[j].write(o[j] * c_t[j]);
             }
         }
     }

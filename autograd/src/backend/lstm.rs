@@ -13,14 +13,19 @@
 //! of the weight gradients, `W̄_hh += Āᵀ H_prev`, `W̄_ih += Āᵀ X` (as `W̄_ihᵀ += Xᵀ Ā`, whose
 //! rows are whole vectors), and `x̄ = Ā W_ih` are computed while its `Ā` is in cache.
 //!
-//! The backward pass leaves out work whose result is known or not asked for, with the same
-//! bits: `h̄_0 = Ā_0 W_hh` when `h_0` is a constant ([`LstmNeeds`]), and in `W̄_hh` the rows of a
-//! zero `h_0` (each chain stays exactly `+0` through them). In `f32` with AVX-512F the gate
+//! Both passes leave out work whose result is known or not asked for, with the same bits: the
+//! forward pass `h_{t−1} W_hhᵀ` where every `h_{t−1}` is zero and `W_hh` finite (a zero `h_0`:
+//! each chain is exactly `+0`, the empty sum, which the fused kernel still adds), and writes
+//! each step's `c_t`, `tanh c_t`, `h_t` into new memory without zero-filling it first; the
+//! backward pass `h̄_0 = Ā_0 W_hh` when `h_0` is a constant ([`LstmNeeds`]), and in `W̄_hh` the
+//! rows of a zero `h_0` (each chain stays exactly `+0` through them). In `f32` with AVX-512F the gate
 //! gradients' pass is one kernel (`gate_gradients.rs`, through [`Float::lstm_gate_gradients`]).
 //!
 //! In `f64` every forward value is the one the step-by-step tape path computes, bit for bit (the
 //! same operations in the same order); in `f32` the sigmoid is the vectorised kernel (within
 //! 4 ulp). Gradients sum in another order than the tape's, so they agree to round-off.
+
+use std::mem::MaybeUninit;
 
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
@@ -377,13 +382,10 @@ fn forward<T: Float>(
     h_all.extend_from_slice(h0);
     c_all.extend_from_slice(c0);
     let mut h_kept = keep.map(|_| Vec::with_capacity(steps * state));
+    let mut weight_hh_finite = None;
     for t in 0..steps {
         let span = t * state..(t + 1) * state;
-        h_all.resize((t + 2) * state, T::zero());
-        c_all.resize((t + 2) * state, T::zero());
-        let (h_before, h) = h_all.split_at_mut(span.end);
-        let (c_before, c) = c_all.split_at_mut(span.end);
-        let (mut h_prev, c_prev) = (&h_before[span.clone()], &mut c_before[span.clone()]);
+        let (mut h_prev, c_prev) = (&h_all[span.clone()], &mut c_all[span.clone()]);
         if let (Some(keep), Some(h_kept)) = (keep, &mut h_kept) {
             h_kept.extend_from_slice(h_prev);
             let keep_t = &keep[t * batch..(t + 1) * batch];
@@ -400,7 +402,14 @@ fn forward<T: Float>(
             (Some(weight_ih_t), Some(weight_hh_t)) => {
                 gates.reserve(batch * width);
                 let spare = &mut gates.spare_capacity_mut()[..batch * width];
-                let sizes = (batch, input, hidden, width);
+                // A zero state's recurrent chains are the empty sum's +0: left out.
+                let depth = match zero_product(h_prev, weight_hh, &mut weight_hh_finite) {
+                    true => 0,
+                    false => hidden,
+                };
+                let (h_prev, weight_hh_t) =
+                    (&h_prev[..batch * depth], &weight_hh_t[..depth * width]);
+                let sizes = (batch, input, depth, width);
                 let b = b.as_deref();
                 let done = T::lstm_gates(sizes, x_t, weight_ih_t, b, h_prev, weight_hh_t, spare);
                 if done {
@@ -430,9 +439,17 @@ fn forward<T: Float>(
         }
         let gates = &mut gates[t * batch * width..(t + 1) * batch * width];
         // The gates' activations, c_t = f ⊙ c_{t−1} + i ⊙ g, tanh c_t and h_t = o ⊙ tanh c_t, in
-        // one pass over each row.
-        tanh_c.resize((t + 1) * state, T::zero());
-        T::lstm_cells(hidden, gates, c_prev, c, &mut tanh_c[span], h);
+        // one pass over each row, written straight into new memory (never zero-filled).
+        let (c_before, c) = with_spare(&mut c_all, state);
+        let (_, h) = with_spare(&mut h_all, state);
+        let (_, tanh_c_t) = with_spare(&mut tanh_c, state);
+        T::lstm_cells(hidden, gates, &c_before[span], c, tanh_c_t, h);
+        // SAFETY: `lstm_cells` wrote all `state` elements past each length (its contract).
+        unsafe {
+            c_all.set_len((t + 2) * state);
+            h_all.set_len((t + 2) * state);
+            tanh_c.set_len((t + 1) * state);
+        }
     }
     let states = |all: Vec<T>| {
         ArrayD::from_shape_vec(IxDyn(&[steps + 1, batch, hidden]), all)
@@ -458,6 +475,36 @@ fn forward<T: Float>(
         keep: keep.map(<[T]>::to_vec),
     };
     (outputs, saved)
+}
+
+/// The elements of `v` and, beside them, the spare capacity for `more` new ones.
+fn with_spare<T>(v: &mut Vec<T>, more: usize) -> (&mut [T], &mut [MaybeUninit<T>]) {
+    v.reserve(more);
+    let (len, start) = (v.len(), v.as_mut_ptr());
+    // SAFETY: the first `len` elements are initialised and the next `more` are allocated (just
+    // reserved); the two slices do not overlap and together borrow `v` mutably.
+    unsafe {
+        (
+            std::slice::from_raw_parts_mut(start, len),
+            std::slice::from_raw_parts_mut(start.add(len).cast::<MaybeUninit<T>>(), more),
+        )
+    }
+}
+
+/// Whether every chain of `h_{t−1} W_hhᵀ` is exactly `+0`, the value of the empty sum: every
+/// `h_{t−1}` is zero (a zero initial state `h_0`) and every weight finite. Each chain starts
+/// from `+0` and adds terms `h w = ±0` (a finite number times `±0`), and `+0 + ±0 = +0`; an
+/// infinite or NaN weight would make a term NaN. `finite` caches the weights' check.
+fn zero_product<T: Float>(h_prev: &[T], weight_hh: &[T], finite: &mut Option<bool>) -> bool {
+    // (In blocks, each checked whole, so that the check vectorises and still stops early.)
+    let zero = |block: &[T]| block.iter().fold(true, |zero, &h| zero & (h == T::zero()));
+    h_prev.chunks(64).all(zero)
+        && *finite.get_or_insert_with(|| {
+            // (`fold`, not `all`, so that the check vectorises.)
+            weight_hh
+                .iter()
+                .fold(true, |finite, w| finite & w.is_finite())
+        })
 }
 
 /// `a_t += h_{t−1} W_hhᵀ`: with `W_hhᵀ` given row-major, added as the product stores its tiles
@@ -1154,6 +1201,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A step whose state `h_{t−1}` is all zero (`+0` or `−0`, at the first step or after every
+    /// row's reset) leaves out `h_{t−1} W_hhᵀ` with the unfused pass's bits (which computes
+    /// it): with and without a bias, `x` zero on some rows; and keeps it where it is not `+0`:
+    /// one `h_0` not zero, past the first row, and an infinite weight (its rows are NaN).
+    fn zero_state_same_bits<T: Float>() {
+        let (steps, batch, input, hidden) = (4, 64, 8, 64);
+        let dims = LstmDims {
+            steps,
+            batch,
+            input,
+            hidden,
+        };
+        let (width, state) = (4 * hidden, batch * hidden);
+        let mut x = values::<T>(steps * batch * input, 1);
+        x[..3 * input].fill(T::zero());
+        let (b_ih, b_hh) = (values::<T>(width, 4), values::<T>(width, 5));
+        let c0 = values::<T>(state, 7);
+        let w_ih = values::<T>(width * input, 2);
+        let w_hh = values::<T>(width * hidden, 3);
+        let mut w_hh_infinite = w_hh.clone();
+        w_hh_infinite[5 * hidden + 3] = T::infinity();
+        let mut one_not_zero = vec![T::zero(); state];
+        one_not_zero[3 * hidden + 5] = T::from_f64(0.5);
+        let all_reset_at_2: Vec<T> = (0..steps * batch)
+            .map(|i| if i / batch == 2 { T::zero() } else { T::one() })
+            .collect();
+        for (name, h0, w_hh, keep) in [
+            ("h_0 = +0", vec![T::zero(); state], &w_hh, None),
+            ("h_0 = −0", vec![-T::zero(); state], &w_hh, None),
+            (
+                "reset",
+                values::<T>(state, 6),
+                &w_hh,
+                Some(&all_reset_at_2[..]),
+            ),
+            ("one h_0 not zero", one_not_zero, &w_hh, None),
+            (
+                "infinite weight",
+                vec![T::zero(); state],
+                &w_hh_infinite,
+                None,
+            ),
+        ] {
+            for bias in [Some((&b_ih[..], &b_hh[..])), None] {
+                let b: Vec<T> = match bias {
+                    Some(_) => b_ih.iter().zip(&b_hh).map(|(&u, &v)| u + v).collect(),
+                    None => vec![T::zero(); width],
+                };
+                let expected = unfused(dims, &x, &w_ih, w_hh, &b, &h0, &c0, keep);
+                let (out, saved) = lstm_forward(dims, &x, &w_ih, w_hh, bias, &h0, &c0, keep);
+                let at = format!("{name}, bias {}", bias.is_some());
+                let output = out.output.as_slice().expect("row-major");
+                assert_same_bits(&saved.gates, &expected.gates, format!("{at}: gates"));
+                assert_same_bits(output, &expected.output, format!("{at}: output"));
+            }
+        }
+        let mut finite = None;
+        assert!(zero_product(&[T::zero(); 70], &w_hh, &mut finite));
+        assert_eq!(finite, Some(true));
+        assert!(!zero_product(&[T::zero(); 70], &w_hh_infinite, &mut None));
+        let mut late = vec![T::zero(); 70];
+        late[66] = T::from_f64(1e-30);
+        assert!(!zero_product(&late, &w_hh, &mut finite));
+    }
+
+    #[test]
+    fn zero_state_leaves_out_its_recurrent_product_with_the_same_bits() {
+        zero_state_same_bits::<f32>();
+        zero_state_same_bits::<f64>();
     }
 
     #[test]

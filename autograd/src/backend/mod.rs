@@ -14,7 +14,7 @@
 //! | [`conv2d`], [`conv2d_input_grad`], [`conv2d_weight_grad`] | a convolution and its two VJPs as im2col / col2im around [`Float::gemm`](crate::Float::gemm) | the direct sum over channels and kernel offsets, and the adjoint identities |
 //! | `tanh::tanh_f32` | vectorised `tanh` | within 1 ulp of `f64` `tanh` rounded to `f32` |
 //! | `tanh::sigmoid_f32_in_place` | vectorised `σ` (and `tanh` in place) | within 4 ulp of `f64` `σ` rounded to `f32`; the AVX-512 build bit for bit the AVX2 one |
-//! | [`lstm_forward`], [`lstm_backward`] | one LSTM layer over a sequence and its BPTT: per step the gates `(x_t W_ihᵀ + b) + h W_hhᵀ` in one fused pass (`tiles::gates`, `f32` AVX-512; else a product for `x_t W_ihᵀ`, `+ b`, and `h W_hhᵀ` added to it in the tiles' store) and a product for `Ā W_hh`; the weight gradients per block of 256 rows while `Ā` is in cache; the elementwise passes compiled for AVX-512F where the CPU has it (the same operations) | the step-by-step tape path (`crate::lstm::lstm_reference`): forward bit for bit in `f64`, gradients to round-off |
+//! | [`lstm_forward`], [`lstm_backward`] | one LSTM layer over a sequence and its BPTT: per step the gates `(x_t W_ihᵀ + b) + h W_hhᵀ` in one fused pass (`tiles::gates`, `f32` AVX-512, without `h W_hhᵀ` for a zero state `h`: its chains are the empty sum's `+0`; else a product for `x_t W_ihᵀ`, `+ b`, and `h W_hhᵀ` added to it in the tiles' store) and a product for `Ā W_hh`; the weight gradients per block of 256 rows while `Ā` is in cache; the elementwise passes compiled for AVX-512F where the CPU has it (the same operations) | the step-by-step tape path (`crate::lstm::lstm_reference`): forward bit for bit in `f64`, gradients to round-off |
 //! | [`binary`], [`broadcast`], [`sum_last_axis`], [`fold_last_axis`], [`sum_leading_axes`], [`gather`], [`scatter_add`], [`add_assign`] | elementwise ops, reductions and picks on contiguous layouts | bit for bit the `Zip` / `sum_axis` / `fold_axis` paths |
 //!
 //! ## Safety contracts
@@ -31,6 +31,9 @@
 //!   by `lstm_gate_gradients_f32` before it calls it.
 //! * `tanh::tanh_f32_avx2_fma` (and the in-place `tanh` and `σ`): the CPU has AVX2 and FMA, checked by their callers.
 //! * `lstm::product`: as [`Float::gemm`](crate::Float::gemm); it checks that each matrix lies inside its slice.
+//! * `lstm::forward`'s `set_len` after [`Float::lstm_cells`](crate::Float::lstm_cells), which
+//!   writes every element of its `MaybeUninit` outputs (both implementations assert whole rows
+//!   first); `lstm::with_spare` splits a `Vec` into its elements and its reserved capacity.
 //! * `conv::conv2d`, `conv::conv2d_input_grad`: `assume_init` after the groups' `gemm`s, whose
 //!   row blocks tile the output; `conv::accumulate_product`: as [`Float::gemm`](crate::Float::gemm).
 //! * [`matrix_product`], [`batched_product`]: `assume_init` after `gemm`, which writes every

@@ -23,9 +23,9 @@ impl Float for f32 {
         hidden: usize,
         gates: &mut [Self],
         c_prev: &[Self],
-        c: &mut [Self],
-        tanh_c: &mut [Self],
-        h: &mut [Self],
+        c: &mut [std::mem::MaybeUninit<Self>],
+        tanh_c: &mut [std::mem::MaybeUninit<Self>],
+        h: &mut [std::mem::MaybeUninit<Self>],
     ) {
         super::tanh::lstm_cells_f32(hidden, gates, c_prev, c, tanh_c, h)
     }

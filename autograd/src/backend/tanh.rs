@@ -24,6 +24,8 @@
 //! runs eight lanes at a time with fused multiply-adds (sixteen with AVX-512F, the same values
 //! bit for bit); elsewhere each `a b + c` is two roundings, held to the same one-ulp test.
 
+use std::mem::MaybeUninit;
+
 /// `tanh` of every element of `x`.
 pub(crate) fn tanh_f32(x: &[f32]) -> Vec<f32> {
     #[cfg(target_arch = "x86_64")]
@@ -199,13 +201,17 @@ fn sigmoid_f32_in_place_portable<const FMA: bool>(x: &mut [f32]) {
 /// One pass over each row, every value in registers between the activations and `h_t`: the
 /// values of [`sigmoid_f32_in_place`] and [`tanh_f32_in_place`] on the same CPU, and
 /// `f c + i g`, `o tanh c` as two roundings each, bit for bit what the separate passes give.
+/// Every element of `c`, `tanh_c` and `h` is written, none read (they may be new memory).
+///
+/// # Panics
+/// If the slices do not hold the same whole rows of `hidden` units (`gates` `4H` a row).
 pub(crate) fn lstm_cells_f32(
     hidden: usize,
     gates: &mut [f32],
     c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
+    tanh_c: &mut [MaybeUninit<f32>],
+    h: &mut [MaybeUninit<f32>],
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
@@ -230,9 +236,9 @@ unsafe fn lstm_cells_f32_avx2_fma(
     hidden: usize,
     gates: &mut [f32],
     c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
+    tanh_c: &mut [MaybeUninit<f32>],
+    h: &mut [MaybeUninit<f32>],
 ) {
     lstm_cells_f32_portable::<true>(hidden, gates, c_prev, c, tanh_c, h)
 }
@@ -247,9 +253,9 @@ unsafe fn lstm_cells_f32_avx512(
     hidden: usize,
     gates: &mut [f32],
     c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
+    tanh_c: &mut [MaybeUninit<f32>],
+    h: &mut [MaybeUninit<f32>],
 ) {
     lstm_cells_f32_portable::<true>(hidden, gates, c_prev, c, tanh_c, h)
 }
@@ -259,16 +265,19 @@ fn lstm_cells_f32_portable<const FMA: bool>(
     hidden: usize,
     gates: &mut [f32],
     c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
+    tanh_c: &mut [MaybeUninit<f32>],
+    h: &mut [MaybeUninit<f32>],
 ) {
+    // Whole rows only, so that every element of `c`, `tanh_c` and `h` is written.
     assert!(
         gates.len() == 4 * c.len()
             && c_prev.len() == c.len()
             && tanh_c.len() == c.len()
-            && h.len() == c.len(),
-        "lstm cells: {} gates for states of {}, {}, {}, {} elements",
+            && h.len() == c.len()
+            && (hidden > 0 || c.is_empty())
+            && c.len().is_multiple_of(hidden.max(1)),
+        "lstm cells: {} gates of {hidden} units for states of {}, {}, {}, {} elements",
         gates.len(),
         c_prev.len(),
         c.len(),
@@ -299,7 +308,9 @@ fn lstm_cells_f32_portable<const FMA: bool>(
 /// division) above it, and a vector computes both. Where a whole row's `a_g`, or its `c_t`,
 /// lies below `SMALL` (tested before its loop), that loop computes the polynomial alone: the
 /// value the branch-free `tanh` selects, so the same bits, with two of the five divisions of
-/// a cell gone (the pass is bound by the divider).
+/// a cell gone. (The three `σ` divisions left cost little: with them replaced by a
+/// multiplication the pass was 6 % faster, so it is bound by its multiply-adds, not the
+/// divider.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn lstm_cell_row<const FMA: bool>(
@@ -308,9 +319,9 @@ fn lstm_cell_row<const FMA: bool>(
     g: &mut [f32],
     o: &mut [f32],
     c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
+    tanh_c: &mut [MaybeUninit<f32>],
+    h: &mut [MaybeUninit<f32>],
 ) {
     let hidden = c.len();
     // Every slice re-cut to `hidden` elements, so that the loops index without bounds checks.
@@ -325,6 +336,9 @@ fn lstm_cell_row<const FMA: bool>(
         true => cell_state::<FMA, true>(i, f, g, o, c_prev, c),
         false => cell_state::<FMA, false>(i, f, g, o, c_prev, c),
     };
+    // SAFETY: `cell_state` wrote every element of `c` (`MaybeUninit<f32>` and `f32` have the
+    // same layout).
+    let c = unsafe { &*(c as *const [MaybeUninit<f32>] as *const [f32]) };
     match c_small {
         true => cell_output::<FMA, true>(o, c, tanh_c, h),
         false => cell_output::<FMA, false>(o, c, tanh_c, h),
@@ -341,7 +355,7 @@ fn cell_state<const FMA: bool, const G_SMALL: bool>(
     g: &mut [f32],
     o: &mut [f32],
     c_prev: &[f32],
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
 ) -> bool {
     let hidden = c.len();
     let (i, f, g, o, c_prev) = (
@@ -361,7 +375,7 @@ fn cell_state<const FMA: bool, const G_SMALL: bool>(
         let o_j = sigmoid_one::<FMA>(o[j]);
         (i[j], f[j], g[j], o[j]) = (i_j, f_j, g_j, o_j);
         let c_j = f_j * c_prev[j] + i_j * g_j;
-        c[j] = c_j;
+        c[j].write(c_j);
         small += u32::from(c_j.abs() < SMALL);
     }
     small as usize == hidden
@@ -372,8 +386,8 @@ fn cell_state<const FMA: bool, const G_SMALL: bool>(
 fn cell_output<const FMA: bool, const C_SMALL: bool>(
     o: &[f32],
     c: &[f32],
-    tanh_c: &mut [f32],
-    h: &mut [f32],
+    tanh_c: &mut [MaybeUninit<f32>],
+    h: &mut [MaybeUninit<f32>],
 ) {
     let hidden = c.len();
     let (o, tanh_c, h) = (&o[..hidden], &mut tanh_c[..hidden], &mut h[..hidden]);
@@ -382,8 +396,8 @@ fn cell_output<const FMA: bool, const C_SMALL: bool>(
             true => tanh_small::<FMA>(c[j]),
             false => tanh_one::<FMA>(c[j]),
         };
-        tanh_c[j] = tanh_c_j;
-        h[j] = o[j] * tanh_c_j;
+        tanh_c[j].write(tanh_c_j);
+        h[j].write(o[j] * tanh_c_j);
     }
 }
 
@@ -701,8 +715,11 @@ mod tests {
     /// A kernel that works in place.
     type InPlace = fn(&mut [f32]);
 
+    /// Outputs the cells write.
+    type Out<'a> = &'a mut [MaybeUninit<f32>];
+
     /// A way to compute the LSTM cells: `(gates, c_prev, c, tanh_c, h)`.
-    type Cells<'a> = &'a dyn Fn(&mut [f32], &[f32], &mut [f32], &mut [f32], &mut [f32]);
+    type Cells<'a> = &'a dyn Fn(&mut [f32], &[f32], Out<'_>, Out<'_>, Out<'_>);
 
     /// The LSTM cells the separate passes compute: `σ` and `tanh` over the gates by the
     /// kernels (`FMA` as the dispatched kernels, or the plain build), then `c`, `tanh c`, `h`.
@@ -770,18 +787,32 @@ mod tests {
         c[6 * hidden + 2] = 3.0; // one c_t ≈ 1.5 in row 6
         gates[7 * 4 * hidden + 2 * hidden + 4] = 0.7; // one a_g past SMALL in row 7
         let bits = |v: &[f32]| v.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
+        // The outputs start as NaN with a payload no kernel makes: one left unwritten shows.
+        let unwritten = f32::from_bits(0x7fc0_1234);
         let run = |cells: Cells<'_>| {
             let mut gates = gates.clone();
-            let (mut c_t, mut tanh_c, mut h) =
-                (vec![0.0; c.len()], vec![0.0; c.len()], vec![0.0; c.len()]);
-            cells(&mut gates, &c, &mut c_t, &mut tanh_c, &mut h);
+            let mut out = [0; 3].map(|_| vec![MaybeUninit::new(unwritten); c.len()]);
+            let [c_t, tanh_c, h] = &mut out;
+            cells(&mut gates, &c, c_t, tanh_c, h);
+            // SAFETY: every element was initialised (to `unwritten`) before the call.
+            let [c_t, tanh_c, h] = out.map(|v| {
+                v.iter()
+                    .map(|x| unsafe { x.assume_init() })
+                    .collect::<Vec<_>>()
+            });
             [bits(&gates), bits(&c_t), bits(&tanh_c), bits(&h)]
         };
         // The separate passes update `c` in place.
         let separate = |fma: bool| {
-            move |g: &mut [f32], c_prev: &[f32], c: &mut [f32], t: &mut [f32], h: &mut [f32]| {
-                c.copy_from_slice(c_prev);
-                separate_cells(fma, hidden, g, c, t, h)
+            move |g: &mut [f32], c_prev: &[f32], c: Out<'_>, t: Out<'_>, h: Out<'_>| {
+                let mut state = [c_prev.to_vec(), c_prev.to_vec(), c_prev.to_vec()];
+                let [c_t, tanh_c, h_t] = &mut state;
+                separate_cells(fma, hidden, g, c_t, tanh_c, h_t);
+                for (out, values) in [c, t, h].into_iter().zip(&state) {
+                    out.iter_mut()
+                        .zip(values)
+                        .for_each(|(o, &v)| _ = o.write(v));
+                }
             }
         };
         let dispatched = run(&|g, p, c, t, h| lstm_cells_f32(hidden, g, p, c, t, h));

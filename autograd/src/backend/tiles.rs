@@ -106,8 +106,9 @@ pub(crate) unsafe fn sgemm(
 /// ([`gates`]), stored into `gates` (`m × n`, row-major); `x_t` is `m × input`, `h_{t−1}`
 /// `m × hidden`, the weights transposed (`input × n`, `hidden × n`), all row-major. The bits of
 /// the two products and the bias added in separate passes (the first product stored, `+ b`,
-/// the second added with `β = 1`). `false`, doing nothing, unless the CPU has AVX-512F, `n` is
-/// a multiple of 16 and both depths are at most [`KC`].
+/// the second added with `β = 1`). With `hidden = 0` (and empty `h`, `W_hhᵀ`) the second
+/// product is the empty sum `+0`, still added. `false`, doing nothing, unless the CPU has
+/// AVX-512F, `n` is a multiple of 16, `1 ≤ input ≤` [`KC`] and `hidden ≤ KC`.
 ///
 /// # Panics
 /// If a slice does not hold its matrix.
@@ -143,7 +144,7 @@ pub(crate) fn lstm_gates(
         && m > 0
         && n.is_multiple_of(16)
         && (1..=KC).contains(&input)
-        && (1..=KC).contains(&hidden)
+        && hidden <= KC
     {
         let step = gates::Step {
             m,

@@ -53,7 +53,8 @@ pub(super) struct Step {
 ///
 /// # Safety
 /// The CPU has AVX-512F; the pointers hold the matrices [`Step`] describes, the gates alias
-/// none of them; `n` is a multiple of 16; `1 ≤ input, hidden ≤ KC`.
+/// none of them; `n` is a multiple of 16; `1 ≤ input ≤ KC`, `hidden ≤ KC` (with `hidden = 0`
+/// the recurrent chains are `+0`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub(super) unsafe fn product(s: Step) {
