@@ -146,19 +146,26 @@ fn the_augmented_lagrangian_update_solves_a_one_dimensional_problem() {
     }
 }
 
-#[test]
-fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
-    // x' = x + 0.1 u, ℓ = x² + 0.1 u², 10 steps, four starts, one policy.
-    let problem = Problem::new(
+/// `x' = x + 0.1 u`, `ℓ = x² + 0.1 u²`, 10 steps: the integrator the GPS tests steer.
+fn integrator() -> Problem {
+    Problem::new(
         1,
         1,
         10,
         |x, u| x + &(u * 0.1),
         |x, u| x.powi(2).sum(&[0], false) + u.powi(2).sum(&[0], false) * 0.1,
         |x| x.powi(2).sum(&[0], false),
-    );
-    let starts: Vec<Array1<f64>> = [-1.0, -0.5, 0.5, 1.0].iter().map(|&x| array![x]).collect();
-    let config = GpsConfig {
+    )
+}
+
+/// The integrator's four starts, steered by one policy.
+fn integrator_starts() -> Vec<Array1<f64>> {
+    [-1.0, -0.5, 0.5, 1.0].iter().map(|&x| array![x]).collect()
+}
+
+/// GPS's settings for the integrator: 12 iterations, a 16-unit policy.
+fn integrator_config() -> GpsConfig {
+    GpsConfig {
         iterations: 12,
         hidden: vec![16],
         fit: FitConfig {
@@ -172,16 +179,26 @@ fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
             ..IlqrOptions::default()
         },
         ..GpsConfig::default()
-    };
-    let result = guided_policy_search(
-        &problem,
-        &starts,
+    }
+}
+
+/// GPS on `problem` from `starts`, controls in ±10.
+fn integrator_gps(problem: &Problem, starts: &[Array1<f64>], config: GpsConfig) -> GpsResult {
+    guided_policy_search(
+        problem,
+        starts,
         None,
         (array![-10.0], array![10.0]),
         &config,
         |k| println!("{k:?}"),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
+    let (problem, starts) = (integrator(), integrator_starts());
+    let result = integrator_gps(&problem, &starts, integrator_config());
     let first = result.iterations[0].disagreement;
     let last = result.iterations.last().unwrap().disagreement;
     assert!(
@@ -692,47 +709,19 @@ fn starting_the_trajectory_step_from_the_policys_rollout_resolves_crossing_traje
 /// agree with the policy as closely at a fraction of the cost.
 #[test]
 fn a_penalty_per_point_stiffens_only_where_the_disagreement_stalls() {
-    let problem = Problem::new(
-        1,
-        1,
-        10,
-        |x, u| x + &(u * 0.1),
-        |x, u| x.powi(2).sum(&[0], false) + u.powi(2).sum(&[0], false) * 0.1,
-        |x| x.powi(2).sum(&[0], false),
-    )
-    .with_stage_cost(|t, _, u| {
+    let problem = integrator().with_stage_cost(|t, _, u| {
         let weight = if t == 4 { 100.0 } else { 0.0 };
         (u * 1.0 - 1.0).powi(2).sum(&[0], false) * weight
     });
-    let starts: Vec<Array1<f64>> = [-1.0, -0.5, 0.5, 1.0].iter().map(|&x| array![x]).collect();
+    let starts = integrator_starts();
     let run = |penalty: PenaltyRule| {
         let config = GpsConfig {
-            iterations: 12,
             rho_growth: 2.0,
             rho_stall: 0.25,
             penalty,
-            hidden: vec![16],
-            fit: FitConfig {
-                epochs: 150,
-                batch_size: 40,
-                learning_rate: 1e-2,
-                min_learning_rate: 1e-3,
-            },
-            ilqr: IlqrOptions {
-                max_iterations: 30,
-                ..IlqrOptions::default()
-            },
-            ..GpsConfig::default()
+            ..integrator_config()
         };
-        guided_policy_search(
-            &problem,
-            &starts,
-            None,
-            (array![-10.0], array![10.0]),
-            &config,
-            |k| println!("{k:?}"),
-        )
-        .unwrap()
+        integrator_gps(&problem, &starts, config)
     };
     let shared = run(PenaltyRule::Shared);
     let per_point = run(PenaltyRule::PerPoint {
