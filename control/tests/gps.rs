@@ -163,8 +163,8 @@ fn integrator_starts() -> Vec<Array1<f64>> {
     [-1.0, -0.5, 0.5, 1.0].iter().map(|&x| array![x]).collect()
 }
 
-/// GPS's settings for the integrator: 12 iterations, a 16-unit policy.
-fn integrator_config() -> GpsConfig {
+/// GPS on the one-dimensional test problems: 12 iterations, a 16-unit policy.
+fn small_config() -> GpsConfig {
     GpsConfig {
         iterations: 12,
         hidden: vec![16],
@@ -198,7 +198,7 @@ fn integrator_gps(problem: &Problem, starts: &[Array1<f64>], config: GpsConfig) 
 #[test]
 fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
     let (problem, starts) = (integrator(), integrator_starts());
-    let result = integrator_gps(&problem, &starts, integrator_config());
+    let result = integrator_gps(&problem, &starts, small_config());
     let first = result.iterations[0].disagreement;
     let last = result.iterations.last().unwrap().disagreement;
     assert!(
@@ -648,22 +648,16 @@ fn starting_the_trajectory_step_from_the_policys_rollout_resolves_crossing_traje
         Array2::from_elem((10, 1), 1.0),
     ];
     let run = |policy_warm_start| {
+        let small = small_config();
         let config = GpsConfig {
             iterations: 16,
             rho_growth: 2.0,
-            hidden: vec![16],
             policy_warm_start,
             fit: FitConfig {
-                epochs: 150,
                 batch_size: 20,
-                learning_rate: 1e-2,
-                min_learning_rate: 1e-3,
+                ..small.fit
             },
-            ilqr: IlqrOptions {
-                max_iterations: 30,
-                ..IlqrOptions::default()
-            },
-            ..GpsConfig::default()
+            ..small
         };
         guided_policy_search(
             &problem,
@@ -719,7 +713,7 @@ fn a_penalty_per_point_stiffens_only_where_the_disagreement_stalls() {
             rho_growth: 2.0,
             rho_stall: 0.25,
             penalty,
-            ..integrator_config()
+            ..small_config()
         };
         integrator_gps(&problem, &starts, config)
     };

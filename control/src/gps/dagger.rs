@@ -233,6 +233,7 @@ mod tests {
 
     /// `s' = s + a`, reward `−s²`, episodes of 6 steps from `s_0 = seed mod 3 − 1`, recording
     /// every observation it is asked to act from.
+    #[derive(Default)]
     struct Integrator {
         s: f64,
         t: usize,
@@ -267,11 +268,7 @@ mod tests {
 
     #[test]
     fn each_round_adds_exactly_the_visited_states_labelled_by_the_expert() {
-        let mut plant = Integrator {
-            s: 0.0,
-            t: 0,
-            visited: Vec::new(),
-        };
+        let mut plant = Integrator::default();
         let config = DaggerConfig {
             rounds: 3,
             episodes_per_round: 2,
@@ -328,11 +325,7 @@ mod tests {
             },
             ..DaggerConfig::default()
         };
-        let mut plant = Integrator {
-            s: 0.0,
-            t: 0,
-            visited: Vec::new(),
-        };
+        let mut plant = Integrator::default();
         let mut expert = Memoryless(Counting(0.0));
         let result = dagger(&mut plant, &mut expert, &config, |_| {}).unwrap();
         for (s, u) in result
@@ -344,11 +337,7 @@ mod tests {
             assert_eq!(u[0], -0.5 * s[0] + 1.0, "the label of s = {}", s[0]);
         }
         // without the reset the labels carry the expert's memory
-        let mut plant = Integrator {
-            s: 0.0,
-            t: 0,
-            visited: Vec::new(),
-        };
+        let mut plant = Integrator::default();
         let result = dagger(&mut plant, &mut Counting(0.0), &config, |_| {}).unwrap();
         assert_eq!(
             result.dataset.actions[5][0],
@@ -379,11 +368,7 @@ mod tests {
             validation_seed: 100,
             ..DaggerConfig::default()
         };
-        let mut plant = Integrator {
-            s: 0.0,
-            t: 0,
-            visited: Vec::new(),
-        };
+        let mut plant = Integrator::default();
         let result = dagger(&mut plant, &mut expert, &config, |_| {}).unwrap();
         let J_val: Vec<f64> = result
             .rounds
@@ -416,11 +401,7 @@ mod tests {
 
     #[test]
     fn beta_one_lets_the_expert_drive_every_round_and_beta_outside_zero_one_is_refused() {
-        let mut plant = Integrator {
-            s: 0.0,
-            t: 0,
-            visited: Vec::new(),
-        };
+        let mut plant = Integrator::default();
         let config = DaggerConfig {
             rounds: 3,
             episodes_per_round: 1,
