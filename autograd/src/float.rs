@@ -71,20 +71,7 @@ pub trait Float:
         tanh_c: &mut [std::mem::MaybeUninit<Self>],
         h: &mut [std::mem::MaybeUninit<Self>],
     ) {
-        assert!(
-            gates.len() == 4 * c_prev.len()
-                && c.len() == c_prev.len()
-                && tanh_c.len() == c_prev.len()
-                && h.len() == c_prev.len()
-                && (hidden > 0 || c_prev.is_empty())
-                && c_prev.len().is_multiple_of(hidden.max(1)),
-            "lstm cells: {} gates of {hidden} units for states of {}, {}, {}, {} elements",
-            gates.len(),
-            c_prev.len(),
-            c.len(),
-            tanh_c.len(),
-            h.len()
-        );
+        assert_whole_cell_rows(hidden, gates, c_prev, c, tanh_c, h);
         if hidden == 0 {
             return;
         }
@@ -195,5 +182,32 @@ pub trait Float:
         c: *mut Self,
         row_stride_c: isize,
         col_stride_c: isize,
+    );
+}
+
+/// [`Float::lstm_cells`]'s contract on its arguments, checked by every implementation before
+/// it writes: whole rows of `hidden` units (`4 · hidden` gates a row), so that every element of
+/// `c`, `tanh_c` and `h` is written, which the caller relies on (they are new memory).
+pub(crate) fn assert_whole_cell_rows<T>(
+    hidden: usize,
+    gates: &[T],
+    c_prev: &[T],
+    c: &[std::mem::MaybeUninit<T>],
+    tanh_c: &[std::mem::MaybeUninit<T>],
+    h: &[std::mem::MaybeUninit<T>],
+) {
+    assert!(
+        gates.len() == 4 * c_prev.len()
+            && c.len() == c_prev.len()
+            && tanh_c.len() == c_prev.len()
+            && h.len() == c_prev.len()
+            && (hidden > 0 || c_prev.is_empty())
+            && c_prev.len().is_multiple_of(hidden.max(1)),
+        "lstm cells: {} gates of {hidden} units for states of {}, {}, {}, {} elements",
+        gates.len(),
+        c_prev.len(),
+        c.len(),
+        tanh_c.len(),
+        h.len()
     );
 }

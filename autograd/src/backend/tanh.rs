@@ -270,20 +270,7 @@ fn lstm_cells_f32_portable<const FMA: bool>(
     h: &mut [MaybeUninit<f32>],
 ) {
     // Whole rows only, so that every element of `c`, `tanh_c` and `h` is written.
-    assert!(
-        gates.len() == 4 * c.len()
-            && c_prev.len() == c.len()
-            && tanh_c.len() == c.len()
-            && h.len() == c.len()
-            && (hidden > 0 || c.is_empty())
-            && c.len().is_multiple_of(hidden.max(1)),
-        "lstm cells: {} gates of {hidden} units for states of {}, {}, {}, {} elements",
-        gates.len(),
-        c_prev.len(),
-        c.len(),
-        tanh_c.len(),
-        h.len()
-    );
+    crate::float::assert_whole_cell_rows(hidden, gates, c_prev, c, tanh_c, h);
     if hidden == 0 {
         return;
     }
@@ -827,6 +814,34 @@ mod tests {
             let narrow =
                 run(&|g, p, c, t, h| unsafe { lstm_cells_f32_avx2_fma(hidden, g, p, c, t, h) });
             assert_eq!(wide, narrow, "AVX-512 against AVX2");
+        }
+    }
+
+    /// `lstm_cells` refuses what is not whole rows (the caller's `set_len` relies on every
+    /// output element being written): the `f32` kernel and the plain `f64` path alike.
+    #[test]
+    fn lstm_cells_refuse_a_partial_row() {
+        fn refused<T: crate::Float>(hidden: usize, state: usize, gates: usize) -> bool {
+            let mut g = vec![T::zero(); gates];
+            let c_prev = vec![T::zero(); state];
+            let mut out = [0; 3].map(|_| vec![MaybeUninit::new(T::zero()); state]);
+            let [c, tanh_c, h] = &mut out;
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                T::lstm_cells(hidden, &mut g, &c_prev, c, tanh_c, h)
+            }))
+            .is_err()
+        }
+        // two rows of 4 units: accepted; a partial row, gates not 4 a unit, no units: refused
+        assert!(!refused::<f32>(4, 8, 32) && !refused::<f64>(4, 8, 32));
+        for (hidden, state, gates) in [(4, 7, 28), (4, 8, 28), (0, 4, 16)] {
+            assert!(
+                refused::<f32>(hidden, state, gates),
+                "f32 {hidden} {state} {gates}"
+            );
+            assert!(
+                refused::<f64>(hidden, state, gates),
+                "f64 {hidden} {state} {gates}"
+            );
         }
     }
 
