@@ -75,8 +75,11 @@ pub fn run(out: &Path, seeds: &[u64], rows: &[String], methods: &[String]) -> Re
                 (k.disagreement, k.mean_disagreement)
             });
             println!(
-                "  GPS pendulum: held from {} of 8 starts (iLQR alone: {}), disagreement max {max:.2e} mean {mean:.2e}, {} regression pairs per policy step",
-                gps.held, gps.ilqr_held, gps.labels
+                "  GPS pendulum: held from {} of 8 starts (iLQR alone: {}), disagreement max {max:.2e} mean {mean:.2e} after {} iterations, {} regression pairs per policy step",
+                gps.held,
+                gps.ilqr_held,
+                gps.result.iterations.len(),
+                gps.labels
             );
             if index == 0 {
                 plot_policy_over_trajectories(
