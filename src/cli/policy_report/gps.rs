@@ -58,7 +58,7 @@ pub struct GpsPendulum {
 }
 
 /// The GPS settings both swing-ups share: an MLP 64–64 (32–32 left the max disagreement at
-/// 5.7e-2 on the pendulum, seed 1), 16 outer iterations, `ρ` grown by 2 when the
+/// 5.7e-2 on the pendulum, seed 1), 16 outer iterations (the pendulum: at most 20), `ρ` grown by 2 when the
 /// disagreement stalls, the policy fitted by 100 epochs of cosine-annealed Adam on the
 /// trajectories and 4 perturbed copies of each state labelled by iLQR's feedback.
 fn gps_config(seed: u64, perturbation_std: Vec<f64>, max_iterations: usize) -> GpsConfig {

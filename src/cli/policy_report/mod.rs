@@ -92,7 +92,8 @@ pub fn run(out: &Path, seeds: &[u64], rows: &[String], methods: &[String]) -> Re
             }
             vec![
                 format!("{} (iLQR {})", gps.held, gps.ilqr_held),
-                format!("{max:.1e} / {mean:.1e}"),
+                // two digits: the row's bar is 1e-2, and 9.96e-3 would print as 1.0e-2
+                format!("{max:.2e} / {mean:.1e}"),
                 format!("{:.0}", gps.seconds),
             ]
         } else {
