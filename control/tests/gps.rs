@@ -1,6 +1,6 @@
 //! Guided policy search, PLATO and DAgger: the losses against central differences, the
 //! augmented-Lagrangian update on a 1-D problem with a known solution, GPS's fixed point
-//! (policy and trajectories agree), the penalty per point, the policy samples' states and feedback labels, and PLATO's teacher with zero pull (plain MPC).
+//! (policy and trajectories agree), the stop at a disagreement tolerance, the penalty per point, the policy samples' states and feedback labels, and PLATO's teacher with zero pull (plain MPC).
 //! (DAgger's data-set growth is tested beside it, in `control/src/gps/dagger.rs`.)
 
 use std::sync::Arc;
@@ -215,6 +215,41 @@ fn at_the_fixed_point_the_policy_and_the_trajectories_agree() {
             "start {x0}: the policy's rollout is {gap} from the trajectory"
         );
     }
+}
+
+/// With a disagreement tolerance `ε` the loop stops after the first iteration whose max
+/// disagreement is at most `ε` (the augmented Lagrangian's feasibility test): the same
+/// iterations as the full run up to there, and the policy and trajectories it returns are that
+/// iteration's, agreeing to `ε`.
+#[test]
+fn a_disagreement_tolerance_stops_at_the_first_feasible_iteration() {
+    let (problem, starts) = (integrator(), integrator_starts());
+    let full = integrator_gps(&problem, &starts, small_config());
+    let tolerance = full.iterations[4].disagreement;
+    let first_feasible = full
+        .iterations
+        .iter()
+        .position(|k| k.disagreement <= tolerance)
+        .unwrap();
+    assert!(first_feasible >= 1, "{:?}", full.iterations);
+    let config = GpsConfig {
+        disagreement_tolerance: Some(tolerance),
+        ..small_config()
+    };
+    let stopped = integrator_gps(&problem, &starts, config);
+    assert_eq!(stopped.iterations, full.iterations[..=first_feasible]);
+    let mut largest = 0.0_f64;
+    for (x, u) in stopped.x.iter().zip(&stopped.u) {
+        for t in 0..u.nrows() {
+            let pi = stopped.policy.act(&x.row(t).to_owned());
+            largest = largest.max((u[[t, 0]] - pi[0]).abs());
+        }
+    }
+    assert!(
+        largest <= tolerance
+            && (largest - stopped.iterations.last().unwrap().disagreement).abs() < 1e-12,
+        "the returned policy and trajectories disagree by {largest}, tolerance {tolerance}"
+    );
 }
 
 /// Pendulum-v1's observation `(cos θ, sin θ, θ̇)` of the planner's state `(θ, θ̇)`.

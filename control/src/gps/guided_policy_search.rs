@@ -20,7 +20,16 @@
 //! multiplier step  λ_t^i ← λ_t^i + ρ (u_t^i − π_θ(x_t^i))                  (multiplier_update)
 //! disagreement     max_{i,t} ‖u_t^i − clamp_U(π_θ(x_t^i))‖₂  → 0
 //! penalty          ρ ← min(γ ρ, ρ_max)  when  mean disagreement_k > η · mean disagreement_{k−1}
+//! stop             when  max_{i,t} ‖u_t^i − clamp_U(π_θ(x_t^i))‖₂ ≤ ε,  or after K iterations
 //! ```
+//!
+//! The stop is the augmented Lagrangian's feasibility test (Nocedal & Wright 2006, Framework 17.3;
+//! Conn, Gould & Toint's LANCELOT measures the violation in the same max norm): the method ends at
+//! the first iterate whose every constraint `u_t^i = clamp_U(π_θ(x_t^i))` holds to `ε`
+//! (`disagreement_tolerance`), the trajectories and the policy of the same iteration. Without it
+//! the loop runs `K` iterations and ends wherever the last one lands; on the pendulum swing-up the
+//! max moves by a factor of a few from one iteration to the next (one point at the switch of the
+//! first pump, where the policy is steep and its fit misses the target by a few tenths).
 //!
 //! With `PenaltyRule::PerPoint` each constraint `u_t^i = π_θ(x_t^i)` has its own penalty `ρ_t^i`,
 //! as augmented-Lagrangian solvers keep one per constraint (Conn, Gould & Toint's LANCELOT;
@@ -101,17 +110,20 @@
 //!     λ ← multiplier step;  log the disagreement and Σ_i c(τ_i)
 //!     if the mean disagreement shrank by less than η: ρ ← min(γ ρ, ρ_max)
 //!         (PerPoint: per_point_penalty_update at every point, then the shared floor if asked)
+//!     if the max disagreement ≤ ε: stop
 //! ```
 
 #![allow(non_snake_case)]
 
 pub use super::penalty::{PenaltyRule, per_point_penalty_update};
-use super::policy::{FitConfig, policy_on};
+use super::policy::FitConfig;
 pub use super::policy_step::{
     Trajectories, executed_regression_loss, executed_residual, policy_sample_data,
     weighted_regression_loss,
 };
 use super::policy_step::{policy_step, regression_data};
+pub use super::trajectory_step::executed;
+use super::trajectory_step::{augmented_problem, policy_rows};
 use crate::ilqr::{Ilqr, IlqrError, IlqrOptions, Problem};
 use crate::model_based::ModelPolicy;
 use autograd::{Float, Tensor, Var};
@@ -200,6 +212,10 @@ pub struct GpsConfig {
     /// own rollout from `x_0^i` (`u_t = clamp_U(π_θ(x^π_t))`) instead of the previous trajectory
     /// (default `None`: never).
     pub policy_warm_start: Option<usize>,
+    /// `ε`: stop after the first iteration whose max disagreement
+    /// `max_{i,t} ‖u_t^i − clamp_U(π_θ(x_t^i))‖₂` is at most this (default `None`: run all
+    /// `iterations`).
+    pub disagreement_tolerance: Option<f64>,
     /// The policy step's Adam fit.
     pub fit: FitConfig,
     /// The trajectory step's iLQR.
@@ -223,6 +239,7 @@ impl Default for GpsConfig {
             policy_samples: false,
             fit_executed: false,
             policy_warm_start: None,
+            disagreement_tolerance: None,
             fit: FitConfig::default(),
             ilqr: IlqrOptions {
                 max_iterations: 50,
@@ -266,81 +283,9 @@ pub struct GpsResult {
     pub rho: Vec<Array1<f64>>,
     /// `π_θ`.
     pub policy: ModelPolicy,
-    /// One entry per outer iteration.
+    /// One entry per outer iteration run (fewer than `K` if the disagreement tolerance stopped
+    /// the loop).
     pub iterations: Vec<GpsIteration>,
-}
-
-/// `clamp_U(π_θ(x_t))` for every row of `x` (`rows × n`), as rows (`rows × m`): the actions the
-/// policy executes.
-fn policy_rows(problem: &Problem, policy: &ModelPolicy, x: &Array2<f64>) -> Array2<f64> {
-    let theta = policy.store.constants();
-    let actions = policy.action(&theta, &Var::constant(x.t().to_owned()));
-    let mut rows: Array2<f64> = actions
-        .value()
-        .t()
-        .to_owned()
-        .into_dimensionality()
-        .expect("π_θ of a batch is m × B");
-    for mut row in rows.rows_mut() {
-        let clamped = problem.clamp_control(row.to_owned());
-        row.assign(&clamped);
-    }
-    rows
-}
-
-/// `clamp_U(π)` on autograd variables (`[m]` or `[m, B]`): `π` inside the problem's control box
-/// `U`, if it has one — the action the policy executes, which the constraint `u = clamp_U(π)`
-/// compares with the trajectory's.
-///
-/// ```
-/// use autograd::prelude::*;
-/// use ndarray::array;
-/// use wengert_control::gps::guided_policy_search::executed;
-/// use wengert_control::ilqr::Problem;
-/// let problem = Problem::new(1, 1, 1, |x, u| x + u, |_, u| u.powi(2).sum(&[0], false), |x| x.sum(&[0], false))
-///     .with_control_limits(array![-6.0], array![6.0]);
-/// let pi = Var::constant(array![[6.3, -0.5, -7.0]]);
-/// assert_eq!(executed(&problem, pi).value().as_slice().unwrap(), &[6.0, -0.5, -6.0]);
-/// ```
-pub fn executed(problem: &Problem, pi: Var<f64>) -> Var<f64> {
-    let Some((lower, upper)) = &problem.control_limits else {
-        return pi;
-    };
-    let bound = |b: &Array1<f64>| {
-        if pi.shape().len() == 1 {
-            Var::constant(b.clone())
-        } else {
-            Var::constant(b.clone().insert_axis(Axis(1)))
-        }
-    };
-    pi.maximum(&bound(lower)).minimum(&bound(upper))
-}
-
-/// The trajectory step's problem: `c(τ) + Σ_t φ_{ρ_t}(u_t, clamp_U(π_θ(x_t)); λ_t)`, `θ`, `λ`
-/// and `ρ` fixed.
-fn augmented_problem(
-    problem: &Problem,
-    policy: &ModelPolicy,
-    lambda: &Array2<f64>,
-    rho: &Array1<f64>,
-) -> Problem {
-    let previous = problem.stage_cost.clone();
-    let (policy, lambda, rho, box_) =
-        (policy.clone(), lambda.clone(), rho.clone(), problem.clone());
-    problem.clone().with_stage_cost(move |t, x, u| {
-        let pi = executed(&box_, policy_on(&policy, x));
-        let lambda_t = lambda.row(t).to_owned();
-        let lambda_t = if x.shape().len() == 1 {
-            Var::constant(lambda_t)
-        } else {
-            Var::constant(lambda_t.insert_axis(Axis(1)))
-        };
-        let terms = policy_constraint_terms(u, &pi, &lambda_t, rho[t]);
-        match &previous {
-            Some(stage_cost) => terms + stage_cost(t, x, u),
-            None => terms,
-        }
-    })
 }
 
 /// The states `x_t^i`, `t < N`, of every trajectory as columns (`n × I N`).
@@ -473,7 +418,13 @@ pub fn guided_policy_search(
             }
         }
         (previous, d_previous) = (report.mean_disagreement, d);
+        let feasible = config
+            .disagreement_tolerance
+            .is_some_and(|tolerance| report.disagreement <= tolerance);
         iterations.push(report);
+        if feasible {
+            break;
+        }
     }
     // ANCHOR_END: gps_iteration
     Ok(GpsResult {

@@ -32,6 +32,7 @@ pub mod penalty;
 pub mod plato;
 pub mod policy;
 pub mod policy_step;
+pub mod trajectory_step;
 
 pub use dagger::{DaggerConfig, behaviour_cloning, dagger};
 pub use guided_policy_search::{

@@ -58,7 +58,7 @@ pub struct GpsPendulum {
 }
 
 /// The GPS settings both swing-ups share: an MLP 64–64 (32–32 left the max disagreement at
-/// 5.7e-2 on the pendulum, seed 1), 16 outer iterations, `ρ` grown by 2 when the
+/// 5.7e-2 on the pendulum, seed 1), 16 outer iterations (the pendulum: at most 30), `ρ` grown by 2 when the
 /// disagreement stalls, the policy fitted by 100 epochs of cosine-annealed Adam on the
 /// trajectories and 4 perturbed copies of each state labelled by iLQR's feedback.
 fn gps_config(seed: u64, perturbation_std: Vec<f64>, max_iterations: usize) -> GpsConfig {
@@ -126,9 +126,18 @@ pub fn gps_pendulum(seed: u64, verbose: bool) -> Result<GpsPendulum, String> {
     // which never cross: warm-started from its previous trajectory, seed 3's start 7 kept a
     // swing the policy does not execute (at x = (−0.35, −0.98) u = 4.30 against π = 4.65) while
     // its λ there grew to −273 and the max disagreement stayed at 3.4e-1 (session 15)
+    //
+    // the loop stops at the first iteration whose max disagreement is within the row's 1e-2
+    // (the augmented Lagrangian's feasibility test), after at most 30: past it the max moves by
+    // a factor of a few from one iteration to the next, at one point where the first pump
+    // switches direction and the policy's fit misses its target by a few tenths; seed 3 was
+    // still at 1.07e-2 after 16, the fresh seeds 7 and 8 at 1.68e-2 and 1.21e-2 after 20, while
+    // starts moved between basins (session 17)
     let config = GpsConfig {
+        iterations: 30,
         fit_executed: true,
         policy_warm_start: Some(10),
+        disagreement_tolerance: Some(1e-2),
         ..gps_config(seed, vec![0.02, 0.05], 30)
     };
     let start = Instant::now();

@@ -75,8 +75,11 @@ pub fn run(out: &Path, seeds: &[u64], rows: &[String], methods: &[String]) -> Re
                 (k.disagreement, k.mean_disagreement)
             });
             println!(
-                "  GPS pendulum: held from {} of 8 starts (iLQR alone: {}), disagreement max {max:.2e} mean {mean:.2e}, {} regression pairs per policy step",
-                gps.held, gps.ilqr_held, gps.labels
+                "  GPS pendulum: held from {} of 8 starts (iLQR alone: {}), disagreement max {max:.2e} mean {mean:.2e} after {} iterations, {} regression pairs per policy step",
+                gps.held,
+                gps.ilqr_held,
+                gps.result.iterations.len(),
+                gps.labels
             );
             if index == 0 {
                 plot_policy_over_trajectories(
@@ -89,7 +92,8 @@ pub fn run(out: &Path, seeds: &[u64], rows: &[String], methods: &[String]) -> Re
             }
             vec![
                 format!("{} (iLQR {})", gps.held, gps.ilqr_held),
-                format!("{max:.1e} / {mean:.1e}"),
+                // two digits: the row's bar is 1e-2, and 9.96e-3 would print as 1.0e-2
+                format!("{max:.2e} / {mean:.1e}"),
                 format!("{:.0}", gps.seconds),
             ]
         } else {
