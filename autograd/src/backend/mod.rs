@@ -14,6 +14,7 @@
 //! | [`conv2d`], [`conv2d_input_grad`], [`conv2d_weight_grad`] | a convolution and its two VJPs as im2col / col2im around [`Float::gemm`](crate::Float::gemm) | the direct sum over channels and kernel offsets, and the adjoint identities |
 //! | `tanh::tanh_f32` | vectorised `tanh` | within 1 ulp of `f64` `tanh` rounded to `f32` |
 //! | `tanh::sigmoid_f32_in_place` | vectorised `σ` (and `tanh` in place) | within 4 ulp of `f64` `σ` rounded to `f32`; the AVX-512 build bit for bit the AVX2 one |
+//! | `tanh::cells::rows` (`f32`, AVX-512F, `H` a multiple of 16) | an LSTM step's cell pass (`σ`, `tanh`, `c_t`, `tanh c_t`, `h_t`) for the rows inside `σ`'s range with every `\|a_g\|` below `tanh`'s polynomial bound: two blocks of 16 units and three gates side by side, no comparisons into mask registers; other rows to the portable row | bit for bit the portable pass and the separate `σ`, `tanh` passes |
 //! | [`lstm_forward`], [`lstm_backward`] | one LSTM layer over a sequence and its BPTT: per step the gates `(x_t W_ihᵀ + b) + h W_hhᵀ` in one fused pass (`tiles::gates`, `f32` AVX-512, without `h W_hhᵀ` for a zero state `h`: its chains are the empty sum's `+0`; else a product for `x_t W_ihᵀ`, `+ b`, and `h W_hhᵀ` added to it in the tiles' store) and a product for `Ā W_hh`; the weight gradients per block of 256 rows while `Ā` is in cache; the elementwise passes compiled for AVX-512F where the CPU has it (the same operations) | the step-by-step tape path (`crate::lstm::lstm_reference`): forward bit for bit in `f64`, gradients to round-off |
 //! | [`binary`], [`broadcast`], [`sum_last_axis`], [`fold_last_axis`], [`sum_leading_axes`], [`gather`], [`scatter_add`], [`add_assign`] | elementwise ops, reductions and picks on contiguous layouts | bit for bit the `Zip` / `sum_axis` / `fold_axis` paths |
 //!
@@ -30,6 +31,8 @@
 //! * `gate_gradients::rows`: the CPU has AVX-512F and every slice holds its rows, both checked
 //!   by `lstm_gate_gradients_f32` before it calls it.
 //! * `tanh::tanh_f32_avx2_fma` (and the in-place `tanh` and `σ`): the CPU has AVX2 and FMA, checked by their callers.
+//! * `tanh::cells::rows` (and its `simple_row`, `units`): the CPU has AVX-512F, `H` is a multiple
+//!   of 16 and the slices hold whole rows, all checked by `lstm_cells_f32` before it calls it.
 //! * `lstm::product`: as [`Float::gemm`](crate::Float::gemm); it checks that each matrix lies inside its slice.
 //! * `lstm::forward`'s `set_len` after [`Float::lstm_cells`](crate::Float::lstm_cells), which
 //!   writes every element of its `MaybeUninit` outputs (both implementations assert whole rows

@@ -26,6 +26,9 @@
 
 use std::mem::MaybeUninit;
 
+#[cfg(target_arch = "x86_64")]
+mod cells;
+
 /// `tanh` of every element of `x`.
 pub(crate) fn tanh_f32(x: &[f32]) -> Vec<f32> {
     #[cfg(target_arch = "x86_64")]
@@ -215,6 +218,12 @@ pub(crate) fn lstm_cells_f32(
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
+        if hidden > 0 && hidden.is_multiple_of(16) {
+            crate::float::assert_whole_cell_rows(hidden, gates, c_prev, c, tanh_c, h);
+            // SAFETY: the CPU supports AVX-512F (which implies AVX2 and FMA), checked just
+            // above; `hidden` is a multiple of 16 and the slices hold whole rows (asserted).
+            return unsafe { cells::rows(hidden, gates, c_prev, c, tanh_c, h) };
+        }
         // SAFETY: the CPU supports AVX-512F, checked just above.
         return unsafe { lstm_cells_f32_avx512(hidden, gates, c_prev, c, tanh_c, h) };
     }
@@ -319,7 +328,7 @@ fn lstm_cell_row<const FMA: bool>(
         &mut o[..hidden],
     );
     let (c_prev, tanh_c, h) = (&c_prev[..hidden], &mut tanh_c[..hidden], &mut h[..hidden]);
-    let c_small = match all_small(g) {
+    let c_small = match below_small(g) {
         true => cell_state::<FMA, true>(i, f, g, o, c_prev, c),
         false => cell_state::<FMA, false>(i, f, g, o, c_prev, c),
     };
@@ -388,10 +397,23 @@ fn cell_output<const FMA: bool, const C_SMALL: bool>(
     }
 }
 
-/// Whether every `|x|` is below [`SMALL`] (a NaN is not), counted so that the loop vectorises.
+/// Whether every `|x|` is below [`SMALL`] (a NaN is not).
 #[inline(always)]
-fn all_small(x: &[f32]) -> bool {
-    x.iter().map(|&v| u32::from(v.abs() < SMALL)).sum::<u32>() as usize == x.len()
+fn below_small(x: &[f32]) -> bool {
+    magnitude_bits(x) < SMALL.to_bits()
+}
+
+/// The bits of `|x|`: all but the sign bit.
+const MAGNITUDE: u32 = 0x7fff_ffff;
+
+/// The largest of the bit patterns of `|x|` over `x`, as unsigned integers: they order as the
+/// magnitudes do, and a NaN's lies above every number's, so `largest < a.to_bits()` says that
+/// every `|x|` is below `a` and none is NaN. (An integer maximum rather than a comparison: a
+/// comparison into a mask register takes a slot of the multiply-add units.)
+#[inline(always)]
+fn magnitude_bits(x: &[f32]) -> u32 {
+    x.iter()
+        .fold(0, |largest, &v| largest.max(v.to_bits() & MAGNITUDE))
 }
 
 /// The largest `|x|` whose `e^{−|x|}` is a normal `f32` (`2^k` with `k ≥ −126`).
@@ -752,13 +774,21 @@ mod tests {
 
     /// The fused LSTM cells give the separate passes' values bit for bit: dispatched (AVX-512
     /// or AVX2 with FMA here) and in the plain build, with a hidden size that leaves partial
-    /// vectors, pre-activations past both `tanh` branches and `σ`'s cap, and a NaN; rows whose
-    /// `a_g` and `c_t` all lie below `tanh`'s [`SMALL`] (which skip its second branch), a row
+    /// vectors and two that the AVX-512 kernel of `cells.rs` takes (three and four blocks of
+    /// 16 units), pre-activations past both `tanh` branches and `σ`'s cap, and a NaN; rows
+    /// whose `a_g` and `c_t` all lie below `tanh`'s [`SMALL`] (which skip its second branch, and
+    /// which the kernel takes: with `±0` and `−87.3`, `σ`'s cap, among their `a_i, a_o`), a row
     /// with one `c_t` above it and one with one `a_g` above it; and the AVX-512 build gives the
     /// AVX2 build's bits.
     #[test]
     fn lstm_cells_give_the_separate_passes_bits() {
-        let (rows, hidden) = (8, 19);
+        for hidden in [19, 48, 64] {
+            cells_against_separate_passes(hidden);
+        }
+    }
+
+    fn cells_against_separate_passes(hidden: usize) {
+        let rows = 8;
         let mut gates: Vec<f32> = (0..rows * 4 * hidden)
             .map(|k| ((k * 37 % 101) as f32 - 50.0) * 0.09)
             .collect();
@@ -773,6 +803,11 @@ mod tests {
         c[5 * hidden..].iter_mut().for_each(|c| *c *= 0.05);
         c[6 * hidden + 2] = 3.0; // one c_t ≈ 1.5 in row 6
         gates[7 * 4 * hidden + 2 * hidden + 4] = 0.7; // one a_g past SMALL in row 7
+        // In row 5: a_i = −0 and +0, a_o = −87.3 (σ's cap) and +87.3.
+        gates[5 * 4 * hidden + 2] = -0.0;
+        gates[5 * 4 * hidden + 3] = 0.0;
+        gates[5 * 4 * hidden + 3 * hidden + 1] = -SIGMOID_CAP;
+        gates[5 * 4 * hidden + 3 * hidden + 17] = SIGMOID_CAP;
         let bits = |v: &[f32]| v.iter().map(|y| y.to_bits()).collect::<Vec<_>>();
         // The outputs start as NaN with a payload no kernel makes: one left unwritten shows.
         let unwritten = f32::from_bits(0x7fc0_1234);
@@ -803,9 +838,13 @@ mod tests {
             }
         };
         let dispatched = run(&|g, p, c, t, h| lstm_cells_f32(hidden, g, p, c, t, h));
-        assert_eq!(dispatched, run(&separate(true)), "dispatched");
+        assert_eq!(
+            dispatched,
+            run(&separate(true)),
+            "dispatched, {hidden} units"
+        );
         let plain = run(&|g, p, c, t, h| lstm_cells_f32_portable::<false>(hidden, g, p, c, t, h));
-        assert_eq!(plain, run(&separate(false)), "plain");
+        assert_eq!(plain, run(&separate(false)), "plain, {hidden} units");
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked just above), so also AVX2 and FMA.
@@ -813,7 +852,7 @@ mod tests {
                 run(&|g, p, c, t, h| unsafe { lstm_cells_f32_avx512(hidden, g, p, c, t, h) });
             let narrow =
                 run(&|g, p, c, t, h| unsafe { lstm_cells_f32_avx2_fma(hidden, g, p, c, t, h) });
-            assert_eq!(wide, narrow, "AVX-512 against AVX2");
+            assert_eq!(wide, narrow, "AVX-512 against AVX2, {hidden} units");
         }
     }
 
