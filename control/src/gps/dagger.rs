@@ -53,8 +53,8 @@
 //! ```
 
 use super::imitation::{
-    Dataset, Expert, ImitationResult, ImitationRound, Rounds, Symmetry, Teacher,
-    collect_episode, fit_dataset, imitation_rounds, new_learner,
+    Dataset, Expert, ImitationResult, ImitationRound, Rounds, Symmetry, Teacher, collect_episode,
+    fit_dataset, imitation_rounds, new_learner,
 };
 use super::policy::FitConfig;
 use crate::model_based::ModelPolicy;
@@ -518,6 +518,10 @@ mod tests {
             ..config
         };
         let result = dagger(&mut HalfLine(1.0), &mut expert, &none, |_| {}).unwrap();
-        assert!(at(&result.policy, -2.0) < 0.0, "{}", at(&result.policy, -2.0));
+        assert!(
+            at(&result.policy, -2.0) < 0.0,
+            "{}",
+            at(&result.policy, -2.0)
+        );
     }
 }

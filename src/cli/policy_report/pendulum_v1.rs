@@ -245,13 +245,16 @@ const VALIDATION_EPISODES: usize = 20;
 /// Pendulum-v1's reflection `θ → −θ`, `θ̇ → −θ̇`, `u → −u` on observations `(cos θ, sin θ, θ̇)`:
 /// its dynamics, reward and start states are unchanged by it, so DAgger's and behaviour
 /// cloning's fits see each expert label and its mirror image ([`Symmetry`]), at no expert
-/// query. Without it (session 16) seed 1's 3 expert episodes of rounds 1 and 2 passed the
-/// bottom on the way up only with `θ < 0, θ̇ > 0`; the learner had no expert label on the
-/// mirrored swing (`θ > 0`, `θ̇ ≈ −6`), only labels flipping between `±2` from its own failed
-/// passes there, and on the test episodes that swing that way (3, 5, 9, 10) its pushes
-/// (−0.8 to +1.1 where the expert labels −0.1 to −1.9) left the pendulum short of the top: it
-/// fell back and came up the other way, ≈ −110 each (history, "DAgger on Pendulum-v1
-/// (session 17)").
+/// query. Without it (session 16) seed 1's expert episodes of rounds 1 and 2 passed the bottom
+/// on the way up only with `θ < 0, θ̇ > 0`; its learner had no expert label on the mirrored
+/// swing (`θ > 0`, `θ̇ ≈ −6`), only labels flipping between `±2` from its own failed passes
+/// there, and on the test episodes that swing that way (3, 5, 9, 10) it pushed wrong just past
+/// the bottom (episode 3, steps 9–13: +0.86, +0.31, −0.22, −1.43, +1.11 where the expert labels
+/// −0.54, −1.94, −2, −2, −2): the pendulum stopped short of the top, fell back and came up the
+/// other way, ≈ 110 more cost each. With it DAgger scored −151.5, −195.6, −157.1, −175.0,
+/// −172.1 on seeds 1–5 (was −232.1, −174.0, −174.5, −184.1, −176.2), behaviour cloning
+/// −620.8, −649.5, −257.1, −161.1, −163.9 (was −241.3, −205.9, −598.5, −184.7, −490.3; history,
+/// "DAgger on Pendulum-v1 (session 17)").
 const PENDULUM_REFLECTION: Symmetry =
     |o: &Array1<f64>, u: &Array1<f64>| (array![o[0], -o[1], -o[2]], -u);
 
