@@ -1,7 +1,9 @@
 //! Guided policy search, PLATO and DAgger: the losses against central differences, the
 //! augmented-Lagrangian update on a 1-D problem with a known solution, GPS's fixed point
-//! (policy and trajectories agree), the stop at a disagreement tolerance, the penalty per point, the policy samples' states and feedback labels, and PLATO's teacher with zero pull (plain MPC).
-//! (DAgger's data-set growth is tested beside it, in `control/src/gps/dagger.rs`.)
+//! (policy and trajectories agree), the stop at a disagreement tolerance, the penalty per point,
+//! the policy samples' states and feedback labels, PLATO's teacher with zero pull (plain MPC),
+//! and DAgger's and behaviour cloning's fits on a task's symmetry. (DAgger's data-set growth is
+//! tested beside it, in `control/src/gps/dagger.rs`.)
 
 use std::sync::Arc;
 
@@ -12,12 +14,14 @@ use wengert_control::gps::guided_policy_search::{
 };
 use wengert_control::gps::plato::Observe;
 use wengert_control::gps::{
-    FitConfig, GpsConfig, GpsResult, PenaltyRule, PlatoTeacher, guided_policy_search,
-    imitation_loss, multiplier_update, policy_constraint_terms,
+    DaggerConfig, FitConfig, GpsConfig, GpsResult, PenaltyRule, PlatoTeacher, Symmetry,
+    behaviour_cloning, dagger, guided_policy_search, imitation_loss, multiplier_update,
+    policy_constraint_terms,
 };
 use wengert_control::ilqr::{IlqrOptions, Problem};
 use wengert_control::model_based::ModelPolicy;
 use wengert_control::planners::{Mpc, Planner};
+use wengert_control::plant::{Plant, PlantStep};
 use wengert_control::systems::pendulum_v1;
 
 fn shared(a: Array2<f64>) -> SharedArray<f64> {
@@ -793,4 +797,77 @@ fn a_penalty_per_point_stiffens_only_where_the_disagreement_stalls() {
     assert_eq!(low, high);
     let (low, high) = spread(&per_point);
     assert!(low <= high / 4.0, "per-point ρ from {low} to {high}");
+}
+
+#[test]
+fn a_symmetry_teaches_the_mirrored_states_and_asks_the_expert_nothing_more() {
+    /// `s' = max(s + a, 0.5)` from `s_0 = 1 + seed mod 3`: every visited state is positive.
+    struct HalfLine(f64);
+    impl Plant for HalfLine {
+        fn name(&self) -> &str {
+            "half-line"
+        }
+        fn observation_dim(&self) -> usize {
+            1
+        }
+        fn action_bounds(&self) -> (Array1<f64>, Array1<f64>) {
+            (array![-2.0], array![2.0])
+        }
+        fn reset(&mut self, seed: u64) -> Array1<f64> {
+            self.0 = 1.0 + (seed % 3) as f64;
+            array![self.0]
+        }
+        fn step(&mut self, a: &Array1<f64>) -> Result<PlantStep, String> {
+            self.0 = (self.0 + a[0]).max(0.5);
+            Ok(PlantStep {
+                observation: array![self.0],
+                reward: -self.0 * self.0,
+                done: false,
+            })
+        }
+    }
+    // the odd expert π*(s) = −sign(s): the plant's reflection s → −s, u → −u is a symmetry
+    let mirror: Symmetry = |s: &Array1<f64>, u: &Array1<f64>| (-s, -u);
+    let mut queries = 0;
+    let mut expert = |s: &Array1<f64>| {
+        queries += 1;
+        array![-s[0].signum()]
+    };
+    let config = DaggerConfig {
+        rounds: 2,
+        episodes_per_round: 2,
+        episode_length: 6,
+        hidden: vec![8],
+        fit: FitConfig {
+            epochs: 200,
+            learning_rate: 1e-2,
+            min_learning_rate: 1e-3,
+            ..FitConfig::default()
+        },
+        symmetries: vec![mirror],
+        ..DaggerConfig::default()
+    };
+    let result = dagger(&mut HalfLine(1.0), &mut expert, &config, |_| {}).unwrap();
+    // 𝒟 holds the expert's 24 labels, all at positive states, and no image
+    assert_eq!((result.dataset.len(), queries), (24, 24));
+    assert!(result.dataset.observations.iter().all(|s| s[0] > 0.0));
+    // … yet the fits saw the images: the learner answers +1 at states no label was given at
+    let at = |policy: &ModelPolicy, s: f64| policy.act(&array![s])[0];
+    assert!((at(&result.policy, -2.0) - 1.0).abs() < 0.1);
+    assert!((at(&result.policy, 2.0) + 1.0).abs() < 0.1);
+    let mut expert = |s: &Array1<f64>| array![-s[0].signum()];
+    let cloned = behaviour_cloning(&mut HalfLine(1.0), &mut expert, 24, &config).unwrap();
+    assert_eq!(cloned.dataset.len(), 24);
+    assert!((at(&cloned.policy, -2.0) - 1.0).abs() < 0.1);
+    // without the symmetry the learner carries the labelled side's −1 over to them
+    let none = DaggerConfig {
+        symmetries: Vec::new(),
+        ..config
+    };
+    let result = dagger(&mut HalfLine(1.0), &mut expert, &none, |_| {}).unwrap();
+    assert!(
+        at(&result.policy, -2.0) < 0.0,
+        "{}",
+        at(&result.policy, -2.0)
+    );
 }

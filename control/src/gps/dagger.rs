@@ -20,9 +20,16 @@
 //! ```text
 //! 𝒟_i = {(s, π*(s)) : s visited by π_i = β_i π* + (1 − β_i) π̂_i},   β_i = β^{i−1}
 //! 𝒟   ← 𝒟 ∪ 𝒟_i
-//! π̂_{i+1} = argmin_θ (1/|𝒟|) Σ_{(s,u)∈𝒟} ½ ‖π_θ(s) − u‖²               (imitation_loss)
+//! π̂_{i+1} = argmin_θ (1/|𝒟̃|) Σ_{(s,u)∈𝒟̃} ½ ‖π_θ(s) − u‖²,   𝒟̃ = 𝒟 ∪ g(𝒟)   (imitation_loss)
 //! return π̂_{î+1},  î = argmax_i Ĵ_val(π̂_{i+1})   (or π̂_{N+1}, the last, without validation)
 //! ```
+//!
+//! `g` ranges over the task's symmetries ([`Symmetry`], none by default): a map
+//! `g(s, u) = (M_s s, M_u u)` that leaves the dynamics, the cost and the start states unchanged,
+//! so that `π*(M_s s) = M_u π*(s)` and every label also labels the mirror image of its state, at
+//! no expert query. The expert's swing through one side of a state space (a pendulum passing
+//! the bottom on its way up from the left) then teaches the learner the mirrored swing too,
+//! which the rounds' few start states may never have shown the expert doing.
 //!
 //! `Ĵ_val` is the mean return of the learner alone over `validation_episodes` episodes whose
 //! start states are kept apart from the test's: Ross et al.'s Algorithm 3.1 returns the best
@@ -38,14 +45,15 @@
 //!         at every step act with π* with probability β_i, else with π̂_i (β_1 = 1: the expert's
 //!         round; β = 0, the default, lets the learner alone drive every later round);
 //!         label every visited s with π*(s); add to 𝒟
-//!     π̂_{i+1} ← fit on all of 𝒟 (warm-started, or from θ₀ if `from_scratch`)
+//!     π̂_{i+1} ← fit on all of 𝒟 ∪ g(𝒟) (warm-started, or from θ₀ if `from_scratch`)
 //!     if validation_episodes > 0: Ĵ_val(π̂_{i+1}) ← mean return of π̂_{i+1} alone on them
 //! return the best π̂_{i+1} on validation (the later on a tie), or π̂_{N+1} without validation
 //! behaviour cloning: the expert's episodes alone, up to the same number of labels, one fit
+//! (on 𝒟 ∪ g(𝒟) too: the same learner, the same labels)
 //! ```
 
 use super::imitation::{
-    Dataset, Expert, ImitationResult, ImitationRound, Rounds, Teacher, collect_episode,
+    Dataset, Expert, ImitationResult, ImitationRound, Rounds, Symmetry, Teacher, collect_episode,
     fit_dataset, imitation_rounds, new_learner,
 };
 use super::policy::FitConfig;
@@ -88,6 +96,10 @@ pub struct DaggerConfig {
     /// apart from the training episodes' seeds (`seed · 1_000_003 + k`, `k ≥ 1`) and from the
     /// test episodes' (default 1 << 40).
     pub validation_seed: u64,
+    /// The task's symmetries `g`: [`dagger`]'s and [`behaviour_cloning`]'s fits are on
+    /// `𝒟 ∪ g(𝒟)`, the expert's labels and their images (default none). `𝒟`, and so the count
+    /// of expert labels, holds the expert's labels only.
+    pub symmetries: Vec<Symmetry>,
     /// Seed of the policy, the minibatches, the episodes' start states and the mixture's draws
     /// (default 0).
     pub seed: u64,
@@ -105,6 +117,7 @@ impl Default for DaggerConfig {
             from_scratch: false,
             validation_episodes: 0,
             validation_seed: 1 << 40,
+            symmetries: Vec::new(),
             seed: 0,
         }
     }
@@ -171,6 +184,7 @@ pub fn dagger(
         from_scratch: config.from_scratch,
         validation_episodes: config.validation_episodes,
         validation_seed: config.validation_seed,
+        symmetries: &config.symmetries,
     };
     imitation_rounds(plant, &mut teacher, &rounds, on_round)
 }
@@ -207,7 +221,15 @@ pub fn behaviour_cloning(
         epochs: config.fit.epochs * config.rounds,
         ..config.fit.clone()
     };
-    let policy_loss = fit_dataset(&mut policy, &dataset, &long, config.seed, 1, true);
+    let policy_loss = fit_dataset(
+        &mut policy,
+        &dataset,
+        &long,
+        config.seed,
+        1,
+        true,
+        &config.symmetries,
+    );
     let rounds = vec![ImitationRound {
         round: 1,
         dataset_size: dataset.len(),

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! 𝒟 ← 𝒟 ∪ {(s_t, π*(s_t))}   for every s_t the episode visits,   s_{t+1} ~ p(· | s_t, a_t)
+//! π̂ ← fit on 𝒟 ∪ g(𝒟)        g(𝒟) = {g(s, u) : (s, u) ∈ 𝒟, g a symmetry of the task}
 //! ```
 
 #![allow(non_snake_case)]
@@ -68,6 +69,14 @@ impl<E: Expert> Expert for Memoryless<E> {
     }
 }
 
+/// A symmetry of the task, `g(o, u) = (M_o o, M_u u)`: a map of observations and actions that
+/// leaves the dynamics, the cost and the start-state distribution unchanged, so that the
+/// optimal policy commutes with it, `π*(M_o o) = M_u π*(o)`. Pendulum-v1's reflection
+/// `(cos θ, sin θ, θ̇, u) → (cos θ, −sin θ, −θ̇, −u)` is one. Each expert label `(o, π*(o))` then
+/// gives a second, `g(o, π*(o))`, at no expert query: the fit sees the mirror image of every
+/// state the expert labelled ([`Dataset::with_images`], [`fit_dataset`]).
+pub type Symmetry = fn(&Array1<f64>, &Array1<f64>) -> (Array1<f64>, Array1<f64>);
+
 /// The aggregated data set: observations and the expert's actions.
 ///
 /// ```
@@ -110,6 +119,31 @@ impl Dataset {
             Array2::from_shape_fn((width, rows.len()), |(i, j)| rows[j][i])
         };
         (stack(&self.observations), stack(&self.actions))
+    }
+
+    /// `𝒟 ∪ g_1(𝒟) ∪ … ∪ g_k(𝒟)`: the labelled pairs followed by their images under each
+    /// symmetry in turn (`𝒟` itself for none).
+    ///
+    /// ```
+    /// use ndarray::{Array1, array};
+    /// use wengert_control::gps::{Dataset, Symmetry};
+    /// let mirror: Symmetry = |o: &Array1<f64>, u: &Array1<f64>| (-o, -u);
+    /// let mut data = Dataset::default();
+    /// data.push(array![1.0, 2.0], array![0.5]);
+    /// let images = data.with_images(&[mirror]);
+    /// assert_eq!(images.len(), 2);
+    /// assert_eq!((&images.observations[1], &images.actions[1]), (&array![-1.0, -2.0], &array![-0.5]));
+    /// assert_eq!(data.with_images(&[]), data);
+    /// ```
+    pub fn with_images(&self, symmetries: &[Symmetry]) -> Dataset {
+        let mut images = self.clone();
+        for g in symmetries {
+            for (o, u) in self.observations.iter().zip(&self.actions) {
+                let (o, u) = g(o, u);
+                images.push(o, u);
+            }
+        }
+        images
     }
 }
 
@@ -175,7 +209,8 @@ pub struct ImitationRound {
     /// Mean return of the round's episodes (of whoever acted: the expert, the learner, the
     /// teacher).
     pub mean_return: f64,
-    /// The loss on all of `𝒟` after the round's fit ([`dataset_loss`]).
+    /// The loss on all of `𝒟` (with its images under the symmetries, `𝒟 ∪ g(𝒟)`) after the
+    /// round's fit ([`dataset_loss`]).
     pub policy_loss: f64,
     /// The loss of the learner fitted so far on the round's new labels only, before the fit:
     /// the learner's imitation error on the states of this round (on its own state
@@ -233,12 +268,30 @@ pub fn dataset_loss(policy: &ModelPolicy, data: &Dataset) -> f64 {
     imitation_loss(&pi, &Var::constant(u)).item()
 }
 
-/// Fits `policy` to all of `data` by [`imitation_loss`] (from its current parameters), its
-/// inputs first standardised with `data`'s statistics: from scratch if it is `fresh` (not
-/// fitted before), else re-standardised without changing the function
+/// Fits `policy` to all of `data` and its images under `symmetries` (`𝒟 ∪ g(𝒟)`,
+/// [`Dataset::with_images`]) by [`imitation_loss`] (from its current parameters), its inputs
+/// first standardised with their statistics: from scratch if it is `fresh` (not fitted
+/// before), else re-standardised without changing the function
 /// ([`ModelPolicy::restandardise_inputs`]), so that the inputs stay standardised as the
 /// aggregated states spread; the minibatches are shuffled with `seed + round`. Returns the
-/// loss on all of `data` after the fit ([`dataset_loss`]).
+/// loss on all of `𝒟 ∪ g(𝒟)` after the fit ([`dataset_loss`]).
+///
+/// ```
+/// use ndarray::{Array1, array};
+/// use wengert_control::gps::{Dataset, FitConfig, Symmetry, imitation::fit_dataset};
+/// use wengert_control::model_based::ModelPolicy;
+/// // labels of the odd expert π*(s) = −sign(s), at positive states only
+/// let mut data = Dataset::default();
+/// for k in 1..=8 {
+///     data.push(array![0.25 * k as f64], array![-1.0]);
+/// }
+/// let mirror: Symmetry = |o: &Array1<f64>, u: &Array1<f64>| (-o, -u);
+/// let fit = FitConfig { epochs: 300, batch_size: 16, ..FitConfig::default() };
+/// let mut policy = ModelPolicy::new(1, &[8], array![-2.0], array![2.0], 0);
+/// fit_dataset(&mut policy, &data, &fit, 0, 1, true, &[mirror]);
+/// // the mirrored labels taught it the negative states no label was given at
+/// assert!((policy.act(&array![-1.0])[0] - 1.0).abs() < 0.1);
+/// ```
 pub fn fit_dataset(
     policy: &mut ModelPolicy,
     data: &Dataset,
@@ -246,7 +299,9 @@ pub fn fit_dataset(
     seed: u64,
     round: usize,
     fresh: bool,
+    symmetries: &[Symmetry],
 ) -> f64 {
+    let data = &data.with_images(symmetries);
     let (x, u) = data.columns();
     if fresh {
         policy.standardise_inputs(&x);
@@ -299,6 +354,9 @@ pub struct Rounds<'a> {
     /// `V`, the validation episodes each fitted learner runs alone (0: none, the last learner
     /// is returned); see [`imitation_rounds`].
     pub validation_episodes: usize,
+    /// Symmetries of the task: each fit is on `𝒟 ∪ g(𝒟)` ([`fit_dataset`]); `𝒟` keeps the
+    /// expert's labels only.
+    pub symmetries: &'a [Symmetry],
     /// The validation episodes start from `plant.reset(validation_seed + e)`, `e < V`: seeds
     /// the caller keeps apart from its training (`seed · 1_000_003 + k`) and test episodes.
     pub validation_seed: u64,
@@ -311,7 +369,7 @@ pub struct Rounds<'a> {
 /// ```text
 /// for round i = 1, …, rounds:
 ///     for each episode: at every visited o: execute a, add (o, π*(o)) to 𝒟   (teacher.act_and_label)
-///     π̂_{i+1} ← fit on all of 𝒟 (warm-started from π̂_i, or from a fresh θ₀ if `from_scratch`)
+///     π̂_{i+1} ← fit on all of 𝒟 ∪ g(𝒟) (warm-started from π̂_i, or from a fresh θ₀ if `from_scratch`)
 ///     Ĵ_val(π̂_{i+1}) = (1/V) Σ_{e<V} R(π̂_{i+1} alone from plant.reset(validation_seed + e))
 /// return π̂_{rounds+1} if V = 0, else π̂_{î+1},  î = argmax_i Ĵ_val(π̂_{i+1})   (the later on a tie)
 /// ```
@@ -358,7 +416,15 @@ pub fn imitation_rounds(
         if config.from_scratch {
             policy = new_learner(plant, config.hidden, config.seed);
         }
-        let policy_loss = fit_dataset(&mut policy, &dataset, config.fit, config.seed, round, fresh);
+        let policy_loss = fit_dataset(
+            &mut policy,
+            &dataset,
+            config.fit,
+            config.seed,
+            round,
+            fresh,
+            config.symmetries,
+        );
         let validation_return = if config.validation_episodes > 0 {
             let episodes = config.validation_episodes;
             let returns = evaluate(

@@ -40,8 +40,8 @@ pub use guided_policy_search::{
     policy_constraint_terms,
 };
 pub use imitation::{
-    Dataset, Expert, ImitationResult, ImitationRound, Memoryless, Rounds, Teacher, evaluate,
-    imitation_rounds,
+    Dataset, Expert, ImitationResult, ImitationRound, Memoryless, Rounds, Symmetry, Teacher,
+    evaluate, imitation_rounds,
 };
 pub use plato::{
     PlatoConfig, PlatoTeacher, linearise_learner, linearised_pull_problem, plato, pulled_problem,

@@ -374,6 +374,7 @@ pub fn plato(
         from_scratch: config.from_scratch,
         validation_episodes: 0,
         validation_seed: 0,
+        symmetries: &[],
     };
     imitation_rounds(plant, &mut Driving { teacher, state_of }, &rounds, on_round)
 }
