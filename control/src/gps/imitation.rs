@@ -301,7 +301,14 @@ pub fn fit_dataset(
     fresh: bool,
     symmetries: &[Symmetry],
 ) -> f64 {
-    let data = &data.with_images(symmetries);
+    let images;
+    let data = match symmetries {
+        [] => data,
+        _ => {
+            images = data.with_images(symmetries);
+            &images
+        }
+    };
     let (x, u) = data.columns();
     if fresh {
         policy.standardise_inputs(&x);
